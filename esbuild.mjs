@@ -1,0 +1,75 @@
+// Bundles the extension host code, the headless CLI and the webview UI.
+// Usage: node esbuild.mjs [--watch] [--production]
+import { cp, mkdir, rm } from 'node:fs/promises';
+import * as esbuild from 'esbuild';
+
+const watch = process.argv.includes('--watch');
+const production = process.argv.includes('--production');
+
+const common = {
+  bundle: true,
+  minify: production,
+  sourcemap: production ? false : 'linked',
+  logLevel: 'warning',
+  legalComments: 'none',
+};
+
+// ssh2 (through dockerode) has optional native addons; without them it falls back to plain JS.
+const nodeExternals = ['vscode', 'cpu-features', '*.node'];
+
+/** @type {esbuild.BuildOptions[]} */
+const targets = [
+  {
+    ...common,
+    entryPoints: { extension: 'src/extension.ts' },
+    outdir: 'dist',
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: nodeExternals,
+  },
+  {
+    ...common,
+    entryPoints: { cli: 'src/cli/main.ts' },
+    outdir: 'dist',
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: nodeExternals,
+    banner: { js: '#!/usr/bin/env node' },
+  },
+  {
+    ...common,
+    entryPoints: { progress: 'webview-ui/progress.ts', paper: 'webview-ui/paper.ts' },
+    outdir: 'dist/webview',
+    platform: 'browser',
+    format: 'iife',
+    target: 'chrome120',
+  },
+];
+
+/** pdf.js for the paper panel is loaded by the webview as ES modules from dist/webview/pdfjs. */
+async function copyPdfjs() {
+  await mkdir('dist/webview/pdfjs', { recursive: true });
+  for (const f of ['pdf.min.mjs', 'pdf.worker.min.mjs']) {
+    await cp(`node_modules/pdfjs-dist/build/${f}`, `dist/webview/pdfjs/${f}`);
+  }
+}
+
+/** The devcontainer CLI is one self-contained script: shipped as is and run as a child process. */
+async function copyDevcontainerCli() {
+  const from = 'node_modules/@devcontainers/cli';
+  for (const f of ['package.json', 'devcontainer.js', 'dist']) {
+    await cp(`${from}/${f}`, `dist/devcontainer-cli/${f}`, { recursive: true });
+  }
+}
+
+if (production) await rm('dist', { recursive: true, force: true });
+await Promise.all([copyPdfjs(), copyDevcontainerCli()]);
+if (watch) {
+  const contexts = await Promise.all(targets.map((t) => esbuild.context(t)));
+  await Promise.all(contexts.map((c) => c.watch()));
+  console.log('esbuild: watching for changes');
+} else {
+  await Promise.all(targets.map((t) => esbuild.build(t)));
+}

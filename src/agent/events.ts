@@ -1,0 +1,63 @@
+/**
+ * Everything a session does is one of these events. They are the single source of truth for the
+ * UI, the checkpoint (session/) and the export: append them, never rewrite them.
+ */
+import type { ChatMessage, Usage } from '../llm/types';
+
+export type Stage = 'understand' | 'plan' | 'implement' | 'run' | 'reproduce' | 'final-check';
+export type SessionStatus = 'starting' | 'running' | 'paused' | 'stopped' | 'done' | 'failed';
+
+export interface PlanItem {
+  text: string;
+  status: 'todo' | 'doing' | 'done';
+}
+
+export interface ProposalSummary {
+  path: string;
+  kind: 'add' | 'modify' | 'delete' | 'binary';
+  additions: number;
+  deletions: number;
+}
+
+/** Event bodies; the log adds `seq` and `ts`. */
+export type AgentEventBody =
+  | {
+      type: 'session_started';
+      sessionId: string;
+      paperTitle: string;
+      paperPath: string;
+      workspace: string;
+      model: string;
+      budgetMs: number;
+    }
+  | { type: 'status'; status: SessionStatus; reason?: string }
+  | { type: 'stage'; stage: Stage }
+  | { type: 'model_request'; step: number; window: number; promptTokens: number; messages: number }
+  | { type: 'model_response'; step: number; message: ChatMessage; usage: Usage; costUsd: number }
+  | { type: 'tool_call'; step: number; callId: string; name: string; args: string }
+  | {
+      type: 'tool_result';
+      step: number;
+      callId: string;
+      name: string;
+      ok: boolean;
+      /** Full output (the context gets a capped copy). */
+      output: string;
+      durationMs: number;
+    }
+  | { type: 'user_message'; text: string }
+  | { type: 'plan'; items: PlanItem[] }
+  | { type: 'reminder'; step: number; text: string; activeMs: number }
+  | { type: 'split'; step: number; window: number; note: string; keptMessages: number }
+  | { type: 'edit_proposed'; step: number; proposal: ProposalSummary }
+  | { type: 'edit_decided'; path: string; decision: 'accepted' | 'rejected'; reason?: string }
+  | { type: 'checkpoint'; step: number; commit?: string }
+  | { type: 'error'; message: string; fatal: boolean }
+  | { type: 'grade'; score: number; reportPath?: string }
+  | { type: 'end'; reason: 'end_task' | 'deadline' | 'stopped' | 'error'; summary?: string };
+
+export type AgentEvent = AgentEventBody & { seq: number; ts: number };
+export type AgentEventType = AgentEvent['type'];
+
+/** Where events go: the session log, the UI, the CLI's progress line. */
+export type EventSink = (event: AgentEventBody) => void;

@@ -1,0 +1,65 @@
+/** Where the agent's commands run and its files live: a container with its own copy of the workspace. */
+
+export interface ExecOptions {
+  /** Milliseconds; on expiry the whole process group is killed. */
+  timeoutMs?: number;
+  /** Bytes of output kept (head + tail); the rest is counted, not stored. */
+  outputCap?: number;
+  signal?: AbortSignal;
+  onOutput?: (chunk: string) => void;
+}
+
+export interface ExecResult {
+  exitCode: number | null;
+  /** stdout and stderr interleaved, capped head + tail. */
+  output: string;
+  /** Total bytes produced, including what the cap dropped. */
+  totalBytes: number;
+  truncated: boolean;
+  timedOut: boolean;
+  durationMs: number;
+}
+
+export type ChangeKind = 'added' | 'modified' | 'deleted';
+
+export interface FileChange {
+  /** Workspace-relative POSIX path. */
+  path: string;
+  kind: ChangeKind;
+  binary: boolean;
+  size: number;
+}
+
+export interface Sandbox {
+  /** Absolute path of the workspace copy inside the sandbox (e.g. /workspace). */
+  readonly workdir: string;
+  /** Run a command in the session's persistent shell (cwd and env persist). */
+  exec(command: string, opts?: ExecOptions): Promise<ExecResult>;
+  /** Workspace-relative paths; reject paths that escape the workspace. */
+  readFile(path: string): Promise<Uint8Array>;
+  writeFile(path: string, data: Uint8Array | string): Promise<void>;
+  /** Files changed against the baseline. */
+  changes(): Promise<FileChange[]>;
+  /** Content of a file at the baseline, or null if it did not exist there. */
+  baselineFile(path: string): Promise<Uint8Array | null>;
+  /** Put a file back to its baseline state (deleting it if it was added). */
+  revert(path: string): Promise<void>;
+  /** Make the current content of these paths part of the baseline (after the user accepts them). */
+  acceptIntoBaseline(paths: string[]): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+/** A path inside the workspace, or an error saying why not. Shared by every Sandbox implementation. */
+export function resolveWorkspacePath(path: string): string {
+  const parts: string[] = [];
+  for (const part of path.replace(/\\/g, '/').split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      if (parts.length === 0) throw new Error(`Path escapes the workspace: ${path}`);
+      parts.pop();
+    } else parts.push(part);
+  }
+  if (path.startsWith('/')) throw new Error(`Use a path relative to the workspace, not ${path}`);
+  if (parts.length === 0) throw new Error(`Not a file path: ${path || '(empty)'}`);
+  return parts.join('/');
+}
