@@ -1,13 +1,14 @@
 // Runs every test file under test/unit, test/integration and test/e2e with node's test runner.
 // `node test/run.mjs unit integration` runs only those suites.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const all = ['unit', 'integration', 'e2e'];
 const suites = process.argv.slice(2).filter((s) => all.includes(s));
 
 function find(dir) {
+  if (!existsSync(dir)) return [];
   let out = [];
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
