@@ -62,3 +62,33 @@ export class FatalModelError extends Error {
     this.name = 'FatalModelError';
   }
 }
+
+/** The prompt was over the model's context window; the caller should split its context and retry. */
+export class ContextLengthError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ContextLengthError';
+  }
+}
+
+/** Transient failures (429, 5xx, timeouts, stalls) that persisted through every retry. Resumable. */
+export class ModelUnavailableError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = 'ModelUnavailableError';
+  }
+}
+
+/** USD cost of one call's usage. Cached prompt tokens are billed at the cached rate. */
+export function costUsd(usage: Usage, prices: Prices): number {
+  const uncached = Math.max(0, usage.promptTokens - usage.cachedTokens);
+  return (
+    (uncached * prices.input +
+      usage.cachedTokens * prices.cachedInput +
+      usage.completionTokens * prices.output) /
+    1e6
+  );
+}
