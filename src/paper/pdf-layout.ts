@@ -1,0 +1,267 @@
+/**
+ * Turns positioned text items into reading-order lines: rows by baseline, cells split at wide gaps,
+ * two-column pages read left column then right, margin notes and running headers/footers dropped.
+ */
+import type { PdfPage, TextItem } from './pdf-items';
+
+export interface Cell {
+  x0: number;
+  x1: number;
+  text: string;
+}
+
+export interface Line {
+  page: number;
+  text: string;
+  x0: number;
+  x1: number;
+  /** Baseline of the dominant text. */
+  y: number;
+  /** Dominant font size and font (by characters). */
+  size: number;
+  font: string;
+  /** Text of the line without raised small items (superscript markers). */
+  plain: string;
+  cells: Cell[];
+  /** Left edge of the column the line belongs to, and its right edge. */
+  colLeft: number;
+  colRight: number;
+}
+
+interface Row {
+  items: TextItem[];
+  minY: number;
+  maxY: number;
+  maxSize: number;
+}
+
+/** Body font size and font: the ones carrying the most characters. */
+export function dominantStyle(pages: PdfPage[]): { size: number; font: string } {
+  const bySize = new Map<number, number>();
+  const byFont = new Map<string, number>();
+  for (const p of pages)
+    for (const it of p.items) {
+      const s = Math.round(it.size * 2) / 2;
+      bySize.set(s, (bySize.get(s) ?? 0) + it.str.length);
+      byFont.set(it.font, (byFont.get(it.font) ?? 0) + it.str.length);
+    }
+  return { size: argmax(bySize) ?? 10, font: argmax(byFont) ?? '' };
+}
+
+function argmax<K>(m: Map<K, number>): K | undefined {
+  let best: K | undefined;
+  let n = -1;
+  for (const [k, v] of m)
+    if (v > n) {
+      best = k;
+      n = v;
+    }
+  return best;
+}
+
+/** Left edge of the text block; items wholly left of it are margin notes when they are few. */
+function bodyLeftEdge(pages: PdfPage[], bodySize: number): number | undefined {
+  const starts = new Map<number, number>();
+  let total = 0;
+  for (const p of pages)
+    for (const it of p.items) {
+      total += it.str.length;
+      if (Math.abs(it.size - bodySize) > 0.6) continue;
+      const x = Math.round(it.x);
+      starts.set(x, (starts.get(x) ?? 0) + it.str.length);
+    }
+  const left = argmax(starts);
+  if (left === undefined) return undefined;
+  let outside = 0;
+  for (const p of pages) for (const it of p.items) if (it.x + it.width < left - 3) outside += it.str.length;
+  return outside < 0.15 * total ? left : undefined;
+}
+
+function joinItems(items: TextItem[]): string {
+  let out = '';
+  let prev: TextItem | undefined;
+  for (const it of items) {
+    if (prev) {
+      const gap = it.x - (prev.x + prev.width);
+      if (gap > 0.15 * Math.min(prev.size, it.size) && !/\s$/.test(out) && !/^\s/.test(it.str)) out += ' ';
+    }
+    out += it.str;
+    prev = it;
+  }
+  return out.replace(/\s+/g, ' ').trim();
+}
+
+function buildRows(items: TextItem[]): Row[] {
+  const sorted = [...items].sort((a, b) => b.y - a.y || a.x - b.x);
+  const rows: Row[] = [];
+  let cur: Row | undefined;
+  for (const it of sorted) {
+    const tol = 0.45 * Math.max(it.size, cur?.maxSize ?? 0);
+    if (cur && cur.minY - it.y <= tol) {
+      cur.items.push(it);
+      cur.minY = Math.min(cur.minY, it.y);
+      cur.maxSize = Math.max(cur.maxSize, it.size);
+    } else {
+      cur = { items: [it], minY: it.y, maxY: it.y, maxSize: it.size };
+      rows.push(cur);
+    }
+  }
+  return rows;
+}
+
+function splitCells(items: TextItem[]): { cells: Cell[]; groups: TextItem[][] } {
+  const byX = [...items].sort((a, b) => a.x - b.x);
+  const groups: TextItem[][] = [];
+  let end = Number.NEGATIVE_INFINITY;
+  for (const it of byX) {
+    const last = groups[groups.length - 1];
+    if (last && it.x - end <= 0.9 * it.size) last.push(it);
+    else groups.push([it]);
+    end = Math.max(end, it.x + it.width);
+  }
+  const cells = groups.map((g) => ({
+    x0: Math.min(...g.map((i) => i.x)),
+    x1: Math.max(...g.map((i) => i.x + i.width)),
+    text: joinItems(g),
+  }));
+  return { cells, groups };
+}
+
+function makeLine(page: number, groups: TextItem[][], cells: Cell[], col: [number, number]): Line {
+  const items = groups.flat();
+  const sizes = new Map<number, number>();
+  const fonts = new Map<string, number>();
+  const ys = new Map<number, number>();
+  for (const it of items) {
+    const n = it.str.trim().length;
+    sizes.set(it.size, (sizes.get(it.size) ?? 0) + n);
+    fonts.set(it.font, (fonts.get(it.font) ?? 0) + n);
+    ys.set(it.y, (ys.get(it.y) ?? 0) + n);
+  }
+  const size = argmax(sizes) ?? 10;
+  const y = argmax(ys) ?? 0;
+  const raised = (it: TextItem) => it.size < 0.85 * size && it.y > y + 0.15 * size;
+  const plain = groups
+    .map((g) => joinItems(g.filter((i) => !raised(i))))
+    .filter(Boolean)
+    .join(' ');
+  return {
+    page,
+    text: cells.map((c) => c.text).join(' '),
+    x0: cells[0]?.x0 ?? 0,
+    x1: cells[cells.length - 1]?.x1 ?? 0,
+    y,
+    size,
+    font: argmax(fonts) ?? '',
+    plain,
+    cells,
+    colLeft: col[0],
+    colRight: col[1],
+  };
+}
+
+/** Reading-order lines of the whole document, without margin notes and running headers/footers. */
+export function layoutLines(pages: PdfPage[]): Line[] {
+  const body = dominantStyle(pages);
+  const left = bodyLeftEdge(pages, body.size);
+  const lines: Line[] = [];
+  pages.forEach((page, pi) => {
+    const items = page.items.filter(
+      (it) => it.str.trim() !== '' && (left === undefined || it.x + it.width >= left - 3),
+    );
+    const rows = buildRows(items).map((r) => splitCells(r.items));
+    const mid = page.width / 2;
+    let l = 0;
+    let r = 0;
+    let span = 0;
+    for (const row of rows)
+      for (const c of row.cells) {
+        const n = c.text.length;
+        if (c.x1 <= mid + 2) l += n;
+        else if (c.x0 >= mid - 2) r += n;
+        else span += n;
+      }
+    const total = l + r + span || 1;
+    const twoCol = l > 0.2 * total && r > 0.2 * total && span < 0.4 * total;
+    const extent = (cs: Cell[]): [number, number] => [
+      Math.min(...cs.map((c) => c.x0)),
+      Math.max(...cs.map((c) => c.x1)),
+    ];
+    if (!twoCol) {
+      const all = rows.flatMap((row) => row.cells);
+      const col = all.length ? extent(all) : ([0, page.width] as [number, number]);
+      if (left !== undefined) col[0] = Math.max(col[0], left);
+      for (const row of rows) lines.push(makeLine(pi + 1, row.groups, row.cells, col));
+      return;
+    }
+    const leftCol: [number, number] = [page.width, 0];
+    const rightCol: [number, number] = [page.width, 0];
+    for (const row of rows)
+      for (const c of row.cells) {
+        const target = c.x1 <= mid + 2 ? leftCol : c.x0 >= mid - 2 ? rightCol : undefined;
+        if (target) {
+          target[0] = Math.min(target[0], c.x0);
+          target[1] = Math.max(target[1], c.x1);
+        }
+      }
+    let bufL: Line[] = [];
+    let bufR: Line[] = [];
+    const flush = () => {
+      lines.push(...bufL, ...bufR);
+      bufL = [];
+      bufR = [];
+    };
+    for (const row of rows) {
+      const spanning = row.cells.some((c) => c.x0 < mid - 2 && c.x1 > mid + 2);
+      if (spanning) {
+        flush();
+        lines.push(makeLine(pi + 1, row.groups, row.cells, extent(row.cells)));
+        continue;
+      }
+      const li = row.cells.map((c, i) => (c.x1 <= mid + 2 ? i : -1)).filter((i) => i >= 0);
+      const ri = row.cells.map((c, i) => (c.x1 > mid + 2 ? i : -1)).filter((i) => i >= 0);
+      if (li.length)
+        bufL.push(
+          makeLine(
+            pi + 1,
+            li.map((i) => row.groups[i]!),
+            li.map((i) => row.cells[i]!),
+            leftCol,
+          ),
+        );
+      if (ri.length)
+        bufR.push(
+          makeLine(
+            pi + 1,
+            ri.map((i) => row.groups[i]!),
+            ri.map((i) => row.cells[i]!),
+            rightCol,
+          ),
+        );
+    }
+    flush();
+  });
+  return dropRunningHeaders(lines, pages);
+}
+
+/** Lines repeated at the top or bottom of many pages (digits ignored), and bare page numbers. */
+function dropRunningHeaders(lines: Line[], pages: PdfPage[]): Line[] {
+  const inMargin = (ln: Line) => {
+    const h = pages[ln.page - 1]?.height ?? 792;
+    return ln.y > h * 0.9 || ln.y < h * 0.1;
+  };
+  const key = (ln: Line) => ln.text.replace(/\d+/g, '#').replace(/\s+/g, ' ').trim().toLowerCase();
+  const seen = new Map<string, Set<number>>();
+  for (const ln of lines) {
+    if (!inMargin(ln)) continue;
+    const k = key(ln);
+    if (!seen.has(k)) seen.set(k, new Set());
+    seen.get(k)!.add(ln.page);
+  }
+  const minPages = Math.max(2, Math.ceil(0.4 * pages.length));
+  return lines.filter((ln) => {
+    if (!inMargin(ln)) return true;
+    if (/^[\W\d]{0,3}\d{1,4}[\W]{0,3}$/.test(ln.text.trim())) return false;
+    return (seen.get(key(ln))?.size ?? 0) < minPages;
+  });
+}

@@ -1,0 +1,382 @@
+/** Reading-order lines → Markdown with title, authors, abstract, headings, paragraphs, lists, captions, tables. */
+import type { Line } from './pdf-layout';
+import {
+  CAPTION_RE,
+  fixLigatures,
+  isKnownSectionName,
+  isNameLike,
+  joinWrapped,
+  LIST_RE,
+  NUMBERED_HEADING_RE,
+  splitAuthors,
+  vocabulary,
+} from './pdf-text';
+
+export interface PdfMarkdown {
+  title: string;
+  authors: string[];
+  abstract: string;
+  markdown: string;
+}
+
+type Block =
+  | { kind: 'heading'; text: string; level: number }
+  | { kind: 'para' | 'caption' | 'item' | 'equation' | 'footnote'; lines: Line[] }
+  | { kind: 'table'; rows: string[][] };
+
+interface HeadingCandidate {
+  index: number;
+  count: number;
+  text: string;
+  size: number;
+  number?: string;
+}
+
+const round = (n: number) => Math.round(n * 2) / 2;
+
+export function linesToMarkdown(input: Line[]): PdfMarkdown {
+  const lines = input.map((l) => ({ ...l, text: fixLigatures(l.text), plain: fixLigatures(l.plain) }));
+  const body = bodyStyle(lines);
+  const vocab = vocabulary(lines.map((l) => l.text));
+  const join = (a: string, b: string) => joinWrapped(a, b, vocab);
+  const { title, titleEnd } = findTitle(lines, body.size, join);
+  const authorIdx = findAuthors(lines, titleEnd);
+  const headings = findHeadings(lines, body, titleEnd, new Set(authorIdx), join);
+  const authors = authorIdx.flatMap((i) => splitAuthors(lines[i]!.plain));
+  const levels = headingLevels(headings, body.size);
+
+  const footnotes = markFootnotes(lines, body.size);
+  const skip = new Set<number>(authorIdx);
+  for (let i = 0; i < titleEnd; i++) skip.add(i);
+  const blocks: Block[] = [];
+  const byIndex = new Map(headings.map((h, k) => [h.index, { h, level: levels[k]! }]));
+  let i = titleEnd;
+  let run: Line[] = [];
+  let notes: Line[] = [];
+  // Footnotes would split a paragraph that crosses a page: they go after the section's text.
+  const flushRun = () => {
+    blocks.push(...textBlocks(run, body.size));
+    if (notes.length) blocks.push({ kind: 'footnote', lines: notes });
+    run = [];
+    notes = [];
+  };
+  while (i < lines.length) {
+    const hd = byIndex.get(i);
+    if (hd) {
+      flushRun();
+      blocks.push({ kind: 'heading', text: hd.h.text, level: hd.level });
+      i += hd.h.count;
+      continue;
+    }
+    if (!skip.has(i)) {
+      if (footnotes.has(i)) notes.push(lines[i]!);
+      else run.push(lines[i]!);
+    }
+    i++;
+  }
+  flushRun();
+  const abstract = extractAbstract(blocks, join);
+  const md = [`# ${title || 'Untitled'}`];
+  if (authors.length) md.push(`*${authors.join(', ')}*`);
+  md.push(...renderBlocks(blocks, join));
+  return { title, authors, abstract, markdown: `${md.join('\n\n')}\n` };
+}
+
+function bodyStyle(lines: Line[]): { size: number; font: string } {
+  const sizes = new Map<number, number>();
+  const fonts = new Map<string, number>();
+  for (const l of lines) {
+    sizes.set(round(l.size), (sizes.get(round(l.size)) ?? 0) + l.text.length);
+    fonts.set(l.font, (fonts.get(l.font) ?? 0) + l.text.length);
+  }
+  const top = <K>(m: Map<K, number>, d: K) => [...m].sort((a, b) => b[1] - a[1])[0]?.[0] ?? d;
+  return { size: top(sizes, 10), font: top(fonts, '') };
+}
+
+/** Largest text in the top part of page 1; consecutive lines of that size form the title. */
+type Join = (a: string, b: string) => string;
+
+function findTitle(lines: Line[], bodySize: number, join: Join): { title: string; titleEnd: number } {
+  let best = -1;
+  for (let i = 0; i < lines.length && lines[i]!.page === 1; i++) {
+    const l = lines[i]!;
+    if (!/\p{L}{3}/u.test(l.text) || l.size < bodySize * 1.15) continue;
+    if (best < 0 || l.size > lines[best]!.size + 0.3) best = i;
+  }
+  if (best < 0) return { title: '', titleEnd: 0 };
+  let end = best + 1;
+  while (
+    end < lines.length &&
+    lines[end]!.page === 1 &&
+    Math.abs(lines[end]!.size - lines[best]!.size) < 0.3 &&
+    lines[end - 1]!.y - lines[end]!.y < 2 * lines[best]!.size
+  )
+    end++;
+  const title = lines
+    .slice(best, end)
+    .map((l) => l.plain)
+    .reduce(join, '');
+  return { title, titleEnd: end };
+}
+
+function findAuthors(lines: Line[], from: number): number[] {
+  const out: number[] = [];
+  for (let i = from; i < Math.min(lines.length, from + 8); i++) {
+    if (isKnownSectionName(lines[i]!.plain)) break;
+    const names = splitAuthors(lines[i]!.plain);
+    const ok = names.length > 0 && names.filter(isNameLike).length >= Math.ceil(names.length * 0.75);
+    if (ok) out.push(i);
+    else if (out.length) break;
+  }
+  return out;
+}
+
+function headingInfo(
+  l: Line,
+  body: { size: number; font: string },
+): { text: string; number?: string } | undefined {
+  const text = l.plain.trim();
+  if (text.length < 2 || text.length > 120 || !/\p{L}/u.test(text)) return undefined;
+  if (CAPTION_RE.test(text) || /[,;]$/.test(text) || text.split(/\s+/).length > 14) return undefined;
+  const bigger = l.size >= body.size * 1.1;
+  const other = l.font !== body.font && l.size >= body.size * 0.95;
+  const num = NUMBERED_HEADING_RE.exec(text);
+  if (num && /^\p{Lu}/u.test(num[2]!) && !/\.$/.test(num[2]!) && (bigger || other) && num[2]!.length <= 90)
+    return { text, number: num[1]!.replace(/\.$/, '') };
+  if (bigger && /^[\p{Lu}\p{N}]/u.test(text) && !/[.:]$/.test(text)) return { text };
+  if (other && isKnownSectionName(text)) return { text };
+  return undefined;
+}
+
+function findHeadings(
+  lines: Line[],
+  body: { size: number; font: string },
+  from: number,
+  exclude: Set<number>,
+  join: Join,
+): HeadingCandidate[] {
+  const out: HeadingCandidate[] = [];
+  for (let i = from; i < lines.length; i++) {
+    const l = lines[i]!;
+    if (exclude.has(i)) continue;
+    const info = headingInfo(l, body);
+    if (!info) continue;
+    // A heading stands on its own line: the next line of a heading-sized font continues it.
+    let count = 1;
+    let text = info.text;
+    while (i + count < lines.length && count < 3) {
+      const n = lines[i + count]!;
+      const p = lines[i + count - 1]!;
+      if (Math.abs(n.size - l.size) > 0.3 || n.font !== l.font || n.page !== l.page) break;
+      if (p.y - n.y > 1.6 * l.size || l.size < body.size * 1.1) break;
+      text = join(text, n.plain.trim());
+      count++;
+    }
+    out.push({ index: i, count, text, size: l.size, ...(info.number ? { number: info.number } : {}) });
+    i += count - 1;
+  }
+  return out;
+}
+
+/** Numbered headings: depth of the number. Others: rank of their font size among heading sizes. */
+function headingLevels(hs: HeadingCandidate[], bodySize: number): number[] {
+  const sizeToLevel = new Map<number, number>();
+  for (const h of hs)
+    if (h.number && /^\d/.test(h.number) && !sizeToLevel.has(round(h.size)))
+      sizeToLevel.set(round(h.size), h.number.split('.').length);
+  const sizes = [...new Set(hs.map((h) => round(Math.max(h.size, bodySize))))].sort((a, b) => b - a);
+  const numbered = sizeToLevel.size > 0;
+  return hs.map((h) => {
+    if (h.number) return h.number.split('.').length;
+    // Unnumbered front/back matter of a numbered paper sits at the top level, whatever its font size.
+    if (
+      numbered &&
+      /^(abstract|references|bibliography|acknowledge?ments?|appendix|appendices)$/i.test(h.text)
+    )
+      return 1;
+    return sizeToLevel.get(round(h.size)) ?? sizes.indexOf(round(Math.max(h.size, bodySize))) + 1;
+  });
+}
+
+/** Small-print lines at the bottom of a page (footnotes, copyright), emitted as their own paragraphs. */
+function markFootnotes(lines: Line[], bodySize: number): Set<number> {
+  const out = new Set<number>();
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const l = lines[i]!;
+    const next = lines[i + 1];
+    const lastOfPage = !next || next.page !== l.page || out.has(i + 1);
+    if (lastOfPage && l.size < bodySize * 0.9 && !CAPTION_RE.test(l.text) && l.y < 200) out.add(i);
+  }
+  return out;
+}
+
+function endsSentence(s: string): boolean {
+  return /[.!?:)"”'’]$/.test(s.trim());
+}
+
+function isCentered(l: Line): boolean {
+  const w = l.colRight - l.colLeft || 1;
+  const left = l.x0 - l.colLeft;
+  if (/\(\d{1,3}[a-z]?\)$/.test(l.text) && left > 0.15 * w) return true;
+  return left > 0.2 * w && l.colRight - l.x1 > 0.15 * w;
+}
+
+/** Aligned cell starts between two rows (within 4 pt). */
+function aligned(a: Line, b: Line): number {
+  return a.cells.filter((c) => b.cells.some((d) => Math.abs(c.x0 - d.x0) < 4 || Math.abs(c.x1 - d.x1) < 4))
+    .length;
+}
+
+function tableRuns(run: Line[]): Map<number, number> {
+  const out = new Map<number, number>();
+  let i = 0;
+  while (i < run.length) {
+    let j = i;
+    while (
+      j + 1 < run.length &&
+      run[j]!.cells.length >= 3 &&
+      run[j + 1]!.cells.length >= 3 &&
+      run[j + 1]!.page === run[j]!.page &&
+      aligned(run[j]!, run[j + 1]!) >= 2
+    )
+      j++;
+    const len = j - i + 1;
+    const captionNear = run
+      .slice(Math.max(0, i - 3), Math.min(run.length, j + 4))
+      .some((l) => /^Table\s*\d/.test(l.text));
+    if (len >= 2 && (len >= 3 || captionNear)) out.set(i, len);
+    i = j + 1;
+  }
+  return out;
+}
+
+/** Splits a run of non-heading lines into paragraphs, list items, captions, equations and tables. */
+function textBlocks(run: Line[], bodySize: number): Block[] {
+  const blocks: Block[] = [];
+  const tables = tableRuns(run);
+  let cur: Extract<Block, { lines: Line[] }> | undefined;
+  const close = () => {
+    if (cur) blocks.push(cur);
+    cur = undefined;
+  };
+  for (let i = 0; i < run.length; i++) {
+    const tl = tables.get(i);
+    if (tl) {
+      close();
+      blocks.push({ kind: 'table', rows: run.slice(i, i + tl).map((l) => l.cells.map((c) => c.text)) });
+      i += tl - 1;
+      continue;
+    }
+    const l = run[i]!;
+    const text = l.text.trim();
+    const kind = CAPTION_RE.test(text)
+      ? 'caption'
+      : isCentered(l) && l.size <= bodySize * 1.05 && !cur?.kind.startsWith('caption')
+        ? 'equation'
+        : LIST_RE.test(text) && (!cur || cur.kind !== 'para' || endsSentence(cur.lines.at(-1)!.text))
+          ? 'item'
+          : 'para';
+    const prev = cur?.lines.at(-1);
+    let brk =
+      !cur || kind === 'caption' || kind === 'item' || (kind === 'equation') !== (cur.kind === 'equation');
+    if (!brk && cur && prev) {
+      const sameCol = prev.page === l.page && prev.y > l.y && Math.abs(prev.colLeft - l.colLeft) < 2;
+      const indent = l.x0 - l.colLeft;
+      if (Math.abs(prev.size - l.size) > 0.6) brk = true;
+      else if (sameCol && prev.y - l.y > 1.7 * Math.max(prev.size, l.size) && cur.kind !== 'equation')
+        brk = true;
+      else if (cur.kind === 'item') brk = l.x0 <= cur.lines[0]!.x0 + 0.5 * l.size && !LIST_RE.test(text);
+      else if (cur.kind === 'para' && indent > 0.6 * l.size && indent < 4 * l.size) brk = true;
+      else if (cur.kind === 'para' && prev.x1 < prev.colRight - 4 * prev.size && endsSentence(prev.text))
+        brk = true;
+    }
+    if (brk) {
+      close();
+      cur = { kind: kind === 'para' && prev && cur?.kind === 'caption' ? 'para' : kind, lines: [l] };
+    } else cur!.lines.push(l);
+  }
+  close();
+  return blocks;
+}
+
+function blockText(lines: Line[], join: Join): string {
+  return lines.map((l) => l.text.trim()).reduce(join, '');
+}
+
+function extractAbstract(blocks: Block[], join: Join): string {
+  const h = blocks.findIndex((b) => b.kind === 'heading' && /^abstract$/i.test(b.text.replace(/^\W+/, '')));
+  if (h >= 0) {
+    const parts: string[] = [];
+    for (let k = h + 1; k < blocks.length; k++) {
+      const b = blocks[k]!;
+      if (b.kind === 'heading') break;
+      if (b.kind === 'para') parts.push(blockText(b.lines, join));
+    }
+    return parts.join('\n\n');
+  }
+  // "Abstract. Text..." or "Abstract—Text" run into the first paragraph.
+  for (const [k, b] of blocks.entries()) {
+    if (b.kind === 'heading') break;
+    if (b.kind !== 'para') continue;
+    const t = blockText(b.lines, join);
+    const m = /^abstract\s*[.:—–-]\s*(.+)$/is.exec(t);
+    if (m) {
+      blocks.splice(k, 1, { kind: 'heading', text: 'Abstract', level: 1 }, { kind: 'para', lines: b.lines });
+      return m[1]!.trim();
+    }
+  }
+  return '';
+}
+
+function renderBlocks(blocks: Block[], join: Join): string[] {
+  const out: string[] = [];
+  for (const b of blocks) {
+    switch (b.kind) {
+      case 'heading':
+        out.push(`${'#'.repeat(Math.min(6, b.level + 1))} ${b.text}`);
+        break;
+      case 'para': {
+        const t = blockText(b.lines, join).replace(/^abstract\s*[.:—–-]\s*/i, '');
+        out.push(t);
+        break;
+      }
+      case 'footnote':
+        out.push(`> ${blockText(b.lines, join)}`);
+        break;
+      case 'caption': {
+        const t = blockText(b.lines, join);
+        const m = CAPTION_RE.exec(t);
+        out.push(m ? `**${m[0].trim()}** ${t.slice(m[0].length).trim()}` : t);
+        break;
+      }
+      case 'item': {
+        const t = blockText(b.lines, join);
+        const m = LIST_RE.exec(t)!;
+        const marker = m[1]!;
+        const rest = t.slice(m[0].length);
+        if (/^\d/.test(marker)) out.push(`${marker.replace(')', '.')} ${rest}`);
+        else if (/^[[(]/.test(marker)) out.push(`${marker} ${rest}`);
+        else out.push(`- ${rest}`);
+        break;
+      }
+      case 'equation':
+        out.push(`\`\`\`\n${b.lines.map((l) => l.text.trim()).join('\n')}\n\`\`\``);
+        break;
+      case 'table': {
+        const w = Math.max(...b.rows.map((r) => r.length));
+        const cell = (s: string) => s.replace(/\|/g, '\\|');
+        const row = (r: string[]) =>
+          `| ${Array.from({ length: w }, (_, k) => cell(r[k] ?? '')).join(' | ')} |`;
+        out.push([row(b.rows[0]!), `|${' --- |'.repeat(w)}`, ...b.rows.slice(1).map(row)].join('\n'));
+        break;
+      }
+    }
+  }
+  // Consecutive list items belong to one list: no blank line between them.
+  return out.reduce<string[]>((acc, s, k) => {
+    const prev = blocks[k - 1];
+    if (k > 0 && prev?.kind === 'item' && blocks[k]!.kind === 'item') acc[acc.length - 1] += `\n${s}`;
+    else acc.push(s);
+    return acc;
+  }, []);
+}

@@ -1,0 +1,278 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { PDFDocument, PDFHexString, PDFName, rgb, StandardFonts } from 'pdf-lib';
+import {
+  createPaperReader,
+  loadPaper,
+  PaperError,
+  paperFromPdf,
+  readSection,
+  searchPaper,
+} from '../../src/paper';
+
+const papersDir = join(__dirname, '..', '..', '..', 'shared', 'fixtures', 'papers');
+const noFixtures = existsSync(papersDir) ? false : `fixtures absent: ${papersDir}`;
+
+const BODY =
+  'We study a small experiment that runs on a laptop in a few seconds and reports its error rate over many random datasets with the same settings.';
+
+/** A two-page paper: title 22 pt, author line, numbered headings 14/12 pt, 10 pt body, a hyphenated word. */
+async function makePaper(): Promise<Uint8Array> {
+  const doc = await PDFDocument.create();
+  const font = await doc.embedFont(StandardFonts.Helvetica);
+  const bold = await doc.embedFont(StandardFonts.HelveticaBold);
+  let page = doc.addPage([595, 842]);
+  let y = 780;
+  const put = (text: string, size: number, f = font, x = 72) => {
+    if (y < 80) {
+      page = doc.addPage([595, 842]);
+      y = 780;
+    }
+    page.drawText(text, { x, y, size, font: f });
+    y -= size * 1.25;
+  };
+  const para = (n: number) => {
+    for (let i = 0; i < n; i++) put(BODY.slice(0, 95), 10);
+    y -= 8;
+  };
+  put('Tiny Reproducible Experiments', 22, bold);
+  y -= 6;
+  put('Ada Lovelace and Alan Turing', 11);
+  y -= 14;
+  put('Abstract', 12, bold);
+  put('We show that a tiny experiment is enough to check a claim about resampling and error rates.', 10);
+  y -= 12;
+  put('1 Introduction', 14, bold);
+  para(4);
+  put('The central experi-', 10);
+  put('ment of this paper is simple and is repeated one thousand times with fresh seeds.', 10);
+  y -= 12;
+  put('2 Method', 14, bold);
+  para(5);
+  put('2.1 Datasets', 12, bold);
+  para(6);
+  put('Table 1: Results of the bootstrap estimator.', 9);
+  y -= 10;
+  put('3 Results', 14, bold);
+  para(8);
+  put('References', 14, bold);
+  put('[1] D. Verbyla. Resampling methods. Environmental Management, 1989.', 9);
+  return doc.save({ useObjectStreams: false });
+}
+
+test('generated PDF: title, authors, abstract, numbered headings with levels, de-hyphenation', async () => {
+  const paper = await paperFromPdf(await makePaper(), 'gen.pdf');
+  assert.equal(paper.title, 'Tiny Reproducible Experiments');
+  assert.deepEqual(paper.authors, ['Ada Lovelace', 'Alan Turing']);
+  assert.match(paper.abstract, /^We show that a tiny experiment/);
+  assert.deepEqual(
+    paper.sections.map((s) => [s.id, s.title, s.level]),
+    [
+      ['abstract', 'Abstract', 1],
+      ['1', '1 Introduction', 1],
+      ['2', '2 Method', 1],
+      ['2.1', '2.1 Datasets', 2],
+      ['3', '3 Results', 1],
+      ['references', 'References', 1],
+    ],
+  );
+  assert.match(paper.markdown, /The central experiment of this paper/);
+  assert.doesNotMatch(paper.markdown, /experi- ment/);
+  assert.match(paper.markdown, /^### 2\.1 Datasets$/m);
+  assert.match(paper.markdown, /\*\*Table 1:\*\* Results of the bootstrap estimator\./);
+  // Ranges: a section contains its subsections and ends where the next sibling starts.
+  const method = paper.sections.find((s) => s.id === '2')!;
+  const results = paper.sections.find((s) => s.id === '3')!;
+  assert.equal(method.end, results.start);
+  assert.match(readSection(paper, '2')!, /^## 2 Method[\s\S]*### 2\.1 Datasets/);
+  assert.equal(readSection(paper, 'nope'), undefined);
+});
+
+test('broken inputs give a PaperError that names the file', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'paper-bad-'));
+  const good = await makePaper();
+
+  await t.test('truncated', async () => {
+    const f = join(dir, 'truncated.pdf');
+    await writeFile(f, good.subarray(0, Math.floor(good.length / 2)));
+    await assert.rejects(loadPaper(f, { cacheDir: dir }), (e: unknown) => {
+      assert.ok(e instanceof PaperError);
+      assert.match(e.message, /truncated\.pdf: .*truncated/);
+      return true;
+    });
+  });
+
+  await t.test('not a PDF', async () => {
+    const f = join(dir, 'notes.pdf');
+    await writeFile(f, '<html><body>hello</body></html>');
+    await assert.rejects(loadPaper(f, { cacheDir: dir }), /notes\.pdf: not a PDF file/);
+  });
+
+  await t.test('missing file', async () => {
+    await assert.rejects(
+      loadPaper(join(dir, 'absent.pdf'), { cacheDir: dir }),
+      /absent\.pdf: file not found/,
+    );
+  });
+
+  await t.test('no text layer (scanned)', async () => {
+    const doc = await PDFDocument.create();
+    for (let i = 0; i < 2; i++)
+      doc
+        .addPage([595, 842])
+        .drawRectangle({ x: 50, y: 50, width: 400, height: 600, color: rgb(0.5, 0.5, 0.5) });
+    const f = join(dir, 'scan.pdf');
+    await writeFile(f, await doc.save());
+    await assert.rejects(loadPaper(f, { cacheDir: dir }), /scan\.pdf: the PDF has no text layer .*OCR/);
+  });
+
+  await t.test('encrypted', async () => {
+    const doc = await PDFDocument.load(good);
+    // A standard security handler whose user password is not empty: pdf.js must ask for a password.
+    const enc = doc.context.obj({
+      Filter: 'Standard',
+      V: 1,
+      R: 2,
+      P: -4,
+      O: PDFHexString.of('11'.repeat(32)),
+      U: PDFHexString.of('22'.repeat(32)),
+    });
+    doc.context.trailerInfo.Encrypt = doc.context.register(enc);
+    doc.context.trailerInfo.ID = doc.context.obj([
+      PDFHexString.of('ab'.repeat(16)),
+      PDFHexString.of('ab'.repeat(16)),
+    ]);
+    void PDFName;
+    const f = join(dir, 'locked.pdf');
+    await writeFile(f, await doc.save({ useObjectStreams: false }));
+    await assert.rejects(loadPaper(f, { cacheDir: dir }), /locked\.pdf: the PDF is encrypted/);
+  });
+
+  await t.test('empty markdown', async () => {
+    const f = join(dir, 'empty.md');
+    await writeFile(f, '  \n');
+    await assert.rejects(loadPaper(f, { cacheDir: dir }), /empty\.md: the Markdown file is empty/);
+  });
+});
+
+const EXPECTED = {
+  'etherington-lieske-resampling': {
+    title: '[Re] Resampling methods for evaluating classification accuracy of wildlife habitat models',
+    authors: ['Thomas R. Etherington', 'David J. Lieske'],
+    sections: [
+      [1, 'Introduction'],
+      [1, 'Prediction error'],
+      [1, 'Resampling methods'],
+      [2, 'Resubstitution'],
+      [2, 'Hold-out cross-validation'],
+      [2, 'K-fold cross-validation'],
+      [2, 'Bootstrap cross-validation'],
+      [1, 'Computational experiment replication'],
+      [2, 'Random datasets'],
+      [2, 'Resubstitution'],
+      // The PDF really has the stray parenthesis in this heading.
+      [2, 'K-fold cross-validation)'],
+      [2, 'Bootstrap cross-validation'],
+      [2, 'Hold-out cross-validation'],
+      [1, 'Results'],
+      [1, 'Conclusion'],
+      [1, 'Acknowledgements'],
+      [1, 'References'],
+    ],
+  },
+  'lemasson-alexandre-augment': {
+    title:
+      '[Re] How Attention Can Create Synaptic Tags for the Learning of Working Memories in Sequential Tasks',
+    authors: ['Erwan Le Masson', 'Frédéric Alexandre'],
+    sections: [
+      [1, 'Introduction'],
+      [1, 'Methods'],
+      [2, 'Model'],
+      [2, 'Tasks'],
+      [1, 'Results'],
+      [2, 'Implementations Comparison'],
+      [2, 'Replicated Data'],
+      [1, 'Conclusion'],
+      [1, 'References'],
+    ],
+  },
+} as const;
+
+for (const [name, want] of Object.entries(EXPECTED)) {
+  test(`fixture ${name}: title, authors and the paper's real section titles`, {
+    skip: noFixtures,
+  }, async () => {
+    const paper = await loadPaper(join(papersDir, name, 'paper.pdf'), { cacheDir: tmpdir() });
+    assert.equal(paper.title, want.title);
+    assert.deepEqual(paper.authors, want.authors);
+    assert.deepEqual(
+      paper.sections.map((s) => [s.level, s.title]),
+      want.sections.map(([l, t]) => [l, t]),
+    );
+    for (const s of paper.sections) {
+      assert.ok(s.start < s.end && s.end <= paper.markdown.length);
+      assert.ok(paper.markdown.slice(s.start).startsWith(`${'#'.repeat(s.level + 1)} ${s.title}`));
+    }
+    // Running headers, footers and margin notes are gone; references are kept.
+    assert.doesNotMatch(paper.markdown, /ReScience C 4\.1 \(#\)|rescience\.github\.io \d|Name Surname/);
+    assert.match(readSection(paper, 'references')!, /^## References\n\n(1\.|\[1\]) /);
+  });
+}
+
+test('fixture text quality: de-hyphenation, lists, table, captions, search', {
+  skip: noFixtures,
+}, async () => {
+  const a = await loadPaper(join(papersDir, 'etherington-lieske-resampling', 'paper.pdf'), {
+    cacheDir: tmpdir(),
+  });
+  // "inde-/pendent" is a line-break hyphen; "species-/environment" is a real compound used elsewhere.
+  assert.match(a.markdown, /fully independent data/);
+  assert.match(a.markdown, /Using a species-environment relationship model/);
+  assert.match(a.markdown, /\*\*Figure 1\.\*\* Smoothed distributions/);
+  assert.match(a.markdown, /Erri = .*\(2\)/);
+  const hits = searchPaper(a, 'bootstrap most precise estimate');
+  assert.ok(hits.length > 0);
+  assert.ok(['results', 'conclusion'].includes(hits[0]!.sectionId), JSON.stringify(hits[0]));
+
+  const b = await loadPaper(join(papersDir, 'lemasson-alexandre-augment', 'paper.pdf'), {
+    cacheDir: tmpdir(),
+  });
+  assert.match(b.markdown, /^1\. Begin: blank screen for one step\.\n2\. Fixation:/m);
+  assert.match(b.markdown, /\| Saccade with shaping \| 99\.45% \| 90\.55% \| 4100 trials \| 3970 trials \|/);
+  assert.match(b.markdown, /\*\*Table 1:\*\* Results/);
+  assert.match(b.markdown, /https:\/\/github\.com\/JRombouts\/augment/);
+  const reader = createPaperReader(b);
+  assert.match(reader.index(), /\[implementations-comparison\] Implementations Comparison/);
+  assert.match(reader.section('Replicated Data')!, /10,000 networks/);
+  assert.match(reader.search('ANNarchy simulator'), /^1\. \[model\] Model/);
+  assert.equal(reader.section('does-not-exist'), undefined);
+});
+
+test('Markdown input is taken as is, headings indexed, front matter read', { skip: noFixtures }, async () => {
+  const f = join(papersDir, 'lemasson-alexandre-augment', 'paper.md');
+  const paper = await loadPaper(f, { cacheDir: tmpdir() });
+  assert.equal(paper.markdown, (await readFile(f, 'utf8')).replace(/\r\n/g, '\n'));
+  assert.equal(
+    paper.title,
+    'How Attention Can Create Synaptic Tags for the Learning of Working Memories in Sequential Tasks',
+  );
+  assert.deepEqual(paper.authors, ['Erwan Le Masson', 'Frédéric Alexandre']);
+  assert.deepEqual(
+    paper.sections.map((s) => [s.level, s.title]),
+    [
+      [1, 'Introduction'],
+      [1, 'Methods'],
+      [2, 'Model'],
+      [2, 'Tasks'],
+      [1, 'Results'],
+      [2, 'Implementations Comparison'],
+      [2, 'Replicated Data'],
+      [1, 'Conclusion'],
+      [1, 'References'],
+    ],
+  );
+});
