@@ -17,6 +17,8 @@ export interface ProposalSummary {
   kind: 'add' | 'modify' | 'delete' | 'binary';
   additions: number;
   deletions: number;
+  /** An added file with exactly the content of a deleted one is proposed as a rename. */
+  renamedFrom?: string;
 }
 
 /** Event bodies; the log adds `seq` and `ts`. */

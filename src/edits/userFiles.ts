@@ -1,0 +1,78 @@
+/**
+ * The user's side of an edit: the workspace files as the user sees them. In VS Code an unsaved
+ * editor's text wins over the disk and writes go through a WorkspaceEdit (src/ui/editsWorkspace.ts);
+ * the CLI and tests use the directory implementation below.
+ */
+import { mkdir, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, sep } from 'node:path';
+import { resolveWorkspacePath } from '../sandbox/sandbox';
+
+/** A string is an editor's text (any line endings); bytes are the file on disk. */
+export type UserContent = string | Uint8Array;
+
+export interface UserFileEdit {
+  /** Workspace-relative POSIX path. */
+  path: string;
+  /** null deletes the file. */
+  content: UserContent | null;
+}
+
+export interface UserFiles {
+  /** Current content, or null when the file does not exist. */
+  read(path: string): Promise<UserContent | null>;
+  /** Applies the edits together (one undo step where the host has undo); false if the host refused. */
+  apply(edits: UserFileEdit[], label: string): Promise<boolean>;
+}
+
+/** The workspace as a plain directory: for the CLI and tests. Refuses paths and symlinks that escape it. */
+export class DirUserFiles implements UserFiles {
+  constructor(private readonly root: string) {}
+
+  async read(path: string): Promise<Uint8Array | null> {
+    const abs = await this.resolve(path);
+    try {
+      return new Uint8Array(await readFile(abs));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  async apply(edits: UserFileEdit[]): Promise<boolean> {
+    const targets = await Promise.all(edits.map(async (e) => ({ e, abs: await this.resolve(e.path) })));
+    for (const { e, abs } of targets) {
+      if (e.content === null) {
+        await rm(abs, { force: true });
+        continue;
+      }
+      await mkdir(dirname(abs), { recursive: true });
+      // Temp file + rename: a crash never leaves the user's file half-written.
+      const tmp = `${abs}.klong-${process.pid}-${Date.now()}.tmp`;
+      await writeFile(tmp, e.content);
+      await rename(tmp, abs);
+    }
+    return true;
+  }
+
+  /** Absolute path inside the root, following symlinks of the existing part of the path. */
+  private async resolve(path: string): Promise<string> {
+    const rel = resolveWorkspacePath(path);
+    const root = await realpath(this.root);
+    const abs = join(root, ...rel.split('/'));
+    let probe = abs;
+    for (;;) {
+      try {
+        const real = await realpath(probe);
+        if (real !== root && !real.startsWith(root + sep)) {
+          throw new Error(`Path leads outside the workspace through a symbolic link: ${path}`);
+        }
+        return abs;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        const up = dirname(probe);
+        if (up === probe) return abs;
+        probe = up;
+      }
+    }
+  }
+}
