@@ -1,0 +1,80 @@
+/** Small synchronous file helpers with the durability the checkpoint needs (fsync file and directory). */
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+
+/** fsync a directory so a rename or create in it survives a crash (best effort where unsupported). */
+export function fsyncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch (err) {
+    // Some filesystems (and Windows) refuse fsync on directories; the rename is still atomic there.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM' && code !== 'EBADF') throw err;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** Write all of `data` at `position` (loops over short writes). */
+export function writeAll(fd: number, data: Buffer, position: number | null): void {
+  let done = 0;
+  while (done < data.length) {
+    const pos = position === null ? null : position + done;
+    done += writeSync(fd, data, done, data.length - done, pos);
+  }
+}
+
+/** Write a file to `<path>.tmp`, fsync it, and return the temp path (caller renames). */
+export function writeDurableTemp(path: string, data: string | Buffer): string {
+  const tmp = join(dirname(path), `.${basename(path)}.tmp`);
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    writeAll(fd, typeof data === 'string' ? Buffer.from(data) : data, 0);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  return tmp;
+}
+
+/** temp + fsync + rename + fsync(dir): readers see the old file or the new one, never a torn one. */
+export function writeFileAtomic(path: string, data: string | Buffer): void {
+  const tmp = writeDurableTemp(path, data);
+  renameSync(tmp, path);
+  fsyncDir(dirname(path));
+}
+
+export function ensureDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+}
+
+/** Read and parse a JSON file; undefined when it does not exist. Throws on bad JSON. */
+export function readJsonIfExists(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  return JSON.parse(text) as unknown;
+}
+
+export function removeIfExists(path: string): void {
+  rmSync(path, { force: true, recursive: true });
+}
+
+export function isErrno(err: unknown, code: string): boolean {
+  return typeof err === 'object' && err !== null && (err as NodeJS.ErrnoException).code === code;
+}

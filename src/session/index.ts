@@ -1,0 +1,33 @@
+/** Checkpoint and resume: event log, snapshots, locks, the session store. No `vscode` here. */
+export { type Durability, EventLog, type EventLogOptions } from './eventLog';
+export {
+  createSession,
+  LiveSession,
+  type LiveSessionOptions,
+  type OpenedSession,
+  type OpenOptions,
+  openSession,
+  resumeSession,
+  type SessionInit,
+} from './liveSession';
+export {
+  inspectLock,
+  type LockOptions,
+  type LockOwner,
+  type LockState,
+  SessionLock,
+  SessionLockedError,
+} from './lock';
+export { eventMigrations, migrateEventsFile, migrateSnapshot, snapshotMigrations } from './migrations';
+export { EVENTS_SCHEMA_VERSION, FILES, newSessionId, SNAPSHOT_SCHEMA_VERSION } from './schema';
+export {
+  loadSnapshot,
+  readSnapshotFile,
+  readSnapshots,
+  type Snapshot,
+  type SnapshotInput,
+  type SnapshotMeta,
+  writeSnapshot,
+} from './snapshot';
+export { type SessionListEntry, SessionStore, type SessionStoreOptions } from './store';
+export { emptySummary, foldSummary, type SessionSummary } from './summary';
