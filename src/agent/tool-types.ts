@@ -1,0 +1,48 @@
+/** Types shared by the tool implementations (kept apart so tools-files.ts does not import tools.ts). */
+import type { ToolSpec } from '../llm/types';
+import type { Sandbox } from '../sandbox/sandbox';
+import type { PlanItem } from './events';
+
+/** What read_paper needs from the paper (src/paper's createPaperReader satisfies it). */
+export interface PaperReader {
+  section(id: string): string | undefined;
+  search(query: string): string;
+  index(): string;
+}
+
+export interface ToolContext {
+  /**
+   * Paths are resolved with `workspacePath` (relative, or absolute under `sandbox.workdir`; `..`
+   * cannot leave the workspace). Refusing symlinks that point outside is the Sandbox's job.
+   */
+  sandbox: Sandbox;
+  paper?: PaperReader;
+  /** Returns why a command is refused (e.g. it fetches the paper's official code), or undefined. */
+  isBlocked?: (command: string) => string | undefined;
+  signal?: AbortSignal;
+  /** Default bash timeout (default 10 min); the model may ask for up to `maxBashTimeoutMs`. */
+  bashTimeoutMs?: number;
+  maxBashTimeoutMs?: number;
+  /** Bytes of command output kept (head + tail) for the log (default 256 KiB). */
+  outputCap?: number;
+}
+
+export interface ToolOutcome {
+  ok: boolean;
+  output: string;
+  /** update_plan: the new plan. */
+  plan?: PlanItem[];
+  /** end_task: the agent says it is done. */
+  end?: { summary: string };
+  /** Workspace paths this call wrote. */
+  wrote?: string[];
+}
+
+export type Args = Record<string, unknown>;
+
+export interface Tool {
+  spec: ToolSpec;
+  run(args: Args, ctx: ToolContext): Promise<ToolOutcome>;
+}
+
+export const fail = (output: string): ToolOutcome => ({ ok: false, output });
