@@ -119,11 +119,12 @@ export function loadSnapshot(
   log: EventLog,
   warn: (message: string) => void = () => {},
 ): Snapshot | undefined {
-  for (const c of readSnapshots(dir)) {
-    if (!c.snapshot) {
-      if (c.file !== TEMP) warn(`${c.file} is unreadable (${c.error}); falling back.`);
-      continue;
-    }
+  const cands = readSnapshots(dir);
+  for (const c of cands) {
+    if (!c.snapshot && c.file !== TEMP) warn(`${c.file} is unreadable (${c.error}); falling back.`);
+  }
+  for (const c of cands) {
+    if (!c.snapshot) continue;
     const s = c.snapshot;
     if (s.sessionId && s.sessionId !== log.sessionId) {
       warn(`${c.file} belongs to session ${s.sessionId}, not ${log.sessionId}; ignoring it.`);
