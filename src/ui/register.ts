@@ -1,9 +1,12 @@
 import * as vscode from 'vscode';
+import { registerEdits } from './editsController';
 import { ProgressViewProvider } from './progressView';
 
 export function registerUi(context: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel('KLong', { log: true });
   const progress = new ProgressViewProvider(context.extensionUri);
+  // Proposed edits: commands from activation; the returned EditsController takes a session's queue (setQueue).
+  registerEdits(context, log);
   void vscode.commands.executeCommand('setContext', 'klong.sessionState', 'idle');
 
   const noSession = () => vscode.window.showInformationMessage('No KLong session is running.');

@@ -1,0 +1,421 @@
+/**
+ * VS Code side of proposed edits: diff views (never stealing focus), accept / reject for files and
+ * hunks, the proposals QuickPick, the approval-mode switch and the ask-each prompt. Decisions go
+ * to the EditQueue, which merges into the user's current text (VscodeUserFiles) and never
+ * overwrites it silently: conflicts come back here and the user chooses.
+ */
+import * as vscode from 'vscode';
+import type { Outcome } from '../edits/decide';
+import { describeHunk } from '../edits/hunks';
+import type { Proposal } from '../edits/proposal';
+import type { ApprovalMode, Decision, EditQueue, EditQueueOptions } from '../edits/queue';
+import { PROPOSAL_SCHEME, ProposalDocuments, pathOfProposalUri, proposalUri } from './editsDocuments';
+import { pickHunk, pickProposal, rejectReason } from './editsPickers';
+import { EditsStatus, modeFromSettings, pickMode, saveMode } from './editsStatus';
+import { VscodeUserFiles } from './editsWorkspace';
+
+export interface EditsControllerOptions {
+  log?: vscode.LogOutputChannel;
+}
+
+/** A path, a proposal/file URI, or anything with a `path` (tree items, webview messages). */
+type Target = string | vscode.Uri | { path: string } | undefined;
+
+export class EditsController implements vscode.Disposable {
+  /** Undefined without an open folder (then no session can run either). */
+  readonly userFiles: VscodeUserFiles | undefined;
+  private queue: EditQueue | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private readonly docs: ProposalDocuments;
+  private readonly status = new EditsStatus();
+  private readonly disposables: vscode.Disposable[] = [];
+  private codeLensHintShown = false;
+
+  constructor(
+    folder: vscode.Uri | undefined,
+    queue?: EditQueue,
+    private readonly opts: EditsControllerOptions = {},
+  ) {
+    this.userFiles = folder && new VscodeUserFiles(folder);
+    this.docs = new ProposalDocuments(() => this.queue);
+    const cmd = (id: string, fn: (...args: never[]) => unknown) =>
+      vscode.commands.registerCommand(id, (...args: never[]) => this.guard(() => fn(...args)));
+    this.disposables.push(
+      this.docs,
+      this.status,
+      vscode.workspace.registerTextDocumentContentProvider(PROPOSAL_SCHEME, this.docs),
+      vscode.languages.registerCodeLensProvider({ scheme: PROPOSAL_SCHEME }, this.docs),
+      cmd('klong.openProposal', (t: Target) => this.openCommand(t)),
+      cmd('klong.showProposals', () => this.showProposals()),
+      cmd('klong.acceptProposal', (t: Target, version?: number) => this.acceptFile(t, version)),
+      cmd('klong.rejectProposal', (t: Target, version?: number, reason?: string) =>
+        this.rejectFile(t, version, reason),
+      ),
+      cmd('klong.acceptAllProposals', () => this.acceptAll()),
+      cmd('klong.rejectAllProposals', (reason?: string) => this.rejectAll(reason)),
+      cmd('klong.acceptHunk', (t: Target, index?: number, version?: number) =>
+        this.hunk('accept', t, index, version),
+      ),
+      cmd('klong.rejectHunk', (t: Target, index?: number, version?: number, reason?: string) =>
+        this.hunk('reject', t, index, version, reason),
+      ),
+      cmd('klong.setApprovalMode', (mode?: ApprovalMode) => this.setMode(mode)),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('klong.edits.approvalMode')) {
+          this.queue?.setMode(modeFromSettings());
+          this.changed();
+        }
+      }),
+      vscode.window.onDidChangeActiveTextEditor(() => this.updateFocusKey()),
+      vscode.window.tabGroups.onDidChangeTabs(() => this.updateFocusKey()),
+    );
+    this.setQueue(queue);
+  }
+
+  /** The mode from the settings, for `new EditQueue({ mode })`. */
+  get mode(): ApprovalMode {
+    return modeFromSettings();
+  }
+
+  /** What the queue needs from VS Code: `new EditQueue({ sandbox, emit, onFeedback, ...controller.queueHooks() })`. */
+  queueHooks(): Pick<EditQueueOptions, 'user' | 'decide' | 'onWarning' | 'mode'> {
+    if (!this.userFiles)
+      throw new Error('Open a folder first: KLong proposes edits to the files of a workspace folder.');
+    return {
+      user: this.userFiles,
+      mode: modeFromSettings(),
+      decide: (p) => this.askEach(p),
+      onWarning: (m) => {
+        this.opts.log?.warn(m);
+        void vscode.window.showWarningMessage(`KLong: ${m}`);
+      },
+    };
+  }
+
+  /** Attach the session's queue (or detach with undefined when the session ends). */
+  setQueue(queue: EditQueue | undefined): void {
+    this.unsubscribe?.();
+    this.queue = queue;
+    this.unsubscribe = queue?.onDidChange(() => this.changed());
+    queue?.setMode(modeFromSettings());
+    this.changed();
+  }
+
+  /** Shows a proposal's diff beside nothing and without taking focus (unless asked). */
+  async open(path: string, preserveFocus = true): Promise<void> {
+    const p = this.queue?.get(path);
+    if (!p || !this.userFiles) {
+      void vscode.window.showInformationMessage(`KLong: no pending edit for ${path}.`);
+      return;
+    }
+    const right = proposalUri(p.path);
+    const options: vscode.TextDocumentShowOptions = { preview: true, preserveFocus };
+    if (p.wholeFileOnly) {
+      await vscode.window.showTextDocument(right, options);
+      return;
+    }
+    const leftPath = p.renamedFrom ?? p.path;
+    const left =
+      (await this.userFiles.read(leftPath)) !== null
+        ? this.userFiles.uri(leftPath)
+        : proposalUri(p.path, 'empty');
+    const title = p.renamedFrom
+      ? `${p.renamedFrom} → ${p.path} (renamed by KLong)`
+      : p.change === 'deleted'
+        ? `${p.path} (deleted by KLong)`
+        : p.change === 'added'
+          ? `${p.path} (new file proposed by KLong)`
+          : `${p.path} ↔ KLong proposal`;
+    await vscode.commands.executeCommand('vscode.diff', left, right, title, options);
+    this.codeLensHint(p);
+  }
+
+  private async openCommand(t: Target): Promise<void> {
+    const path = await this.resolve(t);
+    if (path) await this.open(path, false);
+  }
+
+  private async showProposals(): Promise<void> {
+    const q = this.needQueue();
+    if (!q) return;
+    const choice = await pickProposal(q.list());
+    if (!choice) return;
+    switch (choice.action) {
+      case 'acceptAll':
+        return this.acceptAll();
+      case 'rejectAll':
+        return this.rejectAll();
+      case 'accept':
+        return this.acceptFile(choice.path);
+      case 'reject':
+        return this.rejectFile(choice.path);
+      default:
+        return this.open(choice.path, false);
+    }
+  }
+
+  private async acceptFile(t: Target, version?: number): Promise<void> {
+    const q = this.needQueue();
+    const path = q && (await this.resolve(t));
+    if (!q || !path) return;
+    await this.report(await q.accept(path, { version }), { version });
+  }
+
+  private async rejectFile(t: Target, version?: number, reason?: string): Promise<void> {
+    const q = this.needQueue();
+    const path = q && (await this.resolve(t));
+    if (!q || !path) return;
+    const why = reason ?? (await rejectReason(path));
+    if (why === undefined) return;
+    await this.report(await q.reject(path, { version, reason: why || undefined }));
+  }
+
+  private async hunk(
+    which: 'accept' | 'reject',
+    t: Target,
+    index?: number,
+    version?: number,
+    reason?: string,
+  ) {
+    const q = this.needQueue();
+    const path = q && (await this.resolve(t));
+    const p = path ? q?.get(path) : undefined;
+    if (!q || !p) return;
+    let i = index ?? this.hunkAtCursor(p);
+    if (i === undefined) i = (await pickHunk(p, which))?.index;
+    if (i === undefined) return;
+    const v = index === undefined ? p.version : version;
+    if (which === 'accept') {
+      await this.report(await q.accept(p.path, { hunks: [i], version: v }), { version: v });
+      return;
+    }
+    const h = p.hunks.find((x) => x.index === i);
+    const why = reason ?? (await rejectReason(`${p.path} (${h ? describeHunk(h) : `change ${i + 1}`})`));
+    if (why === undefined) return;
+    await this.report(await q.reject(p.path, { hunks: [i], version: v, reason: why || undefined }));
+  }
+
+  private async acceptAll(): Promise<void> {
+    const q = this.needQueue();
+    if (!q) return;
+    const outcomes = await q.acceptAll();
+    for (const o of outcomes) await this.report(o, { quiet: true });
+    const ok = outcomes.filter((o) => o.status === 'accepted').length;
+    vscode.window.setStatusBarMessage(`KLong: accepted ${ok} of ${outcomes.length} proposed edits`, 5000);
+  }
+
+  private async rejectAll(reason?: string): Promise<void> {
+    const q = this.needQueue();
+    if (!q || q.list().length === 0) return;
+    const why = reason ?? (await rejectReason(`all ${q.list().length} proposed edits`));
+    if (why === undefined) return;
+    for (const o of await q.rejectAll(why || undefined)) await this.report(o, { quiet: true });
+  }
+
+  private async setMode(mode?: ApprovalMode): Promise<void> {
+    const next = mode ?? (await pickMode(modeFromSettings()));
+    if (!next) return;
+    await saveMode(next);
+    this.queue?.setMode(next);
+    this.changed();
+  }
+
+  /** ask-each: the diff opens without focus; a modal asks; Escape leaves it queued. */
+  private async askEach(p: Proposal): Promise<Decision | undefined> {
+    await this.open(p.path, true);
+    const verb = p.renamedFrom
+      ? `to rename ${p.renamedFrom} to`
+      : p.change === 'deleted'
+        ? 'to delete'
+        : 'an edit to';
+    const stats = p.wholeFileOnly ? '' : ` (+${p.stats.additions} −${p.stats.deletions})`;
+    const answer = await vscode.window.showInformationMessage(
+      `KLong proposes ${verb} ${p.path}${stats}.`,
+      { modal: true, detail: `${p.note ? `${p.note}\n` : ''}The agent is waiting for your decision.` },
+      'Accept',
+      'Reject…',
+      'Decide later',
+    );
+    if (answer === 'Accept') return { decision: 'accept' };
+    if (answer === 'Reject…') {
+      const why = await rejectReason(p.path);
+      return why === undefined ? undefined : { decision: 'reject', reason: why || undefined };
+    }
+    return undefined;
+  }
+
+  /** Tells the user what happened; a conflict asks how to go on and never writes by itself. */
+  private async report(o: Outcome, ctx: { version?: number; quiet?: boolean } = {}): Promise<void> {
+    this.opts.log?.info(`${o.status}: ${o.message}`);
+    if (o.status === 'accepted' || o.status === 'rejected') {
+      if (o.status === 'accepted' && o.markers) {
+        void vscode.window.showWarningMessage(
+          `KLong: ${o.path} now has conflict markers (<<<<<<< … >>>>>>>). Resolve them and save; Undo reverts the edit.`,
+        );
+      } else if (!ctx.quiet) vscode.window.setStatusBarMessage(`KLong: ${o.message}`, 4000);
+      return;
+    }
+    if (o.status === 'stale') {
+      void vscode.window.showInformationMessage(`KLong: ${o.message}`);
+      if (this.queue?.get(o.path)) await this.open(o.path, true);
+      return;
+    }
+    if (o.status !== 'conflict') {
+      void vscode.window.showErrorMessage(`KLong: ${o.message}`);
+      return;
+    }
+    const canMerge = o.merge !== null;
+    const buttons = canMerge
+      ? ['Insert conflict markers', 'Show merge result', 'Keep mine (reject)']
+      : ["Use the agent's version", 'Keep mine (reject)'];
+    const pick = await vscode.window.showWarningMessage(`KLong: ${o.message}`, ...buttons);
+    const q = this.queue;
+    if (!q || !pick) return;
+    if (pick === 'Insert conflict markers') {
+      await this.report(await q.accept(o.path, { version: ctx.version, onConflict: 'markers' }));
+    } else if (pick === "Use the agent's version") {
+      await this.report(await q.accept(o.path, { version: ctx.version, onConflict: 'overwrite' }));
+    } else if (pick === 'Show merge result' && o.merge) {
+      const doc = await vscode.workspace.openTextDocument({
+        content: o.merge.text,
+        language: await this.languageOf(o.path),
+      });
+      await vscode.window.showTextDocument(doc, { preview: true, preserveFocus: false });
+    } else if (pick === 'Keep mine (reject)') {
+      await this.rejectFile(o.path, ctx.version);
+    }
+  }
+
+  private async languageOf(path: string): Promise<string> {
+    try {
+      return (await vscode.workspace.openTextDocument(proposalUri(path))).languageId;
+    } catch {
+      return 'plaintext';
+    }
+  }
+
+  private hunkAtCursor(p: Proposal): number | undefined {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor || pathOfProposalUri(editor.document.uri) !== p.path) return undefined;
+    const line = editor.selection.active.line;
+    const h = p.hunks.find((x) => line >= x.newStart - 1 && line < x.newStart - 1 + Math.max(x.newLines, 1));
+    return h?.index ?? (p.hunks.length === 1 ? p.hunks[0]!.index : undefined);
+  }
+
+  /** The proposal a command is about: its argument, the active proposal editor/diff, or a pick. */
+  private async resolve(t: Target): Promise<string | undefined> {
+    if (typeof t === 'string') return t;
+    if (t instanceof vscode.Uri) return this.pathOf(t) ?? this.pickPath();
+    if (t && typeof t === 'object' && typeof t.path === 'string') return t.path;
+    return this.activeProposalPath() ?? this.pickPath();
+  }
+
+  private pathOf(uri: vscode.Uri): string | undefined {
+    const p = pathOfProposalUri(uri);
+    if (p) return p;
+    const rel = vscode.workspace.asRelativePath(uri, false);
+    return uri.scheme === 'file' && rel !== uri.fsPath && this.queue?.get(rel) ? rel : undefined;
+  }
+
+  private activeProposalPath(): string | undefined {
+    const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+    if (input instanceof vscode.TabInputTextDiff) return pathOfProposalUri(input.modified);
+    if (input instanceof vscode.TabInputText) return pathOfProposalUri(input.uri);
+    const doc = vscode.window.activeTextEditor?.document;
+    return doc ? pathOfProposalUri(doc.uri) : undefined;
+  }
+
+  private async pickPath(): Promise<string | undefined> {
+    const list = this.queue?.list() ?? [];
+    if (list.length === 1) return list[0]!.path;
+    const choice = await pickProposal(list, { actions: false });
+    return choice?.path;
+  }
+
+  private needQueue(): EditQueue | undefined {
+    if (!this.queue)
+      void vscode.window.showInformationMessage(
+        'KLong: no session is running, so there are no proposed edits.',
+      );
+    return this.queue;
+  }
+
+  private changed(): void {
+    this.docs.refresh();
+    const pending = this.queue?.list().length ?? 0;
+    this.status.update(this.queue !== undefined, this.queue?.mode ?? modeFromSettings(), pending);
+    void vscode.commands.executeCommand('setContext', 'klong.pendingEdits', pending);
+    this.closeDecidedDiffs();
+    this.updateFocusKey();
+  }
+
+  /** A decided proposal's diff tab has nothing left to show. */
+  private closeDecidedDiffs(): void {
+    const stale: vscode.Tab[] = [];
+    for (const g of vscode.window.tabGroups.all) {
+      for (const tab of g.tabs) {
+        const uri =
+          tab.input instanceof vscode.TabInputTextDiff
+            ? tab.input.modified
+            : tab.input instanceof vscode.TabInputText
+              ? tab.input.uri
+              : undefined;
+        const path = uri && pathOfProposalUri(uri);
+        if (path && uri.query !== 'side=empty' && !this.queue?.get(path)) stale.push(tab);
+      }
+    }
+    if (stale.length) void vscode.window.tabGroups.close(stale, true);
+  }
+
+  private updateFocusKey(): void {
+    void vscode.commands.executeCommand(
+      'setContext',
+      'klong.proposalFocused',
+      this.activeProposalPath() !== undefined,
+    );
+  }
+
+  /** Per-hunk buttons in a diff need CodeLens there, which VS Code turns off by default. */
+  private codeLensHint(p: Proposal): void {
+    if (this.codeLensHintShown || p.hunks.length < 2) return;
+    if (vscode.workspace.getConfiguration('diffEditor').get<boolean>('codeLens')) return;
+    this.codeLensHintShown = true;
+    void vscode.window
+      .showInformationMessage(
+        'KLong: to accept or reject single changes from the diff, turn on CodeLens in diff editors (or use the Accept/Reject Change commands with the cursor in a change).',
+        'Turn on',
+      )
+      .then((a) => {
+        if (a === 'Turn on') {
+          void vscode.workspace
+            .getConfiguration('diffEditor')
+            .update('codeLens', true, vscode.ConfigurationTarget.Global);
+        }
+      });
+  }
+
+  private async guard(fn: () => unknown): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      const m = err instanceof Error ? err.message : String(err);
+      this.opts.log?.error(`edits: ${m}`);
+      void vscode.window.showErrorMessage(`KLong: ${m}`);
+    }
+  }
+
+  dispose(): void {
+    this.unsubscribe?.();
+    for (const d of this.disposables) d.dispose();
+  }
+}
+
+/** One line in the UI registration: commands exist from activation; the session attaches its queue later. */
+export function registerEdits(
+  context: vscode.ExtensionContext,
+  log?: vscode.LogOutputChannel,
+): EditsController {
+  const controller = new EditsController(vscode.workspace.workspaceFolders?.[0]?.uri, undefined, { log });
+  context.subscriptions.push(controller);
+  return controller;
+}

@@ -1,0 +1,106 @@
+/**
+ * The user's files as VS Code sees them: an open editor's text (saved or not) wins over the disk,
+ * and text changes go through one WorkspaceEdit per decision (undoable, minimal line edits, so
+ * cursors and folds elsewhere in the file stay put). Documents that were saved before the edit are
+ * saved after it; an unsaved editor stays unsaved, with the agent's change merged into it.
+ */
+import { diffLines } from 'diff';
+import * as vscode from 'vscode';
+import { decodeText } from '../edits/text';
+import type { UserContent, UserFileEdit, UserFiles } from '../edits/userFiles';
+import { resolveWorkspacePath } from '../sandbox/sandbox';
+
+export class VscodeUserFiles implements UserFiles {
+  constructor(private readonly folder: vscode.Uri) {}
+
+  uri(path: string): vscode.Uri {
+    return vscode.Uri.joinPath(this.folder, ...resolveWorkspacePath(path).split('/'));
+  }
+
+  async read(path: string): Promise<UserContent | null> {
+    const uri = this.uri(path);
+    const doc = openDocument(uri);
+    if (doc) return doc.getText();
+    try {
+      return await vscode.workspace.fs.readFile(uri);
+    } catch (err) {
+      if (err instanceof vscode.FileSystemError && err.code === 'FileNotFound') return null;
+      throw err;
+    }
+  }
+
+  async apply(edits: UserFileEdit[], label: string): Promise<boolean> {
+    const we = new vscode.WorkspaceEdit();
+    const meta: vscode.WorkspaceEditEntryMetadata = { label, needsConfirmation: false };
+    const save: vscode.TextDocument[] = [];
+    const rawWrites: { uri: vscode.Uri; bytes: Uint8Array }[] = [];
+    for (const e of edits) {
+      const uri = this.uri(e.path);
+      if (e.content === null) {
+        we.deleteFile(uri, { ignoreIfNotExists: true }, meta);
+        continue;
+      }
+      const exists = await this.exists(uri);
+      const text = typeof e.content === 'string' ? e.content : decodeText(e.content) ? utf8(e.content) : null;
+      if (!exists) {
+        const bytes = typeof e.content === 'string' ? new TextEncoder().encode(e.content) : e.content;
+        we.createFile(uri, { overwrite: false, contents: bytes }, meta);
+      } else if (text === null) {
+        // Binary content over an existing file: no text undo exists for it, so write it directly.
+        if (typeof e.content !== 'string') rawWrites.push({ uri, bytes: e.content });
+      } else {
+        const doc = await vscode.workspace.openTextDocument(uri);
+        for (const edit of lineEdits(doc, text)) we.replace(uri, edit.range, edit.newText, meta);
+        if (!doc.isDirty) save.push(doc);
+      }
+    }
+    if (we.size > 0 && !(await vscode.workspace.applyEdit(we))) return false;
+    for (const w of rawWrites) await vscode.workspace.fs.writeFile(w.uri, w.bytes);
+    for (const doc of save) if (doc.isDirty) await doc.save();
+    return true;
+  }
+
+  private async exists(uri: vscode.Uri): Promise<boolean> {
+    if (openDocument(uri)) return true;
+    try {
+      await vscode.workspace.fs.stat(uri);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+function utf8(bytes: Uint8Array): string {
+  return new TextDecoder('utf-8').decode(bytes);
+}
+
+function openDocument(uri: vscode.Uri): vscode.TextDocument | undefined {
+  const key = uri.toString();
+  return vscode.workspace.textDocuments.find((d) => !d.isClosed && d.uri.toString() === key);
+}
+
+/** Line-level replacements turning the document's text into `next`. */
+export function lineEdits(doc: vscode.TextDocument, next: string): vscode.TextEdit[] {
+  const parts = diffLines(doc.getText(), next);
+  const edits: vscode.TextEdit[] = [];
+  let offset = 0;
+  for (let i = 0; i < parts.length; ) {
+    const p = parts[i]!;
+    if (!p.added && !p.removed) {
+      offset += p.value.length;
+      i++;
+      continue;
+    }
+    let removed = '';
+    let added = '';
+    for (; i < parts.length && (parts[i]!.added || parts[i]!.removed); i++) {
+      if (parts[i]!.removed) removed += parts[i]!.value;
+      else added += parts[i]!.value;
+    }
+    const range = new vscode.Range(doc.positionAt(offset), doc.positionAt(offset + removed.length));
+    edits.push(vscode.TextEdit.replace(range, added));
+    offset += removed.length;
+  }
+  return edits;
+}
