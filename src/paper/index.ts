@@ -1,7 +1,61 @@
+// Paper reading, rubrics, grading and blacklist (Research-Factory in the product). Plain Node; no vscode.
+export {
+  Blacklist,
+  type BlacklistEntry,
+  type BlacklistHit,
+  type BlacklistMatch,
+  type BlacklistSource,
+  type LoadBlacklistOptions,
+  loadBlacklist,
+  normalizeTarget,
+  officialRepos,
+  parseBlacklistTxt,
+  scanEvents,
+} from './blacklist';
 export { PaperError } from './errors';
+export { type GradeOptions, type GradeResult, gradeSubmission } from './grade';
+export {
+  AGGREGATED,
+  aggregate,
+  type GradedNode,
+  gradedLeaves,
+  gradeTree,
+  type JudgeMetadata,
+} from './graded';
+export {
+  buildJudgeMessages,
+  DEFAULT_BUDGETS,
+  type JudgeBudgets,
+  parseJudgeAnswer,
+  UNPARSEABLE,
+} from './judge';
 export { loadPaper, paperFromMarkdown, paperFromPdf } from './paper';
 export { createPaperReader, formatIndex, type PaperReader } from './reader';
+export { renderReport } from './report';
+export {
+  type ReproductionResult,
+  type ReproductionRunner,
+  reproduceAndGrade,
+  runReproduction,
+} from './reproduce';
+export {
+  countLeaves,
+  FINEGRAINED_CATEGORIES,
+  formatPath,
+  LEAF_CATEGORIES,
+  leaves,
+  loadRubric,
+  parseRubric,
+  RubricError,
+  RubricNodeSchema,
+  type RubricStats,
+  rubricStats,
+  rubricSummary,
+  serializeRubric,
+} from './rubric';
+export { type GeneratedRubric, type GenerateOptions, generateRubric, repairDraft } from './rubric-generate';
 export { findSection, PaperIndex, readSection, type SearchHit, searchPaper } from './search';
 export { buildSections } from './sections';
 export { type FetchOptions, fetchSource, type PaperSource, resolveSource } from './source';
+export { estimateTokens, readSubmissionDir, type SubmissionFile, selectFiles } from './submission';
 export type { Paper, RubricNode, Section, TaskCategory } from './types';

@@ -90,6 +90,27 @@ export class PaperIndex {
     return best;
   }
 
+  /** Whole paragraphs most relevant to `query`, with their section, within `maxChars` (abstract if none match). */
+  excerpt(query: string, maxChars: number): string {
+    const hits = this.search(query, 30);
+    const parts: string[] = [];
+    let used = 0;
+    for (const h of hits) {
+      const c = this.chunks.find((x) => x.start === h.start);
+      if (!c || /^#{1,6} /.test(c.text)) continue;
+      const part = `[${h.sectionId || '-'} ${h.sectionTitle}] ${c.text}`;
+      if (used + part.length > maxChars) {
+        if (!parts.length) parts.push(part.slice(0, maxChars));
+        break;
+      }
+      parts.push(part);
+      used += part.length + 2;
+    }
+    if (!parts.length && this.paper.abstract)
+      parts.push(`[abstract] ${this.paper.abstract.slice(0, maxChars)}`);
+    return parts.join('\n\n');
+  }
+
   search(query: string, limit = 5): SearchHit[] {
     const q = [...new Set(tokenize(query))];
     if (!q.length) return [];

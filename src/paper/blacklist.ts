@@ -1,0 +1,204 @@
+/**
+ * Resources the agent must not use: the paper's official code repositories (found in the paper text),
+ * PaperBench's blacklist.txt, and the user's own entries. Tools refuse commands that reach them; the
+ * monitor scans a finished session's commands and outputs for them.
+ */
+import { readFile } from 'node:fs/promises';
+import type { AgentEventBody } from '../agent/events';
+import { PaperError } from './errors';
+import type { Paper } from './types';
+
+export type BlacklistSource = 'paper' | 'paperbench' | 'user';
+
+export interface BlacklistEntry {
+  /** Normalised "host/path": lower case, no scheme, no www., no .git, no trailing slash. */
+  pattern: string;
+  raw: string;
+  source: BlacklistSource;
+}
+
+export interface BlacklistMatch {
+  entry: BlacklistEntry;
+  /** The URL or reference as written in the text. */
+  found: string;
+}
+
+export interface BlacklistHit extends BlacklistMatch {
+  where: 'tool_call' | 'tool_result';
+  tool: string;
+  step: number;
+  seq?: number;
+  excerpt: string;
+}
+
+const URL_RE =
+  /(?:(?:git\+)?(?:https?|git|ssh):\/\/(?:git@)?|git@)?(?:www\.)?((?:[a-z0-9-]+\.)+[a-z]{2,})(?::\d+)?[/:]([^\s'"`<>()[\]{},;|\\]*)/gi;
+
+/** "host/path" for a URL-ish string; undefined when it has no host. */
+export function normalizeTarget(raw: string): string | undefined {
+  URL_RE.lastIndex = 0;
+  const m = URL_RE.exec(raw.trim());
+  if (!m) {
+    const bare = /^((?:[a-z0-9-]+\.)+[a-z]{2,})$/i.exec(raw.trim());
+    return bare ? bare[1]!.toLowerCase().replace(/^www\./, '') : undefined;
+  }
+  return canonical(m[1]!, m[2]!);
+}
+
+function canonical(hostIn: string, pathIn: string): string {
+  let host = hostIn.toLowerCase().replace(/^www\./, '');
+  let path = pathIn
+    .toLowerCase()
+    .replace(/[?#].*$/, '')
+    .replace(/[.]+$/, '')
+    .replace(/\/+$/, '')
+    .replace(/\.git(?=\/|$)/, '');
+  // Other doors to the same GitHub repository.
+  if (host === 'raw.githubusercontent.com' || host === 'codeload.github.com') host = 'github.com';
+  if (host === 'api.github.com' && path.startsWith('repos/')) {
+    host = 'github.com';
+    path = path.slice('repos/'.length);
+  }
+  return path ? `${host}/${path}` : host;
+}
+
+export function parseBlacklistTxt(text: string): string[] {
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.replace(/#.*$/, '').trim())
+    .filter((l) => l && l.toLowerCase() !== 'none');
+}
+
+const CODE_HOSTS = /^(github\.com|gitlab\.com|bitbucket\.org|codeberg\.org|huggingface\.co\/spaces)/;
+const OWN_CODE =
+  /(code|implementation|source|software|repository|repo|models?|checkpoints?)\s+(is|are|will be|has been|have been)\s+(publicly\s+|made\s+|openly\s+)?(available|released|open[- ]sourced)|\bour (code|implementation|source code|repository|codebase)\b|\bcode\s*:|\bwe (release|open[- ]source|make .{0,30}available)|\bproject page\b|\bofficial (code|implementation)\b|\bcode (and|&) (data|models)\b|\bavailable at\b/i;
+
+/**
+ * Code repositories the paper presents as its own: code-host URLs outside the references whose
+ * surrounding text says "code is available", "our implementation", "Code:", etc.
+ */
+export function officialRepos(paper: Pick<Paper, 'markdown' | 'sections'>): string[] {
+  const md = paper.markdown;
+  const refs = paper.sections.filter((s) => /^(\d+\s+)?(references|bibliography)$/i.test(s.title.trim()));
+  const out = new Set<string>();
+  URL_RE.lastIndex = 0;
+  for (let m = URL_RE.exec(md); m; m = URL_RE.exec(md)) {
+    const target = canonical(m[1]!, m[2]!);
+    if (!CODE_HOSTS.test(target) || target.split('/').length < 3) continue;
+    if (refs.some((r) => m!.index >= r.start && m!.index < r.end)) continue;
+    const context = md.slice(Math.max(0, m.index - 250), m.index + m[0].length + 80);
+    if (OWN_CODE.test(context)) out.add(target.split('/').slice(0, 3).join('/'));
+  }
+  return [...out];
+}
+
+export class Blacklist {
+  private readonly list: BlacklistEntry[] = [];
+
+  constructor(entries: { raw: string; source: BlacklistSource }[] = []) {
+    for (const e of entries) this.add(e.raw, e.source);
+  }
+
+  add(raw: string, source: BlacklistSource): void {
+    const pattern = normalizeTarget(raw);
+    if (!pattern) throw new PaperError(raw, 'not a URL or host/path that can be blacklisted');
+    if (!this.list.some((e) => e.pattern === pattern)) this.list.push({ pattern, raw: raw.trim(), source });
+  }
+
+  get entries(): readonly BlacklistEntry[] {
+    return this.list;
+  }
+
+  get size(): number {
+    return this.list.length;
+  }
+
+  /** Every blacklisted URL the text reaches (host+path prefix, any scheme, .git, case-insensitive). */
+  matches(text: string): BlacklistMatch[] {
+    if (!this.list.length) return [];
+    const out: BlacklistMatch[] = [];
+    const check = (target: string, found: string) => {
+      for (const entry of this.list)
+        if (target === entry.pattern || target.startsWith(`${entry.pattern}/`)) out.push({ entry, found });
+    };
+    const re = new RegExp(URL_RE.source, 'gi');
+    for (let m = re.exec(text); m; m = re.exec(text)) check(canonical(m[1]!, m[2]!), m[0]);
+    // `gh repo clone owner/repo` reaches GitHub without writing its host.
+    const gh = /\bgh\s+repo\s+(?:clone|view|fork)\s+([\w.-]+\/[\w.-]+)/gi;
+    for (let m = gh.exec(text); m; m = gh.exec(text)) check(canonical('github.com', m[1]!), m[0]);
+    return out;
+  }
+
+  match(text: string): BlacklistMatch | undefined {
+    return this.matches(text)[0];
+  }
+
+  isBlacklisted(commandOrText: string): boolean {
+    return this.matches(commandOrText).length > 0;
+  }
+
+  /** Refusal text for a tool, or undefined when the command is allowed. */
+  refusal(command: string): string | undefined {
+    const m = this.match(command);
+    if (!m) return undefined;
+    return `Refused: ${m.found} is blacklisted (${m.entry.source === 'paper' ? "the paper's official code" : m.entry.source === 'paperbench' ? 'PaperBench blacklist' : 'blocked by the user'}). Reproduce the paper without the authors' code.`;
+  }
+
+  /** For the agent's pinned head. */
+  describe(): string {
+    if (!this.list.length) return 'Blacklist: none.';
+    return `Blacklist — do not access, clone, download or copy from:\n${this.list.map((e) => `- ${e.pattern} (${e.source})`).join('\n')}`;
+  }
+}
+
+export interface LoadBlacklistOptions {
+  paper?: Pick<Paper, 'markdown' | 'sections'>;
+  /** PaperBench blacklist.txt ("none" = empty). */
+  file?: string;
+  user?: string[];
+}
+
+export async function loadBlacklist(opts: LoadBlacklistOptions = {}): Promise<Blacklist> {
+  const bl = new Blacklist();
+  if (opts.paper) for (const r of officialRepos(opts.paper)) bl.add(r, 'paper');
+  if (opts.file) {
+    let text: string;
+    try {
+      text = await readFile(opts.file, 'utf8');
+    } catch (err) {
+      throw new PaperError(opts.file, 'blacklist file not found or unreadable', { cause: err });
+    }
+    for (const r of parseBlacklistTxt(text)) bl.add(r, 'paperbench');
+  }
+  for (const r of opts.user ?? []) bl.add(r, 'user');
+  return bl;
+}
+
+/**
+ * The monitor: blacklisted URLs in a session's tool calls (commands, arguments) and tool outputs.
+ * read_paper output is skipped: the paper naming its own repository is not a use of it.
+ */
+export function scanEvents(
+  events: Iterable<AgentEventBody & { seq?: number }>,
+  blacklist: Blacklist,
+): BlacklistHit[] {
+  const hits: BlacklistHit[] = [];
+  for (const ev of events) {
+    if (ev.type !== 'tool_call' && ev.type !== 'tool_result') continue;
+    if (ev.type === 'tool_result' && ev.name === 'read_paper') continue;
+    const text = ev.type === 'tool_call' ? ev.args : ev.output;
+    for (const m of blacklist.matches(text)) {
+      const at = text.toLowerCase().indexOf(m.found.toLowerCase());
+      const excerpt = text.slice(Math.max(0, at - 60), at + m.found.length + 60).replace(/\s+/g, ' ');
+      hits.push({
+        ...m,
+        where: ev.type,
+        tool: ev.name,
+        step: ev.step,
+        ...(ev.seq !== undefined ? { seq: ev.seq } : {}),
+        excerpt,
+      });
+    }
+  }
+  return hits;
+}

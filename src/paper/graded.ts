@@ -1,0 +1,76 @@
+/** Graded rubric trees in PaperBench's result shape, and the score aggregation PaperBench uses. */
+import type { RubricNode, TaskCategory } from './types';
+
+export interface JudgeMetadata {
+  model: string;
+  /** True when the answer came from the on-disk judge cache. */
+  cached: boolean;
+  /** Model calls made for this leaf (1, or 2 after a malformed answer). */
+  attempts: number;
+  promptTokens: number;
+  completionTokens: number;
+  /** Submission files shown to the judge. */
+  files: string[];
+}
+
+/** One node of a graded rubric (PaperBench `GradedTaskNode.to_dict()` fields). */
+export interface GradedNode {
+  id: string;
+  requirements: string;
+  weight: number;
+  score: number;
+  valid_score: boolean;
+  task_category: TaskCategory | null;
+  finegrained_task_category?: string | null;
+  explanation: string;
+  judge_metadata: JudgeMetadata | null;
+  sub_tasks: GradedNode[];
+}
+
+export const AGGREGATED = 'Aggregated score from sub-tasks.';
+
+/**
+ * Recomputes every internal node from its leaves as PaperBench does: the weighted mean of the
+ * children, `sum(w_i * s_i) / sum(w_i)`, or 0 when the weights sum to 0; valid when every child is.
+ */
+export function aggregate(node: GradedNode): GradedNode {
+  if (!node.sub_tasks.length) return node;
+  const subs = node.sub_tasks.map(aggregate);
+  const total = subs.reduce((a, c) => a + c.weight, 0);
+  const score = total === 0 ? 0 : subs.reduce((a, c) => a + c.score * c.weight, 0) / total;
+  return {
+    ...node,
+    score,
+    valid_score: subs.every((c) => c.valid_score),
+    explanation: AGGREGATED,
+    judge_metadata: null,
+    sub_tasks: subs,
+  };
+}
+
+/** A graded tree with every leaf's score taken from `leafScore` (id → result). */
+export function gradeTree(
+  rubric: RubricNode,
+  leafResult: (
+    leaf: RubricNode,
+  ) => Pick<GradedNode, 'score' | 'valid_score' | 'explanation' | 'judge_metadata'>,
+): GradedNode {
+  const build = (n: RubricNode): GradedNode => ({
+    id: n.id,
+    requirements: n.requirements,
+    weight: n.weight,
+    score: 0,
+    valid_score: true,
+    task_category: n.task_category,
+    finegrained_task_category: n.finegrained_task_category,
+    explanation: AGGREGATED,
+    judge_metadata: null,
+    ...(n.sub_tasks.length ? {} : leafResult(n)),
+    sub_tasks: n.sub_tasks.map(build),
+  });
+  return aggregate(build(rubric));
+}
+
+export function gradedLeaves(n: GradedNode): GradedNode[] {
+  return n.sub_tasks.length ? n.sub_tasks.flatMap(gradedLeaves) : [n];
+}

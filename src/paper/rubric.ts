@@ -1,0 +1,179 @@
+/** PaperBench rubric.json: schema, load with path-precise errors, statistics, summary for the agent's head. */
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { PaperError } from './errors';
+import type { RubricNode, TaskCategory } from './types';
+
+export const LEAF_CATEGORIES = ['Code Development', 'Code Execution', 'Result Analysis'] as const;
+export const FINEGRAINED_CATEGORIES = [
+  'Environment & Infrastructure Setup',
+  'Dataset and Model Acquisition',
+  'Data Processing & Preparation',
+  'Method Implementation',
+  'Experimental Setup',
+  'Evaluation, Metrics & Benchmarking',
+  'Logging, Analysis & Presentation',
+] as const;
+
+// Field order matches PaperBench's files so that a parsed rubric serialises back byte for byte.
+export const RubricNodeSchema: z.ZodType<RubricNode> = z.lazy(() =>
+  z.object({
+    id: z.string().min(1),
+    requirements: z.string(),
+    weight: z.number().int().nonnegative(),
+    sub_tasks: z.array(RubricNodeSchema),
+    task_category: z.enum(['Code Development', 'Code Execution', 'Result Analysis', 'Subtree']).nullable(),
+    finegrained_task_category: z.string().nullable(),
+  }),
+);
+
+/** "sub_tasks[2].sub_tasks[0].weight" from a zod/JSON path. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : `${out ? '.' : ''}${String(p)}`;
+  return out || '(root)';
+}
+
+export function zodProblems(error: z.ZodError): string[] {
+  return error.issues.map((i) => `${formatPath(i.path)}: ${i.message.replace(/^Invalid input: /, '')}`);
+}
+
+/** Tree rules beyond field types: leaves carry a category, ids are unique. */
+export function treeProblems(root: RubricNode): string[] {
+  const out: string[] = [];
+  const seen = new Map<string, string>();
+  const walk = (n: RubricNode, path: string) => {
+    const at = path || '(root)';
+    const prev = seen.get(n.id);
+    if (prev !== undefined) out.push(`${at}.id: duplicate id ${n.id} (also at ${prev})`);
+    else seen.set(n.id, at);
+    if (n.sub_tasks.length === 0 && n.task_category === null)
+      out.push(`${at}.task_category: a leaf needs one of ${LEAF_CATEGORIES.join(', ')}`);
+    n.sub_tasks.forEach((c, i) => {
+      walk(c, `${path ? `${path}.` : ''}sub_tasks[${i}]`);
+    });
+  };
+  walk(root, '');
+  return out;
+}
+
+export class RubricError extends PaperError {
+  constructor(
+    source: string,
+    readonly problems: string[],
+  ) {
+    const shown = problems.slice(0, 12).map((p) => `  - ${p}`);
+    if (problems.length > 12) shown.push(`  - … and ${problems.length - 12} more`);
+    super(source, `invalid rubric (${problems.length} problem(s)):\n${shown.join('\n')}`);
+    this.name = 'RubricError';
+  }
+}
+
+/** Validates parsed JSON (or JSON text) as a rubric; throws a RubricError listing each bad node by path. */
+export function parseRubric(json: unknown, source = 'rubric'): RubricNode {
+  let value = json;
+  if (typeof json === 'string') {
+    try {
+      value = JSON.parse(json);
+    } catch (err) {
+      throw new RubricError(source, [`not valid JSON (${(err as Error).message})`]);
+    }
+  }
+  const res = RubricNodeSchema.safeParse(value);
+  if (!res.success) throw new RubricError(source, zodProblems(res.error));
+  const problems = treeProblems(res.data);
+  if (problems.length) throw new RubricError(source, problems);
+  return res.data;
+}
+
+export async function loadRubric(path: string): Promise<RubricNode> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new PaperError(path, code === 'ENOENT' ? 'rubric file not found' : (err as Error).message, {
+      cause: err,
+    });
+  }
+  return parseRubric(text, path);
+}
+
+/** PaperBench's own layout (4-space indent). */
+export function serializeRubric(rubric: RubricNode): string {
+  return JSON.stringify(rubric, null, 4);
+}
+
+export function leaves(root: RubricNode): RubricNode[] {
+  return root.sub_tasks.length ? root.sub_tasks.flatMap(leaves) : [root];
+}
+
+export function countLeaves(root: RubricNode): number {
+  return leaves(root).length;
+}
+
+export interface RubricStats {
+  nodes: number;
+  leaves: number;
+  depth: number;
+  rootChildren: number;
+  byCategory: Record<TaskCategory, number>;
+}
+
+export function rubricStats(root: RubricNode): RubricStats {
+  const byCategory: Record<TaskCategory, number> = {
+    'Code Development': 0,
+    'Code Execution': 0,
+    'Result Analysis': 0,
+    Subtree: 0,
+  };
+  let nodes = 0;
+  const depth = (n: RubricNode): number => {
+    nodes++;
+    if (!n.sub_tasks.length && n.task_category) byCategory[n.task_category]++;
+    return 1 + Math.max(0, ...n.sub_tasks.map(depth));
+  };
+  const d = depth(root);
+  return { nodes, leaves: countLeaves(root), depth: d, rootChildren: root.sub_tasks.length, byCategory };
+}
+
+const SHORT: Record<TaskCategory, string> = {
+  'Code Development': 'dev',
+  'Code Execution': 'exec',
+  'Result Analysis': 'result',
+  Subtree: 'subtree',
+};
+
+/**
+ * The rubric as an indented outline within `maxChars`: whole when it fits, else cut at the deepest level
+ * that fits (each cut node says how many requirements it hides), then hard-truncated as a last resort.
+ */
+export function rubricSummary(rubric: RubricNode, maxChars: number): string {
+  const s = rubricStats(rubric);
+  const head = `Rubric: ${s.leaves} gradable requirements (${s.byCategory['Code Development']} code development, ${s.byCategory['Code Execution']} code execution, ${s.byCategory['Result Analysis']} result analysis); score = weighted mean of children, leaves 0/1.`;
+  const render = (maxDepth: number) => {
+    const lines = [head];
+    const walk = (n: RubricNode, depth: number, siblingsWeight: number) => {
+      const share = siblingsWeight ? ` ${Math.round((100 * n.weight) / siblingsWeight)}%` : '';
+      const cat = n.task_category ? ` (${SHORT[n.task_category]})` : '';
+      const text = n.requirements.replace(/\s+/g, ' ').trim();
+      let line = `${'  '.repeat(depth)}- [w${n.weight}${share}]${cat} ${text}`;
+      if (n.sub_tasks.length && depth >= maxDepth) {
+        line += ` [+${countLeaves(n)} sub-requirements]`;
+        lines.push(line);
+        return;
+      }
+      lines.push(line);
+      const total = n.sub_tasks.reduce((a, c) => a + c.weight, 0);
+      for (const c of n.sub_tasks) walk(c, depth + 1, total);
+    };
+    walk(rubric, 0, 0);
+    return lines.join('\n');
+  };
+  for (let d = s.depth; d >= 1; d--) {
+    const text = render(d);
+    if (text.length <= maxChars) return text;
+  }
+  const text = render(1);
+  return text.length <= maxChars ? text : `${text.slice(0, Math.max(0, maxChars - 15))}\n[… truncated]`;
+}

@@ -1,0 +1,96 @@
+/** The submission as the judge sees it: text files ranked by relevance to a requirement, within a budget. */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { tokenize } from './search';
+
+export interface SubmissionFile {
+  /** Path relative to the submission root, POSIX separators. */
+  path: string;
+  content: string;
+}
+
+/** Rough token count (4 characters per token) — budgets only need to be approximately right. */
+export function estimateTokens(text: string): number {
+  return Math.ceil(text.length / 4);
+}
+
+const SKIP_DIRS = new Set([
+  '.git',
+  'node_modules',
+  '__pycache__',
+  '.venv',
+  'venv',
+  '.mypy_cache',
+  '.pytest_cache',
+  '.ipynb_checkpoints',
+]);
+
+/** Text files under `dir` (binary files, VCS and environment folders skipped; large files capped). */
+export async function readSubmissionDir(
+  dir: string,
+  opts: { maxFileBytes?: number; maxFiles?: number } = {},
+): Promise<SubmissionFile[]> {
+  const maxBytes = opts.maxFileBytes ?? 200_000;
+  const maxFiles = opts.maxFiles ?? 2000;
+  const out: SubmissionFile[] = [];
+  const walk = async (d: string): Promise<void> => {
+    const entries = await readdir(d, { withFileTypes: true });
+    entries.sort((a, b) => a.name.localeCompare(b.name));
+    for (const e of entries) {
+      if (out.length >= maxFiles) return;
+      const p = join(d, e.name);
+      if (e.isDirectory()) {
+        if (!SKIP_DIRS.has(e.name)) await walk(p);
+      } else if (e.isFile()) {
+        const size = (await stat(p)).size;
+        const buf = await readFile(p);
+        const head = buf.subarray(0, 8192);
+        if (head.includes(0)) continue;
+        let content = buf.subarray(0, maxBytes).toString('utf8');
+        if (size > maxBytes) content += `\n[… file truncated: ${size} bytes]`;
+        out.push({ path: relative(dir, p).split(sep).join('/'), content });
+      }
+    }
+  };
+  await walk(dir);
+  return out;
+}
+
+const CODE_EXT =
+  /\.(py|ipynb|sh|r|jl|m|c|cc|cpp|h|hpp|rs|go|java|js|ts|toml|yaml|yml|json|cfg|ini|txt|md|csv|tsv)$/i;
+
+export interface SelectedFiles {
+  included: { path: string; content: string; truncated: boolean }[];
+  omitted: string[];
+}
+
+/** Most relevant files first (term overlap with the query, path matches weigh more), whole while they fit. */
+export function selectFiles(files: SubmissionFile[], query: string, budgetTokens: number): SelectedFiles {
+  const q = new Set(tokenize(query));
+  const scored = files.map((f) => {
+    const counts = new Map<string, number>();
+    for (const t of tokenize(f.content)) if (q.has(t)) counts.set(t, (counts.get(t) ?? 0) + 1);
+    let score = 0;
+    for (const n of counts.values()) score += 1 + Math.log(n);
+    for (const t of tokenize(f.path)) if (q.has(t)) score += 3;
+    if (CODE_EXT.test(f.path)) score += 0.5;
+    if (/(^|\/)(reproduce\.sh|reproduce\.log)$/.test(f.path)) score = -1; // shown in their own sections
+    return { f, score };
+  });
+  scored.sort((a, b) => b.score - a.score || a.f.path.localeCompare(b.f.path));
+  const included: SelectedFiles['included'] = [];
+  const omitted: string[] = [];
+  let left = budgetTokens;
+  for (const { f, score } of scored) {
+    if (score < 0) continue;
+    const cost = estimateTokens(f.content) + 20;
+    if (cost <= left) {
+      included.push({ path: f.path, content: f.content, truncated: false });
+      left -= cost;
+    } else if (left > 400 && included.length === 0) {
+      included.push({ path: f.path, content: f.content.slice(0, (left - 40) * 4), truncated: true });
+      left = 0;
+    } else omitted.push(f.path);
+  }
+  return { included, omitted };
+}
