@@ -56,9 +56,10 @@ function naiveLcsHunks(before: string, after: string): NaiveHunk[] {
   const b = after.split('\n');
   const ids = new Map<string, number>();
   const id = (s: string) => {
-    let v = ids.get(s);
-    if (v === undefined) ids.set(s, (v = ids.size));
-    return v;
+    const v = ids.get(s);
+    if (v !== undefined) return v;
+    ids.set(s, ids.size);
+    return ids.size - 1;
   };
   const x = Int32Array.from(a, id);
   const y = Int32Array.from(b, id);
