@@ -19,8 +19,11 @@ export interface EventLogOptions {
   /** 'write' appends and repairs a torn tail; 'read' never changes the file. Default 'read'. */
   mode?: 'write' | 'read';
   durability?: Durability;
-  /** Create the log (with this session id) when the directory has none. Write mode only. */
-  create?: { sessionId: string };
+  /**
+   * Create the log (with this session id) when the directory has none. Write mode only. `first`
+   * becomes event 0 in the same atomic file creation, so a session never exists without it.
+   */
+  create?: { sessionId: string; first?: AgentEventBody };
   onWarning?: (message: string) => void;
   /** Index every N-th event (default 64). */
   indexStride?: number;
@@ -57,7 +60,7 @@ export class EventLog {
     this.now = opts.now ?? Date.now;
     const writable = this.mode === 'write';
     if (opts.create && !writable) throw new Error('EventLog: `create` needs mode "write".');
-    if (opts.create) createIfMissing(this.path, opts.create.sessionId, this.now());
+    if (opts.create) createIfMissing(this.path, opts.create.sessionId, opts.create.first, this.now);
 
     this.fd = openLog(this.path, writable);
     let first = readFirstLine(this.fd);
@@ -359,19 +362,27 @@ function readFirstLine(fd: number): { value: unknown; end: number } {
 }
 
 /** The header is created atomically so a crash during creation never leaves a headerless log. */
-function createIfMissing(path: string, sessionId: string, now: number): void {
+function createIfMissing(
+  path: string,
+  sessionId: string,
+  first: AgentEventBody | undefined,
+  now: () => number,
+): void {
   try {
     closeSync(openSync(path, 'r'));
     return;
   } catch (err) {
     if (!isErrno(err, 'ENOENT')) throw err;
   }
+  const t = now();
   const header: EventsHeader = {
     klong: 'events',
     schemaVersion: EVENTS_SCHEMA_VERSION,
     sessionId,
-    createdAt: now,
+    createdAt: t,
   };
-  writeFileAtomic(path, `${JSON.stringify(header)}\n`);
+  const lines = [JSON.stringify(header)];
+  if (first) lines.push(JSON.stringify({ seq: 0, ts: t, ...first }));
+  writeFileAtomic(path, `${lines.join('\n')}\n`);
   fsyncDir(join(path, '..'));
 }

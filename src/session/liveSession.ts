@@ -217,21 +217,22 @@ export function createSession(dir: string, init: SessionInit, opts: LiveSessionO
     log = EventLog.open(dir, {
       mode: 'write',
       durability: opts.durability ?? 'step',
-      create: { sessionId: init.sessionId },
+      create: { sessionId: init.sessionId, first: { type: 'session_started', ...init } },
       ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
       ...(opts.now ? { now: opts.now } : {}),
     });
-    if (log.durableCount > 0) throw new Error(`Session ${init.sessionId} already exists in ${dir}.`);
-    const summary = emptySummary(init.sessionId, log.header.createdAt);
+    const [first] = log.read(0, 2);
+    if (log.durableCount !== 1 || first?.type !== 'session_started' || first.sessionId !== init.sessionId) {
+      throw new Error(`Session ${init.sessionId} already exists in ${dir}.`);
+    }
+    const summary = foldSummary(emptySummary(init.sessionId, log.header.createdAt), first);
     const live = new LiveSession(
       dir,
       log,
       lock,
-      { snapshot: undefined, tail: [], summary, warnings: [] },
+      { snapshot: undefined, tail: [first], summary, warnings: [] },
       opts,
     );
-    live.append({ type: 'session_started', ...init });
-    live.flush();
     live.writeSummary();
     return live;
   } catch (err) {
