@@ -6,6 +6,7 @@ export { type ConflictRegion, type MergeResult, merge3 } from './merge';
 export { buildProposal, type Proposal, type ProposalKind, summarize, type TextStyle } from './proposal';
 export {
   type AfterToolResult,
+  type AfterToolWait,
   APPROVAL_MODES,
   type ApprovalMode,
   type DecideFn,

@@ -53,6 +53,23 @@ export interface AfterToolResult {
   outcomes: Outcome[];
 }
 
+/** How the agent loop lets the queue wait for the user (AfterToolInfo in src/agent/loop.ts fits). */
+export interface AfterToolWait {
+  signal?: AbortSignal;
+  whileWaiting?: <T>(p: Promise<T>) => Promise<T>;
+}
+
+/** The decision, or undefined as soon as the session stops. */
+function untilAborted<T>(p: Promise<T | undefined>, signal?: AbortSignal): Promise<T | undefined> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.resolve(undefined);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
 export class EditQueue {
   private readonly proposals = new Map<string, Proposal>();
   private readonly listeners = new Set<() => void>();
@@ -99,9 +116,10 @@ export class EditQueue {
 
   /**
    * The agent loop's hook after each tool call: picks up the sandbox's changes and applies the
-   * approval mode. In `ask-each` it resolves only after every new proposal was answered.
+   * approval mode. In `ask-each` it resolves only after every new proposal was answered; waiting
+   * goes through `whileWaiting` (so it is not active time) and ends early when `signal` aborts.
    */
-  async afterTool(step: number): Promise<AfterToolResult> {
+  async afterTool(step: number, wait: AfterToolWait = {}): Promise<AfterToolResult> {
     const proposed = await this.refresh(step);
     const outcomes: Outcome[] = [];
     if (this.currentMode === 'auto-accept') {
@@ -109,8 +127,11 @@ export class EditQueue {
     } else if (this.currentMode === 'ask-each' && this.opts.decide) {
       for (const p of proposed) {
         const current = this.proposals.get(p.path);
-        if (!current) continue;
-        const d = await this.opts.decide(current);
+        if (!current || wait.signal?.aborted) continue;
+        const asked = this.opts.decide(current);
+        const d = await (wait.whileWaiting
+          ? wait.whileWaiting(untilAborted(asked, wait.signal))
+          : untilAborted(asked, wait.signal));
         if (!d) continue;
         outcomes.push(
           d.decision === 'accept'
@@ -122,6 +143,13 @@ export class EditQueue {
     for (const o of outcomes)
       if (o.status === 'conflict' || o.status === 'error') this.opts.onWarning?.(o.message);
     return { proposed, outcomes };
+  }
+
+  /** `afterTool` in the shape of the agent loop's hook: `new AgentSession({ afterTool: queue.hook() })`. */
+  hook(): (info: { step: number } & AfterToolWait) => Promise<void> {
+    return async (info) => {
+      await this.afterTool(info.step, info);
+    };
   }
 
   /** Re-reads the sandbox's changes; returns the proposals that are new or changed. */

@@ -426,3 +426,40 @@ test('acceptAll; a listener hears every change of the list', async () => {
   assert.equal(await t.user('d/new.txt'), 'N\n');
   assert.ok(before >= 1 && heard >= before + 2);
 });
+
+test('hook(): ask-each waits through whileWaiting and gives up when the session stops', async () => {
+  let release: (() => void) | undefined;
+  const t = await setup(
+    { 'a.txt': 'a\n' },
+    {
+      mode: 'ask-each',
+      decide: () =>
+        new Promise((resolve) => {
+          release = () => resolve({ decision: 'accept' });
+        }),
+    },
+  );
+  await t.sandbox.writeFile('a.txt', 'A\n');
+  const waited: string[] = [];
+  const ctrl = new AbortController();
+  const hook = t.queue.hook();
+  const done = hook({
+    step: 1,
+    signal: ctrl.signal,
+    whileWaiting: async (p) => {
+      waited.push('start');
+      try {
+        return await p;
+      } finally {
+        waited.push('end');
+      }
+    },
+  });
+  while (!release) await new Promise((r) => setTimeout(r, 5));
+  assert.deepEqual(waited, ['start']);
+  ctrl.abort();
+  await done;
+  assert.deepEqual(waited, ['start', 'end']);
+  assert.equal(await t.user('a.txt'), 'a\n', 'no decision was taken after the stop');
+  assert.equal(t.queue.list().length, 1);
+});
