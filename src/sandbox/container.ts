@@ -1,0 +1,212 @@
+/** Creating, finding and removing the session's container; its setup and lifecycle commands. */
+import { createHash } from 'node:crypto';
+import type Docker from 'dockerode';
+import type { LifecycleCommand, SandboxConfig } from './devcontainer';
+import { SandboxError } from './errors';
+import { bashScript, runInContainer } from './exec';
+import { SHELL_STATE_DIR } from './shell';
+
+export const LABEL_SESSION = 'klong.session';
+export const LABEL_WORKSPACE = 'klong.workspace';
+/** JSON of what a reattach needs (workdir, user, env, postStart commands). */
+export const LABEL_META = 'klong.sandbox';
+/** Written inside the container once setup (copy, baseline, lifecycle) finished. */
+export const READY_MARKER = '/var/lib/klong/ready';
+
+export interface Limits {
+  /** Bytes, or a size such as "8g", "512m". */
+  memory?: number | string;
+  cpus?: number;
+  pids?: number;
+}
+
+export interface ContainerMeta {
+  workdir: string;
+  user?: string;
+  remoteEnv: Record<string, string>;
+  postStart: LifecycleCommand[];
+  image: string;
+  network: string;
+}
+
+export function workspaceHash(workspace: string): string {
+  return createHash('sha256').update(workspace).digest('hex').slice(0, 16);
+}
+
+export function parseSize(v: number | string | undefined): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  if (typeof v === 'number') return v;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$/i.exec(v);
+  if (!m) throw new SandboxError('CONFIG_INVALID', `Not a size: ${v}`, 'Use a size such as 512m, 8g or 16g.');
+  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2]!.toLowerCase()] ?? 1;
+  return Math.round(Number(m[1]) * mult);
+}
+
+const KEEPALIVE = 'trap "exit 0" TERM INT; while sleep 3600 & wait $!; do :; done';
+
+export interface CreateOptions {
+  sessionId: string;
+  workspace: string;
+  cfg: SandboxConfig;
+  network: string;
+  limits?: Limits;
+  labels?: Record<string, string>;
+}
+
+function containerName(sessionId: string): string {
+  return `klong-${sessionId.replace(/[^a-zA-Z0-9_.-]/g, '-').slice(0, 60)}`;
+}
+
+export async function createContainer(docker: Docker, o: CreateOptions): Promise<Docker.Container> {
+  const meta: ContainerMeta = {
+    workdir: o.cfg.workspaceFolder,
+    user: o.cfg.remoteUser ?? o.cfg.containerUser,
+    remoteEnv: o.cfg.remoteEnv,
+    postStart: o.cfg.postStart,
+    image: o.cfg.image,
+    network: o.network,
+  };
+  const memory = parseSize(o.limits?.memory);
+  const gpuRequest = [{ Driver: '', Count: -1, Capabilities: [['gpu']] }];
+  const spec = (gpu: boolean): Docker.ContainerCreateOptions => ({
+    name: containerName(o.sessionId),
+    Image: o.cfg.image,
+    // Only the configuration's containerEnv: nothing from the host environment (API keys stay out).
+    Env: Object.entries(o.cfg.containerEnv).map(([k, v]) => `${k}=${v}`),
+    User: o.cfg.containerUser,
+    WorkingDir: o.cfg.workspaceFolder,
+    ...(o.cfg.overrideCommand ? { Entrypoint: ['/bin/sh', '-c', KEEPALIVE], Cmd: [] } : {}),
+    Labels: {
+      ...o.labels,
+      [LABEL_SESSION]: o.sessionId,
+      [LABEL_WORKSPACE]: workspaceHash(o.workspace),
+      [LABEL_META]: JSON.stringify(meta),
+    },
+    HostConfig: {
+      NetworkMode: o.network,
+      Init: true,
+      ...(memory ? { Memory: memory, MemorySwap: memory } : {}),
+      ...(o.limits?.cpus ? { NanoCpus: Math.round(o.limits.cpus * 1e9) } : {}),
+      ...(o.limits?.pids ? { PidsLimit: o.limits.pids } : {}),
+      ...(gpu ? { DeviceRequests: gpuRequest } : {}),
+    },
+  });
+  const wantGpu = o.cfg.gpu !== false;
+  try {
+    const c = await docker.createContainer(spec(wantGpu));
+    await c.start();
+    return c;
+  } catch (err) {
+    const msg = String((err as { json?: { message?: string } }).json?.message ?? (err as Error).message);
+    if (wantGpu && /device driver|gpu|nvidia/i.test(msg)) {
+      if (o.cfg.gpu === 'optional') {
+        await docker
+          .getContainer(containerName(o.sessionId))
+          .remove({ force: true })
+          .catch(() => undefined);
+        const c = await docker.createContainer(spec(false));
+        await c.start();
+        return c;
+      }
+      throw new SandboxError(
+        'GPU_UNAVAILABLE',
+        `The devcontainer asks for a GPU (hostRequirements.gpu) but the Docker engine cannot provide one: ${msg}`,
+        'Install the NVIDIA Container Toolkit on the Docker host, or set "hostRequirements": { "gpu": "optional" }.',
+        { cause: err },
+      );
+    }
+    throw err;
+  }
+}
+
+export interface FoundContainer {
+  id: string;
+  state: string;
+  labels: Record<string, string>;
+  meta: ContainerMeta | undefined;
+}
+
+export async function findContainers(docker: Docker, sessionId: string): Promise<FoundContainer[]> {
+  const list = await docker.listContainers({
+    all: true,
+    filters: { label: [`${LABEL_SESSION}=${sessionId}`] },
+  });
+  return list.map((c) => {
+    let meta: ContainerMeta | undefined;
+    try {
+      meta = JSON.parse(c.Labels[LABEL_META] ?? '') as ContainerMeta;
+    } catch {
+      meta = undefined;
+    }
+    return { id: c.Id, state: c.State, labels: c.Labels, meta };
+  });
+}
+
+/** Directories the sandbox needs, made as root: the workspace, the shadow git dir, the shell's state dir. */
+export async function prepareDirs(
+  c: Docker.Container,
+  workdir: string,
+  user: string | undefined,
+): Promise<void> {
+  const r = await bashScript(
+    c,
+    `set -e
+mkdir -p "$1" /var/lib/klong "${SHELL_STATE_DIR}"
+chmod 1777 "${SHELL_STATE_DIR}"
+if [ -n "$2" ] && [ "$2" != root ]; then chown "$2" "$1" /var/lib/klong; fi
+command -v git >/dev/null || echo "no-git"`,
+    [workdir, user ?? ''],
+    { user: 'root' },
+  );
+  if (r.exitCode === 127 || /bash: .*not found|executable file not found/i.test(r.stderr + r.stdout))
+    throw new SandboxError(
+      'TOOL_MISSING',
+      'The sandbox image has no bash, which KLong needs for the agent’s shell.',
+      'Use an image with bash (a Debian/Ubuntu base), or install it in the Dockerfile.',
+    );
+  if (r.exitCode !== 0) throw new Error(`Preparing the sandbox failed: ${r.stderr.trim()}`);
+  if (r.stdout.toString().includes('no-git'))
+    throw new SandboxError(
+      'TOOL_MISSING',
+      'The sandbox image has no git, which KLong needs to track the agent’s changes.',
+      'Add git to the image (e.g. `apt-get install -y git` in the Dockerfile, or the devcontainers "git" feature).',
+    );
+}
+
+function commandArgv(cmd: string | string[]): string[] {
+  return typeof cmd === 'string' ? ['/bin/sh', '-c', cmd] : cmd;
+}
+
+/** Runs lifecycle commands in order (named commands of one entry in parallel), as the remote user. */
+export async function runLifecycle(
+  c: Docker.Container,
+  stage: string,
+  commands: LifecycleCommand[],
+  meta: { workdir: string; user?: string; remoteEnv: Record<string, string> },
+  onProgress?: (line: string) => void,
+): Promise<void> {
+  const env = Object.entries(meta.remoteEnv).map(([k, v]) => `${k}=${v}`);
+  for (const entry of commands) {
+    const named: [string, string | string[]][] =
+      typeof entry === 'string' || Array.isArray(entry) ? [[stage, entry]] : Object.entries(entry);
+    await Promise.all(
+      named.map(async ([name, cmd]) => {
+        onProgress?.(`Running ${stage} (${name}): ${typeof cmd === 'string' ? cmd : cmd.join(' ')}`);
+        const r = await runInContainer(c, commandArgv(cmd), {
+          user: meta.user,
+          env,
+          workdir: meta.workdir,
+          maxStdout: 256 * 1024,
+        });
+        const out = `${r.stdout.toString('utf8')}${r.stderr}`.trim();
+        if (out) onProgress?.(out.slice(-4000));
+        if (r.exitCode !== 0)
+          throw new SandboxError(
+            'LIFECYCLE_FAILED',
+            `The devcontainer ${stage} command "${name}" failed with exit code ${r.exitCode}: ${out.slice(-1500)}`,
+            `Fix the ${stage} in devcontainer.json (it runs in ${meta.workdir} as ${meta.user ?? 'the container user'}).`,
+          );
+      }),
+    );
+  }
+}

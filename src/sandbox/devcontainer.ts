@@ -1,0 +1,290 @@
+/**
+ * devcontainer.json through the spec's reference implementation (@devcontainers/cli, run as a child process):
+ * `read-configuration` for JSONC, variable substitution, features and merged lifecycle commands; `build` for
+ * Dockerfile / features configurations. The CLI accepts malformed JSON silently, so syntax is checked here first.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
+import { type ParseError, parse, printParseErrorCode } from 'jsonc-parser';
+import { SandboxError } from './errors';
+
+export const DEFAULT_IMAGE = 'klong/python:bookworm';
+export const DEFAULT_WORKDIR = '/workspace';
+
+/** A lifecycle command as the spec allows it: shell string, argv, or named parallel commands. */
+export type LifecycleCommand = string | string[] | Record<string, string | string[]>;
+
+export interface SandboxConfig {
+  /** Host path of the devcontainer.json, or undefined for the default image. */
+  configFile?: string;
+  /** Image to run; for build configurations the name `buildImage` gives it. */
+  image: string;
+  /** The configuration has a Dockerfile or features: run `devcontainer build` first. */
+  needsBuild: boolean;
+  workspaceFolder: string;
+  remoteUser?: string;
+  containerUser?: string;
+  containerEnv: Record<string, string>;
+  remoteEnv: Record<string, string>;
+  onCreate: LifecycleCommand[];
+  updateContent: LifecycleCommand[];
+  postCreate: LifecycleCommand[];
+  postStart: LifecycleCommand[];
+  gpu: boolean | 'optional';
+  overrideCommand: boolean;
+}
+
+/** Where the devcontainer CLI script is: shipped next to the bundle (dist/devcontainer-cli), or in node_modules. */
+export function findDevcontainerCli(explicit?: string): string {
+  const candidates = [
+    explicit,
+    process.env.KLONG_DEVCONTAINER_CLI,
+    join(__dirname, 'devcontainer-cli', 'devcontainer.js'),
+    join(__dirname, '..', '..', 'dist', 'devcontainer-cli', 'devcontainer.js'),
+    join(__dirname, '..', '..', 'node_modules', '@devcontainers', 'cli', 'devcontainer.js'),
+  ];
+  for (const c of candidates) if (c && existsSync(c)) return c;
+  throw new SandboxError(
+    'CONFIG_INVALID',
+    'The devcontainer CLI that KLong ships is missing.',
+    'Reinstall the KLong extension (or run `npm run build` in a development checkout).',
+  );
+}
+
+/** `.devcontainer/devcontainer.json`, `.devcontainer.json`, then the first `.devcontainer/<name>/devcontainer.json`. */
+export function findConfigFile(workspace: string): string | undefined {
+  for (const p of [
+    join(workspace, '.devcontainer', 'devcontainer.json'),
+    join(workspace, '.devcontainer.json'),
+  ])
+    if (existsSync(p)) return p;
+  const dir = join(workspace, '.devcontainer');
+  if (!existsSync(dir)) return undefined;
+  for (const sub of readdirSync(dir).sort()) {
+    const p = join(dir, sub, 'devcontainer.json');
+    if (existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+function lineCol(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  return { line, column: offset - before.lastIndexOf('\n') };
+}
+
+/** JSONC syntax check with file:line:column, since the CLI parses broken files without a word. */
+export async function checkConfigSyntax(file: string, workspace: string): Promise<void> {
+  const text = await readFile(file, 'utf8');
+  const errors: ParseError[] = [];
+  const value = parse(text, errors, { allowTrailingComma: true, disallowComments: false });
+  const shown = relative(workspace, file) || file;
+  if (errors.length > 0) {
+    const list = errors.slice(0, 3).map((e) => {
+      const { line, column } = lineCol(text, e.offset);
+      return `${shown}:${line}:${column}: ${printParseErrorCode(e.error)}`;
+    });
+    throw new SandboxError(
+      'CONFIG_SYNTAX',
+      `devcontainer.json has a syntax error: ${list.join('; ')}`,
+      `Fix ${shown} at the line and column shown (JSON with comments; trailing commas are allowed).`,
+    );
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new SandboxError(
+      'CONFIG_SYNTAX',
+      `${shown}:1:1: devcontainer.json must be a JSON object.`,
+      `Make ${shown} an object such as { "image": "..." }.`,
+    );
+}
+
+export interface CliOptions {
+  cliPath?: string;
+  /** DOCKER_HOST for the CLI and the docker command it runs. */
+  dockerHost: string;
+  onProgress?: (line: string) => void;
+}
+
+/** Runs the devcontainer CLI under Node (ELECTRON_RUN_AS_NODE: in desktop VS Code execPath is Electron). */
+export function runDevcontainerCli(
+  args: string[],
+  opts: CliOptions,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const cli = findDevcontainerCli(opts.cliPath);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, ...args], {
+      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1', DOCKER_HOST: opts.dockerHost },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString('utf8');
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      const s = d.toString('utf8');
+      stderr = (stderr + s).slice(-64 * 1024);
+      if (opts.onProgress) for (const line of s.split('\n')) if (line.trim()) opts.onProgress(line);
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+function lastJson(stdout: string): Record<string, unknown> | undefined {
+  const lines = stdout.trim().split('\n').reverse();
+  for (const l of lines) {
+    try {
+      return JSON.parse(l) as Record<string, unknown>;
+    } catch {
+      // not JSON
+    }
+  }
+  return undefined;
+}
+
+function cliFailure(stdout: string, stderr: string): string {
+  const j = lastJson(stdout);
+  const msg = [j?.message, j?.description].filter((x) => typeof x === 'string' && x).join(': ');
+  if (msg) return msg;
+  const tail = stderr
+    .split('\n')
+    .filter((l) => l.trim())
+    .slice(-8)
+    .join('\n');
+  return tail || 'no output';
+}
+
+type Json = Record<string, unknown>;
+const obj = (v: unknown): Json => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {});
+const strMap = (v: unknown): Record<string, string> =>
+  Object.fromEntries(Object.entries(obj(v)).filter((e): e is [string, string] => typeof e[1] === 'string'));
+const cmds = (v: unknown): LifecycleCommand[] => (Array.isArray(v) ? (v as LifecycleCommand[]) : []);
+
+/** Stable image name for a workspace's build configuration. */
+export function buildImageName(workspace: string): string {
+  return `klong-devcontainer/${createHash('sha256').update(workspace).digest('hex').slice(0, 12)}:latest`;
+}
+
+/** The sandbox configuration of a workspace (default image when it has no devcontainer.json). */
+export async function resolveConfig(
+  workspace: string,
+  opts: CliOptions & { defaultImage?: string },
+): Promise<SandboxConfig> {
+  const configFile = findConfigFile(workspace);
+  if (!configFile) {
+    return {
+      image: opts.defaultImage ?? DEFAULT_IMAGE,
+      needsBuild: false,
+      workspaceFolder: DEFAULT_WORKDIR,
+      containerEnv: {},
+      remoteEnv: {},
+      onCreate: [],
+      updateContent: [],
+      postCreate: [],
+      postStart: [],
+      gpu: false,
+      overrideCommand: true,
+    };
+  }
+  await checkConfigSyntax(configFile, workspace);
+  const raw = obj(parse(await readFile(configFile, 'utf8'), [], { allowTrailingComma: true }));
+  if (raw.dockerComposeFile !== undefined)
+    throw new SandboxError(
+      'CONFIG_UNSUPPORTED',
+      `${relative(workspace, configFile)} uses Docker Compose (dockerComposeFile), which KLong does not run.`,
+      'Point the configuration at an "image" or a "build.dockerfile" instead (e.g. a second file in .devcontainer/<name>/).',
+    );
+  const r = await runDevcontainerCli(
+    [
+      'read-configuration',
+      '--workspace-folder',
+      workspace,
+      '--config',
+      configFile,
+      '--include-merged-configuration',
+      '--log-format',
+      'text',
+    ],
+    opts,
+  );
+  const out = r.code === 0 ? lastJson(r.stdout) : undefined;
+  if (!out) {
+    const why = cliFailure(r.stdout, r.stderr);
+    const missingImage = /pull|manifest|not found|ENOTFOUND|registry/i.test(why);
+    throw new SandboxError(
+      missingImage ? 'IMAGE_NOT_FOUND' : 'CONFIG_INVALID',
+      `Reading ${relative(workspace, configFile)} failed: ${why}`,
+      missingImage
+        ? 'The image in devcontainer.json is not available locally and could not be pulled: build or pull it, or check the network.'
+        : 'Check the devcontainer.json against https://containers.dev/implementors/json_reference/.',
+    );
+  }
+  const merged = obj(out.mergedConfiguration);
+  const config = obj(out.configuration);
+  const build = obj(config.build);
+  const needsBuild =
+    typeof build.dockerfile === 'string' ||
+    typeof config.dockerFile === 'string' ||
+    Object.keys(obj(config.features)).length > 0;
+  const image = typeof config.image === 'string' ? config.image : buildImageName(workspace);
+  const gpu = obj(merged.hostRequirements).gpu ?? obj(config.hostRequirements).gpu;
+  return {
+    configFile,
+    image: needsBuild ? buildImageName(workspace) : image,
+    needsBuild,
+    workspaceFolder:
+      typeof obj(out.workspace).workspaceFolder === 'string'
+        ? (obj(out.workspace).workspaceFolder as string)
+        : DEFAULT_WORKDIR,
+    remoteUser: typeof merged.remoteUser === 'string' ? merged.remoteUser : undefined,
+    containerUser: typeof merged.containerUser === 'string' ? merged.containerUser : undefined,
+    containerEnv: strMap(merged.containerEnv),
+    remoteEnv: strMap(merged.remoteEnv),
+    onCreate: cmds(merged.onCreateCommands),
+    updateContent: cmds(merged.updateContentCommands),
+    postCreate: cmds(merged.postCreateCommands),
+    postStart: cmds(merged.postStartCommands),
+    gpu:
+      gpu === true || (typeof gpu === 'object' && gpu !== null)
+        ? true
+        : gpu === 'optional'
+          ? 'optional'
+          : false,
+    overrideCommand: merged.overrideCommand !== false,
+  };
+}
+
+/** Builds the image of a Dockerfile / features configuration with `devcontainer build`. */
+export async function buildConfigImage(
+  workspace: string,
+  cfg: SandboxConfig,
+  opts: CliOptions,
+): Promise<void> {
+  if (!cfg.needsBuild || !cfg.configFile) return;
+  const r = await runDevcontainerCli(
+    [
+      'build',
+      '--workspace-folder',
+      workspace,
+      '--config',
+      cfg.configFile,
+      '--image-name',
+      cfg.image,
+      '--log-format',
+      'text',
+    ],
+    opts,
+  );
+  const res = lastJson(r.stdout);
+  if (r.code !== 0 || res?.outcome !== 'success') {
+    throw new SandboxError(
+      'IMAGE_BUILD_FAILED',
+      `Building the devcontainer image from ${relative(workspace, cfg.configFile)} failed: ${cliFailure(r.stdout, r.stderr)}`,
+      `Fix the Dockerfile or features in ${relative(workspace, dirname(cfg.configFile))} (try \`devcontainer build --workspace-folder .\` in a terminal to see the full log).`,
+    );
+  }
+}

@@ -1,0 +1,173 @@
+/** The Sandbox on a Docker engine: persistent shell, files, and the shadow-git baseline of the workspace copy. */
+import { posix } from 'node:path';
+import type Docker from 'dockerode';
+import type { ContainerMeta } from './container';
+import { SandboxError } from './errors';
+import { bashScript } from './exec';
+import {
+  type ExecOptions,
+  type ExecResult,
+  type FileChange,
+  resolveWorkspacePath,
+  type Sandbox,
+} from './sandbox';
+import { acceptPaths, baselineContent, type GitTarget, listChanges, revertPath } from './shadow-git';
+import { PersistentShell } from './shell';
+import { tarFromFiles } from './workspace-archive';
+
+const NOT_FOUND = 44;
+const ESCAPE = 45;
+
+/** Resolves a workspace path inside the container (realpath, so symlinks count) and refuses escapes. */
+const RESOLVE = `W="$KLONG_WORKDIR"
+p=$(realpath -m -- "$W/$1") || exit ${ESCAPE}
+case "$p" in "$W"/*) ;; *) echo "$p"; exit ${ESCAPE};; esac
+`;
+
+export interface SandboxInfo {
+  containerId: string;
+  image: string;
+  network: string;
+  workdir: string;
+  user?: string;
+  /** True when an existing container was found by its session label and reused. */
+  reattached: boolean;
+  engine: string;
+}
+
+export class DockerSandbox implements Sandbox {
+  readonly workdir: string;
+  private shell: PersistentShell;
+  private readonly git: GitTarget;
+  private owner?: { uid: number; gid: number };
+
+  constructor(
+    readonly docker: Docker,
+    readonly container: Docker.Container,
+    private readonly meta: ContainerMeta,
+    readonly info: SandboxInfo,
+  ) {
+    this.workdir = meta.workdir;
+    this.git = { container, workdir: meta.workdir, user: meta.user };
+    this.shell = this.newShell();
+  }
+
+  private newShell(): PersistentShell {
+    return new PersistentShell(this.container, {
+      user: this.meta.user,
+      env: Object.entries(this.meta.remoteEnv).map(([k, v]) => `${k}=${v}`),
+      workdir: this.meta.workdir,
+    });
+  }
+
+  exec(command: string, opts?: ExecOptions): Promise<ExecResult> {
+    return this.shell.exec(command, opts);
+  }
+
+  private rel(path: string): string {
+    try {
+      return resolveWorkspacePath(path);
+    } catch (err) {
+      throw new SandboxError('PATH_ESCAPE', (err as Error).message, 'Use a path inside the workspace.', {
+        cause: err,
+      });
+    }
+  }
+
+  private escape(path: string, resolved: string): SandboxError {
+    return new SandboxError(
+      'PATH_ESCAPE',
+      `Path escapes the workspace through a symlink: ${path}${resolved ? ` -> ${resolved}` : ''}`,
+      'Use a path inside the workspace.',
+    );
+  }
+
+  private run(script: string, args: string[]) {
+    return bashScript(this.container, script, args, {
+      user: this.meta.user,
+      env: [`KLONG_WORKDIR=${this.workdir}`],
+    });
+  }
+
+  /** The real (symlink-free) workspace-relative path, refusing escapes. */
+  private async realRel(path: string): Promise<string> {
+    const rel = this.rel(path);
+    const r = await this.run(`${RESOLVE}printf '%s' "\${p#"$W"/}"`, [rel]);
+    if (r.exitCode === ESCAPE) throw this.escape(path, r.stdout.toString().trim());
+    if (r.exitCode !== 0) throw new Error(`Resolving ${path} failed: ${r.stderr.trim()}`);
+    return r.stdout.toString('utf8');
+  }
+
+  async readFile(path: string): Promise<Uint8Array> {
+    const rel = this.rel(path);
+    const r = await this.run(`${RESOLVE}[ -f "$p" ] || exit ${NOT_FOUND}\ncat -- "$p"`, [rel]);
+    if (r.exitCode === ESCAPE) throw this.escape(path, r.stdout.toString().trim());
+    if (r.exitCode === NOT_FOUND)
+      throw new SandboxError('FILE_NOT_FOUND', `No such file in the sandbox: ${rel}`, 'Check the path.');
+    if (r.exitCode !== 0) throw new Error(`Reading ${rel} failed: ${r.stderr.trim()}`);
+    return new Uint8Array(r.stdout);
+  }
+
+  async writeFile(path: string, data: Uint8Array | string): Promise<void> {
+    const rel = this.rel(path);
+    // Resolve, make the parent directory, and keep the mode of an existing file (a script stays executable).
+    const r = await this.run(
+      `${RESOLVE}[ -d "$p" ] && { echo "is a directory"; exit 46; }
+mkdir -p -- "$(dirname -- "$p")"
+printf '%s\\n%s\\n%s' "$(id -u):$(id -g)" "$(stat -c %a -- "$p" 2>/dev/null || echo 644)" "$p"`,
+      [rel],
+    );
+    if (r.exitCode === ESCAPE) throw this.escape(path, r.stdout.toString().trim());
+    if (r.exitCode !== 0)
+      throw new Error(`Writing ${rel} failed: ${r.stdout.toString().trim()} ${r.stderr.trim()}`);
+    const [ids, mode, real] = r.stdout.toString('utf8').split('\n');
+    const [uid, gid] = (ids ?? '0:0').split(':').map(Number);
+    this.owner = { uid: uid ?? 0, gid: gid ?? 0 };
+    const abs = real ?? posix.join(this.workdir, rel);
+    const tar = tarFromFiles([
+      { path: posix.basename(abs), data, mode: Number.parseInt(mode ?? '644', 8), ...this.owner },
+    ]);
+    await this.container.putArchive(tar, { path: posix.dirname(abs) });
+  }
+
+  changes(): Promise<FileChange[]> {
+    return listChanges(this.git);
+  }
+
+  async baselineFile(path: string): Promise<Uint8Array | null> {
+    return baselineContent(this.git, this.rel(path));
+  }
+
+  async revert(path: string): Promise<void> {
+    const rel = this.rel(path);
+    // The parent must resolve inside the workspace (the file itself may be a symlink the agent added).
+    const parent = posix.dirname(rel);
+    if (parent !== '.') await this.realRel(parent);
+    await revertPath(this.git, rel);
+  }
+
+  async acceptIntoBaseline(paths: string[]): Promise<void> {
+    await acceptPaths(
+      this.git,
+      paths.map((p) => this.rel(p)),
+    );
+  }
+
+  /** Stops the container (files kept; a later openSandbox with the same session starts it again). */
+  async stop(): Promise<void> {
+    this.shell.dispose();
+    await this.container.stop({ t: 2 }).catch(() => undefined);
+  }
+
+  /** Removes the container and everything in it. */
+  async remove(): Promise<void> {
+    this.shell.dispose();
+    await this.container.remove({ force: true, v: true }).catch(() => undefined);
+  }
+
+  /** Detaches: the container keeps running and can be reattached by its session label. */
+  async dispose(): Promise<void> {
+    this.shell.dispose();
+    this.shell = this.newShell();
+  }
+}

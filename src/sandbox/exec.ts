@@ -1,0 +1,122 @@
+/** One-off commands in a container through the Engine API (create + start + inspect). */
+import type { Duplex } from 'node:stream';
+import type Docker from 'dockerode';
+import { SandboxError } from './errors';
+import { Demuxer } from './output-buffer';
+
+export interface RunOptions {
+  user?: string;
+  env?: string[];
+  workdir?: string;
+  /** Bytes written to the command's stdin (then stdin is closed). */
+  stdin?: Buffer;
+  /** Stop collecting stdout beyond this many bytes (the command still runs to the end). */
+  maxStdout?: number;
+}
+
+export interface RunResult {
+  exitCode: number;
+  stdout: Buffer;
+  stderr: string;
+  stdoutTruncated: boolean;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Clear error for a container that stopped or vanished under us; undefined if it is still running. */
+export async function containerGoneError(container: Docker.Container): Promise<SandboxError | undefined> {
+  try {
+    const info = await container.inspect();
+    if (info.State.Running) return undefined;
+    const why = info.State.OOMKilled
+      ? 'it ran out of memory (OOM-killed)'
+      : `it exited with code ${info.State.ExitCode}`;
+    return new SandboxError(
+      'CONTAINER_GONE',
+      `The sandbox container stopped: ${why}.`,
+      info.State.OOMKilled
+        ? 'Raise klong.docker.memoryLimit or make the command use less memory; the sandbox is restarted on the next open.'
+        : 'Open the session again: the container is restarted with its files intact.',
+    );
+  } catch {
+    return new SandboxError(
+      'CONTAINER_GONE',
+      'The sandbox container no longer exists.',
+      'Open the session again: a new container is created from the workspace and the session log.',
+    );
+  }
+}
+
+/** Exit code of a finished exec; the engine can report Running for a moment after the stream ends. */
+export async function execExitCode(exec: Docker.Exec): Promise<number | null> {
+  for (let i = 0; i < 100; i++) {
+    const info = await exec.inspect();
+    if (!info.Running) return info.ExitCode ?? null;
+    await sleep(Math.min(5 * (i + 1), 50));
+  }
+  return null;
+}
+
+export async function runInContainer(
+  container: Docker.Container,
+  cmd: string[],
+  opts: RunOptions = {},
+): Promise<RunResult> {
+  const exec = await container.exec({
+    Cmd: cmd,
+    AttachStdout: true,
+    AttachStderr: true,
+    AttachStdin: opts.stdin !== undefined,
+    User: opts.user,
+    Env: opts.env,
+    WorkingDir: opts.workdir,
+  });
+  const stream = (await exec.start({ hijack: true, stdin: opts.stdin !== undefined })) as Duplex;
+  const out: Buffer[] = [];
+  let outLen = 0;
+  let truncated = false;
+  const err: Buffer[] = [];
+  const max = opts.maxStdout ?? Number.POSITIVE_INFINITY;
+  const demux = new Demuxer((type, data) => {
+    if (type === 2) {
+      if (err.reduce((n, b) => n + b.length, 0) < 64 * 1024) err.push(Buffer.from(data));
+      return;
+    }
+    if (outLen >= max) {
+      truncated = true;
+      return;
+    }
+    const keep = data.length > max - outLen ? data.subarray(0, max - outLen) : data;
+    if (keep.length < data.length) truncated = true;
+    out.push(Buffer.from(keep));
+    outLen += keep.length;
+  });
+  await new Promise<void>((resolve, reject) => {
+    stream.on('data', (c: Buffer) => demux.push(c));
+    stream.on('end', resolve);
+    stream.on('close', resolve);
+    stream.on('error', reject);
+    if (opts.stdin !== undefined) stream.end(opts.stdin);
+  });
+  const code = await execExitCode(exec).catch(() => null);
+  if (code === null) {
+    const gone = await containerGoneError(container);
+    if (gone) throw gone;
+  }
+  return {
+    exitCode: code ?? -1,
+    stdout: Buffer.concat(out),
+    stderr: Buffer.concat(err).toString('utf8'),
+    stdoutTruncated: truncated,
+  };
+}
+
+/** Runs a bash script (passed as an argument, not through a shell string) and returns stdout; throws on failure. */
+export async function bashScript(
+  container: Docker.Container,
+  script: string,
+  args: string[] = [],
+  opts: RunOptions = {},
+): Promise<RunResult> {
+  return runInContainer(container, ['bash', '-c', script, 'klong', ...args], opts);
+}

@@ -1,0 +1,113 @@
+/** The final reproduction: a command (e.g. `bash reproduce.sh`) in a fresh container from the same image. */
+import { resolve } from 'node:path';
+import { createContainer, type Limits, prepareDirs } from './container';
+import { DEFAULT_WORKDIR, type SandboxConfig } from './devcontainer';
+import { connectDocker, dockerError } from './docker-client';
+import { DockerSandbox } from './docker-sandbox';
+import { SandboxError } from './errors';
+import { copyWorkspaceIn } from './open';
+import type { ExecResult } from './sandbox';
+import { PersistentShell } from './shell';
+
+export interface FreshRunOptions {
+  image: string;
+  /** The fresh workspace: a sandbox's current workspace copy, or a host folder (ignore rules apply). */
+  source: DockerSandbox | string;
+  command: string;
+  timeoutMs?: number;
+  outputCap?: number;
+  onOutput?: (chunk: string) => void;
+  network?: string;
+  limits?: Limits;
+  dockerHost?: string;
+  /** Files (workspace-relative) to read back after the run, e.g. reproduce.log. */
+  readBack?: string[];
+  labels?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+export interface FreshRunResult extends ExecResult {
+  /** Content of the readBack files; null when a file does not exist. */
+  files: Record<string, Uint8Array | null>;
+}
+
+export async function runFreshContainer(o: FreshRunOptions): Promise<FreshRunResult> {
+  const { docker, host } = connectDocker(o.dockerHost);
+  const fromSandbox = o.source instanceof DockerSandbox ? o.source : undefined;
+  const workdir = fromSandbox?.workdir ?? DEFAULT_WORKDIR;
+  const user = fromSandbox?.info.user;
+  const cfg: SandboxConfig = {
+    image: o.image,
+    needsBuild: false,
+    workspaceFolder: workdir,
+    remoteUser: user,
+    containerEnv: {},
+    remoteEnv: {},
+    onCreate: [],
+    updateContent: [],
+    postCreate: [],
+    postStart: [],
+    gpu: false,
+    overrideCommand: true,
+  };
+  const sessionId = `fresh-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+  let container: Awaited<ReturnType<typeof createContainer>>;
+  try {
+    await docker.getImage(o.image).inspect();
+    container = await createContainer(docker, {
+      sessionId,
+      workspace: fromSandbox ? fromSandbox.info.containerId : resolve(o.source as string),
+      cfg,
+      network: o.network ?? 'bridge',
+      limits: o.limits,
+      labels: { ...o.labels, 'klong.fresh': '1' },
+    });
+  } catch (err) {
+    throw dockerError(err, host);
+  }
+  try {
+    await prepareDirs(container, workdir, user);
+    if (fromSandbox) {
+      const archive = await fromSandbox.container.getArchive({ path: `${workdir}/.` });
+      await container.putArchive(archive, { path: workdir });
+    } else {
+      await copyWorkspaceIn(container, resolve(o.source as string), workdir, user);
+    }
+    const shell = new PersistentShell(container, { user, workdir });
+    try {
+      const r = await shell.exec(o.command, {
+        timeoutMs: o.timeoutMs,
+        outputCap: o.outputCap,
+        onOutput: o.onOutput,
+        signal: o.signal,
+      });
+      const files: Record<string, Uint8Array | null> = {};
+      const view = new DockerSandbox(
+        docker,
+        container,
+        { workdir, user, remoteEnv: {}, postStart: [], image: o.image, network: o.network ?? 'bridge' },
+        {
+          containerId: container.id,
+          image: o.image,
+          network: o.network ?? 'bridge',
+          workdir,
+          user,
+          reattached: false,
+          engine: host,
+        },
+      );
+      for (const p of o.readBack ?? []) {
+        files[p] = await view.readFile(p).catch((err: unknown) => {
+          if (err instanceof SandboxError && err.code === 'FILE_NOT_FOUND') return null;
+          throw err;
+        });
+      }
+      const { shellRestarted: _, ...result } = r;
+      return { ...result, files };
+    } finally {
+      shell.dispose();
+    }
+  } finally {
+    await container.remove({ force: true, v: true }).catch(() => undefined);
+  }
+}

@@ -1,0 +1,17 @@
+/** Public API of the sandbox layer (devcontainer → container on a Docker engine). */
+
+export type { Limits } from './container';
+export { findDevcontainerCli, type SandboxConfig } from './devcontainer';
+export { checkDocker, type DockerInfo } from './docker-client';
+export { DockerSandbox, type SandboxInfo } from './docker-sandbox';
+export { SandboxError, type SandboxErrorCode } from './errors';
+export { type FreshRunOptions, type FreshRunResult, runFreshContainer } from './fresh-run';
+export {
+  findSandbox,
+  type OpenSandboxOptions,
+  openSandbox,
+  removeSandbox,
+  type SandboxSummary,
+} from './open';
+export type { ChangeKind, ExecOptions, ExecResult, FileChange, Sandbox } from './sandbox';
+export { resolveWorkspacePath } from './sandbox';

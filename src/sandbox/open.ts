@@ -1,0 +1,249 @@
+/** openSandbox: reattach the session's container by label, or build/create/copy/set it up. */
+import { resolve } from 'node:path';
+import type Docker from 'dockerode';
+import {
+  type ContainerMeta,
+  createContainer,
+  findContainers,
+  type Limits,
+  prepareDirs,
+  READY_MARKER,
+  runLifecycle,
+} from './container';
+import {
+  buildConfigImage,
+  DEFAULT_IMAGE,
+  DEFAULT_WORKDIR,
+  resolveConfig,
+  type SandboxConfig,
+} from './devcontainer';
+import { connectDocker, dockerError } from './docker-client';
+import { DockerSandbox } from './docker-sandbox';
+import { SandboxError } from './errors';
+import { bashScript } from './exec';
+import { initBaseline } from './shadow-git';
+import { listWorkspace, tarEntries } from './workspace-archive';
+
+export interface OpenSandboxOptions {
+  /** Host folder whose copy the container gets. */
+  workspace: string;
+  sessionId: string;
+  /** Docker network mode: "bridge" (default, for users) or "none" (tests, CI, isolation). */
+  network?: string;
+  limits?: Limits;
+  /** DOCKER_HOST syntax; empty = DOCKER_HOST env, then the local socket. */
+  dockerHost?: string;
+  /** Use this image and skip the workspace's devcontainer.json. */
+  image?: string;
+  /** Image when the workspace has no devcontainer.json (default klong/python:bookworm). */
+  defaultImage?: string;
+  /** Bytes of workspace copied at most (default 1 GiB). */
+  sizeLimit?: number;
+  /** Extra ignore patterns for the copy (gitignore syntax). */
+  ignore?: string[];
+  /** Extra container labels (tests set klong.test=1). */
+  labels?: Record<string, string>;
+  /** Path of the devcontainer CLI script (default: shipped copy or node_modules). */
+  devcontainerCli?: string;
+  onProgress?: (message: string) => void;
+}
+
+async function engineCall<T>(host: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw dockerError(err, host);
+  }
+}
+
+async function ensureImage(docker: Docker, host: string, image: string, isDefault: boolean): Promise<void> {
+  try {
+    await docker.getImage(image).inspect();
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode !== 404) throw dockerError(err, host);
+    throw new SandboxError(
+      'IMAGE_NOT_FOUND',
+      `The sandbox image ${image} is not on the Docker engine at ${host}.`,
+      isDefault
+        ? 'Build it once with scripts/build-default-image.sh (Debian host, offline), or add a .devcontainer/devcontainer.json to the workspace.'
+        : `Pull or build ${image} (e.g. \`docker pull ${image}\`), or change the image in devcontainer.json.`,
+    );
+  }
+}
+
+function imageConfig(image: string): SandboxConfig {
+  return {
+    image,
+    needsBuild: false,
+    workspaceFolder: DEFAULT_WORKDIR,
+    containerEnv: {},
+    remoteEnv: {},
+    onCreate: [],
+    updateContent: [],
+    postCreate: [],
+    postStart: [],
+    gpu: false,
+    overrideCommand: true,
+  };
+}
+
+/** Copies the workspace into the container (a size-checked tar stream through putArchive). */
+export async function copyWorkspaceIn(
+  container: Docker.Container,
+  workspace: string,
+  workdir: string,
+  user: string | undefined,
+  opts: { sizeLimit?: number; ignore?: string[] } = {},
+): Promise<number> {
+  const entries = await listWorkspace(workspace, opts);
+  await container.putArchive(tarEntries(entries), { path: workdir });
+  if (user && user !== 'root') {
+    const r = await bashScript(container, 'chown -R "$1" "$2"', [user, workdir], { user: 'root' });
+    if (r.exitCode !== 0) throw new Error(`chown of the workspace failed: ${r.stderr.trim()}`);
+  }
+  return entries.length;
+}
+
+async function reattach(
+  docker: Docker,
+  host: string,
+  id: string,
+  meta: ContainerMeta,
+  onProgress?: (m: string) => void,
+): Promise<DockerSandbox | undefined> {
+  const container = docker.getContainer(id);
+  const state = await engineCall(host, () => container.inspect());
+  let started = false;
+  if (!state.State.Running) {
+    onProgress?.('Starting the session’s stopped container');
+    await engineCall(host, () => container.start());
+    started = true;
+  }
+  const ready = await bashScript(container, `test -f ${READY_MARKER}`, [], { user: 'root' });
+  if (ready.exitCode !== 0) return undefined; // setup never finished: start over
+  if (started) await runLifecycle(container, 'postStartCommand', meta.postStart, meta, onProgress);
+  return new DockerSandbox(docker, container, meta, {
+    containerId: id,
+    image: meta.image,
+    network: meta.network,
+    workdir: meta.workdir,
+    user: meta.user,
+    reattached: true,
+    engine: host,
+  });
+}
+
+/** Opens the session's sandbox: reattaches its container by label, or creates one from the workspace. */
+export async function openSandbox(o: OpenSandboxOptions): Promise<DockerSandbox> {
+  const workspace = resolve(o.workspace);
+  const { docker, host } = connectDocker(o.dockerHost);
+  const progress = o.onProgress;
+  await engineCall(host, () => docker.ping());
+
+  for (const found of await engineCall(host, () => findContainers(docker, o.sessionId))) {
+    if (found.meta) {
+      const sb = await reattach(docker, host, found.id, found.meta, progress);
+      if (sb) return sb;
+    }
+    progress?.('Removing an unfinished container of this session');
+    await docker
+      .getContainer(found.id)
+      .remove({ force: true, v: true })
+      .catch(() => undefined);
+  }
+
+  const cliOpts = { cliPath: o.devcontainerCli, dockerHost: host, onProgress: progress };
+  const cfg = o.image
+    ? imageConfig(o.image)
+    : await resolveConfig(workspace, { ...cliOpts, defaultImage: o.defaultImage ?? DEFAULT_IMAGE });
+  if (cfg.needsBuild) {
+    progress?.(`Building the devcontainer image ${cfg.image}`);
+    await buildConfigImage(workspace, cfg, cliOpts);
+  }
+  await ensureImage(docker, host, cfg.image, !o.image && !cfg.configFile);
+
+  progress?.(`Creating the container from ${cfg.image} (network ${o.network ?? 'bridge'})`);
+  const network = o.network ?? 'bridge';
+  const container = await engineCall(host, () =>
+    createContainer(docker, {
+      sessionId: o.sessionId,
+      workspace,
+      cfg,
+      network,
+      limits: o.limits,
+      labels: o.labels,
+    }),
+  );
+  try {
+    const user = cfg.remoteUser ?? cfg.containerUser;
+    const meta: ContainerMeta = {
+      workdir: cfg.workspaceFolder,
+      user,
+      remoteEnv: cfg.remoteEnv,
+      postStart: cfg.postStart,
+      image: cfg.image,
+      network,
+    };
+    await prepareDirs(container, cfg.workspaceFolder, user);
+    progress?.('Copying the workspace into the container');
+    const n = await copyWorkspaceIn(container, workspace, cfg.workspaceFolder, user, o);
+    progress?.(`Copied ${n} entries`);
+    await runLifecycle(container, 'onCreateCommand', cfg.onCreate, meta, progress);
+    await runLifecycle(container, 'updateContentCommand', cfg.updateContent, meta, progress);
+    await runLifecycle(container, 'postCreateCommand', cfg.postCreate, meta, progress);
+    await runLifecycle(container, 'postStartCommand', cfg.postStart, meta, progress);
+    // Baseline after the lifecycle commands: what they generate is not the agent's change.
+    await initBaseline({ container, workdir: cfg.workspaceFolder, user });
+    await bashScript(container, `touch ${READY_MARKER}`, [], { user: 'root' });
+    const info = await container.inspect();
+    return new DockerSandbox(docker, container, meta, {
+      containerId: info.Id,
+      image: cfg.image,
+      network,
+      workdir: cfg.workspaceFolder,
+      user,
+      reattached: false,
+      engine: host,
+    });
+  } catch (err) {
+    await container.remove({ force: true, v: true }).catch(() => undefined);
+    throw err instanceof SandboxError ? err : dockerError(err, host);
+  }
+}
+
+export interface SandboxSummary {
+  containerId: string;
+  state: string;
+  sessionId: string;
+  workspaceHash?: string;
+  image?: string;
+  network?: string;
+}
+
+/** The session's container, if there is one (any state). */
+export async function findSandbox(
+  sessionId: string,
+  dockerHost?: string,
+): Promise<SandboxSummary | undefined> {
+  const { docker, host } = connectDocker(dockerHost);
+  const found = await engineCall(host, () => findContainers(docker, sessionId));
+  const f = found[0];
+  if (!f) return undefined;
+  return {
+    containerId: f.id,
+    state: f.state,
+    sessionId,
+    workspaceHash: f.labels['klong.workspace'],
+    image: f.meta?.image,
+    network: f.meta?.network,
+  };
+}
+
+/** Removes the session's container(s) and their anonymous volumes. Returns how many were removed. */
+export async function removeSandbox(sessionId: string, dockerHost?: string): Promise<number> {
+  const { docker, host } = connectDocker(dockerHost);
+  const found = await engineCall(host, () => findContainers(docker, sessionId));
+  for (const f of found)
+    await engineCall(host, () => docker.getContainer(f.id).remove({ force: true, v: true }));
+  return found.length;
+}

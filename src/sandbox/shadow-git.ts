@@ -1,0 +1,162 @@
+/**
+ * The baseline of the container's workspace copy: a git repository whose git dir lives outside the workspace
+ * (so the user's own .git, if the agent makes one, is untouched) and whose index always equals HEAD.
+ * `git status` against it is how changes are found: incremental (stat cache), no full re-read.
+ */
+import type Docker from 'dockerode';
+import { SandboxError } from './errors';
+import { bashScript } from './exec';
+import type { FileChange } from './sandbox';
+
+export const SHADOW_GIT_DIR = '/var/lib/klong/shadow.git';
+
+/** Generated files that are never proposed as edits. */
+const SHADOW_EXCLUDES = ['__pycache__/', '*.pyc', '.ipynb_checkpoints/', 'node_modules/'];
+
+const PRELUDE = `set -euo pipefail
+export GIT_DIR=${SHADOW_GIT_DIR} GIT_WORK_TREE="$KLONG_WORKDIR" GIT_LITERAL_PATHSPECS=1
+export GIT_AUTHOR_NAME=klong GIT_AUTHOR_EMAIL=klong@localhost GIT_COMMITTER_NAME=klong GIT_COMMITTER_EMAIL=klong@localhost
+g() { git -c safe.directory='*' -c core.quotepath=off "$@"; }
+cd "$KLONG_WORKDIR"
+`;
+
+export interface GitTarget {
+  container: Docker.Container;
+  workdir: string;
+  user?: string;
+}
+
+async function git(t: GitTarget, script: string, args: string[] = [], maxStdout?: number) {
+  const r = await bashScript(t.container, PRELUDE + script, args, {
+    user: t.user,
+    env: [`KLONG_WORKDIR=${t.workdir}`],
+    maxStdout,
+  });
+  if (r.exitCode === 127 && /git: command not found|git: not found/.test(r.stderr))
+    throw new SandboxError(
+      'TOOL_MISSING',
+      'The sandbox image has no git, which KLong needs to track the agent’s changes.',
+      'Add git to the image (e.g. `apt-get install -y git` in the Dockerfile, or the devcontainers "git" feature).',
+    );
+  return r;
+}
+
+function failed(what: string, stderr: string): Error {
+  return new Error(`Shadow git ${what} failed: ${stderr.trim().slice(-2000)}`);
+}
+
+/** Creates the baseline from the current workspace content (idempotent: an existing baseline is kept). */
+export async function initBaseline(t: GitTarget): Promise<void> {
+  const r = await git(
+    t,
+    `if [ ! -f "$GIT_DIR/HEAD" ]; then
+  g init -q
+  g config core.autocrlf false; g config core.fileMode true; g config gc.auto 0; g config status.showUntrackedFiles all
+  printf '%s\\n' "$@" > "$GIT_DIR/info/exclude"
+  g add -A
+  g commit -q --allow-empty --no-verify -m baseline
+fi`,
+    SHADOW_EXCLUDES,
+  );
+  if (r.exitCode !== 0) throw failed('init', r.stderr);
+}
+
+const SEP = '\x1e';
+
+/** Files changed against the baseline: one exec, `git status` plus sizes and a binary check (grep -I). */
+export async function listChanges(t: GitTarget): Promise<FileChange[]> {
+  const r = await git(
+    t,
+    `st=$(mktemp); trap 'rm -f "$st"' EXIT
+g status --porcelain=v1 -z --untracked-files=all --no-renames > "$st"
+mapfile -d '' entries < "$st"
+exist=(); del=()
+for e in "\${entries[@]}"; do case \${e:0:2} in *D*) del+=("\${e:3}");; *) exist+=("\${e:3}");; esac; done
+cat "$st"; printf '${SEP}\\0'
+if (( \${#exist[@]} )); then printf '%s\\0' "\${exist[@]}" | xargs -0 stat --printf '%s\\t%F\\t%n\\0' -- 2>/dev/null || true; fi
+printf '${SEP}\\0'
+if (( \${#exist[@]} )); then printf '%s\\0' "\${exist[@]}" | xargs -0 grep -D skip -d skip -I -l -Z -e '' -- 2>/dev/null || true; fi
+printf '${SEP}\\0'
+if (( \${#del[@]} )); then
+  g diff --numstat -z --diff-filter=D
+  printf '${SEP}\\0'
+  mapfile -d '' raw < <(g diff --raw -z --no-abbrev --diff-filter=D)
+  for ((i = 0; i < \${#raw[@]}; i += 2)); do set -- \${raw[i]}; printf '%s %s\\n' "$3" "$i"; done |
+    g cat-file --batch-check='%(objectsize) %(rest)' | while read -r size i; do printf '%s %s\\0' "$size" "\${raw[i+1]}"; done
+fi`,
+  );
+  if (r.exitCode !== 0) throw failed('status', r.stderr);
+  const sections = r.stdout.toString('utf8').split(`${SEP}\0`);
+  const fields = (s: string | undefined) => (s ?? '').split('\0').filter((x) => x !== '');
+  const status = fields(sections[0]);
+  const sizes = new Map<string, { size: number; symlink: boolean }>();
+  for (const f of fields(sections[1])) {
+    const [size, type, ...name] = f.split('\t');
+    if (size === undefined || type === undefined) continue;
+    sizes.set(name.join('\t'), { size: Number(size), symlink: type === 'symbolic link' });
+  }
+  const text = new Set(fields(sections[2]));
+  const delBinary = new Set<string>();
+  for (const f of fields(sections[3])) {
+    const m = /^(-|\d+)\t(-|\d+)\t(.*)$/s.exec(f);
+    if (m && m[1] === '-') delBinary.add(m[3]!);
+  }
+  const delSize = new Map<string, number>();
+  for (const f of fields(sections[4])) {
+    const sp = f.indexOf(' ');
+    if (sp > 0) delSize.set(f.slice(sp + 1), Number(f.slice(0, sp)));
+  }
+  const out: FileChange[] = [];
+  for (const e of status) {
+    const xy = e.slice(0, 2);
+    const path = e.slice(3);
+    if (xy.includes('D')) {
+      out.push({ path, kind: 'deleted', binary: delBinary.has(path), size: delSize.get(path) ?? 0 });
+      continue;
+    }
+    const info = sizes.get(path);
+    const size = info?.size ?? 0;
+    const binary = size > 0 && !info?.symlink && !text.has(path);
+    out.push({ path, kind: xy === '??' || xy.includes('A') ? 'added' : 'modified', binary, size });
+  }
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** Content of a file at the baseline, or null if it was not there. */
+export async function baselineContent(t: GitTarget, rel: string): Promise<Uint8Array | null> {
+  const r = await git(
+    t,
+    `if g cat-file -e "HEAD:$1" 2>/dev/null; then g cat-file blob "HEAD:$1"; else exit 44; fi`,
+    [rel],
+  );
+  if (r.exitCode === 44) return null;
+  if (r.exitCode !== 0) throw failed('show', r.stderr);
+  return new Uint8Array(r.stdout);
+}
+
+/** Back to the baseline: restored if it existed there, removed if it was added. */
+export async function revertPath(t: GitTarget, rel: string): Promise<void> {
+  const r = await git(
+    t,
+    `if g cat-file -e "HEAD:$1" 2>/dev/null; then
+  g checkout -q HEAD -- "$1"
+else
+  rm -f -- "$1"
+  d=$(dirname -- "$1"); [ "$d" = . ] || rmdir -p --ignore-fail-on-non-empty -- "$d" 2>/dev/null || true
+fi`,
+    [rel],
+  );
+  if (r.exitCode !== 0) throw failed('revert', r.stderr);
+}
+
+/** Current content of these paths becomes the baseline (added, modified or deleted alike). */
+export async function acceptPaths(t: GitTarget, rels: string[]): Promise<void> {
+  if (rels.length === 0) return;
+  const r = await git(
+    t,
+    `printf '%s\\0' "$@" | g add -A --pathspec-from-file=- --pathspec-file-nul
+g commit -q --allow-empty --no-verify -m accept`,
+    rels,
+  );
+  if (r.exitCode !== 0) throw failed('accept', r.stderr);
+}

@@ -1,0 +1,324 @@
+/**
+ * A persistent bash per session, like a terminal: cwd, variables and functions carry over between commands.
+ *
+ * Protocol: one bash runs through a single exec with stdin attached. Each command is sent as one line; the
+ * shell runs it in a subshell started as a background job with job control on (`set -m`), so the subshell
+ * leads its own process group and a timeout can kill everything it started (`kill -KILL -PGID` from a
+ * second exec; the Engine API cannot kill an exec). Before the subshell exits it saves its cwd, variables and
+ * functions to a state file that the main shell sources, so changes persist as they would in a terminal. The
+ * subshell's pid is announced on stderr; the end marker with the exit code follows its output on stdout.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import type Docker from 'dockerode';
+import { SandboxError } from './errors';
+import { containerGoneError, runInContainer } from './exec';
+import { CappedOutput, DEFAULT_OUTPUT_CAP, Demuxer } from './output-buffer';
+import type { ExecOptions, ExecResult } from './sandbox';
+
+/** Where the shell keeps its saved state (world-writable, sticky, made by the sandbox setup). */
+export const SHELL_STATE_DIR = '/var/lib/klong/shell';
+
+// Variables that belong to bash itself or to this protocol and must not be saved/restored.
+const SKIP_VARS =
+  '__klong*|BASH|BASH[_A-Z]*|BASHOPTS|BASHPID|FUNCNAME|GROUPS|PIPESTATUS|PPID|RANDOM|SRANDOM|SECONDS|LINENO|EPOCH*|HISTCMD|UID|EUID|SHELLOPTS|COMP_*|DIRSTACK|OLDPWD|PWD|SHLVL|_|OPTIND|OPTARG|OPTERR|IFS|PS1|PS2|PS4|HOSTNAME|HOSTTYPE|MACHTYPE|OSTYPE|COLUMNS|LINES';
+
+const BOOTSTRAP = `set -m
+__klong_state=${SHELL_STATE_DIR}/state.$(id -u)
+# Builtins only (no command substitution, which forks): names go through a file.
+__klong_names() {
+  local __n
+  __klong_list=' '
+  compgen -v > "$__klong_state.names"
+  while IFS= read -r __n; do
+    case $__n in ${SKIP_VARS}) ;; *) __klong_list+="$__n ";; esac
+  done < "$__klong_state.names"
+}
+__klong_save() {
+  __klong_names
+  { declare -p $__klong_list 2>/dev/null; declare -f; printf '__klong_keep=%q\\n' "$__klong_list"; printf 'builtin cd -- %q\\n' "$PWD"; } > "$__klong_state" 2>/dev/null
+}
+# Variables the last command unset are unset here too (only checked when the command mentions unset).
+__klong_prune() {
+  local __n
+  [[ $__klong_cmd == *unset* || $__klong_cmd == *export\\ -n* ]] || return 0
+  __klong_names
+  for __n in $__klong_list; do [[ $__klong_keep == *" $__n "* ]] || unset "$__n" 2>/dev/null; done
+}
+__klong_run() {
+  ( trap __klong_save EXIT; eval "$__klong_cmd" ) </dev/null 2>&1 &
+  __klong_pid=$!
+  printf '\\036KS %s %s\\036\\n' "$__klong_id" "$__klong_pid" >&2
+  wait "$__klong_pid"; __klong_rc=$?
+}
+# Restore at top level: "declare" inside a function would make the variables local.
+[ -r "$__klong_state" ] && . "$__klong_state" >/dev/null 2>&1
+printf '\\036KREADY\\036\\n'
+`;
+
+/** Bash ANSI-C quoting ($'...') for any bytes: no fork, no base64 needed in the container. */
+export function ansiCQuote(s: string): string {
+  let out = "$'";
+  for (const b of Buffer.from(s, 'utf8')) {
+    if (b >= 0x20 && b < 0x7f && b !== 0x27 && b !== 0x5c) out += String.fromCharCode(b);
+    else if (b === 0x0a) out += '\\n';
+    else out += `\\x${b.toString(16).padStart(2, '0')}`;
+  }
+  return `${out}'`;
+}
+
+interface Pending {
+  id: string;
+  endPrefix: Buffer;
+  out: CappedOutput;
+  decoder: StringDecoder;
+  carry: Buffer;
+  onOutput?: (chunk: string) => void;
+  pid?: number;
+  killWanted: boolean;
+  timedOut: boolean;
+  finish: (rc: number | null, err?: Error) => void;
+}
+
+export interface ShellOptions {
+  user?: string;
+  env?: string[];
+  workdir: string;
+}
+
+export class PersistentShell {
+  private stream?: Duplex;
+  private alive = false;
+  private pending?: Pending;
+  private queue: Promise<unknown> = Promise.resolve();
+  private ready?: Promise<void>;
+
+  constructor(
+    private readonly container: Docker.Container,
+    private readonly opts: ShellOptions,
+  ) {}
+
+  get isAlive(): boolean {
+    return this.alive;
+  }
+
+  /** Starts bash (restoring the state saved by an earlier shell, if any). */
+  private start(): Promise<void> {
+    this.ready = (async () => {
+      const exec = await this.container.exec({
+        Cmd: ['bash', '--noprofile', '--norc'],
+        AttachStdin: true,
+        AttachStdout: true,
+        AttachStderr: true,
+        User: this.opts.user,
+        Env: this.opts.env,
+        WorkingDir: this.opts.workdir,
+      });
+      const stream = (await exec.start({ hijack: true, stdin: true })) as Duplex;
+      this.stream = stream;
+      this.alive = true;
+      let readyResolve!: () => void;
+      const ready = new Promise<void>((r) => {
+        readyResolve = r;
+      });
+      let booted = false;
+      let boot = Buffer.alloc(0);
+      let errLine = '';
+      const demux = new Demuxer((type, data) => {
+        if (type === 2) {
+          errLine += data.toString('latin1');
+          let nl = errLine.indexOf('\n');
+          while (nl >= 0) {
+            this.onControl(errLine.slice(0, nl));
+            errLine = errLine.slice(nl + 1);
+            nl = errLine.indexOf('\n');
+          }
+          if (errLine.length > 4096) errLine = '';
+          return;
+        }
+        if (!booted) {
+          boot = Buffer.concat([boot, data]);
+          const i = boot.indexOf('\x1eKREADY\x1e\n');
+          if (i < 0) return;
+          booted = true;
+          readyResolve();
+          data = boot.subarray(i + 9);
+          if (data.length === 0) return;
+        }
+        this.onStdout(data);
+      });
+      stream.on('data', (c: Buffer) => demux.push(c));
+      const onEnd = () => {
+        if (!this.alive) return;
+        this.alive = false;
+        readyResolve();
+        void this.onShellGone();
+      };
+      stream.on('end', onEnd);
+      stream.on('close', onEnd);
+      stream.on('error', onEnd);
+      stream.write(`${BOOTSTRAP}\n`);
+      await ready;
+      if (!this.alive) {
+        const gone = await containerGoneError(this.container);
+        throw (
+          gone ??
+          new SandboxError(
+            'TOOL_MISSING',
+            'The sandbox shell did not start: the image needs bash.',
+            'Use an image with bash (e.g. a Debian/Ubuntu base), or add it in the Dockerfile.',
+          )
+        );
+      }
+    })();
+    return this.ready;
+  }
+
+  private onControl(line: string): void {
+    const m = /^\x1eKS (\S+) (\d+)\x1e$/.exec(line);
+    const p = this.pending;
+    if (!m || !p || m[1] !== p.id) return;
+    p.pid = Number(m[2]);
+    if (p.killWanted) void this.killGroup(p.pid);
+  }
+
+  private onStdout(data: Buffer): void {
+    const p = this.pending;
+    if (!p) return; // output of background jobs between commands
+    let buf = p.carry.length ? Buffer.concat([p.carry, data]) : data;
+    const idx = buf.indexOf(p.endPrefix);
+    if (idx >= 0) {
+      const end = buf.indexOf('\x1e\n', idx + p.endPrefix.length);
+      if (end < 0) {
+        this.emit(p, buf.subarray(0, idx));
+        p.carry = Buffer.from(buf.subarray(idx));
+        return;
+      }
+      this.emit(p, buf.subarray(0, idx));
+      const rc = Number(buf.subarray(idx + p.endPrefix.length, end).toString('latin1'));
+      p.finish(Number.isFinite(rc) ? rc : null);
+      return;
+    }
+    // Keep a possible partial marker at the end for the next chunk.
+    const keep = Math.min(buf.length, p.endPrefix.length - 1);
+    const lastSep = buf.lastIndexOf(0x1e);
+    const cut = lastSep >= 0 && lastSep >= buf.length - keep ? lastSep : buf.length;
+    this.emit(p, buf.subarray(0, cut));
+    p.carry = Buffer.from(buf.subarray(cut));
+    buf = Buffer.alloc(0);
+  }
+
+  private emit(p: Pending, data: Buffer): void {
+    if (data.length === 0) return;
+    p.out.push(data);
+    if (p.onOutput) p.onOutput(p.decoder.write(data));
+  }
+
+  private async onShellGone(): Promise<void> {
+    const p = this.pending;
+    if (!p) return;
+    const gone = await containerGoneError(this.container);
+    if (gone) p.finish(null, gone);
+    else p.finish(null);
+  }
+
+  /** Kills the command's whole process group from a second exec (as root, so that no process can refuse). */
+  private async killGroup(pgid: number): Promise<void> {
+    try {
+      await runInContainer(this.container, ['bash', '-c', 'kill -KILL -- "-$1"', 'kill', String(pgid)], {
+        user: 'root',
+      });
+    } catch {
+      // The container may be gone; the pending command then ends through onShellGone.
+    }
+  }
+
+  /** Runs one command; commands are serialised like in a terminal. */
+  exec(command: string, opts: ExecOptions = {}): Promise<ExecResult & { shellRestarted: boolean }> {
+    const run = this.queue.then(() => this.runOne(command, opts));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async runOne(
+    command: string,
+    opts: ExecOptions,
+  ): Promise<ExecResult & { shellRestarted: boolean }> {
+    const restarted = this.ready !== undefined && !this.alive;
+    if (!this.alive) await this.start();
+    const started = Date.now();
+    const id = randomBytes(8).toString('hex');
+    const out = new CappedOutput(opts.outputCap ?? DEFAULT_OUTPUT_CAP);
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    const result = await new Promise<{ rc: number | null; err?: Error; timedOut: boolean; note?: string }>(
+      (resolve) => {
+        const p: Pending = {
+          id,
+          endPrefix: Buffer.from(`\x1eKE ${id} `),
+          out,
+          decoder: new StringDecoder('utf8'),
+          carry: Buffer.alloc(0),
+          onOutput: opts.onOutput,
+          killWanted: false,
+          timedOut: false,
+          finish: (rc, err) => {
+            if (this.pending !== p) return;
+            this.pending = undefined;
+            if (p.carry.length) this.emit(p, p.carry);
+            const tail = p.decoder.end();
+            if (tail && p.onOutput) p.onOutput(tail);
+            resolve({
+              rc,
+              err,
+              timedOut: p.timedOut,
+              note: rc === null && !err && !p.timedOut ? 'the shell exited' : undefined,
+            });
+          },
+        };
+        this.pending = p;
+        const kill = () => {
+          p.killWanted = true;
+          if (p.pid !== undefined) void this.killGroup(p.pid);
+        };
+        if (opts.timeoutMs && opts.timeoutMs > 0)
+          timer = setTimeout(() => {
+            p.timedOut = true;
+            kill();
+          }, opts.timeoutMs);
+        if (opts.signal) {
+          if (opts.signal.aborted) kill();
+          onAbort = kill;
+          opts.signal.addEventListener('abort', onAbort, { once: true });
+        }
+        const line =
+          `__klong_id=${id}; __klong_cmd=${ansiCQuote(command)}; __klong_run; . "$__klong_state" >/dev/null 2>&1; __klong_prune; ` +
+          `printf '\\036KE %s %s\\036\\n' "$__klong_id" "$__klong_rc"\n`;
+        this.stream?.write(line);
+      },
+    );
+    if (timer) clearTimeout(timer);
+    if (onAbort) opts.signal?.removeEventListener('abort', onAbort);
+    if (result.err) throw result.err;
+    let output = out.toString();
+    if (result.note)
+      output += `\n[${result.note}; the next command starts a new shell with the saved cwd and env]`;
+    return {
+      exitCode: result.timedOut || opts.signal?.aborted ? null : result.rc,
+      output,
+      totalBytes: out.totalBytes,
+      truncated: out.truncated,
+      timedOut: result.timedOut,
+      durationMs: Date.now() - started,
+      shellRestarted: restarted,
+    };
+  }
+
+  /** Ends the shell (its saved state stays for the next one). */
+  dispose(): void {
+    this.alive = false;
+    this.stream?.end('exit\n');
+    this.stream?.destroy();
+  }
+}
