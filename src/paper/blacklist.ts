@@ -52,6 +52,7 @@ function canonical(hostIn: string, pathIn: string): string {
     .replace(/[?#].*$/, '')
     .replace(/[.]+$/, '')
     .replace(/\/+$/, '')
+    .replace(/@[^/]*/, '') // pip's git+https://host/owner/repo@ref
     .replace(/\.git(?=\/|$)/, '');
   // Other doors to the same GitHub repository.
   if (host === 'raw.githubusercontent.com' || host === 'codeload.github.com') host = 'github.com';
@@ -86,10 +87,25 @@ export function officialRepos(paper: Pick<Paper, 'markdown' | 'sections'>): stri
     const target = canonical(m[1]!, m[2]!);
     if (!CODE_HOSTS.test(target) || target.split('/').length < 3) continue;
     if (refs.some((r) => m!.index >= r.start && m!.index < r.end)) continue;
-    const context = md.slice(Math.max(0, m.index - 250), m.index + m[0].length + 80);
-    if (OWN_CODE.test(context)) out.add(target.split('/').slice(0, 3).join('/'));
+    if (OWN_CODE.test(sentenceAround(md, m.index, m.index + m[0].length)))
+      out.add(target.split('/').slice(0, 3).join('/'));
   }
   return [...out];
+}
+
+/** The sentence holding [from, to), plus the one before when this one says little besides the URL. */
+function sentenceAround(md: string, from: number, to: number): string {
+  const boundary = /[.!?]\s|\n\n/g;
+  let start = 0;
+  let prevStart = 0;
+  for (let b = boundary.exec(md); b && b.index < from; b = boundary.exec(md)) {
+    prevStart = start;
+    start = b.index + b[0].length;
+  }
+  const after = md.slice(to).search(/[.!?]\s|\n\n/);
+  const end = after < 0 ? md.length : to + after;
+  const own = md.slice(start, end);
+  return own.length - (to - from) < 25 ? md.slice(prevStart, end) : own;
 }
 
 export class Blacklist {

@@ -273,7 +273,7 @@ function textBlocks(run: Line[], bodySize: number): Block[] {
       ? 'caption'
       : isCentered(l) && l.size <= bodySize * 1.05 && !cur?.kind.startsWith('caption')
         ? 'equation'
-        : LIST_RE.test(text) && (!cur || cur.kind !== 'para' || endsSentence(cur.lines.at(-1)!.text))
+        : LIST_RE.test(text) && (cur?.kind !== 'para' || endsSentence(cur.lines.at(-1)!.text))
           ? 'item'
           : 'para';
     const prev = cur?.lines.at(-1);

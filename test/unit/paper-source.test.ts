@@ -56,7 +56,11 @@ after(() => {
 
 test('resolveSource: arXiv ids and URLs map to the PDF URL; paths and URLs pass through', () => {
   const a = 'https://arxiv.org';
-  assert.deepEqual(resolveSource('2602.17547'), { kind: 'url', url: `${a}/pdf/2602.17547`, arxivId: '2602.17547' });
+  assert.deepEqual(resolveSource('2602.17547'), {
+    kind: 'url',
+    url: `${a}/pdf/2602.17547`,
+    arxivId: '2602.17547',
+  });
   assert.deepEqual(resolveSource('arXiv:2602.17547v2'), {
     kind: 'url',
     url: `${a}/pdf/2602.17547v2`,
@@ -75,7 +79,10 @@ test('resolveSource: arXiv ids and URLs map to the PDF URL; paths and URLs pass 
     url: `${a}/pdf/hep-th/9901001`,
     arxivId: 'hep-th/9901001',
   });
-  assert.deepEqual(resolveSource('https://example.org/x.pdf'), { kind: 'url', url: 'https://example.org/x.pdf' });
+  assert.deepEqual(resolveSource('https://example.org/x.pdf'), {
+    kind: 'url',
+    url: 'https://example.org/x.pdf',
+  });
   const f = resolveSource('papers/a.pdf');
   assert.equal(f.kind, 'file');
   assert.throws(() => resolveSource('https://arxiv.org/list/cs.LG'), /not an arXiv paper URL/);
@@ -100,9 +107,18 @@ test('download errors: 404, HTML instead of PDF, timeout, refused connection —
     assert.match(e.message, /HTTP 404/);
     return true;
   });
-  await assert.rejects(loadPaper(`${base}/papers/page.html`, { cacheDir }), /returned an HTML page, not a PDF/);
-  await assert.rejects(loadPaper(`${base}/slow.pdf`, { cacheDir, timeoutMs: 300 }), /slow\.pdf: download timed out/);
-  await assert.rejects(loadPaper('http://127.0.0.1:9/x.pdf', { cacheDir }), /127\.0\.0\.1:9\/x\.pdf: download failed/);
+  await assert.rejects(
+    loadPaper(`${base}/papers/page.html`, { cacheDir }),
+    /returned an HTML page, not a PDF/,
+  );
+  await assert.rejects(
+    loadPaper(`${base}/slow.pdf`, { cacheDir, timeoutMs: 300 }),
+    /slow\.pdf: download timed out/,
+  );
+  await assert.rejects(
+    loadPaper('http://127.0.0.1:9/x.pdf', { cacheDir }),
+    /127\.0\.0\.1:9\/x\.pdf: download failed/,
+  );
   assert.deepEqual(await readdir(cacheDir), [], 'failed downloads leave nothing in the cache');
 });
 
