@@ -268,13 +268,23 @@ export class EditsController implements vscode.Disposable {
     const buttons = canMerge
       ? ['Insert conflict markers', 'Show merge result', 'Keep mine (reject)']
       : ["Use the agent's version", 'Keep mine (reject)'];
-    const pick = await vscode.window.showWarningMessage(`KLong: ${o.message}`, ...buttons);
+    // Not awaited: the command finishes now; the user answers the notification whenever they like.
+    void vscode.window
+      .showWarningMessage(`KLong: ${o.message}`, ...buttons)
+      .then((pick) => this.guard(() => this.resolveConflict(o, pick, ctx.version)));
+  }
+
+  private async resolveConflict(
+    o: Outcome & { status: 'conflict' },
+    pick: string | undefined,
+    version?: number,
+  ) {
     const q = this.queue;
     if (!q || !pick) return;
     if (pick === 'Insert conflict markers') {
-      await this.report(await q.accept(o.path, { version: ctx.version, onConflict: 'markers' }));
+      await this.report(await q.accept(o.path, { version, onConflict: 'markers' }));
     } else if (pick === "Use the agent's version") {
-      await this.report(await q.accept(o.path, { version: ctx.version, onConflict: 'overwrite' }));
+      await this.report(await q.accept(o.path, { version, onConflict: 'overwrite' }));
     } else if (pick === 'Show merge result' && o.merge) {
       const doc = await vscode.workspace.openTextDocument({
         content: o.merge.text,
@@ -282,7 +292,7 @@ export class EditsController implements vscode.Disposable {
       });
       await vscode.window.showTextDocument(doc, { preview: true, preserveFocus: false });
     } else if (pick === 'Keep mine (reject)') {
-      await this.rejectFile(o.path, ctx.version);
+      await this.rejectFile(o.path, version);
     }
   }
 

@@ -5,7 +5,38 @@ import { join } from 'node:path';
 import { afterEach, test } from 'node:test';
 import type { AgentEventBody } from '../../src/agent/events';
 import { DirUserFiles, EditQueue, type EditQueueOptions } from '../../src/edits';
-import { TwoDirSandbox } from './edits-sandbox';
+import type { FileChange, Sandbox } from '../../src/sandbox/sandbox';
+import { DirSandbox } from '../support/dir-sandbox';
+
+/** The shared test DirSandbox, plus deleting a file and injecting a change from outside the workspace. */
+class TestSandbox implements Sandbox {
+  extraChanges: FileChange[] = [];
+  private constructor(private readonly inner: DirSandbox) {}
+  static async create(files: Record<string, string | Uint8Array>): Promise<TestSandbox> {
+    const text = Object.fromEntries(Object.entries(files).filter(([, c]) => typeof c === 'string')) as Record<
+      string,
+      string
+    >;
+    const inner = await DirSandbox.create(text);
+    for (const [p, c] of Object.entries(files)) if (typeof c !== 'string') await inner.writeFile(p, c);
+    await inner.acceptIntoBaseline(Object.keys(files));
+    return new TestSandbox(inner);
+  }
+  get workdir() {
+    return this.inner.workdir;
+  }
+  exec: Sandbox['exec'] = (c, o) => this.inner.exec(c, o);
+  readFile = (p: string) => this.inner.readFile(p);
+  writeFile = (p: string, d: Uint8Array | string) => this.inner.writeFile(p, d);
+  async remove(p: string) {
+    await rm(this.inner.hostPath(p), { force: true });
+  }
+  changes = async () => [...this.extraChanges, ...(await this.inner.changes())];
+  baselineFile = (p: string) => this.inner.baselineFile(p);
+  revert = (p: string) => this.inner.revert(p);
+  acceptIntoBaseline = (ps: string[]) => this.inner.acceptIntoBaseline(ps);
+  dispose = () => this.inner.dispose();
+}
 
 const lines = (n: number, f = (i: number) => `line ${i}`) =>
   Array.from({ length: n }, (_, i) => `${f(i + 1)}\n`).join('');
@@ -17,7 +48,7 @@ afterEach(async () => {
 
 /** The same files in the sandbox (work + baseline) and in the user's workspace directory. */
 async function setup(files: Record<string, string | Uint8Array>, opts: Partial<EditQueueOptions> = {}) {
-  const sandbox = await TwoDirSandbox.create(files);
+  const sandbox = await TestSandbox.create(files);
   const ws = await mkdtemp(join(tmpdir(), 'klong-ws-'));
   for (const [p, c] of Object.entries(files)) {
     await mkdir(join(ws, p, '..'), { recursive: true });
