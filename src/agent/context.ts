@@ -157,11 +157,15 @@ export class ContextManager {
    * the configured K (0 = note only, for a retry after a context-length error).
    */
   split(note: string, tools: ToolSpec[] = [], keepTurns = this.config.keepTurns): SplitResult {
-    const noteMsg: ChatMessage = {
-      role: 'user',
-      content: `[Context window ${this.window + 2}. Earlier steps were condensed into this progress note; the paper and task above are unchanged.]\n\n${note.trim()}`,
-    };
-    const noteRaw = this.raw(noteMsg);
+    const kept = this.planSplit(note, tools, keepTurns);
+    const dropped = this.bodyMsgs.length - kept;
+    this.applySplit(note, kept);
+    return { window: this.window, keptMessages: kept, droppedMessages: dropped };
+  }
+
+  /** How many trailing body messages a split with this note would keep (no change made). */
+  planSplit(note: string, tools: ToolSpec[] = [], keepTurns = this.config.keepTurns): number {
+    const noteRaw = this.raw(this.noteMessage(note));
     const fixed = this.headRaw + this.toolTokens(tools) + noteRaw;
     const overlapCap = Math.min(
       (this.available() * this.config.overlapFraction) / this.factor,
@@ -180,13 +184,23 @@ export class ContextManager {
       }
       if (m.role !== 'tool' && turns > 0) cut = i;
     }
-    const kept = this.bodyMsgs.slice(cut);
-    const keptRaw = this.bodyRaw.slice(cut);
-    const dropped = this.bodyMsgs.length - kept.length;
-    this.bodyMsgs = [noteMsg, ...kept];
-    this.bodyRaw = [noteRaw, ...keptRaw];
+    return this.bodyMsgs.length - cut;
+  }
+
+  /** Redo a split recorded in the log (resume): the same note, keeping exactly the last `kept` messages. */
+  applySplit(note: string, kept: number): void {
+    const noteMsg = this.noteMessage(note);
+    const from = Math.max(0, this.bodyMsgs.length - kept);
+    this.bodyMsgs = [noteMsg, ...this.bodyMsgs.slice(from)];
+    this.bodyRaw = [this.raw(noteMsg), ...this.bodyRaw.slice(from)];
     this.window++;
-    return { window: this.window, keptMessages: kept.length, droppedMessages: dropped };
+  }
+
+  private noteMessage(note: string): ChatMessage {
+    return {
+      role: 'user',
+      content: `[Context window ${this.window + 2}. Earlier steps were condensed into this progress note; the paper and task above are unchanged.]\n\n${note.trim()}`,
+    };
   }
 
   /** Calibrate against the endpoint's prompt_tokens for a request we estimated at `estimated`. */

@@ -1,0 +1,432 @@
+/**
+ * The agent loop: request → tool calls → results, until end_task, the hard deadline, a stop or a
+ * fatal model error. Every step is an event; state changes only through `applyEvent`, so replaying
+ * the log after a snapshot rebuilds the same state (see AgentSession.restore).
+ */
+import {
+  type ChatResponse,
+  ContextLengthError,
+  costUsd,
+  FatalModelError,
+  type ModelClient,
+  ModelUnavailableError,
+  type Prices,
+  type ToolCall,
+} from '../llm/types';
+import type { Sandbox } from '../sandbox/sandbox';
+import {
+  type BudgetSnapshot,
+  overSpendCap,
+  type SpendCap,
+  type SpendTotals,
+  type TimeBudget,
+} from './budget';
+import { ContextManager, ContextOverflowError, type ContextSnapshot } from './context';
+import type { AgentEvent, AgentEventBody, EventSink } from './events';
+import { buildProgressNote, emptyProgress } from './progress-note';
+import {
+  applyEvent,
+  CONTEXT_LENGTH_PREFIX,
+  danglingCalls,
+  emptyTotals,
+  FINAL_CALL_ID,
+  type LoopState,
+} from './replay';
+import type { TokenCounter } from './tokens';
+import { defaultTools, type PaperReader, runToolCall, type Tool, type ToolOutcome, toolSpecs } from './tools';
+
+export interface AfterToolInfo {
+  step: number;
+  call: ToolCall;
+  outcome: ToolOutcome;
+  signal: AbortSignal;
+  /** Wrap a wait for the user in this so it does not count as active time. */
+  whileWaiting<T>(p: Promise<T>): Promise<T>;
+}
+
+export interface AgentSessionDeps {
+  sandbox: Sandbox;
+  model: ModelClient;
+  sink: EventSink;
+  budget: TimeBudget;
+  paper?: PaperReader;
+  tools?: Tool[];
+  isBlocked?: (command: string) => string | undefined;
+  prices?: Prices;
+  spendCap?: SpendCap;
+  /** The spend cap was reached: return a new cap to go on, or undefined to stop (resumable). */
+  onSpendCap?: (reason: string, totals: SpendTotals) => Promise<SpendCap | undefined>;
+  /** After every tool call (the edits layer turns sandbox changes into proposals here). */
+  afterTool?: (info: AfterToolInfo) => Promise<void>;
+  /** Runs reproduce.sh (or similar) when the session ends by end_task or deadline. */
+  finalReproduction?: (
+    reason: 'end_task' | 'deadline',
+  ) => Promise<{ ok: boolean; output: string } | undefined>;
+  /** At the end of every step, and with final=true when the loop returns: flush / snapshot here. */
+  onStepEnd?: (info: { step: number; final: boolean }) => void | Promise<void>;
+  bashTimeoutMs?: number;
+  /** Safety net for tests and batch runs. */
+  maxSteps?: number;
+}
+
+export interface SessionState {
+  version: 1;
+  context: ContextSnapshot;
+  budget: BudgetSnapshot;
+  loop: Omit<LoopState, 'pendingPaths'>;
+  spendCap?: SpendCap;
+}
+
+export type RunResult =
+  | { status: 'done'; reason: 'end_task' | 'deadline' | 'stopped'; summary?: string }
+  /** Not finished; resumable: interrupted, paused for the spend cap, fatal model error, step limit. */
+  | { status: 'stopped'; reason: string; error?: Error };
+
+const NUDGE =
+  'You did not call a tool. Continue the task with the tools; when the reproduction is complete, call end_task.';
+
+export class AgentSession {
+  private readonly tools: Tool[];
+  private paused = false;
+  private resumeGate: (() => void) | undefined;
+  private stopMode: 'end' | 'interrupt' | undefined;
+  private readonly stopCtrl = new AbortController();
+  private requestCtrl: AbortController | undefined;
+  private readonly inbox: string[] = [];
+  private spendCap: SpendCap;
+
+  constructor(
+    private readonly deps: AgentSessionDeps,
+    readonly context: ContextManager,
+    private readonly state: LoopState = {
+      step: 0,
+      progress: emptyProgress(),
+      totals: emptyTotals(),
+      lastEstimate: 0,
+    },
+  ) {
+    this.tools = deps.tools ?? defaultTools();
+    this.spendCap = deps.spendCap ?? {};
+  }
+
+  /** Rebuild a session from its snapshot state (if any) and the events logged after it. */
+  static restore(
+    deps: AgentSessionDeps,
+    from: { state?: SessionState; freshContext: () => ContextManager; tail: (AgentEvent | AgentEventBody)[] },
+    counter: TokenCounter,
+  ): AgentSession {
+    const cm = from.state ? ContextManager.restore(from.state.context, counter) : from.freshContext();
+    const st: LoopState = from.state
+      ? structuredClone(from.state.loop)
+      : { step: 0, progress: emptyProgress(), totals: emptyTotals(), lastEstimate: 0 };
+    for (const e of from.tail) applyEvent(e, cm, st, deps.prices);
+    const s = new AgentSession(deps, cm, st);
+    if (from.state?.spendCap) s.spendCap = from.state.spendCap;
+    return s;
+  }
+
+  get step(): number {
+    return this.state.step;
+  }
+  get totals(): SpendTotals {
+    return { ...this.state.totals };
+  }
+  get plan() {
+    return this.state.progress.plan;
+  }
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  snapshot(): SessionState {
+    const { pendingPaths: _, ...loop } = this.state;
+    return {
+      version: 1,
+      context: this.context.snapshot(),
+      budget: this.deps.budget.snapshot(),
+      loop: structuredClone(loop),
+      spendCap: { ...this.spendCap },
+    };
+  }
+
+  /** A message for the agent, delivered before its next request (e.g. "user rejected edit to X: ..."). */
+  injectUserMessage(text: string): void {
+    this.inbox.push(text);
+  }
+
+  /** Pause at once: an in-flight model request is abandoned and redone after resume(). */
+  pause(): void {
+    if (this.paused || this.stopMode) return;
+    this.paused = true;
+    this.requestCtrl?.abort(new Error('paused'));
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.resumeGate?.();
+  }
+
+  /** End the session for good (end event 'stopped'), or just interrupt it (resumable, e.g. Ctrl-C). */
+  stop(mode: 'end' | 'interrupt' = 'end'): void {
+    this.stopMode ??= mode;
+    this.stopCtrl.abort(new Error('stopped'));
+    this.resumeGate?.();
+  }
+
+  private emit(e: AgentEventBody): void {
+    this.deps.sink(e);
+    applyEvent(e, this.context, this.state, this.deps.prices);
+  }
+
+  async run(): Promise<RunResult> {
+    const { budget } = this.deps;
+    const specs = toolSpecs(this.tools);
+    if (this.state.ended) return { status: 'done', reason: this.state.ended.reason as 'end_task' };
+    this.emit({ type: 'status', status: 'running' });
+    budget.start();
+    // A crash mid-step leaves tool calls without results: answer them so the context is valid.
+    for (const c of danglingCalls(this.context)) {
+      this.emit({
+        type: 'tool_result',
+        step: this.state.step,
+        callId: c.id,
+        name: c.name,
+        ok: false,
+        output:
+          'Interrupted: the session stopped before this tool call finished. Check its effects and run it again if needed.',
+        durationMs: 0,
+      });
+    }
+    let contextRetries = 0;
+    try {
+      for (;;) {
+        if (this.paused) await this.waitWhilePaused();
+        if (this.stopMode) return await this.finishStopped();
+        if (budget.hardDeadlinePassed())
+          return await this.finish('deadline', `Time budget used: ${budget.describe()}.`);
+        if (this.deps.maxSteps !== undefined && this.state.step >= this.deps.maxSteps) {
+          return await this.halt(`step limit (${this.deps.maxSteps}) reached`);
+        }
+        const capped = overSpendCap(this.state.totals, this.spendCap);
+        if (capped) {
+          budget.pause();
+          this.emit({ type: 'status', status: 'paused', reason: capped });
+          const next = await this.deps.onSpendCap?.(capped, this.totals);
+          if (!next || overSpendCap(this.state.totals, next)) return await this.halt(capped);
+          this.spendCap = next;
+          budget.start();
+          this.emit({ type: 'status', status: 'running' });
+        }
+
+        const step = this.state.step + 1;
+        const stage = budget.stageChange();
+        if (stage) this.emit({ type: 'stage', stage: stage.stage });
+        for (const text of this.inbox.splice(0)) this.emit({ type: 'user_message', text });
+        const reminder = budget.wrapUp() ?? budget.reminder(step);
+        if (reminder) this.emit({ type: 'reminder', step, text: reminder, activeMs: budget.activeMs() });
+
+        if (this.context.needsSplit(specs)) this.split(step, specs);
+        let promptTokens: number;
+        try {
+          promptTokens = this.context.check(specs);
+        } catch (err) {
+          if (!(err instanceof ContextOverflowError)) throw err;
+          this.split(step, specs, 0);
+          promptTokens = this.context.check(specs); // still over: the head alone is too big → fatal below
+        }
+        this.emit({
+          type: 'model_request',
+          step,
+          window: this.context.window,
+          promptTokens,
+          messages: this.context.messages().length,
+        });
+
+        let res: ChatResponse;
+        this.requestCtrl = new AbortController();
+        try {
+          res = await this.deps.model.chat({
+            messages: this.context.messages(),
+            tools: specs,
+            signal: AbortSignal.any([this.stopCtrl.signal, this.requestCtrl.signal]),
+          });
+        } catch (err) {
+          if (this.stopMode || this.paused) continue; // redo this step after resume, or stop
+          if (err instanceof ContextLengthError && contextRetries < 3) {
+            contextRetries++;
+            this.emit({
+              type: 'error',
+              message: `${CONTEXT_LENGTH_PREFIX}: ${err.message} Splitting the context.`,
+              fatal: false,
+            });
+            // Each retry must be smaller than the refused request: keep half the turns, then none.
+            const turns = this.context.body.filter((m) => m.role === 'assistant').length;
+            this.split(
+              step,
+              specs,
+              contextRetries === 1 ? Math.min(this.context.config.keepTurns, Math.floor(turns / 2)) : 0,
+            );
+            continue;
+          }
+          throw err;
+        } finally {
+          this.requestCtrl = undefined;
+        }
+        contextRetries = 0;
+        const cost = this.deps.prices ? costUsd(res.usage, this.deps.prices) : 0;
+        this.emit({ type: 'model_response', step, message: res.message, usage: res.usage, costUsd: cost });
+
+        const calls = res.message.role === 'assistant' ? (res.message.toolCalls ?? []) : [];
+        if (calls.length === 0)
+          this.emit({ type: 'reminder', step, text: NUDGE, activeMs: budget.activeMs() });
+        let ended: string | undefined;
+        for (const call of calls) {
+          if (this.stopMode) {
+            this.answerUnrun(step, call, 'Not run: the session was stopped.');
+            continue;
+          }
+          if (ended !== undefined) {
+            this.answerUnrun(step, call, 'Not run: end_task was called earlier in this step.');
+            continue;
+          }
+          this.emit({ type: 'tool_call', step, callId: call.id, name: call.name, args: call.arguments });
+          const t0 = Date.now();
+          let outcome: ToolOutcome;
+          try {
+            outcome = await runToolCall(call, this.tools, {
+              sandbox: this.deps.sandbox,
+              signal: this.stopCtrl.signal,
+              ...(this.deps.paper ? { paper: this.deps.paper } : {}),
+              ...(this.deps.isBlocked ? { isBlocked: this.deps.isBlocked } : {}),
+              ...(this.deps.bashTimeoutMs ? { bashTimeoutMs: this.deps.bashTimeoutMs } : {}),
+            });
+          } catch (err) {
+            outcome = {
+              ok: false,
+              output: `Interrupted: ${err instanceof Error ? err.message : String(err)}`,
+            };
+          }
+          this.emit({
+            type: 'tool_result',
+            step,
+            callId: call.id,
+            name: call.name,
+            ok: outcome.ok,
+            output: outcome.output,
+            durationMs: Date.now() - t0,
+          });
+          if (outcome.plan) this.emit({ type: 'plan', items: outcome.plan });
+          if (outcome.end) ended = outcome.end.summary;
+          if (this.deps.afterTool) {
+            await this.deps.afterTool({
+              step,
+              call,
+              outcome,
+              signal: this.stopCtrl.signal,
+              whileWaiting: async (p) => {
+                budget.pause();
+                try {
+                  return await p;
+                } finally {
+                  if (!this.paused) budget.start();
+                }
+              },
+            });
+          }
+        }
+        if (ended !== undefined) return await this.finish('end_task', ended);
+        await this.deps.onStepEnd?.({ step, final: false });
+      }
+    } catch (err) {
+      const e = err instanceof Error ? err : new Error(String(err));
+      const fatal =
+        e instanceof FatalModelError ||
+        e instanceof ModelUnavailableError ||
+        e instanceof ContextOverflowError;
+      this.emit({ type: 'error', message: e.message, fatal: true });
+      return await this.halt(fatal ? e.message : `internal error: ${e.message}`, e);
+    }
+  }
+
+  private answerUnrun(step: number, call: ToolCall, why: string): void {
+    this.emit({
+      type: 'tool_result',
+      step,
+      callId: call.id,
+      name: call.name,
+      ok: false,
+      output: why,
+      durationMs: 0,
+    });
+  }
+
+  private split(step: number, specs: ReturnType<typeof toolSpecs>, keepTurns?: number): void {
+    const note = buildProgressNote(this.state.progress, {
+      step,
+      stage: this.deps.budget.stage,
+      time: this.deps.budget.describe(),
+    });
+    const kept = this.context.planSplit(note, specs, keepTurns);
+    this.emit({ type: 'split', step, window: this.context.window + 1, note, keptMessages: kept });
+  }
+
+  private async waitWhilePaused(): Promise<void> {
+    this.deps.budget.pause();
+    this.emit({ type: 'status', status: 'paused' });
+    await this.deps.onStepEnd?.({ step: this.state.step, final: false });
+    while (this.paused && !this.stopMode) {
+      await new Promise<void>((r) => {
+        this.resumeGate = r;
+      });
+    }
+    this.resumeGate = undefined;
+    if (!this.stopMode) {
+      this.deps.budget.start();
+      this.emit({ type: 'status', status: 'running' });
+    }
+  }
+
+  private async finish(reason: 'end_task' | 'deadline', summary: string): Promise<RunResult> {
+    this.deps.budget.pause();
+    const hook = this.deps.finalReproduction;
+    if (hook) {
+      const t0 = Date.now();
+      const r = await hook(reason).catch((e: unknown) => ({
+        ok: false,
+        output: `Final reproduction failed: ${String(e)}`,
+      }));
+      if (r) {
+        this.emit({
+          type: 'tool_result',
+          step: this.state.step,
+          callId: FINAL_CALL_ID,
+          name: 'final_reproduction',
+          ok: r.ok,
+          output: r.output,
+          durationMs: Date.now() - t0,
+        });
+      }
+    }
+    this.emit({ type: 'end', reason, summary });
+    this.emit({ type: 'status', status: 'done', reason });
+    await this.deps.onStepEnd?.({ step: this.state.step, final: true });
+    return { status: 'done', reason, summary };
+  }
+
+  private async finishStopped(): Promise<RunResult> {
+    if (this.stopMode === 'interrupt') return this.halt('interrupted');
+    this.deps.budget.pause();
+    this.emit({ type: 'end', reason: 'stopped' });
+    this.emit({ type: 'status', status: 'stopped', reason: 'stopped by the user' });
+    await this.deps.onStepEnd?.({ step: this.state.step, final: true });
+    return { status: 'done', reason: 'stopped' };
+  }
+
+  /** Stop without ending: the session stays resumable. */
+  private async halt(reason: string, error?: Error): Promise<RunResult> {
+    this.deps.budget.pause();
+    this.emit({ type: 'status', status: 'stopped', reason });
+    await this.deps.onStepEnd?.({ step: this.state.step, final: true });
+    return { status: 'stopped', reason, ...(error ? { error } : {}) };
+  }
+}

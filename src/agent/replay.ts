@@ -1,0 +1,131 @@
+/**
+ * Session state that is not the context manager itself, and how events rebuild it on resume:
+ * snapshot + the events after it (or every event, without a snapshot) → the same state.
+ */
+import { costUsd, type Prices, type ToolCall } from '../llm/types';
+import type { SpendTotals } from './budget';
+import type { ContextManager } from './context';
+import type { AgentEventBody } from './events';
+import { noteCommand, noteFile, noteFinding, noteProblem, type ProgressState } from './progress-note';
+
+export interface LoopState {
+  step: number;
+  progress: ProgressState;
+  totals: SpendTotals;
+  /** Estimate of the last request (to calibrate against its usage). */
+  lastEstimate: number;
+  /** Set once the session has ended (end event). */
+  ended?: { reason: string; summary?: string };
+  /** Paths of write/edit calls awaiting their result (not persisted: rebuilt from the tail). */
+  pendingPaths?: Record<string, string[]>;
+}
+
+export function emptyTotals(): SpendTotals {
+  return { usd: 0, promptTokens: 0, cachedTokens: 0, completionTokens: 0 };
+}
+
+export const CONTEXT_LENGTH_PREFIX = 'Context length exceeded';
+
+/** Paths a write/edit call touched, from its arguments (best effort; malformed args → none). */
+export function pathsOf(call: { name: string; arguments: string }): string[] {
+  if (call.name !== 'write_file' && call.name !== 'edit_file') return [];
+  try {
+    const a = JSON.parse(call.arguments) as { path?: unknown };
+    return typeof a.path === 'string' ? [a.path] : [];
+  } catch {
+    return [];
+  }
+}
+
+export function commandOf(call: { name: string; arguments: string }): string | undefined {
+  if (call.name !== 'bash') return undefined;
+  try {
+    const a = JSON.parse(call.arguments) as { command?: unknown };
+    return typeof a.command === 'string' ? a.command : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Apply one event to the context and loop state. The live loop goes through here too, so a resume rebuilds exactly the same state. */
+export function applyEvent(e: AgentEventBody, cm: ContextManager, st: LoopState, prices?: Prices): void {
+  switch (e.type) {
+    case 'model_request':
+      // The step counts once it has a response (a failed request is redone under the same number).
+      st.lastEstimate = e.promptTokens;
+      break;
+    case 'model_response': {
+      st.step = Math.max(st.step, e.step);
+      cm.observeUsage(st.lastEstimate, e.usage.promptTokens);
+      addUsage(st, e.usage, e.costUsd || (prices ? costUsd(e.usage, prices) : 0));
+      cm.append(e.message);
+      if (e.message.role === 'assistant' && e.message.content) noteFinding(st.progress, e.message.content);
+      break;
+    }
+    case 'tool_call': {
+      const cmd = commandOf({ name: e.name, arguments: e.args });
+      if (cmd) noteCommand(st.progress, cmd);
+      const paths = pathsOf({ name: e.name, arguments: e.args });
+      if (paths.length) {
+        st.pendingPaths ??= {};
+        st.pendingPaths[e.callId] = paths;
+      }
+      break;
+    }
+    case 'tool_result': {
+      if (e.callId === FINAL_CALL_ID) break;
+      cm.appendToolResult(e.callId, e.output);
+      const paths = st.pendingPaths?.[e.callId] ?? [];
+      if (st.pendingPaths) delete st.pendingPaths[e.callId];
+      if (e.ok) for (const p of paths) noteFile(st.progress, p);
+      else noteProblem(st.progress, `${e.name}: ${e.output.slice(0, 300)}`);
+      break;
+    }
+    case 'user_message':
+      cm.append({ role: 'user', content: e.text });
+      break;
+    case 'reminder':
+      cm.append({ role: 'user', content: e.text });
+      break;
+    case 'plan':
+      st.progress.plan = e.items.map((i) => ({ ...i }));
+      break;
+    case 'split':
+      cm.applySplit(e.note, e.keptMessages);
+      break;
+    case 'error':
+      if (e.message.startsWith(CONTEXT_LENGTH_PREFIX)) cm.onContextLengthError();
+      break;
+    case 'end':
+      st.ended = { reason: e.reason, ...(e.summary ? { summary: e.summary } : {}) };
+      break;
+    default:
+      break;
+  }
+}
+
+export const FINAL_CALL_ID = 'final-reproduction';
+
+export function addUsage(
+  st: LoopState,
+  u: { promptTokens: number; cachedTokens: number; completionTokens: number },
+  usd: number,
+): void {
+  st.totals.promptTokens += u.promptTokens;
+  st.totals.cachedTokens += u.cachedTokens;
+  st.totals.completionTokens += u.completionTokens;
+  st.totals.usd += usd;
+}
+
+/** Tool calls of the last assistant message that have no result yet (a crash mid-step). */
+export function danglingCalls(cm: ContextManager): ToolCall[] {
+  const body = cm.body;
+  for (let i = body.length - 1; i >= 0; i--) {
+    const m = body[i]!;
+    if (m.role === 'assistant') {
+      const answered = new Set(body.slice(i + 1).flatMap((x) => (x.role === 'tool' ? [x.toolCallId] : [])));
+      return (m.toolCalls ?? []).filter((c) => !answered.has(c.id));
+    }
+  }
+  return [];
+}
