@@ -125,6 +125,11 @@ export class Blacklist {
     return this.list;
   }
 
+  /** Normalised host/path patterns, e.g. for the agent's head. */
+  patterns(): string[] {
+    return this.list.map((e) => e.pattern);
+  }
+
   get size(): number {
     return this.list.length;
   }

@@ -5,7 +5,7 @@ import type { BlacklistHit } from './blacklist';
 import { type GradedNode, gradedLeaves, gradeTree } from './graded';
 import { buildJudgeMessages, DEFAULT_BUDGETS, type JudgeBudgets, type JudgeVerdict, judge } from './judge';
 import { PaperIndex } from './search';
-import type { SubmissionFile } from './submission';
+import { indexFiles, type SubmissionFile } from './submission';
 import type { Paper, RubricNode } from './types';
 
 export interface GradeOptions {
@@ -81,6 +81,7 @@ async function pool<T>(items: T[], limit: number, worker: (item: T) => Promise<v
 export async function gradeSubmission(opts: GradeOptions): Promise<GradeResult> {
   const budgets = { ...DEFAULT_BUDGETS, ...opts.budgets };
   const index = new PaperIndex(opts.paper);
+  const fileIndex = indexFiles(opts.files);
   const jobs = leafJobs(opts.rubric);
   const verdicts = new Map<string, JudgeVerdict & { files: string[] }>();
   let done = 0;
@@ -90,7 +91,7 @@ export async function gradeSubmission(opts: GradeOptions): Promise<GradeResult> 
       index,
       leaf,
       ancestors,
-      files: opts.files,
+      files: fileIndex,
       reproduceSh: opts.reproduceSh,
       reproduceLog: opts.reproduceLog,
       budgets,

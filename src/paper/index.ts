@@ -57,5 +57,12 @@ export { type GeneratedRubric, type GenerateOptions, generateRubric, repairDraft
 export { findSection, PaperIndex, readSection, type SearchHit, searchPaper } from './search';
 export { buildSections } from './sections';
 export { type FetchOptions, fetchSource, type PaperSource, resolveSource } from './source';
-export { estimateTokens, readSubmissionDir, type SubmissionFile, selectFiles } from './submission';
+export {
+  estimateTokens,
+  type FileIndex,
+  indexFiles,
+  readSubmissionDir,
+  type SubmissionFile,
+  selectFiles,
+} from './submission';
 export type { Paper, RubricNode, Section, TaskCategory } from './types';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { ChatMessage, ModelClient } from '../llm/types';
 import type { PaperIndex } from './search';
-import { type SubmissionFile, selectFiles } from './submission';
+import { type FileIndex, type SubmissionFile, selectFiles } from './submission';
 import type { RubricNode } from './types';
 
 export interface JudgeBudgets {
@@ -31,7 +31,7 @@ export interface JudgeInput {
   leaf: RubricNode;
   /** Root first, parent last. */
   ancestors: RubricNode[];
-  files: SubmissionFile[];
+  files: SubmissionFile[] | FileIndex;
   reproduceSh: string | undefined;
   reproduceLog: string | undefined;
   budgets: JudgeBudgets;

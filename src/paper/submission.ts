@@ -64,15 +64,40 @@ export interface SelectedFiles {
   omitted: string[];
 }
 
+/** Term counts of each file, computed once per grading run and shared by every leaf. */
+export interface FileIndex {
+  files: SubmissionFile[];
+  terms: Map<string, number>[];
+  pathTerms: string[][];
+}
+
+export function indexFiles(files: SubmissionFile[]): FileIndex {
+  return {
+    files,
+    terms: files.map((f) => {
+      const m = new Map<string, number>();
+      for (const t of tokenize(f.content)) m.set(t, (m.get(t) ?? 0) + 1);
+      return m;
+    }),
+    pathTerms: files.map((f) => tokenize(f.path)),
+  };
+}
+
 /** Most relevant files first (term overlap with the query, path matches weigh more), whole while they fit. */
-export function selectFiles(files: SubmissionFile[], query: string, budgetTokens: number): SelectedFiles {
+export function selectFiles(
+  files: SubmissionFile[] | FileIndex,
+  query: string,
+  budgetTokens: number,
+): SelectedFiles {
+  const index = Array.isArray(files) ? indexFiles(files) : files;
   const q = new Set(tokenize(query));
-  const scored = files.map((f) => {
-    const counts = new Map<string, number>();
-    for (const t of tokenize(f.content)) if (q.has(t)) counts.set(t, (counts.get(t) ?? 0) + 1);
+  const scored = index.files.map((f, i) => {
     let score = 0;
-    for (const n of counts.values()) score += 1 + Math.log(n);
-    for (const t of tokenize(f.path)) if (q.has(t)) score += 3;
+    for (const t of q) {
+      const n = index.terms[i]!.get(t);
+      if (n) score += 1 + Math.log(n);
+    }
+    for (const t of index.pathTerms[i]!) if (q.has(t)) score += 3;
     if (CODE_EXT.test(f.path)) score += 0.5;
     if (/(^|\/)(reproduce\.sh|reproduce\.log)$/.test(f.path)) score = -1; // shown in their own sections
     return { f, score };

@@ -92,6 +92,50 @@ test('generated PDF: title, authors, abstract, numbered headings with levels, de
   assert.equal(readSection(paper, 'nope'), undefined);
 });
 
+/** A two-column page: full-width title, then Introduction flowing from the left column into the right. */
+async function makeTwoColumn(): Promise<Uint8Array> {
+  const doc = await PDFDocument.create();
+  const font = await doc.embedFont(StandardFonts.TimesRoman);
+  const bold = await doc.embedFont(StandardFonts.TimesRomanBold);
+  const page = doc.addPage([612, 792]);
+  page.drawText('Columns Are Read In Order', { x: 150, y: 730, size: 20, font: bold });
+  page.drawText('Grace Hopper', { x: 260, y: 705, size: 11, font });
+  const col = (x: number, lines: [string, number?][]) => {
+    let y = 660;
+    for (const [t, size = 10] of lines) {
+      page.drawText(t, { x, y, size, font: size === 10 ? font : bold });
+      y -= size === 10 ? 12 : 20;
+    }
+  };
+  const body = (tag: string, n: number): [string][] =>
+    Array.from({ length: n }, (_, i) => [`${tag} line ${i + 1} of the column text runs on here`]);
+  col(54, [['1 Introduction', 12], ...body('Left', 40), ['and the sentence that ends the left column con-']]);
+  col(318, [
+    ['tinues at the top of the right column.'],
+    ...body('Right', 10),
+    ['2 Method', 12],
+    ...body('Method', 28),
+  ]);
+  return doc.save();
+}
+
+test('two-column page: left column read before the right, paragraph joined across columns', async () => {
+  const paper = await paperFromPdf(await makeTwoColumn(), 'two.pdf');
+  assert.equal(paper.title, 'Columns Are Read In Order');
+  assert.deepEqual(paper.authors, ['Grace Hopper']);
+  assert.deepEqual(
+    paper.sections.map((s) => s.title),
+    ['1 Introduction', '2 Method'],
+  );
+  const md = paper.markdown;
+  assert.ok(md.indexOf('Left line 40') < md.indexOf('Right line 1'), 'left column first');
+  assert.match(md, /ends the left column continues at the top of the right column\./);
+  assert.ok(
+    md.indexOf('Right line 10') < md.indexOf('## 2 Method') &&
+      md.indexOf('## 2 Method') < md.indexOf('Method line 1 '),
+  );
+});
+
 test('broken inputs give a PaperError that names the file', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'paper-bad-'));
   const good = await makePaper();
