@@ -22,7 +22,7 @@ import { DockerSandbox } from './docker-sandbox';
 import { SandboxError } from './errors';
 import { bashScript } from './exec';
 import { initBaseline } from './shadow-git';
-import { listWorkspace, tarEntries } from './workspace-archive';
+import { listWorkspace, tarEntries, type WorkspaceEntry } from './workspace-archive';
 
 export interface OpenSandboxOptions {
   /** Host folder whose copy the container gets. */
@@ -93,9 +93,9 @@ export async function copyWorkspaceIn(
   workspace: string,
   workdir: string,
   user: string | undefined,
-  opts: { sizeLimit?: number; ignore?: string[] } = {},
+  opts: { sizeLimit?: number; ignore?: string[]; entries?: WorkspaceEntry[] } = {},
 ): Promise<number> {
-  const entries = await listWorkspace(workspace, opts);
+  const entries = opts.entries ?? (await listWorkspace(workspace, opts));
   await container.putArchive(tarEntries(entries), { path: workdir });
   if (user && user !== 'root') {
     const r = await bashScript(container, 'chown -R "$1" "$2"', [user, workdir], { user: 'root' });
@@ -161,6 +161,8 @@ export async function openSandbox(o: OpenSandboxOptions): Promise<DockerSandbox>
     await buildConfigImage(workspace, cfg, cliOpts);
   }
   await ensureImage(docker, host, cfg.image, !o.image && !cfg.configFile);
+  // Listing first: a workspace over the size limit fails before any container exists.
+  const entries = await listWorkspace(workspace, o);
 
   progress?.(`Creating the container from ${cfg.image} (network ${o.network ?? 'bridge'})`);
   const network = o.network ?? 'bridge';
@@ -186,7 +188,7 @@ export async function openSandbox(o: OpenSandboxOptions): Promise<DockerSandbox>
     };
     await prepareDirs(container, cfg.workspaceFolder, user);
     progress?.('Copying the workspace into the container');
-    const n = await copyWorkspaceIn(container, workspace, cfg.workspaceFolder, user, o);
+    const n = await copyWorkspaceIn(container, workspace, cfg.workspaceFolder, user, { entries });
     progress?.(`Copied ${n} entries`);
     await runLifecycle(container, 'onCreateCommand', cfg.onCreate, meta, progress);
     await runLifecycle(container, 'updateContentCommand', cfg.updateContent, meta, progress);

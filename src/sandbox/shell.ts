@@ -218,9 +218,13 @@ export class PersistentShell {
   private async onShellGone(): Promise<void> {
     const p = this.pending;
     if (!p) return;
-    const gone = await containerGoneError(this.container);
-    if (gone) p.finish(null, gone);
-    else p.finish(null);
+    // The engine may still say Running for a moment after the container was killed.
+    for (let i = 0; i < 5; i++) {
+      const gone = await containerGoneError(this.container);
+      if (gone) return p.finish(null, gone);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    p.finish(null);
   }
 
   /** Kills the command's whole process group from a second exec (as root, so that no process can refuse). */
