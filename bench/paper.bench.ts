@@ -76,7 +76,8 @@ export default async (): Promise<BenchRow[]> => {
     );
   }
 
-  const server = await startModelServer(async () => {
+  // Every request gets a step that answers after 40 ms (a function step may be async).
+  const server = await startModelServer(() => async () => {
     await new Promise((r) => setTimeout(r, 40));
     return reply('{"score": 1, "explanation": "implemented"}');
   });
