@@ -24,7 +24,7 @@ export class VscodeUserFiles implements UserFiles {
     try {
       return await vscode.workspace.fs.readFile(uri);
     } catch (err) {
-      if (err instanceof vscode.FileSystemError && err.code === 'FileNotFound') return null;
+      if (notFound(err)) return null;
       throw err;
     }
   }
@@ -34,6 +34,7 @@ export class VscodeUserFiles implements UserFiles {
     const meta: vscode.WorkspaceEditEntryMetadata = { label, needsConfirmation: false };
     const save: vscode.TextDocument[] = [];
     const rawWrites: { uri: vscode.Uri; bytes: Uint8Array }[] = [];
+    const created: vscode.Uri[] = [];
     for (const e of edits) {
       const uri = this.uri(e.path);
       if (e.content === null) {
@@ -42,12 +43,14 @@ export class VscodeUserFiles implements UserFiles {
       }
       const exists = await this.exists(uri);
       const text = typeof e.content === 'string' ? e.content : decodeText(e.content) ? utf8(e.content) : null;
-      if (!exists) {
-        const bytes = typeof e.content === 'string' ? new TextEncoder().encode(e.content) : e.content;
-        we.createFile(uri, { overwrite: false, contents: bytes }, meta);
-      } else if (text === null) {
-        // Binary content over an existing file: no text undo exists for it, so write it directly.
+      if (text === null) {
+        // Binary content: there is no text undo for it, so it is written directly.
         if (typeof e.content !== 'string') rawWrites.push({ uri, bytes: e.content });
+      } else if (!exists) {
+        // A new text file: create it empty and insert the text, then save (both undoable).
+        we.createFile(uri, { ignoreIfExists: true }, meta);
+        we.insert(uri, new vscode.Position(0, 0), text, meta);
+        created.push(uri);
       } else {
         const doc = await vscode.workspace.openTextDocument(uri);
         for (const edit of lineEdits(doc, text)) we.replace(uri, edit.range, edit.newText, meta);
@@ -56,6 +59,7 @@ export class VscodeUserFiles implements UserFiles {
     }
     if (we.size > 0 && !(await vscode.workspace.applyEdit(we))) return false;
     for (const w of rawWrites) await vscode.workspace.fs.writeFile(w.uri, w.bytes);
+    for (const uri of created) save.push(await vscode.workspace.openTextDocument(uri));
     for (const doc of save) if (doc.isDirty) await doc.save();
     return true;
   }
@@ -69,6 +73,17 @@ export class VscodeUserFiles implements UserFiles {
       return false;
     }
   }
+}
+
+/** FileSystemError does not survive every host boundary as an instance (code-server): check its shape too. */
+function notFound(err: unknown): boolean {
+  if (err instanceof vscode.FileSystemError && err.code === 'FileNotFound') return true;
+  const e = err as { code?: unknown; name?: unknown; message?: unknown };
+  return (
+    e?.code === 'FileNotFound' ||
+    e?.code === 'ENOENT' ||
+    /EntryNotFound|FileNotFound|ENOENT/.test(`${e?.name} ${e?.message}`)
+  );
 }
 
 function utf8(bytes: Uint8Array): string {

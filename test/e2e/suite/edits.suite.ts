@@ -1,0 +1,256 @@
+/**
+ * Proposed edits in a real VS Code: the extension's EditsController with an EditQueue over a
+ * test sandbox (a temp directory standing in for the container). The agent's side is a scripted
+ * session writing into the sandbox and running the queue's after-tool hook; the user's side is
+ * the real workbench: diff editor, CodeLens, InputBox, notifications, WorkspaceEdit + undo.
+ */
+import * as assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import type { AgentEventBody } from '../../../src/agent/events';
+import { EditQueue } from '../../../src/edits/queue';
+import type { EditsController } from '../../../src/ui/editsController';
+import { DirSandbox } from '../../support/dir-sandbox';
+import { hasDriver, screenshot, until, view } from './driver';
+
+const lines = (n: number, f = (i: number) => `value_${i} = ${i}`) =>
+  Array.from({ length: n }, (_, i) => `${f(i + 1)}\n`).join('');
+const ORIGINAL = lines(30);
+/** Three separate hunks: lines 2, 14 and 27. */
+const PROPOSED = ORIGINAL.replace('value_2 = 2\n', 'value_2 = 2 * scale\n')
+  .replace('value_14 = 14\n', 'value_14 = compute(14)\n')
+  .replace('value_27 = 27\n', 'value_27 = 27\nlog(value_27)\n');
+
+const isProposalDiff = (tab: vscode.Tab, path: string) =>
+  tab.input instanceof vscode.TabInputTextDiff &&
+  tab.input.modified.scheme === 'klong-proposal' &&
+  tab.input.modified.path === `/${path}`;
+
+function diffTabOpen(path: string): boolean {
+  return vscode.window.tabGroups.all.some((g) => g.tabs.some((t) => isProposalDiff(t, path)));
+}
+
+describe('proposed edits', function () {
+  this.timeout(120_000);
+  let edits: EditsController;
+  let folder: vscode.Uri;
+  let sandbox: DirSandbox;
+  let queue: EditQueue;
+  const feedback: string[] = [];
+  const events: AgentEventBody[] = [];
+  let step = 0;
+  const ws = (p: string) => join(folder.fsPath, p);
+
+  /** The scripted agent: one tool call writing files in the sandbox, then the loop's after-tool hook. */
+  async function agentWrites(files: Record<string, string | Uint8Array>) {
+    for (const [p, c] of Object.entries(files)) await sandbox.writeFile(p, c);
+    return queue.afterTool(++step);
+  }
+
+  before(async () => {
+    const ext = vscode.extensions.getExtension('klong-dev.klong');
+    assert.ok(ext, 'extension klong-dev.klong is not loaded');
+    const api = (await ext.activate()) as { ui?: { edits?: EditsController } } | undefined;
+    assert.ok(api?.ui?.edits, 'the extension does not expose ui.edits to tests (src/ui/register.ts)');
+    edits = api.ui.edits;
+    folder = vscode.workspace.workspaceFolders![0]!.uri;
+    writeFileSync(ws('model.py'), ORIGINAL);
+    sandbox = await DirSandbox.create({ 'model.py': ORIGINAL });
+    await vscode.workspace.getConfiguration().update('klong.edits.approvalMode', 'review', true);
+    await vscode.workspace.getConfiguration('diffEditor').update('codeLens', true, true);
+    queue = new EditQueue({
+      sandbox,
+      emit: (e) => events.push(e),
+      onFeedback: (t) => feedback.push(t),
+      ...edits.queueHooks(),
+    });
+    edits.setQueue(queue);
+  });
+
+  after(async () => {
+    edits?.setQueue(undefined);
+    await sandbox?.dispose();
+  });
+
+  it('proposes the agent change as a diff with a CodeLens per hunk; the workspace is untouched', async () => {
+    const r = await agentWrites({ 'model.py': PROPOSED });
+    assert.deepEqual(
+      r.proposed.map((p) => [p.path, p.kind, p.hunks.length]),
+      [['model.py', 'modify', 3]],
+    );
+    assert.equal(readFileSync(ws('model.py'), 'utf8'), ORIGINAL);
+    await edits.open('model.py');
+    await until('the proposal diff tab', () => diffTabOpen('model.py'));
+    const right = vscode.Uri.from({ scheme: 'klong-proposal', path: '/model.py' });
+    assert.equal((await vscode.workspace.openTextDocument(right)).getText(), PROPOSED);
+    const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>(
+      'vscode.executeCodeLensProvider',
+      right,
+    );
+    const hunkLenses = lenses.filter((l) => l.command?.command === 'klong.acceptHunk');
+    assert.deepEqual(
+      hunkLenses.map((l) => l.range.start.line),
+      [1, 13, 27],
+      'one Accept lens above each changed line',
+    );
+    if (hasDriver()) {
+      await view('workbench').waitFor('.monaco-diff-editor .codelens-decoration a', {
+        text: 'Accept change',
+      });
+      await screenshot('edits-diff-with-codelens');
+    }
+  });
+
+  it('accepts one hunk and rejects another: workspace file, container and the agent observation', async () => {
+    const p = queue.get('model.py')!;
+    if (hasDriver()) {
+      // Click the first hunk's "Accept change" lens in the diff's right side.
+      await view('workbench').click('.monaco-diff-editor .codelens-decoration a:has-text("Accept change")');
+    } else {
+      await vscode.commands.executeCommand('klong.acceptHunk', 'model.py', 0, p.version);
+    }
+    const afterAccept = ORIGINAL.replace('value_2 = 2\n', 'value_2 = 2 * scale\n');
+    await until('the accepted hunk on disk', () => readFileSync(ws('model.py'), 'utf8') === afterAccept);
+    const left = await until('two hunks left', () =>
+      queue.get('model.py')?.hunks.length === 2 ? queue.get('model.py') : undefined,
+    );
+
+    // Reject the change at line 14 with a reason typed into the real InputBox (an argument without a driver).
+    const reason = 'keep value_14 a constant';
+    if (hasDriver()) {
+      const rejecting = vscode.commands.executeCommand('klong.rejectHunk', 'model.py', 0, left!.version);
+      await view('workbench').fill('.quick-input-widget input', reason);
+      await view('workbench').press('.quick-input-widget input', 'Enter');
+      await rejecting;
+    } else {
+      await vscode.commands.executeCommand('klong.rejectHunk', 'model.py', 0, left!.version, reason);
+    }
+    await until('the rejection feedback', () => feedback.length === 1);
+    assert.equal(
+      feedback[0],
+      'User rejected 1 of 2 changes to model.py (line 14): keep value_14 a constant. That change was reverted in the container; the other changes to the file are kept.',
+    );
+    assert.equal(
+      readFileSync(ws('model.py'), 'utf8'),
+      afterAccept,
+      'the workspace has only the accepted hunk',
+    );
+    assert.equal(
+      readFileSync(join(sandbox.workdir, 'model.py'), 'utf8'),
+      afterAccept.replace('value_27 = 27\n', 'value_27 = 27\nlog(value_27)\n'),
+      'the container keeps the pending hunk and lost the rejected one',
+    );
+    assert.equal(queue.get('model.py')?.hunks.length, 1);
+    assert.deepEqual(
+      events.filter((e) => e.type === 'edit_decided').map((e) => e.type === 'edit_decided' && e.decision),
+      ['accepted', 'rejected'],
+    );
+    // The last hunk via the file-level command: the proposal is resolved and its diff tab closes.
+    await vscode.commands.executeCommand('klong.acceptProposal', 'model.py', queue.get('model.py')!.version);
+    assert.equal(
+      readFileSync(ws('model.py'), 'utf8'),
+      readFileSync(join(sandbox.workdir, 'model.py'), 'utf8'),
+    );
+    assert.deepEqual(await sandbox.changes(), []);
+    await until('the decided diff tab to close', () => !diffTabOpen('model.py'));
+  });
+
+  it('merges into an unsaved editor through an undoable WorkspaceEdit', async () => {
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.joinPath(folder, 'model.py'));
+    const editor = await vscode.window.showTextDocument(doc);
+    const saved = doc.getText();
+    await editor.edit((b) => b.insert(new vscode.Position(0, 0), '# user note\n'));
+    assert.ok(doc.isDirty);
+    await agentWrites({ 'model.py': saved.replace('value_20 = 20\n', 'value_20 = 20.5\n') });
+    await vscode.commands.executeCommand('klong.acceptProposal', 'model.py');
+    assert.equal(doc.getText(), `# user note\n${saved.replace('value_20 = 20\n', 'value_20 = 20.5\n')}`);
+    assert.ok(doc.isDirty, 'an unsaved editor stays unsaved');
+    assert.equal(readFileSync(ws('model.py'), 'utf8'), saved, 'nothing was written behind the editor');
+    await vscode.window.showTextDocument(doc);
+    await vscode.commands.executeCommand('undo');
+    assert.equal(doc.getText(), `# user note\n${saved}`, 'Undo takes back the agent change only');
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+    assert.equal(doc.getText(), saved);
+  });
+
+  it('a conflicting change is reported and never overwrites the user text', async () => {
+    const base = lines(12, (i) => `lr_${i} = 0.${i}`);
+    writeFileSync(ws('train.py'), base);
+    await sandbox.writeFile('train.py', base);
+    await sandbox.acceptIntoBaseline(['train.py']);
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.joinPath(folder, 'train.py'));
+    const editor = await vscode.window.showTextDocument(doc);
+    await editor.edit((b) => b.replace(doc.lineAt(4).range, 'lr_5 = 0.5  # mine'));
+    const mine = doc.getText();
+    const theirs = base.replace('lr_5 = 0.5\n', 'lr_5 = 0.05\n');
+    await agentWrites({ 'train.py': theirs });
+    await vscode.commands.executeCommand('klong.acceptProposal', 'train.py');
+    assert.equal(doc.getText(), mine, 'the user text is untouched');
+    assert.ok(queue.get('train.py'), 'the proposal is still pending');
+    if (hasDriver()) {
+      await view('workbench').waitFor('.notification-toast', { text: 'changed in your workspace' });
+      await screenshot('edits-conflict-notification');
+      await view('workbench').click('.notification-toast .monaco-button:has-text("Insert conflict markers")');
+      await until('conflict markers in the editor', () =>
+        doc.getText().includes('<<<<<<< yours (workspace)'),
+      );
+      assert.ok(
+        doc.getText().includes('lr_5 = 0.5  # mine\n||||||| base\nlr_5 = 0.5\n=======\nlr_5 = 0.05\n>>>>>>>'),
+      );
+      await until('the proposal accepted with markers to resolve', () => queue.get('train.py') === undefined);
+      await vscode.window.showTextDocument(doc);
+      await vscode.commands.executeCommand('undo');
+      assert.equal(doc.getText(), mine, 'Undo removes the markers');
+    } else {
+      await vscode.commands.executeCommand(
+        'klong.rejectProposal',
+        'train.py',
+        undefined,
+        'conflicts with my edit',
+      );
+      assert.equal(
+        readFileSync(join(sandbox.workdir, 'train.py'), 'utf8'),
+        base,
+        'rejected: container reverted',
+      );
+      assert.equal(doc.getText(), mine);
+    }
+    await vscode.window.showTextDocument(doc);
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+  });
+
+  it('binary files are whole-file proposals with a clear note; the approval switch sets auto-accept', async () => {
+    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]);
+    await agentWrites({ 'plots/loss.png': png });
+    await edits.open('plots/loss.png');
+    const noteDoc = await vscode.workspace.openTextDocument(
+      vscode.Uri.from({ scheme: 'klong-proposal', path: '/plots/loss.png' }),
+    );
+    assert.match(
+      noteDoc.getText(),
+      /^Binary file \(new, 12 B\): no text diff is shown\. Accept or reject the whole file\./,
+    );
+    await vscode.commands.executeCommand('klong.acceptProposal', 'plots/loss.png');
+    assert.equal(queue.get('plots/loss.png'), undefined, 'the binary proposal is decided');
+    assert.deepEqual([...readFileSync(ws('plots/loss.png'))], [...png]);
+
+    await vscode.commands.executeCommand('klong.setApprovalMode', 'auto-accept');
+    assert.equal(vscode.workspace.getConfiguration().get('klong.edits.approvalMode'), 'auto-accept');
+    assert.equal(queue.mode, 'auto-accept');
+    const r = await agentWrites({ 'notes/README.md': '# results\n' });
+    assert.deepEqual(
+      r.outcomes.map((o) => o.status),
+      ['accepted'],
+    );
+    await until('the auto-accepted file', () => {
+      try {
+        return readFileSync(ws('notes/README.md'), 'utf8') === '# results\n';
+      } catch {
+        return false;
+      }
+    });
+    await vscode.commands.executeCommand('klong.setApprovalMode', 'review');
+    if (hasDriver()) await screenshot('edits-after-auto-accept');
+  });
+});
