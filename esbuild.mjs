@@ -16,6 +16,8 @@ const common = {
 
 // ssh2 (through dockerode) has optional native addons; without them it falls back to plain JS.
 const nodeExternals = ['vscode', 'cpu-features', '*.node'];
+// jsonc-parser's UMD "main" requires its own files dynamically (breaks when bundled): prefer ESM builds.
+const nodeMainFields = ['module', 'main'];
 
 /** @type {esbuild.BuildOptions[]} */
 const targets = [
@@ -27,6 +29,7 @@ const targets = [
     format: 'cjs',
     target: 'node20',
     external: nodeExternals,
+    mainFields: nodeMainFields,
   },
   {
     ...common,
@@ -36,6 +39,7 @@ const targets = [
     format: 'cjs',
     target: 'node20',
     external: nodeExternals,
+    mainFields: nodeMainFields,
     banner: { js: '#!/usr/bin/env node' },
   },
   {
