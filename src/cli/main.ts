@@ -1,31 +1,208 @@
 /** `klong`: the headless command on the same engine as the extension. */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { parseDuration } from '../agent/budget';
+import { CliError, type CliIO, type ReproduceOptions, reproduce } from './reproduce';
 
 const USAGE = `Usage: klong <command> [options]
 
 Commands:
-  reproduce <paper.pdf|paper.md>   Reproduce a paper in a workspace
-  help                             Show this help
+  reproduce <paper.pdf|paper.md|URL|arXiv id>   Reproduce a paper in a workspace
+  sessions                                      List the sessions in the state directory
+  help                                          Show this help
 
 Run "klong reproduce --help" for the options of a command.`;
 
-export async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  switch (command) {
-    case undefined:
-    case 'help':
-    case '--help':
-    case '-h':
-      console.log(USAGE);
-      return 0;
-    case 'reproduce': {
-      const { positionals } = parseArgs({ args: rest, allowPositionals: true, strict: false });
-      console.error(`klong reproduce: not available yet (${positionals.join(' ')})`);
-      return 2;
+const REPRODUCE_USAGE = `Usage: klong reproduce <paper> --workspace DIR [options]
+       klong reproduce --resume ID [--state-dir D]
+
+Options:
+  --workspace DIR        Folder the agent works on (copied into the container)
+  --rubric FILE          PaperBench rubric.json: summarised in the agent's context
+  --blacklist FILE       PaperBench blacklist.txt (the paper's own repositories are added)
+  --model M              Model name (default $KLONG_MODEL or gpt-4.1)
+  --base-url U           OpenAI-compatible endpoint (default $OPENAI_BASE_URL or https://api.openai.com/v1)
+  --budget T             Active time budget, e.g. 12h, 90m (default 12h)
+  --spend-cap USD        Stop (resumable) when the cost reaches this (default none)
+  --context-limit N      Model context window in tokens (default 128000)
+  --approval MODE        auto-accept (copy changes into the workspace) or review (default: a patch)
+  --state-dir D          Where sessions are kept (default ~/.klong/sessions)
+  --resume ID            Continue a session where it stopped
+  --session-id ID        Id for a new session (default: generated)
+  --network MODE         Container network: bridge (default) or none
+  --image IMG            Container image (skips the workspace's devcontainer.json)
+  --max-steps N          Stop after N steps (resumable)
+  --no-final-run         Do not run reproduce.sh in a fresh container at the end
+  --keep-container       Keep the container after the session ends
+  --label K=V            Extra container label (repeatable)
+
+The API key is read from KLONG_API_KEY or OPENAI_API_KEY. Ctrl-C saves the session and exits (130).`;
+
+export function defaultIO(): CliIO {
+  return {
+    out: process.stdout,
+    err: process.stderr,
+    onInterrupt(handler) {
+      process.on('SIGINT', handler);
+      process.on('SIGTERM', handler);
+      return () => {
+        process.off('SIGINT', handler);
+        process.off('SIGTERM', handler);
+      };
+    },
+  };
+}
+
+function positiveNumber(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new CliError(`--${name} must be a positive number, got "${v}".`);
+  return n;
+}
+
+export function parseReproduceArgs(args: string[], env: NodeJS.ProcessEnv): ReproduceOptions | 'help' {
+  let parsed: ReturnType<typeof parse>;
+  function parse() {
+    return parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        workspace: { type: 'string' },
+        rubric: { type: 'string' },
+        blacklist: { type: 'string' },
+        model: { type: 'string' },
+        'base-url': { type: 'string' },
+        budget: { type: 'string' },
+        'spend-cap': { type: 'string' },
+        'context-limit': { type: 'string' },
+        approval: { type: 'string' },
+        'state-dir': { type: 'string' },
+        resume: { type: 'string' },
+        'session-id': { type: 'string' },
+        network: { type: 'string' },
+        image: { type: 'string' },
+        'max-steps': { type: 'string' },
+        'no-final-run': { type: 'boolean' },
+        'keep-container': { type: 'boolean' },
+        label: { type: 'string', multiple: true },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  }
+  try {
+    parsed = parse();
+  } catch (err) {
+    throw new CliError(
+      `klong reproduce: ${err instanceof Error ? err.message : String(err)}\n\n${REPRODUCE_USAGE}`,
+    );
+  }
+  const v = parsed.values;
+  if (v.help) return 'help';
+  if (parsed.positionals.length > 1)
+    throw new CliError(`klong reproduce: one paper at a time (got ${parsed.positionals.length}).`);
+  const apiKey = env.KLONG_API_KEY || env.OPENAI_API_KEY;
+  if (!apiKey) {
+    throw new CliError(
+      'klong reproduce: no API key. Set KLONG_API_KEY or OPENAI_API_KEY (for a local server without keys, any value works).',
+    );
+  }
+  const approval = v.approval ?? 'review';
+  if (approval !== 'auto-accept' && approval !== 'review') {
+    throw new CliError(`--approval must be auto-accept or review, got "${approval}".`);
+  }
+  const network = v.network ?? 'bridge';
+  if (network !== 'bridge' && network !== 'none')
+    throw new CliError(`--network must be bridge or none, got "${network}".`);
+  let budgetMs: number | undefined;
+  if (v.budget !== undefined) {
+    try {
+      budgetMs = parseDuration(v.budget);
+    } catch (err) {
+      throw new CliError(`--budget: ${(err as Error).message}`);
     }
-    default:
-      console.error(`klong: unknown command "${command}"\n\n${USAGE}`);
-      return 2;
+  }
+  const labels: Record<string, string> = {};
+  for (const l of v.label ?? []) {
+    const i = l.indexOf('=');
+    if (i <= 0) throw new CliError(`--label must be KEY=VALUE, got "${l}".`);
+    labels[l.slice(0, i)] = l.slice(i + 1);
+  }
+  const maxSteps = positiveNumber('max-steps', v['max-steps']);
+  const spendCapUsd = positiveNumber('spend-cap', v['spend-cap']);
+  return {
+    ...(parsed.positionals[0] ? { paper: parsed.positionals[0] } : {}),
+    ...(v.workspace ? { workspace: v.workspace } : {}),
+    ...(v.rubric ? { rubric: v.rubric } : {}),
+    ...(v.blacklist ? { blacklist: v.blacklist } : {}),
+    model: v.model ?? env.KLONG_MODEL ?? 'gpt-4.1',
+    baseUrl: v['base-url'] ?? env.OPENAI_BASE_URL ?? 'https://api.openai.com/v1',
+    apiKey,
+    ...(budgetMs !== undefined ? { budgetMs } : {}),
+    stateDir: v['state-dir'] ?? join(homedir(), '.klong', 'sessions'),
+    ...(v.resume ? { resume: v.resume } : {}),
+    ...(v['session-id'] ? { sessionId: v['session-id'] } : {}),
+    approval,
+    ...(spendCapUsd !== undefined ? { spendCapUsd } : {}),
+    contextLimit: positiveNumber('context-limit', v['context-limit']) ?? 128_000,
+    network,
+    ...(v.image ? { image: v.image } : {}),
+    ...(maxSteps !== undefined ? { maxSteps } : {}),
+    finalRun: !v['no-final-run'],
+    finalTimeoutMs: 2 * 3600_000,
+    keepContainer: !!v['keep-container'],
+    labels,
+    prices: { input: 2, cachedInput: 0.5, output: 8 },
+  };
+}
+
+async function listSessions(args: string[], io: CliIO): Promise<number> {
+  const { values } = parseArgs({ args, options: { 'state-dir': { type: 'string' } }, strict: true });
+  const { SessionStore } = await import('../session');
+  const store = new SessionStore(values['state-dir'] ?? join(homedir(), '.klong', 'sessions'));
+  const list = store.list();
+  if (!list.length) io.out.write('No sessions.\n');
+  for (const s of list) {
+    io.out.write(
+      `${s.id}  ${s.status.padEnd(8)} step ${s.steps}  $${s.costUsd.toFixed(2)}  ${s.paperTitle}  (${s.workspace})\n`,
+    );
+  }
+  return 0;
+}
+
+export async function main(argv: string[], io: CliIO = defaultIO()): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        io.out.write(`${USAGE}\n`);
+        return 0;
+      case 'reproduce': {
+        const o = parseReproduceArgs(rest, process.env);
+        if (o === 'help') {
+          io.out.write(`${REPRODUCE_USAGE}\n`);
+          return 0;
+        }
+        return await reproduce(o, io);
+      }
+      case 'sessions':
+        return await listSessions(rest, io);
+      default:
+        io.err.write(`klong: unknown command "${command}"\n\n${USAGE}\n`);
+        return 2;
+    }
+  } catch (err) {
+    if (err instanceof CliError) {
+      io.err.write(`${err.message}\n`);
+      return err.exitCode;
+    }
+    const e = err as Error & { hint?: string };
+    io.err.write(`klong: ${e.message ?? String(err)}${e.hint ? `\n${e.hint}` : ''}\n`);
+    return 1;
   }
 }
 
