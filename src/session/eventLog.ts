@@ -221,11 +221,13 @@ export class EventLog {
     return this.count;
   }
 
-  close(): void {
+  /** Flush (unless `flush: false`, which drops queued events) and close. Idempotent. */
+  close(opts: { flush?: boolean } = {}): void {
     if (this.closed) return;
     try {
-      if (this.mode === 'write' && this.pending.length > 0) this.flush();
+      if (this.mode === 'write' && opts.flush !== false && this.pending.length > 0) this.flush();
     } finally {
+      this.pending = [];
       this.closed = true;
       this.index.close();
       closeSync(this.fd);

@@ -35,9 +35,13 @@ export function writeAll(fd: number, data: Buffer, position: number | null): voi
   }
 }
 
-/** Write a file to `<path>.tmp`, fsync it, and return the temp path (caller renames). */
-export function writeDurableTemp(path: string, data: string | Buffer): string {
-  const tmp = join(dirname(path), `.${basename(path)}.tmp`);
+/**
+ * Write a file to `.<name>.tmp` beside `path`, fsync it, and return the temp path (caller renames).
+ * `unique` gives the temp file a per-process name, for files that several processes may write.
+ */
+export function writeDurableTemp(path: string, data: string | Buffer, unique = false): string {
+  const tag = unique ? `.${process.pid}-${Math.random().toString(36).slice(2, 8)}` : '';
+  const tmp = join(dirname(path), `.${basename(path)}${tag}.tmp`);
   const fd = openSync(tmp, 'w', 0o600);
   try {
     writeAll(fd, typeof data === 'string' ? Buffer.from(data) : data, 0);
@@ -49,8 +53,8 @@ export function writeDurableTemp(path: string, data: string | Buffer): string {
 }
 
 /** temp + fsync + rename + fsync(dir): readers see the old file or the new one, never a torn one. */
-export function writeFileAtomic(path: string, data: string | Buffer): void {
-  const tmp = writeDurableTemp(path, data);
+export function writeFileAtomic(path: string, data: string | Buffer, unique = false): void {
+  const tmp = writeDurableTemp(path, data, unique);
   renameSync(tmp, path);
   fsyncDir(dirname(path));
 }

@@ -113,6 +113,7 @@ export class LiveSession {
 
   /** Append an event (queued until the step boundary unless durability is 'event'). */
   append(body: AgentEventBody): AgentEvent {
+    this.assertOwner();
     const e = this.log.append(body);
     foldSummary(this.summary, e);
     return e;
@@ -125,7 +126,18 @@ export class LiveSession {
 
   /** Make every appended event durable. */
   flush(): void {
+    this.assertOwner();
     this.log.flush();
+  }
+
+  /** Never two writers: once another process has taken the lock over, stop writing. */
+  private assertOwner(): void {
+    const lost = this.lock.lost;
+    if (!lost) return;
+    const by = lost.by ? ` (pid ${lost.by.pid}${lost.by.label ? `, ${lost.by.label}` : ''})` : '';
+    throw new Error(
+      `Session ${this.sessionId} was taken over by another process${by} while this one was unresponsive; this one stopped writing to it.`,
+    );
   }
 
   /**
@@ -170,8 +182,12 @@ export class LiveSession {
     if (this.closed) return;
     this.closed = true;
     try {
-      this.log.close();
-      this.writeSummary();
+      if (this.lock.lost) {
+        this.log.close({ flush: false }); // another process writes this session now
+      } else {
+        this.log.close();
+        this.writeSummary();
+      }
     } finally {
       this.lock.release();
     }

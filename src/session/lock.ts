@@ -115,6 +115,7 @@ export function inspectLock(dir: string, opts: Pick<LockOptions, 'staleMs' | 'no
 export class SessionLock {
   private timer: NodeJS.Timeout | undefined;
   private released = false;
+  private lostTo: LockOwner | undefined | null = null;
 
   private constructor(
     readonly dir: string,
@@ -180,6 +181,11 @@ export class SessionLock {
     throw new Error(`Could not lock session ${sessionId} at ${path}: contention with other processes.`);
   }
 
+  /** Set once the heartbeat found the lock taken over: whoever holds it now (undefined if nobody). */
+  get lost(): { by: LockOwner | undefined } | undefined {
+    return this.lostTo === null ? undefined : { by: this.lostTo };
+  }
+
   /** True while this process still owns the lock file. */
   isHeld(): boolean {
     if (this.released) return false;
@@ -193,6 +199,7 @@ export class SessionLock {
     if (cur?.token !== this.owner.token) {
       this.stopHeartbeat();
       this.released = true;
+      this.lostTo = cur;
       this.opts.onLost?.(cur);
       return;
     }

@@ -130,7 +130,7 @@ export class SessionStore {
     const dir = this.dirOf(id);
     const opened = openSession(dir, this.opts);
     const log = EventLog.open(dir, { mode: 'read' });
-    const tmp = writeDurableTemp(outPath, '');
+    const tmp = writeDurableTemp(outPath, '', true);
     const fd = openSync(tmp, 'r+');
     let bytes = 0;
     let events = 0;
@@ -254,7 +254,7 @@ export class SessionStore {
 
   private writeIndex(sessions: Record<string, IndexEntry>): void {
     ensureDir(this.root);
-    writeFileAtomic(join(this.root, INDEX_FILE), JSON.stringify({ version: INDEX_VERSION, sessions }));
+    writeFileAtomic(join(this.root, INDEX_FILE), JSON.stringify({ version: INDEX_VERSION, sessions }), true);
   }
 }
 

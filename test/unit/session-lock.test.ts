@@ -100,3 +100,32 @@ test('the heartbeat touches the lock; an owner whose lock was taken over learns 
   lock.release(); // must not delete their lock
   assert.equal(JSON.parse(readFileSync(join(d, 'session.lock'), 'utf8')).token, 'theirs');
 });
+
+test('a LiveSession whose lock was taken over stops writing instead of becoming a second writer', async () => {
+  const { createSession, EventLog } = await import('../../src/session');
+  const d = join(root, 'live-lost');
+  const live = createSession(
+    d,
+    { sessionId: 'live-lost', paperTitle: 'P', paperPath: '/p', workspace: '/w', model: 'm', budgetMs: 1 },
+    { lock: { heartbeatMs: 20 } },
+  );
+  live.append({ type: 'status', status: 'running' });
+  live.flush();
+  writeLock(d, {
+    pid: 4243,
+    hostname: 'other-host',
+    heartbeat: Date.now(),
+    token: 'new-owner',
+    label: 'window B',
+  });
+  await new Promise((r) => setTimeout(r, 80));
+  assert.throws(
+    () => live.append({ type: 'status', status: 'paused' }),
+    /Session live-lost was taken over by another process \(pid 4243, window B\)/,
+  );
+  live.close();
+  const log = EventLog.open(d);
+  assert.equal(log.count, 2, 'nothing written after the takeover');
+  log.close();
+  assert.equal(JSON.parse(readFileSync(join(d, 'session.lock'), 'utf8')).token, 'new-owner');
+});
