@@ -124,10 +124,21 @@ printf '%s\\n%s\\n%s' "$(id -u):$(id -g)" "$(stat -c %a -- "$p" 2>/dev/null || e
     const [uid, gid] = (ids ?? '0:0').split(':').map(Number);
     this.owner = { uid: uid ?? 0, gid: gid ?? 0 };
     const abs = real ?? posix.join(this.workdir, rel);
-    const tar = tarFromFiles([
-      { path: posix.basename(abs), data, mode: Number.parseInt(mode ?? '644', 8), ...this.owner },
-    ]);
+    const tar = tarFromFiles([{ path: posix.basename(abs), data, mode: Number.parseInt(mode ?? '644', 8) }]);
     await this.container.putArchive(tar, { path: posix.dirname(abs) });
+    // The engine extracts as root: hand a new file to the shell user (putArchive works on remote engines,
+    // where closing an exec's stdin is not always passed on).
+    if (this.owner.uid !== 0) {
+      const c = await bashScript(
+        this.container,
+        'chown -h "$1" "$2"',
+        [`${this.owner.uid}:${this.owner.gid}`, abs],
+        {
+          user: 'root',
+        },
+      );
+      if (c.exitCode !== 0) throw new Error(`chown of ${rel} failed: ${c.stderr.trim()}`);
+    }
   }
 
   changes(): Promise<FileChange[]> {

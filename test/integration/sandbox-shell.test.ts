@@ -56,6 +56,7 @@ describe('sandbox persistent shell', { skip: skipDocker }, () => {
     );
     assert.equal(r.output, '/tmp/there\nhello 3\nhi bob\nchild sees hello/\n');
     await sb.exec('unset GREETING');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: bash parameter expansion, not a template
     assert.equal((await sb.exec('echo "[${GREETING-unset}]"')).output, '[unset]\n');
     await sb.exec('cd /workspace');
   });
