@@ -1,0 +1,259 @@
+/**
+ * `node dist/cli.js reproduce` end to end: the scripted model server (real HTTP), a real
+ * container (docker, network none, label klong.test=1), the session store on disk.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { PAPER_MD } from '../support/agent-harness';
+import {
+  call,
+  faults,
+  lastObservation,
+  type ModelServer,
+  type Script,
+  startModelServer,
+  tools,
+} from '../support/model-server';
+
+const repo = join(__dirname, '..', '..');
+const cli = join(repo, 'dist', 'cli.js');
+const IMAGE = process.env.KLONG_CLI_TEST_IMAGE ?? 'klong/python-min:bookworm';
+
+function skipReason(): string | false {
+  if (!existsSync(cli)) return 'dist/cli.js is missing: run `npm run build` first; CLI tests skipped';
+  const info = spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], {
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  if (info.status !== 0) return 'Docker is not available (`docker info` failed); CLI tests skipped';
+  if (spawnSync('docker', ['image', 'inspect', IMAGE]).status !== 0)
+    return `Image ${IMAGE} is missing; CLI tests skipped`;
+  return false;
+}
+const skip = skipReason();
+if (skip) console.log(`# ${skip}`);
+
+const temps: string[] = [];
+const sessions: string[] = [];
+const servers: ModelServer[] = [];
+after(async () => {
+  await Promise.all(servers.map((s) => s.close()));
+  for (const id of sessions) {
+    const ids = spawnSync('docker', ['ps', '-aq', '--filter', `label=klong.session=${id}`], {
+      encoding: 'utf8',
+    }).stdout.trim();
+    if (ids) spawnSync('docker', ['rm', '-f', ...ids.split('\n')]);
+  }
+  for (const t of temps) rmSync(t, { recursive: true, force: true });
+});
+
+function temp(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  temps.push(d);
+  return d;
+}
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runCli(args: string[], onChild?: (c: ChildProcess) => void): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cli, ...args], {
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        KLONG_API_KEY: 'sk-test',
+        DOCKER_HOST: process.env.DOCKER_HOST,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b) => {
+      stdout += b;
+    });
+    child.stderr.on('data', (b) => {
+      stderr += b;
+    });
+    onChild?.(child);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+async function setup(script: Script, name: string) {
+  const server = await startModelServer(script, { apiKey: 'sk-test' });
+  servers.push(server);
+  const workspace = temp('klong-cli-ws-');
+  writeFileSync(join(workspace, 'README.md'), '# Reproduction\n');
+  const stateDir = temp('klong-cli-state-');
+  const paper = join(temp('klong-cli-paper-'), 'paper.md');
+  writeFileSync(paper, PAPER_MD);
+  const sessionId = `cli-${name}-${process.pid}-${Date.now().toString(36)}`;
+  sessions.push(sessionId);
+  const args = [
+    'reproduce',
+    paper,
+    '--workspace',
+    workspace,
+    '--state-dir',
+    stateDir,
+    '--session-id',
+    sessionId,
+    '--model',
+    'test-model',
+    '--base-url',
+    server.url,
+    '--network',
+    'none',
+    '--image',
+    IMAGE,
+    '--label',
+    'klong.test=1',
+    '--budget',
+    '1h',
+  ];
+  const events = () =>
+    readFileSync(join(stateDir, sessionId, 'events.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => JSON.parse(l) as { type: string; [k: string]: unknown });
+  return { server, workspace, stateDir, sessionId, args, events };
+}
+
+const HELLO = 'print("hello", 6 * 7)\n';
+
+describe('klong reproduce (CLI)', { skip }, () => {
+  test('plan → write → run → end_task with faults; auto-accept copies the files; final reproduction runs', async () => {
+    const s = await setup(
+      [
+        tools(call('update_plan', { items: [{ text: 'write and run hello.py', status: 'doing' }] })),
+        tools(call('write_file', { path: 'hello.py', content: HELLO })),
+        faults.rateLimit(1),
+        tools(call('bash', { command: 'python3 hello.py | tee out.txt' })),
+        faults.malformedArgs('edit_file'),
+        (req) => {
+          assert.match(lastObservation(req), /not valid JSON/);
+          return tools(call('write_file', { path: 'reproduce.sh', content: 'python3 hello.py\n' }));
+        },
+        tools(call('end_task', { summary: 'hello 42 reproduced' })),
+      ],
+      'full',
+    );
+    const r = await runCli([...s.args, '--approval', 'auto-accept']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(readFileSync(join(s.workspace, 'hello.py'), 'utf8'), HELLO);
+    assert.equal(readFileSync(join(s.workspace, 'out.txt'), 'utf8'), 'hello 42\n');
+    assert.equal(readFileSync(join(s.workspace, 'reproduce.sh'), 'utf8'), 'python3 hello.py\n');
+    assert.match(r.stderr, /step \d+ · \w[\w-]* · \d+s \/ 1h · [\d.]+k? tok \(\d+% cached\) · \$[\d.]+/);
+    assert.match(r.stderr, /ended \(end_task\): hello 42 reproduced/);
+    const head = JSON.stringify(s.server.requests[0]!.messages.slice(0, 2));
+    assert.match(head, /Run hello\.py; expect/);
+    for (const q of s.server.requests) assert.equal(JSON.stringify(q.messages.slice(0, 2)), head);
+    const ev = s.events();
+    const final = ev.find((e) => e.type === 'tool_result' && e.name === 'final_reproduction');
+    assert.ok(final, 'final reproduction logged');
+    assert.match(String(final.output), /hello 42/);
+    assert.ok(
+      ev.some((e) => e.type === 'edit_decided' && e.decision === 'accepted' && e.path === 'hello.py'),
+    );
+    assert.equal(ev.at(-1)?.type, 'status');
+    const left = spawnSync('docker', ['ps', '-aq', '--filter', `label=klong.session=${s.sessionId}`], {
+      encoding: 'utf8',
+    });
+    assert.equal(left.stdout.trim(), '', 'container removed after a finished session');
+  });
+
+  test('Ctrl-C checkpoints and exits 130; --resume continues in the same container', async () => {
+    let child: ChildProcess | undefined;
+    const s = await setup(
+      [
+        tools(call('write_file', { path: 'a.txt', content: 'A\n' })),
+        () => {
+          setTimeout(() => child?.kill('SIGINT'), 1500);
+          return tools(call('bash', { command: 'sleep 60' }));
+        },
+      ],
+      'int',
+    );
+    const r = await runCli(s.args, (c) => {
+      child = c;
+    });
+    assert.equal(r.code, 130, r.stderr);
+    assert.match(r.stderr, new RegExp(`Resume with: klong reproduce --resume ${s.sessionId}`));
+    assert.equal(existsSync(join(s.workspace, 'a.txt')), false, 'review mode: the workspace is untouched');
+
+    const s2server = await startModelServer(
+      [
+        (req) => {
+          assert.match(lastObservation(req), /Interrupted|exit code/);
+          return tools(call('bash', { command: 'cat a.txt' }));
+        },
+        (req) => {
+          assert.match(lastObservation(req), /^A\n\[exit code: 0\]/);
+          return tools(call('end_task', { summary: 'resumed' }));
+        },
+      ],
+      { apiKey: 'sk-test' },
+    );
+    servers.push(s2server);
+    const r2 = await runCli([
+      'reproduce',
+      '--resume',
+      s.sessionId,
+      '--state-dir',
+      s.stateDir,
+      '--base-url',
+      s2server.url,
+      '--model',
+      'test-model',
+      '--no-final-run',
+      '--label',
+      'klong.test=1',
+    ]);
+    assert.equal(r2.code, 0, r2.stderr);
+    assert.match(r2.stderr, /reattached|Session .* ended \(end_task\): resumed/);
+    assert.equal(
+      JSON.stringify(s2server.requests[0]!.messages.slice(0, 2)),
+      JSON.stringify(s.server.requests[0]!.messages.slice(0, 2)),
+      'the pinned head survives the resume byte for byte',
+    );
+    // Review mode: the change is a proposal, written as a patch, not applied.
+    assert.equal(existsSync(join(s.workspace, 'a.txt')), false);
+    assert.match(r2.stderr, /proposed edit\(s\) not applied/);
+    assert.match(
+      readFileSync(join(s.stateDir, s.sessionId, 'proposals.patch'), 'utf8'),
+      /\+\+\+ b\/a\.txt[\s\S]*\+A/,
+    );
+  });
+
+  test('a rejected API key stops with exit 3, a clear message and a resumable session', async () => {
+    const s = await setup([faults.unauthorized()], 'auth');
+    const r = await runCli(s.args);
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /rejected the API key \(401\)/);
+    assert.match(r.stderr, /Resume with: klong reproduce --resume/);
+    assert.doesNotMatch(readFileSync(join(s.stateDir, s.sessionId, 'events.jsonl'), 'utf8'), /sk-test/);
+  });
+});
+
+test('bad CLI input gets a clear error without touching anything', async () => {
+  if (!existsSync(cli)) return;
+  const r1 = await runCli(['reproduce', 'paper.md']);
+  assert.equal(r1.code, 2);
+  assert.match(r1.stderr, /--workspace DIR is required/);
+  const r2 = await runCli(['reproduce', 'p.md', '--workspace', '/tmp', '--budget', 'soon']);
+  assert.equal(r2.code, 2);
+  assert.match(r2.stderr, /--budget: Not a duration: "soon"/);
+  const r3 = await runCli(['reproduce', 'p.md', '--workspace', '/tmp', '--approval', 'yolo']);
+  assert.match(r3.stderr, /--approval must be auto-accept or review/);
+  const r4 = await runCli(['reproduce', 'p.md', '--frobnicate']);
+  assert.match(r4.stderr, /Unknown option '--frobnicate'/);
+});
