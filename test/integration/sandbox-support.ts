@@ -22,6 +22,8 @@ function dockerSkip(): string | false {
 
 /** A reason to skip (string) or false when Docker and the test image are there. */
 export const skipDocker: string | false = dockerSkip();
+if (skipDocker && process.env.KLONG_REQUIRE_DOCKER === '1')
+  throw new Error(`KLONG_REQUIRE_DOCKER=1 but ${skipDocker}`);
 if (skipDocker) console.log(`# ${skipDocker}`);
 
 export function tempWorkspace(files: Record<string, string | Buffer>): string {
