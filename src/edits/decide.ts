@@ -241,13 +241,14 @@ export async function reject(
   p: Proposal,
   chosen: Set<number> | null,
   reason: string | undefined,
+  acceptedBefore = false,
 ): Promise<Decided> {
   const all =
     chosen === null || p.wholeFileOnly || p.after === null || p.hunks.every((h) => chosen.has(h.index));
   if (all) {
     await ctx.sandbox.revert(p.path);
     if (p.renamedFrom) await ctx.sandbox.revert(p.renamedFrom);
-    const feedback = rejectedFileText(p, reason);
+    const feedback = rejectedFileText(p, reason, acceptedBefore);
     return {
       outcome: {
         status: 'rejected',

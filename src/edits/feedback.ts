@@ -7,7 +7,15 @@ function because(reason: string | undefined): string {
   return r ? `: ${r}.` : '.';
 }
 
-export function rejectedFileText(p: Proposal, reason?: string): string {
+/** `acceptedBefore`: the user accepted some of this file's changes earlier (they stay). */
+export function rejectedFileText(p: Proposal, reason?: string, acceptedBefore = false): string {
+  if (acceptedBefore && p.change === 'modified' && !p.wholeFileOnly) {
+    const where = p.hunks.map(describeHunk).join(', ');
+    return (
+      `User rejected the remaining changes to ${p.path} (${where})${because(reason)} ` +
+      'They were reverted in the container; the changes the user accepted earlier stay.'
+    );
+  }
   if (p.renamedFrom) {
     return `User rejected renaming ${p.renamedFrom} to ${p.path}${because(reason)} Both files were restored in the container.`;
   }

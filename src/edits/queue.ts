@@ -74,6 +74,8 @@ export class EditQueue {
   private readonly proposals = new Map<string, Proposal>();
   private readonly listeners = new Set<() => void>();
   private readonly feedback: string[] = [];
+  /** Paths with some hunks accepted and others still pending. */
+  private readonly partlyAccepted = new Set<string>();
   private chain: Promise<unknown> = Promise.resolve();
   private lastStep = 0;
   /** One counter for all paths, so a version number is never reused. */
@@ -162,7 +164,9 @@ export class EditQueue {
   }
 
   reject(path: string, opts: DecideOptions = {}): Promise<Outcome> {
-    return this.decide(path, opts, (p, chosen) => reject(this.ctx, p, chosen, opts.reason));
+    return this.decide(path, opts, (p, chosen) =>
+      reject(this.ctx, p, chosen, opts.reason, this.partlyAccepted.has(p.path)),
+    );
   }
 
   async acceptAll(opts: Pick<DecideOptions, 'onConflict'> = {}): Promise<Outcome[]> {
@@ -232,6 +236,8 @@ export class EditQueue {
     }
     if (next) await this.scan(next.step, [p.path, ...(p.renamedFrom ? [p.renamedFrom] : [])]);
     outcome.remaining = this.proposals.get(p.path)?.hunks.length ?? 0;
+    if (outcome.remaining === 0) this.partlyAccepted.delete(p.path);
+    else if (outcome.status === 'accepted') this.partlyAccepted.add(p.path);
     this.changed();
   }
 
@@ -273,7 +279,10 @@ export class EditQueue {
     // A file the agent put back as it was is no longer a proposal.
     let removed = false;
     for (const path of [...this.proposals.keys()]) {
-      if (!seen.has(path) && (!wanted || wanted.has(path))) removed = this.proposals.delete(path);
+      if (!seen.has(path) && (!wanted || wanted.has(path))) {
+        removed = this.proposals.delete(path);
+        this.partlyAccepted.delete(path);
+      }
     }
     for (const p of updated)
       this.opts.emit?.({ type: 'edit_proposed', step: p.step, proposal: summarize(p) });

@@ -144,7 +144,7 @@ test('accept one hunk, reject another: workspace, container, baseline and the ag
   );
   assert.equal(t.queue.list().length, 0);
   assert.deepEqual(t.feedback, [
-    'User rejected the edit to m.py: keep the old name. The file was reverted in the container.',
+    'User rejected the remaining changes to m.py (line 90): keep the old name. They were reverted in the container; the changes the user accepted earlier stay.',
   ]);
   assert.deepEqual(
     t.events.filter((e) => e.type === 'edit_decided'),
