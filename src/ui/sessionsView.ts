@@ -1,0 +1,265 @@
+/**
+ * Sessions view: every session in the store (paper, workspace, status, active time, score), with
+ * open / resume / delete / export. The list comes from SessionStore.list(), which is cheap (one
+ * stat per unchanged session), refreshed when a session's files change.
+ */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import { EventLog, type SessionListEntry, SessionLockedError, type SessionStore } from '../session';
+import type { SessionModel } from './sessionModel';
+
+export interface SessionsViewOptions {
+  store: SessionStore;
+  /** Open shows a session's timeline here (read-only); without it, open shows a summary. */
+  model?: SessionModel;
+  /** How to resume a session (lock + sandbox + agent). Default: runs `klong.resumeSession` with the id. */
+  onResume?: (entry: SessionListEntry) => unknown;
+  /** Called after open loaded a session into the model (e.g. to reveal the progress view). */
+  onOpened?: (entry: SessionListEntry) => unknown;
+  log?: vscode.LogOutputChannel;
+}
+
+export function formatDuration(ms: number): string {
+  const m = Math.floor(ms / 60_000);
+  if (m < 1) return `${Math.round(ms / 1000)}s`;
+  const h = Math.floor(m / 60);
+  return h > 0 ? `${h}h ${m % 60}m` : `${m}m`;
+}
+
+function statusLabel(e: SessionListEntry): string {
+  if (e.interrupted) return 'interrupted';
+  if (e.lock === 'held') return `${e.status} (open)`;
+  return e.status;
+}
+
+function isResumable(e: SessionListEntry): boolean {
+  return e.lock !== 'held' && e.status !== 'done' && e.status !== 'failed';
+}
+
+function icon(e: SessionListEntry): vscode.ThemeIcon {
+  if (e.interrupted) return new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'));
+  switch (e.status) {
+    case 'running':
+    case 'starting':
+      return new vscode.ThemeIcon('sync~spin');
+    case 'paused':
+      return new vscode.ThemeIcon('debug-pause');
+    case 'done':
+      return new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed'));
+    case 'failed':
+      return new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed'));
+    case 'stopped':
+      return new vscode.ThemeIcon('debug-stop');
+    default:
+      return new vscode.ThemeIcon('circle-outline');
+  }
+}
+
+export function sessionTreeItem(e: SessionListEntry): vscode.TreeItem {
+  const item = new vscode.TreeItem(e.paperTitle || e.id, vscode.TreeItemCollapsibleState.None);
+  item.id = e.id;
+  const score = e.lastScore === null ? '' : ` · score ${Math.round(e.lastScore * 100)}%`;
+  item.description = `${statusLabel(e)} · ${formatDuration(e.activeMs)}${score}`;
+  const md = new vscode.MarkdownString(undefined, true);
+  md.appendMarkdown(`**${escapeMd(e.paperTitle || e.id)}**\n\n`);
+  md.appendMarkdown(`- Workspace: \`${escapeMd(e.workspace)}\`\n`);
+  md.appendMarkdown(`- Status: ${statusLabel(e)}${e.endReason ? ` (${e.endReason})` : ''}\n`);
+  md.appendMarkdown(`- Active time: ${formatDuration(e.activeMs)} of ${formatDuration(e.budgetMs)}\n`);
+  md.appendMarkdown(`- Steps: ${e.steps} · cost $${e.costUsd.toFixed(2)}\n`);
+  if (e.lastScore !== null) md.appendMarkdown(`- Last score: ${(e.lastScore * 100).toFixed(1)}%\n`);
+  md.appendMarkdown(`- Updated: ${new Date(e.updatedAt).toLocaleString()}\n`);
+  if (e.lock === 'held' && e.lockOwner)
+    md.appendMarkdown(`- Open in another window (pid ${e.lockOwner.pid})\n`);
+  md.appendMarkdown(`- Id: \`${e.id}\``);
+  item.tooltip = md;
+  item.iconPath = icon(e);
+  item.contextValue = `klongSession${isResumable(e) ? ' resumable' : ''}${e.lock === 'held' ? ' locked' : ''}`;
+  item.command = { command: 'klong.sessions.open', title: 'Open', arguments: [e] };
+  return item;
+}
+
+function escapeMd(s: string): string {
+  return s.replace(/[\\`*_{}[\]()#+\-.!|]/g, '\\$&');
+}
+
+export class SessionsViewProvider implements vscode.TreeDataProvider<SessionListEntry>, vscode.Disposable {
+  static readonly viewId = 'klong.sessions';
+  private readonly changed = new vscode.EventEmitter<SessionListEntry | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private entries: SessionListEntry[] = [];
+
+  constructor(private readonly opts: SessionsViewOptions) {}
+
+  refresh(): void {
+    this.changed.fire(undefined);
+  }
+
+  getTreeItem(e: SessionListEntry): vscode.TreeItem {
+    return sessionTreeItem(e);
+  }
+
+  getChildren(parent?: SessionListEntry): SessionListEntry[] {
+    if (parent) return [];
+    try {
+      this.entries = this.opts.store.list();
+    } catch (err) {
+      this.opts.log?.warn(`Sessions: could not list ${this.opts.store.root}: ${(err as Error).message}`);
+      this.entries = [];
+    }
+    return this.entries;
+  }
+
+  get current(): readonly SessionListEntry[] {
+    return this.entries;
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+  }
+}
+
+/** Register the view, its commands and a file watcher that refreshes it; returns disposables. */
+export function registerSessionsView(opts: SessionsViewOptions): vscode.Disposable {
+  const provider = new SessionsViewProvider(opts);
+  const view = vscode.window.createTreeView(SessionsViewProvider.viewId, { treeDataProvider: provider });
+  const { store } = opts;
+
+  const pick = async (arg: unknown, filter: (e: SessionListEntry) => boolean = () => true) => {
+    if (arg && typeof arg === 'object' && 'id' in arg) return store.get((arg as SessionListEntry).id);
+    const items = store
+      .list()
+      .filter(filter)
+      .map((e) => ({
+        label: e.paperTitle || e.id,
+        description: sessionTreeItem(e).description as string,
+        entry: e,
+      }));
+    if (items.length === 0) {
+      void vscode.window.showInformationMessage('KLong: no matching sessions.');
+      return undefined;
+    }
+    return (await vscode.window.showQuickPick(items, { placeHolder: 'Choose a KLong session' }))?.entry;
+  };
+
+  let shownByView = false;
+  const open = async (arg: unknown) => {
+    const e = await pick(arg);
+    if (!e) return;
+    if (!opts.model) {
+      const item = sessionTreeItem(e);
+      void vscode.window.showInformationMessage(`${e.paperTitle || e.id}: ${item.description as string}`);
+      return;
+    }
+    // The progress view follows a live session in this window: do not replace it under the agent.
+    const live = ['starting', 'running', 'paused'].includes(String(opts.model.snapshot.status));
+    if (live && !shownByView) {
+      void vscode.window.showWarningMessage(
+        'KLong: a session is active in this window; stop it before opening another one in the progress view.',
+      );
+      return;
+    }
+    const log = EventLog.open(e.dir, {
+      mode: 'read',
+      ...(opts.log ? { onWarning: (m) => opts.log?.warn(m) } : {}),
+    });
+    try {
+      opts.model.reset();
+      opts.model.applyAll(log.iterate(0));
+      shownByView = true;
+    } finally {
+      log.close();
+    }
+    await opts.onOpened?.(e);
+  };
+
+  const resume = async (arg: unknown) => {
+    const e = await pick(arg, isResumable);
+    if (!e) return;
+    if (e.lock === 'held') {
+      void vscode.window.showErrorMessage(
+        `Session ${e.id} is open in another window${e.lockOwner ? ` (pid ${e.lockOwner.pid})` : ''}.`,
+      );
+      return;
+    }
+    shownByView = false;
+    if (opts.onResume) await opts.onResume(e);
+    else await vscode.commands.executeCommand('klong.resumeSession', e.id);
+    provider.refresh();
+  };
+
+  const del = async (arg: unknown) => {
+    const e = await pick(arg);
+    if (!e) return;
+    const ok = await vscode.window.showWarningMessage(
+      `Delete the KLong session "${e.paperTitle || e.id}"?`,
+      {
+        modal: true,
+        detail: 'Its event log, snapshots and history are removed. Files in your workspace are not touched.',
+      },
+      'Delete',
+    );
+    if (ok !== 'Delete') return;
+    try {
+      store.delete(e.id);
+    } catch (err) {
+      const msg =
+        err instanceof SessionLockedError ? `${err.message} Close it there first.` : (err as Error).message;
+      void vscode.window.showErrorMessage(`KLong: ${msg}`);
+    }
+    provider.refresh();
+  };
+
+  const exportTrajectory = async (arg: unknown) => {
+    const e = await pick(arg);
+    if (!e) return;
+    const base = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? homedir();
+    const uri = await vscode.window.showSaveDialog({
+      defaultUri: vscode.Uri.file(join(base, `klong-${e.id}.trajectory.jsonl`)),
+      filters: { 'Trajectory (JSONL)': ['jsonl'] },
+      saveLabel: 'Export trajectory',
+    });
+    if (!uri) return;
+    try {
+      const r = store.exportTrajectory(e.id, uri.fsPath);
+      const choice = await vscode.window.showInformationMessage(
+        `KLong: exported ${r.events} events (${(r.bytes / 1e6).toFixed(1)} MB) to ${uri.fsPath}.`,
+        'Reveal',
+      );
+      if (choice === 'Reveal') await vscode.commands.executeCommand('revealFileInOS', uri);
+    } catch (err) {
+      void vscode.window.showErrorMessage(`KLong: export failed: ${(err as Error).message}`);
+    }
+  };
+
+  // Session files change on every step of a running session: refresh at most once a second.
+  let timer: NodeJS.Timeout | undefined;
+  const soon = () => {
+    if (timer) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      provider.refresh();
+    }, 1000);
+  };
+  const watcher = vscode.workspace.createFileSystemWatcher(
+    new vscode.RelativePattern(vscode.Uri.file(store.root), '*/{summary.json,events.jsonl,session.lock}'),
+  );
+
+  return vscode.Disposable.from(
+    provider,
+    view,
+    watcher,
+    watcher.onDidChange(soon),
+    watcher.onDidCreate(soon),
+    watcher.onDidDelete(soon),
+    { dispose: () => timer && clearTimeout(timer) },
+    vscode.commands.registerCommand('klong.sessions.refresh', () => {
+      store.rebuildIndex();
+      provider.refresh();
+    }),
+    vscode.commands.registerCommand('klong.sessions.open', open),
+    vscode.commands.registerCommand('klong.sessions.resume', resume),
+    vscode.commands.registerCommand('klong.sessions.delete', del),
+    vscode.commands.registerCommand('klong.sessions.export', exportTrajectory),
+  );
+}
