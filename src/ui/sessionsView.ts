@@ -6,13 +6,20 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
+import type { AgentEvent } from '../agent/events';
 import { EventLog, type SessionListEntry, SessionLockedError, type SessionStore } from '../session';
-import type { SessionModel } from './sessionModel';
+
+/** What open needs of the progress view's model (SessionModel fits). */
+export interface TimelineModel {
+  readonly snapshot: { readonly status: unknown };
+  reset(): void;
+  applyAll(events: Iterable<AgentEvent>): void;
+}
 
 export interface SessionsViewOptions {
   store: SessionStore;
   /** Open shows a session's timeline here (read-only); without it, open shows a summary. */
-  model?: SessionModel;
+  model?: TimelineModel;
   /** How to resume a session (lock + sandbox + agent). Default: runs `klong.resumeSession` with the id. */
   onResume?: (entry: SessionListEntry) => unknown;
   /** Called after open loaded a session into the model (e.g. to reveal the progress view). */
