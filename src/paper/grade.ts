@@ -1,6 +1,6 @@
 /** Grades a submission against a rubric: one judge call per leaf, concurrent, cached, resumable. */
 import type { ModelClient } from '../llm/types';
-import { FatalModelError, ModelUnavailableError } from '../llm/types';
+import { ContextLengthError, FatalModelError, ModelUnavailableError } from '../llm/types';
 import type { BlacklistHit } from './blacklist';
 import { type GradedNode, gradedLeaves, gradeTree } from './graded';
 import { buildJudgeMessages, DEFAULT_BUDGETS, type JudgeBudgets, type JudgeVerdict, judge } from './judge';
@@ -86,19 +86,35 @@ export async function gradeSubmission(opts: GradeOptions): Promise<GradeResult> 
   const verdicts = new Map<string, JudgeVerdict & { files: string[] }>();
   let done = 0;
   await pool(jobs, opts.concurrency ?? 4, async ({ leaf, ancestors }) => {
-    const { messages, files } = buildJudgeMessages({
-      paperTitle: opts.paper.title,
-      index,
-      leaf,
-      ancestors,
-      files: fileIndex,
-      reproduceSh: opts.reproduceSh,
-      reproduceLog: opts.reproduceLog,
-      budgets,
-    });
+    const prompt = (shrink: number) =>
+      buildJudgeMessages({
+        paperTitle: opts.paper.title,
+        index,
+        leaf,
+        ancestors,
+        files: fileIndex,
+        reproduceSh: opts.reproduceSh,
+        reproduceLog: opts.reproduceLog,
+        budgets: {
+          paperChars: Math.floor(budgets.paperChars / shrink),
+          filesTokens: Math.floor(budgets.filesTokens / shrink),
+          scriptChars: Math.floor(budgets.scriptChars / shrink),
+          logChars: Math.floor(budgets.logChars / shrink),
+        },
+      });
+    let { messages, files } = prompt(1);
     let v: JudgeVerdict;
     try {
-      v = await judge(opts.client, messages, opts.cacheDir, opts.signal);
+      // Over the judge's context window: the same question with a quarter, then a sixteenth of the material.
+      for (let shrink = 4; ; shrink *= 4) {
+        try {
+          v = await judge(opts.client, messages, opts.cacheDir, opts.signal);
+          break;
+        } catch (err) {
+          if (!(err instanceof ContextLengthError) || shrink > 16) throw err;
+          ({ messages, files } = prompt(shrink));
+        }
+      }
     } catch (err) {
       // Bad key, unknown model, an endpoint down through every retry, or a cancel: stop; the cache keeps
       // what was graded so far and a rerun resumes from there.

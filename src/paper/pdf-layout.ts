@@ -204,6 +204,17 @@ export function layoutLines(pages: PdfPage[]): Line[] {
           target[1] = Math.max(target[1], c.x1);
         }
       }
+    // The x where most text of each column starts: rows that start there are column text.
+    const starts = (side: (c: Cell) => boolean) => {
+      const m = new Map<number, number>();
+      for (const row of rows)
+        for (const c of row.cells)
+          if (side(c)) m.set(Math.round(c.x0), (m.get(Math.round(c.x0)) ?? 0) + c.text.length);
+      return argmax(m) ?? Number.NaN;
+    };
+    const leftStart = starts((c) => c.x1 <= mid + 2);
+    const rightStart = starts((c) => c.x0 >= mid - 2);
+    const atColumnStart = (c: Cell) => Math.abs(c.x0 - leftStart) < 4 || Math.abs(c.x0 - rightStart) < 4;
     let bufL: Line[] = [];
     let bufR: Line[] = [];
     const flush = () => {
@@ -212,7 +223,13 @@ export function layoutLines(pages: PdfPage[]): Line[] {
       bufR = [];
     };
     for (const row of rows) {
-      const spanning = row.cells.some((c) => c.x0 < mid - 2 && c.x1 > mid + 2);
+      // Full width: text across the gutter, or a row on both sides that neither column's text starts
+      // (author names and affiliations spread over the page under the title).
+      const spanning =
+        row.cells.some((c) => c.x0 < mid - 2 && c.x1 > mid + 2) ||
+        (row.cells.some((c) => c.x1 <= mid + 2) &&
+          row.cells.some((c) => c.x0 >= mid - 2) &&
+          !row.cells.some(atColumnStart));
       if (spanning) {
         flush();
         lines.push(makeLine(pi + 1, row.groups, row.cells, extent(row.cells)));

@@ -42,7 +42,11 @@ export function linesToMarkdown(input: Line[]): PdfMarkdown {
   const { title, titleEnd } = findTitle(lines, body.size, join);
   const authorIdx = findAuthors(lines, titleEnd);
   const headings = findHeadings(lines, body, titleEnd, new Set(authorIdx), join);
-  const authors = authorIdx.flatMap((i) => splitAuthors(lines[i]!.plain));
+  const authors = authorIdx.flatMap((i) => {
+    const l = lines[i]!;
+    const byCell = l.cells.length > 1 ? l.cells.flatMap((c) => splitAuthors(stripMarks(c.text))) : [];
+    return byCell.length && byCell.every(isNameLike) ? byCell : splitAuthors(l.plain);
+  });
   const levels = headingLevels(headings, body.size);
 
   const footnotes = markFootnotes(lines, body.size);
@@ -119,13 +123,24 @@ function findTitle(lines: Line[], bodySize: number, join: Join): { title: string
   return { title, titleEnd: end };
 }
 
+/** Footnote marks glued to names: "Vaswani∗", "Lieske2", "Smith1,2". */
+function stripMarks(s: string): string {
+  return s
+    .replace(/(\p{L})[\d,∗*†‡§¶]+(?=\s|,|$)/gu, '$1')
+    .replace(/\s+[\d,∗*†‡§¶]+(?=\s|$)/gu, '')
+    .trim();
+}
+
 function findAuthors(lines: Line[], from: number): number[] {
   const out: number[] = [];
   for (let i = from; i < Math.min(lines.length, from + 8); i++) {
-    if (isKnownSectionName(lines[i]!.plain)) break;
-    const names = splitAuthors(lines[i]!.plain);
-    const ok = names.length > 0 && names.filter(isNameLike).length >= Math.ceil(names.length * 0.75);
-    if (ok) out.push(i);
+    const l = lines[i]!;
+    if (isKnownSectionName(l.plain)) break;
+    const ok = (names: string[]) =>
+      names.length > 0 && names.filter(isNameLike).length >= Math.ceil(names.length * 0.75);
+    // Names set apart in a row (one per cell, "Ada Lovelace¹   Alan Turing²") or written as a list.
+    const byCell = l.cells.length > 1 ? l.cells.flatMap((c) => splitAuthors(stripMarks(c.text))) : [];
+    if (ok(splitAuthors(l.plain)) || ok(byCell)) out.push(i);
     else if (out.length) break;
   }
   return out;
@@ -145,6 +160,10 @@ function headingInfo(
     return { text, number: num[1]!.replace(/\.$/, '') };
   if (bigger && /^[\p{Lu}\p{N}]/u.test(text) && !/[.:]$/.test(text)) return { text };
   if (other && isKnownSectionName(text)) return { text };
+  // Same font as the body but a standard section name alone on its line ("INTRODUCTION", "5 Conclusion").
+  const bare = num ? num[2]! : text;
+  if (isKnownSectionName(bare) && text.length <= 40 && l.size >= body.size * 0.95)
+    return { text, ...(num ? { number: num[1]!.replace(/\.$/, '') } : {}) };
   return undefined;
 }
 

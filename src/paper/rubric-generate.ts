@@ -1,7 +1,7 @@
 /** A rubric generated from the paper by the model: hierarchical, weighted, leaves categorised; validated and repaired. */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { ChatMessage, ModelClient } from '../llm/types';
+import { type ChatMessage, ContextLengthError, type ModelClient } from '../llm/types';
 import { FINEGRAINED_CATEGORIES, LEAF_CATEGORIES, RubricError, treeProblems, zodProblems } from './rubric';
 import type { Paper, RubricNode } from './types';
 
@@ -154,10 +154,23 @@ export async function generateRubric(
   paper: Paper,
   opts: GenerateOptions = {},
 ): Promise<GeneratedRubric> {
-  const messages = prompt(paper, opts);
+  let maxPaperChars = opts.maxPaperChars ?? 120_000;
+  let messages = prompt(paper, { ...opts, maxPaperChars });
   let problems: string[] = [];
+  let shrinks = 0;
   for (let attempt = 1; attempt <= 2; attempt++) {
-    const res = await client.chat({ messages, tools: [], ...(opts.signal ? { signal: opts.signal } : {}) });
+    let res: Awaited<ReturnType<ModelClient['chat']>>;
+    try {
+      res = await client.chat({ messages, tools: [], ...(opts.signal ? { signal: opts.signal } : {}) });
+    } catch (err) {
+      // The paper did not fit the model's context: start over with a third of it (twice at most).
+      if (!(err instanceof ContextLengthError) || attempt > 1 || shrinks >= 2) throw err;
+      shrinks++;
+      maxPaperChars = Math.floor(maxPaperChars / 3);
+      messages = prompt(paper, { ...opts, maxPaperChars });
+      attempt--;
+      continue;
+    }
     const text = res.message.content;
     let value: unknown;
     try {

@@ -13,13 +13,25 @@ export function markdownHeadings(md: string): MarkdownHeading[] {
   const out: MarkdownHeading[] = [];
   let fence: string | undefined;
   let offset = 0;
-  for (const line of md.split('\n')) {
+  // A YAML front matter block is not part of the text (its closing --- is not a setext underline).
+  const fm = /^---\r?\n[\s\S]*?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|$)/.exec(md);
+  if (fm) offset = fm[0].length;
+  const lines = md.slice(offset).split('\n');
+  let prev = '';
+  let prevOffset = 0;
+  for (const line of lines) {
     const f = /^\s{0,3}(```|~~~)/.exec(line);
     if (f) fence = fence ? (fence === f[1] ? undefined : fence) : f[1];
     else if (!fence) {
       const m = /^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$/.exec(line);
       if (m?.[2]) out.push({ hashes: m[1]!.length, text: m[2], offset });
+      // Setext headings: "Title\n=====" and "Section\n-------" (not a table rule, not front matter).
+      const setext = /^ {0,3}(=+|-+)\s*$/.exec(line);
+      if (setext && /\S/.test(prev) && !/^ {0,3}(#|[-*+] |>|\||---)/.test(prev))
+        out.push({ hashes: setext[1]!.startsWith('=') ? 1 : 2, text: prev.trim(), offset: prevOffset });
     }
+    prev = fence ? '' : line;
+    prevOffset = offset;
     offset += line.length + 1;
   }
   return out;

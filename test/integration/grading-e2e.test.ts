@@ -284,3 +284,23 @@ test('a fatal model error stops grading; a rerun resumes from the judge cache', 
     await s2.close();
   }
 });
+
+test('a judge prompt over the context window is retried with less material', async () => {
+  const big = [...FILES, { path: 'notes.txt', content: 'bootstrap resamples '.repeat(3000) }];
+  const s = await startModelServer([faults.contextLength(), reply('{"score": 1, "explanation": "ok"}')]);
+  try {
+    const one = parseRubric({ ...RUBRIC, sub_tasks: [RUBRIC.sub_tasks[0]!.sub_tasks[0]!] });
+    const r = await gradeSubmission({
+      client: client(s.url, []),
+      paper: PAPER,
+      rubric: one,
+      files: big,
+      concurrency: 1,
+    });
+    assert.equal(r.score, 1);
+    const sizes = s.requests.map((q) => q.messages[1]!.content!.length);
+    assert.ok(sizes[1]! < sizes[0]! / 2, `${sizes[1]} vs ${sizes[0]}`);
+  } finally {
+    await s.close();
+  }
+});

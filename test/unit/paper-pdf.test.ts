@@ -9,6 +9,7 @@ import {
   createPaperReader,
   loadPaper,
   PaperError,
+  paperFromMarkdown,
   paperFromPdf,
   readSection,
   searchPaper,
@@ -99,7 +100,11 @@ async function makeTwoColumn(): Promise<Uint8Array> {
   const bold = await doc.embedFont(StandardFonts.TimesRomanBold);
   const page = doc.addPage([612, 792]);
   page.drawText('Columns Are Read In Order', { x: 150, y: 730, size: 20, font: bold });
-  page.drawText('Grace Hopper', { x: 260, y: 705, size: 11, font });
+  // Authors set apart in one row with superscript affiliation marks, as in NeurIPS/ICML headers.
+  page.drawText('Grace Hopper', { x: 160, y: 705, size: 11, font });
+  page.drawText('1', { x: 222, y: 709, size: 7, font });
+  page.drawText('Edsger W. Dijkstra', { x: 330, y: 705, size: 11, font });
+  page.drawText('2*', { x: 416, y: 709, size: 7, font });
   const col = (x: number, lines: [string, number?][]) => {
     let y = 660;
     for (const [t, size = 10] of lines) {
@@ -122,7 +127,7 @@ async function makeTwoColumn(): Promise<Uint8Array> {
 test('two-column page: left column read before the right, paragraph joined across columns', async () => {
   const paper = await paperFromPdf(await makeTwoColumn(), 'two.pdf');
   assert.equal(paper.title, 'Columns Are Read In Order');
-  assert.deepEqual(paper.authors, ['Grace Hopper']);
+  assert.deepEqual(paper.authors, ['Grace Hopper', 'Edsger W. Dijkstra']);
   assert.deepEqual(
     paper.sections.map((s) => s.title),
     ['1 Introduction', '2 Method'],
@@ -319,4 +324,37 @@ test('Markdown input is taken as is, headings indexed, front matter read', { ski
       [1, 'References'],
     ],
   );
+});
+
+test('Markdown: setext headings, fenced code ignored, front matter closing line is not a heading', () => {
+  const md = `---
+title: Setext Paper
+author: [A]
+---
+Setext Paper
+============
+
+Intro text.
+
+Method
+------
+
+\`\`\`
+# not a heading
+\`\`\`
+
+## 2.1 Details
+
+text
+`;
+  const p = paperFromMarkdown(md, 'x.md');
+  assert.equal(p.title, 'Setext Paper');
+  assert.deepEqual(
+    p.sections.map((s) => [s.id, s.title, s.level]),
+    [
+      ['method', 'Method', 1],
+      ['2.1', '2.1 Details', 1],
+    ],
+  );
+  assert.ok(md.slice(p.sections[0]!.start).startsWith('Method\n------'));
 });

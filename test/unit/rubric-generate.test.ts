@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { OpenAIModelClient } from '../../src/llm/openai-client';
 import { countLeaves, generateRubric, paperFromMarkdown, parseRubric, RubricError } from '../../src/paper';
-import { reply, startModelServer } from '../support/model-server';
+import { faults, reply, startModelServer } from '../support/model-server';
 
 const PAPER = paperFromMarkdown(
   '# A Paper\n\n## 1 Method\n\nWe fit LDA and estimate its error with the bootstrap.\n',
@@ -88,6 +88,22 @@ test('generateRubric: two unusable answers are rejected with the problems listed
       return true;
     });
     assert.match(s.requests[1]!.messages.at(-1)!.content!, /answer is not JSON: no JSON object/);
+  } finally {
+    await s.close();
+  }
+});
+
+test('generateRubric: a paper over the context window is sent again shortened', async () => {
+  const long = paperFromMarkdown(
+    `# Long\n\n## 1 Method\n\n${'We describe the method in detail. '.repeat(600)}\n`,
+    'long.md',
+  );
+  const s = await startModelServer([faults.contextLength(), reply(JSON.stringify(GOOD_BUT_SLOPPY))]);
+  try {
+    const g = await generateRubric(client(s.url), long, { maxPaperChars: 15_000 });
+    assert.equal(g.attempts, 1);
+    const sent = s.requests.map((r) => r.messages[1]!.content!.length);
+    assert.ok(sent[1]! < sent[0]! / 2, `second prompt ${sent[1]} should be much shorter than ${sent[0]}`);
   } finally {
     await s.close();
   }
