@@ -299,6 +299,8 @@ export class AgentSession {
               ...(this.deps.paper ? { paper: this.deps.paper } : {}),
               ...(this.deps.isBlocked ? { isBlocked: this.deps.isBlocked } : {}),
               ...(this.deps.bashTimeoutMs ? { bashTimeoutMs: this.deps.bashTimeoutMs } : {}),
+              // No command may outlive the time budget.
+              maxBashTimeoutMs: Math.max(5_000, budget.config.totalMs - budget.activeMs()),
             });
           } catch (err) {
             outcome = {

@@ -37,10 +37,11 @@ const bash: Tool = {
     const why = ctx.isBlocked?.(command);
     if (why) return fail(`Command refused: ${why}`);
     const max = ctx.maxBashTimeoutMs ?? 4 * 3600_000;
-    const timeoutMs = Math.min(
-      typeof args.timeout_seconds === 'number' ? args.timeout_seconds * 1000 : (ctx.bashTimeoutMs ?? 600_000),
-      max,
-    );
+    const asked =
+      typeof args.timeout_seconds === 'number' && args.timeout_seconds > 0
+        ? args.timeout_seconds * 1000
+        : undefined;
+    const timeoutMs = Math.min(asked ?? ctx.bashTimeoutMs ?? 600_000, max);
     const r = await ctx.sandbox.exec(command, {
       timeoutMs,
       outputCap: ctx.outputCap ?? 256 * 1024,

@@ -33,6 +33,7 @@ Options:
   --network MODE         Container network: bridge (default) or none
   --image IMG            Container image (skips the workspace's devcontainer.json)
   --max-steps N          Stop after N steps (resumable)
+  --request-timeout S    A model response silent for S seconds is retried (default 120)
   --no-final-run         Do not run reproduce.sh in a fresh container at the end
   --keep-container       Keep the container after the session ends
   --label K=V            Extra container label (repeatable)
@@ -84,6 +85,7 @@ export function parseReproduceArgs(args: string[], env: NodeJS.ProcessEnv): Repr
         network: { type: 'string' },
         image: { type: 'string' },
         'max-steps': { type: 'string' },
+        'request-timeout': { type: 'string' },
         'no-final-run': { type: 'boolean' },
         'keep-container': { type: 'boolean' },
         label: { type: 'string', multiple: true },
@@ -131,6 +133,7 @@ export function parseReproduceArgs(args: string[], env: NodeJS.ProcessEnv): Repr
   }
   const maxSteps = positiveNumber('max-steps', v['max-steps']);
   const spendCapUsd = positiveNumber('spend-cap', v['spend-cap']);
+  const requestTimeout = positiveNumber('request-timeout', v['request-timeout']);
   return {
     ...(parsed.positionals[0] ? { paper: parsed.positionals[0] } : {}),
     ...(v.workspace ? { workspace: v.workspace } : {}),
@@ -149,6 +152,7 @@ export function parseReproduceArgs(args: string[], env: NodeJS.ProcessEnv): Repr
     network,
     ...(v.image ? { image: v.image } : {}),
     ...(maxSteps !== undefined ? { maxSteps } : {}),
+    ...(requestTimeout !== undefined ? { stallTimeoutMs: requestTimeout * 1000 } : {}),
     finalRun: !v['no-final-run'],
     finalTimeoutMs: 2 * 3600_000,
     keepContainer: !!v['keep-container'],

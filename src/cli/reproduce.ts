@@ -39,6 +39,8 @@ export interface ReproduceOptions {
   network: string;
   image?: string;
   maxSteps?: number;
+  /** A model response silent this long is abandoned and retried (default 120 s). */
+  stallTimeoutMs?: number;
   finalRun: boolean;
   finalTimeoutMs: number;
   keepContainer: boolean;
@@ -181,6 +183,7 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
       baseURL: o.baseUrl,
       apiKey: o.apiKey,
       model: o.model,
+      ...(o.stallTimeoutMs ? { stallTimeoutMs: o.stallTimeoutMs } : {}),
       onRetry: (r) =>
         sink({
           type: 'error',

@@ -138,7 +138,10 @@ describe('klong reproduce (CLI)', { skip }, () => {
         tools(call('write_file', { path: 'hello.py', content: HELLO })),
         faults.rateLimit(1),
         tools(call('bash', { command: 'python3 hello.py | tee out.txt' })),
+        faults.serverError(),
+        faults.stall(),
         faults.malformedArgs('edit_file'),
+        faults.contextLength(),
         (req) => {
           assert.match(lastObservation(req), /not valid JSON/);
           return tools(call('write_file', { path: 'reproduce.sh', content: 'python3 hello.py\n' }));
@@ -147,13 +150,29 @@ describe('klong reproduce (CLI)', { skip }, () => {
       ],
       'full',
     );
-    const r = await runCli([...s.args, '--approval', 'auto-accept']);
+    const r = await runCli([...s.args, '--approval', 'auto-accept', '--request-timeout', '1']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(readFileSync(join(s.workspace, 'hello.py'), 'utf8'), HELLO);
     assert.equal(readFileSync(join(s.workspace, 'out.txt'), 'utf8'), 'hello 42\n');
     assert.equal(readFileSync(join(s.workspace, 'reproduce.sh'), 'utf8'), 'python3 hello.py\n');
     assert.match(r.stderr, /step \d+ · \w[\w-]* · \d+s \/ 1h · [\d.]+k? tok \(\d+% cached\) · \$[\d.]+/);
     assert.match(r.stderr, /ended \(end_task\): hello 42 reproduced/);
+    assert.match(r.stderr, /retry 1 in \d+ s/);
+    assert.deepEqual(s.server.served, [
+      'reply',
+      'reply',
+      'rate_limit',
+      'reply',
+      'server_error',
+      'stall',
+      'reply',
+      'context_length',
+      'reply',
+      'reply',
+    ]);
+    // After the context-length error the retry starts a new window: same head, then the progress note.
+    const retried = s.server.requests[8]!;
+    assert.match(retried.messages[2]!.content!, /^\[Context window 2[\s\S]*## Files written\n- hello\.py/);
     const head = JSON.stringify(s.server.requests[0]!.messages.slice(0, 2));
     assert.match(head, /Run hello\.py; expect/);
     for (const q of s.server.requests) assert.equal(JSON.stringify(q.messages.slice(0, 2)), head);
