@@ -1,26 +1,45 @@
 import * as vscode from 'vscode';
-import { registerEdits } from './editsController';
+import { type EditsController, registerEdits } from './editsController';
+import { PaperPanels } from './paperPanel';
 import { ProgressViewProvider } from './progressView';
+import { ReproduceController } from './reproduce';
+import { SessionModel } from './sessionModel';
+import { SessionStatusBar } from './statusBar';
 
-export function registerUi(context: vscode.ExtensionContext): void {
+/** What the UI offers the wiring (and the e2e tests): feed `session` with AgentEvents. */
+export interface KlongUi {
+  session: SessionModel;
+  progress: ProgressViewProvider;
+  paper: PaperPanels;
+  statusBar: SessionStatusBar;
+  log: vscode.LogOutputChannel;
+  /** Proposed edits: attach a session's EditQueue with `edits.setQueue(queue)`. */
+  edits: EditsController;
+  reproduce?: ReproduceController;
+}
+
+export function registerUi(context: vscode.ExtensionContext): KlongUi {
   const log = vscode.window.createOutputChannel('KLong', { log: true });
-  const progress = new ProgressViewProvider(context.extensionUri);
+  const session = new SessionModel();
+  const progress = new ProgressViewProvider(context.extensionUri, session, (m) => log.warn(m));
+  const paper = new PaperPanels(context.extensionUri, (m) => log.warn(m));
+  const statusBar = new SessionStatusBar(session);
+  session.onReadSection((id) => paper.highlight(id));
   // Proposed edits: commands from activation; the returned EditsController takes a session's queue (setQueue).
-  registerEdits(context, log);
+  const edits = registerEdits(context, log);
   void vscode.commands.executeCommand('setContext', 'klong.sessionState', 'idle');
 
-  const noSession = () => vscode.window.showInformationMessage('No KLong session is running.');
+  const reproduce = new ReproduceController(context, { session, progress, paper, statusBar, log, edits });
   context.subscriptions.push(
     log,
+    progress,
+    paper,
+    statusBar,
+    reproduce,
     vscode.window.registerWebviewViewProvider(ProgressViewProvider.viewId, progress),
-    vscode.commands.registerCommand('klong.reproducePaper', () =>
-      vscode.window.showWarningMessage('KLong: reproducing papers is not wired up in this build yet.'),
-    ),
-    vscode.commands.registerCommand('klong.pauseSession', noSession),
-    vscode.commands.registerCommand('klong.resumeSession', noSession),
-    vscode.commands.registerCommand('klong.stopSession', noSession),
-    vscode.commands.registerCommand('klong.setApiKey', noSession),
-    vscode.commands.registerCommand('klong.testConnection', noSession),
+    ...reproduce.register(),
     vscode.commands.registerCommand('klong.showLog', () => log.show()),
   );
+  void reproduce.offerResume();
+  return { session, progress, paper, statusBar, log, edits, reproduce };
 }

@@ -1,17 +1,20 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
 const root = join(__dirname, '..', '..');
 const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-const registerSource = readFileSync(join(root, 'src/ui/register.ts'), 'utf8');
+const uiSource = readdirSync(join(root, 'src/ui'))
+  .filter((f) => f.endsWith('.ts'))
+  .map((f) => readFileSync(join(root, 'src/ui', f), 'utf8'))
+  .join('\n');
 
 test('every contributed command is registered by the extension', () => {
   const ids: string[] = manifest.contributes.commands.map((c: { command: string }) => c.command);
   assert.ok(ids.includes('klong.reproducePaper'));
   for (const id of ids)
-    assert.match(registerSource, new RegExp(`'${id.replace('.', '\\.')}'`), `${id} is not registered`);
+    assert.match(uiSource, new RegExp(`'${id.replace('.', '\\.')}'`), `${id} is not registered`);
 });
 
 test('menus only reference contributed commands', () => {

@@ -1,0 +1,411 @@
+/**
+ * One reproduction run on the real engine, shared by the CLI and the extension: paper → rubric →
+ * session log → devcontainer → agent loop with proposed edits → final reproduce.sh in a fresh
+ * container → grade → REPRODUCTION.md proposed as an edit. Front ends supply the hooks (where
+ * messages go, how the user's files are written, how the user is asked).
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type SpendCap, type SpendTotals, systemClock, TimeBudget } from '../agent/budget';
+import { ContextManager } from '../agent/context';
+import type { AgentEvent, AgentEventBody } from '../agent/events';
+import { buildHead } from '../agent/head';
+import { AgentSession, type RunResult, type SessionState } from '../agent/loop';
+import { defaultSystemPrompt, defaultTask } from '../agent/prompt';
+import { estimateCounter } from '../agent/tokens';
+import { type ApprovalMode, type DecideFn, EditQueue, type UserFiles } from '../edits';
+import { OpenAIModelClient } from '../llm/openai-client';
+import type { ModelClient, Prices } from '../llm/types';
+import {
+  type Blacklist,
+  createPaperReader,
+  generateRubric,
+  loadBlacklist,
+  loadPaper,
+  loadRubric,
+  type ReproductionResult,
+  runReproduction,
+} from '../paper';
+import type { Paper, RubricNode } from '../paper/types';
+import { type DockerSandbox, type Limits, openSandbox, runFreshContainer } from '../sandbox';
+import { type LiveSession, SessionStore } from '../session';
+import { gradeInSandbox, reproductionReport } from './grading';
+
+export interface ModelSettings {
+  baseUrl: string;
+  apiKey: string;
+  name: string;
+  contextLimit: number;
+  prices: Prices;
+}
+
+/** What a run needs that is not specific to one session. */
+export interface RunSettings {
+  stateDir: string;
+  model: ModelSettings;
+  budgetMs: number;
+  spendCapUsd?: number;
+  approval: ApprovalMode;
+  network: string;
+  image?: string;
+  defaultImage?: string;
+  dockerHost?: string;
+  limits?: Limits;
+  /** Run reproduce.sh in a fresh container at the end (default true). */
+  finalRun?: boolean;
+  finalTimeoutMs?: number;
+  /** Grade against the rubric at the end (default true when there is a rubric). */
+  grade?: boolean;
+  maxSteps?: number;
+  labels?: Record<string, string>;
+}
+
+/** A new session: the paper (file, URL or arXiv id) and the workspace folder it is reproduced in. */
+export interface NewSession {
+  paper: string;
+  workspace: string;
+  rubric?: string;
+  /** Without a rubric file, ask the model for one (saved as rubric.json in the session folder). */
+  generateRubric?: boolean;
+  blacklist?: string;
+  sessionId?: string;
+}
+
+export interface RunHooks {
+  /** Progress messages for the user (building the container, grading, ...). */
+  say(message: string): void;
+  /** Every event, once it is in the log. */
+  onEvent?(event: AgentEvent): void;
+  /** The user's files: a folder for the CLI, VS Code documents for the extension. */
+  userFiles: UserFiles;
+  /** `ask-each` mode: the agent waits for this answer. */
+  decide?: DecideFn;
+  /** The spend cap was reached: a new cap to go on, or undefined to stop (resumable). */
+  onSpendCap?(reason: string, totals: SpendTotals): Promise<SpendCap | undefined>;
+  onWarning?(message: string): void;
+}
+
+/** Options of a session that its resume needs again, kept beside its log. */
+interface SavedRun {
+  paper: string;
+  rubric?: string;
+  blacklist?: string;
+  approval: ApprovalMode;
+  network: string;
+  image?: string;
+  contextLimit: number;
+  spendCapUsd?: number;
+}
+const SAVED = 'run.json';
+
+export interface RunOutcome {
+  result: RunResult;
+  score?: number;
+  reportPath?: string;
+}
+
+export class Reproduction {
+  private finalRun: ReproductionResult | undefined;
+  private disposed = false;
+
+  private constructor(
+    readonly sessionId: string,
+    readonly live: LiveSession,
+    readonly paper: Paper,
+    readonly rubric: RubricNode | undefined,
+    readonly sandbox: DockerSandbox,
+    readonly queue: EditQueue,
+    readonly agent: AgentSession,
+    readonly model: ModelClient,
+    private readonly settings: RunSettings,
+    private readonly hooks: RunHooks,
+    private readonly emit: (e: AgentEventBody) => void,
+  ) {}
+
+  get workspace(): string {
+    return this.live.summary.workspace;
+  }
+
+  /** Start a new session, or resume one by id (`from` is then the session id). */
+  static async open(
+    settings: RunSettings,
+    from: NewSession | string,
+    hooks: RunHooks,
+  ): Promise<Reproduction> {
+    const store = new SessionStore(settings.stateDir);
+    const cacheDir = join(settings.stateDir, 'cache');
+    const model = new OpenAIModelClient({
+      baseURL: settings.model.baseUrl,
+      apiKey: settings.model.apiKey,
+      model: settings.model.name,
+      onRetry: (r) =>
+        hooks.say(
+          `Model request failed (${r.reason}); retry ${r.attempt} in ${Math.round(r.delayMs / 1000)} s.`,
+        ),
+    });
+
+    let live: LiveSession;
+    let saved: SavedRun;
+    let paper: Paper;
+    if (typeof from === 'string') {
+      live = store.resume(from);
+      for (const w of live.warnings) hooks.onWarning?.(w);
+      const file = join(live.dir, SAVED);
+      saved = existsSync(file)
+        ? (JSON.parse(readFileSync(file, 'utf8')) as SavedRun)
+        : {
+            paper: live.summary.paperPath,
+            approval: settings.approval,
+            network: settings.network,
+            contextLimit: settings.model.contextLimit,
+          };
+      saved.approval = settings.approval; // the user's current choice wins
+      paper = await loadPaper(saved.paper, { cacheDir: join(cacheDir, 'papers') });
+    } else {
+      hooks.say('Reading the paper…');
+      paper = await loadPaper(from.paper, { cacheDir: join(cacheDir, 'papers') });
+      const rubricFile = from.rubric;
+      if (rubricFile) await loadRubric(rubricFile); // a bad rubric fails before anything is created
+      live = store.create({
+        ...(from.sessionId ? { sessionId: from.sessionId } : {}),
+        paperTitle: paper.title,
+        paperPath: from.paper,
+        workspace: from.workspace,
+        model: settings.model.name,
+        budgetMs: settings.budgetMs,
+      });
+      saved = {
+        paper: from.paper,
+        ...(rubricFile ? { rubric: rubricFile } : {}),
+        ...(from.blacklist ? { blacklist: from.blacklist } : {}),
+        approval: settings.approval,
+        network: settings.network,
+        ...(settings.image ? { image: settings.image } : {}),
+        contextLimit: settings.model.contextLimit,
+        ...(settings.spendCapUsd !== undefined ? { spendCapUsd: settings.spendCapUsd } : {}),
+      };
+      if (!rubricFile && from.generateRubric) {
+        hooks.say('Writing a grading rubric from the paper…');
+        try {
+          const generated = await generateRubric(model, paper);
+          const path = join(live.dir, 'rubric.json');
+          writeFileSync(path, `${JSON.stringify(generated.rubric, null, 2)}\n`);
+          saved.rubric = path;
+        } catch (err) {
+          hooks.onWarning?.(`No rubric: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+      writeFileSync(join(live.dir, SAVED), JSON.stringify(saved, null, 2));
+    }
+
+    try {
+      return await Reproduction.assemble(
+        settings,
+        hooks,
+        live,
+        saved,
+        paper,
+        model,
+        typeof from === 'string',
+      );
+    } catch (err) {
+      live.close();
+      throw err;
+    }
+  }
+
+  private static async assemble(
+    settings: RunSettings,
+    hooks: RunHooks,
+    live: LiveSession,
+    saved: SavedRun,
+    paper: Paper,
+    model: ModelClient,
+    resumed: boolean,
+  ): Promise<Reproduction> {
+    const rubric = saved.rubric ? await loadRubric(saved.rubric) : undefined;
+    const blacklist: Blacklist = await loadBlacklist({
+      paper,
+      ...(saved.blacklist ? { file: saved.blacklist } : {}),
+    });
+    const sessionId = live.sessionId;
+    const labels = settings.labels ?? {};
+    const sandbox = await openSandbox({
+      workspace: live.summary.workspace,
+      sessionId,
+      network: saved.network,
+      ...(saved.image ? { image: saved.image } : {}),
+      ...(settings.defaultImage ? { defaultImage: settings.defaultImage } : {}),
+      ...(settings.dockerHost ? { dockerHost: settings.dockerHost } : {}),
+      ...(settings.limits ? { limits: settings.limits } : {}),
+      labels,
+      onProgress: (m) => hooks.say(m),
+    });
+
+    const emit = (body: AgentEventBody) => {
+      const event = live.append(body);
+      hooks.onEvent?.(event);
+    };
+    const snapState = live.snapshot?.state as SessionState | undefined;
+    const budgetFrom = snapState?.budget
+      ? { ...snapState.budget, activeMs: Math.max(snapState.budget.activeMs, live.summary.activeMs) }
+      : live.summary.activeMs
+        ? { activeMs: live.summary.activeMs, softWarned: false, stage: 'understand' as const }
+        : undefined;
+    const budgetMs = live.summary.budgetMs || settings.budgetMs;
+    const budget = new TimeBudget({ totalMs: budgetMs }, systemClock, budgetFrom);
+    const freshContext = () =>
+      new ContextManager(
+        buildHead(
+          {
+            systemPrompt: defaultSystemPrompt(sandbox.workdir),
+            task: defaultTask({ paperTitle: paper.title, budgetMs, rubric: !!rubric }),
+            paper,
+            ...(rubric ? { rubric } : {}),
+            blacklist: blacklist.patterns(),
+          },
+          estimateCounter,
+        ),
+        estimateCounter,
+        { contextLimit: saved.contextLimit },
+      );
+
+    let agent!: AgentSession;
+    const queue = new EditQueue({
+      sandbox,
+      user: hooks.userFiles,
+      emit,
+      mode: saved.approval,
+      ...(hooks.decide ? { decide: hooks.decide } : {}),
+      onFeedback: (t) => agent.injectUserMessage(t),
+      onWarning: (m) => hooks.onWarning?.(m),
+    });
+    let run!: Reproduction;
+    agent = AgentSession.restore(
+      {
+        sandbox,
+        model,
+        sink: emit,
+        budget,
+        paper: createPaperReader(paper),
+        isBlocked: (c) => blacklist.refusal(c),
+        prices: settings.model.prices,
+        ...(saved.spendCapUsd ? { spendCap: { usd: saved.spendCapUsd } } : {}),
+        onSpendCap: async (reason, totals) => hooks.onSpendCap?.(reason, totals),
+        afterTool: queue.hook(),
+        ...(settings.finalRun === false ? {} : { finalReproduction: () => run.runFinal() }),
+        onStepEnd: ({ final }) => {
+          if (final) live.snapshotNow(agent.snapshot());
+          else live.endStep(() => agent.snapshot());
+        },
+        ...(settings.maxSteps !== undefined ? { maxSteps: settings.maxSteps } : {}),
+      },
+      { ...(snapState ? { state: snapState } : {}), tail: live.tail, freshContext },
+      estimateCounter,
+    );
+    if (!resumed) live.snapshotNow(agent.snapshot()); // the pinned head is in every snapshot from the start
+    run = new Reproduction(
+      sessionId,
+      live,
+      paper,
+      rubric,
+      sandbox,
+      queue,
+      agent,
+      model,
+      settings,
+      hooks,
+      emit,
+    );
+    // Proposals the session had before a reload come back from the container's changes.
+    if (resumed) await queue.refresh(agent.step);
+    return run;
+  }
+
+  /** reproduce.sh in a fresh container from the session's image; its log becomes reproduce.log. */
+  private async runFinal(): Promise<{ ok: boolean; output: string }> {
+    this.hooks.say('Final reproduction: running reproduce.sh in a fresh container…');
+    const sb = this.sandbox;
+    const labels = this.settings.labels ?? {};
+    const r = await runReproduction(
+      {
+        run: (command, timeoutMs) =>
+          runFreshContainer({
+            image: sb.info.image,
+            source: sb,
+            command,
+            timeoutMs,
+            network: sb.info.network,
+            labels,
+            ...(this.settings.dockerHost ? { dockerHost: this.settings.dockerHost } : {}),
+            ...(this.settings.limits ? { limits: this.settings.limits } : {}),
+          }),
+      },
+      { timeoutMs: this.settings.finalTimeoutMs ?? 3600_000 },
+    );
+    this.finalRun = r;
+    if (r.ran) await sb.writeFile('reproduce.log', r.log);
+    return { ok: r.ran && r.exitCode === 0, output: r.log };
+  }
+
+  /** Run the agent to its end, then grade and propose the report. */
+  async run(): Promise<RunOutcome> {
+    const result = await this.agent.run();
+    if (result.status !== 'done' || result.reason === 'stopped') return { result };
+    return { result, ...(await this.finish(result.summary)) };
+  }
+
+  private async finish(summary: string | undefined): Promise<{ score?: number; reportPath?: string }> {
+    let grade: Awaited<ReturnType<typeof gradeInSandbox>> | undefined;
+    if (this.rubric && this.settings.grade !== false) {
+      this.hooks.say('Grading the reproduction against the rubric…');
+      try {
+        grade = await gradeInSandbox({
+          client: this.model,
+          sandbox: this.sandbox,
+          paper: this.paper,
+          rubric: this.rubric,
+          ...(this.finalRun?.ran ? { reproduceLog: this.finalRun.log } : {}),
+          cacheDir: join(this.live.dir, 'judge-cache'),
+          onLeaf: (done, total) => {
+            if (done === total || done % 10 === 0) this.hooks.say(`Grading: ${done}/${total} requirements`);
+          },
+        });
+        mkdirSync(this.live.dir, { recursive: true });
+        writeFileSync(join(this.live.dir, 'grade.json'), `${JSON.stringify(grade.root, null, 2)}\n`);
+      } catch (err) {
+        this.hooks.onWarning?.(`Grading failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    const report = reproductionReport({
+      paper: this.paper,
+      ...(grade ? { grade } : {}),
+      ...(summary ? { summary } : {}),
+      ...(this.finalRun ? { reproduction: this.finalRun } : {}),
+    });
+    writeFileSync(join(this.live.dir, 'REPRODUCTION.md'), report);
+    await this.sandbox.writeFile('REPRODUCTION.md', report);
+    await this.queue.refresh(this.agent.step);
+    if (grade) this.emit({ type: 'grade', score: grade.score, reportPath: 'REPRODUCTION.md' });
+    this.live.flush();
+    return { ...(grade ? { score: grade.score } : {}), reportPath: join(this.live.dir, 'REPRODUCTION.md') };
+  }
+
+  pause(): void {
+    this.agent.pause();
+  }
+  resume(): void {
+    this.agent.resume();
+  }
+  stop(mode: 'end' | 'interrupt' = 'interrupt'): void {
+    this.agent.stop(mode);
+  }
+
+  /** Close the log and the connection to the container (the container stays for a resume). */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.sandbox.dispose().catch(() => undefined);
+    this.live.close();
+  }
+}

@@ -1,0 +1,362 @@
+/**
+ * "KLong: Reproduce this paper" and the session controls: the VS Code front end of the engine's
+ * Reproduction (src/engine). One session per window at a time; its events feed the progress view,
+ * its proposals the edits controller.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import { parseDuration } from '../agent/budget';
+import { APPROVAL_MODES, type ApprovalMode, type DecideFn, type UserFiles } from '../edits';
+import { type NewSession, Reproduction, type RunSettings } from '../engine/reproduction';
+import { OpenAIModelClient } from '../llm/openai-client';
+import type { Prices } from '../llm/types';
+import { type SessionListEntry, SessionStore } from '../session';
+import { notifyError } from './notify';
+import type { KlongUi } from './register';
+
+const SECRET = 'klong.apiKey';
+
+/** The edits controller's queue hooks, in the shape the engine's RunHooks take. */
+function editHooks(ui: KlongUi): { userFiles: UserFiles; decide?: DecideFn } {
+  const h = ui.edits.queueHooks();
+  return { userFiles: h.user, ...(h.decide ? { decide: h.decide } : {}) };
+}
+const FINISHED = new Set(['done', 'failed', 'stopped']);
+
+export class ReproduceController implements vscode.Disposable {
+  private current: Reproduction | undefined;
+  private starting = false;
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly ui: KlongUi,
+  ) {}
+
+  private get stateDir(): string {
+    return join(this.context.globalStorageUri.fsPath, 'sessions');
+  }
+
+  get running(): Reproduction | undefined {
+    return this.current;
+  }
+
+  register(): vscode.Disposable[] {
+    return [
+      vscode.commands.registerCommand('klong.reproducePaper', (uri?: vscode.Uri) => this.reproduce(uri)),
+      vscode.commands.registerCommand('klong.pauseSession', () => this.control('pause')),
+      vscode.commands.registerCommand('klong.resumeSession', (id?: string) =>
+        typeof id === 'string' ? this.resumeById(id) : this.control('resume'),
+      ),
+      vscode.commands.registerCommand('klong.stopSession', () => this.control('stop')),
+      vscode.commands.registerCommand('klong.setApiKey', () => this.askApiKey(true)),
+      vscode.commands.registerCommand('klong.testConnection', () => this.testConnection()),
+    ];
+  }
+
+  /** On activation: offer to resume a session of this workspace that did not finish. */
+  async offerResume(): Promise<void> {
+    const entry = this.unfinished();
+    if (!entry || this.current) return;
+    const choice = await vscode.window.showInformationMessage(
+      `KLong: the reproduction of "${entry.paperTitle}" was interrupted. Resume it?`,
+      'Resume',
+      'Discard',
+    );
+    if (choice === 'Resume') await this.resumeById(entry.id);
+    else if (choice === 'Discard') this.store().delete(entry.id);
+  }
+
+  private store(): SessionStore {
+    return new SessionStore(this.stateDir);
+  }
+
+  private folder(): vscode.WorkspaceFolder | undefined {
+    return vscode.workspace.workspaceFolders?.[0];
+  }
+
+  private unfinished(): SessionListEntry | undefined {
+    const folder = this.folder();
+    if (!folder || !existsSync(this.stateDir)) return undefined;
+    return this.store()
+      .list()
+      .filter((s) => s.workspace === folder.uri.fsPath && !FINISHED.has(s.status))
+      .sort((a, b) => b.updatedAt - a.updatedAt)[0];
+  }
+
+  async reproduce(uri?: vscode.Uri): Promise<void> {
+    if (!vscode.workspace.isTrusted) {
+      const choice = await vscode.window.showErrorMessage(
+        'KLong runs an agent and its commands in a container built from this workspace, so it only starts in a trusted workspace.',
+        'Manage Workspace Trust',
+      );
+      if (choice) await vscode.commands.executeCommand('workbench.trust.manage');
+      return;
+    }
+    const folder = this.folder();
+    if (!folder) {
+      void vscode.window.showErrorMessage(
+        'KLong: open the folder to reproduce the paper in first (File → Open Folder).',
+      );
+      return;
+    }
+    if (this.current || this.starting) {
+      void vscode.window.showWarningMessage(
+        'KLong: a reproduction is already running in this window. Stop it first (KLong: Stop session).',
+      );
+      return;
+    }
+    const earlier = this.unfinished();
+    if (earlier) {
+      const choice = await vscode.window.showWarningMessage(
+        `KLong: this workspace has an unfinished reproduction of "${earlier.paperTitle}".`,
+        { modal: true },
+        'Resume it',
+        'Replace it',
+      );
+      if (choice === 'Resume it') return this.resumeById(earlier.id);
+      if (choice !== 'Replace it') return;
+      this.store().delete(earlier.id);
+    }
+    const paper = uri?.scheme === 'file' ? uri.fsPath : await this.pickPaper();
+    if (!paper) return;
+    const rubric = join(folder.uri.fsPath, 'rubric.json');
+    await this.start({
+      paper,
+      workspace: folder.uri.fsPath,
+      ...(existsSync(rubric) ? { rubric } : { generateRubric: true }),
+    });
+  }
+
+  private async pickPaper(): Promise<string | undefined> {
+    const pdfs = await vscode.workspace.findFiles('**/*.pdf', '**/node_modules/**', 30);
+    type Item = vscode.QuickPickItem & { value?: string; action?: 'browse' | 'url' };
+    const items: Item[] = [
+      ...pdfs.map((u) => ({ label: `$(file-pdf) ${vscode.workspace.asRelativePath(u)}`, value: u.fsPath })),
+      { label: '$(folder-opened) Choose a PDF or Markdown file…', action: 'browse' },
+      { label: '$(link) Enter a URL or an arXiv id…', action: 'url' },
+    ];
+    const pick = await vscode.window.showQuickPick(items, {
+      title: 'KLong: which paper?',
+      ignoreFocusOut: true,
+    });
+    if (!pick) return undefined;
+    if (pick.value) return pick.value;
+    if (pick.action === 'browse') {
+      const files = await vscode.window.showOpenDialog({
+        canSelectMany: false,
+        filters: { Papers: ['pdf', 'md'] },
+        openLabel: 'Reproduce',
+      });
+      return files?.[0]?.fsPath;
+    }
+    return vscode.window.showInputBox({
+      title: 'KLong: paper URL or arXiv id',
+      placeHolder: 'https://…/paper.pdf, 2602.17547 or arxiv.org/abs/2602.17547',
+      ignoreFocusOut: true,
+      validateInput: (v) => (v.trim() ? undefined : 'Enter a URL or an arXiv id'),
+    });
+  }
+
+  private async settings(): Promise<RunSettings | undefined> {
+    const c = vscode.workspace.getConfiguration('klong');
+    const apiKey = await this.apiKey();
+    if (apiKey === undefined) return undefined;
+    let budgetMs: number;
+    try {
+      budgetMs = parseDuration(c.get<string>('session.timeBudget', '12h'));
+    } catch (err) {
+      void notifyError(`${(err as Error).message} (setting klong.session.timeBudget)`, {
+        settings: 'klong.session',
+      });
+      return undefined;
+    }
+    const mode = c.get<string>('edits.approvalMode', 'review');
+    const spendCap = c.get<number>('session.spendCapUsd', 50);
+    const env = process.env;
+    return {
+      stateDir: this.stateDir,
+      model: {
+        baseUrl: c.get<string>('model.baseUrl', 'https://api.openai.com/v1'),
+        name: c.get<string>('model.name', 'gpt-4.1'),
+        apiKey,
+        contextLimit: c.get<number>('model.contextLimit', 128_000),
+        prices: c.get<Prices>('model.pricePerMillionTokens', { input: 2, cachedInput: 0.5, output: 8 }),
+      },
+      budgetMs,
+      ...(spendCap > 0 ? { spendCapUsd: spendCap } : {}),
+      approval: (APPROVAL_MODES as string[]).includes(mode) ? (mode as ApprovalMode) : 'review',
+      network: c.get<string>('docker.network', 'bridge'),
+      defaultImage: c.get<string>('docker.defaultImage', 'klong/python:bookworm'),
+      ...(c.get<string>('docker.host') ? { dockerHost: c.get<string>('docker.host') } : {}),
+      limits: {
+        memory: c.get<string>('docker.memoryLimit', '8g'),
+        cpus: c.get<number>('docker.cpus', 2),
+        pids: c.get<number>('docker.pidsLimit', 4096),
+      },
+      // Tests label their containers so they can clean up after themselves.
+      ...(env.KLONG_TEST_LABEL ? { labels: { [env.KLONG_TEST_LABEL]: '1' } } : {}),
+    };
+  }
+
+  /** The key from secret storage; asks once when there is none (empty is fine for local servers). */
+  private async apiKey(): Promise<string | undefined> {
+    const stored = await this.context.secrets.get(SECRET);
+    if (stored !== undefined) return stored;
+    return this.askApiKey(false);
+  }
+
+  private async askApiKey(explicit: boolean): Promise<string | undefined> {
+    const key = await vscode.window.showInputBox({
+      title: 'KLong: API key of the model endpoint',
+      prompt:
+        'Stored in VS Code secret storage; it never enters the container, logs or webviews. Leave empty for local servers without a key.',
+      password: true,
+      ignoreFocusOut: true,
+    });
+    if (key === undefined) return undefined;
+    await this.context.secrets.store(SECRET, key);
+    if (explicit)
+      void vscode.window.showInformationMessage('KLong: API key saved.', 'Test connection').then((c) => {
+        if (c) void this.testConnection();
+      });
+    return key;
+  }
+
+  private async testConnection(): Promise<void> {
+    const c = vscode.workspace.getConfiguration('klong');
+    const baseUrl = c.get<string>('model.baseUrl', '');
+    const model = c.get<string>('model.name', '');
+    const apiKey = await this.apiKey();
+    if (apiKey === undefined) return;
+    const client = new OpenAIModelClient({
+      baseURL: baseUrl,
+      apiKey,
+      model,
+      maxRetries: 1,
+      stallTimeoutMs: 30_000,
+    });
+    await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `KLong: testing ${model} at ${baseUrl}…` },
+      async () => {
+        try {
+          await client.chat({ messages: [{ role: 'user', content: 'Reply with OK.' }], tools: [] });
+          void vscode.window.showInformationMessage(`KLong: ${model} at ${baseUrl} answered.`);
+        } catch (err) {
+          void notifyError(`Model connection failed: ${(err as Error).message}`, {
+            settings: 'klong.model',
+            retry: () => this.testConnection(),
+          });
+        }
+      },
+    );
+  }
+
+  private async resumeById(id: string): Promise<void> {
+    if (this.current) {
+      void vscode.window.showWarningMessage('KLong: a session is already running in this window.');
+      return;
+    }
+    await this.start(id);
+  }
+
+  private async start(from: NewSession | string): Promise<void> {
+    const settings = await this.settings();
+    if (!settings) return;
+    this.starting = true;
+    const { ui } = this;
+    ui.session.reset();
+    let run: Reproduction | undefined;
+    try {
+      run = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: 'KLong', cancellable: false },
+        (progress) =>
+          Reproduction.open(settings, from, {
+            say: (m) => {
+              progress.report({ message: m });
+              ui.log.info(m);
+            },
+            onEvent: (e) => ui.session.apply(e),
+            onWarning: (m) => {
+              ui.log.warn(m);
+              void vscode.window.showWarningMessage(`KLong: ${m}`);
+            },
+            onSpendCap: async (reason) => {
+              const more = await vscode.window.showWarningMessage(
+                `KLong paused: ${reason}`,
+                { modal: true },
+                'Allow $10 more',
+                'Stop',
+              );
+              return more ? { usd: settings.spendCapUsd ? settings.spendCapUsd + 10 : 10 } : undefined;
+            },
+            ...editHooks(ui),
+          }),
+      );
+    } catch (err) {
+      this.starting = false;
+      ui.log.error(String((err as Error).stack ?? err));
+      void notifyError((err as Error).message, { retry: () => this.start(from), settings: 'klong' });
+      return;
+    }
+    this.starting = false;
+    this.current = run;
+    ui.session.applyAll(run.live.tail); // resumed sessions show their history
+    ui.edits.setQueue(run.queue);
+    void ui.progress.reveal();
+    if (run.paper.source.toLowerCase().endsWith('.pdf') && existsSync(run.paper.source)) {
+      void ui.paper.show({
+        uri: vscode.Uri.file(run.paper.source),
+        title: run.paper.title,
+        sections: run.paper.sections,
+      });
+    }
+    void this.runToEnd(run);
+  }
+
+  private async runToEnd(run: Reproduction): Promise<void> {
+    try {
+      const outcome = await run.run();
+      const r = outcome.result;
+      if (r.status === 'done' && r.reason !== 'stopped') {
+        const score = outcome.score !== undefined ? ` Score: ${(outcome.score * 100).toFixed(1)}%.` : '';
+        const open = await vscode.window.showInformationMessage(
+          `KLong: the reproduction of "${run.paper.title}" is finished.${score} The report is proposed as REPRODUCTION.md.`,
+          'Open report',
+        );
+        if (open) await vscode.commands.executeCommand('klong.openProposal', 'REPRODUCTION.md');
+      } else if (r.status === 'stopped' && r.reason !== 'interrupted') {
+        void notifyError(`Session stopped: ${r.reason}. It can be resumed (KLong: Resume session).`, {
+          retry: () => this.resumeById(run.sessionId),
+          settings: 'klong.model',
+        });
+      }
+    } catch (err) {
+      this.ui.log.error(String((err as Error).stack ?? err));
+      void notifyError(`Session failed: ${(err as Error).message}`, {
+        retry: () => this.resumeById(run.sessionId),
+      });
+    } finally {
+      await run.dispose();
+      if (this.current === run) this.current = undefined;
+    }
+  }
+
+  private async control(action: 'pause' | 'resume' | 'stop'): Promise<void> {
+    const run = this.current;
+    if (!run) {
+      if (action === 'resume' && this.unfinished()) return this.offerResume();
+      void vscode.window.showInformationMessage('No KLong session is running.');
+      return;
+    }
+    if (action === 'pause') run.pause();
+    else if (action === 'resume') run.resume();
+    else run.stop('end');
+  }
+
+  async dispose(): Promise<void> {
+    const run = this.current;
+    if (!run) return;
+    run.stop('interrupt');
+  }
+}
