@@ -2,7 +2,13 @@ import { randomBytes } from 'node:crypto';
 import type * as vscode from 'vscode';
 
 /** HTML shell of a webview: strict CSP with a nonce; scripts only from our bundle folder. */
-export function webviewHtml(webview: vscode.Webview, root: vscode.Uri, entry: string, title: string): string {
+export function webviewHtml(
+  webview: vscode.Webview,
+  root: vscode.Uri,
+  entry: string,
+  title: string,
+  data: Record<string, string> = {},
+): string {
   const nonce = randomBytes(16).toString('base64');
   const src = webview.cspSource;
   const script = webview.asWebviewUri(joinUri(root, `${entry}.js`));
@@ -15,6 +21,9 @@ export function webviewHtml(webview: vscode.Webview, root: vscode.Uri, entry: st
     `worker-src ${src} blob:`,
     `connect-src ${src}`,
   ].join('; ');
+  const attrs = Object.entries(data)
+    .map(([k, v]) => ` data-${k}="${escapeAttr(v)}"`)
+    .join('');
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -24,7 +33,7 @@ export function webviewHtml(webview: vscode.Webview, root: vscode.Uri, entry: st
 <title>${title}</title>
 </head>
 <body>
-<div id="app" data-nonce="${nonce}"></div>
+<div id="app" data-klong-view="${entry}" data-nonce="${nonce}"${attrs}></div>
 <script nonce="${nonce}" src="${script}"></script>
 </body>
 </html>`;
@@ -32,4 +41,8 @@ export function webviewHtml(webview: vscode.Webview, root: vscode.Uri, entry: st
 
 function joinUri(root: vscode.Uri, file: string): vscode.Uri {
   return root.with({ path: `${root.path}/${file}` });
+}
+
+function escapeAttr(v: string): string {
+  return v.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
 }

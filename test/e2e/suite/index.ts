@@ -8,16 +8,27 @@ import { join } from 'node:path';
 import { format } from 'node:util';
 import Mocha from 'mocha';
 import { ENV, OUTPUT_PREFIX } from '../harness/driverProtocol';
+import { hasDriver, screenshot } from './driver';
 
 export function run(): Promise<void> {
-  // The host forwards console lines to the page one by one: format them here and mark them as ours.
-  const base = Mocha.reporters.Base as unknown as { consoleLog: (...args: unknown[]) => void };
-  base.consoleLog = (...args) => {
-    for (const line of format(...args).split('\n')) console.log(`${OUTPUT_PREFIX}${line}`);
-  };
+  if (hasDriver()) {
+    // The host forwards console lines to the page one by one: format them here and mark them as ours.
+    const base = Mocha.reporters.Base as unknown as { consoleLog: (...args: unknown[]) => void };
+    base.consoleLog = (...args) => {
+      for (const line of format(...args).split('\n')) console.log(`${OUTPUT_PREFIX}${line}`);
+    };
+  }
   const mocha = new Mocha({ ui: 'bdd', color: false, timeout: 60_000, reporter: 'spec' });
   const grep = process.env[ENV.grep];
   if (grep) mocha.grep(grep);
+  // A failed test leaves a screenshot of the workbench: test-artifacts/FAILED-<title>.png.
+  mocha.rootHooks({
+    async afterEach(this: Mocha.Context) {
+      const t = this.currentTest;
+      if (t?.state === 'failed' && hasDriver())
+        await screenshot(`FAILED-${t.fullTitle()}`.slice(0, 120)).catch(() => undefined);
+    },
+  });
   for (const f of readdirSync(__dirname).sort())
     if (f.endsWith('.suite.js')) mocha.addFile(join(__dirname, f));
   return new Promise((resolve, reject) => {

@@ -1,0 +1,190 @@
+/**
+ * Messages between the extension and the progress view (activity bar). Both sides validate what
+ * they receive with these schemas; the state is pushed as partial updates (only changed keys), the
+ * timeline is paged: the view asks for the rows it shows, never for the whole history.
+ * zod/mini with named imports: it tree-shakes to ~15 KB in the webview bundle (classic zod: ~450 KB).
+ */
+
+import type * as zm from 'zod/mini';
+import {
+  array,
+  boolean,
+  discriminatedUnion,
+  int,
+  lazy,
+  literal,
+  maximum,
+  maxLength,
+  minimum,
+  minLength,
+  nullable,
+  number,
+  object,
+  optional,
+  partial,
+  refine,
+  string,
+  type ZodMiniType,
+} from 'zod/mini';
+
+/** Largest page of timeline rows one request may ask for. */
+export const TIMELINE_PAGE_MAX = 500;
+/** Cap of one detail section's text in a message (head and tail are kept). */
+export const DETAIL_TEXT_MAX = 64 * 1024;
+
+const count = () => int().check(minimum(0));
+const nonneg = () => number().check(minimum(0));
+const unit = () => number().check(minimum(0), maximum(1));
+
+export const sessionStatusSchema = literal([
+  'idle',
+  'starting',
+  'running',
+  'paused',
+  'stopped',
+  'done',
+  'failed',
+]);
+export type ViewStatus = zm.infer<typeof sessionStatusSchema>;
+
+export const stageSchema = literal(['understand', 'plan', 'implement', 'run', 'reproduce', 'final-check']);
+
+export const planItemSchema = object({ text: string(), status: literal(['todo', 'doing', 'done']) });
+
+export const proposalViewSchema = object({
+  path: string().check(minLength(1)),
+  kind: literal(['add', 'modify', 'delete', 'binary']),
+  additions: count(),
+  deletions: count(),
+  status: literal(['pending', 'accepted', 'rejected']),
+  step: optional(count()),
+  reason: optional(string()),
+});
+export type ProposalView = zm.infer<typeof proposalViewSchema>;
+
+export interface RubricView {
+  id: string;
+  requirements: string;
+  weight: number;
+  category: string | null;
+  /** 0..1 once graded (leaves 0 or 1; inner nodes the weighted mean). */
+  score?: number | null;
+  explanation?: string;
+  children: RubricView[];
+}
+export const rubricViewSchema: ZodMiniType<RubricView> = lazy(() =>
+  object({
+    id: string(),
+    requirements: string(),
+    weight: number(),
+    category: nullable(string()),
+    score: optional(nullable(unit())),
+    explanation: optional(string()),
+    children: array(rubricViewSchema),
+  }),
+);
+
+export const progressStateSchema = object({
+  session: nullable(
+    object({ id: string(), paperTitle: string(), paperPath: string(), model: string(), workspace: string() }),
+  ),
+  status: sessionStatusSchema,
+  statusReason: nullable(string()),
+  stage: nullable(stageSchema),
+  /** Active time: `activeMs` as of `runningSince` (epoch ms) while running, so the view can tick. */
+  budget: object({ totalMs: nonneg(), activeMs: nonneg(), runningSince: nullable(nonneg()) }),
+  plan: array(planItemSchema),
+  usage: object({
+    requests: count(),
+    promptTokens: count(),
+    cachedTokens: count(),
+    completionTokens: count(),
+    costUsd: nonneg(),
+    spendCapUsd: nullable(nonneg()),
+  }),
+  network: string(),
+  rubric: nullable(rubricViewSchema),
+  /** Overall grade 0..1 when graded. */
+  grade: nullable(unit()),
+  proposals: array(proposalViewSchema),
+  timelineTotal: count(),
+  step: count(),
+  window: count(),
+  readingSection: nullable(string()),
+  lastError: nullable(string()),
+});
+export type ProgressState = zm.infer<typeof progressStateSchema>;
+
+export const timelineKindSchema = literal([
+  'session',
+  'status',
+  'stage',
+  'model',
+  'tool',
+  'user',
+  'plan',
+  'reminder',
+  'split',
+  'edit',
+  'checkpoint',
+  'error',
+  'grade',
+  'end',
+]);
+export type TimelineKind = zm.infer<typeof timelineKindSchema>;
+
+export const timelineEntrySchema = object({
+  index: count(),
+  seq: count(),
+  ts: nonneg(),
+  kind: timelineKindSchema,
+  title: string(),
+  step: optional(count()),
+  state: literal(['running', 'ok', 'failed', 'info', 'warn']),
+  durationMs: optional(nonneg()),
+  hasDetail: boolean(),
+});
+export type TimelineEntry = zm.infer<typeof timelineEntrySchema>;
+
+export const detailSectionSchema = object({
+  label: string(),
+  text: string().check(maxLength(DETAIL_TEXT_MAX + 200)),
+  truncated: optional(boolean()),
+});
+export type DetailSection = zm.infer<typeof detailSectionSchema>;
+
+/** Extension → progress view. */
+export const toProgressSchema = discriminatedUnion('type', [
+  object({ type: literal('state'), full: boolean(), state: partial(progressStateSchema) }),
+  object({
+    type: literal('timeline/entries'),
+    total: count(),
+    entries: array(timelineEntrySchema).check(maxLength(TIMELINE_PAGE_MAX * 2)),
+  }),
+  object({ type: literal('timeline/detail'), index: count(), sections: array(detailSectionSchema) }),
+]);
+export type ToProgress = zm.infer<typeof toProgressSchema>;
+
+export const sessionActionSchema = literal(['pause', 'resume', 'stop']);
+export const proposalActionSchema = literal(['open', 'accept', 'reject']);
+
+/** Progress view → extension. */
+export const fromProgressSchema = discriminatedUnion('type', [
+  object({ type: literal('ready') }),
+  object({ type: literal('timeline/range'), start: count(), end: count() }).check(
+    refine((m) => m.end >= m.start && m.end - m.start <= TIMELINE_PAGE_MAX, {
+      message: `end must be >= start and the range at most ${TIMELINE_PAGE_MAX} rows`,
+    }),
+  ),
+  object({ type: literal('timeline/detail'), index: count() }),
+  object({ type: literal('proposal'), action: proposalActionSchema, path: string().check(minLength(1)) }),
+  object({ type: literal('session'), action: sessionActionSchema }),
+  object({
+    type: literal('log'),
+    level: literal(['info', 'warn', 'error']),
+    message: string().check(maxLength(4000)),
+  }),
+]);
+export type FromProgress = zm.infer<typeof fromProgressSchema>;
+export type SessionAction = zm.infer<typeof sessionActionSchema>;
+export type ProposalAction = zm.infer<typeof proposalActionSchema>;

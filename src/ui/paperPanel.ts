@@ -1,0 +1,211 @@
+import * as vscode from 'vscode';
+import type { Section } from '../paper/types';
+import {
+  type FromPaper,
+  fromPaperSchema,
+  type OutlineSection,
+  type PaperViewState,
+  paperViewStateSchema,
+  type ToPaper,
+} from '../protocol/paper';
+import { receive } from '../protocol/validate';
+import { webviewHtml } from './webviewHtml';
+
+export interface ShowPaperOptions {
+  /** The PDF (a file or workspace URI). */
+  uri: vscode.Uri;
+  title?: string;
+  /** Section index of the paper (src/paper) for the outline; without it the PDF's own outline is used. */
+  sections?: Pick<Section, 'id' | 'title' | 'level'>[];
+  page?: number;
+  zoom?: number;
+}
+
+/**
+ * The paper beside the editor: pdf.js renders the PDF page by page in the webview. One panel per
+ * manager; showing another paper reuses it. A restored window reopens it through the serializer.
+ */
+export class PaperPanel implements vscode.Disposable {
+  static readonly viewType = 'klong.paper';
+
+  private ready = false;
+  private pending: ToPaper[] = [];
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly loaded = new vscode.EventEmitter<number>();
+  private readonly disposed = new vscode.EventEmitter<void>();
+  /** Fires with the page count once the webview has opened the PDF. */
+  readonly onDidLoad = this.loaded.event;
+  readonly onDidDispose = this.disposed.event;
+  pages = 0;
+  highlighted: string | null = null;
+  /** What was loaded last, with the page and zoom the reader is at: a re-created webview reloads it. */
+  private last: ShowPaperOptions | undefined;
+
+  constructor(
+    readonly panel: vscode.WebviewPanel,
+    extensionUri: vscode.Uri,
+    private readonly log: (message: string) => void,
+  ) {
+    const root = vscode.Uri.joinPath(extensionUri, 'dist', 'webview');
+    panel.webview.options = { enableScripts: true, localResourceRoots: [root] };
+    const pdfjs = vscode.Uri.joinPath(root, 'pdfjs');
+    panel.webview.html = webviewHtml(panel.webview, root, 'paper', 'Paper', {
+      pdfjs: panel.webview.asWebviewUri(vscode.Uri.joinPath(pdfjs, 'pdf.min.mjs')).toString(),
+      worker: panel.webview.asWebviewUri(vscode.Uri.joinPath(pdfjs, 'pdf.worker.min.mjs')).toString(),
+    });
+    this.disposables.push(
+      panel.webview.onDidReceiveMessage((raw) => {
+        const msg = receive(fromPaperSchema, raw, log, 'the paper panel');
+        if (msg) this.handle(msg);
+      }),
+      panel.onDidDispose(() => this.dispose()),
+    );
+  }
+
+  /** Loads a PDF into the panel (reads the file here; the webview never touches the disk). */
+  async load(opts: ShowPaperOptions): Promise<void> {
+    this.last = opts;
+    const title = opts.title ?? opts.uri.path.split('/').pop() ?? 'Paper';
+    this.panel.title = title;
+    let bytes: Uint8Array<ArrayBuffer>;
+    try {
+      const buf = await vscode.workspace.fs.readFile(opts.uri);
+      // A Node Buffer would arrive as a plain object; a Uint8Array view arrives as one.
+      bytes = new Uint8Array(buf.buffer as ArrayBuffer, buf.byteOffset, buf.byteLength);
+    } catch (err) {
+      const text = `Could not read ${opts.uri.fsPath}: ${err instanceof Error ? err.message : String(err)}`;
+      this.log(text);
+      this.send({ type: 'paper/error', message: text });
+      throw new Error(text);
+    }
+    const sections: OutlineSection[] = (opts.sections ?? []).map((s) => ({
+      id: s.id,
+      title: s.title,
+      level: Math.min(9, Math.max(1, Math.round(s.level))),
+    }));
+    this.send({
+      type: 'paper/load',
+      uri: opts.uri.toString(),
+      title,
+      data: bytes,
+      sections,
+      ...(opts.page ? { page: opts.page } : {}),
+      ...(opts.zoom ? { zoom: opts.zoom } : {}),
+    });
+    if (this.highlighted) this.send({ type: 'paper/highlight', sectionId: this.highlighted });
+  }
+
+  /** Marks the section the agent is reading (null clears it). */
+  highlight(sectionId: string | null): void {
+    this.highlighted = sectionId;
+    this.send({ type: 'paper/highlight', sectionId });
+  }
+
+  private isDisposed = false;
+
+  dispose(): void {
+    if (this.isDisposed) return;
+    this.isDisposed = true;
+    for (const d of this.disposables.splice(0)) d.dispose();
+    this.disposed.fire();
+    this.loaded.dispose();
+    this.disposed.dispose();
+    this.panel.dispose();
+  }
+
+  private send(msg: ToPaper): void {
+    if (this.ready) void this.panel.webview.postMessage(msg);
+    else this.pending.push(msg);
+  }
+
+  private handle(msg: FromPaper): void {
+    switch (msg.type) {
+      case 'ready': {
+        // Also sent again when a hidden panel's webview is re-created: reload where the reader was.
+        const reloading = this.ready && this.last !== undefined;
+        this.ready = true;
+        for (const m of this.pending.splice(0)) void this.panel.webview.postMessage(m);
+        if (reloading && this.last) void this.load(this.last).catch(() => undefined);
+        return;
+      }
+      case 'paper/loaded':
+        this.pages = msg.pages;
+        this.loaded.fire(msg.pages);
+        return;
+      case 'paper/page':
+        if (this.last) this.last = { ...this.last, page: msg.page, zoom: msg.zoom };
+        return;
+      case 'log':
+        this.log(`[paper panel] ${msg.level}: ${msg.message}`);
+        return;
+    }
+  }
+}
+
+/** Owns the paper panel of a window and restores it after a reload (WebviewPanelSerializer). */
+export class PaperPanels implements vscode.Disposable, vscode.WebviewPanelSerializer {
+  current: PaperPanel | undefined;
+  private readonly registration: vscode.Disposable;
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly log: (message: string) => void,
+  ) {
+    this.registration = vscode.window.registerWebviewPanelSerializer(PaperPanel.viewType, this);
+  }
+
+  /** Opens (or reuses) the panel beside the editor without taking focus, and loads the paper. */
+  async show(opts: ShowPaperOptions): Promise<PaperPanel> {
+    let p = this.current;
+    if (p) p.panel.reveal(undefined, true);
+    else {
+      const panel = vscode.window.createWebviewPanel(
+        PaperPanel.viewType,
+        opts.title ?? 'Paper',
+        { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+        { enableScripts: true, enableFindWidget: false },
+      );
+      p = this.adopt(panel);
+    }
+    await p.load(opts);
+    return p;
+  }
+
+  highlight(sectionId: string | null): void {
+    this.current?.highlight(sectionId);
+  }
+
+  async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown): Promise<void> {
+    const p = this.adopt(panel);
+    const parsed = paperViewStateSchema.safeParse(state);
+    if (!parsed.success) {
+      this.log('paper panel restored without a readable state; it stays empty');
+      return;
+    }
+    const s: PaperViewState = parsed.data;
+    await p
+      .load({
+        uri: vscode.Uri.parse(s.uri),
+        title: s.title,
+        sections: s.sections,
+        page: s.page,
+        zoom: s.zoom,
+      })
+      .catch(() => undefined);
+  }
+
+  dispose(): void {
+    this.registration.dispose();
+    this.current?.dispose();
+  }
+
+  private adopt(panel: vscode.WebviewPanel): PaperPanel {
+    const p = new PaperPanel(panel, this.extensionUri, this.log);
+    this.current?.dispose();
+    this.current = p;
+    p.onDidDispose(() => {
+      if (this.current === p) this.current = undefined;
+    });
+    return p;
+  }
+}

@@ -1,0 +1,384 @@
+/**
+ * What the UI shows about a session, folded from its AgentEvents (live or replayed from the log).
+ * Plain TypeScript (no `vscode`): the progress view, the status bar and tests consume it.
+ */
+import type { AgentEvent, AgentEventBody } from '../agent/events';
+import type { RubricNode } from '../paper/types';
+import type { DetailSection, ProgressState, RubricView, TimelineEntry } from '../protocol/progress';
+import { detailFor, entryFor, readSection } from './timelineEntries';
+
+export type StateKey = keyof ProgressState;
+
+export interface ModelChange {
+  keys: Set<StateKey>;
+  /** Indices of timeline rows that changed in place (e.g. a tool call got its result). */
+  updated: Set<number>;
+}
+
+export interface SessionModelOptions {
+  /** Loads events by seq from the session log when their detail is no longer kept in memory. */
+  loadEvents?: (seqs: number[]) => Promise<AgentEvent[]> | AgentEvent[];
+  /** Characters of event bodies kept in memory for row details (oldest dropped first). */
+  detailMemoryChars?: number;
+  spendCapUsd?: number | null;
+  network?: string;
+}
+
+export interface Grade {
+  score: number;
+  explanation?: string;
+}
+
+export function initialState(): ProgressState {
+  return {
+    session: null,
+    status: 'idle',
+    statusReason: null,
+    stage: null,
+    budget: { totalMs: 0, activeMs: 0, runningSince: null },
+    plan: [],
+    usage: {
+      requests: 0,
+      promptTokens: 0,
+      cachedTokens: 0,
+      completionTokens: 0,
+      costUsd: 0,
+      spendCapUsd: null,
+    },
+    network: 'unknown',
+    rubric: null,
+    grade: null,
+    proposals: [],
+    timelineTotal: 0,
+    step: 0,
+    window: 0,
+    readingSection: null,
+    lastError: null,
+  };
+}
+
+/** Bodies of the events behind row details, bounded by a character budget (insertion order = age). */
+class DetailMemory {
+  private readonly bodies = new Map<number, { body: AgentEventBody; size: number }>();
+  private chars = 0;
+  constructor(private readonly budget: number) {}
+  put(seq: number, body: AgentEventBody): void {
+    const size = JSON.stringify(body).length;
+    this.bodies.set(seq, { body, size });
+    this.chars += size;
+    for (const [k, v] of this.bodies) {
+      if (this.chars <= this.budget) break;
+      this.bodies.delete(k);
+      this.chars -= v.size;
+    }
+  }
+  get(seq: number): AgentEventBody | undefined {
+    return this.bodies.get(seq)?.body;
+  }
+}
+
+export class SessionModel {
+  private state: ProgressState = initialState();
+  private entries: TimelineEntry[] = [];
+  /** Seqs of the events that make up each row (a tool call and its result share a row). */
+  private rowSeqs: number[][] = [];
+  private openCalls = new Map<string, number>();
+  private requestTs = new Map<number, number>();
+  private memory: DetailMemory;
+  private rubricSource: RubricNode | null = null;
+  private grades: Record<string, Grade> = {};
+  private listeners = new Set<(c: ModelChange) => void>();
+  private readingListeners = new Set<(sectionId: string) => void>();
+
+  constructor(private readonly opts: SessionModelOptions = {}) {
+    this.memory = new DetailMemory(opts.detailMemoryChars ?? 32_000_000);
+    this.reset();
+  }
+
+  get snapshot(): Readonly<ProgressState> {
+    return this.state;
+  }
+
+  get timelineLength(): number {
+    return this.entries.length;
+  }
+
+  /** Rows [start, end) for the view. */
+  timeline(start: number, end: number): TimelineEntry[] {
+    return this.entries.slice(Math.max(0, start), Math.min(end, this.entries.length));
+  }
+
+  onChange(listener: (c: ModelChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Fires with a paper section id when the agent reads it (read_paper tool calls). */
+  onReadSection(listener: (sectionId: string) => void): () => void {
+    this.readingListeners.add(listener);
+    return () => this.readingListeners.delete(listener);
+  }
+
+  /** Forget everything (a new session starts). */
+  reset(): void {
+    this.state = initialState();
+    this.state.usage.spendCapUsd = this.opts.spendCapUsd ?? null;
+    this.state.network = this.opts.network ?? 'unknown';
+    this.entries = [];
+    this.rowSeqs = [];
+    this.openCalls.clear();
+    this.requestTs.clear();
+    this.rubricSource = null;
+    this.grades = {};
+    this.emit(new Set(Object.keys(this.state) as StateKey[]), new Set());
+  }
+
+  apply(event: AgentEvent): void {
+    this.applyAll([event]);
+  }
+
+  /** Folds events in order; listeners hear once per call (replaying a long log stays cheap). */
+  applyAll(events: Iterable<AgentEvent>): void {
+    const keys = new Set<StateKey>();
+    const updated = new Set<number>();
+    for (const e of events) this.fold(e, keys, updated);
+    if (keys.size || updated.size) this.emit(keys, updated);
+  }
+
+  setRubric(rubric: RubricNode | null): void {
+    this.rubricSource = rubric;
+    this.state.rubric = rubric ? rubricView(rubric, this.grades) : null;
+    this.emit(new Set(['rubric']), new Set());
+  }
+
+  /** Grades of rubric leaves by id (0/1 or 0..1); inner nodes get the weighted mean of their children. */
+  setGrades(grades: Record<string, Grade>): void {
+    this.grades = { ...grades };
+    if (this.rubricSource) this.state.rubric = rubricView(this.rubricSource, this.grades);
+    this.emit(new Set(['rubric']), new Set());
+  }
+
+  setNetwork(mode: string): void {
+    this.state.network = mode;
+    this.emit(new Set(['network']), new Set());
+  }
+
+  setSpendCap(usd: number | null): void {
+    this.state.usage = { ...this.state.usage, spendCapUsd: usd };
+    this.emit(new Set(['usage']), new Set());
+  }
+
+  /** For a replayed session that is not running any more: stop the active-time clock at `ts`. */
+  suspendClock(ts: number): void {
+    const b = this.state.budget;
+    if (b.runningSince === null) return;
+    this.state.budget = { ...b, activeMs: b.activeMs + Math.max(0, ts - b.runningSince), runningSince: null };
+    this.emit(new Set(['budget']), new Set());
+  }
+
+  /** Detail sections of a row (loaded from the log when no longer in memory). */
+  async detail(index: number): Promise<DetailSection[]> {
+    const seqs = this.rowSeqs[index];
+    if (!seqs) return [{ label: 'Detail', text: `No timeline row ${index}.` }];
+    const bodies: AgentEventBody[] = [];
+    const missing: number[] = [];
+    for (const s of seqs) {
+      const b = this.memory.get(s);
+      if (b) bodies.push(b);
+      else missing.push(s);
+    }
+    if (missing.length && this.opts.loadEvents) {
+      const loaded = await this.opts.loadEvents(missing);
+      bodies.push(...loaded);
+      bodies.sort((a, b) => ((a as AgentEvent).seq ?? 0) - ((b as AgentEvent).seq ?? 0));
+    } else if (missing.length) {
+      return [
+        { label: 'Detail', text: 'This step is no longer kept in memory; open the session log to see it.' },
+      ];
+    }
+    return detailFor(bodies);
+  }
+
+  private emit(keys: Set<StateKey>, updated: Set<number>): void {
+    const change = { keys, updated };
+    for (const l of this.listeners) l(change);
+  }
+
+  private addRow(e: AgentEvent, keys: Set<StateKey>): number | undefined {
+    const entry = entryFor(e);
+    if (!entry) return undefined;
+    const index = this.entries.length;
+    this.entries.push({ index, ...entry });
+    this.rowSeqs.push([e.seq]);
+    if (entry.hasDetail) this.memory.put(e.seq, e);
+    keys.add('timelineTotal');
+    this.state.timelineTotal = this.entries.length;
+    return index;
+  }
+
+  private fold(e: AgentEvent, keys: Set<StateKey>, updated: Set<number>): void {
+    const s = this.state;
+    switch (e.type) {
+      case 'session_started': {
+        const network = s.network;
+        const cap = s.usage.spendCapUsd;
+        this.reset();
+        this.state.network = network;
+        this.state.usage.spendCapUsd = cap;
+        const t = this.state;
+        t.session = {
+          id: e.sessionId,
+          paperTitle: e.paperTitle,
+          paperPath: e.paperPath,
+          model: e.model,
+          workspace: e.workspace,
+        };
+        t.budget = { totalMs: e.budgetMs, activeMs: 0, runningSince: null };
+        t.status = 'starting';
+        for (const k of Object.keys(t) as StateKey[]) keys.add(k);
+        this.addRow(e, keys);
+        return;
+      }
+      case 'status': {
+        const b = s.budget;
+        const running = e.status === 'running';
+        if (running && b.runningSince === null) s.budget = { ...b, runningSince: e.ts };
+        if (!running && b.runningSince !== null)
+          s.budget = { ...b, activeMs: b.activeMs + Math.max(0, e.ts - b.runningSince), runningSince: null };
+        s.status = e.status;
+        s.statusReason = e.reason ?? null;
+        keys.add('status').add('statusReason').add('budget');
+        break;
+      }
+      case 'stage':
+        s.stage = e.stage;
+        keys.add('stage');
+        break;
+      case 'model_request':
+        s.step = e.step;
+        s.window = e.window;
+        s.usage = { ...s.usage, requests: s.usage.requests + 1 };
+        this.requestTs.set(e.step, e.ts);
+        keys.add('step').add('window').add('usage');
+        return;
+      case 'model_response': {
+        const u = e.usage;
+        s.usage = {
+          ...s.usage,
+          promptTokens: s.usage.promptTokens + u.promptTokens,
+          cachedTokens: s.usage.cachedTokens + u.cachedTokens,
+          completionTokens: s.usage.completionTokens + u.completionTokens,
+          costUsd: s.usage.costUsd + e.costUsd,
+        };
+        keys.add('usage');
+        const i = this.addRow(e, keys);
+        const started = this.requestTs.get(e.step);
+        if (i !== undefined && started !== undefined)
+          this.entries[i]!.durationMs = Math.max(0, e.ts - started);
+        this.requestTs.delete(e.step);
+        return;
+      }
+      case 'tool_call': {
+        const i = this.addRow(e, keys);
+        if (i !== undefined) this.openCalls.set(e.callId, i);
+        const section = readSection(e);
+        if (section) {
+          s.readingSection = section;
+          keys.add('readingSection');
+          for (const l of this.readingListeners) l(section);
+        }
+        return;
+      }
+      case 'tool_result': {
+        const i = this.openCalls.get(e.callId);
+        if (i === undefined) {
+          this.addRow(e, keys);
+          return;
+        }
+        this.openCalls.delete(e.callId);
+        const row = this.entries[i]!;
+        row.state = e.ok ? 'ok' : 'failed';
+        row.durationMs = e.durationMs;
+        this.rowSeqs[i]!.push(e.seq);
+        this.memory.put(e.seq, e);
+        updated.add(i);
+        return;
+      }
+      case 'plan':
+        s.plan = e.items.map((i) => ({ text: i.text, status: i.status }));
+        keys.add('plan');
+        break;
+      case 'reminder': {
+        const b = s.budget;
+        s.budget = { ...b, activeMs: e.activeMs, runningSince: b.runningSince === null ? null : e.ts };
+        keys.add('budget');
+        break;
+      }
+      case 'split':
+        s.window = e.window;
+        keys.add('window');
+        break;
+      case 'edit_proposed': {
+        const p = e.proposal;
+        const view = { ...p, status: 'pending' as const, step: e.step };
+        s.proposals = [...s.proposals.filter((x) => x.path !== p.path), view];
+        keys.add('proposals');
+        break;
+      }
+      case 'edit_decided':
+        s.proposals = s.proposals.map((p) =>
+          p.path === e.path && p.status === 'pending'
+            ? { ...p, status: e.decision, ...(e.reason ? { reason: e.reason } : {}) }
+            : p,
+        );
+        keys.add('proposals');
+        break;
+      case 'error':
+        s.lastError = e.message;
+        keys.add('lastError');
+        break;
+      case 'grade':
+        s.grade = Math.min(1, Math.max(0, e.score));
+        keys.add('grade');
+        break;
+      case 'end':
+        if (s.budget.runningSince !== null) {
+          const b = s.budget;
+          s.budget = {
+            ...b,
+            activeMs: b.activeMs + Math.max(0, e.ts - (b.runningSince ?? e.ts)),
+            runningSince: null,
+          };
+          keys.add('budget');
+        }
+        if (!['done', 'failed', 'stopped'].includes(s.status)) {
+          s.status = e.reason === 'error' ? 'failed' : e.reason === 'stopped' ? 'stopped' : 'done';
+          keys.add('status');
+        }
+        break;
+      default:
+        break;
+    }
+    this.addRow(e, keys);
+  }
+}
+
+/** The rubric as the view shows it, with grades folded up as weighted means. */
+export function rubricView(node: RubricNode, grades: Record<string, Grade>): RubricView {
+  const children = node.sub_tasks.map((c) => rubricView(c, grades));
+  const own = grades[node.id];
+  let score: number | null = own ? Math.min(1, Math.max(0, own.score)) : null;
+  if (score === null && children.length && children.every((c) => typeof c.score === 'number')) {
+    const w = children.reduce((a, c) => a + c.weight, 0);
+    score = w > 0 ? children.reduce((a, c) => a + c.weight * (c.score as number), 0) / w : null;
+  }
+  return {
+    id: node.id,
+    requirements: node.requirements,
+    weight: node.weight,
+    category: node.task_category,
+    ...(score !== null ? { score } : {}),
+    ...(own?.explanation ? { explanation: own.explanation } : {}),
+    children,
+  };
+}

@@ -1,0 +1,262 @@
+/** How agent events become timeline rows (titles, states) and the detail shown when a row expands. */
+import type { AgentEvent, AgentEventBody } from '../agent/events';
+import { DETAIL_TEXT_MAX, type DetailSection, type TimelineEntry } from '../protocol/progress';
+import { capText } from '../protocol/validate';
+
+const TITLE_MAX = 160;
+
+function oneLine(text: string, max = TITLE_MAX): string {
+  const s = text.replace(/\s+/g, ' ').trim();
+  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+}
+
+function parseArgs(args: string): Record<string, unknown> | undefined {
+  try {
+    const v = JSON.parse(args) as unknown;
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A short description of a tool call: the command for bash, the path for file tools, ... */
+export function toolTitle(name: string, args: string): string {
+  const a = parseArgs(args);
+  const pick = (...keys: string[]) => {
+    for (const k of keys) if (a && typeof a[k] === 'string' && a[k]) return a[k] as string;
+    return undefined;
+  };
+  const what =
+    name === 'bash'
+      ? pick('command', 'cmd')
+      : name === 'read_paper'
+        ? pick('section', 'query')
+        : name === 'search'
+          ? pick('query', 'pattern')
+          : name === 'update_plan'
+            ? 'plan'
+            : pick('path', 'file', 'query', 'summary');
+  return oneLine(`${name}: ${what ?? (a ? JSON.stringify(a) : args)}`);
+}
+
+/** The section id an event says the agent is reading, if any. */
+export function readSection(event: AgentEventBody): string | undefined {
+  if (event.type !== 'tool_call' || event.name !== 'read_paper') return undefined;
+  const a = parseArgs(event.args);
+  const s = a?.section ?? a?.id;
+  return typeof s === 'string' && s ? s : undefined;
+}
+
+type NewEntry = Omit<TimelineEntry, 'index'>;
+
+/** The row an event starts, or undefined when it starts none (requests, tool results with a call). */
+export function entryFor(e: AgentEvent): NewEntry | undefined {
+  const base = { seq: e.seq, ts: e.ts };
+  switch (e.type) {
+    case 'session_started':
+      return {
+        ...base,
+        kind: 'session',
+        title: oneLine(`Session started: ${e.paperTitle} (${e.model})`),
+        state: 'info',
+        hasDetail: false,
+      };
+    case 'status':
+      return {
+        ...base,
+        kind: 'status',
+        title: oneLine(`Status: ${e.status}${e.reason ? ` — ${e.reason}` : ''}`),
+        state: e.status === 'failed' ? 'failed' : 'info',
+        hasDetail: false,
+      };
+    case 'stage':
+      return { ...base, kind: 'stage', title: `Stage: ${e.stage}`, state: 'info', hasDetail: false };
+    case 'model_request':
+      return undefined;
+    case 'model_response': {
+      const m = e.message;
+      const text = m.role === 'assistant' ? (m.content ?? '') : '';
+      const calls = m.role === 'assistant' ? (m.toolCalls ?? []).map((c) => c.name) : [];
+      const title = text.trim() ? oneLine(text) : calls.length ? `→ ${calls.join(', ')}` : '(empty response)';
+      return { ...base, kind: 'model', step: e.step, title, state: 'ok', hasDetail: true };
+    }
+    case 'tool_call':
+      return {
+        ...base,
+        kind: 'tool',
+        step: e.step,
+        title: toolTitle(e.name, e.args),
+        state: 'running',
+        hasDetail: true,
+      };
+    case 'tool_result':
+      return {
+        ...base,
+        kind: 'tool',
+        step: e.step,
+        title: oneLine(`${e.name}: (result)`),
+        state: e.ok ? 'ok' : 'failed',
+        durationMs: e.durationMs,
+        hasDetail: true,
+      };
+    case 'user_message':
+      return { ...base, kind: 'user', title: oneLine(`You: ${e.text}`), state: 'info', hasDetail: true };
+    case 'plan': {
+      const done = e.items.filter((i) => i.status === 'done').length;
+      return {
+        ...base,
+        kind: 'plan',
+        title: `Plan updated (${done}/${e.items.length} done)`,
+        state: 'info',
+        hasDetail: true,
+      };
+    }
+    case 'reminder':
+      return {
+        ...base,
+        kind: 'reminder',
+        step: e.step,
+        title: oneLine(e.text),
+        state: 'info',
+        hasDetail: false,
+      };
+    case 'split':
+      return {
+        ...base,
+        kind: 'split',
+        step: e.step,
+        title: `Context split → window ${e.window} (kept ${e.keptMessages} messages)`,
+        state: 'info',
+        hasDetail: true,
+      };
+    case 'edit_proposed': {
+      const p = e.proposal;
+      return {
+        ...base,
+        kind: 'edit',
+        step: e.step,
+        title: oneLine(`Proposed ${p.kind}: ${p.path} (+${p.additions} −${p.deletions})`),
+        state: 'info',
+        hasDetail: false,
+      };
+    }
+    case 'edit_decided':
+      return {
+        ...base,
+        kind: 'edit',
+        title: oneLine(
+          `${e.decision === 'accepted' ? 'Accepted' : 'Rejected'}: ${e.path}${e.reason ? ` — ${e.reason}` : ''}`,
+        ),
+        state: e.decision === 'accepted' ? 'ok' : 'warn',
+        hasDetail: false,
+      };
+    case 'checkpoint':
+      return {
+        ...base,
+        kind: 'checkpoint',
+        step: e.step,
+        title: `Checkpoint at step ${e.step}${e.commit ? ` (${e.commit.slice(0, 8)})` : ''}`,
+        state: 'info',
+        hasDetail: false,
+      };
+    case 'error':
+      return {
+        ...base,
+        kind: 'error',
+        title: oneLine(`Error: ${e.message}`),
+        state: e.fatal ? 'failed' : 'warn',
+        hasDetail: true,
+      };
+    case 'grade':
+      return {
+        ...base,
+        kind: 'grade',
+        title: `Grade: ${(e.score * 100).toFixed(1)}%`,
+        state: 'info',
+        hasDetail: false,
+      };
+    case 'end':
+      return {
+        ...base,
+        kind: 'end',
+        title: oneLine(`Session ended (${e.reason})${e.summary ? `: ${e.summary}` : ''}`),
+        state: e.reason === 'error' ? 'failed' : 'info',
+        hasDetail: Boolean(e.summary),
+      };
+    default:
+      return undefined;
+  }
+}
+
+function section(label: string, text: string): DetailSection {
+  const c = capText(text, DETAIL_TEXT_MAX);
+  return c.truncated ? { label, text: c.text, truncated: true } : { label, text: c.text };
+}
+
+function prettyArgs(args: string): string {
+  const a = parseArgs(args);
+  if (!a) return args;
+  if (typeof a.command === 'string' && Object.keys(a).length <= 2) return a.command;
+  return JSON.stringify(a, null, 2);
+}
+
+/** Detail sections of a row from the events that make it up. */
+export function detailFor(events: AgentEventBody[]): DetailSection[] {
+  const out: DetailSection[] = [];
+  for (const e of events) {
+    switch (e.type) {
+      case 'model_response': {
+        const m = e.message;
+        if (m.role === 'assistant') {
+          if (m.content) out.push(section('Assistant', m.content));
+          for (const c of m.toolCalls ?? [])
+            out.push(section(`Tool call ${c.name}`, prettyArgs(c.arguments)));
+        }
+        const u = e.usage;
+        out.push(
+          section(
+            'Usage',
+            `prompt ${u.promptTokens} (cached ${u.cachedTokens}), completion ${u.completionTokens}, $${e.costUsd.toFixed(4)}`,
+          ),
+        );
+        break;
+      }
+      case 'tool_call':
+        out.push(section(e.name === 'bash' ? 'Command' : `Arguments (${e.name})`, prettyArgs(e.args)));
+        break;
+      case 'tool_result':
+        out.push(
+          section(
+            `Output (${e.ok ? 'ok' : 'failed'}, ${(e.durationMs / 1000).toFixed(1)} s)`,
+            e.output || '(no output)',
+          ),
+        );
+        break;
+      case 'user_message':
+        out.push(section('Message', e.text));
+        break;
+      case 'plan':
+        out.push(
+          section(
+            'Plan',
+            e.items
+              .map((i) => `[${i.status === 'done' ? 'x' : i.status === 'doing' ? '~' : ' '}] ${i.text}`)
+              .join('\n'),
+          ),
+        );
+        break;
+      case 'split':
+        out.push(section('Progress note', e.note));
+        break;
+      case 'error':
+        out.push(section(e.fatal ? 'Fatal error' : 'Error', e.message));
+        break;
+      case 'end':
+        if (e.summary) out.push(section('Summary', e.summary));
+        break;
+      default:
+        break;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,170 @@
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import type { ProgressAction } from '../../../src/ui/progressView';
+import { EventFeed, klong } from './api';
+import { hasDriver, screenshot, until, view } from './driver';
+
+const progress = view('progress');
+
+describe('progress view', () => {
+  before(function () {
+    if (!hasDriver()) this.skip(); // needs the Playwright side (code-server run)
+  });
+
+  it('renders a live session fed as agent events and sends button presses back', async () => {
+    const ui = await klong();
+    ui.session.reset();
+    await ui.progress.reveal();
+    await until('progress view ready', () => ui.progress.isReady);
+    const actions: ProgressAction[] = [];
+    const sub = ui.progress.onDidRequestAction((a) => actions.push(a));
+    const feed = new EventFeed(ui, Date.now() - 2 * 3600_000);
+    ui.session.setNetwork('none');
+    ui.session.setSpendCap(20);
+    feed.push(
+      {
+        type: 'session_started',
+        sessionId: 's1',
+        paperTitle: 'Resampling for Reproducible Research',
+        paperPath: '/w/paper.pdf',
+        workspace: '/w',
+        model: 'scripted-model',
+        budgetMs: 12 * 3600_000,
+      },
+      { type: 'status', status: 'running' },
+      { type: 'stage', stage: 'implement' },
+      {
+        type: 'plan',
+        items: [
+          { text: 'Read the method section', status: 'done' },
+          { text: 'Implement the resampling estimator', status: 'doing' },
+          { text: 'Write reproduce.sh', status: 'todo' },
+        ],
+      },
+      { type: 'model_request', step: 1, window: 0, promptTokens: 12000, messages: 3 },
+      {
+        type: 'model_response',
+        step: 1,
+        message: {
+          role: 'assistant',
+          content: 'I will run the unit tests first.',
+          toolCalls: [{ id: 'c1', name: 'bash', arguments: '{"command":"pytest -q tests/"}' }],
+        },
+        usage: { promptTokens: 12000, cachedTokens: 8000, completionTokens: 300 },
+        costUsd: 0.031,
+      },
+      { type: 'tool_call', step: 1, callId: 'c1', name: 'bash', args: '{"command":"pytest -q tests/"}' },
+      {
+        type: 'tool_result',
+        step: 1,
+        callId: 'c1',
+        name: 'bash',
+        ok: false,
+        output: '3 passed, 1 failed\nFAILED tests/test_resample.py::test_variance',
+        durationMs: 4200,
+      },
+      {
+        type: 'edit_proposed',
+        step: 2,
+        proposal: { path: 'src/resample.py', kind: 'modify', additions: 12, deletions: 3 },
+      },
+      {
+        type: 'edit_proposed',
+        step: 2,
+        proposal: { path: 'reproduce.sh', kind: 'add', additions: 20, deletions: 0 },
+      },
+    );
+    await progress.waitFor('#status', { text: 'running' });
+    await progress.waitFor('li[data-path="src/resample.py"] button[data-action="accept"]');
+    assert.match(await progress.text('#network'), /none/);
+    assert.match(await progress.text('#plan-body'), /Implement the resampling estimator/);
+
+    // Accept one proposal, reject the other: the view posts, the extension runs the edit commands.
+    await progress.click('li[data-path="src/resample.py"] button[data-action="accept"]');
+    await progress.click('li[data-path="reproduce.sh"] button[data-action="reject"]');
+    await until('both actions', () => actions.length >= 2);
+    assert.deepEqual(actions.slice(0, 2), [
+      { kind: 'proposal', action: 'accept', path: 'src/resample.py' },
+      { kind: 'proposal', action: 'reject', path: 'reproduce.sh' },
+    ]);
+    // The decisions come back as events and the list shows them.
+    feed.push(
+      { type: 'edit_decided', path: 'src/resample.py', decision: 'accepted' },
+      { type: 'edit_decided', path: 'reproduce.sh', decision: 'rejected', reason: 'not yet' },
+    );
+    await progress.waitFor('li[data-path="src/resample.py"][data-status="accepted"]');
+    await progress.waitFor('li[data-path="reproduce.sh"][data-status="rejected"]');
+
+    await progress.click('button[data-action="pause"]');
+    await until('pause action', () => actions.some((a) => a.kind === 'session' && a.action === 'pause'));
+    sub.dispose();
+
+    // Expand the bash step: the command and its output are fetched on demand.
+    await progress.click('.tl-row:has-text("bash: pytest -q tests/")');
+    await progress.waitFor('.tl-row.open .tl-pre', { text: 'pytest -q tests/' });
+    await progress.waitFor('.tl-row.open .tl-pre', { text: 'FAILED tests/test_resample.py' });
+    await screenshot('progress-live-session');
+  });
+
+  it('keeps 100,000 timeline entries smooth: only the rows in view exist', async () => {
+    const ui = await klong();
+    const feed = new EventFeed(ui);
+    const t = Date.now();
+    const bodies = [];
+    for (let i = 0; i < 50_000; i++) {
+      const callId = `x${i}`;
+      bodies.push(
+        feed.make(
+          {
+            type: 'tool_call',
+            step: 10 + i,
+            callId,
+            name: 'bash',
+            args: JSON.stringify({ command: `python train.py --seed ${i}` }),
+          },
+          1,
+        ),
+        feed.make(
+          {
+            type: 'model_response',
+            step: 10 + i,
+            message: { role: 'assistant', content: `Step ${i} looks fine.` },
+            usage: { promptTokens: 10, cachedTokens: 0, completionTokens: 5 },
+            costUsd: 0,
+          },
+          1,
+        ),
+      );
+    }
+    ui.session.applyAll(bodies);
+    console.log(`      (folded 100,000 events in ${Date.now() - t} ms)`);
+    const total = ui.session.timelineLength;
+    assert.ok(total >= 100_000, `timeline has ${total} rows`);
+    await progress.waitFor('#group-timeline .count', { text: total.toLocaleString('en-US') });
+    // The view was not at the end (a row was expanded above): "Latest" jumps there and follows.
+    await progress.click('#tl-latest');
+    await progress.waitFor(`.tl-row[data-index="${total - 1}"]`, { text: 'Step 49999 looks fine.' });
+    const rows = await progress.count('.tl-row');
+    assert.ok(rows > 5 && rows < 200, `${rows} row elements in the DOM for ${total} entries`);
+    // Jump to the middle: the rows there are fetched as a page and rendered.
+    await progress.evaluate(
+      `(() => { const s = document.querySelector('.tl-scroller'); s.scrollTop = s.scrollHeight / 2; return s.scrollTop; })()`,
+    );
+    await progress.waitFor('.tl-row .tl-title', { text: 'python train.py --seed 2' });
+    assert.ok((await progress.count('.tl-row')) < 200);
+    await screenshot('progress-100k-timeline');
+  });
+
+  it('follows the theme: light and high contrast', async () => {
+    const cfg = vscode.workspace.getConfiguration('workbench');
+    for (const [theme, name] of [
+      ['Default Light Modern', 'progress-theme-light'],
+      ['Default High Contrast', 'progress-theme-high-contrast'],
+    ] as const) {
+      await cfg.update('colorTheme', theme, vscode.ConfigurationTarget.Global);
+      await new Promise((r) => setTimeout(r, 1200));
+      await screenshot(name);
+    }
+    await cfg.update('colorTheme', 'Default Dark Modern', vscode.ConfigurationTarget.Global);
+  });
+});

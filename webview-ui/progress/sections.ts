@@ -1,0 +1,273 @@
+/** Render functions of the progress view's panels; each returns fresh DOM from the state. */
+import type { ProgressState, ProposalView, RubricView } from '../../src/protocol/progress';
+import { h } from '../shared/vscode';
+
+export type Send = (
+  msg:
+    | { type: 'proposal'; action: 'open' | 'accept' | 'reject'; path: string }
+    | { type: 'session'; action: 'pause' | 'resume' | 'stop' },
+) => void;
+
+const STAGES = ['understand', 'plan', 'implement', 'run', 'reproduce', 'final-check'] as const;
+
+export function hm(ms: number): string {
+  const m = Math.floor(ms / 60_000);
+  const hours = Math.floor(m / 60);
+  return hours
+    ? `${hours}h ${String(m % 60).padStart(2, '0')}m`
+    : `${m}m ${String(Math.floor(ms / 1000) % 60).padStart(2, '0')}s`;
+}
+
+export function tokens(n: number): string {
+  return n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : String(n);
+}
+
+export function activeMs(s: ProgressState, now: number): number {
+  const b = s.budget;
+  return b.activeMs + (b.runningSince !== null ? Math.max(0, now - b.runningSince) : 0);
+}
+
+export function header(s: ProgressState, send: Send): HTMLElement {
+  const title = s.session?.paperTitle ?? 'No session';
+  const stageIdx = s.stage ? STAGES.indexOf(s.stage) : -1;
+  const live = s.status === 'running' || s.status === 'starting';
+  return h(
+    'div',
+    { class: 'header' },
+    h('div', { class: 'title', title, text: title }),
+    h(
+      'div',
+      { class: 'status-line' },
+      h('span', { class: `badge ${s.status}`, id: 'status', role: 'status', text: s.status }),
+      s.stage ? h('span', { class: 'muted', text: `stage: ${s.stage}` }) : null,
+      s.step ? h('span', { class: 'muted', text: `step ${s.step} · window ${s.window}` }) : null,
+      s.statusReason ? h('span', { class: 'muted', text: `— ${s.statusReason}` }) : null,
+    ),
+    s.session
+      ? h(
+          'div',
+          { class: 'stages', role: 'list', 'aria-label': 'Stages' },
+          ...STAGES.map((st, i) =>
+            h('div', {
+              class: `stage${i < stageIdx ? ' done' : ''}${i === stageIdx ? ' current' : ''}`,
+              role: 'listitem',
+              'aria-current': i === stageIdx ? 'step' : undefined,
+              title: st,
+              text: st,
+            }),
+          ),
+        )
+      : null,
+    s.session
+      ? h(
+          'div',
+          { class: 'controls' },
+          button('Pause', 'pause', !live, () => send({ type: 'session', action: 'pause' }), 'secondary'),
+          button(
+            'Resume',
+            'resume',
+            s.status !== 'paused',
+            () => send({ type: 'session', action: 'resume' }),
+            'secondary',
+          ),
+          button(
+            'Stop',
+            'stop',
+            !(live || s.status === 'paused'),
+            () => send({ type: 'session', action: 'stop' }),
+            'secondary',
+          ),
+        )
+      : null,
+    s.lastError ? h('div', { class: 'error-banner', role: 'alert', text: s.lastError }) : null,
+  );
+}
+
+function button(
+  label: string,
+  id: string,
+  disabled: boolean,
+  onClick: () => void,
+  cls = '',
+  aria?: string,
+): HTMLButtonElement {
+  const b = h('button', { class: cls, 'data-action': id, disabled, 'aria-label': aria, text: label });
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+export function budget(s: ProgressState, now: number): HTMLElement {
+  const used = activeMs(s, now);
+  const total = s.budget.totalMs;
+  const pct = total > 0 ? Math.min(100, (used / total) * 100) : 0;
+  const u = s.usage;
+  const cap = u.spendCapUsd;
+  const costPct = cap ? Math.min(100, (u.costUsd / cap) * 100) : 0;
+  return h(
+    'div',
+    {},
+    h('div', {
+      class: 'muted',
+      id: 'budget-text',
+      text: total ? `${hm(used)} of ${hm(total)} active` : 'no budget yet',
+    }),
+    h(
+      'div',
+      {
+        class: `bar${pct >= 100 ? ' over' : pct >= 85 ? ' warn' : ''}`,
+        role: 'progressbar',
+        'aria-label': 'Active time used',
+        'aria-valuemin': 0,
+        'aria-valuemax': 100,
+        'aria-valuenow': Math.round(pct),
+      },
+      barFill(pct),
+    ),
+    h(
+      'dl',
+      { class: 'kv' },
+      h('dt', { text: 'cost' }),
+      h(
+        'dd',
+        {},
+        h('span', { id: 'cost', text: `$${u.costUsd.toFixed(2)}${cap ? ` of $${cap.toFixed(2)} cap` : ''}` }),
+        cap
+          ? h(
+              'div',
+              {
+                class: `bar${costPct >= 100 ? ' over' : costPct >= 85 ? ' warn' : ''}`,
+                role: 'progressbar',
+                'aria-label': 'Spend cap used',
+                'aria-valuemin': 0,
+                'aria-valuemax': 100,
+                'aria-valuenow': Math.round(costPct),
+              },
+              barFill(costPct),
+            )
+          : null,
+      ),
+      h('dt', { text: 'tokens' }),
+      h('dd', {
+        text: `${tokens(u.promptTokens)} in (${tokens(u.cachedTokens)} cached) · ${tokens(u.completionTokens)} out · ${u.requests} requests`,
+      }),
+      h('dt', { text: 'network' }),
+      h('dd', { id: 'network', text: s.network }),
+    ),
+  );
+}
+
+function barFill(pct: number): HTMLElement {
+  const d = h('div');
+  d.style.width = `${pct}%`;
+  return d;
+}
+
+export function plan(s: ProgressState): HTMLElement {
+  if (!s.plan.length) return h('div', { class: 'muted', text: 'The agent has not written a plan yet.' });
+  const mark = { todo: '☐', doing: '◐', done: '☑' } as const;
+  return h(
+    'ul',
+    { class: 'plan', 'aria-label': 'Plan' },
+    ...s.plan.map((p) =>
+      h(
+        'li',
+        { class: p.status },
+        h('span', { 'aria-hidden': 'true', text: mark[p.status] }),
+        h('span', { text: p.text, 'aria-label': `${p.status}: ${p.text}` }),
+      ),
+    ),
+  );
+}
+
+export function edits(s: ProgressState, send: Send): HTMLElement {
+  if (!s.proposals.length) return h('div', { class: 'muted', text: 'No proposed edits.' });
+  const order = { pending: 0, accepted: 1, rejected: 1 } as const;
+  const list = [...s.proposals].sort((a, b) => order[a.status] - order[b.status]);
+  return h('ul', { class: 'edits', 'aria-label': 'Proposed edits' }, ...list.map((p) => editItem(p, send)));
+}
+
+function editItem(p: ProposalView, send: Send): HTMLElement {
+  const pending = p.status === 'pending';
+  return h(
+    'li',
+    { 'data-path': p.path, 'data-status': p.status },
+    h('span', { class: 'path', title: p.path, text: p.path }),
+    h('span', { class: 'add', text: `+${p.additions}` }),
+    h('span', { class: 'del', text: `−${p.deletions}` }),
+    pending
+      ? h(
+          'span',
+          { class: 'actions' },
+          button(
+            'Open diff',
+            'open',
+            false,
+            () => send({ type: 'proposal', action: 'open', path: p.path }),
+            'secondary',
+            `Open diff of ${p.path}`,
+          ),
+          button(
+            'Accept',
+            'accept',
+            false,
+            () => send({ type: 'proposal', action: 'accept', path: p.path }),
+            '',
+            `Accept ${p.path}`,
+          ),
+          button(
+            'Reject',
+            'reject',
+            false,
+            () => send({ type: 'proposal', action: 'reject', path: p.path }),
+            'secondary',
+            `Reject ${p.path}`,
+          ),
+        )
+      : h('span', { class: 'decided', text: p.status + (p.reason ? ` — ${p.reason}` : '') }),
+  );
+}
+
+function scoreBadge(score: number | null | undefined): HTMLElement | null {
+  if (typeof score !== 'number') return null;
+  return h('span', {
+    class: `score${score === 0 ? ' s0' : score === 1 ? ' s1' : ''}`,
+    text: `${Math.round(score * 100)}%`,
+  });
+}
+
+/** The rubric tree; children render when a node is opened (rubrics can have thousands of nodes). */
+export function rubric(s: ProgressState): HTMLElement {
+  if (!s.rubric) return h('div', { class: 'muted', text: 'No rubric loaded.' });
+  return h('div', { class: 'rubric', role: 'tree', 'aria-label': 'Rubric' }, rubricNode(s.rubric, true));
+}
+
+function rubricNode(n: RubricView, open = false): HTMLElement {
+  const label = `${n.requirements} (weight ${n.weight}${n.category ? `, ${n.category}` : ''})`;
+  if (!n.children.length) {
+    return h(
+      'div',
+      { class: 'leaf', role: 'treeitem', title: n.explanation ? `${label}\n\n${n.explanation}` : label },
+      scoreBadge(n.score) ?? h('span', { class: 'score muted', text: '–' }),
+      h('span', { class: 'req', text: n.requirements }),
+    );
+  }
+  const d = h(
+    'details',
+    { role: 'treeitem', open },
+    h(
+      'summary',
+      { title: label },
+      scoreBadge(n.score) ?? h('span', { class: 'score muted', text: '–' }),
+      h('span', { class: 'req', text: n.requirements }),
+    ),
+  );
+  let filled = false;
+  const fill = () => {
+    if (filled || !d.open) return;
+    filled = true;
+    d.append(h('div', { role: 'group' }, ...n.children.map((c) => rubricNode(c))));
+  };
+  d.addEventListener('toggle', fill);
+  fill();
+  return d;
+}
