@@ -35,7 +35,15 @@ export type AgentEventBody =
   | { type: 'status'; status: SessionStatus; reason?: string }
   | { type: 'stage'; stage: Stage }
   | { type: 'model_request'; step: number; window: number; promptTokens: number; messages: number }
-  | { type: 'model_response'; step: number; message: ChatMessage; usage: Usage; costUsd: number }
+  | {
+      type: 'model_response';
+      step: number;
+      message: ChatMessage;
+      usage: Usage;
+      costUsd: number;
+      /** 'summary': the agent summarising its window at a split; not part of the conversation. */
+      purpose?: 'summary';
+    }
   | { type: 'tool_call'; step: number; callId: string; name: string; args: string }
   | {
       type: 'tool_result';

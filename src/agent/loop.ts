@@ -8,21 +8,14 @@ import {
   ContextLengthError,
   costUsd,
   FatalModelError,
-  type ModelClient,
   ModelUnavailableError,
-  type Prices,
   type ToolCall,
+  type ToolSpec,
 } from '../llm/types';
-import type { Sandbox } from '../sandbox/sandbox';
-import {
-  type BudgetSnapshot,
-  overSpendCap,
-  type SpendCap,
-  type SpendTotals,
-  type TimeBudget,
-} from './budget';
-import { ContextManager, ContextOverflowError, type ContextSnapshot } from './context';
-import type { AgentEvent, AgentEventBody, EventSink } from './events';
+import { overSpendCap, type SpendCap, type SpendTotals } from './budget';
+import { ContextManager, ContextOverflowError, capText } from './context';
+import type { AgentEvent, AgentEventBody } from './events';
+import { type AgentSessionDeps, NUDGE, type RunResult, type SessionState } from './loop-types';
 import { buildProgressNote, emptyProgress } from './progress-note';
 import {
   applyEvent,
@@ -33,57 +26,10 @@ import {
   type LoopState,
 } from './replay';
 import type { TokenCounter } from './tokens';
-import { defaultTools, type PaperReader, runToolCall, type Tool, type ToolOutcome, toolSpecs } from './tools';
+import { defaultTools, runToolCall, type Tool, type ToolOutcome, toolSpecs } from './tools';
+import { summarizeWindow } from './window-summary';
 
-export interface AfterToolInfo {
-  step: number;
-  call: ToolCall;
-  outcome: ToolOutcome;
-  signal: AbortSignal;
-  /** Wrap a wait for the user in this so it does not count as active time. */
-  whileWaiting<T>(p: Promise<T>): Promise<T>;
-}
-
-export interface AgentSessionDeps {
-  sandbox: Sandbox;
-  model: ModelClient;
-  sink: EventSink;
-  budget: TimeBudget;
-  paper?: PaperReader;
-  tools?: Tool[];
-  isBlocked?: (command: string) => string | undefined;
-  prices?: Prices;
-  spendCap?: SpendCap;
-  /** The spend cap was reached: return a new cap to go on, or undefined to stop (resumable). */
-  onSpendCap?: (reason: string, totals: SpendTotals) => Promise<SpendCap | undefined>;
-  /** After every tool call (the edits layer turns sandbox changes into proposals here). */
-  afterTool?: (info: AfterToolInfo) => Promise<void>;
-  /** Runs reproduce.sh (or similar) when the session ends by end_task or deadline. */
-  finalReproduction?: (
-    reason: 'end_task' | 'deadline',
-  ) => Promise<{ ok: boolean; output: string } | undefined>;
-  /** At the end of every step, and with final=true when the loop returns: flush / snapshot here. */
-  onStepEnd?: (info: { step: number; final: boolean }) => void | Promise<void>;
-  bashTimeoutMs?: number;
-  /** Safety net for tests and batch runs. */
-  maxSteps?: number;
-}
-
-export interface SessionState {
-  version: 1;
-  context: ContextSnapshot;
-  budget: BudgetSnapshot;
-  loop: Omit<LoopState, 'pendingPaths'>;
-  spendCap?: SpendCap;
-}
-
-export type RunResult =
-  | { status: 'done'; reason: 'end_task' | 'deadline' | 'stopped'; summary?: string }
-  /** Not finished; resumable: interrupted, paused for the spend cap, fatal model error, step limit. */
-  | { status: 'stopped'; reason: string; error?: Error };
-
-const NUDGE =
-  'You did not call a tool. Continue the task with the tools; when the reproduction is complete, call end_task.';
+export type { AfterToolInfo, AgentSessionDeps, RunResult, SessionState } from './loop-types';
 
 export class AgentSession {
   private readonly tools: Tool[];
@@ -225,13 +171,13 @@ export class AgentSession {
         const reminder = budget.wrapUp() ?? budget.reminder(step);
         if (reminder) this.emit({ type: 'reminder', step, text: reminder, activeMs: budget.activeMs() });
 
-        if (this.context.needsSplit(specs)) this.split(step, specs);
+        if (this.context.needsSplit(specs)) await this.split(step, specs, { summarize: true });
         let promptTokens: number;
         try {
           promptTokens = this.context.check(specs);
         } catch (err) {
           if (!(err instanceof ContextOverflowError)) throw err;
-          this.split(step, specs, 0);
+          await this.split(step, specs, { keepTurns: 0 });
           promptTokens = this.context.check(specs); // still over: the head alone is too big → fatal below
         }
         this.emit({
@@ -261,11 +207,10 @@ export class AgentSession {
             });
             // Each retry must be smaller than the refused request: keep half the turns, then none.
             const turns = this.context.body.filter((m) => m.role === 'assistant').length;
-            this.split(
-              step,
-              specs,
-              contextRetries === 1 ? Math.min(this.context.config.keepTurns, Math.floor(turns / 2)) : 0,
-            );
+            await this.split(step, specs, {
+              keepTurns:
+                contextRetries === 1 ? Math.min(this.context.config.keepTurns, Math.floor(turns / 2)) : 0,
+            });
             continue;
           }
           throw err;
@@ -362,13 +307,29 @@ export class AgentSession {
     });
   }
 
-  private split(step: number, specs: ReturnType<typeof toolSpecs>, keepTurns?: number): void {
-    const note = buildProgressNote(this.state.progress, {
+  private async split(
+    step: number,
+    specs: ToolSpec[],
+    opts: { keepTurns?: number; summarize?: boolean } = {},
+  ): Promise<void> {
+    let note = buildProgressNote(this.state.progress, {
       step,
       stage: this.deps.budget.stage,
       time: this.deps.budget.describe(),
     });
-    const kept = this.context.planSplit(note, specs, keepTurns);
+    if (opts.summarize && this.deps.summarizeSplits) {
+      const summary = await summarizeWindow({
+        context: this.context,
+        model: this.deps.model,
+        specs,
+        step: this.state.step,
+        signal: this.stopCtrl.signal,
+        emit: (e) => this.emit(e),
+        ...(this.deps.prices ? { prices: this.deps.prices } : {}),
+      });
+      if (summary) note += `\n\n## Your own summary of the previous window\n${capText(summary.trim(), 6000)}`;
+    }
+    const kept = this.context.planSplit(note, specs, opts.keepTurns);
     this.emit({ type: 'split', step, window: this.context.window + 1, note, keptMessages: kept });
   }
 

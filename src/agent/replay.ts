@@ -55,9 +55,10 @@ export function applyEvent(e: AgentEventBody, cm: ContextManager, st: LoopState,
       st.lastEstimate = e.promptTokens;
       break;
     case 'model_response': {
-      st.step = Math.max(st.step, e.step);
       cm.observeUsage(st.lastEstimate, e.usage.promptTokens);
       addUsage(st, e.usage, e.costUsd || (prices ? costUsd(e.usage, prices) : 0));
+      if (e.purpose === 'summary') break;
+      st.step = Math.max(st.step, e.step);
       cm.append(e.message);
       if (e.message.role === 'assistant' && e.message.content) noteFinding(st.progress, e.message.content);
       break;

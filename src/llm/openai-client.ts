@@ -126,6 +126,7 @@ export class OpenAIModelClient implements ModelClient {
       model: this.model,
       messages: req.messages.map(toWire),
       ...(req.tools.length ? { tools: req.tools.map(toWireTool) } : {}),
+      ...(req.tools.length && req.toolChoice ? { tool_choice: req.toolChoice } : {}),
       ...(this.opts.maxOutputTokens ? { max_completion_tokens: this.opts.maxOutputTokens } : {}),
       ...(this.opts.temperature !== undefined ? { temperature: this.opts.temperature } : {}),
     };

@@ -37,6 +37,8 @@ export interface ChatRequest {
   messages: ChatMessage[];
   tools: ToolSpec[];
   signal?: AbortSignal;
+  /** 'none' asks for text only (tools still sent, so the prompt prefix stays cacheable). */
+  toolChoice?: 'auto' | 'none';
   /** Called with each streamed text delta. */
   onDelta?: (text: string) => void;
 }

@@ -390,3 +390,42 @@ test('a non-streaming endpoint works the same', async () => {
   }
   void OpenAIModelClient;
 });
+
+test('with summarizeSplits the model writes part of the progress note; a replay rebuilds the same context', async () => {
+  let summaries = 0;
+  const h = await startHarness({
+    script: (req, i) => {
+      const last = req.messages.at(-1)!;
+      if (last.role === 'user' && last.content?.startsWith('Your context is about to be condensed')) {
+        summaries++;
+        assert.equal(req.tool_choice, 'none');
+        return reply(`SUMMARY-${summaries}: trained 3 models, accuracy 91%.`);
+      }
+      return i < 40 ? bigOutputStep(i) : tools(call('end_task', { summary: 'done' }));
+    },
+    server: { contextLimit: 12_000 },
+    context: { contextLimit: 12_000, reserveOutput: 1000, keepTurns: 3, toolResultChars: 4000 },
+    deps: { maxSteps: 200, summarizeSplits: true },
+  });
+  try {
+    const r = await h.session.run();
+    assert.equal(r.status, 'done');
+    assert.ok(summaries >= 2, `summaries: ${summaries}`);
+    assert.equal(h.server.overLimit, 0);
+    const notes = h.server.requests
+      .map((q) => q.messages[2]?.content ?? '')
+      .filter((c) => c.startsWith('[Context window'));
+    assert.ok(notes.some((n) => /## Your own summary of the previous window\nSUMMARY-1: trained 3 models/.test(n)));
+    // The summary request shares the prefix of the request before it (cache hit).
+    const idx = h.server.requests.findIndex((q) => q.messages.at(-1)?.content?.startsWith('Your context is about'));
+    assert.ok(h.server.cachedTokens[idx]! > 0.8 * h.server.promptTokens[idx]!);
+    // Summary calls are billed but never enter the conversation.
+    const summaryEvents = h.events.filter((e) => e.type === 'model_response' && e.purpose === 'summary');
+    assert.equal(summaryEvents.length, summaries);
+    const replayed = AgentSession.restore(h.deps, { tail: h.events, freshContext: h.freshContext }, estimateCounter);
+    assert.deepEqual(replayed.context.messages(), h.session.context.messages());
+    assert.deepEqual(replayed.totals, h.session.totals);
+  } finally {
+    await h.close();
+  }
+});

@@ -1,0 +1,63 @@
+/** Types of the agent loop's public API (kept apart from loop.ts to keep it small). */
+import type { ModelClient, Prices, ToolCall } from '../llm/types';
+import type { Sandbox } from '../sandbox/sandbox';
+import type { BudgetSnapshot, SpendCap, SpendTotals, TimeBudget } from './budget';
+import type { ContextSnapshot } from './context';
+import type { EventSink } from './events';
+import type { LoopState } from './replay';
+import type { PaperReader, Tool, ToolOutcome } from './tools';
+
+export interface AfterToolInfo {
+  step: number;
+  call: ToolCall;
+  outcome: ToolOutcome;
+  signal: AbortSignal;
+  /** Wrap a wait for the user in this so it does not count as active time. */
+  whileWaiting<T>(p: Promise<T>): Promise<T>;
+}
+
+export interface AgentSessionDeps {
+  sandbox: Sandbox;
+  model: ModelClient;
+  sink: EventSink;
+  budget: TimeBudget;
+  paper?: PaperReader;
+  tools?: Tool[];
+  isBlocked?: (command: string) => string | undefined;
+  prices?: Prices;
+  spendCap?: SpendCap;
+  /** The spend cap was reached: return a new cap to go on, or undefined to stop (resumable). */
+  onSpendCap?: (reason: string, totals: SpendTotals) => Promise<SpendCap | undefined>;
+  /** After every tool call (the edits layer turns sandbox changes into proposals here). */
+  afterTool?: (info: AfterToolInfo) => Promise<void>;
+  /** Runs reproduce.sh (or similar) when the session ends by end_task or deadline. */
+  finalReproduction?: (
+    reason: 'end_task' | 'deadline',
+  ) => Promise<{ ok: boolean; output: string } | undefined>;
+  /** At the end of every step, and with final=true when the loop returns: flush / snapshot here. */
+  onStepEnd?: (info: { step: number; final: boolean }) => void | Promise<void>;
+  bashTimeoutMs?: number;
+  /** Safety net for tests and batch runs. */
+  maxSteps?: number;
+  /** At a split, ask the model to summarise the window into the progress note (one cached request). */
+  summarizeSplits?: boolean;
+}
+
+export interface SessionState {
+  version: 1;
+  context: ContextSnapshot;
+  budget: BudgetSnapshot;
+  loop: Omit<LoopState, 'pendingPaths'>;
+  spendCap?: SpendCap;
+}
+
+export type RunResult =
+  | { status: 'done'; reason: 'end_task' | 'deadline' | 'stopped'; summary?: string }
+  /** Not finished; resumable: interrupted, paused for the spend cap, fatal model error, step limit. */
+  | { status: 'stopped'; reason: string; error?: Error };
+
+export const SUMMARY_PROMPT =
+  'Your context is about to be condensed: older steps will be replaced by a progress note. Write that note now, as plain text, no tool calls: what you have done and verified, key findings and numbers, the files that matter and what they contain, what failed and why, and the exact next steps. Be specific and brief (at most 400 words).';
+
+export const NUDGE =
+  'You did not call a tool. Continue the task with the tools; when the reproduction is complete, call end_task.';
