@@ -1,9 +1,11 @@
 import * as vscode from 'vscode';
+import { SessionStore } from '../session';
 import { type EditsController, registerEdits } from './editsController';
 import { PaperPanels } from './paperPanel';
 import { ProgressViewProvider } from './progressView';
 import { ReproduceController } from './reproduce';
 import { SessionModel } from './sessionModel';
+import { registerSessionsView } from './sessionsView';
 import { SessionStatusBar } from './statusBar';
 
 /** What the UI offers the wiring (and the e2e tests): feed `session` with AgentEvents. */
@@ -39,6 +41,11 @@ export function registerUi(context: vscode.ExtensionContext): KlongUi {
     vscode.window.registerWebviewViewProvider(ProgressViewProvider.viewId, progress),
     ...reproduce.register(),
     vscode.commands.registerCommand('klong.showLog', () => log.show()),
+    registerSessionsView({
+      store: new SessionStore(vscode.Uri.joinPath(context.globalStorageUri, 'sessions').fsPath),
+      model: session,
+      log,
+    }),
   );
   void reproduce.offerResume();
   return { session, progress, paper, statusBar, log, edits, reproduce };
