@@ -1,0 +1,139 @@
+import * as assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PDFDocument, StandardFonts } from 'pdf-lib';
+import * as vscode from 'vscode';
+import { paperFromPdf } from '../../../src/paper/paper';
+import { EventFeed, klong } from './api';
+import { hasDriver, repoRoot, screenshot, until, view } from './driver';
+
+const paper = view('paper');
+const sections = [
+  { id: '1', title: 'Introduction', level: 1 },
+  { id: '2', title: 'Method', level: 1 },
+  { id: '2.1', title: 'Resampling estimator', level: 2 },
+  { id: '3', title: 'Experiments', level: 1 },
+];
+
+/** A three-page paper with numbered headings, made here so the test needs no fixture. */
+async function makePdf(): Promise<Uint8Array> {
+  const doc = await PDFDocument.create();
+  const font = await doc.embedFont(StandardFonts.TimesRoman);
+  const bold = await doc.embedFont(StandardFonts.TimesRomanBold);
+  const body = (n: number) =>
+    Array.from({ length: 18 }, (_, i) => `Line ${i + 1} of page ${n}: we measure the variance of the resampled mean.`);
+  const pages: [string, string | null][] = [
+    ['1 Introduction', null],
+    ['2 Method', '2.1 Resampling estimator'],
+    ['3 Experiments', null],
+  ];
+  for (const [i, [h1, h2]] of pages.entries()) {
+    const page = doc.addPage([612, 792]);
+    if (i === 0) page.drawText('A Test Paper on Resampling', { x: 72, y: 730, size: 20, font: bold });
+    page.drawText(h1, { x: 72, y: 690, size: 14, font: bold });
+    let y = 664;
+    for (const line of body(i + 1)) {
+      page.drawText(line, { x: 72, y, size: 11, font });
+      y -= 16;
+    }
+    if (h2) page.drawText(h2, { x: 72, y: y - 10, size: 12, font: bold });
+  }
+  return doc.save();
+}
+
+describe('paper panel', function () {
+  before(function () {
+    if (!hasDriver()) this.skip();
+  });
+
+  it('renders the PDF, outlines its sections, searches, zooms and highlights what the agent reads', async () => {
+    const ui = await klong();
+    const ws = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    assert.ok(ws, 'no workspace folder');
+    const file = join(ws, 'test-paper.pdf');
+    writeFileSync(file, await makePdf());
+
+    const loaded = new Promise<number>((resolve) => {
+      void ui.paper.show({ uri: vscode.Uri.file(file), title: 'A Test Paper', sections }).then((p) => {
+        if (p.pages) resolve(p.pages);
+        p.onDidLoad(resolve);
+      });
+    });
+    assert.equal(await loaded, 3);
+    await paper.waitFor('.page.rendered canvas');
+    await paper.waitFor('.textLayer span', { text: 'Introduction' });
+    assert.equal(await paper.count('.page'), 3);
+    assert.equal(await paper.count('#outline [data-section]'), 4);
+    assert.match(await paper.text('#page-count'), /3/);
+
+    // The agent reads section 2.1: the outline marks it and a banner names it.
+    const feed = new EventFeed(ui);
+    feed.push({ type: 'tool_call', step: 1, callId: 'r1', name: 'read_paper', args: '{"section":"2.1"}' });
+    await paper.waitFor('#outline button.reading[data-section="2.1"]');
+    await paper.waitFor('#reading', { text: 'Resampling estimator' });
+
+    // Outline navigation goes to the heading's page.
+    await paper.click('#outline [data-section="3"]');
+    await until('page 3', async () => (await paper.evaluate<string>(`document.getElementById('page').value`)) === '3');
+
+    // Search finds the term on every page.
+    await paper.fill('#search', 'resampled mean');
+    await paper.press('#search', 'Enter');
+    await paper.waitFor('#search-info', { text: 'matches' });
+    assert.match(await paper.text('#search-info'), /54 matches/);
+
+    const before = await paper.text('#zoom');
+    await paper.click('#zoom-in');
+    await until('zoom label changed', async () => (await paper.text('#zoom')) !== before);
+    await paper.waitFor('.page.rendered canvas');
+    await screenshot('paper-panel-generated');
+
+    // Hidden (another editor in its group) and shown again: the webview is re-created and reloads.
+    const panel = ui.paper.current;
+    assert.ok(panel);
+    const doc = await vscode.workspace.openTextDocument({ content: 'notes', language: 'markdown' });
+    await vscode.window.showTextDocument(doc, { viewColumn: panel.panel.viewColumn, preview: false });
+    await until('panel hidden', () => !panel.panel.visible);
+    panel.panel.reveal(undefined, false);
+    await until('panel visible', () => panel.panel.visible);
+    await paper.waitFor('.page.rendered canvas');
+    assert.equal(await paper.count('#outline [data-section]'), 4);
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
+  it('restores a serialized panel from its saved state', async () => {
+    const ui = await klong();
+    const ws = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath as string;
+    const uri = vscode.Uri.file(join(ws, 'test-paper.pdf'));
+    // What VS Code does after a reload: a new panel of our type plus the state the webview saved.
+    const panel = vscode.window.createWebviewPanel('klong.paper', 'Restored', vscode.ViewColumn.One, {});
+    await ui.paper.deserializeWebviewPanel(panel, { uri: uri.toString(), title: 'Restored paper', sections, page: 2, zoom: 1 });
+    await until('restored panel loaded', () => ui.paper.current?.pages === 3);
+    await paper.waitFor('.page.rendered canvas');
+    await until('page 2', async () => (await paper.evaluate<string>(`document.getElementById('page').value`)) === '2');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
+  const fixture = join(repoRoot(), '..', 'shared', 'fixtures', 'papers', 'etherington-lieske-resampling', 'paper.pdf');
+  it('shows the fixture paper with the section index from src/paper', async function () {
+    if (!existsSync(fixture)) {
+      console.log(`      (skipped: ${fixture} is absent)`);
+      this.skip();
+    }
+    const ui = await klong();
+    const bytes = readFileSync(fixture);
+    const index = await paperFromPdf(new Uint8Array(bytes), fixture);
+    assert.ok(index.sections.length >= 3, `only ${index.sections.length} sections found`);
+    const p = await ui.paper.show({ uri: vscode.Uri.file(fixture), title: index.title, sections: index.sections });
+    await until('fixture loaded', () => p.pages > 0);
+    await paper.waitFor('.page.rendered canvas');
+    assert.equal(await paper.count('#outline [data-section]'), index.sections.length);
+    const second = index.sections[Math.min(2, index.sections.length - 1)]!;
+    ui.paper.highlight(second.id);
+    await paper.waitFor(`#outline button.reading[data-section="${second.id}"]`);
+    await paper.click(`#outline [data-section="${second.id}"]`);
+    await new Promise((r) => setTimeout(r, 800));
+    await screenshot('paper-panel-fixture');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+});

@@ -1,0 +1,223 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { AgentEvent, AgentEventBody } from '../../src/agent/events';
+import type { RubricNode } from '../../src/paper/types';
+import { type ModelChange, SessionModel } from '../../src/ui/sessionModel';
+import { contextState, statusText } from '../../src/ui/statusText';
+import { toolTitle } from '../../src/ui/timelineEntries';
+
+const T0 = Date.UTC(2026, 0, 1, 9);
+function stamp(bodies: AgentEventBody[], dt = 60_000): AgentEvent[] {
+  return bodies.map((b, i) => ({ ...b, seq: i, ts: T0 + i * dt }) as AgentEvent);
+}
+
+const start: AgentEventBody = {
+  type: 'session_started',
+  sessionId: 's',
+  paperTitle: 'P',
+  paperPath: '/p.pdf',
+  workspace: '/w',
+  model: 'm',
+  budgetMs: 3600_000,
+};
+
+test('a tool call and its result share one timeline row; details come from both', async () => {
+  const m = new SessionModel();
+  const changes: ModelChange[] = [];
+  m.onChange((c) => changes.push(c));
+  m.applyAll(
+    stamp([start, { type: 'tool_call', step: 1, callId: 'a', name: 'bash', args: '{"command":"ls -la"}' }]),
+  );
+  assert.equal(m.timelineLength, 2);
+  assert.equal(m.timeline(1, 2)[0]!.state, 'running');
+  assert.equal(m.timeline(1, 2)[0]!.title, 'bash: ls -la');
+  m.apply({
+    type: 'tool_result',
+    step: 1,
+    callId: 'a',
+    name: 'bash',
+    ok: false,
+    output: 'boom',
+    durationMs: 1500,
+    seq: 2,
+    ts: T0 + 200_000,
+  });
+  assert.equal(m.timelineLength, 2, 'the result did not add a row');
+  const row = m.timeline(1, 2)[0]!;
+  assert.equal(row.state, 'failed');
+  assert.equal(row.durationMs, 1500);
+  assert.deepEqual([...changes.at(-1)!.updated], [1]);
+  const d = await m.detail(1);
+  assert.deepEqual(
+    d.map((s) => s.label),
+    ['Command', 'Output (failed, 1.5 s)'],
+  );
+  assert.equal(d[0]!.text, 'ls -la');
+  assert.equal(d[1]!.text, 'boom');
+});
+
+test('active time counts running periods only; reminders resync it', () => {
+  const m = new SessionModel();
+  m.applyAll(
+    stamp([
+      start, // t0
+      { type: 'status', status: 'running' }, // +1 min
+      { type: 'status', status: 'paused' }, // +2 min: 1 min active
+      { type: 'status', status: 'running' }, // +3 min
+    ]),
+  );
+  const b = m.snapshot.budget;
+  assert.equal(b.totalMs, 3600_000);
+  assert.equal(b.activeMs, 60_000);
+  assert.equal(b.runningSince, T0 + 3 * 60_000);
+  m.apply({
+    type: 'reminder',
+    step: 4,
+    text: 'Info: 5m elapsed',
+    activeMs: 300_000,
+    seq: 4,
+    ts: T0 + 10 * 60_000,
+  });
+  assert.equal(m.snapshot.budget.activeMs, 300_000);
+  assert.equal(m.snapshot.budget.runningSince, T0 + 10 * 60_000);
+  m.suspendClock(T0 + 12 * 60_000);
+  assert.deepEqual(m.snapshot.budget, { totalMs: 3600_000, activeMs: 420_000, runningSince: null });
+});
+
+test('usage, plan, proposals and errors fold into the state', () => {
+  const m = new SessionModel({ spendCapUsd: 5, network: 'none' });
+  m.applyAll(
+    stamp([
+      start,
+      { type: 'model_request', step: 1, window: 0, promptTokens: 100, messages: 2 },
+      {
+        type: 'model_response',
+        step: 1,
+        message: { role: 'assistant', content: 'hi' },
+        usage: { promptTokens: 100, cachedTokens: 40, completionTokens: 7 },
+        costUsd: 0.25,
+      },
+      {
+        type: 'plan',
+        items: [
+          { text: 'a', status: 'done' },
+          { text: 'b', status: 'todo' },
+        ],
+      },
+      {
+        type: 'edit_proposed',
+        step: 1,
+        proposal: { path: 'x.py', kind: 'modify', additions: 1, deletions: 2 },
+      },
+      { type: 'edit_proposed', step: 2, proposal: { path: 'y.py', kind: 'add', additions: 3, deletions: 0 } },
+      { type: 'edit_decided', path: 'x.py', decision: 'rejected', reason: 'no' },
+      { type: 'error', message: 'docker went away', fatal: false },
+    ]),
+  );
+  const s = m.snapshot;
+  assert.deepEqual(s.usage, {
+    requests: 1,
+    promptTokens: 100,
+    cachedTokens: 40,
+    completionTokens: 7,
+    costUsd: 0.25,
+    spendCapUsd: 5,
+  });
+  assert.equal(s.network, 'none');
+  assert.equal(s.plan.length, 2);
+  assert.deepEqual(
+    s.proposals.map((p) => [p.path, p.status, p.reason]),
+    [
+      ['x.py', 'rejected', 'no'],
+      ['y.py', 'pending', undefined],
+    ],
+  );
+  assert.equal(s.lastError, 'docker went away');
+  assert.equal(m.timeline(1, 2)[0]!.durationMs, 60_000, 'model row carries the request→response time');
+});
+
+test('rubric scores are weighted means of graded children', () => {
+  const leaf = (id: string, weight: number): RubricNode => ({
+    id,
+    requirements: id,
+    weight,
+    sub_tasks: [],
+    task_category: 'Code Development',
+    finegrained_task_category: null,
+  });
+  const root: RubricNode = {
+    id: 'root',
+    requirements: 'all',
+    weight: 1,
+    task_category: null,
+    finegrained_task_category: null,
+    sub_tasks: [
+      leaf('a', 3),
+      { ...leaf('b', 1), sub_tasks: [leaf('b1', 1), leaf('b2', 1)], task_category: null },
+    ],
+  };
+  const m = new SessionModel();
+  m.setRubric(root);
+  assert.equal(m.snapshot.rubric?.score, undefined);
+  m.setGrades({ a: { score: 1 }, b1: { score: 1, explanation: 'ok' }, b2: { score: 0 } });
+  const r = m.snapshot.rubric!;
+  assert.equal(r.children[1]!.score, 0.5);
+  assert.equal(r.score, (3 * 1 + 1 * 0.5) / 4);
+  assert.equal(r.children[1]!.children[0]!.explanation, 'ok');
+});
+
+test('read_paper calls name the section being read', () => {
+  const m = new SessionModel();
+  const read: string[] = [];
+  m.onReadSection((id) => read.push(id));
+  m.applyAll(
+    stamp([
+      start,
+      { type: 'tool_call', step: 1, callId: 'r', name: 'read_paper', args: '{"section":"3.1"}' },
+    ]),
+  );
+  assert.deepEqual(read, ['3.1']);
+  assert.equal(m.snapshot.readingSection, '3.1');
+});
+
+test('details beyond the memory budget are loaded from the log, or explained', async () => {
+  const events = stamp([
+    start,
+    ...Array.from(
+      { length: 50 },
+      (_, i): AgentEventBody => ({ type: 'user_message', text: `message ${i} ${'x'.repeat(200)}` }),
+    ),
+  ]);
+  const noLog = new SessionModel({ detailMemoryChars: 2000 });
+  noLog.applyAll(events);
+  assert.match((await noLog.detail(1))[0]!.text, /no longer kept in memory/);
+  assert.match((await noLog.detail(50))[0]!.text, /message 49/);
+  const asked: number[][] = [];
+  const withLog = new SessionModel({
+    detailMemoryChars: 2000,
+    loadEvents: (seqs) => {
+      asked.push(seqs);
+      return seqs.map((s) => events[s]!);
+    },
+  });
+  withLog.applyAll(events);
+  assert.match((await withLog.detail(1))[0]!.text, /message 0/);
+  assert.deepEqual(asked, [[1]]);
+});
+
+test('tool titles and the status bar text', () => {
+  assert.equal(
+    toolTitle('bash', '{"command":"pip install -r requirements.txt"}'),
+    'bash: pip install -r requirements.txt',
+  );
+  assert.equal(toolTitle('read_file', '{"path":"src/a.py","start":1}'), 'read_file: src/a.py');
+  assert.equal(toolTitle('bash', 'not json'), 'bash: not json');
+  const m = new SessionModel();
+  m.applyAll(stamp([start, { type: 'status', status: 'running' }, { type: 'stage', stage: 'implement' }]));
+  const { text, tooltip } = statusText(m.snapshot, T0 + 61 * 60_000);
+  assert.match(text, /KLong: running · implement · 1h00m\/1h00m/);
+  assert.match(tooltip, /Paper: P/);
+  assert.equal(contextState('starting'), 'running');
+  assert.equal(contextState('paused'), 'paused');
+  assert.equal(contextState('done'), 'idle');
+});
