@@ -109,6 +109,10 @@ export class TimeBudget {
     return this.accumulated + (this.runningSince === undefined ? 0 : this.clock.now() - this.runningSince);
   }
 
+  remainingMs(): number {
+    return Math.max(0, this.config.totalMs - this.activeMs());
+  }
+
   fraction(): number {
     return this.activeMs() / this.config.totalMs;
   }

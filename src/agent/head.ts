@@ -13,8 +13,10 @@ export interface HeadInput {
   paper: Paper;
   rubric?: RubricNode;
   blacklist?: string[];
-  /** Tokens the paper may take in the head (default 40,000). */
+  /** Tokens the paper may take in the head (default: 40,000, at most 35% of contextLimit). */
   paperBudget?: number;
+  /** The model's context window, to scale the default paper budget for small models. */
+  contextLimit?: number;
 }
 
 /** Sections most useful for reimplementation, in priority order (matched against titles). */
@@ -26,7 +28,7 @@ const KEY_SECTIONS = [
 ];
 
 export function buildHead(input: HeadInput, counter: TokenCounter): ChatMessage[] {
-  const budget = input.paperBudget ?? 40_000;
+  const budget = input.paperBudget ?? Math.min(40_000, Math.floor((input.contextLimit ?? 128_000) * 0.35));
   const parts = [`# Task\n\n${input.task.trim()}`, paperBlock(input.paper, budget, counter)];
   if (input.rubric)
     parts.push(`# Rubric (how the reproduction will be graded)\n\n${rubricSummary(input.rubric)}`);
