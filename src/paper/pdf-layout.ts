@@ -109,13 +109,15 @@ function buildRows(items: TextItem[]): Row[] {
   return rows;
 }
 
-function splitCells(items: TextItem[]): { cells: Cell[]; groups: TextItem[][] } {
+/** Cells of a row: items split at gaps wider than ~1 em, and at the column gutter `cut` when given. */
+function splitCells(items: TextItem[], cut?: number): { cells: Cell[]; groups: TextItem[][] } {
   const byX = [...items].sort((a, b) => a.x - b.x);
   const groups: TextItem[][] = [];
   let end = Number.NEGATIVE_INFINITY;
   for (const it of byX) {
     const last = groups[groups.length - 1];
-    if (last && it.x - end <= 0.9 * it.size) last.push(it);
+    const acrossGutter = cut !== undefined && end <= cut + 1 && it.x >= cut - 1 && it.x - end > 1;
+    if (last && it.x - end <= 0.9 * it.size && !acrossGutter) last.push(it);
     else groups.push([it]);
     end = Math.max(end, it.x + it.width);
   }
@@ -160,6 +162,41 @@ function makeLine(page: number, groups: TextItem[][], cells: Cell[], col: [numbe
   };
 }
 
+/**
+ * The x of the gap between two columns: in the middle third of the page, the position crossed by the
+ * least text (column layouts are rarely centred on the page: LaTeX margins are not symmetric).
+ */
+function findGutter(
+  cells: { x0: number; x1: number; text: string }[],
+  width: number,
+): { x: number; clean: boolean } {
+  const bins = new Float64Array(Math.ceil(width) + 1);
+  for (const c of cells) {
+    const from = Math.max(0, Math.floor(c.x0));
+    const to = Math.min(bins.length - 1, Math.ceil(c.x1));
+    for (let x = from; x <= to; x++) bins[x]! += c.text.length;
+  }
+  const lo = Math.floor(width * 0.35);
+  const hi = Math.ceil(width * 0.65);
+  let best = width / 2;
+  let bestCover = Number.POSITIVE_INFINITY;
+  for (let x = lo; x <= hi; x++) {
+    const cover = bins[x]!;
+    // Prefer the centre of the emptiest run, and the page middle on ties.
+    if (cover < bestCover || (cover === bestCover && Math.abs(x - width / 2) < Math.abs(best - width / 2))) {
+      bestCover = cover;
+      best = x;
+    }
+  }
+  let a = best;
+  let b = best;
+  while (a - 1 >= lo && bins[a - 1] === bestCover) a--;
+  while (b + 1 <= hi && bins[b + 1] === bestCover) b++;
+  const total = cells.reduce((n, c) => n + c.text.length, 0);
+  // Clean: (almost) nothing crosses it, so it can split a row even where the gap is narrow (LaTeX: 10 pt).
+  return { x: (a + b) / 2, clean: bestCover <= 0.01 * total };
+}
+
 /** Reading-order lines of the whole document, without margin notes and running headers/footers. */
 export function layoutLines(pages: PdfPage[]): Line[] {
   const body = dominantStyle(pages);
@@ -169,8 +206,13 @@ export function layoutLines(pages: PdfPage[]): Line[] {
     const items = page.items.filter(
       (it) => it.str.trim() !== '' && (left === undefined || it.x + it.width >= left - 3),
     );
-    const rows = buildRows(items).map((r) => splitCells(r.items));
-    const mid = page.width / 2;
+    const gutter = findGutter(
+      items.map((it) => ({ x0: it.x, x1: it.x + it.width, text: it.str })),
+      page.width,
+    );
+    const mid = gutter.x;
+    const cut = gutter.clean ? mid : undefined;
+    const rows = buildRows(items).map((r) => ({ row: r, ...splitCells(r.items, cut) }));
     let l = 0;
     let r = 0;
     let span = 0;
@@ -194,69 +236,46 @@ export function layoutLines(pages: PdfPage[]): Line[] {
       for (const row of rows) lines.push(makeLine(pi + 1, row.groups, row.cells, col));
       return;
     }
-    const leftCol: [number, number] = [page.width, 0];
-    const rightCol: [number, number] = [page.width, 0];
-    for (const row of rows)
-      for (const c of row.cells) {
-        const target = c.x1 <= mid + 2 ? leftCol : c.x0 >= mid - 2 ? rightCol : undefined;
-        if (target) {
-          target[0] = Math.min(target[0], c.x0);
-          target[1] = Math.max(target[1], c.x1);
-        }
-      }
-    // The x where most text of each column starts: rows that start there are column text.
-    const starts = (side: (c: Cell) => boolean) => {
+    // The x where most text of each column starts and ends (modes, so stray items do not move them).
+    const mode = (side: (c: Cell) => boolean, edge: (c: Cell) => number) => {
       const m = new Map<number, number>();
       for (const row of rows)
         for (const c of row.cells)
-          if (side(c)) m.set(Math.round(c.x0), (m.get(Math.round(c.x0)) ?? 0) + c.text.length);
+          if (side(c)) m.set(Math.round(edge(c)), (m.get(Math.round(edge(c))) ?? 0) + c.text.length);
       return argmax(m) ?? Number.NaN;
     };
-    const leftStart = starts((c) => c.x1 <= mid + 2);
-    const rightStart = starts((c) => c.x0 >= mid - 2);
-    const atColumnStart = (c: Cell) => Math.abs(c.x0 - leftStart) < 4 || Math.abs(c.x0 - rightStart) < 4;
-    let bufL: Line[] = [];
-    let bufR: Line[] = [];
-    const flush = () => {
-      lines.push(...bufL, ...bufR);
-      bufL = [];
-      bufR = [];
-    };
+    const isLeft = (c: Cell) => c.x1 <= mid + 2;
+    const isRight = (c: Cell) => c.x0 >= mid - 2;
+    const leftCol: [number, number] = [mode(isLeft, (c) => c.x0), mode(isLeft, (c) => c.x1)];
+    const rightCol: [number, number] = [mode(isRight, (c) => c.x0), mode(isRight, (c) => c.x1)];
+    const atColumnStart = (c: Cell) => Math.abs(c.x0 - leftCol[0]) < 4 || Math.abs(c.x0 - rightCol[0]) < 4;
+    // Full-width rows: text across the gutter, or a row on both sides that neither column's text
+    // starts (author names and affiliations spread over the page under the title).
+    const full: Row[] = [];
+    const leftItems: TextItem[] = [];
+    const rightItems: TextItem[] = [];
     for (const row of rows) {
-      // Full width: text across the gutter, or a row on both sides that neither column's text starts
-      // (author names and affiliations spread over the page under the title).
       const spanning =
         row.cells.some((c) => c.x0 < mid - 2 && c.x1 > mid + 2) ||
-        (row.cells.some((c) => c.x1 <= mid + 2) &&
-          row.cells.some((c) => c.x0 >= mid - 2) &&
-          !row.cells.some(atColumnStart));
-      if (spanning) {
-        flush();
-        lines.push(makeLine(pi + 1, row.groups, row.cells, extent(row.cells)));
-        continue;
-      }
-      const li = row.cells.map((c, i) => (c.x1 <= mid + 2 ? i : -1)).filter((i) => i >= 0);
-      const ri = row.cells.map((c, i) => (c.x1 > mid + 2 ? i : -1)).filter((i) => i >= 0);
-      if (li.length)
-        bufL.push(
-          makeLine(
-            pi + 1,
-            li.map((i) => row.groups[i]!),
-            li.map((i) => row.cells[i]!),
-            leftCol,
-          ),
-        );
-      if (ri.length)
-        bufR.push(
-          makeLine(
-            pi + 1,
-            ri.map((i) => row.groups[i]!),
-            ri.map((i) => row.cells[i]!),
-            rightCol,
-          ),
-        );
+        (row.cells.some(isLeft) && row.cells.some(isRight) && !row.cells.some(atColumnStart));
+      if (spanning) full.push(row.row);
+      else for (const it of row.row.items) (it.x + it.width / 2 < mid ? leftItems : rightItems).push(it);
     }
-    flush();
+    // Each column gets its own rows, so baselines of one column never pull in the other's.
+    const colRows = (its: TextItem[]) => buildRows(its).map((r) => ({ r, ...splitCells(r.items, cut) }));
+    const lRows = colRows(leftItems);
+    const rRows = colRows(rightItems);
+    // Full-width rows cut the page into bands; each band reads left column, then right column.
+    const band = (r: Row) => full.filter((f) => f.minY > r.maxY).length;
+    for (let b = 0; b <= full.length; b++) {
+      for (const x of lRows) if (band(x.r) === b) lines.push(makeLine(pi + 1, x.groups, x.cells, leftCol));
+      for (const x of rRows) if (band(x.r) === b) lines.push(makeLine(pi + 1, x.groups, x.cells, rightCol));
+      const f = full[b];
+      if (f) {
+        const sc = splitCells(f.items, cut);
+        lines.push(makeLine(pi + 1, sc.groups, sc.cells, extent(sc.cells)));
+      }
+    }
   });
   return dropRunningHeaders(lines, pages);
 }
@@ -276,9 +295,17 @@ function dropRunningHeaders(lines: Line[], pages: PdfPage[]): Line[] {
     seen.get(k)!.add(ln.page);
   }
   const minPages = Math.max(2, Math.ceil(0.4 * pages.length));
+  // A bare number that is the lowest or highest line of its page is the page number.
+  const lowest = new Map<number, number>();
+  const highest = new Map<number, number>();
+  for (const ln of lines) {
+    lowest.set(ln.page, Math.min(lowest.get(ln.page) ?? Infinity, ln.y));
+    highest.set(ln.page, Math.max(highest.get(ln.page) ?? -Infinity, ln.y));
+  }
   return lines.filter((ln) => {
+    const bare = /^[\W\d]{0,3}\d{1,4}[\W]{0,3}$/.test(ln.text.trim());
+    if (bare && (ln.y === lowest.get(ln.page) || ln.y === highest.get(ln.page))) return false;
     if (!inMargin(ln)) return true;
-    if (/^[\W\d]{0,3}\d{1,4}[\W]{0,3}$/.test(ln.text.trim())) return false;
     return (seen.get(key(ln))?.size ?? 0) < minPages;
   });
 }

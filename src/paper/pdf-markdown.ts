@@ -105,6 +105,8 @@ function findTitle(lines: Line[], bodySize: number, join: Join): { title: string
   for (let i = 0; i < lines.length && lines[i]!.page === 1; i++) {
     const l = lines[i]!;
     if (!/\p{L}{3}/u.test(l.text) || l.size < bodySize * 1.15) continue;
+    // A numbered or standard section heading is not the title (a first page without one).
+    if (/^\d{1,2}(\.\d{1,2})*\.?\s+\p{Lu}/u.test(l.plain) || isKnownSectionName(l.plain)) continue;
     if (best < 0 || l.size > lines[best]!.size + 0.3) best = i;
   }
   if (best < 0) return { title: '', titleEnd: 0 };
@@ -217,15 +219,22 @@ function headingLevels(hs: HeadingCandidate[], bodySize: number): number[] {
   });
 }
 
-/** Small-print lines at the bottom of a page (footnotes, copyright), emitted as their own paragraphs. */
+/** Small-print lines below the last body line of their page column (footnotes, copyright), set apart. */
 function markFootnotes(lines: Line[], bodySize: number): Set<number> {
+  const lowestBody = new Map<string, number>();
+  const key = (l: Line) => `${l.page}:${Math.round(l.colLeft)}`;
+  for (const l of lines)
+    if (l.size >= bodySize * 0.95) lowestBody.set(key(l), Math.min(lowestBody.get(key(l)) ?? Infinity, l.y));
   const out = new Set<number>();
-  for (let i = lines.length - 1; i >= 0; i--) {
-    const l = lines[i]!;
-    const next = lines[i + 1];
-    const lastOfPage = !next || next.page !== l.page || out.has(i + 1);
-    if (lastOfPage && l.size < bodySize * 0.9 && !CAPTION_RE.test(l.text) && l.y < 200) out.add(i);
-  }
+  lines.forEach((l, i) => {
+    if (
+      l.size < bodySize * 0.9 &&
+      l.y < (lowestBody.get(key(l)) ?? Infinity) &&
+      l.y < 250 &&
+      !CAPTION_RE.test(l.text)
+    )
+      out.add(i);
+  });
   return out;
 }
 
@@ -242,8 +251,12 @@ function isCentered(l: Line): boolean {
 
 /** Aligned cell starts between two rows (within 4 pt). */
 function aligned(a: Line, b: Line): number {
-  return a.cells.filter((c) => b.cells.some((d) => Math.abs(c.x0 - d.x0) < 4 || Math.abs(c.x1 - d.x1) < 4))
-    .length;
+  const mid = (c: { x0: number; x1: number }) => (c.x0 + c.x1) / 2;
+  return a.cells.filter((c) =>
+    b.cells.some(
+      (d) => Math.abs(c.x0 - d.x0) < 4 || Math.abs(c.x1 - d.x1) < 4 || Math.abs(mid(c) - mid(d)) < 4,
+    ),
+  ).length;
 }
 
 function tableRuns(run: Line[]): Map<number, number> {
@@ -304,8 +317,11 @@ function textBlocks(run: Line[], bodySize: number): Block[] {
       if (Math.abs(prev.size - l.size) > 0.6) brk = true;
       else if (sameCol && prev.y - l.y > 1.7 * Math.max(prev.size, l.size) && cur.kind !== 'equation')
         brk = true;
-      else if (cur.kind === 'item') brk = l.x0 <= cur.lines[0]!.x0 + 0.5 * l.size && !LIST_RE.test(text);
-      else if (cur.kind === 'para' && indent > 0.6 * l.size && indent < 4 * l.size) brk = true;
+      else if (cur.kind === 'item') {
+        // Hanging indent, measured from each line's own column so an item may continue in the next column.
+        const first = cur.lines[0]!;
+        brk = l.x0 - l.colLeft <= first.x0 - first.colLeft + 0.5 * l.size && !LIST_RE.test(text);
+      } else if (cur.kind === 'para' && indent > 0.6 * l.size && indent < 4 * l.size) brk = true;
       else if (cur.kind === 'para' && prev.x1 < prev.colRight - 4 * prev.size && endsSentence(prev.text))
         brk = true;
     }

@@ -141,6 +141,62 @@ test('two-column page: left column read before the right, paragraph joined acros
   );
 });
 
+/**
+ * LaTeX's twocolumn geometry on A4: columns 72–300.6 and 311.4–540 (a 10 pt gutter, off the page
+ * centre), justified lines drawn word by word, a subsection heading in the right column whose baseline
+ * falls between two left-column lines, and a page number at the bottom.
+ */
+async function makeLatexLike(): Promise<Uint8Array> {
+  const doc = await PDFDocument.create();
+  const font = await doc.embedFont(StandardFonts.TimesRoman);
+  const bold = await doc.embedFont(StandardFonts.TimesRomanBold);
+  const page = doc.addPage([595.28, 841.89]);
+  const width = 228.6;
+  const justified = (words: string[], x: number, y: number) => {
+    const w = words.reduce((n, t) => n + font.widthOfTextAtSize(t, 10), 0);
+    const gap = (width - w) / (words.length - 1);
+    let at = x;
+    for (const t of words) {
+      page.drawText(t, { x: at, y, size: 10, font });
+      at += font.widthOfTextAtSize(t, 10) + gap;
+    }
+  };
+  const vocab = 'the model we fit has a small set of data and runs fast'.split(' ');
+  const line = (k: number) =>
+    Array.from({ length: 6 }, (_, i) => vocab[(k * 3 + i) % vocab.length]!).concat(`L${k}`);
+  page.drawText('4 Experiments', { x: 72, y: 760, size: 12, font: bold });
+  for (let k = 0; k < 50; k++) justified(line(k), 72, 740 - k * 12);
+  page.drawText('4.1 Ablations', { x: 311.4, y: 735, size: 12, font: bold });
+  for (let k = 50; k < 100; k++) justified(line(k), 311.4, 740 - 18 - (k - 50) * 12);
+  page.drawText('3', { x: 295, y: 120, size: 10, font });
+  return doc.save();
+}
+
+test('LaTeX-like two columns: 10 pt gutter off-centre, heading between baselines, page number', async () => {
+  const paper = await paperFromPdf(await makeLatexLike(), 'latex.pdf');
+  assert.deepEqual(
+    paper.sections.map((s) => [s.id, s.level]),
+    [
+      ['4', 1],
+      ['4.1', 2],
+    ],
+  );
+  const exp = readSection(paper, '4')!;
+  // The left column is one paragraph in order, and none of the right column's words is mixed into it.
+  const left = exp.slice(exp.indexOf('\n\n') + 2, exp.indexOf('### 4.1'));
+  const marks = [...left.matchAll(/\bL(\d+)\b/g)].map((m) => Number(m[1]));
+  assert.deepEqual(
+    marks,
+    Array.from({ length: 50 }, (_, k) => k),
+  );
+  const right = readSection(paper, '4.1')!;
+  assert.deepEqual(
+    [...right.matchAll(/\bL(\d+)\b/g)].map((m) => Number(m[1])),
+    Array.from({ length: 50 }, (_, k) => k + 50),
+  );
+  assert.doesNotMatch(paper.markdown, /^3$/m, 'page number dropped');
+});
+
 test('broken inputs give a PaperError that names the file', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'paper-bad-'));
   const good = await makePaper();
