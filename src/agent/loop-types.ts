@@ -39,7 +39,8 @@ export interface AgentSessionDeps {
   bashTimeoutMs?: number;
   /** Safety net for tests and batch runs. */
   maxSteps?: number;
-  /** At a split, ask the model to summarise the window into the progress note (one cached request). */
+  /** At a split, ask the model to summarise the window into the progress note (one cached request).
+   * Default true. */
   summarizeSplits?: boolean;
 }
 

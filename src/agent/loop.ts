@@ -317,7 +317,7 @@ export class AgentSession {
       stage: this.deps.budget.stage,
       time: this.deps.budget.describe(),
     });
-    if (opts.summarize && this.deps.summarizeSplits) {
+    if (opts.summarize && this.deps.summarizeSplits !== false) {
       const summary = await summarizeWindow({
         context: this.context,
         model: this.deps.model,

@@ -134,7 +134,7 @@ test('long session: splits at the watermark, overlap kept, never over the limit,
     script: (_req, i) => (i < steps ? bigOutputStep(i) : tools(call('end_task', { summary: 'done' }))),
     server: { contextLimit: 12_000 },
     context: { contextLimit: 12_000, reserveOutput: 1000, keepTurns: 3, toolResultChars: 4000 },
-    deps: { maxSteps: 200 },
+    deps: { maxSteps: 200, summarizeSplits: false },
   });
   try {
     const r = await h.session.run();
@@ -415,14 +415,22 @@ test('with summarizeSplits the model writes part of the progress note; a replay 
     const notes = h.server.requests
       .map((q) => q.messages[2]?.content ?? '')
       .filter((c) => c.startsWith('[Context window'));
-    assert.ok(notes.some((n) => /## Your own summary of the previous window\nSUMMARY-1: trained 3 models/.test(n)));
+    assert.ok(
+      notes.some((n) => /## Your own summary of the previous window\nSUMMARY-1: trained 3 models/.test(n)),
+    );
     // The summary request shares the prefix of the request before it (cache hit).
-    const idx = h.server.requests.findIndex((q) => q.messages.at(-1)?.content?.startsWith('Your context is about'));
+    const idx = h.server.requests.findIndex((q) =>
+      q.messages.at(-1)?.content?.startsWith('Your context is about'),
+    );
     assert.ok(h.server.cachedTokens[idx]! > 0.8 * h.server.promptTokens[idx]!);
     // Summary calls are billed but never enter the conversation.
     const summaryEvents = h.events.filter((e) => e.type === 'model_response' && e.purpose === 'summary');
     assert.equal(summaryEvents.length, summaries);
-    const replayed = AgentSession.restore(h.deps, { tail: h.events, freshContext: h.freshContext }, estimateCounter);
+    const replayed = AgentSession.restore(
+      h.deps,
+      { tail: h.events, freshContext: h.freshContext },
+      estimateCounter,
+    );
     assert.deepEqual(replayed.context.messages(), h.session.context.messages());
     assert.deepEqual(replayed.totals, h.session.totals);
   } finally {
