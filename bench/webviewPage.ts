@@ -18,7 +18,7 @@ interface BrowserWindow {
   postMessage(message: unknown, targetOrigin: string): void;
 }
 
-/** A session with `n` timeline rows (tool calls with results and model answers). */
+/** A session with `n` timeline rows (a tool call with its result is one row; a model answer another). */
 export function sessionEvents(n: number): AgentEvent[] {
   const out: AgentEvent[] = [];
   let seq = 0;
@@ -37,7 +37,7 @@ export function sessionEvents(n: number): AgentEvent[] {
     budgetMs: 12 * 3600_000,
   });
   push({ type: 'status', status: 'running' });
-  for (let i = 0; out.length < n + 1; i++) {
+  for (let i = 0, rows = 2; rows < n; i++, rows++) {
     if (i % 2 === 0) {
       push({
         type: 'tool_call',
@@ -86,7 +86,8 @@ export async function openProgressPage(model: SessionModel, browser?: Browser): 
     }));
   const page = await b.newPage({ viewport: { width: 360, height: 900 } });
   const received: FromProgress[] = [];
-  const post = (msg: ToProgress) => page.evaluate((m) => (globalThis as unknown as BrowserWindow).postMessage(m, '*'), msg);
+  const post = (msg: ToProgress) =>
+    page.evaluate((m) => (globalThis as unknown as BrowserWindow).postMessage(m, '*'), msg);
   await page.exposeFunction('__toExtension', async (raw: unknown) => {
     const parsed = fromProgressSchema.safeParse(raw);
     if (!parsed.success) return;
