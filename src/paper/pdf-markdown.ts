@@ -164,7 +164,8 @@ function headingInfo(
   if (other && isKnownSectionName(text)) return { text };
   // Same font as the body but a standard section name alone on its line ("INTRODUCTION", "5 Conclusion").
   const bare = num ? num[2]! : text;
-  if (isKnownSectionName(bare) && text.length <= 40 && l.size >= body.size * 0.95)
+  // (LaTeX's article class sets "Abstract" smaller than the body.)
+  if (isKnownSectionName(bare) && text.length <= 40 && l.size >= body.size * 0.85)
     return { text, ...(num ? { number: num[1]!.replace(/\.$/, '') } : {}) };
   return undefined;
 }
@@ -226,14 +227,18 @@ function markFootnotes(lines: Line[], bodySize: number): Set<number> {
   for (const l of lines)
     if (l.size >= bodySize * 0.95) lowestBody.set(key(l), Math.min(lowestBody.get(key(l)) ?? Infinity, l.y));
   const out = new Set<number>();
+  let caption = false; // inside a caption: its continuation lines are not footnotes
   lines.forEach((l, i) => {
-    if (
-      l.size < bodySize * 0.9 &&
-      l.y < (lowestBody.get(key(l)) ?? Infinity) &&
-      l.y < 250 &&
-      !CAPTION_RE.test(l.text)
-    )
-      out.add(i);
+    const prev = lines[i - 1];
+    const continues =
+      prev !== undefined &&
+      prev.page === l.page &&
+      Math.abs(prev.size - l.size) < 0.3 &&
+      prev.y > l.y &&
+      prev.y - l.y < 1.8 * l.size;
+    caption = CAPTION_RE.test(l.text) || (caption && continues);
+    const lowest = lowestBody.get(key(l));
+    if (!caption && lowest !== undefined && l.size < bodySize * 0.9 && l.y < lowest && l.y < 250) out.add(i);
   });
   return out;
 }
@@ -313,7 +318,9 @@ function textBlocks(run: Line[], bodySize: number): Block[] {
       !cur || kind === 'caption' || kind === 'item' || (kind === 'equation') !== (cur.kind === 'equation');
     if (!brk && cur && prev) {
       const sameCol = prev.page === l.page && prev.y > l.y && Math.abs(prev.colLeft - l.colLeft) < 2;
-      const indent = l.x0 - l.colLeft;
+      // First-line indent: against the line above in the same column (quotes and abstracts are indented
+      // as a whole), against the column edge after a column or page break.
+      const indent = l.x0 - (sameCol ? Math.min(prev.x0, l.colLeft + 4 * l.size) : l.colLeft);
       if (Math.abs(prev.size - l.size) > 0.6) brk = true;
       else if (sameCol && prev.y - l.y > 1.7 * Math.max(prev.size, l.size) && cur.kind !== 'equation')
         brk = true;

@@ -197,6 +197,47 @@ test('LaTeX-like two columns: 10 pt gutter off-centre, heading between baselines
   assert.doesNotMatch(paper.markdown, /^3$/m, 'page number dropped');
 });
 
+test('article-class abstract: small centred "Abstract", indented smaller paragraph, indented first lines', async () => {
+  const doc = await PDFDocument.create();
+  const font = await doc.embedFont(StandardFonts.TimesRoman);
+  const bold = await doc.embedFont(StandardFonts.TimesRomanBold);
+  const page = doc.addPage([612, 792]);
+  page.drawText('Small Models Generalize', { x: 200, y: 700, size: 17, font });
+  page.drawText('Abstract', { x: 287, y: 640, size: 10, font: bold });
+  for (let i = 0; i < 5; i++)
+    page.drawText(`abstract line ${i} says what the paper shows about small models and data`, {
+      x: 140,
+      y: 622 - i * 12,
+      size: 10,
+      font,
+    });
+  page.drawText('1 Introduction', { x: 108, y: 540, size: 14, font: bold });
+  let y = 515;
+  for (const p of [0, 1])
+    for (let i = 0; i < 6; i++) {
+      // A new paragraph starts with an indented line, without extra space above it.
+      page.drawText(`paragraph ${p} line ${i} of the introduction with enough words to fill it.`, {
+        x: i === 0 ? 123 : 108,
+        y: (y -= 13.6),
+        size: 11,
+        font,
+      });
+    }
+  const paper = await paperFromPdf(await doc.save(), 'article.pdf');
+  assert.deepEqual(
+    paper.sections.map((s) => s.title),
+    ['Abstract', '1 Introduction'],
+  );
+  assert.match(
+    paper.abstract,
+    /^abstract line 0 says .* abstract line 4 says what the paper shows about small models and data$/,
+  );
+  const intro = readSection(paper, '1')!.split('\n\n');
+  assert.equal(intro.length, 3, intro.join('\n---\n'));
+  assert.match(intro[1]!, /^paragraph 0 line 0 .* paragraph 0 line 5 /);
+  assert.match(intro[2]!, /^paragraph 1 line 0 /);
+});
+
 test('broken inputs give a PaperError that names the file', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'paper-bad-'));
   const good = await makePaper();
