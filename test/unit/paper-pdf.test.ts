@@ -216,9 +216,10 @@ test('article-class abstract: small centred "Abstract", indented smaller paragra
   for (const p of [0, 1])
     for (let i = 0; i < 6; i++) {
       // A new paragraph starts with an indented line, without extra space above it.
+      y -= 13.6;
       page.drawText(`paragraph ${p} line ${i} of the introduction with enough words to fill it.`, {
         x: i === 0 ? 123 : 108,
-        y: (y -= 13.6),
+        y,
         size: 11,
         font,
       });
