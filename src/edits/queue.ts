@@ -131,9 +131,18 @@ export class EditQueue {
         const current = this.proposals.get(p.path);
         if (!current || wait.signal?.aborted) continue;
         const asked = this.opts.decide(current);
-        const d = await (wait.whileWaiting
-          ? wait.whileWaiting(untilAborted(asked, wait.signal))
-          : untilAborted(asked, wait.signal));
+        let d: Decision | undefined;
+        try {
+          d = await (wait.whileWaiting
+            ? wait.whileWaiting(untilAborted(asked, wait.signal))
+            : untilAborted(asked, wait.signal));
+        } catch (err) {
+          // A prompt that fails must not end the agent's session: the proposal stays queued.
+          this.opts.onWarning?.(
+            `Could not ask about ${p.path} (${err instanceof Error ? err.message : String(err)}); it stays in the queue.`,
+          );
+          continue;
+        }
         if (!d) continue;
         outcomes.push(
           d.decision === 'accept'

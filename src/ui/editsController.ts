@@ -229,13 +229,16 @@ export class EditsController implements vscode.Disposable {
         ? 'to delete'
         : 'an edit to';
     const stats = p.wholeFileOnly ? '' : ` (+${p.stats.additions} −${p.stats.deletions})`;
-    const answer = await vscode.window.showInformationMessage(
-      `KLong proposes ${verb} ${p.path}${stats}.`,
-      { modal: true, detail: `${p.note ? `${p.note}\n` : ''}The agent is waiting for your decision.` },
-      'Accept',
-      'Reject…',
-      'Decide later',
-    );
+    const message = `KLong proposes ${verb} ${p.path}${stats}.`;
+    const detail = `${p.note ? `${p.note}\n` : ''}The agent is waiting for your decision.`;
+    const buttons = ['Accept', 'Reject…', 'Decide later'];
+    let answer: string | undefined;
+    try {
+      answer = await vscode.window.showInformationMessage(message, { modal: true, detail }, ...buttons);
+    } catch {
+      // Some hosts refuse modal dialogs (VS Code under test): ask with a notification instead.
+      answer = await vscode.window.showInformationMessage(`${message} ${detail}`, ...buttons);
+    }
     if (answer === 'Accept') return { decision: 'accept' };
     if (answer === 'Reject…') {
       const why = await rejectReason(p.path);

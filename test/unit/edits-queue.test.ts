@@ -494,3 +494,28 @@ test('hook(): ask-each waits through whileWaiting and gives up when the session 
   assert.equal(await t.user('a.txt'), 'a\n', 'no decision was taken after the stop');
   assert.equal(t.queue.list().length, 1);
 });
+
+test('ask-each: a prompt that throws leaves the proposal queued and the agent going', async () => {
+  const warnings: string[] = [];
+  const t = await setup(
+    { 'a.txt': 'a\n' },
+    {
+      mode: 'ask-each',
+      decide: async () => {
+        throw new Error('DialogService: refused to show dialog in tests');
+      },
+      onWarning: (w) => warnings.push(w),
+    },
+  );
+  await t.sandbox.writeFile('a.txt', 'A\n');
+  const r = await t.queue.afterTool(1);
+  assert.deepEqual(r.outcomes, []);
+  assert.deepEqual(
+    t.queue.list().map((p) => p.path),
+    ['a.txt'],
+  );
+  assert.match(
+    warnings[0]!,
+    /Could not ask about a\.txt \(DialogService: refused.*\); it stays in the queue\./,
+  );
+});

@@ -9,9 +9,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { AgentEventBody } from '../../../src/agent/events';
+import type { AgentSession } from '../../../src/agent/loop';
 import { EditQueue } from '../../../src/edits/queue';
 import type { EditsController } from '../../../src/ui/editsController';
+import { startHarness } from '../../support/agent-harness';
 import { DirSandbox } from '../../support/dir-sandbox';
+import { type ChatBody, call, tools } from '../../support/model-server';
 import { hasDriver, screenshot, until, view } from './driver';
 
 const lines = (n: number, f = (i: number) => `value_${i} = ${i}`) =>
@@ -252,5 +255,140 @@ describe('proposed edits', function () {
     });
     await vscode.commands.executeCommand('klong.setApprovalMode', 'review');
     if (hasDriver()) await screenshot('edits-after-auto-accept');
+  });
+
+  /**
+   * A real agent session (AgentSession + scripted OpenAI-compatible server over HTTP) whose
+   * after-tool hook is a fresh queue attached to the extension's controller. The script holds the
+   * agent's second request until the user has decided, so the third request is "the next one".
+   */
+  async function agentSession(file: string, before: string, after: string, mode: 'review' | 'ask-each') {
+    writeFileSync(ws(file), before);
+    const sb = await DirSandbox.create({ [file]: before });
+    let session: AgentSession | undefined;
+    await vscode.commands.executeCommand('klong.setApprovalMode', mode);
+    const q = new EditQueue({
+      sandbox: sb,
+      onFeedback: (t) => session!.injectUserMessage(t),
+      ...edits.queueHooks(),
+    });
+    edits.setQueue(q);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const h = await startHarness({
+      sandbox: sb,
+      script: [
+        tools(call('write_file', { path: file, content: after })),
+        async () => {
+          await gate;
+          return tools(call('bash', { command: 'true' }));
+        },
+        tools(call('end_task', { summary: 'done' })),
+      ],
+      deps: { afterTool: q.hook() },
+      // The second request is held while the user reviews: no stall retry meanwhile.
+      client: { stallTimeoutMs: 120_000 },
+    });
+    session = h.session;
+    const run = h.session.run();
+    const close = async () => {
+      release();
+      h.session.stop('interrupt');
+      await run.catch(() => undefined);
+      await h.close();
+      await sb.dispose();
+      edits.setQueue(queue);
+      await vscode.commands.executeCommand('klong.setApprovalMode', 'review');
+    };
+    return { q, h, sb, run, release, close };
+  }
+
+  const lastUser = (req: ChatBody) =>
+    [...req.messages].reverse().find((m) => m.role === 'user')?.content ?? '';
+
+  it('a real agent session: accept one hunk and reject another in the diff; the next model request carries the rejection', async () => {
+    const before = lines(24, (i) => `epochs_${i} = ${i}`);
+    const after = before
+      .replace('epochs_3 = 3\n', 'epochs_3 = 30\n')
+      .replace('epochs_20 = 20\n', 'epochs_20 = 200\n');
+    const s = await agentSession('agent.py', before, after, 'review');
+    try {
+      const p = (await until('the agent proposal', () => s.q.get('agent.py')).catch((err) => {
+        throw new Error(`${err.message}; agent events: ${JSON.stringify(s.h.events).slice(0, 1500)}`);
+      }))!;
+      assert.equal(p.hunks.length, 2);
+      await edits.open('agent.py');
+      await until('the diff tab', () => diffTabOpen('agent.py'));
+      if (hasDriver()) {
+        await view('workbench').waitFor('.monaco-diff-editor .codelens-decoration a', {
+          text: 'Accept change',
+        });
+        await view('workbench').click('.monaco-diff-editor .codelens-decoration a:has-text("Accept change")');
+      } else {
+        await vscode.commands.executeCommand('klong.acceptHunk', 'agent.py', 0, p.version);
+      }
+      const accepted = before.replace('epochs_3 = 3\n', 'epochs_3 = 30\n');
+      await until('the accepted hunk on disk', () => readFileSync(ws('agent.py'), 'utf8') === accepted);
+      const left = await until('one hunk left', () =>
+        s.q.get('agent.py')?.hunks.length === 1 ? s.q.get('agent.py') : undefined,
+      );
+      const reason = '200 epochs will not fit the time budget';
+      if (hasDriver()) {
+        const rejecting = vscode.commands.executeCommand('klong.rejectProposal', 'agent.py', left!.version);
+        await view('workbench').fill('.quick-input-widget input', reason);
+        await view('workbench').press('.quick-input-widget input', 'Enter');
+        await rejecting;
+      } else {
+        await vscode.commands.executeCommand('klong.rejectProposal', 'agent.py', left!.version, reason);
+      }
+      assert.equal(
+        readFileSync(join(s.sb.workdir, 'agent.py'), 'utf8'),
+        accepted,
+        'container reverted to what was accepted',
+      );
+      s.release();
+      assert.deepEqual(await s.run, { status: 'done', reason: 'end_task', summary: 'done' });
+      assert.equal(s.h.server.requests.length, 3, 'one request per step, no retry');
+      const [, second, third] = s.h.server.requests;
+      assert.ok(!JSON.stringify(second).includes('User rejected'));
+      assert.equal(
+        lastUser(third!),
+        'User rejected the remaining changes to agent.py (line 20): 200 epochs will not fit the time budget. They were reverted in the container; the changes the user accepted earlier stay.',
+      );
+      assert.equal(readFileSync(ws('agent.py'), 'utf8'), accepted);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('ask-each: the agent waits for the prompt; Reject… with a reason is its next request', async function () {
+    if (!hasDriver()) this.skip();
+    const before = 'batch_size = 32\n';
+    const s = await agentSession('config.py', before, 'batch_size = 4096\n', 'ask-each');
+    try {
+      // VS Code refuses modal dialogs under test, so here the prompt falls back to a notification.
+      await view('workbench')
+        .waitFor('.notification-toast', { text: 'KLong proposes an edit to config.py' })
+        .catch((err) => {
+          const state = { mode: s.q.mode, pending: s.q.list().map((p) => p.path), events: s.h.events };
+          throw new Error(`${err.message}; ${JSON.stringify(state).slice(0, 1500)}`);
+        });
+      await screenshot('edits-ask-each-prompt');
+      assert.equal(s.h.server.requests.length, 1, 'the agent is waiting: no new request before the answer');
+      await view('workbench').click('.notification-toast .monaco-button:has-text("Reject")');
+      await view('workbench').fill('.quick-input-widget input', 'too large for one GPU');
+      await view('workbench').press('.quick-input-widget input', 'Enter');
+      await until('the second request', () => s.h.server.requests.length >= 2);
+      assert.equal(
+        lastUser(s.h.server.requests[1]!),
+        'User rejected the edit to config.py: too large for one GPU. The file was reverted in the container.',
+      );
+      assert.equal(readFileSync(join(s.sb.workdir, 'config.py'), 'utf8'), before);
+      assert.equal(readFileSync(ws('config.py'), 'utf8'), before);
+    } finally {
+      await s.close();
+    }
   });
 });
