@@ -61,6 +61,8 @@ export type AgentEventBody =
   | { type: 'split'; step: number; window: number; note: string; keptMessages: number }
   | { type: 'edit_proposed'; step: number; proposal: ProposalSummary }
   | { type: 'edit_decided'; path: string; decision: 'accepted' | 'rejected'; reason?: string }
+  /** The agent put the file back as it was: the proposal is gone without a decision. */
+  | { type: 'edit_withdrawn'; step: number; path: string }
   | { type: 'checkpoint'; step: number; commit?: string }
   | { type: 'error'; message: string; fatal: boolean }
   | { type: 'grade'; score: number; reportPath?: string }

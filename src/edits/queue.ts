@@ -291,6 +291,7 @@ export class EditQueue {
       if (!seen.has(path) && (!wanted || wanted.has(path))) {
         removed = this.proposals.delete(path);
         this.partlyAccepted.delete(path);
+        this.opts.emit?.({ type: 'edit_withdrawn', step, path });
       }
     }
     for (const p of updated)

@@ -115,6 +115,7 @@ test('a second change to the same file updates its proposal in place; an unchang
   await t.sandbox.writeFile('a.txt', lines(10));
   await t.queue.afterTool(4);
   assert.equal(t.queue.list().length, 0);
+  assert.deepEqual(t.events.at(-1), { type: 'edit_withdrawn', step: 4, path: 'a.txt' });
 });
 
 test('accept one hunk, reject another: workspace, container, baseline and the agent observation', async () => {
