@@ -4,7 +4,6 @@
  * monitor scans a finished session's commands and outputs for them.
  */
 import { readFile } from 'node:fs/promises';
-import type { AgentEventBody } from '../agent/events';
 import { PaperError } from './errors';
 import type { Paper } from './types';
 
@@ -196,30 +195,62 @@ export async function loadBlacklist(opts: LoadBlacklistOptions = {}): Promise<Bl
 }
 
 /**
+ * The fields of a session event (src/agent/events.ts) the monitor reads; declared structurally so that
+ * this layer does not import the agent's.
+ */
+export interface ScannableEvent {
+  type: string;
+  seq?: number;
+  step?: number;
+  name?: string;
+  args?: string;
+  output?: string;
+}
+
+/**
  * The monitor: blacklisted URLs in a session's tool calls (commands, arguments) and tool outputs.
  * read_paper output is skipped: the paper naming its own repository is not a use of it.
  */
-export function scanEvents(
-  events: Iterable<AgentEventBody & { seq?: number }>,
-  blacklist: Blacklist,
-): BlacklistHit[] {
+export function scanEvents(events: Iterable<ScannableEvent>, blacklist: Blacklist): BlacklistHit[] {
   const hits: BlacklistHit[] = [];
   for (const ev of events) {
     if (ev.type !== 'tool_call' && ev.type !== 'tool_result') continue;
     if (ev.type === 'tool_result' && ev.name === 'read_paper') continue;
-    const text = ev.type === 'tool_call' ? ev.args : ev.output;
+    const text = (ev.type === 'tool_call' ? ev.args : ev.output) ?? '';
     for (const m of blacklist.matches(text)) {
       const at = text.toLowerCase().indexOf(m.found.toLowerCase());
       const excerpt = text.slice(Math.max(0, at - 60), at + m.found.length + 60).replace(/\s+/g, ' ');
       hits.push({
         ...m,
         where: ev.type,
-        tool: ev.name,
-        step: ev.step,
+        tool: ev.name ?? '',
+        step: ev.step ?? 0,
         ...(ev.seq !== undefined ? { seq: ev.seq } : {}),
         excerpt,
       });
     }
   }
   return hits;
+}
+
+/** The monitor over a session's events.jsonl (one JSON event per line; unreadable lines are skipped). */
+export async function scanEventLog(path: string, blacklist: Blacklist): Promise<BlacklistHit[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new PaperError(path, 'event log not found or unreadable', { cause: err });
+  }
+  const events: ScannableEvent[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const v = JSON.parse(line) as unknown;
+      if (v && typeof v === 'object' && typeof (v as ScannableEvent).type === 'string')
+        events.push(v as ScannableEvent);
+    } catch {
+      // A torn last line after a crash: the session layer drops it too.
+    }
+  }
+  return scanEvents(events, blacklist);
 }

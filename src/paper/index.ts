@@ -10,6 +10,8 @@ export {
   normalizeTarget,
   officialRepos,
   parseBlacklistTxt,
+  type ScannableEvent,
+  scanEventLog,
   scanEvents,
 } from './blacklist';
 export { PaperError } from './errors';

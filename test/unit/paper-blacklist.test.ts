@@ -12,6 +12,7 @@ import {
   officialRepos,
   paperFromMarkdown,
   parseBlacklistTxt,
+  scanEventLog,
   scanEvents,
 } from '../../src/paper';
 
@@ -155,4 +156,16 @@ test('monitor: tool calls and outputs after the fact, read_paper output ignored'
     ],
   );
   assert.match(hits[0]!.excerpt, /Collecting componet@ git\+https:\/\/github\.com\/mikelma\/componet\.git/);
+
+  // The same over an events.jsonl with a torn last line (crash mid-write).
+  const log = join(dir, 'events.jsonl');
+  await writeFile(
+    log,
+    `${events.map((e) => JSON.stringify({ ...e, ts: 1 })).join('\n')}\n{"seq": 7, "type": "tool_call", "ar`,
+  );
+  assert.deepEqual(
+    (await scanEventLog(log, bl)).map((h) => h.seq),
+    [4, 5],
+  );
+  await assert.rejects(scanEventLog(join(dir, 'none.jsonl'), bl), /none\.jsonl: event log not found/);
 });
