@@ -5,7 +5,7 @@ import { PaperPanels } from './paperPanel';
 import { ProgressViewProvider } from './progressView';
 import { ReproduceController } from './reproduce';
 import { SessionModel } from './sessionModel';
-import { registerSessionsView } from './sessionsView';
+import { registerSessionsView, type SessionsViewProvider } from './sessionsView';
 import { SessionStatusBar } from './statusBar';
 
 /** What the UI offers the wiring (and the e2e tests): feed `session` with AgentEvents. */
@@ -18,6 +18,8 @@ export interface KlongUi {
   /** Proposed edits: attach a session's EditQueue with `edits.setQueue(queue)`. */
   edits: EditsController;
   reproduce?: ReproduceController;
+  /** The Sessions tree view (its `store` is the extension's session store). */
+  sessions?: SessionsViewProvider;
 }
 
 export function registerUi(context: vscode.ExtensionContext): KlongUi {
@@ -31,6 +33,11 @@ export function registerUi(context: vscode.ExtensionContext): KlongUi {
   const edits = registerEdits(context, log);
   void vscode.commands.executeCommand('setContext', 'klong.sessionState', 'idle');
 
+  const sessions = registerSessionsView({
+    store: new SessionStore(vscode.Uri.joinPath(context.globalStorageUri, 'sessions').fsPath),
+    model: session,
+    log,
+  });
   const reproduce = new ReproduceController(context, { session, progress, paper, statusBar, log, edits });
   context.subscriptions.push(
     log,
@@ -41,12 +48,8 @@ export function registerUi(context: vscode.ExtensionContext): KlongUi {
     vscode.window.registerWebviewViewProvider(ProgressViewProvider.viewId, progress),
     ...reproduce.register(),
     vscode.commands.registerCommand('klong.showLog', () => log.show()),
-    registerSessionsView({
-      store: new SessionStore(vscode.Uri.joinPath(context.globalStorageUri, 'sessions').fsPath),
-      model: session,
-      log,
-    }),
+    sessions,
   );
   void reproduce.offerResume();
-  return { session, progress, paper, statusBar, log, edits, reproduce };
+  return { session, progress, paper, statusBar, log, edits, reproduce, sessions: sessions.provider };
 }

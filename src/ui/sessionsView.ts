@@ -98,6 +98,10 @@ export class SessionsViewProvider implements vscode.TreeDataProvider<SessionList
 
   constructor(private readonly opts: SessionsViewOptions) {}
 
+  get store(): SessionStore {
+    return this.opts.store;
+  }
+
   refresh(): void {
     this.changed.fire(undefined);
   }
@@ -126,8 +130,10 @@ export class SessionsViewProvider implements vscode.TreeDataProvider<SessionList
   }
 }
 
-/** Register the view, its commands and a file watcher that refreshes it; returns disposables. */
-export function registerSessionsView(opts: SessionsViewOptions): vscode.Disposable {
+/** Register the view, its commands and a file watcher that refreshes it. */
+export function registerSessionsView(
+  opts: SessionsViewOptions,
+): vscode.Disposable & { provider: SessionsViewProvider } {
   const provider = new SessionsViewProvider(opts);
   const view = vscode.window.createTreeView(SessionsViewProvider.viewId, { treeDataProvider: provider });
   const { store } = opts;
@@ -252,7 +258,7 @@ export function registerSessionsView(opts: SessionsViewOptions): vscode.Disposab
     new vscode.RelativePattern(vscode.Uri.file(store.root), '*/{summary.json,events.jsonl,session.lock}'),
   );
 
-  return vscode.Disposable.from(
+  const all = vscode.Disposable.from(
     provider,
     view,
     watcher,
@@ -269,4 +275,5 @@ export function registerSessionsView(opts: SessionsViewOptions): vscode.Disposab
     vscode.commands.registerCommand('klong.sessions.delete', del),
     vscode.commands.registerCommand('klong.sessions.export', exportTrajectory),
   );
+  return Object.assign(all, { provider });
 }

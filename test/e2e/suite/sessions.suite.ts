@@ -1,0 +1,63 @@
+import * as assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import * as vscode from 'vscode';
+import { klong } from './api';
+import { hasDriver, screenshot, until, view } from './driver';
+
+describe('Sessions view', () => {
+  it('lists sessions from disk (paper, status, active time, score), opens one into the progress view, follows deletes', async () => {
+    const ui = await klong();
+    const sessions = ui.sessions;
+    assert.ok(sessions, 'the Sessions view is registered');
+    const store = sessions.store;
+    const id = `e2e-sessions-${Date.now().toString(36)}`;
+    let t = Date.now() - 3_600_000;
+    const live = store.create(
+      {
+        sessionId: id,
+        paperTitle: 'E2E Sessions Paper',
+        paperPath: '/papers/e2e.pdf',
+        workspace: '/ws/e2e',
+        model: 'test-model',
+        budgetMs: 3_600_000,
+      },
+      { now: () => t },
+    );
+    live.append({ type: 'status', status: 'running' });
+    t += 25 * 60_000;
+    live.append({ type: 'tool_call', step: 1, callId: 'c1', name: 'bash', args: '{"command":"ls"}' });
+    t += 5 * 60_000;
+    live.append({ type: 'grade', score: 0.5 });
+    live.append({ type: 'status', status: 'stopped', reason: 'user' });
+    live.close();
+
+    await vscode.commands.executeCommand('klong.sessions.refresh');
+    const entry = (await until('the session in the view', () =>
+      sessions.getChildren().find((e) => e.id === id),
+    ))!;
+    const item = sessions.getTreeItem(entry);
+    assert.equal(item.label, 'E2E Sessions Paper');
+    assert.equal(item.description, 'stopped · 30m · score 50%');
+    assert.match(item.contextValue ?? '', /resumable/);
+
+    if (hasDriver()) {
+      await vscode.commands.executeCommand('klong.sessions.focus');
+      await view('workbench').waitFor('.monaco-list-row', { text: 'E2E Sessions Paper' });
+      await screenshot('sessions-view');
+    }
+
+    ui.session.reset();
+    await vscode.commands.executeCommand('klong.sessions.open', entry);
+    assert.equal(ui.session.timelineLength > 0, true, 'open loaded the timeline');
+    assert.equal(ui.session.snapshot.status, 'stopped');
+
+    store.delete(id);
+    assert.equal(existsSync(entry.dir), false);
+    await vscode.commands.executeCommand('klong.sessions.refresh');
+    assert.equal(
+      sessions.getChildren().some((e) => e.id === id),
+      false,
+    );
+    ui.session.reset();
+  });
+});
