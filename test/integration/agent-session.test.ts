@@ -437,3 +437,41 @@ test('with summarizeSplits the model writes part of the progress note; a replay 
     await h.close();
   }
 });
+
+test('a crash between a tool call and its result: resume answers the call and goes on', async () => {
+  const h = await startHarness({
+    script: [
+      tools(call('bash', { command: 'echo first' }), call('bash', { command: 'echo second' })),
+      faults.unauthorized(),
+    ],
+  });
+  try {
+    await h.session.run();
+    // The log as a crash would leave it: cut right after the second tool_call.
+    const cut = h.events.findIndex((e) => e.type === 'tool_call' && e.args.includes('second'));
+    const tail = h.events.slice(0, cut + 1);
+    const h2 = await startHarness({
+      sandbox: h.sandbox,
+      script: [
+        (req) => {
+          const toolMsgs = req.messages.filter((m) => m.role === 'tool');
+          assert.equal(toolMsgs.length, 2, 'both calls answered');
+          assert.match(toolMsgs[0]!.content!, /^first\n\[exit code: 0\]/);
+          assert.match(
+            toolMsgs[1]!.content!,
+            /^Interrupted: the session stopped before this tool call finished/,
+          );
+          return tools(call('end_task', { summary: 'ok' }));
+        },
+      ],
+    });
+    try {
+      const resumed = AgentSession.restore(h2.deps, { tail, freshContext: h.freshContext }, estimateCounter);
+      assert.deepEqual(await resumed.run(), { status: 'done', reason: 'end_task', summary: 'ok' });
+    } finally {
+      await h2.close();
+    }
+  } finally {
+    await h.close();
+  }
+});
