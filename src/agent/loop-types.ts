@@ -33,6 +33,7 @@ export interface AgentSessionDeps {
   /** Runs reproduce.sh (or similar) when the session ends by end_task or deadline. */
   finalReproduction?: (
     reason: 'end_task' | 'deadline',
+    summary: string,
   ) => Promise<{ ok: boolean; output: string } | undefined>;
   /** At the end of every step, and with final=true when the loop returns: flush / snapshot here. */
   onStepEnd?: (info: { step: number; final: boolean }) => void | Promise<void>;

@@ -354,7 +354,7 @@ export class AgentSession {
     const hook = this.deps.finalReproduction;
     if (hook) {
       const t0 = Date.now();
-      const r = await hook(reason).catch((e: unknown) => ({
+      const r = await hook(reason, summary).catch((e: unknown) => ({
         ok: false,
         output: `Final reproduction failed: ${String(e)}`,
       }));

@@ -2,23 +2,15 @@
  * `klong reproduce`: one session on the real engine (docker sandbox, session store, edit queue,
  * paper/rubric/blacklist), with a progress line and Ctrl-C that checkpoints and exits 130.
  */
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
-import { systemClock, TimeBudget } from '../agent/budget';
-import { ContextManager } from '../agent/context';
-import type { EventSink } from '../agent/events';
-import { buildHead } from '../agent/head';
-import { AgentSession, type SessionState } from '../agent/loop';
-import { defaultSystemPrompt, defaultTask } from '../agent/prompt';
-import { estimateCounter } from '../agent/tokens';
-import { type ApprovalMode, DirUserFiles, EditQueue } from '../edits';
-import { OpenAIModelClient } from '../llm/openai-client';
+import type { ApprovalMode } from '../edits';
+import { DirUserFiles } from '../edits';
+import { type NewSession, Reproduction, type RunSettings } from '../engine/reproduction';
 import { FatalModelError, type Prices } from '../llm/types';
-import { createPaperReader, loadBlacklist, loadPaper, loadRubric, runReproduction } from '../paper';
-import type { Paper, RubricNode } from '../paper/types';
-import { type DockerSandbox, openSandbox, removeSandbox, runFreshContainer } from '../sandbox';
-import { type LiveSession, SessionLockedError, SessionStore } from '../session';
+import { removeSandbox } from '../sandbox';
+import { SessionLockedError } from '../session';
 import { ProgressLine } from './progress';
 
 export interface ReproduceOptions {
@@ -92,7 +84,13 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
   const stateDir = resolve(o.stateDir);
   const settings: RunSettings = {
     stateDir,
-    model: { baseUrl: o.baseUrl, apiKey: o.apiKey, name: o.model, contextLimit: o.contextLimit, prices: o.prices },
+    model: {
+      baseUrl: o.baseUrl,
+      apiKey: o.apiKey,
+      name: o.model,
+      contextLimit: o.contextLimit,
+      prices: o.prices,
+    },
     budgetMs: o.budgetMs ?? 12 * 3600_000,
     ...(o.spendCapUsd !== undefined ? { spendCapUsd: o.spendCapUsd } : {}),
     approval: o.approval,
@@ -127,7 +125,7 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
   const sessionId = run.sessionId;
   const resumeHint = `klong reproduce --resume ${sessionId} --state-dir ${o.stateDir}`;
   say(
-    `Session ${sessionId}: "${run.paper.title}" in ${workspaceDir} (model ${o.model}, budget ${Math.round(run.budget.remainingMs() / 60_000)} min left)`,
+    `Session ${sessionId}: "${run.paper.title}" in ${workspaceDir} (model ${o.model}, ${run.budget.describe()})`,
   );
   progress = new ProgressLine(io.err, settings.budgetMs, () => run.budget.activeMs(), run.agent.totals);
 
@@ -155,7 +153,8 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
       const patchFile = join(run.live.dir, 'proposals.patch');
       writeFileSync(patchFile, patch);
       say(`${pending.length} proposed edit(s) not applied to ${workspaceDir}:`);
-      for (const p of pending) say(`  ${p.change.padEnd(8)} ${p.path} (+${p.stats.additions} −${p.stats.deletions})`);
+      for (const p of pending)
+        say(`  ${p.change.padEnd(8)} ${p.path} (+${p.stats.additions} −${p.stats.deletions})`);
       say(`The patch is in ${patchFile} (git apply); the container keeps the changes.`);
     }
     if (result.status === 'done') {

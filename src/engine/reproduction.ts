@@ -106,6 +106,7 @@ export interface RunOutcome {
 
 export class Reproduction {
   private finalRun: ReproductionResult | undefined;
+  private outcome: { score?: number; reportPath?: string } = {};
   private disposed = false;
 
   private constructor(
@@ -117,6 +118,7 @@ export class Reproduction {
     readonly queue: EditQueue,
     readonly agent: AgentSession,
     readonly model: ModelClient,
+    readonly budget: TimeBudget,
     private readonly settings: RunSettings,
     private readonly hooks: RunHooks,
     private readonly emit: (e: AgentEventBody) => void,
@@ -293,7 +295,7 @@ export class Reproduction {
         ...(saved.spendCapUsd ? { spendCap: { usd: saved.spendCapUsd } } : {}),
         onSpendCap: async (reason, totals) => hooks.onSpendCap?.(reason, totals),
         afterTool: queue.hook(),
-        ...(settings.finalRun === false ? {} : { finalReproduction: () => run.runFinal() }),
+        finalReproduction: (_reason, summary) => run.finish(summary),
         onStepEnd: ({ final }) => {
           if (final) live.snapshotNow(agent.snapshot());
           else live.endStep(() => agent.snapshot());
@@ -313,6 +315,7 @@ export class Reproduction {
       queue,
       agent,
       model,
+      budget,
       settings,
       hooks,
       emit,
@@ -323,7 +326,7 @@ export class Reproduction {
   }
 
   /** reproduce.sh in a fresh container from the session's image; its log becomes reproduce.log. */
-  private async runFinal(): Promise<{ ok: boolean; output: string }> {
+  private async runFinal(): Promise<ReproductionResult> {
     this.hooks.say('Final reproduction: running reproduce.sh in a fresh container…');
     const sb = this.sandbox;
     const labels = this.settings.labels ?? {};
@@ -343,19 +346,24 @@ export class Reproduction {
       },
       { timeoutMs: this.settings.finalTimeoutMs ?? 3600_000 },
     );
-    this.finalRun = r;
     if (r.ran) await sb.writeFile('reproduce.log', r.log);
-    return { ok: r.ran && r.exitCode === 0, output: r.log };
+    return r;
   }
 
-  /** Run the agent to its end, then grade and propose the report. */
+  /** Run the agent to its end (the final run, grade and report happen before it ends). */
   async run(): Promise<RunOutcome> {
     const result = await this.agent.run();
-    if (result.status !== 'done' || result.reason === 'stopped') return { result };
-    return { result, ...(await this.finish(result.summary)) };
+    return { result, ...this.outcome };
   }
 
-  private async finish(summary: string | undefined): Promise<{ score?: number; reportPath?: string }> {
+  /**
+   * When the agent ends (end_task or deadline): reproduce.sh in a fresh container, the grade, and
+   * REPRODUCTION.md proposed like any other edit. Inside the loop's final hook, so that a crash here
+   * resumes into it again (judge answers are cached) rather than into a finished session.
+   */
+  private async finish(summary: string): Promise<{ ok: boolean; output: string } | undefined> {
+    const final = this.settings.finalRun === false ? undefined : await this.runFinal();
+    this.finalRun = final;
     let grade: Awaited<ReturnType<typeof gradeInSandbox>> | undefined;
     if (this.rubric && this.settings.grade !== false) {
       this.hooks.say('Grading the reproduction against the rubric…');
@@ -385,10 +393,13 @@ export class Reproduction {
     });
     writeFileSync(join(this.live.dir, 'REPRODUCTION.md'), report);
     await this.sandbox.writeFile('REPRODUCTION.md', report);
-    await this.queue.refresh(this.agent.step);
     if (grade) this.emit({ type: 'grade', score: grade.score, reportPath: 'REPRODUCTION.md' });
-    this.live.flush();
-    return { ...(grade ? { score: grade.score } : {}), reportPath: join(this.live.dir, 'REPRODUCTION.md') };
+    await this.queue.afterTool(this.agent.step); // the approval mode applies to the report too
+    this.outcome = {
+      ...(grade ? { score: grade.score } : {}),
+      reportPath: join(this.live.dir, 'REPRODUCTION.md'),
+    };
+    return final ? { ok: final.ran && final.exitCode === 0, output: final.log } : undefined;
   }
 
   pause(): void {
