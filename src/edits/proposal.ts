@@ -80,10 +80,13 @@ export async function buildProposal(
       : change.size > limit
         ? { bytes: null, size: change.size, text: null, huge: true }
         : side(await sandbox.readFile(change.path), limit);
+  // A deleted file's change carries its baseline size: a huge one is not read at all.
   const before: Side =
     change.kind === 'added'
       ? { bytes: null, size: null, text: null, huge: false }
-      : await baseline(sandbox, change, limit);
+      : change.kind === 'deleted' && change.size > limit
+        ? { bytes: null, size: change.size, text: null, huge: true }
+        : await baseline(sandbox, change, limit);
   return fromSides(change, before, after, step, change.binary);
 }
 
@@ -185,8 +188,11 @@ export async function findRenames(sandbox: Sandbox, changes: FileChange[], limit
   const added = changes.filter((c) => c.kind === 'added' && c.size <= limit);
   const deleted = changes.filter((c) => c.kind === 'deleted');
   if (added.length === 0 || deleted.length === 0) return pairs;
+  // Only deletions whose size some addition shares are read (a size of 0 may mean "unknown").
+  const sizes = new Set(added.map((a) => a.size));
   const gone: { path: string; bytes: Uint8Array }[] = [];
   for (const d of deleted) {
+    if (d.size > limit || (d.size > 0 && !sizes.has(d.size))) continue;
     const bytes = await sandbox.baselineFile(d.path);
     if (bytes && bytes.length <= limit) gone.push({ path: d.path, bytes });
   }

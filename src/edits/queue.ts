@@ -59,6 +59,20 @@ export interface AfterToolWait {
   whileWaiting?: <T>(p: Promise<T>) => Promise<T>;
 }
 
+/** `fn` over `items` with at most `limit` running at once; results in input order. */
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
 /** The decision, or undefined as soon as the session stops. */
 function untilAborted<T>(p: Promise<T | undefined>, signal?: AbortSignal): Promise<T | undefined> {
   if (!signal) return p;
@@ -269,20 +283,25 @@ export class EditQueue {
       : null;
     const seen = new Set<string>();
     const updated: Proposal[] = [];
+    const todo: FileChange[] = [];
     for (const c of changes) {
       if (renamedAway.has(c.path)) continue;
       seen.add(c.path);
-      if (wanted && !wanted.has(c.path)) continue;
-      let p = await buildProposal(this.opts.sandbox, c, step, { hugeBytes: limit });
+      if (!wanted || wanted.has(c.path)) todo.push(c);
+    }
+    // Reading a file from a container is a round trip: a few at a time, not one after another.
+    const built = await mapLimit(todo, 6, async (c) => {
+      const p = await buildProposal(this.opts.sandbox, c, step, { hugeBytes: limit });
       const from = renames.get(c.path);
-      if (from) {
-        const gone = changes.find((x) => x.path === from)!;
-        p = asRename(p, await buildProposal(this.opts.sandbox, gone, step, { hugeBytes: limit }));
-      }
-      const old = this.proposals.get(c.path);
+      if (!from) return p;
+      const gone = changes.find((x) => x.path === from)!;
+      return asRename(p, await buildProposal(this.opts.sandbox, gone, step, { hugeBytes: limit }));
+    });
+    for (const p of built) {
+      const old = this.proposals.get(p.path);
       if (old && sameContent(old, p)) continue;
       const next = { ...p, version: this.nextVersion++ };
-      this.proposals.set(c.path, next);
+      this.proposals.set(p.path, next);
       updated.push(next);
     }
     // A file the agent put back as it was is no longer a proposal.

@@ -520,3 +520,18 @@ test('ask-each: a prompt that throws leaves the proposal queued and the agent go
     /Could not ask about a\.txt \(DialogService: refused.*\); it stays in the queue\./,
   );
 });
+
+test('huge file deleted: a whole-file proposal; accept deletes the unchanged user copy', async () => {
+  const big = lines(400);
+  const t = await setup({ 'data/big.csv': big }, { hugeBytes: 1000 });
+  await t.sandbox.remove('data/big.csv');
+  const [p] = (await t.queue.afterTool(1)).proposed;
+  assert.deepEqual([p!.kind, p!.wholeFileOnly, p!.hunks.length], ['delete', true, 0]);
+  assert.match(
+    p!.note!,
+    /^Large file .*deleted, was .*: no text diff is shown\. Accept or reject the whole file\./,
+  );
+  assert.equal((await t.queue.accept('data/big.csv')).status, 'accepted');
+  assert.equal(await t.user('data/big.csv'), null);
+  assert.deepEqual(await t.sandbox.changes(), []);
+});
