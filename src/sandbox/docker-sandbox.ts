@@ -38,6 +38,8 @@ export interface SandboxInfo {
 export class DockerSandbox implements Sandbox {
   readonly workdir: string;
   private shell: PersistentShell;
+  /** KLong's own shell (changes, revert, accept): separate saved state, so the agent's cwd/env are untouched. */
+  private control: PersistentShell;
   private readonly git: GitTarget;
   private owner?: { uid: number; gid: number };
 
@@ -48,15 +50,17 @@ export class DockerSandbox implements Sandbox {
     readonly info: SandboxInfo,
   ) {
     this.workdir = meta.workdir;
-    this.git = { container, workdir: meta.workdir, user: meta.user };
-    this.shell = this.newShell();
+    this.shell = this.newShell('agent');
+    this.control = this.newShell('control');
+    this.git = { container, workdir: meta.workdir, user: meta.user, shell: this.control };
   }
 
-  private newShell(): PersistentShell {
+  private newShell(stateName: string): PersistentShell {
     return new PersistentShell(this.container, {
       user: this.meta.user,
       env: Object.entries(this.meta.remoteEnv).map(([k, v]) => `${k}=${v}`),
       workdir: this.meta.workdir,
+      stateName,
     });
   }
 
@@ -167,18 +171,23 @@ printf '%s\\n%s\\n%s' "$(id -u):$(id -g)" "$(stat -c %a -- "$p" 2>/dev/null || e
   /** Stops the container (files kept; a later openSandbox with the same session starts it again). */
   async stop(): Promise<void> {
     this.shell.dispose();
+    this.control.dispose();
     await this.container.stop({ t: 2 }).catch(() => undefined);
   }
 
   /** Removes the container and everything in it. */
   async remove(): Promise<void> {
     this.shell.dispose();
+    this.control.dispose();
     await this.container.remove({ force: true, v: true }).catch(() => undefined);
   }
 
   /** Detaches: the container keeps running and can be reattached by its session label. */
   async dispose(): Promise<void> {
     this.shell.dispose();
-    this.shell = this.newShell();
+    this.control.dispose();
+    this.shell = this.newShell('agent');
+    this.control = this.newShell('control');
+    this.git.shell = this.control;
   }
 }

@@ -3,40 +3,43 @@
 export const DEFAULT_OUTPUT_CAP = 64 * 1024;
 
 export class CappedOutput {
-  private readonly head: Buffer;
+  private readonly headSize: number;
+  private readonly headChunks: Buffer[] = [];
   private headLen = 0;
-  private readonly tail: Buffer;
+  /** Allocated on first overflow only, so a large cap costs nothing for small outputs. */
+  private tail?: Buffer;
   /** Next write position in the tail ring, and whether the ring has wrapped. */
   private tailPos = 0;
   private tailFull = false;
   totalBytes = 0;
 
   constructor(readonly cap: number = DEFAULT_OUTPUT_CAP) {
-    const headSize = Math.ceil(cap / 2);
-    this.head = Buffer.alloc(headSize);
-    this.tail = Buffer.alloc(Math.max(0, cap - headSize));
+    this.headSize = Math.ceil(cap / 2);
   }
 
   push(chunk: Buffer): void {
     this.totalBytes += chunk.length;
     let rest = chunk;
-    if (this.headLen < this.head.length) {
-      const n = Math.min(rest.length, this.head.length - this.headLen);
-      rest.copy(this.head, this.headLen, 0, n);
+    if (this.headLen < this.headSize) {
+      const n = Math.min(rest.length, this.headSize - this.headLen);
+      this.headChunks.push(Buffer.from(rest.subarray(0, n)));
       this.headLen += n;
       rest = rest.subarray(n);
     }
-    const size = this.tail.length;
-    if (rest.length === 0 || size === 0) return;
+    if (rest.length === 0) return;
+    const size = this.cap - this.headSize;
+    if (size <= 0) return;
+    this.tail ??= Buffer.alloc(size);
+    const tail = this.tail;
     if (rest.length >= size) {
-      rest.copy(this.tail, 0, rest.length - size);
+      rest.copy(tail, 0, rest.length - size);
       this.tailPos = 0;
       this.tailFull = true;
       return;
     }
     const first = Math.min(rest.length, size - this.tailPos);
-    rest.copy(this.tail, this.tailPos, 0, first);
-    if (first < rest.length) rest.copy(this.tail, 0, first);
+    rest.copy(tail, this.tailPos, 0, first);
+    if (first < rest.length) rest.copy(tail, 0, first);
     const next = this.tailPos + rest.length;
     if (next >= size) this.tailFull = true;
     this.tailPos = next % size;
@@ -47,17 +50,18 @@ export class CappedOutput {
   }
 
   private tailLength(): number {
-    return this.tailFull ? this.tail.length : this.tailPos;
+    return this.tailFull ? (this.tail?.length ?? 0) : this.tailPos;
   }
 
   private tailBytes(): Buffer {
+    if (!this.tail) return Buffer.alloc(0);
     if (!this.tailFull) return this.tail.subarray(0, this.tailPos);
     return Buffer.concat([this.tail.subarray(this.tailPos), this.tail.subarray(0, this.tailPos)]);
   }
 
   /** Head + a note of what was dropped + tail. */
   toString(): string {
-    const head = this.head.subarray(0, this.headLen).toString('utf8');
+    const head = Buffer.concat(this.headChunks).toString('utf8');
     const tail = this.tailBytes().toString('utf8');
     if (!this.truncated) return head + tail;
     const dropped = this.totalBytes - this.headLen - this.tailLength();

@@ -7,6 +7,7 @@ import type Docker from 'dockerode';
 import { SandboxError } from './errors';
 import { bashScript } from './exec';
 import type { FileChange } from './sandbox';
+import { ansiCQuote, type PersistentShell } from './shell';
 
 export const SHADOW_GIT_DIR = '/var/lib/klong/shadow.git';
 
@@ -24,6 +25,20 @@ export interface GitTarget {
   container: Docker.Container;
   workdir: string;
   user?: string;
+  /** A persistent shell for KLong's own commands: saves the exec create/start/inspect round trips. */
+  shell?: PersistentShell;
+}
+
+/** Text-output scripts through the control shell; falls back to a one-off exec (which keeps stderr apart). */
+async function gitFast(t: GitTarget, script: string, args: string[] = []) {
+  if (t.shell) {
+    // Runs in the shell's own subshell: no extra bash, no exec round trip; stderr is dropped so that it cannot
+    // mix with the parsed output (a failure is re-run below through an exec that keeps it).
+    const line = `exec 2>/dev/null; set -- ${args.map(ansiCQuote).join(' ')}; KLONG_WORKDIR=${ansiCQuote(t.workdir)}\n${PRELUDE}${script}`;
+    const r = await t.shell.exec(line, { outputCap: 512 * 1024 * 1024 });
+    if (r.exitCode === 0) return { exitCode: 0, stdout: Buffer.from(r.output, 'utf8'), stderr: '' };
+  }
+  return git(t, script, args);
 }
 
 async function git(t: GitTarget, script: string, args: string[] = [], maxStdout?: number) {
@@ -52,6 +67,8 @@ export async function initBaseline(t: GitTarget): Promise<void> {
     `if [ ! -f "$GIT_DIR/HEAD" ]; then
   g init -q
   g config core.autocrlf false; g config core.fileMode true; g config gc.auto 0; g config status.showUntrackedFiles all
+  # Unchanged directories are not re-read on every status (their mtime is cached in the index).
+  g config core.untrackedCache true
   printf '%s\\n' "$@" > "$GIT_DIR/info/exclude"
   g add -A
   g commit -q --allow-empty --no-verify -m baseline
@@ -65,9 +82,9 @@ const SEP = '\x1e';
 
 /** Files changed against the baseline: one exec, `git status` plus sizes and a binary check (grep -I). */
 export async function listChanges(t: GitTarget): Promise<FileChange[]> {
-  const r = await git(
+  const r = await gitFast(
     t,
-    `st=$(mktemp); trap 'rm -f "$st"' EXIT
+    `st=/tmp/.klong-status.$BASHPID; trap 'rm -f "$st"' EXIT
 g status --porcelain=v1 -z --untracked-files=all --no-renames > "$st"
 mapfile -d '' entries < "$st"
 exist=(); del=()
@@ -136,7 +153,7 @@ export async function baselineContent(t: GitTarget, rel: string): Promise<Uint8A
 
 /** Back to the baseline: restored if it existed there, removed if it was added. */
 export async function revertPath(t: GitTarget, rel: string): Promise<void> {
-  const r = await git(
+  const r = await gitFast(
     t,
     `if g cat-file -e "HEAD:$1" 2>/dev/null; then
   g checkout -q HEAD -- "$1"
@@ -152,7 +169,7 @@ fi`,
 /** Current content of these paths becomes the baseline (added, modified or deleted alike). */
 export async function acceptPaths(t: GitTarget, rels: string[]): Promise<void> {
   if (rels.length === 0) return;
-  const r = await git(
+  const r = await gitFast(
     t,
     `printf '%s\\0' "$@" | g add -A --pathspec-from-file=- --pathspec-file-nul
 g commit -q --allow-empty --no-verify -m accept`,

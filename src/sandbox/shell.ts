@@ -24,8 +24,8 @@ export const SHELL_STATE_DIR = '/var/lib/klong/shell';
 const SKIP_VARS =
   '__klong*|BASH|BASH[_A-Z]*|BASHOPTS|BASHPID|FUNCNAME|GROUPS|PIPESTATUS|PPID|RANDOM|SRANDOM|SECONDS|LINENO|EPOCH*|HISTCMD|UID|EUID|SHELLOPTS|COMP_*|DIRSTACK|OLDPWD|PWD|SHLVL|_|OPTIND|OPTARG|OPTERR|IFS|PS1|PS2|PS4|HOSTNAME|HOSTTYPE|MACHTYPE|OSTYPE|COLUMNS|LINES';
 
-const BOOTSTRAP = `set -m
-__klong_state=${SHELL_STATE_DIR}/state.$(id -u)
+const bootstrap = (stateName: string) => `set -m
+__klong_state=${SHELL_STATE_DIR}/${stateName}.$(id -u)
 # Builtins only (no command substitution, which forks): names go through a file.
 __klong_names() {
   local __n
@@ -85,6 +85,8 @@ export interface ShellOptions {
   user?: string;
   env?: string[];
   workdir: string;
+  /** Name of the saved-state file; shells with different names do not share cwd/env (default "agent"). */
+  stateName?: string;
 }
 
 export class PersistentShell {
@@ -158,7 +160,7 @@ export class PersistentShell {
       stream.on('end', onEnd);
       stream.on('close', onEnd);
       stream.on('error', onEnd);
-      stream.write(`${BOOTSTRAP}\n`);
+      stream.write(`${bootstrap(this.opts.stateName ?? 'agent')}\n`);
       await ready;
       if (!this.alive) {
         const gone = await containerGoneError(this.container);

@@ -1,10 +1,9 @@
 /** The user's workspace as a tar stream for putArchive: .gitignore / .klongignore honoured, size-limited. */
-import { createReadStream } from 'node:fs';
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import ignore, { type Ignore } from 'ignore';
-import * as tar from 'tar-stream';
 import { SandboxError } from './errors';
+import { tarStream } from './tar-writer';
 
 /** Never copied: VCS data and dependency folders that are rebuilt inside the container. */
 export const ALWAYS_IGNORED = ['.git', '.hg', '.svn', 'node_modules', '.DS_Store'];
@@ -69,10 +68,12 @@ export async function listWorkspace(root: string, opts: ListOptions = {}): Promi
     const own = await readIgnore(dirAbs);
     const here = own ? [...scopes, { dir: dirRel, ig: own }] : scopes;
     const names = (await readdir(dirAbs)).sort();
-    for (const name of names) {
+    // lstat a directory's entries in parallel (a large tree is otherwise one syscall round trip per file).
+    const stats = await Promise.all(names.map((name) => lstat(join(dirAbs, name))));
+    for (const [i, name] of names.entries()) {
       const rel = dirRel ? `${dirRel}/${name}` : name;
       const abs = join(dirAbs, name);
-      const st = await lstat(abs);
+      const st = stats[i]!;
       const isDir = st.isDirectory();
       if (base.ignores(isDir ? `${rel}/` : rel) || ignored(here, rel, isDir)) continue;
       const common = { rel, abs, mode: st.mode & 0o7777, mtime: st.mtime };
@@ -108,44 +109,36 @@ export async function listWorkspace(root: string, opts: ListOptions = {}): Promi
 
 /** A tar stream of the entries (uid/gid 0; the sandbox chowns for a non-root user). */
 export function tarEntries(entries: WorkspaceEntry[]): NodeJS.ReadableStream {
-  const pack = tar.pack();
-  void (async () => {
-    try {
-      for (const e of entries) {
-        const header = { name: e.rel, mode: e.mode, mtime: e.mtime, uid: 0, gid: 0 };
-        if (e.type === 'directory') {
-          pack.entry({ ...header, type: 'directory' });
-        } else if (e.type === 'symlink') {
-          pack.entry({ ...header, type: 'symlink', linkname: e.linkTarget ?? '' });
-        } else {
-          await new Promise<void>((resolve, reject) => {
-            const sink = pack.entry({ ...header, type: 'file', size: e.size }, (err) =>
-              err ? reject(err) : resolve(),
-            );
-            const src = createReadStream(e.abs);
-            src.on('error', reject);
-            src.pipe(sink);
-          });
-        }
-      }
-      pack.finalize();
-    } catch (err) {
-      pack.destroy(err as Error);
-    }
-  })();
-  // tar-stream's Pack is a streamx Readable: pipe() works, which is all putArchive uses.
-  return pack as unknown as NodeJS.ReadableStream;
+  return tarStream(
+    entries.map((e) => ({
+      name: e.rel,
+      type: e.type,
+      size: e.size,
+      mode: e.mode,
+      mtime: e.mtime,
+      linkname: e.linkTarget,
+      source: e.type === 'file' ? e.abs : undefined,
+    })),
+  );
 }
 
-/** A small tar holding files given in memory (for writeFile and fresh containers). */
+/** A small tar holding files given in memory (for writeFile). */
 export function tarFromFiles(
-  files: { path: string; data: Uint8Array | string; mode?: number }[],
+  files: { path: string; data: Uint8Array | string; mode?: number; uid?: number; gid?: number }[],
 ): NodeJS.ReadableStream {
-  const pack = tar.pack();
-  for (const f of files) {
-    const data = typeof f.data === 'string' ? Buffer.from(f.data, 'utf8') : Buffer.from(f.data);
-    pack.entry({ name: f.path, mode: f.mode ?? 0o644, mtime: new Date(), uid: 0, gid: 0 }, data);
-  }
-  pack.finalize();
-  return pack as unknown as NodeJS.ReadableStream;
+  return tarStream(
+    files.map((f) => {
+      const data = typeof f.data === 'string' ? Buffer.from(f.data, 'utf8') : Buffer.from(f.data);
+      return {
+        name: f.path,
+        type: 'file' as const,
+        size: data.length,
+        data,
+        mode: f.mode ?? 0o644,
+        mtime: new Date(),
+        uid: f.uid,
+        gid: f.gid,
+      };
+    }),
+  );
 }

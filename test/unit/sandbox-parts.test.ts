@@ -11,7 +11,7 @@ import { SandboxError } from '../../src/sandbox/errors';
 import { CappedOutput, Demuxer } from '../../src/sandbox/output-buffer';
 import { resolveWorkspacePath } from '../../src/sandbox/sandbox';
 import { ansiCQuote } from '../../src/sandbox/shell';
-import { listWorkspace } from '../../src/sandbox/workspace-archive';
+import { listWorkspace, tarEntries } from '../../src/sandbox/workspace-archive';
 
 function tree(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'klong-sbx-unit-'));
@@ -209,6 +209,44 @@ describe('devcontainer.json discovery and syntax', () => {
       await assert.rejects(checkConfigSyntax(join(dir, 'array.json'), dir), /must be a JSON object/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('tar writer', () => {
+  test('GNU tar extracts long, non-ASCII and nested names, symlinks, modes and big files exactly', async () => {
+    const long = `${'deep/'.repeat(30)}name-${'x'.repeat(120)}.txt`;
+    const dir = tree({
+      'a.txt': 'a\n',
+      'empty.txt': '',
+      [long]: 'long\n',
+      'données/été.py': 'print("é")\n',
+      'big.bin': 'y'.repeat(3 * 1024 * 1024 + 7),
+    });
+    symlinkSync('a.txt', join(dir, 'link'));
+    spawnSync('chmod', ['755', join(dir, 'a.txt')]);
+    const out = mkdtempSync(join(tmpdir(), 'klong-sbx-untar-'));
+    try {
+      const entries = await listWorkspace(dir);
+      const tarBytes: Buffer[] = [];
+      await new Promise<void>((resolve, reject) => {
+        const s = tarEntries(entries);
+        s.on('data', (c: Buffer) => tarBytes.push(c));
+        s.on('end', resolve);
+        s.on('error', reject);
+      });
+      const r = spawnSync('tar', ['-x', '-C', out], { input: Buffer.concat(tarBytes) });
+      assert.equal(r.status, 0, r.stderr.toString());
+      const diff = spawnSync('diff', ['-r', '--no-dereference', dir, out], { encoding: 'utf8' });
+      assert.equal(diff.status, 0, diff.stdout);
+      assert.equal(
+        spawnSync('stat', ['-c', '%a', join(out, 'a.txt')], { encoding: 'utf8' }).stdout.trim(),
+        '755',
+      );
+      assert.equal(spawnSync('readlink', [join(out, 'link')], { encoding: 'utf8' }).stdout.trim(), 'a.txt');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(out, { recursive: true, force: true });
     }
   });
 });
