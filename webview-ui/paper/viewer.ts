@@ -37,6 +37,9 @@ export class PdfViewer {
   private observer: IntersectionObserver;
   private visible = new Set<number>();
   private query = '';
+  /** Page chosen by goToPage, shown as current even when the view cannot scroll its top into place. */
+  private pinned: number | null = null;
+  private programmatic = false;
   /** Called when the page at the top of the view changes. */
   onPage: (page: number) => void = () => {};
 
@@ -48,6 +51,9 @@ export class PdfViewer {
     });
     let last = 0;
     this.element.addEventListener('scroll', () => {
+      // A scroll we caused keeps the page we went to; the user's own scrolling releases it.
+      if (this.programmatic) this.programmatic = false;
+      else this.pinned = null;
       const p = this.currentPage();
       if (p !== last) {
         last = p;
@@ -115,7 +121,13 @@ export class PdfViewer {
   goToPage(n: number, flash = false): void {
     const s = this.slots[Math.min(this.slots.length, Math.max(1, n)) - 1];
     if (!s) return;
-    this.element.scrollTop = s.el.offsetTop - 8;
+    const top = Math.max(0, s.el.offsetTop - 8);
+    this.pinned = s.n;
+    const before = this.element.scrollTop;
+    this.element.scrollTop = top;
+    this.programmatic = this.element.scrollTop !== before;
+    const notify = this.onPage;
+    queueMicrotask(() => notify(s.n));
     if (flash) {
       s.el.classList.add('flash');
       setTimeout(() => s.el.classList.remove('flash'), 900);
@@ -123,6 +135,7 @@ export class PdfViewer {
   }
 
   currentPage(): number {
+    if (this.pinned !== null) return this.pinned;
     const y = this.element.scrollTop + this.element.clientHeight / 3;
     let page = 1;
     for (const s of this.slots) {

@@ -238,7 +238,7 @@ function scoreBadge(score: number | null | undefined): HTMLElement | null {
 /** The rubric tree; children render when a node is opened (rubrics can have thousands of nodes). */
 export function rubric(s: ProgressState): HTMLElement {
   if (!s.rubric) return h('div', { class: 'muted', text: 'No rubric loaded.' });
-  return h('div', { class: 'rubric', role: 'tree', 'aria-label': 'Rubric' }, rubricNode(s.rubric, true));
+  return h('div', { class: 'rubric', 'aria-label': 'Rubric' }, rubricNode(s.rubric, true));
 }
 
 function rubricNode(n: RubricView, open = false): HTMLElement {
@@ -246,14 +246,14 @@ function rubricNode(n: RubricView, open = false): HTMLElement {
   if (!n.children.length) {
     return h(
       'div',
-      { class: 'leaf', role: 'treeitem', title: n.explanation ? `${label}\n\n${n.explanation}` : label },
+      { class: 'leaf', title: n.explanation ? `${label}\n\n${n.explanation}` : label },
       scoreBadge(n.score) ?? h('span', { class: 'score muted', text: '–' }),
       h('span', { class: 'req', text: n.requirements }),
     );
   }
   const d = h(
     'details',
-    { role: 'treeitem', open },
+    { open },
     h(
       'summary',
       { title: label },
@@ -265,7 +265,7 @@ function rubricNode(n: RubricView, open = false): HTMLElement {
   const fill = () => {
     if (filled || !d.open) return;
     filled = true;
-    d.append(h('div', { role: 'group' }, ...n.children.map((c) => rubricNode(c))));
+    d.append(h('div', {}, ...n.children.map((c) => rubricNode(c))));
   };
   d.addEventListener('toggle', fill);
   fill();

@@ -17,7 +17,6 @@ button:hover:not(:disabled) { background: var(--vscode-button-hoverBackground); 
 button.secondary { color: var(--vscode-button-secondaryForeground); background: var(--vscode-button-secondaryBackground); }
 button.secondary:hover:not(:disabled) { background: var(--vscode-button-secondaryHoverBackground); }
 button:disabled { opacity: .5; cursor: default; }
-#header { position: sticky; top: 0; z-index: 2; background: var(--vscode-sideBar-background, var(--vscode-editor-background)); }
 .header { padding: 8px 0 4px; }
 .kv .bar { margin: 2px 0 0; height: 4px; }
 .tl-latest { position: absolute; right: 14px; bottom: 6px; z-index: 1; font-size: 11px; padding: 1px 8px; }
@@ -56,10 +55,14 @@ ul.edits .actions { display: flex; gap: 4px; }
 .add { color: var(--vscode-gitDecoration-addedResourceForeground, #81b88b); }
 .del { color: var(--vscode-gitDecoration-deletedResourceForeground, #c74e39); }
 .decided { color: var(--vscode-descriptionForeground); font-style: italic; }
-.rubric details { margin-left: 12px; }
-.rubric summary { cursor: pointer; display: flex; gap: 6px; }
+.rubric details details { margin-left: 14px; }
+.rubric summary { cursor: pointer; display: flex; gap: 6px; list-style: none; padding: 1px 0; }
+.rubric summary::-webkit-details-marker { display: none; }
+.rubric summary::before { content: '▸'; width: 10px; flex: none; color: var(--vscode-descriptionForeground); }
+.rubric details[open] > summary::before { content: '▾'; }
+.rubric summary:hover, .rubric .leaf:hover { background: var(--vscode-list-hoverBackground); }
 .rubric .req { flex: 1; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
-.rubric .leaf { margin-left: 12px; display: flex; gap: 6px; padding: 1px 0 1px 16px; }
+.rubric .leaf { margin-left: 14px; display: flex; gap: 6px; padding: 1px 0 1px 16px; }
 .score { font-variant-numeric: tabular-nums; min-width: 38px; text-align: right; }
 .score.s0 { color: var(--vscode-testing-iconFailed, #f14c4c); }
 .score.s1 { color: var(--vscode-testing-iconPassed, #388a34); }

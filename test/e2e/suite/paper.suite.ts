@@ -21,7 +21,10 @@ async function makePdf(): Promise<Uint8Array> {
   const font = await doc.embedFont(StandardFonts.TimesRoman);
   const bold = await doc.embedFont(StandardFonts.TimesRomanBold);
   const body = (n: number) =>
-    Array.from({ length: 18 }, (_, i) => `Line ${i + 1} of page ${n}: we measure the variance of the resampled mean.`);
+    Array.from(
+      { length: 18 },
+      (_, i) => `Line ${i + 1} of page ${n}: we measure the variance of the resampled mean.`,
+    );
   const pages: [string, string | null][] = [
     ['1 Introduction', null],
     ['2 Method', '2.1 Resampling estimator'],
@@ -41,7 +44,7 @@ async function makePdf(): Promise<Uint8Array> {
   return doc.save();
 }
 
-describe('paper panel', function () {
+describe('paper panel', () => {
   before(function () {
     if (!hasDriver()) this.skip();
   });
@@ -74,7 +77,10 @@ describe('paper panel', function () {
 
     // Outline navigation goes to the heading's page.
     await paper.click('#outline [data-section="3"]');
-    await until('page 3', async () => (await paper.evaluate<string>(`document.getElementById('page').value`)) === '3');
+    await until(
+      'page 3',
+      async () => (await paper.evaluate<string>(`document.getElementById('page').value`)) === '3',
+    );
 
     // Search finds the term on every page.
     await paper.fill('#search', 'resampled mean');
@@ -107,14 +113,31 @@ describe('paper panel', function () {
     const uri = vscode.Uri.file(join(ws, 'test-paper.pdf'));
     // What VS Code does after a reload: a new panel of our type plus the state the webview saved.
     const panel = vscode.window.createWebviewPanel('klong.paper', 'Restored', vscode.ViewColumn.One, {});
-    await ui.paper.deserializeWebviewPanel(panel, { uri: uri.toString(), title: 'Restored paper', sections, page: 2, zoom: 1 });
+    await ui.paper.deserializeWebviewPanel(panel, {
+      uri: uri.toString(),
+      title: 'Restored paper',
+      sections,
+      page: 2,
+      zoom: 1,
+    });
     await until('restored panel loaded', () => ui.paper.current?.pages === 3);
     await paper.waitFor('.page.rendered canvas');
-    await until('page 2', async () => (await paper.evaluate<string>(`document.getElementById('page').value`)) === '2');
+    await until(
+      'page 2',
+      async () => (await paper.evaluate<string>(`document.getElementById('page').value`)) === '2',
+    );
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
-  const fixture = join(repoRoot(), '..', 'shared', 'fixtures', 'papers', 'etherington-lieske-resampling', 'paper.pdf');
+  const fixture = join(
+    repoRoot(),
+    '..',
+    'shared',
+    'fixtures',
+    'papers',
+    'etherington-lieske-resampling',
+    'paper.pdf',
+  );
   it('shows the fixture paper with the section index from src/paper', async function () {
     if (!existsSync(fixture)) {
       console.log(`      (skipped: ${fixture} is absent)`);
@@ -124,7 +147,11 @@ describe('paper panel', function () {
     const bytes = readFileSync(fixture);
     const index = await paperFromPdf(new Uint8Array(bytes), fixture);
     assert.ok(index.sections.length >= 3, `only ${index.sections.length} sections found`);
-    const p = await ui.paper.show({ uri: vscode.Uri.file(fixture), title: index.title, sections: index.sections });
+    const p = await ui.paper.show({
+      uri: vscode.Uri.file(fixture),
+      title: index.title,
+      sections: index.sections,
+    });
     await until('fixture loaded', () => p.pages > 0);
     await paper.waitFor('.page.rendered canvas');
     assert.equal(await paper.count('#outline [data-section]'), index.sections.length);
