@@ -254,10 +254,16 @@ export function layoutLines(pages: PdfPage[]): Line[] {
     const full: Row[] = [];
     const leftItems: TextItem[] = [];
     const rightItems: TextItem[] = [];
+    // The spread-row rule only applies above the first column text of the page (title block).
+    let columnsStarted = false;
     for (const row of rows) {
       const spanning =
         row.cells.some((c) => c.x0 < mid - 2 && c.x1 > mid + 2) ||
-        (row.cells.some(isLeft) && row.cells.some(isRight) && !row.cells.some(atColumnStart));
+        (!columnsStarted &&
+          row.cells.some(isLeft) &&
+          row.cells.some(isRight) &&
+          !row.cells.some(atColumnStart));
+      if (!spanning && row.cells.some(atColumnStart)) columnsStarted = true;
       if (spanning) full.push(row.row);
       else for (const it of row.row.items) (it.x + it.width / 2 < mid ? leftItems : rightItems).push(it);
     }

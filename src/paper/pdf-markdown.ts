@@ -321,7 +321,9 @@ function textBlocks(run: Line[], bodySize: number): Block[] {
       // First-line indent: against the line above in the same column (quotes and abstracts are indented
       // as a whole), against the column edge after a column or page break.
       const indent = l.x0 - (sameCol ? Math.min(prev.x0, l.colLeft + 4 * l.size) : l.colLeft);
-      if (Math.abs(prev.size - l.size) > 0.6) brk = true;
+      // A display equation's lines (limits, fractions in smaller type) stay together.
+      if (kind === 'equation' && cur.kind === 'equation') brk = !sameCol || prev.y - l.y > 3 * l.size;
+      else if (Math.abs(prev.size - l.size) > 0.6) brk = true;
       else if (sameCol && prev.y - l.y > 1.7 * Math.max(prev.size, l.size) && cur.kind !== 'equation')
         brk = true;
       else if (cur.kind === 'item') {
