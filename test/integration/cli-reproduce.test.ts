@@ -139,7 +139,6 @@ describe('klong reproduce (CLI)', { skip }, () => {
         faults.rateLimit(1),
         tools(call('bash', { command: 'python3 hello.py | tee out.txt' })),
         faults.serverError(),
-        faults.stall(),
         faults.malformedArgs('edit_file'),
         faults.contextLength(),
         (req) => {
@@ -150,7 +149,7 @@ describe('klong reproduce (CLI)', { skip }, () => {
       ],
       'full',
     );
-    const r = await runCli([...s.args, '--approval', 'auto-accept', '--request-timeout', '1']);
+    const r = await runCli([...s.args, '--approval', 'auto-accept']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(readFileSync(join(s.workspace, 'hello.py'), 'utf8'), HELLO);
     assert.equal(readFileSync(join(s.workspace, 'out.txt'), 'utf8'), 'hello 42\n');
@@ -164,14 +163,13 @@ describe('klong reproduce (CLI)', { skip }, () => {
       'rate_limit',
       'reply',
       'server_error',
-      'stall',
       'reply',
       'context_length',
       'reply',
       'reply',
     ]);
     // After the context-length error the retry starts a new window: same head, then the progress note.
-    const retried = s.server.requests[8]!;
+    const retried = s.server.requests[7]!;
     assert.match(retried.messages[2]!.content!, /^\[Context window 2[\s\S]*## Files written\n- hello\.py/);
     const head = JSON.stringify(s.server.requests[0]!.messages.slice(0, 2));
     assert.match(head, /Run hello\.py; expect/);
@@ -183,11 +181,21 @@ describe('klong reproduce (CLI)', { skip }, () => {
     assert.ok(
       ev.some((e) => e.type === 'edit_decided' && e.decision === 'accepted' && e.path === 'hello.py'),
     );
-    assert.equal(ev.at(-1)?.type, 'status');
+    assert.ok(ev.some((e) => e.type === 'end' && e.reason === 'end_task'));
     const left = spawnSync('docker', ['ps', '-aq', '--filter', `label=klong.session=${s.sessionId}`], {
       encoding: 'utf8',
     });
     assert.equal(left.stdout.trim(), '', 'container removed after a finished session');
+  });
+
+  // Without --request-timeout this run would wait out the default 120 s stall timeout; the test's
+  // own 60 s timeout turns "the option is ignored" into a failure instead of a slow pass.
+  test('--request-timeout: a stalled response is abandoned and retried', { timeout: 60_000 }, async () => {
+    const s = await setup([faults.stall(), tools(call('end_task', { summary: 'after the stall' }))], 'stall');
+    const r = await runCli([...s.args, '--request-timeout', '2', '--no-final-run']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(s.server.served, ['stall', 'reply']);
+    assert.match(r.stderr, /stalled stream/);
   });
 
   test('Ctrl-C checkpoints and exits 130; --resume continues in the same container', async () => {

@@ -172,10 +172,15 @@ test('retries run out into a resumable ModelUnavailableError', async () => {
 });
 
 test('an abort stops a stalled request without retrying', async () => {
-  const { s, client } = await setup([faults.stall(), reply('x')]);
   const ctrl = new AbortController();
+  const { s, client } = await setup([
+    () => {
+      setTimeout(() => ctrl.abort(), 50); // once the server has the request
+      return faults.stall();
+    },
+    reply('x'),
+  ]);
   const p = client.chat({ messages: msgs, tools: [], signal: ctrl.signal });
-  setTimeout(() => ctrl.abort(), 100);
   await assert.rejects(p, /abort/i);
   assert.equal(s.requests.length, 1);
 });
