@@ -8,6 +8,7 @@ import {
   closeSync,
   linkSync,
   openSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -148,6 +149,7 @@ export class SessionLock {
       if (tryCreate(path, owner)) {
         const lock = new SessionLock(dir, owner, tookOver, opts);
         lock.startHeartbeat(opts.heartbeatMs ?? Math.max(250, Math.floor(staleMs / 4)));
+        removeLeftovers(dir, staleMs);
         return lock;
       }
       const st = inspectLock(dir, { staleMs, now });
@@ -251,4 +253,17 @@ function tryCreate(path: string, owner: LockOwner): boolean {
   }
   fsyncDir(join(path, '..'));
   return true;
+}
+
+/** Temp and moved-aside lock files left by processes killed mid-acquire (harmless, but clutter). */
+function removeLeftovers(dir: string, olderThanMs: number): void {
+  try {
+    for (const f of readdirSync(dir)) {
+      if (!f.startsWith(`${FILES.lock}.`)) continue;
+      const p = join(dir, f);
+      if (Date.now() - statSync(p).mtimeMs > olderThanMs) rmSync(p, { force: true });
+    }
+  } catch {
+    // best effort
+  }
 }

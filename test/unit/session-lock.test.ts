@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -55,7 +64,14 @@ test('a lock left by a dead pid on this host is taken over at once', () => {
   const pid = deadPid();
   writeLock(d, { pid, hostname: hostname(), heartbeat: Date.now() });
   assert.equal(inspectLock(d).state, 'stale');
+  // Leftovers of processes killed mid-acquire are cleaned up once old.
+  const old = new Date(Date.now() - 120_000);
+  for (const f of ['session.lock.stale-1-1', 'session.lock.abc.tmp']) {
+    writeFileSync(join(d, f), '{}');
+    utimesSync(join(d, f), old, old);
+  }
   const lock = SessionLock.acquire(d, 'S2');
+  assert.deepEqual(readdirSync(d), ['session.lock']);
   assert.equal(lock.tookOverFrom?.pid, pid);
   assert.equal(lock.isHeld(), true);
   lock.release();
