@@ -104,6 +104,14 @@ describe('progress view', () => {
     await progress.waitFor('.tl-row.open .tl-pre', { text: 'pytest -q tests/' });
     await progress.waitFor('.tl-row.open .tl-pre', { text: 'FAILED tests/test_resample.py' });
     await screenshot('progress-live-session');
+
+    // Keyboard: Enter toggles a row, arrow keys move the focus between rows.
+    await progress.press('.tl-row[data-index="3"]', 'Enter');
+    await progress.waitFor('.tl-row.open[data-index="3"] .tl-pre', {
+      text: 'Implement the resampling estimator',
+    });
+    await progress.press('.tl-row[data-index="3"]', 'ArrowDown');
+    assert.equal(await progress.evaluate<string>('document.activeElement.dataset.index'), '4');
   });
 
   it('keeps 100,000 timeline entries smooth: only the rows in view exist', async () => {

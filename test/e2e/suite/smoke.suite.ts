@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import { hasDriver, screenshot, until } from './driver';
+import { hasDriver, screenshot, view } from './driver';
 
 describe('extension host', () => {
   it('activates the extension and registers its commands', async () => {
@@ -14,6 +14,9 @@ describe('extension host', () => {
   it('shows the progress view in the activity bar', async function () {
     if (!hasDriver()) this.skip();
     await vscode.commands.executeCommand('klong.progress.focus');
-    await until('screenshot', () => screenshot('smoke-progress-view'));
+    // The webview loaded our bundle: either the empty state or a session header is there.
+    await view('progress').waitFor('.empty:not([hidden]), #status', { state: 'attached' });
+    assert.ok((await view('progress').count('#app[data-klong-view="progress"] details.group')) >= 4);
+    await screenshot('smoke-progress-view');
   });
 });
