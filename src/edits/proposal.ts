@@ -151,7 +151,7 @@ function fromSides(
     kind === 'delete'
       ? 'The agent deleted this file. Accept deletes it from your workspace; reject restores it in the container.'
       : hunks.length === 0 && kind === 'modify'
-        ? 'Only line endings or encoding changed; the text is the same.'
+        ? 'The text is the same: only line endings, encoding or file mode changed.'
         : undefined;
   return {
     ...base,

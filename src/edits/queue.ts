@@ -291,13 +291,22 @@ export class EditQueue {
     }
     // Reading a file from a container is a round trip: a few at a time, not one after another.
     const built = await mapLimit(todo, 6, async (c) => {
-      const p = await buildProposal(this.opts.sandbox, c, step, { hugeBytes: limit });
-      const from = renames.get(c.path);
-      if (!from) return p;
-      const gone = changes.find((x) => x.path === from)!;
-      return asRename(p, await buildProposal(this.opts.sandbox, gone, step, { hugeBytes: limit }));
+      try {
+        const p = await buildProposal(this.opts.sandbox, c, step, { hugeBytes: limit });
+        const from = renames.get(c.path);
+        if (!from) return p;
+        const gone = changes.find((x) => x.path === from)!;
+        return asRename(p, await buildProposal(this.opts.sandbox, gone, step, { hugeBytes: limit }));
+      } catch (err) {
+        // One unreadable file (e.g. a symlink leading out of the workspace) must not hide the others.
+        this.opts.onWarning?.(
+          `Could not read the agent's change to ${c.path}: ${err instanceof Error ? err.message : String(err)}`,
+        );
+        return undefined;
+      }
     });
     for (const p of built) {
+      if (!p) continue;
       const old = this.proposals.get(p.path);
       if (old && sameContent(old, p)) continue;
       const next = { ...p, version: this.nextVersion++ };

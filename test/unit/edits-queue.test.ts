@@ -535,3 +535,23 @@ test('huge file deleted: a whole-file proposal; accept deletes the unchanged use
   assert.equal(await t.user('data/big.csv'), null);
   assert.deepEqual(await t.sandbox.changes(), []);
 });
+
+test('an unreadable change is skipped with a warning, the others still proposed; empty new files work', async () => {
+  const warnings: string[] = [];
+  const t = await setup({ 'a.txt': 'a\n' }, { onWarning: (w) => warnings.push(w) });
+  // Listed as changed but gone by the time it is read (the agent removed it meanwhile).
+  t.sandbox.extraChanges = [{ path: 'ghost.txt', kind: 'modified', binary: false, size: 3 }];
+  await t.sandbox.writeFile('empty.txt', '');
+  await t.sandbox.writeFile('a.txt', 'A\n');
+  const r = await t.queue.afterTool(1);
+  assert.deepEqual(
+    r.proposed.map((p) => [p.path, p.kind, p.hunks.length]),
+    [
+      ['a.txt', 'modify', 1],
+      ['empty.txt', 'add', 0],
+    ],
+  );
+  assert.match(warnings.join('\n'), /Could not read the agent's change to ghost\.txt: ENOENT/);
+  assert.equal((await t.queue.accept('empty.txt')).status, 'accepted');
+  assert.equal(await t.user('empty.txt'), '');
+});
