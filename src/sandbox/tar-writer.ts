@@ -136,6 +136,29 @@ async function* chunks(items: TarItem[]): AsyncGenerator<Buffer> {
   yield Buffer.alloc(2 * BLOCK);
 }
 
+/** Joins small pieces (headers, small files, padding) so that the socket sees few large writes. */
+async function* coalesce(source: AsyncGenerator<Buffer>, size = 512 * 1024): AsyncGenerator<Buffer> {
+  let parts: Buffer[] = [];
+  let len = 0;
+  for await (const b of source) {
+    if (b.length >= size) {
+      if (len) yield Buffer.concat(parts, len);
+      parts = [];
+      len = 0;
+      yield b;
+      continue;
+    }
+    parts.push(b);
+    len += b.length;
+    if (len >= size) {
+      yield Buffer.concat(parts, len);
+      parts = [];
+      len = 0;
+    }
+  }
+  if (len) yield Buffer.concat(parts, len);
+}
+
 export function tarStream(items: TarItem[]): Readable {
-  return Readable.from(chunks(items), { objectMode: false });
+  return Readable.from(coalesce(chunks(items)), { objectMode: false });
 }
