@@ -40,6 +40,10 @@ export interface AgentSessionDeps {
   bashTimeoutMs?: number;
   /** Safety net for tests and batch runs. */
   maxSteps?: number;
+  /** After the client's own retries fail (outage), wait this long and try again (default 60 s) … */
+  outageWaitMs?: number;
+  /** … up to this many times before stopping the session, resumable (default 10). */
+  outageRetries?: number;
   /** At a split, ask the model to summarise the window into the progress note (one cached request).
    * Default true. */
   summarizeSplits?: boolean;

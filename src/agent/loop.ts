@@ -3,6 +3,7 @@
  * fatal model error. Every step is an event; state changes only through `applyEvent`, so replaying
  * the log after a snapshot rebuilds the same state (see AgentSession.restore).
  */
+import { abortableSleep } from '../llm/openai-client';
 import {
   type ChatResponse,
   ContextLengthError,
@@ -144,6 +145,7 @@ export class AgentSession {
       });
     }
     let contextRetries = 0;
+    let outages = 0;
     try {
       for (;;) {
         if (this.paused) await this.waitWhilePaused();
@@ -213,11 +215,26 @@ export class AgentSession {
             });
             continue;
           }
+          // A provider outage outlasting the client's retries: wait (not active time) and try again.
+          if (err instanceof ModelUnavailableError && outages < (this.deps.outageRetries ?? 10)) {
+            outages++;
+            const waitMs = this.deps.outageWaitMs ?? 60_000;
+            this.emit({
+              type: 'error',
+              message: `${err.message.replace(/ The session is saved.*$/, '')} Waiting ${Math.round(waitMs / 1000)} s before trying again (${outages}/${this.deps.outageRetries ?? 10}).`,
+              fatal: false,
+            });
+            budget.pause();
+            await abortableSleep(waitMs, this.stopCtrl.signal).catch(() => undefined);
+            if (!this.paused) budget.start();
+            continue;
+          }
           throw err;
         } finally {
           this.requestCtrl = undefined;
         }
         contextRetries = 0;
+        outages = 0;
         const cost = this.deps.prices ? costUsd(res.usage, this.deps.prices) : 0;
         this.emit({ type: 'model_response', step, message: res.message, usage: res.usage, costUsd: cost });
 

@@ -113,7 +113,11 @@ export class OpenAIModelClient implements ModelClient {
     req.signal?.addEventListener('abort', onAbort, { once: true });
     let stalled = false;
     let timer: NodeJS.Timeout | undefined;
-    const stallMs = this.opts.stallTimeoutMs ?? 120_000;
+    // Without streaming nothing arrives until the whole reply is written: allow for that.
+    const stallMs =
+      this.opts.stream === false
+        ? Math.max(this.opts.stallTimeoutMs ?? 0, 600_000)
+        : (this.opts.stallTimeoutMs ?? 120_000);
     const arm = () => {
       clearTimeout(timer);
       timer = setTimeout(() => {

@@ -475,3 +475,38 @@ test('a crash between a tool call and its result: resume answers the call and go
     await h.close();
   }
 });
+
+test('a provider outage longer than the client retries: the loop waits and goes on, then stops resumably', async () => {
+  const e = faults.serverError();
+  const h = await startHarness({
+    script: [e, e, e, e, tools(call('end_task', { summary: 'back' }))],
+    client: { maxRetries: 1 },
+    deps: { outageWaitMs: 30, outageRetries: 2 },
+  });
+  try {
+    assert.deepEqual(await h.session.run(), { status: 'done', reason: 'end_task', summary: 'back' });
+    const waits = h.events.filter(
+      (x) => x.type === 'error' && /Waiting 0 s before trying again \(\d\/2\)/.test(x.message),
+    );
+    assert.equal(waits.length, 2);
+    assert.ok(waits.every((x) => x.type === 'error' && !x.fatal));
+  } finally {
+    await h.close();
+  }
+  const down = await startHarness({
+    script: () => e,
+    client: { maxRetries: 1 },
+    deps: { outageWaitMs: 30, outageRetries: 2 },
+  });
+  try {
+    const r = await down.session.run();
+    assert.equal(r.status, 'stopped');
+    assert.match(
+      r.status === 'stopped' ? r.reason : '',
+      /kept failing \(500[^)]*\) after 2 attempts\. The session is saved; resume it later\./,
+    );
+    assert.equal(down.server.requests.length, 6, '3 rounds of 2 attempts');
+  } finally {
+    await down.close();
+  }
+});
