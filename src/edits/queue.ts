@@ -34,6 +34,12 @@ export interface EditQueueOptions {
   /** Problems the user should see (a path outside the workspace, a sandbox error). */
   onWarning?: (message: string) => void;
   hugeBytes?: number;
+  /**
+   * After a tool call, files whose change looks the same as before (kind, size) are re-read at most
+   * this many per call, in turns, so thousands of changed data files do not slow every step.
+   * New and resized files are always read; a decision always re-reads its file. Default 64.
+   */
+  recheckPerScan?: number;
 }
 
 export interface DecideOptions {
@@ -57,6 +63,11 @@ export interface AfterToolResult {
 export interface AfterToolWait {
   signal?: AbortSignal;
   whileWaiting?: <T>(p: Promise<T>) => Promise<T>;
+}
+
+/** The size a FileChange reports for this proposal's file (deleted: the baseline's). */
+function sizeOf(p: Proposal, c: FileChange): number | null {
+  return c.kind === 'deleted' ? (c.size === 0 ? 0 : p.sizeBefore) : p.sizeAfter;
 }
 
 /** `fn` over `items` with at most `limit` running at once; results in input order. */
@@ -92,6 +103,8 @@ export class EditQueue {
   private readonly partlyAccepted = new Set<string>();
   private chain: Promise<unknown> = Promise.resolve();
   private lastStep = 0;
+  /** Where the next round of look-alike re-reads starts (see `recheckPerScan`). */
+  private recheckFrom = 0;
   /** One counter for all paths, so a version number is never reused. */
   private nextVersion = 1;
   private currentMode: ApprovalMode;
@@ -284,10 +297,22 @@ export class EditQueue {
     const seen = new Set<string>();
     const updated: Proposal[] = [];
     const todo: FileChange[] = [];
+    const lookAlike: FileChange[] = [];
     for (const c of changes) {
       if (renamedAway.has(c.path)) continue;
       seen.add(c.path);
-      if (!wanted || wanted.has(c.path)) todo.push(c);
+      if (wanted && !wanted.has(c.path)) continue;
+      const old = this.proposals.get(c.path);
+      const same =
+        !wanted && old && !renames.has(c.path) && old.change === c.kind && sizeOf(old, c) === c.size;
+      (same ? lookAlike : todo).push(c);
+    }
+    const budget = this.opts.recheckPerScan ?? 64;
+    if (lookAlike.length <= budget) todo.push(...lookAlike);
+    else {
+      const start = this.recheckFrom % lookAlike.length;
+      todo.push(...[...lookAlike, ...lookAlike].slice(start, start + budget));
+      this.recheckFrom = start + budget;
     }
     // Reading a file from a container is a round trip: a few at a time, not one after another.
     const built = await mapLimit(todo, 6, async (c) => {

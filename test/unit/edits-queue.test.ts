@@ -555,3 +555,31 @@ test('an unreadable change is skipped with a warning, the others still proposed;
   assert.equal((await t.queue.accept('empty.txt')).status, 'accepted');
   assert.equal(await t.user('empty.txt'), '');
 });
+
+test('look-alike changes are re-read a few per tool call, in turns; a decision always re-reads', async () => {
+  const files = Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`f${i}.txt`, `v${i}\n`]));
+  const t = await setup(files, { recheckPerScan: 2 });
+  for (const f of Object.keys(files)) await t.sandbox.writeFile(f, `${f} 1\n`);
+  let reads = 0;
+  const read = t.sandbox.readFile;
+  t.sandbox.readFile = (p: string) => {
+    reads++;
+    return read(p);
+  };
+  assert.equal((await t.queue.afterTool(1)).proposed.length, 6);
+  assert.equal(reads, 6, 'new changes are all read');
+  reads = 0;
+  assert.equal((await t.queue.afterTool(2)).proposed.length, 0);
+  assert.equal(reads, 2, 'only two look-alikes re-read');
+  // Same size, new content: found within a full turn of re-reads.
+  await t.sandbox.writeFile('f5.txt', 'f5.txt 2\n');
+  const seen: string[] = [];
+  for (let step = 3; step < 6; step++)
+    for (const p of (await t.queue.afterTool(step)).proposed) seen.push(p.path);
+  assert.deepEqual(seen, ['f5.txt']);
+  // A decision re-reads its file even between turns.
+  await t.sandbox.writeFile('f0.txt', 'f0.txt 9\n');
+  const o = await t.queue.accept('f0.txt', { version: t.queue.get('f0.txt')!.version });
+  assert.equal(o.status, 'stale', 'the user saw the older content');
+  assert.equal(t.queue.get('f0.txt')!.after, 'f0.txt 9\n');
+});
