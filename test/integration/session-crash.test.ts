@@ -16,8 +16,8 @@ import { EventLog, openSession, resumeSession } from '../../src/session';
 import { mixDigest, payloadOf, type WriterState } from '../support/session-writer';
 
 const MIN = 2_000;
-const MAX = 64_000;
-const FILLER = 200_000;
+const MAX = 32_000;
+const FILLER = 100_000;
 const SNAPSHOT_EVERY = 3;
 
 const work = mkdtempSync(join(tmpdir(), 'klong-crash-'));
@@ -43,7 +43,13 @@ interface RunResult {
   stderr: string;
 }
 
-function runWriter(dir: string, crash: string | undefined, killAfterMs: number): Promise<RunResult> {
+/** `killAfterMs` counts from spawn, or with `fromReady` from the writer's `ready` line (resume done). */
+function runWriter(
+  dir: string,
+  crash: string | undefined,
+  killAfterMs: number,
+  fromReady: boolean,
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
@@ -67,16 +73,23 @@ function runWriter(dir: string, crash: string | undefined, killAfterMs: number):
     );
     let out = '';
     let err = '';
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    };
+    const safety = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    if (!fromReady) arm();
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
+      if (fromReady && !timer && out.includes('ready ')) arm();
     });
     child.stderr.on('data', (d: Buffer) => {
       err += d.toString();
     });
-    const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      clearTimeout(safety);
       const lines = out.split('\n');
       const ready = lines.find((l) => l.startsWith('ready '));
       resolve({
@@ -149,15 +162,19 @@ async function chain(name: string, iterations: number, seed: number) {
   for (let i = 0; i < iterations; i++) {
     let crash: string | undefined;
     let killAfter: number;
-    if (i % 2 === 0 || i === 0) {
-      killAfter = 150 + Math.floor(random() * 350); // the writer is ready after ~200 ms: some kills land in startup/resume
+    let fromReady = true;
+    if (i % 6 === 0) {
+      killAfter = Math.floor(random() * 300); // from spawn: lands in startup, lock takeover or tail repair
+      fromReady = false;
+    } else if (i % 2 === 0) {
+      killAfter = Math.floor(random() * 120); // while it writes steps
     } else {
       const kind = KINDS[Math.floor(random() * KINDS.length)]!;
-      const maxN = kind === 'snapshot' || kind === 'rotate' ? 3 : 8;
+      const maxN = kind === 'snapshot' || kind === 'rotate' ? 2 : 5;
       crash = `${kind}:${1 + Math.floor(random() * maxN)}`;
       killAfter = 3_000; // safety net; the injected crash normally fires long before
     }
-    const r = await runWriter(dir, crash, killAfter);
+    const r = await runWriter(dir, crash, killAfter, fromReady);
     assert.equal(
       r.signal,
       'SIGKILL',
