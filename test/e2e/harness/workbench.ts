@@ -13,7 +13,8 @@ export const chromiumPath = process.env.KLONG_CHROMIUM ?? '/usr/bin/chromium';
 export interface WorkbenchRun {
   url: string;
   workspace: string;
-  extensionPath: string;
+  /** One or more extension folders loaded in development mode. */
+  extensionPath: string | string[];
   testsPath: string;
   replyDir: string;
   artifacts: string;
@@ -160,7 +161,9 @@ export async function runWorkbench(run: WorkbenchRun): Promise<WorkbenchResult> 
 
     const authority = new URL(run.url).host;
     const payload = [
-      ['extensionDevelopmentPath', `vscode-remote://${authority}${run.extensionPath}`],
+      ...[run.extensionPath]
+        .flat()
+        .map((p) => ['extensionDevelopmentPath', `vscode-remote://${authority}${p}`]),
       ['extensionTestsPath', `vscode-remote://${authority}${run.testsPath}`],
     ];
     const target = `${run.url}/?folder=${encodeURIComponent(run.workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
