@@ -8,7 +8,13 @@ import * as vscode from 'vscode';
 import type { Outcome } from '../edits/decide';
 import { describeHunk } from '../edits/hunks';
 import type { Proposal } from '../edits/proposal';
-import type { ApprovalMode, Decision, EditQueue, EditQueueOptions } from '../edits/queue';
+import {
+  APPROVAL_MODES,
+  type ApprovalMode,
+  type Decision,
+  type EditQueue,
+  type EditQueueOptions,
+} from '../edits/queue';
 import { PROPOSAL_SCHEME, ProposalDocuments, pathOfProposalUri, proposalUri } from './editsDocuments';
 import { pickHunk, pickProposal, rejectReason } from './editsPickers';
 import { EditsStatus, modeFromSettings, pickMode, saveMode } from './editsStatus';
@@ -20,6 +26,15 @@ export interface EditsControllerOptions {
 
 /** A path, a proposal/file URI, or anything with a `path` (tree items, webview messages). */
 type Target = string | vscode.Uri | { path: string } | undefined;
+
+function target(x: unknown): Target {
+  if (typeof x === 'string' || x instanceof vscode.Uri) return x;
+  if (x && typeof x === 'object' && typeof (x as { path?: unknown }).path === 'string')
+    return x as { path: string };
+  return undefined;
+}
+const num = (x: unknown) => (typeof x === 'number' && Number.isInteger(x) ? x : undefined);
+const str = (x: unknown) => (typeof x === 'string' ? x : undefined);
 
 export class EditsController implements vscode.Disposable {
   /** Undefined without an open folder (then no session can run either). */
@@ -38,28 +53,24 @@ export class EditsController implements vscode.Disposable {
   ) {
     this.userFiles = folder && new VscodeUserFiles(folder);
     this.docs = new ProposalDocuments(() => this.queue);
-    const cmd = (id: string, fn: (...args: never[]) => unknown) =>
-      vscode.commands.registerCommand(id, (...args: never[]) => this.guard(() => fn(...args)));
+    // Menus pass their own arguments (a resource URI, then `{ groupId, editorIndex }`): take only
+    // what has the expected type, so a menu click never reads as a stale version or a reason.
+    const cmd = (id: string, fn: (...args: unknown[]) => unknown) =>
+      vscode.commands.registerCommand(id, (...args: unknown[]) => this.guard(() => fn(...args)));
     this.disposables.push(
       this.docs,
       this.status,
       vscode.workspace.registerTextDocumentContentProvider(PROPOSAL_SCHEME, this.docs),
       vscode.languages.registerCodeLensProvider({ scheme: PROPOSAL_SCHEME }, this.docs),
-      cmd('klong.openProposal', (t: Target) => this.openCommand(t)),
+      cmd('klong.openProposal', (t) => this.openCommand(target(t))),
       cmd('klong.showProposals', () => this.showProposals()),
-      cmd('klong.acceptProposal', (t: Target, version?: number) => this.acceptFile(t, version)),
-      cmd('klong.rejectProposal', (t: Target, version?: number, reason?: string) =>
-        this.rejectFile(t, version, reason),
-      ),
+      cmd('klong.acceptProposal', (t, v) => this.acceptFile(target(t), num(v))),
+      cmd('klong.rejectProposal', (t, v, r) => this.rejectFile(target(t), num(v), str(r))),
       cmd('klong.acceptAllProposals', () => this.acceptAll()),
-      cmd('klong.rejectAllProposals', (reason?: string) => this.rejectAll(reason)),
-      cmd('klong.acceptHunk', (t: Target, index?: number, version?: number) =>
-        this.hunk('accept', t, index, version),
-      ),
-      cmd('klong.rejectHunk', (t: Target, index?: number, version?: number, reason?: string) =>
-        this.hunk('reject', t, index, version, reason),
-      ),
-      cmd('klong.setApprovalMode', (mode?: ApprovalMode) => this.setMode(mode)),
+      cmd('klong.rejectAllProposals', (r) => this.rejectAll(str(r))),
+      cmd('klong.acceptHunk', (t, i, v) => this.hunk('accept', target(t), num(i), num(v))),
+      cmd('klong.rejectHunk', (t, i, v, r) => this.hunk('reject', target(t), num(i), num(v), str(r))),
+      cmd('klong.setApprovalMode', (m) => this.setMode(APPROVAL_MODES.find((x) => x === m))),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('klong.edits.approvalMode')) {
           this.queue?.setMode(modeFromSettings());

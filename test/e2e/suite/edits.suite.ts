@@ -223,6 +223,25 @@ describe('proposed edits', function () {
     await vscode.commands.executeCommand('workbench.action.files.revert');
   });
 
+  it('the editor-title ✓ of the diff accepts the file shown (menu arguments)', async () => {
+    const before = 'alpha = 1\nbeta = 2\n';
+    writeFileSync(ws('title.py'), before);
+    await sandbox.writeFile('title.py', before);
+    await sandbox.acceptIntoBaseline(['title.py']);
+    await agentWrites({ 'title.py': 'alpha = 1\nbeta = 3\n' });
+    await edits.open('title.py', false);
+    await until('the diff tab', () => diffTabOpen('title.py'));
+    const right = vscode.Uri.from({ scheme: 'klong-proposal', path: '/title.py' });
+    if (hasDriver()) {
+      await view('workbench').click('.editor-actions a.action-label[aria-label^="Accept proposed edit"]');
+    } else {
+      // What VS Code passes from an editor/title menu: the resource, then the editor's place.
+      await vscode.commands.executeCommand('klong.acceptProposal', right, { groupId: 1, editorIndex: 0 });
+    }
+    await until('the accepted file', () => readFileSync(ws('title.py'), 'utf8') === 'alpha = 1\nbeta = 3\n');
+    assert.equal(queue.get('title.py'), undefined);
+  });
+
   it('binary files are whole-file proposals with a clear note; the approval switch sets auto-accept', async () => {
     const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]);
     await agentWrites({ 'plots/loss.png': png });
