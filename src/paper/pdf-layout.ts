@@ -164,17 +164,26 @@ function makeLine(page: number, groups: TextItem[][], cells: Cell[], col: [numbe
 
 /**
  * The x of the gap between two columns: in the middle third of the page, the position crossed by the
- * least text (column layouts are rarely centred on the page: LaTeX margins are not symmetric).
+ * fewest text rows (column layouts are rarely centred on the page: LaTeX margins are not symmetric).
+ * Clean when far fewer rows cross it than fill either column (a title block above may cross it): then
+ * it splits rows even where the gap is narrow (LaTeX: 10 pt).
  */
-function findGutter(
-  cells: { x0: number; x1: number; text: string }[],
-  width: number,
-): { x: number; clean: boolean } {
+function findGutter(items: TextItem[], width: number): { x: number; clean: boolean } {
   const bins = new Float64Array(Math.ceil(width) + 1);
-  for (const c of cells) {
-    const from = Math.max(0, Math.floor(c.x0));
-    const to = Math.min(bins.length - 1, Math.ceil(c.x1));
-    for (let x = from; x <= to; x++) bins[x]! += c.text.length;
+  const rows = new Map<number, TextItem[]>();
+  for (const it of items) {
+    const y = Math.round(it.y);
+    if (!rows.has(y)) rows.set(y, []);
+    rows.get(y)!.push(it);
+  }
+  const mark = new Uint8Array(bins.length);
+  for (const row of rows.values()) {
+    mark.fill(0);
+    for (const it of row) {
+      const to = Math.min(bins.length - 1, Math.ceil(it.x + it.width));
+      for (let x = Math.max(0, Math.floor(it.x)); x <= to; x++) mark[x] = 1;
+    }
+    for (let x = 0; x < bins.length; x++) bins[x]! += mark[x]!;
   }
   const lo = Math.floor(width * 0.35);
   const hi = Math.ceil(width * 0.65);
@@ -192,9 +201,12 @@ function findGutter(
   let b = best;
   while (a - 1 >= lo && bins[a - 1] === bestCover) a--;
   while (b + 1 <= hi && bins[b + 1] === bestCover) b++;
-  const total = cells.reduce((n, c) => n + c.text.length, 0);
-  // Clean: (almost) nothing crosses it, so it can split a row even where the gap is narrow (LaTeX: 10 pt).
-  return { x: (a + b) / 2, clean: bestCover <= 0.01 * total };
+  let leftPeak = 0;
+  let rightPeak = 0;
+  for (let x = Math.floor(width * 0.05); x < a; x++) leftPeak = Math.max(leftPeak, bins[x]!);
+  for (let x = b + 1; x < Math.min(bins.length, Math.ceil(width * 0.95)); x++)
+    rightPeak = Math.max(rightPeak, bins[x]!);
+  return { x: (a + b) / 2, clean: bestCover <= 0.35 * Math.min(leftPeak, rightPeak) };
 }
 
 /** Reading-order lines of the whole document, without margin notes and running headers/footers. */
@@ -206,10 +218,7 @@ export function layoutLines(pages: PdfPage[]): Line[] {
     const items = page.items.filter(
       (it) => it.str.trim() !== '' && (left === undefined || it.x + it.width >= left - 3),
     );
-    const gutter = findGutter(
-      items.map((it) => ({ x0: it.x, x1: it.x + it.width, text: it.str })),
-      page.width,
-    );
+    const gutter = findGutter(items, page.width);
     const mid = gutter.x;
     const cut = gutter.clean ? mid : undefined;
     const rows = buildRows(items).map((r) => ({ row: r, ...splitCells(r.items, cut) }));

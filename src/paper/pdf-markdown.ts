@@ -317,15 +317,17 @@ function textBlocks(run: Line[], bodySize: number): Block[] {
     let brk =
       !cur || kind === 'caption' || kind === 'item' || (kind === 'equation') !== (cur.kind === 'equation');
     if (!brk && cur && prev) {
-      const sameCol = prev.page === l.page && prev.y > l.y && Math.abs(prev.colLeft - l.colLeft) < 2;
+      const below = prev.page === l.page && prev.y > l.y;
+      const sameCol = below && Math.abs(prev.colLeft - l.colLeft) < 2;
       // First-line indent: against the line above in the same column (quotes and abstracts are indented
       // as a whole), against the column edge after a column or page break.
       const indent = l.x0 - (sameCol ? Math.min(prev.x0, l.colLeft + 4 * l.size) : l.colLeft);
       // A display equation's lines (limits, fractions in smaller type) stay together.
       if (kind === 'equation' && cur.kind === 'equation') brk = !sameCol || prev.y - l.y > 3 * l.size;
       else if (Math.abs(prev.size - l.size) > 0.6) brk = true;
-      else if (sameCol && prev.y - l.y > 1.7 * Math.max(prev.size, l.size) && cur.kind !== 'equation')
+      else if (below && prev.y - l.y > 1.7 * Math.max(prev.size, l.size) && cur.kind !== 'equation')
         brk = true;
+      else if (/^abstract\s*[.:—–-]/i.test(text)) brk = true;
       else if (cur.kind === 'item') {
         // Hanging indent, measured from each line's own column so an item may continue in the next column.
         const first = cur.lines[0]!;

@@ -164,7 +164,16 @@ async function makeLatexLike(): Promise<Uint8Array> {
   const vocab = 'the model we fit has a small set of data and runs fast'.split(' ');
   const line = (k: number) =>
     Array.from({ length: 6 }, (_, i) => vocab[(k * 3 + i) % vocab.length]!).concat(`L${k}`);
-  page.drawText('4 Experiments', { x: 72, y: 760, size: 12, font: bold });
+  // A full-width title block crosses the gutter above the columns (\twocolumn[...] in LaTeX).
+  page.drawText('Narrow Gutters Everywhere', { x: 200, y: 815, size: 17, font: bold });
+  for (let k = 0; k < 4; k++)
+    page.drawText(`abstract ${k}: ${'a wide line that runs across both columns of the page '.repeat(2)}`, {
+      x: 92,
+      y: 798 - k * 10,
+      size: 9,
+      font,
+    });
+  page.drawText('4 Experiments', { x: 72, y: 754, size: 12, font: bold });
   for (let k = 0; k < 50; k++) justified(line(k), 72, 740 - k * 12);
   page.drawText('4.1 Ablations', { x: 311.4, y: 735, size: 12, font: bold });
   for (let k = 50; k < 100; k++) justified(line(k), 311.4, 740 - 18 - (k - 50) * 12);
@@ -174,6 +183,7 @@ async function makeLatexLike(): Promise<Uint8Array> {
 
 test('LaTeX-like two columns: 10 pt gutter off-centre, heading between baselines, page number', async () => {
   const paper = await paperFromPdf(await makeLatexLike(), 'latex.pdf');
+  assert.equal(paper.title, 'Narrow Gutters Everywhere');
   assert.deepEqual(
     paper.sections.map((s) => [s.id, s.level]),
     [
