@@ -19,6 +19,7 @@ import type { ModelClient, Prices } from '../llm/types';
 import {
   type Blacklist,
   createPaperReader,
+  type GradeResult,
   generateRubric,
   loadBlacklist,
   loadPaper,
@@ -83,6 +84,8 @@ export interface RunHooks {
   /** The spend cap was reached: a new cap to go on, or undefined to stop (resumable). */
   onSpendCap?(reason: string, totals: SpendTotals): Promise<SpendCap | undefined>;
   onWarning?(message: string): void;
+  /** The graded rubric tree (PaperBench's shape), when the session was graded. */
+  onGrade?(result: GradeResult): void;
 }
 
 /** Options of a session that its resume needs again, kept beside its log. */
@@ -381,6 +384,7 @@ export class Reproduction {
         });
         mkdirSync(this.live.dir, { recursive: true });
         writeFileSync(join(this.live.dir, 'grade.json'), `${JSON.stringify(grade.root, null, 2)}\n`);
+        this.hooks.onGrade?.(grade);
       } catch (err) {
         this.hooks.onWarning?.(`Grading failed: ${err instanceof Error ? err.message : String(err)}`);
       }

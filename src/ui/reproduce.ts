@@ -11,11 +11,20 @@ import { APPROVAL_MODES, type ApprovalMode, type DecideFn, type UserFiles } from
 import { type NewSession, Reproduction, type RunSettings } from '../engine/reproduction';
 import { OpenAIModelClient } from '../llm/openai-client';
 import type { Prices } from '../llm/types';
+import type { GradedNode } from '../paper/graded';
 import { type SessionListEntry, SessionStore } from '../session';
 import { notifyError } from './notify';
 import type { KlongUi } from './register';
+import type { Grade } from './sessionModel';
 
 const SECRET = 'klong.apiKey';
+
+/** Scores of every rubric node by id, for the rubric tree in the progress view. */
+function gradesOf(node: GradedNode, out: Record<string, Grade> = {}): Record<string, Grade> {
+  out[node.id] = { score: node.score, explanation: node.explanation };
+  for (const c of node.sub_tasks) gradesOf(c, out);
+  return out;
+}
 
 /** The edits controller's queue hooks, in the shape the engine's RunHooks take. */
 function editHooks(ui: KlongUi): { userFiles: UserFiles; decide?: DecideFn } {
@@ -199,10 +208,14 @@ export class ReproduceController implements vscode.Disposable {
     };
   }
 
-  /** The key from secret storage; asks once when there is none (empty is fine for local servers). */
+  /**
+   * The key from secret storage, else KLONG_API_KEY from the environment VS Code was started in;
+   * asks once when there is neither (empty is fine for local servers).
+   */
   private async apiKey(): Promise<string | undefined> {
     const stored = await this.context.secrets.get(SECRET);
     if (stored !== undefined) return stored;
+    if (process.env.KLONG_API_KEY !== undefined) return process.env.KLONG_API_KEY;
     return this.askApiKey(false);
   }
 
@@ -265,8 +278,8 @@ export class ReproduceController implements vscode.Disposable {
     if (!settings) return;
     this.starting = true;
     const { ui } = this;
-    ui.session.reset();
     let run: Reproduction | undefined;
+    let attached = false; // events reach the view once its history is loaded
     try {
       run = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: 'KLong', cancellable: false },
@@ -276,7 +289,10 @@ export class ReproduceController implements vscode.Disposable {
               progress.report({ message: m });
               ui.log.info(m);
             },
-            onEvent: (e) => ui.session.apply(e),
+            onEvent: (e) => {
+              if (attached) ui.session.apply(e);
+            },
+            onGrade: (g) => ui.session.setGrades(gradesOf(g.root)),
             onWarning: (m) => {
               ui.log.warn(m);
               void vscode.window.showWarningMessage(`KLong: ${m}`);
@@ -301,7 +317,13 @@ export class ReproduceController implements vscode.Disposable {
     }
     this.starting = false;
     this.current = run;
-    ui.session.applyAll(run.live.tail); // resumed sessions show their history
+    ui.session.reset();
+    ui.session.setNetwork(run.sandbox.info.network);
+    ui.session.setSpendCap(settings.spendCapUsd ?? null);
+    ui.session.setRubric(run.rubric ?? null);
+    // The whole log: a resumed session shows its history (the model keeps row details bounded).
+    ui.session.applyAll(run.live.log.iterate(0, run.live.log.count));
+    attached = true;
     ui.edits.setQueue(run.queue);
     void ui.progress.reveal();
     if (run.paper.source.toLowerCase().endsWith('.pdf') && existsSync(run.paper.source)) {

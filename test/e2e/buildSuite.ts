@@ -5,13 +5,14 @@ import * as esbuild from 'esbuild';
 
 export const suiteOutDir = join(__dirname, '..', '..', 'out', 'test');
 
-export async function buildSuite(): Promise<string> {
+/** `outDir` lets two e2e runs (test files run concurrently) build without clobbering each other. */
+export async function buildSuite(outDir = suiteOutDir): Promise<string> {
   const src = join(__dirname, 'suite');
   const suites = readdirSync(src).filter((f) => f.endsWith('.suite.ts'));
-  rmSync(suiteOutDir, { recursive: true, force: true });
+  rmSync(outDir, { recursive: true, force: true });
   await esbuild.build({
     entryPoints: [join(src, 'index.ts'), ...suites.map((f) => join(src, f))],
-    outdir: suiteOutDir,
+    outdir: outDir,
     bundle: true,
     platform: 'node',
     format: 'cjs',
@@ -21,5 +22,5 @@ export async function buildSuite(): Promise<string> {
     // The host provides `vscode`; mocha is required from the project's node_modules.
     external: ['vscode', 'mocha'],
   });
-  return join(suiteOutDir, 'index.js');
+  return join(outDir, 'index.js');
 }

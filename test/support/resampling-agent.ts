@@ -155,6 +155,18 @@ export const STEPS: Step[] = [
   },
   { id: 'call_readme', name: 'write_file', args: { path: 'README.md', content: README_MD } },
   {
+    id: 'call_plan_done',
+    name: 'update_plan',
+    args: {
+      items: [
+        { text: 'Read the method and the experiment of the paper', status: 'done' },
+        { text: 'Implement LDA and the resampling estimators', status: 'done' },
+        { text: 'Write reproduce.sh and run it', status: 'done' },
+        { text: 'Compare with the paper', status: 'done' },
+      ],
+    },
+  },
+  {
     id: 'call_end',
     name: 'end_task',
     args: {

@@ -1,0 +1,106 @@
+/**
+ * Acceptance (runs only under test/e2e/reproduce.test.ts, which starts the scripted model): the
+ * user runs "KLong: Reproduce this paper" on the fixture PDF, accepts the first proposals, reloads
+ * the window mid-session, resumes, and accepts the rest including REPRODUCTION.md with the grade.
+ * The reload restarts the extension host and re-runs this suite; the phase file says which half.
+ */
+import * as assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import { klong } from './api';
+import { hasDriver, screenshot, until } from './driver';
+import { REPRODUCE_ENV } from './reproduceEnv';
+
+interface Phase {
+  phase: number;
+  sessionId?: string;
+}
+
+const phaseFile = process.env[REPRODUCE_ENV.phaseFile] ?? '';
+const readPhase = (): Phase =>
+  existsSync(phaseFile) ? JSON.parse(readFileSync(phaseFile, 'utf8')) : { phase: 1 };
+const writePhase = (p: Phase) => writeFileSync(phaseFile, JSON.stringify(p));
+const workspace = () => vscode.workspace.workspaceFolders![0]!.uri.fsPath;
+
+async function shot(name: string): Promise<void> {
+  if (hasDriver()) await screenshot(`reproduce/${name}`);
+}
+
+async function configure(): Promise<void> {
+  const c = vscode.workspace.getConfiguration('klong');
+  const g = vscode.ConfigurationTarget.Global;
+  await c.update('model.baseUrl', process.env[REPRODUCE_ENV.modelUrl], g);
+  await c.update('model.name', 'scripted', g);
+  await c.update('docker.network', 'none', g);
+  await c.update('edits.approvalMode', 'review', g);
+  await c.update('session.timeBudget', '2h', g);
+}
+
+const pending = (paths: { path: string; status: string }[], path: string) =>
+  paths.some((p) => p.path === path && p.status === 'pending');
+
+describe('acceptance: reproduce the resampling paper', function () {
+  this.timeout(20 * 60_000);
+
+  it('reproduces, survives a window reload, grades and proposes the report', async function () {
+    if (!process.env[REPRODUCE_ENV.modelUrl]) return this.skip();
+    const ui = await klong();
+    const phase = readPhase();
+
+    if (phase.phase === 1) {
+      await configure();
+      await vscode.commands.executeCommand(
+        'klong.reproducePaper',
+        vscode.Uri.file(process.env[REPRODUCE_ENV.paper]!),
+      );
+      const run = (await until('the session to start', () => ui.reproduce?.running, 5 * 60_000))!;
+      await until(
+        'proposals for resampling.py and reproduce.sh',
+        () =>
+          pending(ui.session.snapshot.proposals, 'resampling.py') &&
+          pending(ui.session.snapshot.proposals, 'reproduce.sh'),
+        5 * 60_000,
+      );
+      // Proposals only reach the workspace when accepted.
+      assert.equal(existsSync(join(workspace(), 'resampling.py')), false);
+      await shot('1-proposals');
+      await vscode.commands.executeCommand('klong.acceptProposal', 'resampling.py');
+      await vscode.commands.executeCommand('klong.acceptProposal', 'reproduce.sh');
+      await until('accepted files in the workspace', () => existsSync(join(workspace(), 'reproduce.sh')));
+      assert.match(readFileSync(join(workspace(), 'resampling.py'), 'utf8'), /def bootstrap/);
+      writePhase({ phase: 2, sessionId: run.sessionId });
+      await shot('2-before-reload');
+      await vscode.commands.executeCommand('workbench.action.reloadWindow');
+      await new Promise(() => {}); // the reload ends this extension host
+    }
+
+    assert.equal(phase.phase, 2, `unexpected phase ${phase.phase}`);
+    await vscode.commands.executeCommand('klong.resumeSession', phase.sessionId);
+    const run = (await until('the resumed session', () => ui.reproduce?.running, 5 * 60_000))!;
+    assert.equal(run.sessionId, phase.sessionId);
+    // The history from before the reload is back in the progress view.
+    assert.ok(ui.session.snapshot.step >= 4, `step ${ui.session.snapshot.step} after resume`);
+    await until('the grade', () => ui.session.snapshot.grade !== null, 10 * 60_000);
+    await until(
+      'REPRODUCTION.md proposed',
+      () => pending(ui.session.snapshot.proposals, 'REPRODUCTION.md'),
+      60_000,
+    );
+    assert.equal(ui.session.snapshot.grade, 1);
+    await vscode.commands.executeCommand('workbench.view.extension.klong');
+    await shot('3-graded');
+    await vscode.commands.executeCommand('klong.acceptAllProposals');
+    await until(
+      'the report in the workspace',
+      () => existsSync(join(workspace(), 'REPRODUCTION.md')),
+      60_000,
+    );
+    assert.match(readFileSync(join(workspace(), 'REPRODUCTION.md'), 'utf8'), /Resampling methods/i);
+    assert.ok(existsSync(join(workspace(), 'README.md')));
+    const doc = await vscode.workspace.openTextDocument(join(workspace(), 'REPRODUCTION.md'));
+    await vscode.window.showTextDocument(doc, { preview: false });
+    await shot('4-report');
+    writePhase({ phase: 3 });
+  });
+});
