@@ -148,8 +148,16 @@ export class LiveSession {
     this.flush();
     this.stepsSinceSnapshot++;
     if (this.stepsSinceSnapshot < (this.opts.snapshotEvery ?? 10)) return false;
-    this.snapshotNow(getState(), meta);
-    return true;
+    try {
+      this.snapshotNow(getState(), meta);
+      return true;
+    } catch (err) {
+      // The events are on disk and are the truth; a snapshot only makes resume faster. Retry next step.
+      const msg = `Could not write the snapshot of session ${this.sessionId} (${(err as Error).message}); the event log is intact, retrying at the next step.`;
+      this.warnings.push(msg);
+      this.opts.onWarning?.(msg);
+      return false;
+    }
   }
 
   /** Flush and write a snapshot of `state` as of the last event, plus summary.json. */

@@ -156,3 +156,27 @@ test('writeSnapshot on its own: atomic replace, rotation, meta and summary optio
     ],
   );
 });
+
+test('a snapshot that cannot be written is a warning, not a crash: the log is intact and the next step retries', () => {
+  const id = `s${n++}`;
+  const dir = join(root, id);
+  const warnings: string[] = [];
+  const live = createSession(dir, init(id), { snapshotEvery: 1, onWarning: (m) => warnings.push(m) });
+  mkdirSync(join(dir, '.snapshot.json.tmp')); // the temp path is taken: the write fails
+  live.append({ type: 'checkpoint', step: 1 });
+  assert.equal(
+    live.endStep(() => ({ step: 1 })),
+    false,
+  );
+  assert.match(warnings.join('\n'), /Could not write the snapshot of session .*the event log is intact/);
+  rmSync(join(dir, '.snapshot.json.tmp'), { recursive: true });
+  live.append({ type: 'checkpoint', step: 2 });
+  assert.equal(
+    live.endStep(() => ({ step: 2 })),
+    true,
+  );
+  live.close();
+  const opened = openSession(dir);
+  assert.deepEqual(opened.snapshot?.state, { step: 2 });
+  assert.equal(opened.count, 3);
+});
