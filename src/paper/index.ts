@@ -33,7 +33,7 @@ export {
 } from './judge';
 export { loadPaper, paperFromMarkdown, paperFromPdf } from './paper';
 export { createPaperReader, formatIndex, type PaperReader } from './reader';
-export { renderReport } from './report';
+export { gradeToJson, renderReport } from './report';
 export {
   type ReproductionResult,
   type ReproductionRunner,

@@ -60,3 +60,8 @@ function leafRow(l: GradedNode): string {
   const mark = !l.valid_score ? '⚠ 0' : l.score === 1 ? '✅ 1' : '❌ 0';
   return `| ${cell(l.requirements)} | ${l.task_category ?? ''} | ${l.weight} | ${mark} | ${cell(l.explanation, 400)} |`;
 }
+
+/** The graded tree as PaperBench writes it (4-space JSON; every node: score, valid_score, explanation, judge_metadata). */
+export function gradeToJson(result: GradeResult): string {
+  return `${JSON.stringify(result.root, null, 4)}\n`;
+}

@@ -8,6 +8,7 @@ import {
   Blacklist,
   type GradedNode,
   gradeSubmission,
+  gradeToJson,
   paperFromMarkdown,
   parseRubric,
   type RubricNode,
@@ -217,6 +218,9 @@ test('grading end to end: 429 storm, malformed answers, PaperBench shape, report
     );
 
     assert.equal(result.flags.blacklist.length, 1, 'read_paper output is not a use; the git clone is');
+    const json = JSON.parse(gradeToJson(result)) as GradedNode;
+    assert.equal(json.score, result.score);
+    assert.equal(json.sub_tasks[1]!.sub_tasks[0]!.explanation, bad.explanation);
     const report = renderReport(result);
     assert.match(report, /\*\*Score: 66\.7%\*\* — 2 of 3 requirements passed/);
     assert.match(report, /Blacklisted resources used[\s\S]*step 3 \(tool_call, `bash`\)/);
