@@ -1,9 +1,9 @@
 /**
  * Three-way merge of the user's current file (ours) and the agent's proposal (theirs) against the
- * baseline both started from, with `node-diff3` (Khanna–Kunal–Pierce diff3). A conflict is
- * reported with git-style markers and regions; nothing is ever resolved by picking a side silently.
+ * baseline both started from (diff3, see diff3.ts). A conflict is reported with git-style markers
+ * and regions; nothing is ever resolved by picking a side silently.
  */
-import { diff3Merge } from 'node-diff3';
+import { diff3Regions } from './diff3';
 import { splitLines } from './text';
 
 export interface ConflictRegion {
@@ -33,9 +33,7 @@ export interface MergeLabels {
 export function merge3(base: string, ours: string, theirs: string, labels: MergeLabels = {}): MergeResult {
   if (ours === base || ours === theirs) return { clean: true, text: theirs, conflicts: [] };
   if (theirs === base) return { clean: true, text: ours, conflicts: [] };
-  const regions = diff3Merge(splitLines(ours), splitLines(base), splitLines(theirs), {
-    excludeFalseConflicts: true,
-  });
+  const regions = diff3Regions(splitLines(ours), splitLines(base), splitLines(theirs));
   const out: string[] = [];
   const conflicts: ConflictRegion[] = [];
   // Lines are kept with their terminators; a side's last line may lack one, so markers get their own.
@@ -47,12 +45,11 @@ export function merge3(base: string, ours: string, theirs: string, labels: Merge
     if (last !== undefined && !last.endsWith('\n')) out[out.length - 1] = `${last}\n`;
   };
   for (const r of regions) {
-    if (r.ok) {
+    if ('ok' in r) {
       push(r.ok);
       continue;
     }
     const c = r.conflict;
-    if (!c) continue;
     endLine();
     const startLine = out.length;
     out.push(`<<<<<<< ${labels.ours ?? 'yours (workspace)'}\n`);
