@@ -68,12 +68,54 @@ export function ansiCQuote(s: string): string {
   return `${out}'`;
 }
 
+/**
+ * Finds the end marker `\x1eKE <id> <rc>\x1e\n` in a command's stdout, passing everything before it on.
+ * A marker split across chunks is held back until it is complete.
+ */
+export class EndScanner {
+  private readonly prefix: Buffer;
+  private carry: Buffer = Buffer.alloc(0);
+  constructor(id: string) {
+    this.prefix = Buffer.from(`\x1eKE ${id} `);
+  }
+
+  /** Returns the exit code once the marker is complete (null if unreadable), else undefined. */
+  push(data: Buffer, emit: (out: Buffer) => void): number | null | undefined {
+    const buf = this.carry.length ? Buffer.concat([this.carry, data]) : data;
+    this.carry = Buffer.alloc(0);
+    const idx = buf.indexOf(this.prefix);
+    if (idx >= 0) {
+      if (idx > 0) emit(buf.subarray(0, idx));
+      const end = buf.indexOf('\x1e\n', idx + this.prefix.length);
+      if (end < 0) {
+        this.carry = Buffer.from(buf.subarray(idx));
+        return undefined;
+      }
+      const rc = Number(buf.subarray(idx + this.prefix.length, end).toString('latin1'));
+      return Number.isInteger(rc) ? rc : null;
+    }
+    // A possible start of the marker at the end waits for the next chunk.
+    const keep = Math.min(buf.length, this.prefix.length - 1);
+    const lastSep = buf.lastIndexOf(0x1e);
+    const cut = lastSep >= 0 && lastSep >= buf.length - keep ? lastSep : buf.length;
+    if (cut > 0) emit(buf.subarray(0, cut));
+    this.carry = Buffer.from(buf.subarray(cut));
+    return undefined;
+  }
+
+  /** What is held back (when the command ends without a marker). */
+  flush(): Buffer {
+    const c = this.carry;
+    this.carry = Buffer.alloc(0);
+    return c;
+  }
+}
+
 interface Pending {
   id: string;
-  endPrefix: Buffer;
+  scanner: EndScanner;
   out: CappedOutput;
   decoder: StringDecoder;
-  carry: Buffer;
   onOutput?: (chunk: string) => void;
   pid?: number;
   killWanted: boolean;
@@ -188,27 +230,8 @@ export class PersistentShell {
   private onStdout(data: Buffer): void {
     const p = this.pending;
     if (!p) return; // output of background jobs between commands
-    let buf = p.carry.length ? Buffer.concat([p.carry, data]) : data;
-    const idx = buf.indexOf(p.endPrefix);
-    if (idx >= 0) {
-      const end = buf.indexOf('\x1e\n', idx + p.endPrefix.length);
-      if (end < 0) {
-        this.emit(p, buf.subarray(0, idx));
-        p.carry = Buffer.from(buf.subarray(idx));
-        return;
-      }
-      this.emit(p, buf.subarray(0, idx));
-      const rc = Number(buf.subarray(idx + p.endPrefix.length, end).toString('latin1'));
-      p.finish(Number.isFinite(rc) ? rc : null);
-      return;
-    }
-    // Keep a possible partial marker at the end for the next chunk.
-    const keep = Math.min(buf.length, p.endPrefix.length - 1);
-    const lastSep = buf.lastIndexOf(0x1e);
-    const cut = lastSep >= 0 && lastSep >= buf.length - keep ? lastSep : buf.length;
-    this.emit(p, buf.subarray(0, cut));
-    p.carry = Buffer.from(buf.subarray(cut));
-    buf = Buffer.alloc(0);
+    const rc = p.scanner.push(data, (out) => this.emit(p, out));
+    if (rc !== undefined) p.finish(rc);
   }
 
   private emit(p: Pending, data: Buffer): void {
@@ -262,17 +285,17 @@ export class PersistentShell {
       (resolve) => {
         const p: Pending = {
           id,
-          endPrefix: Buffer.from(`\x1eKE ${id} `),
+          scanner: new EndScanner(id),
           out,
           decoder: new StringDecoder('utf8'),
-          carry: Buffer.alloc(0),
           onOutput: opts.onOutput,
           killWanted: false,
           timedOut: false,
           finish: (rc, err) => {
             if (this.pending !== p) return;
             this.pending = undefined;
-            if (p.carry.length) this.emit(p, p.carry);
+            const rest = p.scanner.flush();
+            if (rest.length) this.emit(p, rest);
             const tail = p.decoder.end();
             if (tail && p.onOutput) p.onOutput(tail);
             resolve({

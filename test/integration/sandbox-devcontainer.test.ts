@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, describe, test } from 'node:test';
-import { openSandbox, removeSandbox, runFreshContainer, SandboxError } from '../../src/sandbox/index';
+import {
+  checkDocker,
+  openSandbox,
+  removeSandbox,
+  runFreshContainer,
+  SandboxError,
+} from '../../src/sandbox/index';
 import {
   removeDir,
   skipDocker,
@@ -89,6 +95,47 @@ describe('sandbox from a devcontainer.json', { skip: skipDocker }, () => {
     assert.equal(fresh.output, 'reproduced as researcher\nfresh\n');
     assert.equal(Buffer.from(fresh.files['reproduce.log']!).toString(), 'reproduced as researcher\n');
     assert.equal(fresh.files['missing.txt'], null);
+  });
+
+  test('image + a local feature (offline), merged lifecycle commands, optional GPU falls back', async () => {
+    const ws = tempWorkspace({
+      '.devcontainer/devcontainer.json': JSON.stringify({
+        image: TEST_IMAGE,
+        features: { './greeter': { greeting: 'bonjour' } },
+        hostRequirements: { gpu: 'optional' },
+      }),
+      '.devcontainer/greeter/devcontainer-feature.json': JSON.stringify({
+        id: 'greeter',
+        version: '1.0.0',
+        name: 'Greeter',
+        options: { greeting: { type: 'string', default: 'hello' } },
+        containerEnv: { GREETER_ON: 'yes' },
+        postCreateCommand: 'echo from-feature > /tmp/feature-post.txt',
+      }),
+      '.devcontainer/greeter/install.sh': '#!/bin/sh\nset -e\necho "$GREETING" > /etc/greeting.txt\n',
+    });
+    dirs.push(ws);
+    const session = uniqueSession('feature');
+    sessions.push(session);
+    const sb = await openSandbox({ workspace: ws, sessionId: session, network: 'none', labels: TEST_LABELS });
+    images.push(sb.info.image);
+    const r = await sb.exec('cat /etc/greeting.txt /tmp/feature-post.txt; echo $GREETER_ON');
+    assert.equal(r.output, 'bonjour\nfrom-feature\nyes\n');
+  });
+
+  test('a required GPU on an engine without one gives GPU_UNAVAILABLE', async (t) => {
+    if ((await checkDocker()).gpu) return t.skip('this engine has a GPU runtime');
+    const ws = tempWorkspace({
+      '.devcontainer.json': JSON.stringify({ image: TEST_IMAGE, hostRequirements: { gpu: true } }),
+    });
+    dirs.push(ws);
+    const session = uniqueSession('gpu');
+    await assert.rejects(
+      openSandbox({ workspace: ws, sessionId: session, network: 'none', labels: TEST_LABELS }),
+      (e: unknown) =>
+        e instanceof SandboxError && e.code === 'GPU_UNAVAILABLE' && /NVIDIA Container Toolkit/.test(e.hint),
+    );
+    assert.equal(await removeSandbox(session), 0);
   });
 
   test('malformed devcontainer.json gives file:line:column before anything runs', async () => {

@@ -32,18 +32,38 @@ describe('sandbox persistent shell', { skip: skipDocker }, () => {
 
   before(async () => {
     ws = tempWorkspace({ 'hello.txt': 'hi\n' });
+    process.env.KLONG_TEST_SECRET_KEY = 'sk-must-not-reach-the-container';
     sb = await openSandbox({
       workspace: ws,
       sessionId: session,
       network: 'none',
       image: TEST_IMAGE,
       labels: TEST_LABELS,
+      limits: { memory: '1g', cpus: 1, pids: 512 },
     });
+    delete process.env.KLONG_TEST_SECRET_KEY;
   });
 
   after(async () => {
     await removeSandbox(session);
     removeDir(ws);
+  });
+
+  test('container: labels, network none, limits, init, no host environment', async () => {
+    const info = await sb.container.inspect();
+    assert.equal(info.Config.Labels['klong.session'], session);
+    assert.match(info.Config.Labels['klong.workspace'] ?? '', /^[0-9a-f]{16}$/);
+    assert.equal(info.HostConfig.NetworkMode, 'none');
+    assert.equal(info.HostConfig.Memory, 1024 ** 3);
+    assert.equal(info.HostConfig.NanoCpus, 1e9);
+    assert.equal(info.HostConfig.PidsLimit, 512);
+    assert.equal(info.HostConfig.Init, true);
+    assert.deepEqual(info.Mounts, [], 'no bind mount of the workspace');
+    const env = await sb.exec('env; tr "\\0" "\\n" < /proc/1/environ; ls /sys/class/net');
+    assert.doesNotMatch(env.output, /sk-must-not-reach|KLONG_TEST_SECRET/);
+    assert.match(env.output, /^PATH=/m);
+    assert.match(env.output, /^lo$/m);
+    assert.doesNotMatch(env.output, /^eth0$/m);
   });
 
   test('cwd, exported and plain variables and functions persist between commands', async () => {

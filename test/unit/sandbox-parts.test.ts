@@ -10,7 +10,7 @@ import { modemOptions, resolveDockerHost } from '../../src/sandbox/docker-client
 import { SandboxError } from '../../src/sandbox/errors';
 import { CappedOutput, Demuxer } from '../../src/sandbox/output-buffer';
 import { resolveWorkspacePath } from '../../src/sandbox/sandbox';
-import { ansiCQuote } from '../../src/sandbox/shell';
+import { ansiCQuote, EndScanner } from '../../src/sandbox/shell';
 import { listWorkspace, tarEntries } from '../../src/sandbox/workspace-archive';
 
 function tree(files: Record<string, string>): string {
@@ -247,6 +247,28 @@ describe('tar writer', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
       rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('EndScanner', () => {
+  test('finds the end marker wherever the chunks split, and passes every byte before it exactly once', () => {
+    const id = 'abc123';
+    const body = `out\x1e not a marker \x1eKE other 1\x1e\n${'z'.repeat(50)}`;
+    const stream = Buffer.from(`${body}\x1eKE ${id} 42\x1e\nLATER`);
+    for (let a = 1; a < stream.length; a++) {
+      for (const b of [a + 1, a + 7, stream.length]) {
+        const parts = [stream.subarray(0, a), stream.subarray(a, b), stream.subarray(b)];
+        const sc = new EndScanner(id);
+        const got: Buffer[] = [];
+        let rc: number | null | undefined;
+        for (const part of parts) {
+          if (rc !== undefined) break;
+          rc = sc.push(part, (o) => got.push(Buffer.from(o)));
+        }
+        assert.equal(rc, 42, `split at ${a}/${b}`);
+        assert.equal(Buffer.concat(got).toString(), body, `split at ${a}/${b}`);
+      }
     }
   });
 });
