@@ -107,6 +107,30 @@ describe('paper panel', () => {
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
+  it('renders pages lazily: a 40-page paper keeps only pages near the view', async () => {
+    const ui = await klong();
+    const ws = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath as string;
+    const doc = await PDFDocument.create();
+    const font = await doc.embedFont(StandardFonts.Helvetica);
+    for (let i = 1; i <= 40; i++)
+      doc.addPage([612, 792]).drawText(`Page number ${i}`, { x: 72, y: 700, size: 24, font });
+    const file = join(ws, 'long-paper.pdf');
+    writeFileSync(file, await doc.save());
+    const p = await ui.paper.show({ uri: vscode.Uri.file(file), title: 'Long paper', zoom: 1 });
+    await until('long paper loaded', () => p.pages === 40);
+    await paper.waitFor('.page[data-page-number="1"].rendered canvas');
+    const early = await paper.count('.page.rendered');
+    assert.ok(early >= 1 && early <= 10, `${early} of 40 pages rendered at the start`);
+    await paper.fill('#page', '40');
+    await paper.press('#page', 'Enter');
+    await paper.waitFor('.page[data-page-number="40"].rendered canvas');
+    await paper.waitFor('.textLayer span', { text: 'Page number 40' });
+    const late = await paper.count('.page.rendered');
+    assert.ok(late <= 10, `${late} pages kept rendered after jumping to the end`);
+    assert.equal(await paper.count('.page[data-page-number="1"].rendered'), 0, 'page 1 was released');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
   it('restores a serialized panel from its saved state', async () => {
     const ui = await klong();
     const ws = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath as string;
