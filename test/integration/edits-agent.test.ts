@@ -31,7 +31,13 @@ async function setup(opts: Partial<EditQueueOptions>, script: Parameters<typeof 
     onFeedback: (t) => session!.injectUserMessage(t),
     ...opts,
   });
-  const h = await startHarness({ sandbox, script, deps: { afterTool: queue.hook() } });
+  // A request held while the user reviews must not count as a stalled stream.
+  const h = await startHarness({
+    sandbox,
+    script,
+    deps: { afterTool: queue.hook() },
+    client: { stallTimeoutMs: 60_000 },
+  });
   session = h.session;
   return {
     ws,
@@ -80,6 +86,7 @@ test('review mode: the agent keeps going; a hunk rejected meanwhile is its next 
     release();
     assert.deepEqual(await run, { status: 'done', reason: 'end_task', summary: 'done' });
 
+    assert.equal(t.h.server.requests.length, 3, 'one request per step, no retry');
     const [, second, third] = t.h.server.requests;
     const text =
       'User rejected the remaining changes to model.py (line 25): x_25 must stay a literal. They were reverted in the container; the changes the user accepted earlier stay.';

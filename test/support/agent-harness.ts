@@ -81,7 +81,8 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
     apiKey: 'sk-test',
     model: 'test-model',
     baseDelayMs: 20,
-    stallTimeoutMs: 400,
+    // Long enough that a slow machine does not mistake a normal reply for a stall.
+    stallTimeoutMs: 2000,
     ...o.client,
   });
   const budget = new TimeBudget({ totalMs: 3600_000, reminderEverySteps: 4, ...o.budget }, o.clock);
