@@ -18,20 +18,16 @@ import {
   startModelServer,
   tools,
 } from '../support/model-server';
+import { skipDocker, TEST_IMAGE } from './sandbox-support';
 
 const repo = join(__dirname, '..', '..');
 const cli = join(repo, 'dist', 'cli.js');
-const IMAGE = process.env.KLONG_CLI_TEST_IMAGE ?? 'klong/python-min:bookworm';
+// The image CI builds; with KLONG_REQUIRE_DOCKER=1 a missing engine or image fails the run.
+const IMAGE = TEST_IMAGE;
 
 function skipReason(): string | false {
   if (!existsSync(cli)) return 'dist/cli.js is missing: run `npm run build` first; CLI tests skipped';
-  const info = spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], {
-    encoding: 'utf8',
-    timeout: 20_000,
-  });
-  if (info.status !== 0) return 'Docker is not available (`docker info` failed); CLI tests skipped';
-  if (spawnSync('docker', ['image', 'inspect', IMAGE]).status !== 0)
-    return `Image ${IMAGE} is missing; CLI tests skipped`;
+  if (skipDocker) return skipDocker;
   return false;
 }
 const skip = skipReason();

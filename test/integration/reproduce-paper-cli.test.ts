@@ -12,19 +12,18 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { startModelServer } from '../support/model-server';
 import { parseResults, RESAMPLING_RUBRIC, resamplingScript } from '../support/resampling-agent';
+import { skipDocker, TEST_IMAGE } from './sandbox-support';
 
 const repo = join(__dirname, '..', '..');
 const cli = join(repo, 'dist', 'cli.js');
 const fixture = join(repo, '..', 'shared', 'fixtures', 'papers', 'etherington-lieske-resampling');
-const IMAGE = 'klong/python:bookworm';
+// The image CI builds; with KLONG_REQUIRE_DOCKER=1 a missing engine or image fails the run.
+const IMAGE = TEST_IMAGE;
 
 function skipReason(): string | false {
   if (!existsSync(fixture)) return `fixture paper not found at ${fixture} (../shared is absent); skipped`;
   if (!existsSync(cli)) return 'dist/cli.js is missing: run `npm run build` first';
-  if (spawnSync('docker', ['info'], { timeout: 20_000 }).status !== 0)
-    return 'Docker is not available; skipped';
-  if (spawnSync('docker', ['image', 'inspect', IMAGE]).status !== 0)
-    return `image ${IMAGE} is missing (bash scripts/build-default-image.sh); skipped`;
+  if (skipDocker) return skipDocker;
   return false;
 }
 const skip = skipReason();

@@ -12,18 +12,17 @@ import { after, describe, test } from 'node:test';
 import { EventLog, openSession } from '../../src/session';
 import { PAPER_MD } from '../support/agent-harness';
 import { call, type ModelServer, startModelServer, tools } from '../support/model-server';
+import { skipDocker, TEST_IMAGE } from './sandbox-support';
 
 const repo = join(__dirname, '..', '..');
 const cli = join(repo, 'dist', 'cli.js');
-const IMAGE = process.env.KLONG_CLI_TEST_IMAGE ?? 'klong/python-min:bookworm';
+// The image CI builds; with KLONG_REQUIRE_DOCKER=1 a missing engine or image fails the run.
+const IMAGE = TEST_IMAGE;
 const KILLS = 5;
 
 function skipReason(): string | false {
   if (!existsSync(cli)) return 'dist/cli.js is missing: run `npm run build` first; CLI crash test skipped';
-  if (spawnSync('docker', ['info'], { timeout: 20_000 }).status !== 0)
-    return 'Docker is not available; skipped';
-  if (spawnSync('docker', ['image', 'inspect', IMAGE]).status !== 0)
-    return `Image ${IMAGE} is missing; skipped`;
+  if (skipDocker) return skipDocker;
   return false;
 }
 const skip = skipReason();
