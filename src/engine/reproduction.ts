@@ -116,7 +116,9 @@ export class Reproduction {
     readonly sessionId: string,
     readonly live: LiveSession,
     readonly paper: Paper,
-    readonly rubric: RubricNode | undefined,
+    public rubric: RubricNode | undefined,
+    /** The rubric's JSON file (the user's, or the generated one in the session folder). */
+    readonly rubricFile: string | undefined,
     readonly sandbox: DockerSandbox,
     readonly queue: EditQueue,
     readonly agent: AgentSession,
@@ -314,6 +316,7 @@ export class Reproduction {
       live,
       paper,
       rubric,
+      saved.rubric,
       sandbox,
       queue,
       agent,
@@ -359,6 +362,18 @@ export class Reproduction {
     return { result, ...this.outcome };
   }
 
+  /** The user may have edited the rubric's JSON during the session; an invalid edit keeps the old one. */
+  private async reloadRubric(): Promise<void> {
+    if (!this.rubricFile) return;
+    try {
+      this.rubric = await loadRubric(this.rubricFile);
+    } catch (err) {
+      this.hooks.onWarning?.(
+        `The edited rubric could not be read, grading with the one the session started with: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+  }
+
   /**
    * When the agent ends (end_task or deadline): reproduce.sh in a fresh container, the grade, and
    * REPRODUCTION.md proposed like any other edit. Inside the loop's final hook, so that a crash here
@@ -369,6 +384,7 @@ export class Reproduction {
     this.finalRun = final;
     let grade: Awaited<ReturnType<typeof gradeInSandbox>> | undefined;
     if (this.rubric && this.settings.grade !== false) {
+      await this.reloadRubric();
       this.hooks.say('Grading the reproduction against the rubric…');
       try {
         grade = await gradeInSandbox({

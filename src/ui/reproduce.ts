@@ -12,6 +12,7 @@ import { type NewSession, Reproduction, type RunSettings } from '../engine/repro
 import { OpenAIModelClient } from '../llm/openai-client';
 import type { Prices } from '../llm/types';
 import type { GradedNode } from '../paper/graded';
+import { countLeaves } from '../paper/rubric';
 import { type SessionListEntry, SessionStore } from '../session';
 import { notifyError } from './notify';
 import type { KlongUi } from './register';
@@ -60,6 +61,7 @@ export class ReproduceController implements vscode.Disposable {
       vscode.commands.registerCommand('klong.stopSession', () => this.control('stop')),
       vscode.commands.registerCommand('klong.setApiKey', () => this.askApiKey(true)),
       vscode.commands.registerCommand('klong.testConnection', () => this.testConnection()),
+      vscode.commands.registerCommand('klong.openRubric', () => this.openRubric()),
     ];
   }
 
@@ -333,7 +335,25 @@ export class ReproduceController implements vscode.Disposable {
         sections: run.paper.sections,
       });
     }
+    if (typeof from !== 'string' && run.rubric && run.rubricFile?.startsWith(run.live.dir)) {
+      void vscode.window
+        .showInformationMessage(
+          `KLong wrote a grading rubric from the paper (${countLeaves(run.rubric)} requirements). Edit its JSON any time before the end; grading reads it then.`,
+          'Review rubric',
+        )
+        .then((c) => (c ? this.openRubric() : undefined));
+    }
     void this.runToEnd(run);
+  }
+
+  /** The rubric's JSON in an editor: generated ones live in the session folder. */
+  private async openRubric(): Promise<void> {
+    const file = this.current?.rubricFile;
+    if (!file) {
+      void vscode.window.showInformationMessage('KLong: the running session has no rubric.');
+      return;
+    }
+    await vscode.window.showTextDocument(vscode.Uri.file(file), { preview: false });
   }
 
   private async runToEnd(run: Reproduction): Promise<void> {
