@@ -92,21 +92,24 @@ export async function createContainer(docker: Docker, o: CreateOptions): Promise
     },
   });
   const wantGpu = o.cfg.gpu !== false;
-  try {
-    const c = await docker.createContainer(spec(wantGpu));
-    await c.start();
+  // A container that was created but could not start is removed: a failed open leaves nothing behind.
+  const createAndStart = async (gpu: boolean) => {
+    const c = await docker.createContainer(spec(gpu));
+    try {
+      await c.start();
+    } catch (err) {
+      await c.remove({ force: true }).catch(() => undefined);
+      throw err;
+    }
     return c;
+  };
+  try {
+    return await createAndStart(wantGpu);
   } catch (err) {
     const msg = String((err as { json?: { message?: string } }).json?.message ?? (err as Error).message);
     if (wantGpu && /device driver|gpu|nvidia/i.test(msg)) {
       if (o.cfg.gpu === 'optional') {
-        await docker
-          .getContainer(containerName(o.sessionId))
-          .remove({ force: true })
-          .catch(() => undefined);
-        const c = await docker.createContainer(spec(false));
-        await c.start();
-        return c;
+        return createAndStart(false);
       }
       throw new SandboxError(
         'GPU_UNAVAILABLE',
