@@ -90,6 +90,7 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
       name: o.model,
       contextLimit: o.contextLimit,
       prices: o.prices,
+      ...(o.stallTimeoutMs ? { stallTimeoutMs: o.stallTimeoutMs } : {}),
     },
     budgetMs: o.budgetMs ?? 12 * 3600_000,
     ...(o.spendCapUsd !== undefined ? { spendCapUsd: o.spendCapUsd } : {}),

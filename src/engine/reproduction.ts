@@ -38,6 +38,8 @@ export interface ModelSettings {
   name: string;
   contextLimit: number;
   prices: Prices;
+  /** A response silent this long is abandoned and retried (the client's default when absent). */
+  stallTimeoutMs?: number;
 }
 
 /** What a run needs that is not specific to one session. */
@@ -145,6 +147,7 @@ export class Reproduction {
       baseURL: settings.model.baseUrl,
       apiKey: settings.model.apiKey,
       model: settings.model.name,
+      ...(settings.model.stallTimeoutMs ? { stallTimeoutMs: settings.model.stallTimeoutMs } : {}),
       onRetry: (r) =>
         hooks.say(
           `Model request failed (${r.reason}); retry ${r.attempt} in ${Math.round(r.delayMs / 1000)} s.`,

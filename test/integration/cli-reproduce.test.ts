@@ -184,14 +184,14 @@ describe('klong reproduce (CLI)', { skip }, () => {
     assert.equal(left.stdout.trim(), '', 'container removed after a finished session');
   });
 
-  // Without --request-timeout this run would wait out the default 120 s stall timeout; the test's
-  // own 60 s timeout turns "the option is ignored" into a failure instead of a slow pass.
-  test('--request-timeout: a stalled response is abandoned and retried', { timeout: 60_000 }, async () => {
+  // The retry message names the stall timeout in use, so the test proves the option took effect
+  // without depending on how fast this machine is.
+  test('--request-timeout: a stalled response is abandoned and retried', async () => {
     const s = await setup([faults.stall(), tools(call('end_task', { summary: 'after the stall' }))], 'stall');
     const r = await runCli([...s.args, '--request-timeout', '2', '--no-final-run']);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(s.server.served, ['stall', 'reply']);
-    assert.match(r.stderr, /stalled stream/);
+    assert.match(r.stderr, /stalled stream: no data from the endpoint for 2 s/);
   });
 
   test('Ctrl-C checkpoints and exits 130; --resume continues in the same container', async () => {
