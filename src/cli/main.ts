@@ -10,6 +10,7 @@ const USAGE = `Usage: klong <command> [options]
 Commands:
   reproduce <paper.pdf|paper.md|URL|arXiv id>   Reproduce a paper in a workspace
   sessions                                      List the sessions in the state directory
+  export-sft SESSION... --out data.jsonl        Sessions as KLong trajectory-splitting SFT data
   help                                          Show this help
 
 Run "klong reproduce --help" for the options of a command.`;
@@ -195,6 +196,8 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
       }
       case 'sessions':
         return await listSessions(rest, io);
+      case 'export-sft':
+        return await (await import('./export-sft')).exportSftCommand(rest, io);
       default:
         io.err.write(`klong: unknown command "${command}"\n\n${USAGE}\n`);
         return 2;
