@@ -62,7 +62,11 @@ export function writeSyntheticSession(
   };
   const put = (e: AgentEventBody) => live.append(e);
   put({ type: 'status', status: 'running' });
-  const filler = 'x'.repeat(opts.outputChars ?? 400);
+  // Log-like text (words, numbers, punctuation), so token counting costs what it does on real output.
+  const logLine = (i: number) =>
+    `epoch ${i} | loss=${(1 / (i + 1)).toFixed(4)} acc=0.${(i * 37) % 100} lr 3e-4 [train.py:88]\n`;
+  let filler = '';
+  for (let i = 0; filler.length < (opts.outputChars ?? 400); i++) filler += logLine(i);
   for (let step = 1; step <= opts.steps; step++) {
     if (step % 4 === 0) {
       const text = `Info: ${step} steps done.`;
