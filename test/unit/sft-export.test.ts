@@ -52,7 +52,7 @@ const strip = (m: WireMsg) => {
 
 test('export-sft: pieces keep the head, overlap K turns, stay under max tokens, and rebuild the trajectory', () => {
   const dir = newDir();
-  const s = writeSyntheticSession(dir, { steps: 60, outputChars: 1500, score: 0.75 });
+  const s = writeSyntheticSession(dir, { steps: 80, outputChars: 500, score: 0.75 });
   const out = join(base, 'round.jsonl');
   const maxTokens = 4000;
   const r = exportSft([dir], out, { maxTokens, overlapTurns: 2 });
