@@ -97,7 +97,10 @@ export function loadPapers(file: string): BatchPaper[] {
       `${file} must be a JSON array of papers, e.g. [{"id": "adam", "paper": "adam.pdf", "rubric": "adam/rubric.json"}].`,
     );
   const base = dirname(resolve(file));
-  const local = (p: string) => (/^(https?:|arxiv:)/i.test(p) || /^\d{4}\.\d{4,5}/.test(p) ? p : abs(base, p));
+  const remote = (p: string) => /^(https?:|arxiv:)/i.test(p) || /^\d{4}\.\d{4,5}/.test(p);
+  // A file's id is its name without extension; an arXiv id or URL keeps its dots (2602.17547).
+  const defaultId = (p: string) =>
+    remote(p) ? (p.split(/[/:]/).filter(Boolean).pop() ?? p).replace(/\.pdf$/i, '') : basename(p, extname(p));
   const seen = new Set<string>();
   return list.map((entry, i) => {
     const e = (typeof entry === 'string' ? { paper: entry } : entry) as Partial<
@@ -109,10 +112,10 @@ export function loadPapers(file: string): BatchPaper[] {
       if (e[k] !== undefined && typeof e[k] !== 'string')
         throw new Error(`${file}, entry ${i + 1}: "${k}" must be a string.`);
     }
-    const id = safeId((e.id as string | undefined) ?? basename(e.paper, extname(e.paper)));
+    const id = safeId((e.id as string | undefined) ?? defaultId(e.paper));
     if (seen.has(id)) throw new Error(`${file}: two papers have the id "${id}"; give them distinct "id"s.`);
     seen.add(id);
-    const p: BatchPaper = { id, paper: local(e.paper) };
+    const p: BatchPaper = { id, paper: remote(e.paper) ? e.paper : abs(base, e.paper) };
     if (e.rubric) p.rubric = abs(base, e.rubric as string);
     if (e.blacklist) p.blacklist = abs(base, e.blacklist as string);
     if (e.workspace) {
