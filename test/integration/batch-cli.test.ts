@@ -6,12 +6,13 @@
  * rubric score lands in summary.csv / summary.md as its reward.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { BatchState } from '../../src/engine/batch';
+import { cliDockerSkip, containersBy, removeContainers, runCli, TEST_IMAGE } from '../support/cli-run';
 import {
   type ChatBody,
   call,
@@ -21,18 +22,7 @@ import {
   tools,
 } from '../support/model-server';
 
-const repo = join(__dirname, '..', '..');
-const cli = join(repo, 'dist', 'cli.js');
-const IMAGES = [process.env.KLONG_CLI_TEST_IMAGE, 'klong/python-min:bookworm', 'klong/python:bookworm'];
-const IMAGE = IMAGES.find((i) => i && spawnSync('docker', ['image', 'inspect', i]).status === 0);
-
-function skipReason(): string | false {
-  if (!existsSync(cli)) return 'dist/cli.js is missing: run `npm run build` first';
-  if (spawnSync('docker', ['info'], { timeout: 20_000 }).status !== 0) return 'Docker is not available';
-  if (!IMAGE) return `none of the test images is present (${IMAGES.filter(Boolean).join(', ')})`;
-  return false;
-}
-const skip = skipReason();
+const skip = cliDockerSkip();
 if (skip) console.log(`# ${skip}; skipped`);
 
 const temps: string[] = [];
@@ -40,12 +30,7 @@ const servers: ModelServer[] = [];
 const batchIds: string[] = [];
 after(async () => {
   await Promise.all(servers.map((s) => s.close()));
-  for (const b of batchIds) {
-    const ids = spawnSync('docker', ['ps', '-aq', '--filter', `label=klong.batch=${b}`], {
-      encoding: 'utf8',
-    }).stdout.trim();
-    if (ids) spawnSync('docker', ['rm', '-f', ...ids.split('\n')]);
-  }
+  for (const b of batchIds) removeContainers(`klong.batch=${b}`);
   for (const t of temps) rmSync(t, { recursive: true, force: true });
 });
 
@@ -74,31 +59,7 @@ const budget = (req: ChatBody) => /You have (\S+) of active time/.exec(req.messa
 const results = (req: ChatBody) =>
   new Map(req.messages.filter((m) => m.role === 'tool').map((m) => [m.tool_call_id!, m.content ?? '']));
 
-function runBatch(args: string[], onChild?: (c: ChildProcess) => void) {
-  return new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>(
-    (resolve) => {
-      const child = spawn(process.execPath, [cli, 'batch', ...args], {
-        env: {
-          PATH: process.env.PATH,
-          HOME: process.env.HOME,
-          KLONG_API_KEY: 'sk-test',
-          DOCKER_HOST: process.env.DOCKER_HOST,
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (b) => {
-        stdout += b;
-      });
-      child.stderr.on('data', (b) => {
-        stderr += b;
-      });
-      onChild?.(child);
-      child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-    },
-  );
-}
+const runBatch = (args: string[], onChild?: (c: ChildProcess) => void) => runCli(['batch', ...args], onChild);
 
 async function until<T>(what: string, f: () => T | undefined, ms = 240_000): Promise<T> {
   const t0 = Date.now();
@@ -191,7 +152,7 @@ describe('klong batch (CLI)', { skip }, () => {
       '--network',
       'none',
       '--image',
-      IMAGE!,
+      TEST_IMAGE!,
       '--no-final-run',
       '--label',
       'klong.test=1',
@@ -219,14 +180,9 @@ describe('klong batch (CLI)', { skip }, () => {
     });
     batchIds.push(mid.batchId);
     // Each run has its own container, labelled with the batch: the interrupted one is still there.
-    const live = spawnSync(
-      'docker',
-      ['ps', '-a', '--filter', `label=klong.batch=${mid.batchId}`, '--format', '{{.Label "klong.session"}}'],
-      {
-        encoding: 'utf8',
-      },
-    ).stdout.trim();
-    assert.deepEqual(live.split('\n'), [run(mid, 'beta', 1).sessionId]);
+    assert.deepEqual(containersBy(`klong.batch=${mid.batchId}`, 'klong.session'), [
+      run(mid, 'beta', 1).sessionId,
+    ]);
     child!.kill('SIGKILL');
     const killed = await first;
     assert.equal(killed.signal, 'SIGKILL');
@@ -305,10 +261,7 @@ describe('klong batch (CLI)', { skip }, () => {
     assert.match(md, /\| 2 \| 3m \| 2\/2 \| 2 \| 0\.7500 \|/);
     assert.match(second.stdout, /stage 2 \(3m\): 2 graded run\(s\), mean reward 0\.750/);
     // Finished runs' containers are removed.
-    const left = spawnSync('docker', ['ps', '-aq', '--filter', `label=klong.batch=${st.batchId}`], {
-      encoding: 'utf8',
-    }).stdout.trim();
-    assert.equal(left, '');
+    assert.deepEqual(containersBy(`klong.batch=${st.batchId}`, 'klong.session'), []);
 
     // The same batch folder with other stages is refused with a clear message.
     const other = await runBatch([
@@ -322,5 +275,77 @@ describe('klong batch (CLI)', { skip }, () => {
     ]);
     assert.equal(other.code, 1);
     assert.match(other.stderr, /holds a batch with other papers or stages/);
+  });
+
+  test('Ctrl-C (SIGINT) stops the running session resumably and exits 130; the same command finishes it', {
+    timeout: 6 * 60_000,
+  }, async () => {
+    const root = mkdtempSync(join(tmpdir(), 'klong-batch-int-'));
+    temps.push(root);
+    writeFileSync(join(root, 'gamma.md'), paperMd('Gamma Paper', 'greeting works once more'));
+    writeFileSync(
+      join(root, 'rubric.json'),
+      JSON.stringify(rubric([leaf('code', 'PASS: hello.py prints a greeting.', 'Code Development')])),
+    );
+    writeFileSync(join(root, 'papers.json'), JSON.stringify([{ paper: 'gamma.md', rubric: 'rubric.json' }]));
+    let hold = true;
+    let held = false;
+    const server = await startModelServer(
+      (req: ChatBody) => {
+        if (!req.tools?.length) return reply('{"score": 1, "explanation": "scripted judge"}');
+        const done = results(req);
+        if (!done.has('c_write'))
+          return tools(call('write_file', { path: 'hello.py', content: 'print("hi")\n' }, 'c_write'));
+        if (hold) {
+          held = true;
+          return new Promise<never>(() => {}) as never;
+        }
+        return tools(call('end_task', { summary: 'done' }, 'c_end'));
+      },
+      { apiKey: 'sk-test' },
+    );
+    servers.push(server);
+    const out = join(root, 'out');
+    const args = [
+      join(root, 'papers.json'),
+      '--stages',
+      '1m',
+      '--out',
+      out,
+      '--base-url',
+      server.url,
+      '--network',
+      'none',
+      '--image',
+      TEST_IMAGE!,
+      '--no-final-run',
+      '--label',
+      'klong.test=1',
+    ];
+    let child: ChildProcess | undefined;
+    const first = runBatch(args, (c) => {
+      child = c;
+    });
+    await until('the agent to wait on the model', () => held);
+    child!.kill('SIGINT');
+    const r1 = await first;
+    assert.equal(r1.code, 130, r1.stderr);
+    assert.match(r1.stderr, /Interrupted: saving the running sessions/);
+    assert.match(r1.stderr, /stopped: interrupted; the next run of the batch resumes it/);
+    const st1 = JSON.parse(readFileSync(join(out, 'batch.json'), 'utf8')) as BatchState;
+    batchIds.push(st1.batchId);
+    assert.equal(st1.runs[0]!.status, 'stopped');
+    hold = false;
+    const r2 = await runBatch(args);
+    assert.equal(r2.code, 0, r2.stderr);
+    assert.match(r2.stderr, /\[gamma · stage 1 1m\] resuming session/);
+    const st2 = JSON.parse(readFileSync(join(out, 'batch.json'), 'utf8')) as BatchState;
+    assert.deepEqual(
+      st2.runs.map((r) => [r.status, r.reward, r.attempts]),
+      [['done', 1, 2]],
+    );
+    // One write_file in the whole session: the resume did not start over.
+    const writes = server.requests.filter((q) => q.tools?.length && !results(q).has('c_write'));
+    assert.equal(writes.length, 1);
   });
 });

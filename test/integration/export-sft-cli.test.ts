@@ -4,30 +4,17 @@
  * The exported turns must be what the model was actually sent, plus its last answer.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { groupTurns, rebuildTurns } from '../../src/agent/trajectory-split';
 import { PAPER_MD } from '../support/agent-harness';
+import { cliDockerSkip, removeContainers, runCli, TEST_IMAGE } from '../support/cli-run';
 import { call, type ModelServer, startModelServer, tools } from '../support/model-server';
 
-const repo = join(__dirname, '..', '..');
-const cli = join(repo, 'dist', 'cli.js');
-const IMAGES = [process.env.KLONG_CLI_TEST_IMAGE, 'klong/python-min:bookworm', 'klong/python:bookworm'];
-
-function pickImage(): string | undefined {
-  return IMAGES.find((i) => i && spawnSync('docker', ['image', 'inspect', i]).status === 0);
-}
-const IMAGE = pickImage();
-function skipReason(): string | false {
-  if (!existsSync(cli)) return 'dist/cli.js is missing: run `npm run build` first';
-  if (spawnSync('docker', ['info'], { timeout: 20_000 }).status !== 0) return 'Docker is not available';
-  if (!IMAGE) return `none of the test images is present (${IMAGES.filter(Boolean).join(', ')})`;
-  return false;
-}
-const skip = skipReason();
+const skip = cliDockerSkip();
 if (skip) console.log(`# ${skip}; skipped`);
 
 const temps: string[] = [];
@@ -35,37 +22,9 @@ const servers: ModelServer[] = [];
 const sessions: string[] = [];
 after(async () => {
   await Promise.all(servers.map((s) => s.close()));
-  for (const id of sessions) {
-    const ids = spawnSync('docker', ['ps', '-aq', '--filter', `label=klong.session=${id}`], {
-      encoding: 'utf8',
-    }).stdout.trim();
-    if (ids) spawnSync('docker', ['rm', '-f', ...ids.split('\n')]);
-  }
+  for (const id of sessions) removeContainers(`klong.session=${id}`);
   for (const t of temps) rmSync(t, { recursive: true, force: true });
 });
-
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, ...args], {
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        KLONG_API_KEY: 'sk-test',
-        DOCKER_HOST: process.env.DOCKER_HOST,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b) => {
-      stdout += b;
-    });
-    child.stderr.on('data', (b) => {
-      stderr += b;
-    });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 interface WireMsg {
   role: string;
@@ -145,7 +104,7 @@ describe('klong export-sft (CLI) on a session run by the agent', { skip }, () =>
       '--network',
       'none',
       '--image',
-      IMAGE!,
+      TEST_IMAGE!,
       '--label',
       'klong.test=1',
       '--budget',
