@@ -1,7 +1,7 @@
 /** `klong export-sft SESSION... --out data.jsonl`: sessions → KLong trajectory-splitting SFT samples. */
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FILES, SessionStore } from '../session';
 import { exportSft } from '../session/sftExport';
@@ -60,6 +60,9 @@ export async function exportSftCommand(args: string[], io: CliIO): Promise<numbe
   if (!parsed.positionals.length)
     throw new CliError(`klong export-sft: give at least one session.\n\n${EXPORT_SFT_USAGE}`);
   if (!v.out) throw new CliError('klong export-sft: --out FILE is required (the JSONL to write).');
+  const outDir = dirname(resolve(v.out));
+  if (!existsSync(outDir))
+    throw new CliError(`klong export-sft: the folder ${outDir} for --out does not exist.`);
   const maxTokens = wholeNumber('max-tokens', v['max-tokens'], 1024) ?? 32_768;
   const overlapTurns = wholeNumber('overlap', v.overlap, 0) ?? 4;
   const store = new SessionStore(resolve(v['state-dir'] ?? join(homedir(), '.klong', 'sessions')));

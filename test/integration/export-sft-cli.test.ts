@@ -193,6 +193,16 @@ describe('klong export-sft (CLI) on a session run by the agent', { skip }, () =>
     const bad = await runCli(['export-sft', 'no-such-session', '--state-dir', stateDir, '--out', out2]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /"no-such-session" is neither a session folder nor a session id/);
+    const noDir = await runCli([
+      'export-sft',
+      sessionId,
+      '--state-dir',
+      stateDir,
+      '--out',
+      join(root, 'nope', 'x.jsonl'),
+    ]);
+    assert.equal(noDir.code, 2);
+    assert.match(noDir.stderr, /the folder .*nope for --out does not exist/);
     const noOut = await runCli(['export-sft', sessionId, '--state-dir', stateDir]);
     assert.match(noOut.stderr, /--out FILE is required/);
     const badOverlap = await runCli([
