@@ -165,7 +165,16 @@ export function openBatch(o: Pick<BatchOptions, 'papersFile' | 'stages' | 'outDi
   const file = join(o.outDir, BATCH_FILE);
   const now = new Date().toISOString();
   if (existsSync(file)) {
-    const st = JSON.parse(readFileSync(file, 'utf8')) as BatchState;
+    let st: BatchState;
+    try {
+      st = JSON.parse(readFileSync(file, 'utf8')) as BatchState;
+      if (!Array.isArray(st.runs) || !Array.isArray(st.stages) || !Array.isArray(st.papers))
+        throw new Error('not a batch state');
+    } catch (err) {
+      throw new Error(
+        `${file} is unreadable (${(err as Error).message}); the sessions in ${join(o.outDir, 'sessions')} are intact. Move the file away to start the batch over, or use another --out.`,
+      );
+    }
     const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
     if (
       !same(st.stages, o.stages) ||

@@ -106,6 +106,11 @@ test('a batch: runs stage by stage with fixed session ids; reopening needs the s
     () => openBatch({ papersFile: file, stages: parseStages('1h,3h'), outDir: out }),
     /holds a batch with other papers or stages/,
   );
+  writeFileSync(join(out, 'batch.json'), '{"runs": [');
+  assert.throws(
+    () => openBatch({ papersFile: file, stages, outDir: out }),
+    /batch\.json is unreadable .* sessions .* are intact/,
+  );
   // CSV: one row per run, quoted where needed; Markdown: the per-stage mean of graded runs.
   const csv = summaryCsv(again);
   assert.equal(readFileSync(join(out, 'summary.csv'), 'utf8'), csv);
