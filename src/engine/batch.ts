@@ -10,7 +10,7 @@ import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path
 import { formatDuration, parseDuration } from '../agent/budget';
 import { DirUserFiles } from '../edits';
 import { removeSandbox } from '../sandbox';
-import { FILES } from '../session';
+import { FILES, SessionLock, SessionLockedError } from '../session';
 import { writeFileAtomic } from '../session/fsutil';
 import { type NewSession, Reproduction, type RunSettings } from './reproduction';
 
@@ -297,6 +297,25 @@ export function summaryMarkdown(st: BatchState): string {
 /** Run (or continue) a batch: stage by stage, up to `concurrency` papers at once. */
 export async function runBatch(o: BatchOptions, signal?: AbortSignal): Promise<BatchResult> {
   const st = openBatch(o);
+  // One driver per batch folder (the session lock, reused): a crashed driver's lock is taken over.
+  let lock: SessionLock;
+  try {
+    lock = SessionLock.acquire(o.outDir, st.batchId, { label: 'klong batch' });
+  } catch (err) {
+    if (err instanceof SessionLockedError)
+      throw new Error(
+        `The batch in ${o.outDir} is being run by another process (pid ${err.owner.pid}); let it finish or stop it first.`,
+      );
+    throw err;
+  }
+  try {
+    return await drive(o, st, signal);
+  } finally {
+    lock.release();
+  }
+}
+
+async function drive(o: BatchOptions, st: BatchState, signal?: AbortSignal): Promise<BatchResult> {
   const stateDir = join(o.outDir, 'sessions');
   const active = new Set<Reproduction>();
   const onAbort = () => {

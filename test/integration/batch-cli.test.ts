@@ -183,6 +183,10 @@ describe('klong batch (CLI)', { skip }, () => {
     assert.deepEqual(containersBy(`klong.batch=${mid.batchId}`, 'klong.session'), [
       run(mid, 'beta', 1).sessionId,
     ]);
+    // A second driver of the same batch folder is refused while the first one runs.
+    const twice = await runBatch(args);
+    assert.equal(twice.code, 1);
+    assert.match(twice.stderr, new RegExp(`being run by another process \\(pid ${child!.pid}\\)`));
     child!.kill('SIGKILL');
     const killed = await first;
     assert.equal(killed.signal, 'SIGKILL');
