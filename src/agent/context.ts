@@ -222,12 +222,7 @@ export class ContextManager {
   }
 
   private raw(m: ChatMessage): number {
-    let n = PER_MESSAGE + this.counter.count(m.content ?? '');
-    if (m.role === 'assistant') {
-      for (const c of m.toolCalls ?? [])
-        n += PER_MESSAGE + this.counter.count(c.name) + this.counter.count(c.arguments);
-    }
-    return n;
+    return messageTokens(m, this.counter);
   }
 
   private toolTokens(tools: ToolSpec[]): number {
@@ -239,6 +234,15 @@ export class ContextManager {
     }
     return this.toolsRaw;
   }
+}
+
+/** Unscaled token estimate of one message as the context manager counts it (content + tool calls). */
+export function messageTokens(m: ChatMessage, counter: TokenCounter): number {
+  let n = PER_MESSAGE + counter.count(m.content ?? '');
+  if (m.role === 'assistant') {
+    for (const c of m.toolCalls ?? []) n += PER_MESSAGE + counter.count(c.name) + counter.count(c.arguments);
+  }
+  return n;
 }
 
 /** Keep the first and last part of a long text with a note in between saying what was cut. */

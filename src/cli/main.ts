@@ -10,6 +10,8 @@ const USAGE = `Usage: klong <command> [options]
 Commands:
   reproduce <paper.pdf|paper.md|URL|arXiv id>   Reproduce a paper in a workspace
   sessions                                      List the sessions in the state directory
+  export-sft SESSION... --out data.jsonl        Sessions as KLong trajectory-splitting SFT data
+  batch papers.json --stages 2h,4h,12h          Staged runs of many papers, rubric score as reward
   help                                          Show this help
 
 Run "klong reproduce --help" for the options of a command.`;
@@ -195,6 +197,10 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
       }
       case 'sessions':
         return await listSessions(rest, io);
+      case 'batch':
+        return await (await import('./batch')).batchCommand(rest, io, process.env);
+      case 'export-sft':
+        return await (await import('./export-sft')).exportSftCommand(rest, io);
       default:
         io.err.write(`klong: unknown command "${command}"\n\n${USAGE}\n`);
         return 2;

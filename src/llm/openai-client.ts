@@ -302,7 +302,8 @@ function assistant(
   return toolCalls.length ? { role: 'assistant', content, toolCalls } : { role: 'assistant', content };
 }
 
-function toWire(m: ChatMessage): ChatCompletionMessageParam {
+/** A message in OpenAI's wire format (also the chat format of SFT exports). */
+export function toWire(m: ChatMessage): ChatCompletionMessageParam {
   switch (m.role) {
     case 'system':
     case 'user':
@@ -324,7 +325,7 @@ function toWire(m: ChatMessage): ChatCompletionMessageParam {
   }
 }
 
-function toWireTool(t: {
+export function toWireTool(t: {
   name: string;
   description: string;
   parameters: Record<string, unknown>;

@@ -1,0 +1,179 @@
+/** `klong batch papers.json --stages 2h,4h,12h --concurrency N`: staged runs of many papers, resumable. */
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { BATCH_FILE, parseStages, runBatch } from '../engine/batch';
+import { CliError, type CliIO } from './reproduce';
+
+export const BATCH_USAGE = `Usage: klong batch papers.json [--stages 2h,4h,12h] [--concurrency N] [--out DIR] [options]
+
+Runs every paper of papers.json once per stage, with the stage's time budget (KLong's progressive
+schedule: stage 2 starts when stage 1 has finished). Each run is its own session, container and
+workspace; its rubric score is recorded as its reward. Run the same command again to continue a
+batch that was interrupted: finished runs are kept, interrupted sessions resume.
+
+papers.json: [{"id": "adam", "paper": "adam.pdf", "rubric": "adam/rubric.json",
+               "blacklist": "adam/blacklist.txt", "workspace": "adam/start"}, ...]
+(paths relative to papers.json; without a rubric one is generated from the paper)
+
+Options:
+  --stages LIST          Time budget per stage, growing (default 2h,4h,12h)
+  --concurrency N        Papers run at once (default 1)
+  --out DIR              Batch folder: ${BATCH_FILE}, summary.csv, summary.md, sessions/, workspaces/
+                         (default ./klong-batch)
+  --model M              Model name (default $KLONG_MODEL or gpt-4.1)
+  --base-url U           OpenAI-compatible endpoint (default $OPENAI_BASE_URL or https://api.openai.com/v1)
+  --context-limit N      Model context window in tokens (default 128000)
+  --spend-cap USD        Per run: stop it (resumable) when its cost reaches this
+  --network MODE         Container network: bridge (default) or none
+  --image IMG            Container image for every run
+  --docker-host H        Docker engine (default $DOCKER_HOST, then the local socket)
+  --max-steps N          Per run: stop after N steps (resumable)
+  --no-final-run         Do not run reproduce.sh in a fresh container before grading
+  --keep-containers      Keep each run's container after it finishes
+  --label K=V            Extra container label (repeatable)
+
+The API key is read from KLONG_API_KEY or OPENAI_API_KEY. Ctrl-C stops the running sessions
+resumably and exits (130); the same command continues the batch.`;
+
+function positive(name: string, v: string | undefined, integer = false): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n)))
+    throw new CliError(`--${name} must be a positive ${integer ? 'whole ' : ''}number, got "${v}".`);
+  return n;
+}
+
+export async function batchCommand(args: string[], io: CliIO, env: NodeJS.ProcessEnv): Promise<number> {
+  let parsed: ReturnType<typeof parse>;
+  function parse() {
+    return parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        stages: { type: 'string' },
+        concurrency: { type: 'string' },
+        out: { type: 'string' },
+        model: { type: 'string' },
+        'base-url': { type: 'string' },
+        'context-limit': { type: 'string' },
+        'spend-cap': { type: 'string' },
+        network: { type: 'string' },
+        image: { type: 'string' },
+        'docker-host': { type: 'string' },
+        'max-steps': { type: 'string' },
+        'no-final-run': { type: 'boolean' },
+        'keep-containers': { type: 'boolean' },
+        label: { type: 'string', multiple: true },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  }
+  try {
+    parsed = parse();
+  } catch (err) {
+    throw new CliError(`klong batch: ${(err as Error).message}\n\n${BATCH_USAGE}`);
+  }
+  const v = parsed.values;
+  if (v.help) {
+    io.out.write(`${BATCH_USAGE}\n`);
+    return 0;
+  }
+  if (parsed.positionals.length !== 1)
+    throw new CliError(
+      `klong batch: give one papers.json (got ${parsed.positionals.length}).\n\n${BATCH_USAGE}`,
+    );
+  const apiKey = env.KLONG_API_KEY || env.OPENAI_API_KEY;
+  if (!apiKey)
+    throw new CliError(
+      'klong batch: no API key. Set KLONG_API_KEY or OPENAI_API_KEY (for a local server without keys, any value works).',
+    );
+  let stages: ReturnType<typeof parseStages>;
+  try {
+    stages = parseStages(v.stages ?? '2h,4h,12h');
+  } catch (err) {
+    throw new CliError(`klong batch: ${(err as Error).message}`);
+  }
+  const network = v.network ?? 'bridge';
+  if (network !== 'bridge' && network !== 'none')
+    throw new CliError(`--network must be bridge or none, got "${network}".`);
+  const labels: Record<string, string> = {};
+  for (const l of v.label ?? []) {
+    const i = l.indexOf('=');
+    if (i <= 0) throw new CliError(`--label must be KEY=VALUE, got "${l}".`);
+    labels[l.slice(0, i)] = l.slice(i + 1);
+  }
+  const concurrency = positive('concurrency', v.concurrency, true) ?? 1;
+  const maxSteps = positive('max-steps', v['max-steps'], true);
+  const spendCapUsd = positive('spend-cap', v['spend-cap']);
+  const outDir = resolve(v.out ?? 'klong-batch');
+  const dockerHost = v['docker-host'] ?? env.DOCKER_HOST;
+
+  const ctrl = new AbortController();
+  let interrupts = 0;
+  const unregister = io.onInterrupt(() => {
+    interrupts++;
+    if (interrupts === 1) {
+      io.err.write('Interrupted: saving the running sessions (Ctrl-C again to quit at once)…\n');
+      ctrl.abort();
+    } else process.exit(130);
+  });
+  let result: Awaited<ReturnType<typeof runBatch>>;
+  try {
+    result = await runBatch(
+      {
+        papersFile: resolve(parsed.positionals[0]!),
+        stages,
+        concurrency,
+        outDir,
+        settings: {
+          model: {
+            baseUrl: v['base-url'] ?? env.OPENAI_BASE_URL ?? 'https://api.openai.com/v1',
+            apiKey,
+            name: v.model ?? env.KLONG_MODEL ?? 'gpt-4.1',
+            contextLimit: positive('context-limit', v['context-limit'], true) ?? 128_000,
+            prices: { input: 2, cachedInput: 0.5, output: 8 },
+          },
+          ...(spendCapUsd !== undefined ? { spendCapUsd } : {}),
+          approval: 'auto-accept',
+          network,
+          ...(v.image ? { image: v.image } : {}),
+          ...(dockerHost ? { dockerHost } : {}),
+          finalRun: !v['no-final-run'],
+          finalTimeoutMs: 2 * 3600_000,
+          ...(maxSteps !== undefined ? { maxSteps } : {}),
+          labels,
+        },
+        removeContainers: !v['keep-containers'],
+        say: (m) => io.err.write(`${m}\n`),
+        onWarning: (m) => io.err.write(`warning: ${m}\n`),
+      },
+      ctrl.signal,
+    );
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    throw new CliError(`klong batch: ${err instanceof Error ? err.message : String(err)}`, 1);
+  } finally {
+    unregister();
+  }
+  const { state, unfinished } = result;
+  io.out.write(`Summary: ${resolve(outDir, 'summary.md')} and summary.csv\n`);
+  for (const [i, s] of state.stages.entries()) {
+    const graded = state.runs.filter((r) => r.stage === i && r.status === 'done' && r.reward !== null);
+    const mean = graded.length ? graded.reduce((a, r) => a + r.reward!, 0) / graded.length : undefined;
+    io.out.write(
+      `  stage ${i + 1} (${s.label}): ${graded.length} graded run(s)${mean === undefined ? '' : `, mean reward ${mean.toFixed(3)}`}\n`,
+    );
+  }
+  if (ctrl.signal.aborted) {
+    io.err.write(`Batch interrupted; continue it with the same command.\n`);
+    return 130;
+  }
+  if (unfinished) {
+    io.err.write(
+      `${unfinished} run(s) did not finish (see ${BATCH_FILE}); run the same command again to resume them.\n`,
+    );
+    return 1;
+  }
+  return 0;
+}
