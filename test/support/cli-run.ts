@@ -11,6 +11,13 @@ export const TEST_IMAGE = IMAGES.find((i) => i && spawnSync('docker', ['image', 
 
 /** Why CLI tests with containers cannot run here, or false. */
 export function cliDockerSkip(): string | false {
+  const why = cliDockerProblem();
+  // CI sets KLONG_REQUIRE_DOCKER=1: there a missing engine or image is a failure, not a skip.
+  if (why && process.env.KLONG_REQUIRE_DOCKER === '1') throw new Error(`KLONG_REQUIRE_DOCKER=1 but ${why}`);
+  return why;
+}
+
+function cliDockerProblem(): string | false {
   if (!existsSync(CLI)) return 'dist/cli.js is missing: run `npm run build` first';
   if (spawnSync('docker', ['info'], { timeout: 20_000 }).status !== 0) return 'Docker is not available';
   if (!TEST_IMAGE) return `none of the test images is present (${IMAGES.filter(Boolean).join(', ')})`;
