@@ -239,7 +239,8 @@ describe('proposed edits', function () {
       await vscode.commands.executeCommand('klong.acceptProposal', right, { groupId: 1, editorIndex: 0 });
     }
     await until('the accepted file', () => readFileSync(ws('title.py'), 'utf8') === 'alpha = 1\nbeta = 3\n');
-    assert.equal(queue.get('title.py'), undefined);
+    // The file is written before the queue records the decision; both must happen.
+    await until('the proposal decided', () => queue.get('title.py') === undefined);
   });
 
   it('binary files are whole-file proposals with a clear note; the approval switch sets auto-accept', async () => {
