@@ -187,7 +187,7 @@ g commit -q --allow-empty --no-verify -m accept`,
  */
 const STEPS_REF = 'refs/klong/steps';
 const STEPS_ENV = `export GIT_INDEX_FILE="$GIT_DIR/klong-steps.index"
-[ -f "$GIT_INDEX_FILE" ] || g read-tree "$(g rev-parse "${STEPS_REF}^{tree}" 2>/dev/null || g rev-parse 'HEAD^{tree}')"
+[ -f "$GIT_INDEX_FILE" ] || g read-tree "$(g rev-parse -q --verify "${STEPS_REF}^{tree}" || g rev-parse 'HEAD^{tree}')"
 `;
 
 /** The first commit of the baseline: the workspace as copied in, before any step. */
@@ -230,7 +230,13 @@ export async function restoreCommit(t: GitTarget, commit: string): Promise<void>
     t,
     `g cat-file -e "$1^{commit}" || { echo "unknown commit $1" >&2; exit 3; }
 ${STEPS_ENV}g add -A
-g read-tree --reset -u "$1"`,
+g read-tree --reset -u "$1"
+# The ref's tip must be the workspace now, so that the next step commits (or not) against it; the
+# new tip keeps the old one as parent, so no step commit ever becomes unreachable.
+prev=$(g rev-parse -q --verify "${STEPS_REF}" || true)
+if [ -n "$prev" ] && [ "$(g rev-parse "$prev^{tree}")" != "$(g rev-parse "$1^{tree}")" ]; then
+  g update-ref "${STEPS_REF}" "$(g commit-tree "$1^{tree}" -p "$prev" -p "$1" -m "rewind")"
+fi`,
     [commit],
   );
   if (r.exitCode !== 0) throw failed('rewind', r.stderr);
