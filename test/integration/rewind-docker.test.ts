@@ -31,8 +31,18 @@ function capture() {
   let err = '';
   return {
     io: {
-      out: { write: (s: string) => ((out += s), true) },
-      err: { write: (s: string) => ((err += s), true) },
+      out: {
+        write: (s: string) => {
+          out += s;
+          return true;
+        },
+      },
+      err: {
+        write: (s: string) => {
+          err += s;
+          return true;
+        },
+      },
       onInterrupt: () => () => undefined,
     },
     get out() {
