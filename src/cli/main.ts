@@ -241,7 +241,15 @@ async function rewindCommand(args: string[], io: CliIO): Promise<number> {
     );
   const mode = a.values.code ? 'code' : a.values.conversation ? 'conversation' : 'both';
   const { rewindSession } = await import('../engine/rewind');
-  const r = await rewindSession({ stateDir: a.stateDir, sessionId: a.session, toStep: to, mode });
+  const { SessionLockedError } = await import('../session');
+  let r: Awaited<ReturnType<typeof rewindSession>>;
+  try {
+    r = await rewindSession({ stateDir: a.stateDir, sessionId: a.session, toStep: to, mode });
+  } catch (err) {
+    if (err instanceof SessionLockedError)
+      throw new CliError(`${err.message} Stop it there first, then rewind.`, 1);
+    throw err;
+  }
   const what = mode === 'both' ? 'Code and conversation' : mode === 'code' ? 'Code' : 'Conversation';
   io.out.write(
     `${what} of ${a.session} rewound to step ${r.toStep} (was at step ${r.fromStep}).${
