@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { AgentEventBody } from '../../src/agent/events';
+import type { AgentEvent, AgentEventBody } from '../../src/agent/events';
 import {
   abandonedSteps,
   checkRewind,
@@ -14,6 +14,7 @@ import {
   rewindNote,
 } from '../../src/agent/rewind';
 import { EventLog } from '../../src/session';
+import { SessionModel } from '../../src/ui/sessionModel';
 
 const usage = { promptTokens: 10, cachedTokens: 0, completionTokens: 5 };
 
@@ -170,4 +171,35 @@ test('rewind requests are checked against the log with clear errors', () => {
   assert.throws(() => checkRewind(h, 2, 'conversation'), /already at step 2/);
   assert.equal(checkRewind(h, 0, 'both').step, 0);
   assert.equal(checkRewind(h, 2, 'code').step, 2);
+});
+
+test('the timeline marks the abandoned branch, updates rows in place, and a rewind of a rewind revives it', () => {
+  const m = new SessionModel();
+  const updates: number[][] = [];
+  m.onChange((c) => updates.push([...c.updated]));
+  let seq = 0;
+  const stamp = (bodies: AgentEventBody[]) =>
+    bodies.map((b) => ({ ...b, seq: seq++, ts: Date.UTC(2026, 0, 1) + seq * 1000 }) as AgentEvent);
+  m.applyAll(stamp([start, ...step(1), ...step(2), ...step(3)]));
+  const rowsOf = (n: number) => m.timeline(0, m.timelineLength).filter((r) => r.step === n);
+  assert.ok(rowsOf(3).length > 0 && rowsOf(3).every((r) => !r.abandoned));
+  m.apply(stamp([{ type: 'rewind', toStep: 1, mode: 'both', fromStep: 3 }])[0]!);
+  assert.ok(
+    [...rowsOf(2), ...rowsOf(3)].every((r) => r.abandoned),
+    'steps 2 and 3 are abandoned',
+  );
+  assert.ok(rowsOf(1).every((r) => !r.abandoned));
+  assert.deepEqual(updates.at(-1)!.sort(), [...rowsOf(2), ...rowsOf(3)].map((r) => r.index).sort());
+  const rewindRow = m.timeline(0, m.timelineLength).find((r) => r.kind === 'rewind');
+  assert.equal(rewindRow?.title, 'Rewound code and conversation to step 1 (from step 3)');
+  m.applyAll(stamp(step(4)));
+  assert.ok(rowsOf(4).every((r) => !r.abandoned));
+  assert.deepEqual(m.liveSteps(), [4, 1]);
+  // Back to step 3: 2 and 3 live again, 4 abandoned.
+  m.apply(stamp([{ type: 'rewind', toStep: 3, mode: 'conversation', fromStep: 4 }])[0]!);
+  assert.ok([...rowsOf(2), ...rowsOf(3)].every((r) => !r.abandoned));
+  assert.ok(rowsOf(4).every((r) => r.abandoned));
+  // A code-only rewind abandons nothing.
+  m.apply(stamp([{ type: 'rewind', toStep: 1, mode: 'code', fromStep: 3 }])[0]!);
+  assert.deepEqual(m.liveSteps(), [3, 2, 1]);
 });
