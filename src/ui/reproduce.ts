@@ -36,6 +36,7 @@ const FINISHED = new Set(['done', 'failed', 'stopped']);
 export class ReproduceController implements vscode.Disposable {
   private current: Reproduction | undefined;
   private starting = false;
+  private ending: Promise<void> | undefined;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -333,7 +334,21 @@ export class ReproduceController implements vscode.Disposable {
         sections: run.paper.sections,
       });
     }
-    void this.runToEnd(run);
+    this.ending = this.runToEnd(run);
+  }
+
+  /** Interrupts the running session (resumable) and waits until it has let go of its log and container. */
+  async interrupt(): Promise<string | undefined> {
+    const run = this.current;
+    if (!run) return undefined;
+    run.stop('interrupt');
+    await this.ending;
+    return run.sessionId;
+  }
+
+  /** Resume a session by id in this window (after a rewind, for instance). */
+  resume(id: string): Promise<void> {
+    return this.resumeById(id);
   }
 
   private async runToEnd(run: Reproduction): Promise<void> {
