@@ -266,6 +266,11 @@ export class SessionModel {
       this.head = e.step;
     }
     if (e.type === 'rewind' && e.mode !== 'code') this.rewound(e.toStep, updated);
+    if (e.type === 'rewind' && e.mode !== 'conversation' && s.proposals.some((p) => p.status === 'pending')) {
+      // The files went back: pending proposals are recomputed from the container (on resume).
+      s.proposals = s.proposals.filter((p) => p.status !== 'pending');
+      keys.add('proposals');
+    }
     switch (e.type) {
       case 'session_started': {
         const network = s.network;
