@@ -378,6 +378,11 @@ export class SessionModel {
         keys.add('proposals');
         break;
       }
+      case 'edit_withdrawn':
+        // The agent put the file back as it was (or a rewind did): no longer a proposal.
+        s.proposals = s.proposals.filter((p) => !(p.path === e.path && p.status === 'pending'));
+        keys.add('proposals');
+        break;
       case 'edit_decided':
         s.proposals = s.proposals.map((p) =>
           p.path === e.path && p.status === 'pending'

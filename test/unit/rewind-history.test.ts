@@ -203,3 +203,19 @@ test('the timeline marks the abandoned branch, updates rows in place, and a rewi
   m.apply(stamp([{ type: 'rewind', toStep: 1, mode: 'code', fromStep: 3 }])[0]!);
   assert.deepEqual(m.liveSteps(), [3, 2, 1]);
 });
+
+test('the view drops a proposal the agent withdrew, and pending proposals at a code rewind', () => {
+  const m = new SessionModel();
+  let seq = 0;
+  const ev = (b: AgentEventBody) => ({ ...b, seq: seq++, ts: Date.UTC(2026, 0, 1) + seq }) as AgentEvent;
+  const proposal = (path: string) =>
+    ev({ type: 'edit_proposed', step: 1, proposal: { path, kind: 'add', additions: 1, deletions: 0 } });
+  m.applyAll([ev(start), proposal('a.txt'), proposal('b.txt')]);
+  m.apply(ev({ type: 'edit_withdrawn', step: 2, path: 'a.txt' }));
+  assert.deepEqual(
+    m.snapshot.proposals.map((p) => p.path),
+    ['b.txt'],
+  );
+  m.apply(ev({ type: 'rewind', toStep: 0, mode: 'code', fromStep: 2, commit: 'c0' }));
+  assert.deepEqual(m.snapshot.proposals, [], 'recomputed from the container on resume');
+});
