@@ -91,7 +91,9 @@ describe('rewind from the timeline', function () {
       ),
     );
     const abandoned = new Set(rows.filter((r) => r.abandoned).map((r) => r.step));
-    assert.deepEqual([...abandoned].sort(), [2, 3]);
+    // (step 4 is the request the rewind interrupted, when it got that far)
+    assert.ok(abandoned.has(2) && abandoned.has(3) && !abandoned.has(1), `abandoned: ${[...abandoned]}`);
+    assert.ok(rows.some((r) => r.step === 1 && r.kind === 'tool' && !r.abandoned));
     await until('the agent asked the model again', () => ui.session.snapshot.step >= 4, 60_000);
     if (hasDriver()) {
       await view('progress').waitFor('.tl-row.abandoned', { state: 'attached' });
