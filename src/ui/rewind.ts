@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { RewindMode } from '../agent/events';
-import { readHistory, rewindSession, stepRange } from '../engine/rewind';
+import { readHistory, rewindSession, stepOwnRange, stepRange } from '../engine/rewind';
 import { attachSandbox, type DockerSandbox } from '../sandbox';
 import { EventLog } from '../session';
 import { proposalUri } from './editsDocuments';
@@ -234,10 +234,7 @@ export class RewindController implements vscode.TextDocumentContentProvider, vsc
     let to: number | undefined;
     let title: string;
     if (kind === 'step') {
-      const node = history.steps.get(step!);
-      if (!node || step === 0) throw new Error(`Step ${step} is not a step of this session.`);
-      from = node.parent;
-      to = step;
+      ({ from, to } = stepOwnRange(history, step!));
       title = `KLong: changes of step ${step}`;
     } else if (kind === 'since') {
       from = step;
