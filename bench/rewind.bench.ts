@@ -14,6 +14,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { recordStep, rewindSession } from '../src/engine/rewind';
+import { bashScript } from '../src/sandbox/exec';
 import { type DockerSandbox, openSandbox, removeSandbox } from '../src/sandbox/index';
 import { SessionStore } from '../src/session';
 import { type BenchRow, median, row } from './types';
@@ -88,8 +89,9 @@ done > /tmp/commits.txt; g update-ref refs/klong/steps $prev; wc -l < /tmp/commi
       { timeoutMs: 3600_000 },
     );
     if (loop.exitCode !== 0) throw new Error(`making ${STEPS} commits failed: ${loop.output}`);
-    const list = await sb.exec('cat /tmp/commits.txt', { outputCap: 64 * 1024 * 1024 });
-    const commits = list.output.trim().split('\n');
+    // A one-off exec keeps stdout whole (the shell's output is capped head + tail).
+    const list = await bashScript(sb.container, 'cat /tmp/commits.txt');
+    const commits = list.stdout.toString('utf8').trim().split('\n');
     if (commits.length !== STEPS) throw new Error(`expected ${STEPS} commits, got ${commits.length}`);
     const live = await session(stateDir, id, ws);
     for (let n = 1; n <= STEPS; n++) {
