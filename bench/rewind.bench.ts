@@ -67,7 +67,7 @@ function logStep(live: Awaited<ReturnType<typeof session>>, n: number): void {
 }
 
 async function rewindDistance(rows: BenchRow[]): Promise<void> {
-  const STEPS = 10_000;
+  const STEPS = Number(process.env.KLONG_BENCH_REWIND_STEPS ?? 10_000);
   const ws = mkdtempSync(join(tmpdir(), 'klong-bench-rw-'));
   const stateDir = mkdtempSync(join(tmpdir(), 'klong-bench-rw-state-'));
   const id = `bench-rewind-${process.pid}`;
@@ -78,6 +78,7 @@ async function rewindDistance(rows: BenchRow[]): Promise<void> {
     // Step n rewrites src/m(n % 500).py: step 10 and the head differ in ~500 files, step 9,990 in 10.
     const loop = await sb.exec(
       `export GIT_DIR=/var/lib/klong/shadow.git GIT_WORK_TREE=$PWD GIT_INDEX_FILE=/var/lib/klong/shadow.git/klong-steps.index
+export GIT_AUTHOR_NAME=klong GIT_AUTHOR_EMAIL=klong@localhost GIT_COMMITTER_NAME=klong GIT_COMMITTER_EMAIL=klong@localhost
 g() { git -c safe.directory='*' "$@"; }
 g read-tree HEAD
 prev=
@@ -92,7 +93,10 @@ done > /tmp/commits.txt; g update-ref refs/klong/steps $prev; wc -l < /tmp/commi
     // A one-off exec keeps stdout whole (the shell's output is capped head + tail).
     const list = await bashScript(sb.container, 'cat /tmp/commits.txt');
     const commits = list.stdout.toString('utf8').trim().split('\n');
-    if (commits.length !== STEPS) throw new Error(`expected ${STEPS} commits, got ${commits.length}`);
+    if (commits.length !== STEPS)
+      throw new Error(
+        `expected ${STEPS} commits, got ${commits.length} (exit ${list.exitCode}, ${list.stderr.trim()}; loop said ${loop.output.trim().slice(-300)})`,
+      );
     const live = await session(stateDir, id, ws);
     for (let n = 1; n <= STEPS; n++) {
       logStep(live, n);
@@ -118,12 +122,12 @@ done > /tmp/commits.txt; g update-ref refs/klong/steps $prev; wc -l < /tmp/commi
     }
     rows.push(
       row(
-        'rewind code to step 10 vs step 9,990 of a 10,000-step session',
+        `rewind code to step 10 vs step ${STEPS - 10} of a ${STEPS}-step session`,
         'ms',
         median(far),
         median(near),
         { max: 2 },
-        `median of 5; step 10 differs from the head in 500 files, step 9,990 in 10; 500 source files`,
+        `median of 5; step 10 differs from the head in 500 files, step ${STEPS - 10} in 10; 500 source files`,
       ),
     );
   } finally {
