@@ -4,6 +4,8 @@
  */
 import type { ChatMessage, Usage } from '../llm/types';
 
+export type RewindMode = 'code' | 'conversation' | 'both';
+
 export type Stage = 'understand' | 'plan' | 'implement' | 'run' | 'reproduce' | 'final-check';
 export type SessionStatus = 'starting' | 'running' | 'paused' | 'stopped' | 'done' | 'failed';
 
@@ -63,7 +65,21 @@ export type AgentEventBody =
   | { type: 'edit_decided'; path: string; decision: 'accepted' | 'rejected'; reason?: string }
   /** The agent put the file back as it was: the proposal is gone without a decision. */
   | { type: 'edit_withdrawn'; step: number; path: string }
+  /** The container workspace after `step`, as a commit of the shadow git (only when files changed). */
   | { type: 'checkpoint'; step: number; commit?: string }
+  /**
+   * The user went back to `toStep`: the code (workspace = that step's commit), the conversation
+   * (the agent's context as after that step), or both. Later steps stay in the log as an abandoned branch.
+   */
+  | {
+      type: 'rewind';
+      toStep: number;
+      mode: RewindMode;
+      /** The step the conversation was at when rewound. */
+      fromStep: number;
+      /** The commit the workspace was restored to (code and both). */
+      commit?: string;
+    }
   | { type: 'error'; message: string; fatal: boolean }
   | { type: 'grade'; score: number; reportPath?: string }
   | { type: 'end'; reason: 'end_task' | 'deadline' | 'stopped' | 'error'; summary?: string };

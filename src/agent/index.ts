@@ -22,12 +22,31 @@ export {
   capText,
   defaultContextConfig,
 } from './context';
-export type { AgentEvent, AgentEventBody, AgentEventType, EventSink, PlanItem, Stage } from './events';
+export type {
+  AgentEvent,
+  AgentEventBody,
+  AgentEventType,
+  EventSink,
+  PlanItem,
+  RewindMode,
+  Stage,
+} from './events';
 export { buildHead, type HeadInput, rubricSummary } from './head';
 export { AgentSession } from './loop';
 export type { AfterToolInfo, AgentSessionDeps, RunResult, SessionState } from './loop-types';
 export { buildProgressNote, type ProgressState } from './progress-note';
 export { defaultSystemPrompt, defaultTask } from './prompt';
+export {
+  abandonedSteps,
+  checkRewind,
+  conversationEvents,
+  foldHistory,
+  type History,
+  pathTo,
+  replayHistory,
+  rewindNote,
+  type StepNode,
+} from './rewind';
 export { estimateCounter, estimateTokens, type TokenCounter } from './tokens';
 export {
   defaultTools,

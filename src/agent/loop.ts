@@ -26,6 +26,7 @@ import {
   FINAL_CALL_ID,
   type LoopState,
 } from './replay';
+import { needsFullReplay, replayHistory } from './rewind';
 import type { TokenCounter } from './tokens';
 import { defaultTools, runToolCall, type Tool, type ToolOutcome, toolSpecs } from './tools';
 import { summarizeWindow } from './window-summary';
@@ -59,9 +60,21 @@ export class AgentSession {
   /** Rebuild a session from its snapshot state (if any) and the events logged after it. */
   static restore(
     deps: AgentSessionDeps,
-    from: { state?: SessionState; freshContext: () => ContextManager; tail: (AgentEvent | AgentEventBody)[] },
+    from: {
+      state?: SessionState;
+      freshContext: () => ContextManager;
+      tail: (AgentEvent | AgentEventBody)[];
+      /** The whole log: read only when the tail holds a rewind of the conversation. */
+      history?: () => (AgentEvent | AgentEventBody)[];
+    },
     counter: TokenCounter,
   ): AgentSession {
+    if (from.history && needsFullReplay(from.tail)) {
+      const cm = from.freshContext();
+      const s = new AgentSession(deps, cm, replayHistory(from.history(), cm, deps.prices));
+      if (from.state?.spendCap) s.spendCap = from.state.spendCap;
+      return s;
+    }
     const cm = from.state ? ContextManager.restore(from.state.context, counter) : from.freshContext();
     const st: LoopState = from.state
       ? structuredClone(from.state.loop)

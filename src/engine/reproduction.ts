@@ -31,6 +31,7 @@ import type { Paper, RubricNode } from '../paper/types';
 import { type DockerSandbox, type Limits, openSandbox, runFreshContainer } from '../sandbox';
 import { type LiveSession, SessionStore } from '../session';
 import { gradeInSandbox, reproductionReport } from './grading';
+import { recordStep } from './rewind';
 
 export interface ModelSettings {
   baseUrl: string;
@@ -304,13 +305,19 @@ export class Reproduction {
         onSpendCap: async (reason, totals) => hooks.onSpendCap?.(reason, totals),
         afterTool: queue.hook(),
         finalReproduction: (_reason, summary) => run.finish(summary),
-        onStepEnd: ({ final }) => {
+        onStepEnd: async ({ step, final }) => {
+          await recordStep(sandbox, step, emit, hooks.onWarning);
           if (final) live.snapshotNow(agent.snapshot());
           else live.endStep(() => agent.snapshot());
         },
         ...(settings.maxSteps !== undefined ? { maxSteps: settings.maxSteps } : {}),
       },
-      { ...(snapState ? { state: snapState } : {}), tail: live.tail, freshContext },
+      {
+        ...(snapState ? { state: snapState } : {}),
+        tail: live.tail,
+        freshContext,
+        history: () => [...live.log.iterate(0, live.log.durableCount)],
+      },
       estimateCounter,
     );
     if (!resumed) live.snapshotNow(agent.snapshot()); // the pinned head is in every snapshot from the start

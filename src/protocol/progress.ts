@@ -127,6 +127,7 @@ export const timelineKindSchema = literal([
   'split',
   'edit',
   'checkpoint',
+  'rewind',
   'error',
   'grade',
   'end',
@@ -143,6 +144,8 @@ export const timelineEntrySchema = object({
   state: literal(['running', 'ok', 'failed', 'info', 'warn']),
   durationMs: optional(nonneg()),
   hasDetail: boolean(),
+  /** The row belongs to a step that a rewind left behind (an abandoned branch). */
+  abandoned: optional(boolean()),
 });
 export type TimelineEntry = zm.infer<typeof timelineEntrySchema>;
 

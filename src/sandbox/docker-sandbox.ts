@@ -11,7 +11,20 @@ import {
   resolveWorkspacePath,
   type Sandbox,
 } from './sandbox';
-import { acceptPaths, baselineContent, type GitTarget, listChanges, revertPath } from './shadow-git';
+import {
+  acceptPaths,
+  baselineContent,
+  changedBetween,
+  commitStep,
+  contentAt,
+  diffCommits,
+  type GitTarget,
+  listChanges,
+  restoreCommit,
+  revertPath,
+  rootCommit,
+  shadowGitBytes,
+} from './shadow-git';
 import { PersistentShell } from './shell';
 import { tarFromFiles } from './workspace-archive';
 
@@ -166,6 +179,37 @@ printf '%s\\n%s\\n%s' "$(id -u):$(id -g)" "$(stat -c %a -- "$p" 2>/dev/null || e
       this.git,
       paths.map((p) => this.rel(p)),
     );
+  }
+
+  /** Records the workspace as a step commit; undefined when nothing changed since the last one. */
+  commitStep(step: number): Promise<string | undefined> {
+    return commitStep(this.git, `step ${step}`);
+  }
+
+  /** The workspace as it was copied in (the code at step 0). */
+  rootCommit(): Promise<string> {
+    return rootCommit(this.git);
+  }
+
+  /** Workspace back to a step commit, byte for byte; the baseline (and so the proposals' left side) stays. */
+  restoreCommit(commit: string): Promise<void> {
+    return restoreCommit(this.git, commit);
+  }
+
+  diffCommits(from: string, to: string): Promise<string> {
+    return diffCommits(this.git, from, to);
+  }
+
+  changedBetween(from: string, to: string) {
+    return changedBetween(this.git, from, to);
+  }
+
+  fileAt(commit: string, path: string): Promise<Uint8Array | null> {
+    return contentAt(this.git, commit, this.rel(path));
+  }
+
+  shadowGitBytes(): Promise<number> {
+    return shadowGitBytes(this.git);
   }
 
   /** Stops the container (files kept; a later openSandbox with the same session starts it again). */

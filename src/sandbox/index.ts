@@ -7,6 +7,7 @@ export { DockerSandbox, type SandboxInfo } from './docker-sandbox';
 export { SandboxError, type SandboxErrorCode } from './errors';
 export { type FreshRunOptions, type FreshRunResult, runFreshContainer } from './fresh-run';
 export {
+  attachSandbox,
   findSandbox,
   type OpenSandboxOptions,
   openSandbox,

@@ -249,3 +249,22 @@ export async function removeSandbox(sessionId: string, dockerHost?: string): Pro
     await engineCall(host, () => docker.getContainer(f.id).remove({ force: true, v: true }));
   return found.length;
 }
+
+/**
+ * The session's existing container, started if stopped, without ever creating one: rewind and diff
+ * need the shadow git that lives inside it.
+ */
+export async function attachSandbox(sessionId: string, dockerHost?: string): Promise<DockerSandbox> {
+  const { docker, host } = connectDocker(dockerHost);
+  await engineCall(host, () => docker.ping());
+  for (const found of await engineCall(host, () => findContainers(docker, sessionId))) {
+    if (!found.meta) continue;
+    const sb = await reattach(docker, host, found.id, found.meta);
+    if (sb) return sb;
+  }
+  throw new SandboxError(
+    'CONTAINER_GONE',
+    `Session ${sessionId} has no container any more, and its step history lives inside it.`,
+    'Rewind and diff work while the session’s container exists (it is kept until the session is deleted).',
+  );
+}

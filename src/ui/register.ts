@@ -1,9 +1,11 @@
+import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { SessionStore } from '../session';
 import { type EditsController, registerEdits } from './editsController';
 import { PaperPanels } from './paperPanel';
 import { ProgressViewProvider } from './progressView';
 import { ReproduceController } from './reproduce';
+import { RewindController } from './rewind';
 import { SessionModel } from './sessionModel';
 import { registerSessionsView, type SessionsViewProvider } from './sessionsView';
 import { SessionStatusBar } from './statusBar';
@@ -39,6 +41,12 @@ export function registerUi(context: vscode.ExtensionContext): KlongUi {
     log,
   });
   const reproduce = new ReproduceController(context, { session, progress, paper, statusBar, log, edits });
+  const rewind = new RewindController({
+    stateDir: join(context.globalStorageUri.fsPath, 'sessions'),
+    session,
+    reproduce,
+    log,
+  });
   context.subscriptions.push(
     log,
     progress,
@@ -49,6 +57,8 @@ export function registerUi(context: vscode.ExtensionContext): KlongUi {
     ...reproduce.register(),
     vscode.commands.registerCommand('klong.showLog', () => log.show()),
     sessions,
+    rewind,
+    ...rewind.register(),
   );
   void reproduce.offerResume();
   return { session, progress, paper, statusBar, log, edits, reproduce, sessions: sessions.provider };

@@ -37,6 +37,7 @@ const FINISHED = new Set(['done', 'failed', 'stopped']);
 export class ReproduceController implements vscode.Disposable {
   private current: Reproduction | undefined;
   private starting = false;
+  private ending: Promise<void> | undefined;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -343,7 +344,21 @@ export class ReproduceController implements vscode.Disposable {
         )
         .then((c) => (c ? this.openRubric() : undefined));
     }
-    void this.runToEnd(run);
+    this.ending = this.runToEnd(run);
+  }
+
+  /** Interrupts the running session (resumable) and waits until it has let go of its log and container. */
+  async interrupt(): Promise<string | undefined> {
+    const run = this.current;
+    if (!run) return undefined;
+    run.stop('interrupt');
+    await this.ending;
+    return run.sessionId;
+  }
+
+  /** Resume a session by id in this window (after a rewind, for instance). */
+  resume(id: string): Promise<void> {
+    return this.resumeById(id);
   }
 
   /** The rubric's JSON in an editor: generated ones live in the session folder. */

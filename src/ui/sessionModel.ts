@@ -88,6 +88,10 @@ export class SessionModel {
   private rubricSource: RubricNode | null = null;
   private grades: Record<string, Grade> = {};
   private listeners = new Set<(c: ModelChange) => void>();
+  /** The step tree (see agent/rewind.ts): parent of each step, the head, and the abandoned steps. */
+  private parents = new Map<number, number>();
+  private head = 0;
+  private abandoned = new Set<number>();
   private readingListeners = new Set<(sectionId: string) => void>();
 
   constructor(private readonly opts: SessionModelOptions = {}) {
@@ -126,6 +130,9 @@ export class SessionModel {
     this.state.network = this.opts.network ?? 'unknown';
     this.entries = [];
     this.rowSeqs = [];
+    this.parents.clear();
+    this.head = 0;
+    this.abandoned.clear();
     this.openCalls.clear();
     this.requestTs.clear();
     this.rubricSource = null;
@@ -208,7 +215,11 @@ export class SessionModel {
     const entry = entryFor(e);
     if (!entry) return undefined;
     const index = this.entries.length;
-    this.entries.push({ index, ...entry });
+    this.entries.push({
+      index,
+      ...entry,
+      ...(entry.step !== undefined && this.abandoned.has(entry.step) ? { abandoned: true } : {}),
+    });
     this.rowSeqs.push([e.seq]);
     if (entry.hasDetail) this.memory.put(e.seq, e);
     keys.add('timelineTotal');
@@ -216,8 +227,50 @@ export class SessionModel {
     return index;
   }
 
+  /** Steps off the path root → head are an abandoned branch; a rewind of a rewind can revive them. */
+  private rewound(toStep: number, updated: Set<number>): void {
+    if (toStep !== 0 && !this.parents.has(toStep)) return;
+    this.head = toStep;
+    const live = new Set<number>([0]);
+    for (let s: number | undefined = toStep; s !== undefined && s > 0; s = this.parents.get(s)) live.add(s);
+    this.abandoned = new Set([...this.parents.keys()].filter((s) => !live.has(s)));
+    for (const row of this.entries) {
+      if (row.step === undefined) continue;
+      const off = this.abandoned.has(row.step);
+      if (!!row.abandoned === off) continue;
+      if (off) row.abandoned = true;
+      else delete row.abandoned;
+      updated.add(row.index);
+    }
+  }
+
+  /** Step numbers of the current conversation, newest first (for the rewind picker). */
+  liveSteps(): number[] {
+    const out: number[] = [];
+    for (let s: number | undefined = this.head; s !== undefined && s > 0; s = this.parents.get(s))
+      out.push(s);
+    return out;
+  }
+
+  /** Every step in the timeline, and whether it is on an abandoned branch. */
+  steps(): { step: number; abandoned: boolean }[] {
+    return [...this.parents.keys()]
+      .sort((a, b) => b - a)
+      .map((step) => ({ step, abandoned: this.abandoned.has(step) }));
+  }
+
   private fold(e: AgentEvent, keys: Set<StateKey>, updated: Set<number>): void {
     const s = this.state;
+    if (e.type === 'model_request' && !this.parents.has(e.step)) {
+      this.parents.set(e.step, this.head);
+      this.head = e.step;
+    }
+    if (e.type === 'rewind' && e.mode !== 'code') this.rewound(e.toStep, updated);
+    if (e.type === 'rewind' && e.mode !== 'conversation' && s.proposals.some((p) => p.status === 'pending')) {
+      // The files went back: pending proposals are recomputed from the container (on resume).
+      s.proposals = s.proposals.filter((p) => p.status !== 'pending');
+      keys.add('proposals');
+    }
     switch (e.type) {
       case 'session_started': {
         const network = s.network;
@@ -325,6 +378,11 @@ export class SessionModel {
         keys.add('proposals');
         break;
       }
+      case 'edit_withdrawn':
+        // The agent put the file back as it was (or a rewind did): no longer a proposal.
+        s.proposals = s.proposals.filter((p) => !(p.path === e.path && p.status === 'pending'));
+        keys.add('proposals');
+        break;
       case 'edit_decided':
         s.proposals = s.proposals.map((p) =>
           p.path === e.path && p.status === 'pending'

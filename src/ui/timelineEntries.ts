@@ -155,10 +155,20 @@ export function entryFor(e: AgentEvent): NewEntry | undefined {
         ...base,
         kind: 'checkpoint',
         step: e.step,
-        title: `Checkpoint at step ${e.step}${e.commit ? ` (${e.commit.slice(0, 8)})` : ''}`,
+        title: `Files of step ${e.step} recorded${e.commit ? ` (${e.commit.slice(0, 8)})` : ''}`,
         state: 'info',
         hasDetail: false,
       };
+    case 'rewind': {
+      const what = e.mode === 'both' ? 'code and conversation' : e.mode;
+      return {
+        ...base,
+        kind: 'rewind',
+        title: `Rewound ${what} to step ${e.toStep} (from step ${e.fromStep})`,
+        state: 'warn',
+        hasDetail: false,
+      };
+    }
     case 'error':
       return {
         ...base,

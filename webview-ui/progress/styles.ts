@@ -74,6 +74,8 @@ ul.edits .actions { display: flex; gap: 4px; }
 .tl-row { position: absolute; left: 0; right: 0; cursor: pointer; font-size: 12px; }
 .tl-row:hover > .tl-line { background: var(--vscode-list-hoverBackground); }
 .tl-row:focus { outline: 1px solid var(--vscode-focusBorder); outline-offset: -1px; }
+.tl-row.abandoned > .tl-line { opacity: 0.55; }
+.tl-row.abandoned .tl-title { text-decoration: line-through; text-decoration-color: var(--vscode-descriptionForeground); }
 .tl-line { display: flex; align-items: center; gap: 6px; height: 24px; padding: 0 6px; white-space: nowrap; }
 .tl-state { width: 7px; height: 7px; border-radius: 50%; flex: none; background: var(--vscode-descriptionForeground); }
 .tl-state.ok { background: var(--vscode-testing-iconPassed, #388a34); }

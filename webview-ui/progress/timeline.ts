@@ -38,6 +38,7 @@ const KIND_ICON: Record<TimelineEntry['kind'], string> = {
   split: '✂',
   edit: '±',
   checkpoint: '⚑',
+  rewind: '↶',
   error: '!',
   grade: '★',
   end: '■',
@@ -261,7 +262,19 @@ export class Timeline {
       ),
     );
     row.classList.toggle('has-detail', e.hasDetail);
-    row.setAttribute('aria-label', `${e.kind} ${e.title} (${e.state})`);
+    row.classList.toggle('abandoned', !!e.abandoned);
+    // VS Code's own context menu on a step row (webview/context menus): rewind, review.
+    if (e.step !== undefined && e.step > 0) {
+      row.dataset.vscodeContext = JSON.stringify({
+        webviewSection: 'step',
+        step: e.step,
+        preventDefaultContextMenuItems: true,
+      });
+    } else delete row.dataset.vscodeContext;
+    row.setAttribute(
+      'aria-label',
+      `${e.kind} ${e.title} (${e.state})${e.abandoned ? ', abandoned by a rewind' : ''}`,
+    );
     if (detail) row.append(detail);
   }
 

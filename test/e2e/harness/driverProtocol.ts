@@ -17,7 +17,7 @@ export type ViewName = string;
 
 export type DriverRequest =
   | { op: 'screenshot'; name: string; view?: ViewName }
-  | { op: 'click'; view: ViewName; selector: string }
+  | { op: 'click'; view: ViewName; selector: string; button?: 'left' | 'right' }
   | { op: 'press'; view: ViewName; selector: string; key: string }
   | { op: 'fill'; view: ViewName; selector: string; value: string }
   | { op: 'text'; view: ViewName; selector: string }

@@ -87,7 +87,10 @@ async function perform(page: Page, req: DriverRequest, artifacts: string): Promi
       return file;
     }
     case 'click':
-      await (await findFrame(page, req.view, t)).locator(req.selector).first().click({ timeout: t });
+      await (await findFrame(page, req.view, t))
+        .locator(req.selector)
+        .first()
+        .click({ timeout: t, ...(req.button ? { button: req.button } : {}) });
       return undefined;
     case 'press':
       await (await findFrame(page, req.view, t)).locator(req.selector).first().press(req.key, { timeout: t });

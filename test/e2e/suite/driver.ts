@@ -49,7 +49,8 @@ export async function screenshot(name: string, view?: ViewName): Promise<string>
 /** Operations inside a webview (found by its `[data-klong-view=name]` element) or the workbench. */
 export function view(name: ViewName) {
   return {
-    click: (selector: string) => request({ op: 'click', view: name, selector }),
+    click: (selector: string, button?: 'left' | 'right') =>
+      request({ op: 'click', view: name, selector, ...(button ? { button } : {}) }),
     press: (selector: string, key: string) => request({ op: 'press', view: name, selector, key }),
     fill: (selector: string, value: string) => request({ op: 'fill', view: name, selector, value }),
     text: async (selector: string) => (await request({ op: 'text', view: name, selector })) as string,

@@ -1,0 +1,167 @@
+/**
+ * `klong reproduce` → `klong rewind` → `klong diff` → `klong reproduce --resume`, end to end:
+ * dist/cli.js, the scripted model server (real HTTP), a real container (network none).
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { PAPER_MD } from '../support/agent-harness';
+import { call, lastObservation, type ModelServer, startModelServer, tools } from '../support/model-server';
+
+const cli = join(__dirname, '..', '..', 'dist', 'cli.js');
+const IMAGE = process.env.KLONG_CLI_TEST_IMAGE ?? 'klong/python-min:bookworm';
+
+function skipReason(): string | false {
+  if (!existsSync(cli)) return 'dist/cli.js is missing: run `npm run build` first';
+  if (spawnSync('docker', ['image', 'inspect', IMAGE]).status !== 0)
+    return `Docker or image ${IMAGE} missing`;
+  return false;
+}
+const skip = skipReason();
+if (skip) console.log(`# ${skip}`);
+
+const temps: string[] = [];
+const servers: ModelServer[] = [];
+const sessionId = `cli-rewind-${process.pid}-${Date.now().toString(36)}`;
+after(async () => {
+  await Promise.all(servers.map((s) => s.close()));
+  const ids = spawnSync('docker', ['ps', '-aq', '--filter', `label=klong.session=${sessionId}`], {
+    encoding: 'utf8',
+  }).stdout.trim();
+  if (ids) spawnSync('docker', ['rm', '-f', ...ids.split('\n')]);
+  for (const t of temps) rmSync(t, { recursive: true, force: true });
+});
+
+function temp(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  temps.push(d);
+  return d;
+}
+
+function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cli, ...args], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, KLONG_API_KEY: 'sk-test' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b) => {
+      stdout += b;
+    });
+    child.stderr.on('data', (b) => {
+      stderr += b;
+    });
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+test('rewind both to step 1, diff, and resume: the agent continues from step 1 with the files of step 1', {
+  skip,
+}, async () => {
+  const server = await startModelServer(
+    [
+      tools(call('write_file', { path: 'a.txt', content: 'one\n' })),
+      tools(call('write_file', { path: 'b.txt', content: 'two\n' })),
+      tools(call('bash', { command: 'rm a.txt && echo gone' })),
+    ],
+    { apiKey: 'sk-test' },
+  );
+  servers.push(server);
+  const workspace = temp('klong-rw-ws-');
+  writeFileSync(join(workspace, 'README.md'), '# Reproduction\n');
+  const stateDir = temp('klong-rw-state-');
+  const paper = join(temp('klong-rw-paper-'), 'paper.md');
+  writeFileSync(paper, PAPER_MD);
+  const common = ['--state-dir', stateDir, '--model', 'test-model', '--label', 'klong.test=1'];
+  const r1 = await runCli([
+    'reproduce',
+    paper,
+    '--workspace',
+    workspace,
+    '--session-id',
+    sessionId,
+    '--base-url',
+    server.url,
+    '--network',
+    'none',
+    '--image',
+    IMAGE,
+    '--budget',
+    '1h',
+    '--max-steps',
+    '3',
+    ...common,
+  ]);
+  assert.equal(r1.code, 1, r1.stderr);
+  assert.match(r1.stderr, /step limit \(3\) reached/);
+  const events = () =>
+    readFileSync(join(stateDir, sessionId, 'events.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => JSON.parse(l) as { type: string; [k: string]: unknown });
+  assert.deepEqual(
+    events()
+      .filter((e) => e.type === 'checkpoint')
+      .map((e) => e.step),
+    [1, 2, 3],
+    'each file-changing step is a checkpoint',
+  );
+  const activeBefore = JSON.parse(readFileSync(join(stateDir, sessionId, 'summary.json'), 'utf8'))
+    .activeMs as number;
+
+  const rw = await runCli(['rewind', sessionId, '--to', '1', '--state-dir', stateDir]);
+  assert.equal(rw.code, 0, rw.stderr);
+  assert.match(
+    rw.stdout,
+    /Code and conversation of .* rewound to step 1 \(was at step 3\)\. 1 file\(s\) now differ/,
+  );
+
+  const diff = await runCli(['diff', sessionId, '--state-dir', stateDir]);
+  assert.equal(diff.code, 0, diff.stderr);
+  assert.match(diff.stdout, /^\+\+\+ b\/a\.txt\n@@ -0,0 \+1 @@\n\+one$/m);
+  assert.doesNotMatch(diff.stdout, /b\.txt/);
+  const abandoned = await runCli(['diff', sessionId, '--from', '1', '--to', '3', '--state-dir', stateDir]);
+  assert.match(abandoned.stdout, /^\+two$/m, 'the abandoned branch stays readable');
+  assert.match(abandoned.stdout, /^-one$/m);
+
+  const server2 = await startModelServer(
+    [
+      (req) => {
+        const all = JSON.stringify(req.messages);
+        assert.match(all, /a\.txt/);
+        assert.doesNotMatch(all, /b\.txt|rm a\.txt/, 'steps 2 and 3 are not in the context');
+        assert.match(lastObservation(req), /rewound the session to step 1/);
+        return tools(call('bash', { command: 'cat a.txt; ls' }));
+      },
+      (req) => {
+        assert.match(lastObservation(req), /^one\nREADME\.md\na\.txt\n\[exit code: 0\]/);
+        return tools(call('end_task', { summary: 'continued after the rewind' }));
+      },
+    ],
+    { apiKey: 'sk-test' },
+  );
+  servers.push(server2);
+  const r2 = await runCli([
+    'reproduce',
+    '--resume',
+    sessionId,
+    '--base-url',
+    server2.url,
+    '--no-final-run',
+    '--keep-container',
+    ...common,
+  ]);
+  assert.equal(r2.code, 0, r2.stderr);
+  assert.match(r2.stderr, /ended \(end_task\): continued after the rewind/);
+  assert.equal(server2.requests.length, 2);
+  const ev = events();
+  const steps = ev.filter((e) => e.type === 'model_request').map((e) => e.step);
+  assert.deepEqual(steps, [1, 2, 3, 4, 5], 'new steps are numbered after the abandoned ones');
+  const summary = JSON.parse(readFileSync(join(stateDir, sessionId, 'summary.json'), 'utf8'));
+  assert.ok(summary.activeMs >= activeBefore, 'the time spent on the abandoned steps still counts');
+});
