@@ -10,14 +10,15 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { PAPER_MD } from '../support/agent-harness';
 import { call, lastObservation, type ModelServer, startModelServer, tools } from '../support/model-server';
+import { skipDocker, TEST_IMAGE } from './sandbox-support';
 
 const cli = join(__dirname, '..', '..', 'dist', 'cli.js');
-const IMAGE = process.env.KLONG_CLI_TEST_IMAGE ?? 'klong/python-min:bookworm';
+// The image CI builds; with KLONG_REQUIRE_DOCKER=1 a missing engine or image fails the run.
+const IMAGE = TEST_IMAGE;
 
 function skipReason(): string | false {
   if (!existsSync(cli)) return 'dist/cli.js is missing: run `npm run build` first';
-  if (spawnSync('docker', ['image', 'inspect', IMAGE]).status !== 0)
-    return `Docker or image ${IMAGE} missing`;
+  if (skipDocker) return skipDocker;
   return false;
 }
 const skip = skipReason();
