@@ -3,7 +3,7 @@
  * bundle against starting Node alone (what activation adds before `activate()` runs).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type BenchRow, median, row } from './types';
 
@@ -26,8 +26,18 @@ function timeNode(args: string[], runs: number): number {
   return median(times);
 }
 
-// Loads dist/extension.js with a stand-in for the `vscode` module, which only a host provides.
-const LOAD = `const M=require('module');const r=M._resolveFilename;M._resolveFilename=function(q,...a){return q==='vscode'?q:r.call(this,q,...a)};require.cache.vscode={id:'vscode',filename:'vscode',loaded:true,exports:new Proxy({},{get:()=>new Proxy(function(){},{get:(t,k)=>k})})};require('./dist/extension.js')`;
+// Loads dist/extension.js with a stand-in for the `vscode` module, which only a host provides: every
+// name @types/vscode exports is a callable, constructible no-op (esbuild copies the module's own keys).
+const VSCODE_NAMES = [
+  ...new Set(
+    [
+      ...readFileSync(join(root, 'node_modules/@types/vscode/index.d.ts'), 'utf8').matchAll(
+        /^\t?export (?:class|namespace|enum|function|const|let) (\w+)/gm,
+      ),
+    ].map((m) => m[1]),
+  ),
+];
+const LOAD = `const M=require('module');const r=M._resolveFilename;M._resolveFilename=function(q,...a){return q==='vscode'?q:r.call(this,q,...a)};const stub=()=>new Proxy(function(){},{get:(t,k)=>k==='then'||typeof k==='symbol'?undefined:stub(),construct:()=>stub(),apply:()=>stub()});const exp={};for(const n of ${JSON.stringify(VSCODE_NAMES)})exp[n]=stub();require.cache.vscode={id:'vscode',filename:'vscode',loaded:true,exports:exp};require('./dist/extension.js')`;
 
 export default async function bench(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
