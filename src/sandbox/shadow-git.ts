@@ -14,7 +14,10 @@ export const SHADOW_GIT_DIR = '/var/lib/klong/shadow.git';
 /** Generated files that are never proposed as edits. */
 const SHADOW_EXCLUDES = ['__pycache__/', '*.pyc', '.ipynb_checkpoints/', 'node_modules/'];
 
+// The control shell keeps exported variables between scripts, so the step index that commitStep
+// exports must not leak into the next script: every script starts on the baseline's own index.
 const PRELUDE = `set -euo pipefail
+unset GIT_INDEX_FILE
 export GIT_DIR=${SHADOW_GIT_DIR} GIT_WORK_TREE="$KLONG_WORKDIR" GIT_LITERAL_PATHSPECS=1
 export GIT_AUTHOR_NAME=klong GIT_AUTHOR_EMAIL=klong@localhost GIT_COMMITTER_NAME=klong GIT_COMMITTER_EMAIL=klong@localhost
 g() { git -c safe.directory='*' -c core.quotepath=off "$@"; }
