@@ -19,11 +19,36 @@ const nodeExternals = ['vscode', 'cpu-features', '*.node'];
 // jsonc-parser's UMD "main" requires its own files dynamically (breaks when bundled): prefer ESM builds.
 const nodeMainFields = ['module', 'main'];
 
+/**
+ * The extension loads the engine (pdf.js, Docker and model clients: most of the code) on first use:
+ * `import('../engine/lazy')` becomes `require('./engine.js')`, a bundle of its own, so that
+ * activation compiles only the UI.
+ */
+const lazyEngine = {
+  name: 'lazy-engine',
+  setup(build) {
+    build.onResolve({ filter: /\/engine\/lazy$/ }, (args) =>
+      args.kind === 'dynamic-import' ? { path: './engine.js', external: true } : undefined,
+    );
+  },
+};
+
 /** @type {esbuild.BuildOptions[]} */
 const targets = [
   {
     ...common,
     entryPoints: { extension: 'src/extension.ts' },
+    outdir: 'dist',
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: nodeExternals,
+    mainFields: nodeMainFields,
+    plugins: [lazyEngine],
+  },
+  {
+    ...common,
+    entryPoints: { engine: 'src/engine/lazy.ts' },
     outdir: 'dist',
     platform: 'node',
     format: 'cjs',

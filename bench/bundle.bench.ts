@@ -51,6 +51,14 @@ export default async function bench(): Promise<BenchRow[]> {
       'budget: 2 MB',
     ),
     row(
+      'engine bundle size (loaded on the first Reproduce, not at activation)',
+      'KB',
+      size('dist/engine.js') / KB,
+      size('dist/cli.js') / KB,
+      { max: 1.05, label: 'info (≈ the CLI)' },
+      'baseline: the CLI bundle, which holds the same engine',
+    ),
+    row(
       'webview bundle size',
       'KB',
       (size('dist/webview/progress.js') + size('dist/webview/paper.js')) / KB,

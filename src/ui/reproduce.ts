@@ -8,17 +8,20 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { parseDuration } from '../agent/budget';
 import { APPROVAL_MODES, type ApprovalMode, type DecideFn, type UserFiles } from '../edits';
-import { type NewSession, Reproduction, type RunSettings } from '../engine/reproduction';
-import { OpenAIModelClient } from '../llm/openai-client';
+import type { NewSession, Reproduction, RunSettings } from '../engine/reproduction';
 import type { Prices } from '../llm/types';
 import type { GradedNode } from '../paper/graded';
-import { countLeaves } from '../paper/rubric';
 import { type SessionListEntry, SessionStore } from '../session';
 import { notifyError } from './notify';
 import type { KlongUi } from './register';
 import type { Grade } from './sessionModel';
 
 const SECRET = 'klong.apiKey';
+
+function leafCount(n: { sub_tasks: unknown[] }): number {
+  const subs = n.sub_tasks as { sub_tasks: unknown[] }[];
+  return subs.length ? subs.reduce((a, c) => a + leafCount(c), 0) : 1;
+}
 
 /** Scores of every rubric node by id, for the rubric tree in the progress view. */
 function gradesOf(node: GradedNode, out: Record<string, Grade> = {}): Record<string, Grade> {
@@ -245,6 +248,7 @@ export class ReproduceController implements vscode.Disposable {
     const model = c.get<string>('model.name', '');
     const apiKey = await this.apiKey();
     if (apiKey === undefined) return;
+    const { OpenAIModelClient } = await import('../engine/lazy');
     const client = new OpenAIModelClient({
       baseURL: baseUrl,
       apiKey,
@@ -284,10 +288,11 @@ export class ReproduceController implements vscode.Disposable {
     let run: Reproduction | undefined;
     let attached = false; // events reach the view once its history is loaded
     try {
+      const engine = await import('../engine/lazy');
       run = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: 'KLong', cancellable: false },
         (progress) =>
-          Reproduction.open(settings, from, {
+          engine.Reproduction.open(settings, from, {
             say: (m) => {
               progress.report({ message: m });
               ui.log.info(m);
@@ -339,7 +344,7 @@ export class ReproduceController implements vscode.Disposable {
     if (typeof from !== 'string' && run.rubric && run.rubricFile?.startsWith(run.live.dir)) {
       void vscode.window
         .showInformationMessage(
-          `KLong wrote a grading rubric from the paper (${countLeaves(run.rubric)} requirements). Edit its JSON any time before the end; grading reads it then.`,
+          `KLong wrote a grading rubric from the paper (${leafCount(run.rubric)} requirements). Edit its JSON any time before the end; grading reads it then.`,
           'Review rubric',
         )
         .then((c) => (c ? this.openRubric() : undefined));

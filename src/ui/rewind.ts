@@ -9,8 +9,7 @@
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { RewindMode } from '../agent/events';
-import { readHistory, rewindSession, stepOwnRange, stepRange } from '../engine/rewind';
-import { attachSandbox, type DockerSandbox } from '../sandbox';
+import type { DockerSandbox } from '../sandbox';
 import { EventLog } from '../session';
 import { proposalUri } from './editsDocuments';
 import { notifyError } from './notify';
@@ -94,7 +93,7 @@ export class RewindController implements vscode.TextDocumentContentProvider, vsc
     let p = this.attached.get(id);
     if (!p) {
       const host = vscode.workspace.getConfiguration('klong').get<string>('docker.host') || undefined;
-      p = attachSandbox(id, host);
+      p = import('../engine/lazy').then((m) => m.attachSandbox(id, host));
       p.catch(() => this.attached.delete(id));
       this.attached.set(id, p);
     }
@@ -179,6 +178,7 @@ export class RewindController implements vscode.TextDocumentContentProvider, vsc
         if (wasRunning) await reproduce.interrupt();
         const host = vscode.workspace.getConfiguration('klong').get<string>('docker.host') || undefined;
         const attached = this.attached.get(id);
+        const { rewindSession } = await import('../engine/lazy');
         return rewindSession({
           stateDir: this.deps.stateDir,
           sessionId: id,
@@ -228,6 +228,7 @@ export class RewindController implements vscode.TextDocumentContentProvider, vsc
         ));
       if (step === undefined) return;
     }
+    const { readHistory, stepOwnRange, stepRange } = await import('../engine/lazy');
     const { history } = readHistory(this.deps.stateDir, id);
     const sb = await this.sandbox(id);
     let from: number | undefined;
