@@ -21,7 +21,7 @@ const nodeMainFields = ['module', 'main'];
 
 /**
  * The extension loads the engine (pdf.js, Docker and model clients: most of the code) on first use:
- * `import('../engine/lazy')` becomes `require('./engine.js')`, a bundle of its own, so that
+ * `import('../engine/lazy')` becomes `import('./engine.js')`, a bundle of its own, so that
  * activation compiles only the UI.
  */
 const lazyEngine = {
