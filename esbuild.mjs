@@ -33,6 +33,37 @@ const lazyEngine = {
   },
 };
 
+/** dist/cli.js only runs the CLI's `main`, which dist/engine.js carries: the engine is shipped once. */
+const cliFromEngine = {
+  name: 'cli-from-engine',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/main$/ }, (args) =>
+      args.importer.endsWith('bin.ts') ? { path: './engine.js', external: true } : undefined,
+    );
+  },
+};
+
+/**
+ * dockerode's BuildKit session (gRPC) and BuildKit progress decoding (protobuf) are never used: images
+ * are built by the devcontainer CLI. Left out, they save ~400 KB; any use fails with a clear message.
+ */
+const withoutBuildKit = {
+  name: 'without-buildkit',
+  setup(build) {
+    build.onResolve({ filter: /^(@grpc\/grpc-js|@grpc\/proto-loader|protobufjs)$/ }, (args) => ({
+      path: args.path,
+      namespace: 'without-buildkit',
+    }));
+    build.onLoad({ filter: /.*/, namespace: 'without-buildkit' }, (args) => {
+      const message = `${args.path} is not bundled with KLong (only dockerode's BuildKit features use it)`;
+      return {
+        contents: `module.exports = new Proxy({}, { get() { throw new Error(${JSON.stringify(message)}); } });`,
+        loader: 'js',
+      };
+    });
+  },
+};
+
 /** @type {esbuild.BuildOptions[]} */
 const targets = [
   {
@@ -48,17 +79,23 @@ const targets = [
   },
   {
     ...common,
-    entryPoints: { engine: 'src/engine/lazy.ts' },
-    outdir: 'dist',
+    stdin: {
+      contents: "export * from './src/engine/lazy'; export { main } from './src/cli/main';",
+      resolveDir: '.',
+      loader: 'ts',
+      sourcefile: 'engine-bundle.ts',
+    },
+    outfile: 'dist/engine.js',
     platform: 'node',
     format: 'cjs',
     target: 'node20',
     external: nodeExternals,
     mainFields: nodeMainFields,
+    plugins: [withoutBuildKit],
   },
   {
     ...common,
-    entryPoints: { cli: 'src/cli/main.ts' },
+    entryPoints: { cli: 'src/cli/bin.ts' },
     outdir: 'dist',
     platform: 'node',
     format: 'cjs',
@@ -66,6 +103,7 @@ const targets = [
     external: nodeExternals,
     mainFields: nodeMainFields,
     banner: { js: '#!/usr/bin/env node' },
+    plugins: [cliFromEngine],
   },
   {
     ...common,
@@ -77,11 +115,15 @@ const targets = [
   },
 ];
 
-/** pdf.js for the paper panel is loaded by the webview as ES modules from dist/webview/pdfjs. */
+/**
+ * pdf.js as ES modules in dist/webview/pdfjs: the paper panel's webview renders with them and the
+ * engine reads PDF text with them (src/paper/pdfjs-node.ts). The legacy build is the one that runs
+ * in Node 20; browsers run it too.
+ */
 async function copyPdfjs() {
   await mkdir('dist/webview/pdfjs', { recursive: true });
   for (const f of ['pdf.min.mjs', 'pdf.worker.min.mjs']) {
-    await cp(`node_modules/pdfjs-dist/build/${f}`, `dist/webview/pdfjs/${f}`);
+    await cp(`node_modules/pdfjs-dist/legacy/build/${f}`, `dist/webview/pdfjs/${f}`);
   }
 }
 

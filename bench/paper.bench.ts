@@ -1,15 +1,15 @@
 /**
  * Paper pipeline costs against baselines measured in the same run:
- * - PDF → Markdown with layout analysis vs pdf.js plain text extraction (unpdf extractText) of the same file;
+ * - PDF → Markdown with layout analysis vs pdf.js plain text extraction (every page's text items joined) of the same file;
  * - grading a 24-leaf rubric with 8 judge calls in flight vs one at a time (model server answers in 40 ms);
  * - regrading from the judge cache vs the first grading.
  */
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { extractText, getDocumentProxy } from 'unpdf';
 import { OpenAIModelClient } from '../src/llm/openai-client';
 import { gradeSubmission, paperFromMarkdown, paperFromPdf, parseRubric, type RubricNode } from '../src/paper';
+import { loadPdfJs } from '../src/paper/pdfjs-node';
 import { reply, startModelServer } from '../test/support/model-server';
 import { type BenchRow, median, row } from './types';
 
@@ -66,11 +66,18 @@ export default async (): Promise<BenchRow[]> => {
     const bytes = new Uint8Array(readFileSync(pdfPath));
     await paperFromPdf(bytes, pdfPath); // warm up pdf.js
     const ours = await time(() => paperFromPdf(bytes, pdfPath), 5);
-    const base = await time(
-      async () =>
-        extractText(await getDocumentProxy(new Uint8Array(bytes), { verbosity: 0 }), { mergePages: true }),
-      5,
-    );
+    const pdfjs = await loadPdfJs();
+    const plainText = async () => {
+      const pdf = await pdfjs.getDocument({ data: new Uint8Array(bytes), verbosity: 0 }).promise;
+      const pages: string[] = [];
+      for (let p = 1; p <= pdf.numPages; p++) {
+        const content = await (await pdf.getPage(p)).getTextContent();
+        pages.push(content.items.map((it) => ('str' in it ? it.str : '')).join(' '));
+      }
+      await pdf.destroy();
+      return pages.join('\n');
+    };
+    const base = await time(plainText, 5);
     rows.push(
       row('PDF → Markdown + index (6-page paper) vs pdf.js plain text', 'ms', ours, base, { max: 3 }),
     );

@@ -1,4 +1,5 @@
 /** `klong`: the headless command on the same engine as the extension. */
+import { writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -9,6 +10,7 @@ const USAGE = `Usage: klong <command> [options]
 
 Commands:
   reproduce <paper.pdf|paper.md|URL|arXiv id>   Reproduce a paper in a workspace
+  paper <paper.pdf|URL|arXiv id> [--out F]      The paper as the agent reads it (Markdown)
   sessions                                      List the sessions in the state directory
   export-sft SESSION... --out data.jsonl        Sessions as KLong trajectory-splitting SFT data
   batch papers.json --stages 2h,4h,12h          Staged runs of many papers, rubric score as reward
@@ -165,6 +167,40 @@ export function parseReproduceArgs(args: string[], env: NodeJS.ProcessEnv): Repr
   };
 }
 
+const PAPER_USAGE = `Usage: klong paper <paper.pdf|paper.md|URL|arXiv id> [--out FILE] [--state-dir D]
+
+Prints the paper as the agent gets it: the Markdown that is pinned in its context, with the
+title, authors and sections read from the PDF's layout. Useful to check a PDF before a long run.`;
+
+async function paperCommand(args: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      out: { type: 'string' },
+      'state-dir': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help) {
+    io.out.write(`${PAPER_USAGE}\n`);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new CliError(`klong paper takes one paper.\n\n${PAPER_USAGE}`, 2);
+  const { loadPaper } = await import('../paper');
+  const stateDir = values['state-dir'] ?? join(homedir(), '.klong', 'sessions');
+  const paper = await loadPaper(positionals[0]!, { cacheDir: join(stateDir, 'cache', 'papers') });
+  const text = paper.markdown.endsWith('\n') ? paper.markdown : `${paper.markdown}\n`;
+  if (values.out) {
+    await writeFile(values.out, text);
+    io.err.write(
+      `"${paper.title}": ${paper.sections.length} sections, ${text.length} characters → ${values.out}\n`,
+    );
+  } else io.out.write(text);
+  return 0;
+}
+
 async function listSessions(args: string[], io: CliIO): Promise<number> {
   const { values } = parseArgs({ args, options: { 'state-dir': { type: 'string' } }, strict: true });
   const { SessionStore } = await import('../session');
@@ -299,6 +335,8 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
         }
         return await reproduce(o, io);
       }
+      case 'paper':
+        return await paperCommand(rest, io);
       case 'sessions':
         return await listSessions(rest, io);
       case 'batch':
@@ -322,16 +360,4 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
     io.err.write(`klong: ${e.message ?? String(err)}${e.hint ? `\n${e.hint}` : ''}\n`);
     return 1;
   }
-}
-
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      console.error(`klong: ${err instanceof Error ? err.message : String(err)}`);
-      process.exitCode = 1;
-    },
-  );
 }

@@ -2,11 +2,11 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
 import type { ChatMessage, ModelClient } from '../llm/types';
 import type { PaperIndex } from './search';
 import { type FileIndex, type SubmissionFile, selectFiles } from './submission';
 import type { RubricNode } from './types';
+import * as z from './zod';
 
 export interface JudgeBudgets {
   /** Characters of paper excerpt. */

@@ -1,6 +1,7 @@
-/** Text items of a PDF with position and font size, read with unpdf (pdf.js serverless build). */
-import { getDocumentProxy } from 'unpdf';
+/** Text items of a PDF with position and font size, read with pdf.js. */
+import type { PDFDocumentProxy } from 'pdfjs-dist';
 import { PaperError } from './errors';
+import { loadPdfJs } from './pdfjs-node';
 
 export interface TextItem {
   str: string;
@@ -31,10 +32,12 @@ export async function readPdfItems(bytes: Uint8Array, source: string): Promise<P
   if (!tail.includes('%%EOF')) {
     throw new PaperError(source, 'the PDF is truncated (no %%EOF marker at the end); download it again');
   }
-  let pdf: Awaited<ReturnType<typeof getDocumentProxy>>;
+  const pdfjs = await loadPdfJs();
+  let pdf: PDFDocumentProxy;
   try {
     // verbosity 0: pdf.js would otherwise print recovery warnings on stderr.
-    pdf = await getDocumentProxy(new Uint8Array(bytes), { verbosity: 0 });
+    pdf = await pdfjs.getDocument({ data: new Uint8Array(bytes), verbosity: 0, isEvalSupported: false })
+      .promise;
   } catch (err) {
     const name = (err as { name?: string }).name ?? '';
     if (name === 'PasswordException') {

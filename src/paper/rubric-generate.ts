@@ -1,18 +1,18 @@
 /** A rubric generated from the paper by the model: hierarchical, weighted, leaves categorised; validated and repaired. */
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
 import { type ChatMessage, ContextLengthError, type ModelClient } from '../llm/types';
 import { FINEGRAINED_CATEGORIES, LEAF_CATEGORIES, RubricError, treeProblems, zodProblems } from './rubric';
 import type { Paper, RubricNode } from './types';
+import * as z from './zod';
 
-const Draft: z.ZodType<DraftNode> = z.lazy(() =>
+const Draft: z.ZodMiniType<DraftNode> = z.lazy(() =>
   z.object({
-    id: z.string().optional(),
-    requirements: z.string().min(5, 'requirement text missing or too short'),
+    id: z.optional(z.string()),
+    requirements: z.string().check(z.minLength(5, 'requirement text missing or too short')),
     weight: z.number(),
-    sub_tasks: z.array(Draft).default([]),
-    task_category: z.string().nullable().optional(),
-    finegrained_task_category: z.string().nullable().optional(),
+    sub_tasks: z._default(z.array(Draft), []),
+    task_category: z.optional(z.nullable(z.string())),
+    finegrained_task_category: z.optional(z.nullable(z.string())),
   }),
 );
 

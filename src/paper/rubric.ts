@@ -1,8 +1,8 @@
 /** PaperBench rubric.json: schema, load with path-precise errors, statistics, summary for the agent's head. */
 import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
 import { PaperError } from './errors';
 import type { RubricNode, TaskCategory } from './types';
+import * as z from './zod';
 
 export const LEAF_CATEGORIES = ['Code Development', 'Code Execution', 'Result Analysis'] as const;
 export const FINEGRAINED_CATEGORIES = [
@@ -16,14 +16,14 @@ export const FINEGRAINED_CATEGORIES = [
 ] as const;
 
 // Field order matches PaperBench's files so that a parsed rubric serialises back byte for byte.
-export const RubricNodeSchema: z.ZodType<RubricNode> = z.lazy(() =>
+export const RubricNodeSchema: z.ZodMiniType<RubricNode> = z.lazy(() =>
   z.object({
-    id: z.string().min(1),
+    id: z.string().check(z.minLength(1)),
     requirements: z.string(),
-    weight: z.number().int().nonnegative(),
+    weight: z.int().check(z.nonnegative()),
     sub_tasks: z.array(RubricNodeSchema),
-    task_category: z.enum(['Code Development', 'Code Execution', 'Result Analysis', 'Subtree']).nullable(),
-    finegrained_task_category: z.string().nullable(),
+    task_category: z.nullable(z.enum(['Code Development', 'Code Execution', 'Result Analysis', 'Subtree'])),
+    finegrained_task_category: z.nullable(z.string()),
   }),
 );
 
@@ -34,7 +34,7 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out || '(root)';
 }
 
-export function zodProblems(error: z.ZodError): string[] {
+export function zodProblems(error: z.core.$ZodError): string[] {
   return error.issues.map((i) => `${formatPath(i.path)}: ${i.message.replace(/^Invalid input: /, '')}`);
 }
 

@@ -18,7 +18,7 @@ import type { Grade } from './sessionModel';
 
 const SECRET = 'klong.apiKey';
 
-/** Requirements in a rubric tree. Not src/paper/rubric's countLeaves: importing it puts full zod (~700 KB) into activation. */
+/** Requirements in a rubric tree. Not src/paper/rubric's countLeaves: importing it would put zod into the activation bundle. */
 function leafCount(n: { sub_tasks: unknown[] }): number {
   const subs = n.sub_tasks as { sub_tasks: unknown[] }[];
   return subs.length ? subs.reduce((a, c) => a + leafCount(c), 0) : 1;
