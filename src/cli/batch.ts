@@ -1,7 +1,7 @@
 /** `klong batch papers.json --stages 2h,4h,12h --concurrency N`: staged runs of many papers, resumable. */
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { BATCH_FILE, parseStages, runBatch } from '../engine/batch';
+import { apiKeyFrom, labelOptions, networkOption, numberOption, parseCommandArgs } from './args';
 import { CliError, type CliIO } from './reproduce';
 
 export const BATCH_USAGE = `Usage: klong batch papers.json [--stages 2h,4h,12h] [--concurrency N] [--out DIR] [options]
@@ -35,45 +35,24 @@ Options:
 The API key is read from KLONG_API_KEY or OPENAI_API_KEY. Ctrl-C stops the running sessions
 resumably and exits (130); the same command continues the batch.`;
 
-function positive(name: string, v: string | undefined, integer = false): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n)))
-    throw new CliError(`--${name} must be a positive ${integer ? 'whole ' : ''}number, got "${v}".`);
-  return n;
-}
-
 export async function batchCommand(args: string[], io: CliIO, env: NodeJS.ProcessEnv): Promise<number> {
-  let parsed: ReturnType<typeof parse>;
-  function parse() {
-    return parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        stages: { type: 'string' },
-        concurrency: { type: 'string' },
-        out: { type: 'string' },
-        model: { type: 'string' },
-        'base-url': { type: 'string' },
-        'context-limit': { type: 'string' },
-        'spend-cap': { type: 'string' },
-        network: { type: 'string' },
-        image: { type: 'string' },
-        'docker-host': { type: 'string' },
-        'max-steps': { type: 'string' },
-        'no-final-run': { type: 'boolean' },
-        'keep-containers': { type: 'boolean' },
-        label: { type: 'string', multiple: true },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  }
-  try {
-    parsed = parse();
-  } catch (err) {
-    throw new CliError(`klong batch: ${(err as Error).message}\n\n${BATCH_USAGE}`);
-  }
+  const parsed = parseCommandArgs('batch', BATCH_USAGE, args, {
+    stages: { type: 'string' },
+    concurrency: { type: 'string' },
+    out: { type: 'string' },
+    model: { type: 'string' },
+    'base-url': { type: 'string' },
+    'context-limit': { type: 'string' },
+    'spend-cap': { type: 'string' },
+    network: { type: 'string' },
+    image: { type: 'string' },
+    'docker-host': { type: 'string' },
+    'max-steps': { type: 'string' },
+    'no-final-run': { type: 'boolean' },
+    'keep-containers': { type: 'boolean' },
+    label: { type: 'string', multiple: true },
+    help: { type: 'boolean', short: 'h' },
+  });
   const v = parsed.values;
   if (v.help) {
     io.out.write(`${BATCH_USAGE}\n`);
@@ -83,29 +62,18 @@ export async function batchCommand(args: string[], io: CliIO, env: NodeJS.Proces
     throw new CliError(
       `klong batch: give one papers.json (got ${parsed.positionals.length}).\n\n${BATCH_USAGE}`,
     );
-  const apiKey = env.KLONG_API_KEY || env.OPENAI_API_KEY;
-  if (!apiKey)
-    throw new CliError(
-      'klong batch: no API key. Set KLONG_API_KEY or OPENAI_API_KEY (for a local server without keys, any value works).',
-    );
+  const apiKey = apiKeyFrom('batch', env);
   let stages: ReturnType<typeof parseStages>;
   try {
     stages = parseStages(v.stages ?? '2h,4h,12h');
   } catch (err) {
     throw new CliError(`klong batch: ${(err as Error).message}`);
   }
-  const network = v.network ?? 'bridge';
-  if (network !== 'bridge' && network !== 'none')
-    throw new CliError(`--network must be bridge or none, got "${network}".`);
-  const labels: Record<string, string> = {};
-  for (const l of v.label ?? []) {
-    const i = l.indexOf('=');
-    if (i <= 0) throw new CliError(`--label must be KEY=VALUE, got "${l}".`);
-    labels[l.slice(0, i)] = l.slice(i + 1);
-  }
-  const concurrency = positive('concurrency', v.concurrency, true) ?? 1;
-  const maxSteps = positive('max-steps', v['max-steps'], true);
-  const spendCapUsd = positive('spend-cap', v['spend-cap']);
+  const network = networkOption(v.network);
+  const labels = labelOptions(v.label);
+  const concurrency = numberOption('concurrency', v.concurrency, { integer: true }) ?? 1;
+  const maxSteps = numberOption('max-steps', v['max-steps'], { integer: true });
+  const spendCapUsd = numberOption('spend-cap', v['spend-cap']);
   const outDir = resolve(v.out ?? 'klong-batch');
   const dockerHost = v['docker-host'] ?? env.DOCKER_HOST;
 
@@ -131,7 +99,7 @@ export async function batchCommand(args: string[], io: CliIO, env: NodeJS.Proces
             baseUrl: v['base-url'] ?? env.OPENAI_BASE_URL ?? 'https://api.openai.com/v1',
             apiKey,
             name: v.model ?? env.KLONG_MODEL ?? 'gpt-4.1',
-            contextLimit: positive('context-limit', v['context-limit'], true) ?? 128_000,
+            contextLimit: numberOption('context-limit', v['context-limit'], { integer: true }) ?? 128_000,
             prices: { input: 2, cachedInput: 0.5, output: 8 },
           },
           ...(spendCapUsd !== undefined ? { spendCapUsd } : {}),

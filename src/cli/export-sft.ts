@@ -1,10 +1,9 @@
 /** `klong export-sft SESSION... --out data.jsonl`: sessions → KLong trajectory-splitting SFT samples. */
 import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { FILES, SessionStore } from '../session';
 import { exportSft } from '../session/sftExport';
+import { defaultStateDir, numberOption, parseCommandArgs } from './args';
 import { CliError, type CliIO } from './reproduce';
 
 export const EXPORT_SFT_USAGE = `Usage: klong export-sft SESSION... --out data.jsonl [options]
@@ -22,36 +21,15 @@ Options:
   --drop-failed-tools    Leave out tool calls that failed, with their results
   --state-dir D          Where sessions are kept (default ~/.klong/sessions)`;
 
-function wholeNumber(name: string, v: string | undefined, min: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min)
-    throw new CliError(`--${name} must be a whole number ≥ ${min}, got "${v}".`);
-  return n;
-}
-
 export async function exportSftCommand(args: string[], io: CliIO): Promise<number> {
-  let parsed: ReturnType<typeof parse>;
-  function parse() {
-    return parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        out: { type: 'string', short: 'o' },
-        'max-tokens': { type: 'string' },
-        overlap: { type: 'string' },
-        'drop-failed-tools': { type: 'boolean' },
-        'state-dir': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  }
-  try {
-    parsed = parse();
-  } catch (err) {
-    throw new CliError(`klong export-sft: ${(err as Error).message}\n\n${EXPORT_SFT_USAGE}`);
-  }
+  const parsed = parseCommandArgs('export-sft', EXPORT_SFT_USAGE, args, {
+    out: { type: 'string', short: 'o' },
+    'max-tokens': { type: 'string' },
+    overlap: { type: 'string' },
+    'drop-failed-tools': { type: 'boolean' },
+    'state-dir': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
   const v = parsed.values;
   if (v.help) {
     io.out.write(`${EXPORT_SFT_USAGE}\n`);
@@ -63,9 +41,9 @@ export async function exportSftCommand(args: string[], io: CliIO): Promise<numbe
   const outDir = dirname(resolve(v.out));
   if (!existsSync(outDir))
     throw new CliError(`klong export-sft: the folder ${outDir} for --out does not exist.`);
-  const maxTokens = wholeNumber('max-tokens', v['max-tokens'], 1024) ?? 32_768;
-  const overlapTurns = wholeNumber('overlap', v.overlap, 0) ?? 4;
-  const store = new SessionStore(resolve(v['state-dir'] ?? join(homedir(), '.klong', 'sessions')));
+  const maxTokens = numberOption('max-tokens', v['max-tokens'], { integer: true, min: 1024 }) ?? 32_768;
+  const overlapTurns = numberOption('overlap', v.overlap, { integer: true, min: 0 }) ?? 4;
+  const store = new SessionStore(resolve(v['state-dir'] ?? defaultStateDir()));
   const dirs = parsed.positionals.map((s) => {
     if (existsSync(join(s, FILES.events))) return resolve(s);
     let dir: string;

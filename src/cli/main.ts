@@ -1,9 +1,15 @@
 /** `klong`: the headless command on the same engine as the extension. */
 import { writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { parseDuration } from '../agent/budget';
+import {
+  apiKeyFrom,
+  defaultStateDir,
+  labelOptions,
+  networkOption,
+  numberOption,
+  parseCommandArgs,
+} from './args';
 import { CliError, type CliIO, type ReproduceOptions, reproduce } from './reproduce';
 
 const USAGE = `Usage: klong <command> [options]
@@ -61,68 +67,39 @@ export function defaultIO(): CliIO {
   };
 }
 
-function positiveNumber(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new CliError(`--${name} must be a positive number, got "${v}".`);
-  return n;
-}
-
 export function parseReproduceArgs(args: string[], env: NodeJS.ProcessEnv): ReproduceOptions | 'help' {
-  let parsed: ReturnType<typeof parse>;
-  function parse() {
-    return parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        workspace: { type: 'string' },
-        rubric: { type: 'string' },
-        blacklist: { type: 'string' },
-        model: { type: 'string' },
-        'base-url': { type: 'string' },
-        budget: { type: 'string' },
-        'spend-cap': { type: 'string' },
-        'context-limit': { type: 'string' },
-        approval: { type: 'string' },
-        'state-dir': { type: 'string' },
-        resume: { type: 'string' },
-        'session-id': { type: 'string' },
-        network: { type: 'string' },
-        image: { type: 'string' },
-        'max-steps': { type: 'string' },
-        'request-timeout': { type: 'string' },
-        'no-final-run': { type: 'boolean' },
-        'keep-container': { type: 'boolean' },
-        label: { type: 'string', multiple: true },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  }
-  try {
-    parsed = parse();
-  } catch (err) {
-    throw new CliError(
-      `klong reproduce: ${err instanceof Error ? err.message : String(err)}\n\n${REPRODUCE_USAGE}`,
-    );
-  }
+  const parsed = parseCommandArgs('reproduce', REPRODUCE_USAGE, args, {
+    workspace: { type: 'string' },
+    rubric: { type: 'string' },
+    blacklist: { type: 'string' },
+    model: { type: 'string' },
+    'base-url': { type: 'string' },
+    budget: { type: 'string' },
+    'spend-cap': { type: 'string' },
+    'context-limit': { type: 'string' },
+    approval: { type: 'string' },
+    'state-dir': { type: 'string' },
+    resume: { type: 'string' },
+    'session-id': { type: 'string' },
+    network: { type: 'string' },
+    image: { type: 'string' },
+    'max-steps': { type: 'string' },
+    'request-timeout': { type: 'string' },
+    'no-final-run': { type: 'boolean' },
+    'keep-container': { type: 'boolean' },
+    label: { type: 'string', multiple: true },
+    help: { type: 'boolean', short: 'h' },
+  });
   const v = parsed.values;
   if (v.help) return 'help';
   if (parsed.positionals.length > 1)
     throw new CliError(`klong reproduce: one paper at a time (got ${parsed.positionals.length}).`);
-  const apiKey = env.KLONG_API_KEY || env.OPENAI_API_KEY;
-  if (!apiKey) {
-    throw new CliError(
-      'klong reproduce: no API key. Set KLONG_API_KEY or OPENAI_API_KEY (for a local server without keys, any value works).',
-    );
-  }
+  const apiKey = apiKeyFrom('reproduce', env);
   const approval = v.approval ?? 'review';
   if (approval !== 'auto-accept' && approval !== 'review') {
     throw new CliError(`--approval must be auto-accept or review, got "${approval}".`);
   }
-  const network = v.network ?? 'bridge';
-  if (network !== 'bridge' && network !== 'none')
-    throw new CliError(`--network must be bridge or none, got "${network}".`);
+  const network = networkOption(v.network);
   let budgetMs: number | undefined;
   if (v.budget !== undefined) {
     try {
@@ -131,15 +108,10 @@ export function parseReproduceArgs(args: string[], env: NodeJS.ProcessEnv): Repr
       throw new CliError(`--budget: ${(err as Error).message}`);
     }
   }
-  const labels: Record<string, string> = {};
-  for (const l of v.label ?? []) {
-    const i = l.indexOf('=');
-    if (i <= 0) throw new CliError(`--label must be KEY=VALUE, got "${l}".`);
-    labels[l.slice(0, i)] = l.slice(i + 1);
-  }
-  const maxSteps = positiveNumber('max-steps', v['max-steps']);
-  const spendCapUsd = positiveNumber('spend-cap', v['spend-cap']);
-  const requestTimeout = positiveNumber('request-timeout', v['request-timeout']);
+  const labels = labelOptions(v.label);
+  const maxSteps = numberOption('max-steps', v['max-steps'], { integer: true });
+  const spendCapUsd = numberOption('spend-cap', v['spend-cap']);
+  const requestTimeout = numberOption('request-timeout', v['request-timeout']);
   return {
     ...(parsed.positionals[0] ? { paper: parsed.positionals[0] } : {}),
     ...(v.workspace ? { workspace: v.workspace } : {}),
@@ -149,12 +121,12 @@ export function parseReproduceArgs(args: string[], env: NodeJS.ProcessEnv): Repr
     baseUrl: v['base-url'] ?? env.OPENAI_BASE_URL ?? 'https://api.openai.com/v1',
     apiKey,
     ...(budgetMs !== undefined ? { budgetMs } : {}),
-    stateDir: v['state-dir'] ?? join(homedir(), '.klong', 'sessions'),
+    stateDir: v['state-dir'] ?? defaultStateDir(),
     ...(v.resume ? { resume: v.resume } : {}),
     ...(v['session-id'] ? { sessionId: v['session-id'] } : {}),
     approval,
     ...(spendCapUsd !== undefined ? { spendCapUsd } : {}),
-    contextLimit: positiveNumber('context-limit', v['context-limit']) ?? 128_000,
+    contextLimit: numberOption('context-limit', v['context-limit'], { integer: true }) ?? 128_000,
     network,
     ...(v.image ? { image: v.image } : {}),
     ...(maxSteps !== undefined ? { maxSteps } : {}),
@@ -173,15 +145,10 @@ Prints the paper as the agent gets it: the Markdown that is pinned in its contex
 title, authors and sections read from the PDF's layout. Useful to check a PDF before a long run.`;
 
 async function paperCommand(args: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: {
-      out: { type: 'string' },
-      'state-dir': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    allowPositionals: true,
-    strict: true,
+  const { values, positionals } = parseCommandArgs('paper', PAPER_USAGE, args, {
+    out: { type: 'string' },
+    'state-dir': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
     io.out.write(`${PAPER_USAGE}\n`);
@@ -189,7 +156,7 @@ async function paperCommand(args: string[], io: CliIO): Promise<number> {
   }
   if (positionals.length !== 1) throw new CliError(`klong paper takes one paper.\n\n${PAPER_USAGE}`, 2);
   const { loadPaper } = await import('../paper');
-  const stateDir = values['state-dir'] ?? join(homedir(), '.klong', 'sessions');
+  const stateDir = values['state-dir'] ?? defaultStateDir();
   const paper = await loadPaper(positionals[0]!, { cacheDir: join(stateDir, 'cache', 'papers') });
   const text = paper.markdown.endsWith('\n') ? paper.markdown : `${paper.markdown}\n`;
   if (values.out) {
@@ -202,9 +169,11 @@ async function paperCommand(args: string[], io: CliIO): Promise<number> {
 }
 
 async function listSessions(args: string[], io: CliIO): Promise<number> {
-  const { values } = parseArgs({ args, options: { 'state-dir': { type: 'string' } }, strict: true });
+  const { values } = parseCommandArgs('sessions', 'Usage: klong sessions [--state-dir D]', args, {
+    'state-dir': { type: 'string' },
+  });
   const { SessionStore } = await import('../session');
-  const store = new SessionStore(values['state-dir'] ?? join(homedir(), '.klong', 'sessions'));
+  const store = new SessionStore(values['state-dir'] ?? defaultStateDir());
   const list = store.list();
   if (!list.length) io.out.write('No sessions.\n');
   for (const s of list) {
@@ -241,23 +210,17 @@ function stepArgs(
   args: string[],
   extra: Record<string, { type: 'string' | 'boolean' }>,
 ) {
-  let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: { 'state-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' }, ...extra },
+  const parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] } =
+    parseCommandArgs(command, usage, args, {
+      'state-dir': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+      ...extra,
     });
-  } catch (err) {
-    throw new CliError(`klong ${command}: ${err instanceof Error ? err.message : String(err)}\n\n${usage}`);
-  }
   const v = parsed.values;
   if (v.help) return 'help' as const;
   const [session, ...more] = parsed.positionals;
   if (!session || more.length) throw new CliError(`klong ${command}: name one session.\n\n${usage}`);
-  const stateDir =
-    typeof v['state-dir'] === 'string' ? v['state-dir'] : join(homedir(), '.klong', 'sessions');
+  const stateDir = typeof v['state-dir'] === 'string' ? v['state-dir'] : defaultStateDir();
   return { session, stateDir, values: v };
 }
 

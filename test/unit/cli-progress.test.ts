@@ -83,7 +83,7 @@ test('argument parsing: defaults, env key, durations, labels', () => {
   assert.throws(() => parseReproduceArgs(['p.md'], {}), /no API key/);
   assert.throws(
     () => parseReproduceArgs(['p.md', '--max-steps', '0'], { OPENAI_API_KEY: 'x' }),
-    /--max-steps must be a positive number/,
+    /--max-steps must be a positive whole number/,
   );
   assert.throws(() => parseReproduceArgs(['p.md', '--label', 'nokey'], { OPENAI_API_KEY: 'x' }), /KEY=VALUE/);
   assert.equal(parseReproduceArgs(['--help'], {}), 'help');

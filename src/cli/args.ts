@@ -1,0 +1,69 @@
+/** Option parsing shared by the commands: node's parseArgs, with the command's usage on a bad option. */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { CliError } from './reproduce';
+
+/** Where sessions are kept unless --state-dir says otherwise. */
+export function defaultStateDir(): string {
+  return join(homedir(), '.klong', 'sessions');
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+export function parseCommandArgs<O extends Options>(
+  command: string,
+  usage: string,
+  args: string[],
+  options: O,
+) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new CliError(`klong ${command}: ${err instanceof Error ? err.message : String(err)}\n\n${usage}`);
+  }
+}
+
+/** A numeric option: undefined when absent; positive unless `min` is given. */
+export function numberOption(
+  name: string,
+  v: string | undefined,
+  { integer = false, min }: { integer?: boolean; min?: number } = {},
+): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  const inRange = min === undefined ? n > 0 : n >= min;
+  if (Number.isFinite(n) && inRange && (!integer || Number.isInteger(n))) return n;
+  const kind = `${integer ? 'whole ' : ''}number`;
+  throw new CliError(
+    `--${name} must be ${min === undefined ? `a positive ${kind}` : `a ${kind} ≥ ${min}`}, got "${v}".`,
+  );
+}
+
+/** The model API key from the environment (never a command-line option: it would show in `ps`). */
+export function apiKeyFrom(command: string, env: NodeJS.ProcessEnv): string {
+  const key = env.KLONG_API_KEY || env.OPENAI_API_KEY;
+  if (!key)
+    throw new CliError(
+      `klong ${command}: no API key. Set KLONG_API_KEY or OPENAI_API_KEY (for a local server without keys, any value works).`,
+    );
+  return key;
+}
+
+export function networkOption(v: string | undefined): 'bridge' | 'none' {
+  const network = v ?? 'bridge';
+  if (network !== 'bridge' && network !== 'none')
+    throw new CliError(`--network must be bridge or none, got "${network}".`);
+  return network;
+}
+
+/** Repeated `--label K=V` as container labels. */
+export function labelOptions(list: string[] | undefined): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const l of list ?? []) {
+    const i = l.indexOf('=');
+    if (i <= 0) throw new CliError(`--label must be KEY=VALUE, got "${l}".`);
+    labels[l.slice(0, i)] = l.slice(i + 1);
+  }
+  return labels;
+}
