@@ -3,7 +3,7 @@
  * open / resume / delete / export. The list comes from SessionStore.list(), which is cheap (one
  * stat per unchanged session), refreshed when a session's files change.
  */
-import { homedir } from 'node:os';
+import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { AgentEvent } from '../agent/events';
@@ -14,6 +14,8 @@ export interface TimelineModel {
   readonly snapshot: { readonly status: unknown };
   reset(): void;
   applyAll(events: Iterable<AgentEvent>): void;
+  /** Changes of the session this window drives: its row follows them at once. */
+  onChange?(listener: (c: { keys: ReadonlySet<string> }) => void): () => void;
 }
 
 export interface SessionsViewOptions {
@@ -34,9 +36,15 @@ export function formatDuration(ms: number): string {
   return h > 0 ? `${h}h ${m % 60}m` : `${m}m`;
 }
 
+/** Held by this extension host: the session this window drives, not "open in another window". */
+function heldHere(e: SessionListEntry): boolean {
+  return e.lock === 'held' && e.lockOwner?.pid === process.pid && e.lockOwner.hostname === hostname();
+}
+
 function statusLabel(e: SessionListEntry): string {
   if (e.interrupted) return 'interrupted';
-  if (e.lock === 'held') return `${e.status} (open)`;
+  if (heldHere(e)) return `${e.status} (this window)`;
+  if (e.lock === 'held') return `${e.status} (open in another window)`;
   return e.status;
 }
 
@@ -76,7 +84,7 @@ export function sessionTreeItem(e: SessionListEntry): vscode.TreeItem {
   md.appendMarkdown(`- Steps: ${e.steps} · cost $${e.costUsd.toFixed(2)}\n`);
   if (e.lastScore !== null) md.appendMarkdown(`- Last score: ${(e.lastScore * 100).toFixed(1)}%\n`);
   md.appendMarkdown(`- Updated: ${new Date(e.updatedAt).toLocaleString()}\n`);
-  if (e.lock === 'held' && e.lockOwner)
+  if (e.lock === 'held' && e.lockOwner && !heldHere(e))
     md.appendMarkdown(`- Open in another window (pid ${e.lockOwner.pid})\n`);
   md.appendMarkdown(`- Id: \`${e.id}\``);
   item.tooltip = md;
@@ -258,8 +266,15 @@ export function registerSessionsView(
     new vscode.RelativePattern(vscode.Uri.file(store.root), '*/{summary.json,events.jsonl,session.lock}'),
   );
 
+  // The store lives in the extension's global storage, outside the workspace, where file events may
+  // not come (remote hosts, some platforms): this window's own session refreshes its row itself.
+  const unsubscribe = opts.model?.onChange?.((c) => {
+    if (c.keys.has('status')) soon();
+  });
+
   const all = vscode.Disposable.from(
     provider,
+    { dispose: () => unsubscribe?.() },
     view,
     watcher,
     watcher.onDidChange(soon),

@@ -88,6 +88,23 @@ test('a session whose driver died while running is listed as interrupted', () =>
   assert.equal(s.lock, 'free');
 });
 
+test('a status change is listed at once, before the step ends (other events wait for the step)', () => {
+  const store = new SessionStore(newRoot());
+  const live = store.create({ ...paper('Resumed'), sessionId: 'resumed' });
+  try {
+    live.append({ type: 'status', status: 'running' });
+    assert.equal(store.get('resumed')!.status, 'running');
+    live.append({ type: 'tool_call', step: 1, callId: 'c1', name: 'bash', args: '{}' });
+    assert.equal(store.get('resumed')!.steps, 0, 'a tool call is durable only at the end of its step');
+    live.append({ type: 'status', status: 'paused', reason: 'user' });
+    const s = store.get('resumed')!;
+    assert.equal(s.status, 'paused');
+    assert.equal(s.lock, 'held');
+  } finally {
+    live.close();
+  }
+});
+
 test('list() is cached on the log size; the cache is rebuilt from disk when missing or corrupt', () => {
   const root = newRoot();
   const store = new SessionStore(root);

@@ -60,4 +60,45 @@ describe('Sessions view', () => {
     );
     ui.session.reset();
   });
+
+  it('marks the session this window drives and follows its status without waiting for file events', async () => {
+    const ui = await klong();
+    const sessions = ui.sessions!;
+    const id = `e2e-sessions-here-${Date.now().toString(36)}`;
+    // store.create takes the session's lock for this extension host, as Reproduce does.
+    const live = sessions.store.create({
+      sessionId: id,
+      paperTitle: 'E2E Held Paper',
+      paperPath: '/papers/e2e.pdf',
+      workspace: '/ws/e2e',
+      model: 'test-model',
+      budgetMs: 3_600_000,
+    });
+    try {
+      live.append({ type: 'status', status: 'running' });
+      await vscode.commands.executeCommand('klong.sessions.refresh');
+      const entry = (await until('the held session in the view', () =>
+        sessions.getChildren().find((e) => e.id === id),
+      ))!;
+      assert.match(String(sessions.getTreeItem(entry).description), /^running \(this window\) · /);
+      assert.doesNotMatch(String(sessions.getTreeItem(entry).contextValue), /resumable/);
+
+      // The progress model of this window moves to paused: the view refreshes on its own.
+      let refreshed = false;
+      const sub = sessions.onDidChangeTreeData(() => {
+        refreshed = true;
+      });
+      live.append({ type: 'status', status: 'paused', reason: 'user' });
+      ui.session.reset();
+      ui.session.applyAll([{ type: 'status', status: 'paused', reason: 'user', seq: 1, ts: Date.now() }]);
+      await until('the view refreshed after the status change', () => refreshed);
+      sub.dispose();
+      const after = sessions.getChildren().find((e) => e.id === id)!;
+      assert.match(String(sessions.getTreeItem(after).description), /^paused \(this window\) · /);
+    } finally {
+      live.close();
+      sessions.store.delete(id);
+      ui.session.reset();
+    }
+  });
 });
