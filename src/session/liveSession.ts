@@ -116,9 +116,9 @@ export class LiveSession {
     this.assertOwner();
     const e = this.log.append(body);
     foldSummary(this.summary, e);
-    // Status changes are rare and are what the session list shows (running, paused, ...): durable
-    // at once, not at the end of a step that may be a minute away.
-    if (body.type === 'status') this.log.flush();
+    // Status, end and grade are rare and are what the session list shows: durable at once, not at
+    // the end of a step that may be a minute away.
+    if (body.type === 'status' || body.type === 'end' || body.type === 'grade') this.log.flush();
     return e;
   }
 

@@ -9,6 +9,15 @@ export type Send = (
 ) => void;
 
 const STAGES = ['understand', 'plan', 'implement', 'run', 'reproduce', 'final-check'] as const;
+/** Labels short enough for six segments in a side bar; the full stage name is in the status line and tooltip. */
+const STAGE_LABELS: Record<(typeof STAGES)[number], string> = {
+  understand: 'read',
+  plan: 'plan',
+  implement: 'code',
+  run: 'run',
+  reproduce: 'script',
+  'final-check': 'check',
+};
 
 export function hm(ms: number): string {
   const m = Math.floor(ms / 60_000);
@@ -39,7 +48,12 @@ export function header(s: ProgressState, send: Send): HTMLElement {
       'div',
       { class: 'status-line' },
       h('span', { class: `badge ${s.status}`, id: 'status', role: 'status', text: s.status }),
-      s.stage ? h('span', { class: 'muted', text: `stage: ${s.stage}` }) : null,
+      s.stage
+        ? h('span', {
+            class: 'muted',
+            text: stageIdx >= 0 ? `stage ${stageIdx + 1}/${STAGES.length}: ${s.stage}` : `stage: ${s.stage}`,
+          })
+        : null,
       s.step ? h('span', { class: 'muted', text: `step ${s.step} · window ${s.window}` }) : null,
       s.statusReason ? h('span', { class: 'muted', text: `— ${s.statusReason}` }) : null,
     ),
@@ -52,8 +66,8 @@ export function header(s: ProgressState, send: Send): HTMLElement {
               class: `stage${i < stageIdx ? ' done' : ''}${i === stageIdx ? ' current' : ''}`,
               role: 'listitem',
               'aria-current': i === stageIdx ? 'step' : undefined,
-              title: st,
-              text: st,
+              title: `Stage ${i + 1}: ${st}`,
+              text: STAGE_LABELS[st],
             }),
           ),
         )

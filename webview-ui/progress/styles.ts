@@ -17,7 +17,7 @@ button:hover:not(:disabled) { background: var(--vscode-button-hoverBackground); 
 button.secondary { color: var(--vscode-button-secondaryForeground); background: var(--vscode-button-secondaryBackground); }
 button.secondary:hover:not(:disabled) { background: var(--vscode-button-secondaryHoverBackground); }
 button:disabled { opacity: .5; cursor: default; }
-.header { padding: 8px 0 4px; }
+.header { padding: 8px 0 4px; container-type: inline-size; }
 .kv .bar { margin: 2px 0 0; height: 4px; }
 .tl-latest { position: absolute; right: 14px; bottom: 6px; z-index: 1; font-size: 11px; padding: 1px 8px; }
 .title { font-weight: 600; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
@@ -29,10 +29,12 @@ button:disabled { opacity: .5; cursor: default; }
 .badge.paused { background: var(--vscode-editorWarning-foreground, #bf8803); color: var(--vscode-editor-background); }
 .badge.failed { background: var(--vscode-testing-iconFailed, #f14c4c); color: var(--vscode-button-foreground); }
 .stages { display: flex; gap: 2px; margin: 6px 0 2px; }
+/* Too narrow for six labels: a segmented bar (the status line names the stage). */
+@container (max-width: 200px) { .stage { font-size: 0; height: 4px; padding: 0; } }
 .stage { flex: 1; text-align: center; font-size: 10px; padding: 1px 0; border-radius: 2px;
   background: var(--vscode-editorWidget-background); color: var(--vscode-descriptionForeground);
   border: 1px solid var(--vscode-contrastBorder, transparent); overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
-.stage.done { color: var(--vscode-foreground); }
+.stage.done { color: var(--vscode-foreground); box-shadow: inset 0 -2px var(--vscode-progressBar-background); }
 .stage.current { background: var(--vscode-button-background); color: var(--vscode-button-foreground); font-weight: 600; }
 .controls { display: flex; gap: 6px; margin: 6px 0; }
 .bar { height: 6px; border-radius: 3px; background: var(--vscode-editorWidget-background, rgba(128,128,128,.2));

@@ -170,9 +170,11 @@ describe('proposed edits', function () {
     assert.equal(doc.getText(), `# user note\n${saved.replace('value_20 = 20\n', 'value_20 = 20.5\n')}`);
     assert.ok(doc.isDirty, 'an unsaved editor stays unsaved');
     assert.equal(readFileSync(ws('model.py'), 'utf8'), saved, 'nothing was written behind the editor');
+    // Undo acts on the focused editor: on a loaded machine focus can lag behind showTextDocument.
     await vscode.window.showTextDocument(doc);
+    await until('the editor focused', () => vscode.window.activeTextEditor?.document === doc);
     await vscode.commands.executeCommand('undo');
-    assert.equal(doc.getText(), `# user note\n${saved}`, 'Undo takes back the agent change only');
+    await until('Undo takes back the agent change only', () => doc.getText() === `# user note\n${saved}`);
     await vscode.commands.executeCommand('workbench.action.files.revert');
     assert.equal(doc.getText(), saved);
   });
@@ -203,8 +205,9 @@ describe('proposed edits', function () {
       );
       await until('the proposal accepted with markers to resolve', () => queue.get('train.py') === undefined);
       await vscode.window.showTextDocument(doc);
+      await until('the editor focused', () => vscode.window.activeTextEditor?.document === doc);
       await vscode.commands.executeCommand('undo');
-      assert.equal(doc.getText(), mine, 'Undo removes the markers');
+      await until('Undo removes the markers', () => doc.getText() === mine);
     } else {
       await vscode.commands.executeCommand(
         'klong.rejectProposal',

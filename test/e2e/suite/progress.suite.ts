@@ -78,6 +78,14 @@ describe('progress view', () => {
     await progress.waitFor('li[data-path="src/resample.py"] button[data-action="accept"]');
     assert.match(await progress.text('#network'), /none/);
     assert.match(await progress.text('#plan-body'), /Implement the resampling estimator/);
+    // The stage strip fits the side bar: every label whole, the current one named in full above it.
+    await progress.waitFor('.stage.current', { text: 'code' });
+    assert.match(await progress.text('.status-line'), /stage 3\/6: implement/);
+    const cut = await progress.evaluate<string[]>(
+      "[...document.querySelectorAll('.stage')].filter((e) => e.scrollWidth > e.clientWidth).map((e) => e.textContent)",
+    );
+    assert.deepEqual(cut, [], 'stage labels cut off in the side bar');
+    await screenshot('progress-header');
 
     // Accept one proposal, reject the other: the view posts, the extension runs the edit commands.
     await progress.click('li[data-path="src/resample.py"] button[data-action="accept"]');
