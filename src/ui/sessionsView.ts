@@ -269,7 +269,7 @@ export function registerSessionsView(
   // The store lives in the extension's global storage, outside the workspace, where file events may
   // not come (remote hosts, some platforms): this window's own session refreshes its row itself.
   const unsubscribe = opts.model?.onChange?.((c) => {
-    if (c.keys.has('status')) soon();
+    if (c.keys.has('status')) provider.refresh(); // rare: no need to batch
   });
 
   const all = vscode.Disposable.from(

@@ -38,7 +38,10 @@ export function activeMs(s: ProgressState, now: number): number {
 
 export function header(s: ProgressState, send: Send): HTMLElement {
   const title = s.session?.paperTitle ?? 'No session';
-  const stageIdx = s.stage ? STAGES.indexOf(s.stage) : -1;
+  const current = s.stage ? STAGES.indexOf(s.stage) : -1;
+  const finished = s.status === 'done' || s.status === 'failed'; // nothing left to pause or stop
+  // A session that is done has been through every stage, whichever it was in when it ended.
+  const stageIdx = s.status === 'done' ? STAGES.length : current;
   const live = s.status === 'running' || s.status === 'starting';
   return h(
     'div',
@@ -51,7 +54,7 @@ export function header(s: ProgressState, send: Send): HTMLElement {
       s.stage
         ? h('span', {
             class: 'muted',
-            text: stageIdx >= 0 ? `stage ${stageIdx + 1}/${STAGES.length}: ${s.stage}` : `stage: ${s.stage}`,
+            text: current >= 0 ? `stage ${current + 1}/${STAGES.length}: ${s.stage}` : `stage: ${s.stage}`,
           })
         : null,
       s.step ? h('span', { class: 'muted', text: `step ${s.step} · window ${s.window}` }) : null,
@@ -72,7 +75,7 @@ export function header(s: ProgressState, send: Send): HTMLElement {
           ),
         )
       : null,
-    s.session
+    s.session && !finished
       ? h(
           'div',
           { class: 'controls' },
