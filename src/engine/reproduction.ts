@@ -4,105 +4,35 @@
  * container → grade → REPRODUCTION.md proposed as an edit. Front ends supply the hooks (where
  * messages go, how the user's files are written, how the user is asked).
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type SpendCap, type SpendTotals, systemClock, TimeBudget } from '../agent/budget';
+import { systemClock, TimeBudget } from '../agent/budget';
 import { ContextManager } from '../agent/context';
-import type { AgentEvent, AgentEventBody } from '../agent/events';
+import type { AgentEventBody } from '../agent/events';
 import { buildHead } from '../agent/head';
 import { AgentSession, type RunResult, type SessionState } from '../agent/loop';
 import { defaultSystemPrompt, defaultTask } from '../agent/prompt';
 import { estimateCounter } from '../agent/tokens';
-import { type ApprovalMode, type DecideFn, EditQueue, type UserFiles } from '../edits';
+import { EditQueue } from '../edits';
 import { OpenAIModelClient } from '../llm/openai-client';
-import type { ModelClient, Prices } from '../llm/types';
+import type { ModelClient } from '../llm/types';
 import {
   type Blacklist,
   createPaperReader,
-  type GradeResult,
-  generateRubric,
   loadBlacklist,
-  loadPaper,
   loadRubric,
   type ReproductionResult,
   runReproduction,
 } from '../paper';
 import type { Paper, RubricNode } from '../paper/types';
-import { type DockerSandbox, type Limits, openSandbox, runFreshContainer } from '../sandbox';
-import { type LiveSession, SessionStore } from '../session';
+import { type DockerSandbox, openSandbox, runFreshContainer } from '../sandbox';
+import type { LiveSession } from '../session';
 import { gradeInSandbox, reproductionReport } from './grading';
 import { recordStep } from './rewind';
+import { openSessionFiles, type SavedRun } from './session-files';
+import type { NewSession, RunHooks, RunSettings } from './settings';
 
-export interface ModelSettings {
-  baseUrl: string;
-  apiKey: string;
-  name: string;
-  contextLimit: number;
-  prices: Prices;
-  /** A response silent this long is abandoned and retried (the client's default when absent). */
-  stallTimeoutMs?: number;
-}
-
-/** What a run needs that is not specific to one session. */
-export interface RunSettings {
-  stateDir: string;
-  model: ModelSettings;
-  budgetMs: number;
-  spendCapUsd?: number;
-  approval: ApprovalMode;
-  network: string;
-  image?: string;
-  defaultImage?: string;
-  dockerHost?: string;
-  limits?: Limits;
-  /** Run reproduce.sh in a fresh container at the end (default true). */
-  finalRun?: boolean;
-  finalTimeoutMs?: number;
-  /** Grade against the rubric at the end (default true when there is a rubric). */
-  grade?: boolean;
-  maxSteps?: number;
-  labels?: Record<string, string>;
-}
-
-/** A new session: the paper (file, URL or arXiv id) and the workspace folder it is reproduced in. */
-export interface NewSession {
-  paper: string;
-  workspace: string;
-  rubric?: string;
-  /** Without a rubric file, ask the model for one (saved as rubric.json in the session folder). */
-  generateRubric?: boolean;
-  blacklist?: string;
-  sessionId?: string;
-}
-
-export interface RunHooks {
-  /** Progress messages for the user (building the container, grading, ...). */
-  say(message: string): void;
-  /** Every event, once it is in the log. */
-  onEvent?(event: AgentEvent): void;
-  /** The user's files: a folder for the CLI, VS Code documents for the extension. */
-  userFiles: UserFiles;
-  /** `ask-each` mode: the agent waits for this answer. */
-  decide?: DecideFn;
-  /** The spend cap was reached: a new cap to go on, or undefined to stop (resumable). */
-  onSpendCap?(reason: string, totals: SpendTotals): Promise<SpendCap | undefined>;
-  onWarning?(message: string): void;
-  /** The graded rubric tree (PaperBench's shape), when the session was graded. */
-  onGrade?(result: GradeResult): void;
-}
-
-/** Options of a session that its resume needs again, kept beside its log. */
-interface SavedRun {
-  paper: string;
-  rubric?: string;
-  blacklist?: string;
-  approval: ApprovalMode;
-  network: string;
-  image?: string;
-  contextLimit: number;
-  spendCapUsd?: number;
-}
-const SAVED = 'run.json';
+export type { ModelSettings, NewSession, RunHooks, RunSettings } from './settings';
 
 export interface RunOutcome {
   result: RunResult;
@@ -142,8 +72,6 @@ export class Reproduction {
     from: NewSession | string,
     hooks: RunHooks,
   ): Promise<Reproduction> {
-    const store = new SessionStore(settings.stateDir);
-    const cacheDir = join(settings.stateDir, 'cache');
     const model = new OpenAIModelClient({
       baseURL: settings.model.baseUrl,
       apiKey: settings.model.apiKey,
@@ -155,59 +83,7 @@ export class Reproduction {
         ),
     });
 
-    let live: LiveSession;
-    let saved: SavedRun;
-    let paper: Paper;
-    if (typeof from === 'string') {
-      live = store.resume(from);
-      for (const w of live.warnings) hooks.onWarning?.(w);
-      const file = join(live.dir, SAVED);
-      saved = existsSync(file)
-        ? (JSON.parse(readFileSync(file, 'utf8')) as SavedRun)
-        : {
-            paper: live.summary.paperPath,
-            approval: settings.approval,
-            network: settings.network,
-            contextLimit: settings.model.contextLimit,
-          };
-      saved.approval = settings.approval; // the user's current choice wins
-      paper = await loadPaper(saved.paper, { cacheDir: join(cacheDir, 'papers') });
-    } else {
-      hooks.say('Reading the paper…');
-      paper = await loadPaper(from.paper, { cacheDir: join(cacheDir, 'papers') });
-      const rubricFile = from.rubric;
-      if (rubricFile) await loadRubric(rubricFile); // a bad rubric fails before anything is created
-      live = store.create({
-        ...(from.sessionId ? { sessionId: from.sessionId } : {}),
-        paperTitle: paper.title,
-        paperPath: from.paper,
-        workspace: from.workspace,
-        model: settings.model.name,
-        budgetMs: settings.budgetMs,
-      });
-      saved = {
-        paper: from.paper,
-        ...(rubricFile ? { rubric: rubricFile } : {}),
-        ...(from.blacklist ? { blacklist: from.blacklist } : {}),
-        approval: settings.approval,
-        network: settings.network,
-        ...(settings.image ? { image: settings.image } : {}),
-        contextLimit: settings.model.contextLimit,
-        ...(settings.spendCapUsd !== undefined ? { spendCapUsd: settings.spendCapUsd } : {}),
-      };
-      if (!rubricFile && from.generateRubric) {
-        hooks.say('Writing a grading rubric from the paper…');
-        try {
-          const generated = await generateRubric(model, paper);
-          const path = join(live.dir, 'rubric.json');
-          writeFileSync(path, `${JSON.stringify(generated.rubric, null, 2)}\n`);
-          saved.rubric = path;
-        } catch (err) {
-          hooks.onWarning?.(`No rubric: ${err instanceof Error ? err.message : String(err)}`);
-        }
-      }
-      writeFileSync(join(live.dir, SAVED), JSON.stringify(saved, null, 2));
-    }
+    const { live, saved, paper } = await openSessionFiles(settings, from, hooks, model);
 
     try {
       return await Reproduction.assemble(

@@ -1,0 +1,90 @@
+/**
+ * A session's files before its sandbox and agent exist: the event log (created or resumed), the
+ * paper, and run.json — the options a resume needs again (paper, rubric, network, ...).
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ApprovalMode } from '../edits';
+import type { ModelClient } from '../llm/types';
+import { generateRubric, loadPaper, loadRubric } from '../paper';
+import type { Paper } from '../paper/types';
+import { type LiveSession, SessionStore } from '../session';
+import type { NewSession, RunHooks, RunSettings } from './settings';
+
+/** Options of a session that its resume needs again, kept beside its log. */
+export interface SavedRun {
+  paper: string;
+  rubric?: string;
+  blacklist?: string;
+  approval: ApprovalMode;
+  network: string;
+  image?: string;
+  contextLimit: number;
+  spendCapUsd?: number;
+}
+const SAVED = 'run.json';
+
+/** Resume the session named by `from`, or create one: a bad paper or rubric fails before anything is created. */
+export async function openSessionFiles(
+  settings: RunSettings,
+  from: NewSession | string,
+  hooks: RunHooks,
+  model: ModelClient,
+): Promise<{ live: LiveSession; saved: SavedRun; paper: Paper }> {
+  const store = new SessionStore(settings.stateDir);
+  const cacheDir = join(settings.stateDir, 'cache');
+  let live: LiveSession;
+  let saved: SavedRun;
+  let paper: Paper;
+  if (typeof from === 'string') {
+    live = store.resume(from);
+    for (const w of live.warnings) hooks.onWarning?.(w);
+    const file = join(live.dir, SAVED);
+    saved = existsSync(file)
+      ? (JSON.parse(readFileSync(file, 'utf8')) as SavedRun)
+      : {
+          paper: live.summary.paperPath,
+          approval: settings.approval,
+          network: settings.network,
+          contextLimit: settings.model.contextLimit,
+        };
+    saved.approval = settings.approval; // the user's current choice wins
+    paper = await loadPaper(saved.paper, { cacheDir: join(cacheDir, 'papers') });
+  } else {
+    hooks.say('Reading the paper…');
+    paper = await loadPaper(from.paper, { cacheDir: join(cacheDir, 'papers') });
+    const rubricFile = from.rubric;
+    if (rubricFile) await loadRubric(rubricFile); // a bad rubric fails before anything is created
+    live = store.create({
+      ...(from.sessionId ? { sessionId: from.sessionId } : {}),
+      paperTitle: paper.title,
+      paperPath: from.paper,
+      workspace: from.workspace,
+      model: settings.model.name,
+      budgetMs: settings.budgetMs,
+    });
+    saved = {
+      paper: from.paper,
+      ...(rubricFile ? { rubric: rubricFile } : {}),
+      ...(from.blacklist ? { blacklist: from.blacklist } : {}),
+      approval: settings.approval,
+      network: settings.network,
+      ...(settings.image ? { image: settings.image } : {}),
+      contextLimit: settings.model.contextLimit,
+      ...(settings.spendCapUsd !== undefined ? { spendCapUsd: settings.spendCapUsd } : {}),
+    };
+    if (!rubricFile && from.generateRubric) {
+      hooks.say('Writing a grading rubric from the paper…');
+      try {
+        const generated = await generateRubric(model, paper);
+        const path = join(live.dir, 'rubric.json');
+        writeFileSync(path, `${JSON.stringify(generated.rubric, null, 2)}\n`);
+        saved.rubric = path;
+      } catch (err) {
+        hooks.onWarning?.(`No rubric: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    writeFileSync(join(live.dir, SAVED), JSON.stringify(saved, null, 2));
+  }
+  return { live, saved, paper };
+}

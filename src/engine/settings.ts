@@ -1,0 +1,65 @@
+/** What a reproduction run is given: model, budget, sandbox and approval settings, and the front end's hooks. */
+import type { SpendCap, SpendTotals } from '../agent/budget';
+import type { AgentEvent } from '../agent/events';
+import type { ApprovalMode, DecideFn, UserFiles } from '../edits';
+import type { Prices } from '../llm/types';
+import type { GradeResult } from '../paper';
+import type { Limits } from '../sandbox';
+
+export interface ModelSettings {
+  baseUrl: string;
+  apiKey: string;
+  name: string;
+  contextLimit: number;
+  prices: Prices;
+  /** A response silent this long is abandoned and retried (the client's default when absent). */
+  stallTimeoutMs?: number;
+}
+
+/** What a run needs that is not specific to one session. */
+export interface RunSettings {
+  stateDir: string;
+  model: ModelSettings;
+  budgetMs: number;
+  spendCapUsd?: number;
+  approval: ApprovalMode;
+  network: string;
+  image?: string;
+  defaultImage?: string;
+  dockerHost?: string;
+  limits?: Limits;
+  /** Run reproduce.sh in a fresh container at the end (default true). */
+  finalRun?: boolean;
+  finalTimeoutMs?: number;
+  /** Grade against the rubric at the end (default true when there is a rubric). */
+  grade?: boolean;
+  maxSteps?: number;
+  labels?: Record<string, string>;
+}
+
+/** A new session: the paper (file, URL or arXiv id) and the workspace folder it is reproduced in. */
+export interface NewSession {
+  paper: string;
+  workspace: string;
+  rubric?: string;
+  /** Without a rubric file, ask the model for one (saved as rubric.json in the session folder). */
+  generateRubric?: boolean;
+  blacklist?: string;
+  sessionId?: string;
+}
+
+export interface RunHooks {
+  /** Progress messages for the user (building the container, grading, ...). */
+  say(message: string): void;
+  /** Every event, once it is in the log. */
+  onEvent?(event: AgentEvent): void;
+  /** The user's files: a folder for the CLI, VS Code documents for the extension. */
+  userFiles: UserFiles;
+  /** `ask-each` mode: the agent waits for this answer. */
+  decide?: DecideFn;
+  /** The spend cap was reached: a new cap to go on, or undefined to stop (resumable). */
+  onSpendCap?(reason: string, totals: SpendTotals): Promise<SpendCap | undefined>;
+  onWarning?(message: string): void;
+  /** The graded rubric tree (PaperBench's shape), when the session was graded. */
+  onGrade?(result: GradeResult): void;
+}
