@@ -4,6 +4,7 @@
  * for pdf.js, the Docker client and the model client.
  */
 export { OpenAIModelClient } from '../llm/openai-client';
+export { loadPaper } from '../paper';
 export { attachSandbox } from '../sandbox';
 export { Reproduction } from './reproduction';
 export { readHistory, rewindSession, stepOwnRange, stepRange } from './rewind';

@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { SessionStore } from '../session';
 import { type EditsController, registerEdits } from './editsController';
 import { PaperPanels } from './paperPanel';
+import { registerPaperText } from './paperText';
 import { ProgressViewProvider } from './progressView';
 import { ReproduceController } from './reproduce';
 import { RewindController } from './rewind';
@@ -56,6 +57,7 @@ export function registerUi(context: vscode.ExtensionContext): KlongUi {
     vscode.window.registerWebviewViewProvider(ProgressViewProvider.viewId, progress),
     ...reproduce.register(),
     vscode.commands.registerCommand('klong.showLog', () => log.show()),
+    registerPaperText(context, log),
     sessions,
     rewind,
     ...rewind.register(),

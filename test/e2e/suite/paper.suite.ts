@@ -107,6 +107,32 @@ describe('paper panel', () => {
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
+  it('shows the paper as the agent reads it, and names the problem of a broken PDF', async () => {
+    const ws = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    assert.ok(ws, 'no workspace folder');
+    const file = join(ws, 'agent-view.pdf');
+    writeFileSync(file, await makePdf());
+    await vscode.commands.executeCommand('klong.showPaperText', vscode.Uri.file(file));
+    const editor = await until('the paper as Markdown', () => {
+      const e = vscode.window.activeTextEditor;
+      return e?.document.isUntitled && e.document.languageId === 'markdown' ? e : undefined;
+    });
+    const text = editor?.document.getText() ?? '';
+    assert.match(text, /^# A Test Paper on Resampling$/m);
+    assert.match(text, /^## 2 Method$/m);
+    assert.match(text, /^### 2\.1 Resampling estimator$/m);
+    assert.match(text, /we measure the variance of the resampled mean/);
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+
+    const broken = join(ws, 'broken.pdf');
+    writeFileSync(broken, '%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n'); // cut off: no %%EOF
+    await vscode.commands.executeCommand('klong.showPaperText', vscode.Uri.file(broken));
+    await view('workbench').waitFor('.notification-toast', {
+      text: 'KLong: broken.pdf: the PDF is truncated',
+    });
+    await vscode.commands.executeCommand('notifications.clearAll');
+  });
+
   it('renders pages lazily: a 40-page paper keeps only pages near the view', async () => {
     const ui = await klong();
     const ws = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath as string;
