@@ -235,9 +235,18 @@ export class OpenAIModelClient implements ModelClient {
     }
     if (err instanceof APIUserAbortError) return { kind: 'retry', reason: 'request aborted' };
     if (err instanceof APIConnectionError)
-      return { kind: 'retry', reason: `connection error: ${err.message}` };
+      return { kind: 'retry', reason: `cannot reach ${this.opts.baseURL}: ${networkCause(err)}` };
     return { kind: 'throw', error: err instanceof Error ? err : new Error(String(err)) };
   }
+}
+
+/** "ECONNREFUSED 127.0.0.1:9" rather than the client's "Connection error.": the cause at the bottom of the chain. */
+function networkCause(err: Error): string {
+  let e: unknown = err;
+  for (let i = 0; i < 5 && (e as { cause?: unknown }).cause; i++) e = (e as { cause: unknown }).cause;
+  const { code, message } = e as { code?: unknown; message?: unknown };
+  const text = typeof message === 'string' ? message : err.message;
+  return typeof code === 'string' && !text.includes(code) ? `${code} ${text}` : text;
 }
 
 function apiMessage(err: APIError): string {

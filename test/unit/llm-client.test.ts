@@ -171,6 +171,31 @@ test('retries run out into a resumable ModelUnavailableError', async () => {
   assert.equal(s.requests.length, 3);
 });
 
+test('a refused connection is retried with the reason from the system, then gives up resumably', async () => {
+  const closed = await startModelServer([], { apiKey: 'sk-test' });
+  const url = closed.url;
+  await closed.close(); // nothing listens on this port any more
+  const retries: RetryInfo[] = [];
+  const client = new OpenAIModelClient({
+    baseURL: url,
+    apiKey: 'sk-test',
+    model: 'm1',
+    maxRetries: 1,
+    onRetry: (r) => retries.push(r),
+    sleep: async () => {},
+  });
+  await assert.rejects(client.chat({ messages: msgs, tools: [] }), (e: unknown) => {
+    assert.ok(e instanceof ModelUnavailableError);
+    assert.match(e.message, /ECONNREFUSED/);
+    return true;
+  });
+  assert.equal(retries.length, 1);
+  assert.match(
+    retries[0]!.reason,
+    new RegExp(`^cannot reach ${url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: .*ECONNREFUSED`),
+  );
+});
+
 test('an abort stops a stalled request without retrying', async () => {
   const ctrl = new AbortController();
   const { s, client } = await setup([
