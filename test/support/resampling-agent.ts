@@ -144,19 +144,18 @@ interface Step {
   ok?: (result: string) => boolean;
 }
 
+/** The agent's plan, its items in these states (the same items at the start and at the end). */
+const plan = (...status: string[]) => ({
+  items: [
+    'Read the method and the experiment of the paper',
+    'Implement LDA and the resampling estimators',
+    'Write reproduce.sh and run it',
+    'Compare with the paper',
+  ].map((text, i) => ({ text, status: status[i] })),
+});
+
 export const STEPS: Step[] = [
-  {
-    id: 'call_plan',
-    name: 'update_plan',
-    args: {
-      items: [
-        { text: 'Read the method and the experiment of the paper', status: 'doing' },
-        { text: 'Implement LDA and the resampling estimators', status: 'todo' },
-        { text: 'Write reproduce.sh and run it', status: 'todo' },
-        { text: 'Compare with the paper', status: 'todo' },
-      ],
-    },
-  },
+  { id: 'call_plan', name: 'update_plan', args: plan('doing', 'todo', 'todo', 'todo') },
   { id: 'call_read', name: 'read_paper', args: { query: 'bootstrap cross-validation resubstitution' } },
   { id: 'call_code', name: 'write_file', args: { path: 'resampling.py', content: RESAMPLING_PY } },
   { id: 'call_sh', name: 'write_file', args: { path: 'reproduce.sh', content: REPRODUCE_SH } },
@@ -167,18 +166,7 @@ export const STEPS: Step[] = [
     ok: (r) => r.includes('B=200'),
   },
   { id: 'call_readme', name: 'write_file', args: { path: 'README.md', content: README_MD } },
-  {
-    id: 'call_plan_done',
-    name: 'update_plan',
-    args: {
-      items: [
-        { text: 'Read the method and the experiment of the paper', status: 'done' },
-        { text: 'Implement LDA and the resampling estimators', status: 'done' },
-        { text: 'Write reproduce.sh and run it', status: 'done' },
-        { text: 'Compare with the paper', status: 'done' },
-      ],
-    },
-  },
+  { id: 'call_plan_done', name: 'update_plan', args: plan('done', 'done', 'done', 'done') },
   {
     id: 'call_end',
     name: 'end_task',
