@@ -7,7 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { CLI, cliCleanup, cliDockerSkip, runCli, sessionEvents, TEST_IMAGE } from '../support/cli-run';
+import { CLI, cliCleanup, cliDockerSkip, reproduceArgs, runCli, sessionEvents } from '../support/cli-run';
 import { containerIds } from '../support/docker';
 import { call, faults, lastObservation, type Script, tools } from '../support/model-server';
 
@@ -16,29 +16,9 @@ const cleanup = cliCleanup();
 
 async function setup(script: Script, name: string) {
   const server = await cleanup.modelServer(script, { apiKey: 'sk-test' });
-  const { workspace, stateDir, paper, sessionId } = cleanup.session(name);
-  const args = [
-    'reproduce',
-    paper,
-    '--workspace',
-    workspace,
-    '--state-dir',
-    stateDir,
-    '--session-id',
-    sessionId,
-    '--model',
-    'test-model',
-    '--base-url',
-    server.url,
-    '--network',
-    'none',
-    '--image',
-    TEST_IMAGE!,
-    '--label',
-    'klong.test=1',
-    '--budget',
-    '1h',
-  ];
+  const session = cleanup.session(name);
+  const { workspace, stateDir, sessionId } = session;
+  const args = reproduceArgs(session, server.url);
   const events = () => sessionEvents(stateDir, sessionId);
   return { server, workspace, stateDir, sessionId, args, events };
 }

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { cliCleanup, cliDockerSkip, runCli, sessionEvents, TEST_IMAGE } from '../support/cli-run';
+import { cliCleanup, cliDockerSkip, reproduceArgs, runCli, sessionEvents } from '../support/cli-run';
 import { call, lastObservation, tools } from '../support/model-server';
 
 const skip = cliDockerSkip();
@@ -23,27 +23,10 @@ test('rewind both to step 1, diff, and resume: the agent continues from step 1 w
     ],
     { apiKey: 'sk-test' },
   );
-  const { workspace, stateDir, paper, sessionId } = cleanup.session('rewind');
+  const session = cleanup.session('rewind');
+  const { stateDir, sessionId } = session;
   const common = ['--state-dir', stateDir, '--model', 'test-model', '--label', 'klong.test=1'];
-  const r1 = await runCli([
-    'reproduce',
-    paper,
-    '--workspace',
-    workspace,
-    '--session-id',
-    sessionId,
-    '--base-url',
-    server.url,
-    '--network',
-    'none',
-    '--image',
-    TEST_IMAGE!,
-    '--budget',
-    '1h',
-    '--max-steps',
-    '3',
-    ...common,
-  ]);
+  const r1 = await runCli([...reproduceArgs(session, server.url), '--max-steps', '3']);
   assert.equal(r1.code, 1, r1.stderr);
   assert.match(r1.stderr, /step limit \(3\) reached/);
   const events = () => sessionEvents(stateDir, sessionId);

@@ -4,13 +4,11 @@
  * The exported turns must be what the model was actually sent, plus its last answer.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { groupTurns, rebuildTurns } from '../../src/agent/trajectory-split';
-import { PAPER_MD } from '../support/agent-harness';
-import { cliCleanup, cliDockerSkip, runCli, TEST_IMAGE } from '../support/cli-run';
+import { cliCleanup, cliDockerSkip, reproduceArgs, runCli } from '../support/cli-run';
 import { call, tools } from '../support/model-server';
 
 const skip = cliDockerSkip();
@@ -55,11 +53,8 @@ function rebuild(lines: Line[]): ReturnType<typeof norm>[] {
 describe('klong export-sft (CLI) on a session run by the agent', { skip }, () => {
   test('split with overlap rebuilds what the model saw; --drop-failed-tools removes the failed call', async () => {
     const root = cleanup.temp('klong-sft-cli-');
-    const workspace = join(root, 'ws');
-    const stateDir = join(root, 'state');
-    spawnSync('mkdir', ['-p', workspace]);
-    const paper = join(root, 'paper.md');
-    writeFileSync(paper, PAPER_MD);
+    const session = cleanup.session('sft');
+    const { stateDir, sessionId } = session;
     const hello = 'print("hello", 6 * 7)\n';
     const server = await cleanup.modelServer(
       [
@@ -74,29 +69,8 @@ describe('klong export-sft (CLI) on a session run by the agent', { skip }, () =>
       ],
       { apiKey: 'sk-test' },
     );
-    const sessionId = `sft-cli-${process.pid}-${Date.now().toString(36)}`;
-    cleanup.removeLabel(`klong.session=${sessionId}`);
     const run = await runCli([
-      'reproduce',
-      paper,
-      '--workspace',
-      workspace,
-      '--state-dir',
-      stateDir,
-      '--session-id',
-      sessionId,
-      '--base-url',
-      server.url,
-      '--model',
-      'test-model',
-      '--network',
-      'none',
-      '--image',
-      TEST_IMAGE!,
-      '--label',
-      'klong.test=1',
-      '--budget',
-      '1h',
+      ...reproduceArgs(session, server.url),
       '--no-final-run',
       '--approval',
       'auto-accept',

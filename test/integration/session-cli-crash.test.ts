@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { EventLog, openSession } from '../../src/session';
-import { cliCleanup, cliDockerSkip, runCli, TEST_IMAGE } from '../support/cli-run';
+import { cliCleanup, cliDockerSkip, reproduceArgs, runCli } from '../support/cli-run';
 import { call, tools } from '../support/model-server';
 
 const KILLS = 5;
@@ -37,27 +37,24 @@ describe('kill -9 of the real CLI', { skip }, () => {
           : tools(call('bash', { command: `echo step ${i}; seq 1 3000` })),
       { apiKey: 'sk-test' },
     );
-    const { workspace, stateDir, paper, sessionId } = cleanup.session('crash');
+    const session = cleanup.session('crash');
+    const { stateDir, sessionId } = session;
     const dir = join(stateDir, sessionId);
-    const common = ['--state-dir', stateDir, '--model', 'test-model', '--base-url', server.url];
-    const common2 = ['--no-final-run', '--label', 'klong.test=1'];
-    const first = [
+    const first = [...reproduceArgs(session, server.url), '--no-final-run'];
+    const resume = [
       'reproduce',
-      paper,
-      '--workspace',
-      workspace,
-      '--session-id',
+      '--resume',
       sessionId,
-      '--network',
-      'none',
-      '--image',
-      TEST_IMAGE!,
-      '--budget',
-      '1h',
-      ...common,
-      ...common2,
+      '--state-dir',
+      stateDir,
+      '--model',
+      'test-model',
+      '--base-url',
+      server.url,
+      '--no-final-run',
+      '--label',
+      'klong.test=1',
     ];
-    const resume = ['reproduce', '--resume', sessionId, ...common, ...common2];
 
     let before: string[] = [];
     for (let k = 0; k < KILLS; k++) {

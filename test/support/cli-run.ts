@@ -109,7 +109,7 @@ export function cliCleanup() {
       return s;
     },
     /** For `klong reproduce`: a workspace with a README, a state folder, the tiny paper, a session id. */
-    session(name: string) {
+    session(name: string): CliSession {
       const workspace = temp('klong-cli-ws-');
       writeFileSync(join(workspace, 'README.md'), '# Reproduction\n');
       const stateDir = temp('klong-cli-state-');
@@ -120,6 +120,42 @@ export function cliCleanup() {
       return { workspace, stateDir, paper, sessionId };
     },
   };
+}
+
+export interface CliSession {
+  workspace: string;
+  stateDir: string;
+  paper: string;
+  sessionId: string;
+}
+
+/**
+ * `klong reproduce` of `s` against the scripted model at `baseUrl`: model test-model, network none,
+ * the test image and label, a 1 h budget.
+ */
+export function reproduceArgs(s: CliSession, baseUrl: string): string[] {
+  return [
+    'reproduce',
+    s.paper,
+    '--workspace',
+    s.workspace,
+    '--state-dir',
+    s.stateDir,
+    '--session-id',
+    s.sessionId,
+    '--model',
+    'test-model',
+    '--base-url',
+    baseUrl,
+    '--network',
+    'none',
+    '--image',
+    TEST_IMAGE!,
+    '--label',
+    'klong.test=1',
+    '--budget',
+    '1h',
+  ];
 }
 
 /** The events of a session as written to its log (the header line left out). */
