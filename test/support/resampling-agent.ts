@@ -9,19 +9,11 @@
  * not from a request counter, so a session resumed after a reload or a crash continues correctly.
  */
 import { join } from 'node:path';
+import { FIXTURES } from './fixtures';
 import { type ChatBody, call, reply, type Script, type StepResult, tools } from './model-server';
 
 /** The fixture paper's folder (paper.pdf, expected_results.tsv), in ../shared next to the repo. */
-export const RESAMPLING_FIXTURE = join(
-  __dirname,
-  '..',
-  '..',
-  '..',
-  'shared',
-  'fixtures',
-  'papers',
-  'etherington-lieske-resampling',
-);
+export const RESAMPLING_FIXTURE = join(FIXTURES, 'papers', 'etherington-lieske-resampling');
 
 export const RESAMPLING_PY = String.raw`"""Prediction error of LDA on uninformative data, estimated by resubstitution, hold-out,
 K-fold cross-validation and the bootstrap (Verbyla & Litvaitis 1989; Etherington & Lieske 2019).

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,10 +13,11 @@ import {
   readSection,
   searchPaper,
 } from '../../src/paper';
+import { FIXTURES, fixturesSkip } from '../support/fixtures';
 import { makePaper } from '../support/paper-pdf';
 
-const papersDir = join(__dirname, '..', '..', '..', 'shared', 'fixtures', 'papers');
-const noFixtures = existsSync(papersDir) ? false : `fixtures absent: ${papersDir}`;
+const papersDir = join(FIXTURES, 'papers');
+const noFixtures = fixturesSkip(papersDir);
 
 test('generated PDF: title, authors, abstract, numbered headings with levels, de-hyphenation', async () => {
   const paper = await paperFromPdf(await makePaper(), 'gen.pdf');
