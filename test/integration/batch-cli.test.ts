@@ -7,32 +7,16 @@
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { BatchState } from '../../src/engine/batch';
-import { cliDockerSkip, containersBy, removeContainers, runCli, TEST_IMAGE } from '../support/cli-run';
-import {
-  type ChatBody,
-  call,
-  type ModelServer,
-  reply,
-  startModelServer,
-  tools,
-} from '../support/model-server';
+import { cliCleanup, cliDockerSkip, runCli, TEST_IMAGE } from '../support/cli-run';
+import { containersBy } from '../support/docker';
+import { type ChatBody, call, reply, tools } from '../support/model-server';
 
 const skip = cliDockerSkip();
-if (skip) console.log(`# ${skip}; skipped`);
-
-const temps: string[] = [];
-const servers: ModelServer[] = [];
-const batchIds: string[] = [];
-after(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-  for (const b of batchIds) removeContainers(`klong.batch=${b}`);
-  for (const t of temps) rmSync(t, { recursive: true, force: true });
-});
+const cleanup = cliCleanup();
 
 const paperMd = (title: string, what: string) =>
   `# ${title}\n\n## Abstract\n\nWe show that ${what}.\n\n## 1 Method\n\nPrint a greeting.\n\n## 2 Experiments\n\nRun hello.py and report its output.\n`;
@@ -59,7 +43,8 @@ const budget = (req: ChatBody) => /You have (\S+) of active time/.exec(req.messa
 const results = (req: ChatBody) =>
   new Map(req.messages.filter((m) => m.role === 'tool').map((m) => [m.tool_call_id!, m.content ?? '']));
 
-const runBatch = (args: string[], onChild?: (c: ChildProcess) => void) => runCli(['batch', ...args], onChild);
+const runBatch = (args: string[], onChild?: (c: ChildProcess) => void) =>
+  runCli(['batch', ...args], { onChild });
 
 async function until<T>(what: string, f: () => T | undefined, ms = 240_000): Promise<T> {
   const t0 = Date.now();
@@ -75,8 +60,7 @@ describe('klong batch (CLI)', { skip }, () => {
   test('two papers × two stages, concurrency 2: rewards recorded; a killed batch resumes with the same command', {
     timeout: 12 * 60_000,
   }, async () => {
-    const root = mkdtempSync(join(tmpdir(), 'klong-batch-'));
-    temps.push(root);
+    const root = cleanup.temp('klong-batch-');
     writeFileSync(join(root, 'alpha.md'), paperMd('Alpha Paper', 'greeting works'));
     writeFileSync(join(root, 'beta.md'), paperMd('Beta Paper', 'greeting also works'));
     writeFileSync(
@@ -111,7 +95,7 @@ describe('klong batch (CLI)', { skip }, () => {
     // `gate` is on (the batch is killed there). The judge passes exactly the leaves marked PASS.
     let gate = true;
     let gateHit = false;
-    const server = await startModelServer(
+    const server = await cleanup.modelServer(
       (req: ChatBody) => {
         if (!req.tools?.length) {
           const prompt = req.messages.map((m) => m.content ?? '').join('\n');
@@ -135,7 +119,6 @@ describe('klong batch (CLI)', { skip }, () => {
       },
       { apiKey: 'sk-test' },
     );
-    servers.push(server);
     const out = join(root, 'out');
     const args = [
       join(root, 'papers.json'),
@@ -178,7 +161,7 @@ describe('klong batch (CLI)', { skip }, () => {
         ? st
         : undefined;
     });
-    batchIds.push(mid.batchId);
+    cleanup.removeLabel(`klong.batch=${mid.batchId}`);
     // Each run has its own container, labelled with the batch: the interrupted one is still there.
     assert.deepEqual(containersBy(`klong.batch=${mid.batchId}`, 'klong.session'), [
       run(mid, 'beta', 1).sessionId,
@@ -284,8 +267,7 @@ describe('klong batch (CLI)', { skip }, () => {
   test('Ctrl-C (SIGINT) stops the running session resumably and exits 130; the same command finishes it', {
     timeout: 6 * 60_000,
   }, async () => {
-    const root = mkdtempSync(join(tmpdir(), 'klong-batch-int-'));
-    temps.push(root);
+    const root = cleanup.temp('klong-batch-int-');
     writeFileSync(join(root, 'gamma.md'), paperMd('Gamma Paper', 'greeting works once more'));
     writeFileSync(
       join(root, 'rubric.json'),
@@ -294,7 +276,7 @@ describe('klong batch (CLI)', { skip }, () => {
     writeFileSync(join(root, 'papers.json'), JSON.stringify([{ paper: 'gamma.md', rubric: 'rubric.json' }]));
     let hold = true;
     let held = false;
-    const server = await startModelServer(
+    const server = await cleanup.modelServer(
       (req: ChatBody) => {
         if (!req.tools?.length) return reply('{"score": 1, "explanation": "scripted judge"}');
         const done = results(req);
@@ -308,7 +290,6 @@ describe('klong batch (CLI)', { skip }, () => {
       },
       { apiKey: 'sk-test' },
     );
-    servers.push(server);
     const out = join(root, 'out');
     const args = [
       join(root, 'papers.json'),
@@ -337,7 +318,7 @@ describe('klong batch (CLI)', { skip }, () => {
     assert.match(r1.stderr, /Interrupted: saving the running sessions/);
     assert.match(r1.stderr, /stopped: interrupted; the next run of the batch resumes it/);
     const st1 = JSON.parse(readFileSync(join(out, 'batch.json'), 'utf8')) as BatchState;
-    batchIds.push(st1.batchId);
+    cleanup.removeLabel(`klong.batch=${st1.batchId}`);
     assert.equal(st1.runs[0]!.status, 'stopped');
     hold = false;
     const r2 = await runBatch(args);

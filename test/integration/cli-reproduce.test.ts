@@ -3,124 +3,23 @@
  * container (docker, network none, label klong.test=1), the session store on disk.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
-import { PAPER_MD } from '../support/agent-harness';
-import {
-  call,
-  faults,
-  lastObservation,
-  type ModelServer,
-  type Script,
-  startModelServer,
-  tools,
-} from '../support/model-server';
-import { skipDocker, TEST_IMAGE } from './sandbox-support';
+import { describe, test } from 'node:test';
+import { CLI, cliCleanup, cliDockerSkip, reproduceArgs, runCli, sessionEvents } from '../support/cli-run';
+import { containerIds } from '../support/docker';
+import { call, faults, lastObservation, type Script, tools } from '../support/model-server';
 
-const repo = join(__dirname, '..', '..');
-const cli = join(repo, 'dist', 'cli.js');
-// The image CI builds; with KLONG_REQUIRE_DOCKER=1 a missing engine or image fails the run.
-const IMAGE = TEST_IMAGE;
-
-function skipReason(): string | false {
-  if (!existsSync(cli)) return 'dist/cli.js is missing: run `npm run build` first; CLI tests skipped';
-  if (skipDocker) return skipDocker;
-  return false;
-}
-const skip = skipReason();
-if (skip) console.log(`# ${skip}`);
-
-const temps: string[] = [];
-const sessions: string[] = [];
-const servers: ModelServer[] = [];
-after(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-  for (const id of sessions) {
-    const ids = spawnSync('docker', ['ps', '-aq', '--filter', `label=klong.session=${id}`], {
-      encoding: 'utf8',
-    }).stdout.trim();
-    if (ids) spawnSync('docker', ['rm', '-f', ...ids.split('\n')]);
-  }
-  for (const t of temps) rmSync(t, { recursive: true, force: true });
-});
-
-function temp(prefix: string): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  temps.push(d);
-  return d;
-}
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[], onChild?: (c: ChildProcess) => void): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, ...args], {
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        KLONG_API_KEY: 'sk-test',
-        DOCKER_HOST: process.env.DOCKER_HOST,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b) => {
-      stdout += b;
-    });
-    child.stderr.on('data', (b) => {
-      stderr += b;
-    });
-    onChild?.(child);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const skip = cliDockerSkip();
+const cleanup = cliCleanup();
 
 async function setup(script: Script, name: string) {
-  const server = await startModelServer(script, { apiKey: 'sk-test' });
-  servers.push(server);
-  const workspace = temp('klong-cli-ws-');
-  writeFileSync(join(workspace, 'README.md'), '# Reproduction\n');
-  const stateDir = temp('klong-cli-state-');
-  const paper = join(temp('klong-cli-paper-'), 'paper.md');
-  writeFileSync(paper, PAPER_MD);
-  const sessionId = `cli-${name}-${process.pid}-${Date.now().toString(36)}`;
-  sessions.push(sessionId);
-  const args = [
-    'reproduce',
-    paper,
-    '--workspace',
-    workspace,
-    '--state-dir',
-    stateDir,
-    '--session-id',
-    sessionId,
-    '--model',
-    'test-model',
-    '--base-url',
-    server.url,
-    '--network',
-    'none',
-    '--image',
-    IMAGE,
-    '--label',
-    'klong.test=1',
-    '--budget',
-    '1h',
-  ];
-  const events = () =>
-    readFileSync(join(stateDir, sessionId, 'events.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .slice(1)
-      .map((l) => JSON.parse(l) as { type: string; [k: string]: unknown });
+  const server = await cleanup.modelServer(script, { apiKey: 'sk-test' });
+  const session = cleanup.session(name);
+  const { workspace, stateDir, sessionId } = session;
+  const args = reproduceArgs(session, server.url);
+  const events = () => sessionEvents(stateDir, sessionId);
   return { server, workspace, stateDir, sessionId, args, events };
 }
 
@@ -178,10 +77,11 @@ describe('klong reproduce (CLI)', { skip }, () => {
       ev.some((e) => e.type === 'edit_decided' && e.decision === 'accepted' && e.path === 'hello.py'),
     );
     assert.ok(ev.some((e) => e.type === 'end' && e.reason === 'end_task'));
-    const left = spawnSync('docker', ['ps', '-aq', '--filter', `label=klong.session=${s.sessionId}`], {
-      encoding: 'utf8',
-    });
-    assert.equal(left.stdout.trim(), '', 'container removed after a finished session');
+    assert.deepEqual(
+      containerIds(`klong.session=${s.sessionId}`),
+      [],
+      'container removed after a finished session',
+    );
   });
 
   // The retry message names the stall timeout in use, so the test proves the option took effect
@@ -206,14 +106,16 @@ describe('klong reproduce (CLI)', { skip }, () => {
       ],
       'int',
     );
-    const r = await runCli(s.args, (c) => {
-      child = c;
+    const r = await runCli(s.args, {
+      onChild: (c) => {
+        child = c;
+      },
     });
     assert.equal(r.code, 130, r.stderr);
     assert.match(r.stderr, new RegExp(`Resume with: klong reproduce --resume ${s.sessionId}`));
     assert.equal(existsSync(join(s.workspace, 'a.txt')), false, 'review mode: the workspace is untouched');
 
-    const s2server = await startModelServer(
+    const s2server = await cleanup.modelServer(
       [
         (req) => {
           assert.match(lastObservation(req), /Interrupted|exit code/);
@@ -226,7 +128,6 @@ describe('klong reproduce (CLI)', { skip }, () => {
       ],
       { apiKey: 'sk-test' },
     );
-    servers.push(s2server);
     const r2 = await runCli([
       'reproduce',
       '--resume',
@@ -268,7 +169,7 @@ describe('klong reproduce (CLI)', { skip }, () => {
 });
 
 test('bad CLI input gets a clear error without touching anything', async () => {
-  if (!existsSync(cli)) return;
+  if (!existsSync(CLI)) return;
   const r1 = await runCli(['reproduce', 'paper.md']);
   assert.equal(r1.code, 2);
   assert.match(r1.stderr, /--workspace DIR is required/);

@@ -3,67 +3,19 @@
  * dist/cli.js, the scripted model server (real HTTP), a real container (network none).
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
-import { PAPER_MD } from '../support/agent-harness';
-import { call, lastObservation, type ModelServer, startModelServer, tools } from '../support/model-server';
-import { skipDocker, TEST_IMAGE } from './sandbox-support';
+import { test } from 'node:test';
+import { cliCleanup, cliDockerSkip, reproduceArgs, runCli, sessionEvents } from '../support/cli-run';
+import { call, lastObservation, tools } from '../support/model-server';
 
-const cli = join(__dirname, '..', '..', 'dist', 'cli.js');
-// The image CI builds; with KLONG_REQUIRE_DOCKER=1 a missing engine or image fails the run.
-const IMAGE = TEST_IMAGE;
-
-function skipReason(): string | false {
-  if (!existsSync(cli)) return 'dist/cli.js is missing: run `npm run build` first';
-  if (skipDocker) return skipDocker;
-  return false;
-}
-const skip = skipReason();
-if (skip) console.log(`# ${skip}`);
-
-const temps: string[] = [];
-const servers: ModelServer[] = [];
-const sessionId = `cli-rewind-${process.pid}-${Date.now().toString(36)}`;
-after(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-  const ids = spawnSync('docker', ['ps', '-aq', '--filter', `label=klong.session=${sessionId}`], {
-    encoding: 'utf8',
-  }).stdout.trim();
-  if (ids) spawnSync('docker', ['rm', '-f', ...ids.split('\n')]);
-  for (const t of temps) rmSync(t, { recursive: true, force: true });
-});
-
-function temp(prefix: string): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  temps.push(d);
-  return d;
-}
-
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, ...args], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, KLONG_API_KEY: 'sk-test' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b) => {
-      stdout += b;
-    });
-    child.stderr.on('data', (b) => {
-      stderr += b;
-    });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const skip = cliDockerSkip();
+const cleanup = cliCleanup();
 
 test('rewind both to step 1, diff, and resume: the agent continues from step 1 with the files of step 1', {
   skip,
 }, async () => {
-  const server = await startModelServer(
+  const server = await cleanup.modelServer(
     [
       tools(call('write_file', { path: 'a.txt', content: 'one\n' })),
       tools(call('write_file', { path: 'b.txt', content: 'two\n' })),
@@ -71,40 +23,13 @@ test('rewind both to step 1, diff, and resume: the agent continues from step 1 w
     ],
     { apiKey: 'sk-test' },
   );
-  servers.push(server);
-  const workspace = temp('klong-rw-ws-');
-  writeFileSync(join(workspace, 'README.md'), '# Reproduction\n');
-  const stateDir = temp('klong-rw-state-');
-  const paper = join(temp('klong-rw-paper-'), 'paper.md');
-  writeFileSync(paper, PAPER_MD);
+  const session = cleanup.session('rewind');
+  const { stateDir, sessionId } = session;
   const common = ['--state-dir', stateDir, '--model', 'test-model', '--label', 'klong.test=1'];
-  const r1 = await runCli([
-    'reproduce',
-    paper,
-    '--workspace',
-    workspace,
-    '--session-id',
-    sessionId,
-    '--base-url',
-    server.url,
-    '--network',
-    'none',
-    '--image',
-    IMAGE,
-    '--budget',
-    '1h',
-    '--max-steps',
-    '3',
-    ...common,
-  ]);
+  const r1 = await runCli([...reproduceArgs(session, server.url), '--max-steps', '3']);
   assert.equal(r1.code, 1, r1.stderr);
   assert.match(r1.stderr, /step limit \(3\) reached/);
-  const events = () =>
-    readFileSync(join(stateDir, sessionId, 'events.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .slice(1)
-      .map((l) => JSON.parse(l) as { type: string; [k: string]: unknown });
+  const events = () => sessionEvents(stateDir, sessionId);
   assert.deepEqual(
     events()
       .filter((e) => e.type === 'checkpoint')
@@ -130,7 +55,7 @@ test('rewind both to step 1, diff, and resume: the agent continues from step 1 w
   assert.match(abandoned.stdout, /^\+two$/m, 'the abandoned branch stays readable');
   assert.match(abandoned.stdout, /^-one$/m);
 
-  const server2 = await startModelServer(
+  const server2 = await cleanup.modelServer(
     [
       (req) => {
         const all = JSON.stringify(req.messages);
@@ -146,7 +71,6 @@ test('rewind both to step 1, diff, and resume: the agent continues from step 1 w
     ],
     { apiKey: 'sk-test' },
   );
-  servers.push(server2);
   const r2 = await runCli([
     'reproduce',
     '--resume',

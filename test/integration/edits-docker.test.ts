@@ -8,15 +8,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DirUserFiles, EditQueue } from '../../src/edits';
-import { type DockerSandbox, openSandbox, removeSandbox } from '../../src/sandbox/index';
-import {
-  removeDir,
-  skipDocker,
-  TEST_IMAGE,
-  TEST_LABELS,
-  tempWorkspace,
-  uniqueSession,
-} from './sandbox-support';
+import { type DockerSandbox, removeSandbox } from '../../src/sandbox/index';
+import { openTestSandbox, removeDir, skipDocker, tempWorkspace, uniqueSession } from './sandbox-support';
 
 const ORIGINAL = Array.from({ length: 40 }, (_, i) => `w${i + 1} = ${i + 1}\r\n`).join('');
 const text = (b: Uint8Array | null) => (b === null ? null : Buffer.from(b).toString('utf8'));
@@ -45,13 +38,7 @@ describe('proposed edits on the docker sandbox', { skip: skipDocker }, () => {
       'docs/old-name.md': '# notes\n',
       'obsolete.txt': 'remove me?\n',
     });
-    sb = await openSandbox({
-      workspace: ws,
-      sessionId: session,
-      network: 'none',
-      image: TEST_IMAGE,
-      labels: TEST_LABELS,
-    });
+    sb = await openTestSandbox(ws, session);
     queue = new EditQueue({ sandbox: sb, user: new DirUserFiles(ws), onFeedback: (t) => feedback.push(t) });
   });
 

@@ -4,27 +4,15 @@
  * The exported turns must be what the model was actually sent, plus its last answer.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { groupTurns, rebuildTurns } from '../../src/agent/trajectory-split';
-import { PAPER_MD } from '../support/agent-harness';
-import { cliDockerSkip, removeContainers, runCli, TEST_IMAGE } from '../support/cli-run';
-import { call, type ModelServer, startModelServer, tools } from '../support/model-server';
+import { cliCleanup, cliDockerSkip, reproduceArgs, runCli } from '../support/cli-run';
+import { call, tools } from '../support/model-server';
 
 const skip = cliDockerSkip();
-if (skip) console.log(`# ${skip}; skipped`);
-
-const temps: string[] = [];
-const servers: ModelServer[] = [];
-const sessions: string[] = [];
-after(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-  for (const id of sessions) removeContainers(`klong.session=${id}`);
-  for (const t of temps) rmSync(t, { recursive: true, force: true });
-});
+const cleanup = cliCleanup();
 
 interface WireMsg {
   role: string;
@@ -64,15 +52,11 @@ function rebuild(lines: Line[]): ReturnType<typeof norm>[] {
 
 describe('klong export-sft (CLI) on a session run by the agent', { skip }, () => {
   test('split with overlap rebuilds what the model saw; --drop-failed-tools removes the failed call', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'klong-sft-cli-'));
-    temps.push(root);
-    const workspace = join(root, 'ws');
-    const stateDir = join(root, 'state');
-    spawnSync('mkdir', ['-p', workspace]);
-    const paper = join(root, 'paper.md');
-    writeFileSync(paper, PAPER_MD);
+    const root = cleanup.temp('klong-sft-cli-');
+    const session = cleanup.session('sft');
+    const { stateDir, sessionId } = session;
     const hello = 'print("hello", 6 * 7)\n';
-    const server = await startModelServer(
+    const server = await cleanup.modelServer(
       [
         tools(
           call('update_plan', { items: [{ text: 'write and run hello.py', status: 'doing' }] }, 'c_plan'),
@@ -85,30 +69,8 @@ describe('klong export-sft (CLI) on a session run by the agent', { skip }, () =>
       ],
       { apiKey: 'sk-test' },
     );
-    servers.push(server);
-    const sessionId = `sft-cli-${process.pid}-${Date.now().toString(36)}`;
-    sessions.push(sessionId);
     const run = await runCli([
-      'reproduce',
-      paper,
-      '--workspace',
-      workspace,
-      '--state-dir',
-      stateDir,
-      '--session-id',
-      sessionId,
-      '--base-url',
-      server.url,
-      '--model',
-      'test-model',
-      '--network',
-      'none',
-      '--image',
-      TEST_IMAGE!,
-      '--label',
-      'klong.test=1',
-      '--budget',
-      '1h',
+      ...reproduceArgs(session, server.url),
       '--no-final-run',
       '--approval',
       'auto-accept',

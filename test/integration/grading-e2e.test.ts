@@ -7,6 +7,7 @@ import { OpenAIModelClient } from '../../src/llm/openai-client';
 import {
   Blacklist,
   type GradedNode,
+  type GradeOptions,
   gradeSubmission,
   gradeToJson,
   paperFromMarkdown,
@@ -127,6 +128,17 @@ function client(url: string, delays: number[]) {
   });
 }
 
+/** gradeSubmission of the fixture submission (PAPER, RUBRIC, FILES) with the judge at `url`. */
+function grade(url: string, more: Partial<GradeOptions> = {}, delays: number[] = []) {
+  return gradeSubmission({
+    client: client(url, delays),
+    paper: PAPER,
+    rubric: RUBRIC,
+    files: FILES,
+    ...more,
+  });
+}
+
 test('grading end to end: 429 storm, malformed answers, PaperBench shape, report, cache resume, blacklist flag', async () => {
   let served = 0;
   const server = await startModelServer((req) => {
@@ -166,17 +178,11 @@ test('grading end to end: 429 storm, malformed answers, PaperBench shape, report
     new Blacklist([{ raw: 'https://github.com/authors/resampling', source: 'paper' }]),
   );
   try {
-    const result = await gradeSubmission({
-      client: client(server.url, delays),
-      paper: PAPER,
-      rubric: RUBRIC,
-      files: FILES,
-      reproduceSh: REPRO_SH,
-      reproduceLog: REPRO_LOG,
-      cacheDir,
-      concurrency: 2,
-      blacklistHits: hits,
-    });
+    const result = await grade(
+      server.url,
+      { reproduceSh: REPRO_SH, reproduceLog: REPRO_LOG, cacheDir, concurrency: 2, blacklistHits: hits },
+      delays,
+    );
     assert.equal(server.served.filter((s) => s === 'rate_limit').length, 3);
     assert.deepEqual(delays, [1000, 1000, 1000], 'Retry-After: 1 honoured for each 429');
     const byId = new Map<string, GradedNode>();
@@ -235,15 +241,7 @@ test('grading end to end: 429 storm, malformed answers, PaperBench shape, report
   // Rerun (e.g. after a crash): cached leaves are not asked again; the unparseable one is.
   const server2 = await startModelServer([reply('{"score": 1, "explanation": "std 0.069 is the lowest."}')]);
   try {
-    const again = await gradeSubmission({
-      client: client(server2.url, []),
-      paper: PAPER,
-      rubric: RUBRIC,
-      files: FILES,
-      reproduceSh: REPRO_SH,
-      reproduceLog: REPRO_LOG,
-      cacheDir,
-    });
+    const again = await grade(server2.url, { reproduceSh: REPRO_SH, reproduceLog: REPRO_LOG, cacheDir });
     assert.equal(server2.requests.length, 1);
     assert.equal(again.cachedLeaves, 2);
     assert.equal(again.score, 1);
@@ -258,14 +256,7 @@ test('a fatal model error stops grading; a rerun resumes from the judge cache', 
   const s1 = await startModelServer([ok, faults.unauthorized()]);
   try {
     await assert.rejects(
-      gradeSubmission({
-        client: client(s1.url, []),
-        paper: PAPER,
-        rubric: RUBRIC,
-        files: FILES,
-        cacheDir,
-        concurrency: 1,
-      }),
+      grade(s1.url, { cacheDir, concurrency: 1 }),
       (e: unknown) => (e as Error).name === 'FatalModelError',
     );
   } finally {
@@ -273,14 +264,7 @@ test('a fatal model error stops grading; a rerun resumes from the judge cache', 
   }
   const s2 = await startModelServer([ok, ok]);
   try {
-    const r = await gradeSubmission({
-      client: client(s2.url, []),
-      paper: PAPER,
-      rubric: RUBRIC,
-      files: FILES,
-      cacheDir,
-      concurrency: 1,
-    });
+    const r = await grade(s2.url, { cacheDir, concurrency: 1 });
     assert.equal(s2.requests.length, 2, 'the leaf graded before the crash came from the cache');
     assert.equal(r.cachedLeaves, 1);
     assert.equal(r.score, 1);
@@ -294,13 +278,7 @@ test('a judge prompt over the context window is retried with less material', asy
   const s = await startModelServer([faults.contextLength(), reply('{"score": 1, "explanation": "ok"}')]);
   try {
     const one = parseRubric({ ...RUBRIC, sub_tasks: [RUBRIC.sub_tasks[0]!.sub_tasks[0]!] });
-    const r = await gradeSubmission({
-      client: client(s.url, []),
-      paper: PAPER,
-      rubric: one,
-      files: big,
-      concurrency: 1,
-    });
+    const r = await grade(s.url, { rubric: one, files: big, concurrency: 1 });
     assert.equal(r.score, 1);
     const sizes = s.requests.map((q) => q.messages[1]!.content!.length);
     assert.ok(sizes[1]! < sizes[0]! / 2, `${sizes[1]} vs ${sizes[0]}`);

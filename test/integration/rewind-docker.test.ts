@@ -9,16 +9,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { main } from '../../src/cli/main';
 import { readHistory, recordStep, rewindSession } from '../../src/engine/rewind';
-import { type DockerSandbox, type FileChange, openSandbox, removeSandbox } from '../../src/sandbox/index';
+import { type DockerSandbox, type FileChange, removeSandbox } from '../../src/sandbox/index';
 import { SessionStore } from '../../src/session';
-import {
-  removeDir,
-  skipDocker,
-  TEST_IMAGE,
-  TEST_LABELS,
-  tempWorkspace,
-  uniqueSession,
-} from './sandbox-support';
+import { openTestSandbox, removeDir, skipDocker, tempWorkspace, uniqueSession } from './sandbox-support';
 
 /** Every file of the workspace copy: path, mode and sha256 (symlinks by target). */
 const FINGERPRINT = `find . \\( -type f -o -type l \\) -print0 | sort -z |
@@ -76,13 +69,7 @@ describe('rewind on a real container', { skip: skipDocker }, () => {
       'src/util.py': 'X = 1\n',
       'data/weights.bin': Buffer.from([0, 1, 2, 3, 255, 254, 0, 0, 7]),
     });
-    sb = await openSandbox({
-      workspace: ws,
-      sessionId: session,
-      network: 'none',
-      image: TEST_IMAGE,
-      labels: TEST_LABELS,
-    });
+    sb = await openTestSandbox(ws, session);
     const live = new SessionStore(stateDir).create({
       sessionId: session,
       paperTitle: 'Tiny',

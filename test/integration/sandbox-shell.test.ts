@@ -1,20 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import {
-  type DockerSandbox,
-  findSandbox,
-  openSandbox,
-  removeSandbox,
-  SandboxError,
-} from '../../src/sandbox/index';
-import {
-  removeDir,
-  skipDocker,
-  TEST_IMAGE,
-  TEST_LABELS,
-  tempWorkspace,
-  uniqueSession,
-} from './sandbox-support';
+import { type DockerSandbox, findSandbox, removeSandbox, SandboxError } from '../../src/sandbox/index';
+import { openTestSandbox, removeDir, skipDocker, tempWorkspace, uniqueSession } from './sandbox-support';
 
 /** Processes in the container whose command line contains `needle` (the image may lack ps: read /proc). */
 async function processesMatching(sb: DockerSandbox, needle: string): Promise<string[]> {
@@ -33,14 +20,7 @@ describe('sandbox persistent shell', { skip: skipDocker }, () => {
   before(async () => {
     ws = tempWorkspace({ 'hello.txt': 'hi\n' });
     process.env.KLONG_TEST_SECRET_KEY = 'sk-must-not-reach-the-container';
-    sb = await openSandbox({
-      workspace: ws,
-      sessionId: session,
-      network: 'none',
-      image: TEST_IMAGE,
-      labels: TEST_LABELS,
-      limits: { memory: '1g', cpus: 1, pids: 512 },
-    });
+    sb = await openTestSandbox(ws, session, { limits: { memory: '1g', cpus: 1, pids: 512 } });
     delete process.env.KLONG_TEST_SECRET_KEY;
   });
 
@@ -172,12 +152,7 @@ describe('sandbox persistent shell', { skip: skipDocker }, () => {
     const found = await findSandbox(session);
     assert.equal(found?.containerId, id);
     assert.equal(found?.state, 'running');
-    const again = await openSandbox({
-      workspace: ws,
-      sessionId: session,
-      network: 'none',
-      image: TEST_IMAGE,
-    });
+    const again = await openTestSandbox(ws, session);
     assert.equal(again.info.reattached, true);
     assert.equal(again.info.containerId, id);
     assert.equal(
@@ -199,12 +174,7 @@ describe('sandbox persistent shell', { skip: skipDocker }, () => {
       p,
       (e: unknown) => e instanceof SandboxError && e.code === 'CONTAINER_GONE' && /stopped/.test(e.message),
     );
-    const again = await openSandbox({
-      workspace: ws,
-      sessionId: session,
-      network: 'none',
-      image: TEST_IMAGE,
-    });
+    const again = await openTestSandbox(ws, session);
     assert.equal(again.info.reattached, true);
     assert.equal((await again.exec('cat /workspace/note.txt')).output, 'persisted\n');
     sb = again;
@@ -214,13 +184,7 @@ describe('sandbox persistent shell', { skip: skipDocker }, () => {
     const old = sb.info.containerId;
     assert.equal(await removeSandbox(session), 1);
     assert.equal(await findSandbox(session), undefined);
-    const fresh = await openSandbox({
-      workspace: ws,
-      sessionId: session,
-      network: 'none',
-      image: TEST_IMAGE,
-      labels: TEST_LABELS,
-    });
+    const fresh = await openTestSandbox(ws, session);
     assert.notEqual(fresh.info.containerId, old);
     assert.equal(fresh.info.reattached, false);
     assert.equal((await fresh.exec('cat hello.txt')).output, 'hi\n');

@@ -1,14 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type DockerSandbox, openSandbox, removeSandbox, SandboxError } from '../../src/sandbox/index';
-import {
-  removeDir,
-  skipDocker,
-  TEST_IMAGE,
-  TEST_LABELS,
-  tempWorkspace,
-  uniqueSession,
-} from './sandbox-support';
+import { type DockerSandbox, removeSandbox, SandboxError } from '../../src/sandbox/index';
+import { openTestSandbox, removeDir, skipDocker, tempWorkspace, uniqueSession } from './sandbox-support';
 
 const text = (b: Uint8Array | null) => (b === null ? null : Buffer.from(b).toString('utf8'));
 
@@ -31,13 +24,7 @@ describe('sandbox workspace copy and shadow-git baseline', { skip: skipDocker },
       'sub/local-only.txt': 'ignored by a nested .gitignore\n',
       'sub/kept.txt': 'kept\n',
     });
-    sb = await openSandbox({
-      workspace: ws,
-      sessionId: session,
-      network: 'none',
-      image: TEST_IMAGE,
-      labels: TEST_LABELS,
-    });
+    sb = await openTestSandbox(ws, session);
   });
 
   after(async () => {
@@ -164,14 +151,7 @@ describe('sandbox workspace copy and shadow-git baseline', { skip: skipDocker },
     const big = tempWorkspace({ 'weights.bin': Buffer.alloc(300_000), 'small.txt': 'x' });
     try {
       await assert.rejects(
-        openSandbox({
-          workspace: big,
-          sessionId: uniqueSession('big'),
-          network: 'none',
-          image: TEST_IMAGE,
-          sizeLimit: 100_000,
-          labels: TEST_LABELS,
-        }),
+        openTestSandbox(big, uniqueSession('big'), { sizeLimit: 100_000 }),
         (e: unknown) =>
           e instanceof SandboxError &&
           e.code === 'WORKSPACE_TOO_LARGE' &&

@@ -1,7 +1,12 @@
-/** Running the built `klong` CLI in tests: the child process, a test image, and container clean-up. */
+/** Running the built `klong` CLI in tests: the child process, a test image, and clean-up after a file. */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after } from 'node:test';
+import { PAPER_MD } from './agent-harness';
+import { dockerProblem, removeContainers, skipUnlessRequired } from './docker';
+import { type ModelServer, type ModelServerOptions, type Script, startModelServer } from './model-server';
 
 export const CLI = join(__dirname, '..', '..', 'dist', 'cli.js');
 const IMAGES = [process.env.KLONG_CLI_TEST_IMAGE, 'klong/python-min:bookworm', 'klong/python:bookworm'];
@@ -9,17 +14,21 @@ const IMAGES = [process.env.KLONG_CLI_TEST_IMAGE, 'klong/python-min:bookworm', '
 /** The first test image present on the engine. */
 export const TEST_IMAGE = IMAGES.find((i) => i && spawnSync('docker', ['image', 'inspect', i]).status === 0);
 
-/** Why CLI tests with containers cannot run here, or false. */
-export function cliDockerSkip(): string | false {
-  const why = cliDockerProblem();
-  // CI sets KLONG_REQUIRE_DOCKER=1: there a missing engine or image is a failure, not a skip.
-  if (why && process.env.KLONG_REQUIRE_DOCKER === '1') throw new Error(`KLONG_REQUIRE_DOCKER=1 but ${why}`);
+/**
+ * Why CLI tests with containers cannot run here, or false (printed when skipping). `image`: the one
+ * image the file needs instead of the first of the test images. Under KLONG_REQUIRE_DOCKER=1 it throws.
+ */
+export function cliDockerSkip(image?: string): string | false {
+  const why = skipUnlessRequired(cliDockerProblem(image));
+  if (why) console.log(`# ${why}; skipped`);
   return why;
 }
 
-function cliDockerProblem(): string | false {
+function cliDockerProblem(image?: string): string | false {
   if (!existsSync(CLI)) return 'dist/cli.js is missing: run `npm run build` first';
-  if (spawnSync('docker', ['info'], { timeout: 20_000 }).status !== 0) return 'Docker is not available';
+  if (image) return dockerProblem(image);
+  const why = dockerProblem();
+  if (why) return why;
   if (!TEST_IMAGE) return `none of the test images is present (${IMAGES.filter(Boolean).join(', ')})`;
   return false;
 }
@@ -31,8 +40,17 @@ export interface CliRun {
   stderr: string;
 }
 
+export interface CliRunOptions {
+  /** Called with the child once it is spawned (to signal it mid-run). */
+  onChild?: (c: ChildProcess) => void;
+  /** Set (a string) or unset (undefined) variables over the minimal environment. */
+  env?: Record<string, string | undefined>;
+  /** SIGKILL the child if it is still running after this long, so a hung CLI cannot hang the test. */
+  killAfterMs?: number;
+}
+
 /** `node dist/cli.js ...args` with a minimal environment (no host secrets) and a test API key. */
-export function runCli(args: string[], onChild?: (c: ChildProcess) => void): Promise<CliRun> {
+export function runCli(args: string[], opts: CliRunOptions = {}): Promise<CliRun> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       env: {
@@ -40,6 +58,7 @@ export function runCli(args: string[], onChild?: (c: ChildProcess) => void): Pro
         HOME: process.env.HOME,
         KLONG_API_KEY: 'sk-test',
         DOCKER_HOST: process.env.DOCKER_HOST,
+        ...opts.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -51,27 +70,99 @@ export function runCli(args: string[], onChild?: (c: ChildProcess) => void): Pro
     child.stderr.on('data', (b) => {
       stderr += b;
     });
-    onChild?.(child);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    opts.onChild?.(child);
+    const timer = opts.killAfterMs ? setTimeout(() => child.kill('SIGKILL'), opts.killAfterMs) : undefined;
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
   });
 }
 
-/** Remove the containers with this label (only ones the test created carry it). */
-export function removeContainers(label: string): void {
-  const ids = spawnSync('docker', ['ps', '-aq', '--filter', `label=${label}`], {
-    encoding: 'utf8',
-  }).stdout.trim();
-  if (ids) spawnSync('docker', ['rm', '-f', ...ids.split('\n')]);
+/**
+ * What a CLI test file leaves behind, removed after the file: temp directories, model servers, and
+ * the containers with the labels given to `removeLabel`.
+ */
+export function cliCleanup() {
+  const temps: string[] = [];
+  const servers: ModelServer[] = [];
+  const labels: string[] = [];
+  after(async () => {
+    await Promise.all(servers.map((s) => s.close()));
+    for (const l of labels) removeContainers(l);
+    for (const t of temps) rmSync(t, { recursive: true, force: true });
+  });
+  const temp = (prefix: string): string => {
+    const d = mkdtempSync(join(tmpdir(), prefix));
+    temps.push(d);
+    return d;
+  };
+  const removeLabel = (label: string): void => {
+    labels.push(label);
+  };
+  return {
+    temp,
+    removeLabel,
+    async modelServer(script: Script, opts?: ModelServerOptions): Promise<ModelServer> {
+      const s = await startModelServer(script, opts);
+      servers.push(s);
+      return s;
+    },
+    /** For `klong reproduce`: a workspace with a README, a state folder, the tiny paper, a session id. */
+    session(name: string): CliSession {
+      const workspace = temp('klong-cli-ws-');
+      writeFileSync(join(workspace, 'README.md'), '# Reproduction\n');
+      const stateDir = temp('klong-cli-state-');
+      const paper = join(temp('klong-cli-paper-'), 'paper.md');
+      writeFileSync(paper, PAPER_MD);
+      const sessionId = `cli-${name}-${process.pid}-${Date.now().toString(36)}`;
+      removeLabel(`klong.session=${sessionId}`);
+      return { workspace, stateDir, paper, sessionId };
+    },
+  };
 }
 
-/** Containers with this label, by the value of another label. */
-export function containersBy(label: string, show: string): string[] {
-  const out = spawnSync(
-    'docker',
-    ['ps', '-a', '--filter', `label=${label}`, '--format', `{{.Label "${show}"}}`],
-    {
-      encoding: 'utf8',
-    },
-  ).stdout.trim();
-  return out ? out.split('\n') : [];
+export interface CliSession {
+  workspace: string;
+  stateDir: string;
+  paper: string;
+  sessionId: string;
+}
+
+/**
+ * `klong reproduce` of `s` against the scripted model at `baseUrl`: model test-model, network none,
+ * the test image and label, a 1 h budget.
+ */
+export function reproduceArgs(s: CliSession, baseUrl: string): string[] {
+  return [
+    'reproduce',
+    s.paper,
+    '--workspace',
+    s.workspace,
+    '--state-dir',
+    s.stateDir,
+    '--session-id',
+    s.sessionId,
+    '--model',
+    'test-model',
+    '--base-url',
+    baseUrl,
+    '--network',
+    'none',
+    '--image',
+    TEST_IMAGE!,
+    '--label',
+    'klong.test=1',
+    '--budget',
+    '1h',
+  ];
+}
+
+/** The events of a session as written to its log (the header line left out). */
+export function sessionEvents(stateDir: string, sessionId: string) {
+  return readFileSync(join(stateDir, sessionId, 'events.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => JSON.parse(l) as { type: string; [k: string]: unknown });
 }

@@ -8,7 +8,12 @@
  * The next action is chosen from the conversation (which step's tool call already has a result),
  * not from a request counter, so a session resumed after a reload or a crash continues correctly.
  */
+import { join } from 'node:path';
+import { FIXTURES } from './fixtures';
 import { type ChatBody, call, reply, type Script, type StepResult, tools } from './model-server';
+
+/** The fixture paper's folder (paper.pdf, expected_results.tsv), in ../shared next to the repo. */
+export const RESAMPLING_FIXTURE = join(FIXTURES, 'papers', 'etherington-lieske-resampling');
 
 export const RESAMPLING_PY = String.raw`"""Prediction error of LDA on uninformative data, estimated by resubstitution, hold-out,
 K-fold cross-validation and the bootstrap (Verbyla & Litvaitis 1989; Etherington & Lieske 2019).
@@ -131,19 +136,18 @@ interface Step {
   ok?: (result: string) => boolean;
 }
 
+/** The agent's plan, its items in these states (the same items at the start and at the end). */
+const plan = (...status: string[]) => ({
+  items: [
+    'Read the method and the experiment of the paper',
+    'Implement LDA and the resampling estimators',
+    'Write reproduce.sh and run it',
+    'Compare with the paper',
+  ].map((text, i) => ({ text, status: status[i] })),
+});
+
 export const STEPS: Step[] = [
-  {
-    id: 'call_plan',
-    name: 'update_plan',
-    args: {
-      items: [
-        { text: 'Read the method and the experiment of the paper', status: 'doing' },
-        { text: 'Implement LDA and the resampling estimators', status: 'todo' },
-        { text: 'Write reproduce.sh and run it', status: 'todo' },
-        { text: 'Compare with the paper', status: 'todo' },
-      ],
-    },
-  },
+  { id: 'call_plan', name: 'update_plan', args: plan('doing', 'todo', 'todo', 'todo') },
   { id: 'call_read', name: 'read_paper', args: { query: 'bootstrap cross-validation resubstitution' } },
   { id: 'call_code', name: 'write_file', args: { path: 'resampling.py', content: RESAMPLING_PY } },
   { id: 'call_sh', name: 'write_file', args: { path: 'reproduce.sh', content: REPRODUCE_SH } },
@@ -154,18 +158,7 @@ export const STEPS: Step[] = [
     ok: (r) => r.includes('B=200'),
   },
   { id: 'call_readme', name: 'write_file', args: { path: 'README.md', content: README_MD } },
-  {
-    id: 'call_plan_done',
-    name: 'update_plan',
-    args: {
-      items: [
-        { text: 'Read the method and the experiment of the paper', status: 'done' },
-        { text: 'Implement LDA and the resampling estimators', status: 'done' },
-        { text: 'Write reproduce.sh and run it', status: 'done' },
-        { text: 'Compare with the paper', status: 'done' },
-      ],
-    },
-  },
+  { id: 'call_plan_done', name: 'update_plan', args: plan('done', 'done', 'done', 'done') },
   {
     id: 'call_end',
     name: 'end_task',

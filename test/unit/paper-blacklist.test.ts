@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,9 +14,9 @@ import {
   scanEventLog,
   scanEvents,
 } from '../../src/paper';
+import { FIXTURES, fixturesSkip } from '../support/fixtures';
 
-const shared = join(__dirname, '..', '..', '..', 'shared', 'fixtures');
-const noFixtures = existsSync(shared) ? false : `fixtures absent: ${shared}`;
+const noFixtures = fixturesSkip(FIXTURES);
 
 test('isBlacklisted: host+path prefix, any scheme, .git, case, other GitHub doors; no false prefix', () => {
   const bl = new Blacklist([{ raw: 'https://github.com/mikelma/componet', source: 'paperbench' }]);
@@ -75,10 +74,10 @@ test('PaperBench blacklist.txt ("none" is empty), paper, and user entries', {
   skip: noFixtures,
 }, async () => {
   assert.deepEqual(parseBlacklistTxt('none\n'), []);
-  const pb = join(shared, 'paperbench');
+  const pb = join(FIXTURES, 'paperbench');
   const none = await loadBlacklist({ file: join(pb, 'semantic-self-consistency', 'blacklist.txt') });
   assert.equal(none.size, 0);
-  const paper = await loadPaper(join(shared, 'papers', 'etherington-lieske-resampling', 'paper.pdf'), {
+  const paper = await loadPaper(join(FIXTURES, 'papers', 'etherington-lieske-resampling', 'paper.pdf'), {
     cacheDir: tmpdir(),
   });
   const bl = await loadBlacklist({

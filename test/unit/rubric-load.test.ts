@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -17,9 +16,10 @@ import {
   rubricSummary,
   serializeRubric,
 } from '../../src/paper';
+import { FIXTURES, fixturesSkip } from '../support/fixtures';
 
-const pbDir = join(__dirname, '..', '..', '..', 'shared', 'fixtures', 'paperbench');
-const noFixtures = existsSync(pbDir) ? false : `fixtures absent: ${pbDir}`;
+const pbDir = join(FIXTURES, 'paperbench');
+const noFixtures = fixturesSkip(pbDir);
 
 // From ../shared/fixtures/paperbench/README.md ("Tree statistics").
 const TABLE = {

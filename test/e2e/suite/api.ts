@@ -26,3 +26,14 @@ export class EventFeed {
     this.ui.session.applyAll(bodies.map((b) => this.make(b)));
   }
 }
+
+/** Settings for a session against the scripted model server at `baseUrl` (network none, review mode). */
+export async function useScriptedModel(baseUrl: string | undefined): Promise<void> {
+  const c = vscode.workspace.getConfiguration('klong');
+  const g = vscode.ConfigurationTarget.Global;
+  await c.update('model.baseUrl', baseUrl, g);
+  await c.update('model.name', 'scripted', g);
+  await c.update('docker.network', 'none', g);
+  await c.update('edits.approvalMode', 'review', g);
+  await c.update('session.timeBudget', '2h', g);
+}

@@ -8,7 +8,7 @@ import * as assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { klong } from './api';
+import { klong, useScriptedModel } from './api';
 import { hasDriver, screenshot, until } from './driver';
 import { REPRODUCE_ENV } from './reproduceEnv';
 
@@ -27,16 +27,6 @@ async function shot(name: string): Promise<void> {
   if (hasDriver()) await screenshot(`reproduce/${name}`);
 }
 
-async function configure(): Promise<void> {
-  const c = vscode.workspace.getConfiguration('klong');
-  const g = vscode.ConfigurationTarget.Global;
-  await c.update('model.baseUrl', process.env[REPRODUCE_ENV.modelUrl], g);
-  await c.update('model.name', 'scripted', g);
-  await c.update('docker.network', 'none', g);
-  await c.update('edits.approvalMode', 'review', g);
-  await c.update('session.timeBudget', '2h', g);
-}
-
 const pending = (paths: { path: string; status: string }[], path: string) =>
   paths.some((p) => p.path === path && p.status === 'pending');
 
@@ -49,7 +39,7 @@ describe('acceptance: reproduce the resampling paper', function () {
     const phase = readPhase();
 
     if (phase.phase === 1) {
-      await configure();
+      await useScriptedModel(process.env[REPRODUCE_ENV.modelUrl]);
       await vscode.commands.executeCommand(
         'klong.reproducePaper',
         vscode.Uri.file(process.env[REPRODUCE_ENV.paper]!),

@@ -8,7 +8,7 @@
  */
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import { klong } from './api';
+import { klong, useScriptedModel } from './api';
 import { hasDriver, screenshot, until, view } from './driver';
 import { REWIND_ENV } from './rewindEnv';
 
@@ -18,13 +18,7 @@ describe('rewind from the timeline', function () {
   it('rewinds a running session to step 1 from the context menu of its row', async function () {
     if (!process.env[REWIND_ENV.modelUrl]) return this.skip();
     const ui = await klong();
-    const c = vscode.workspace.getConfiguration('klong');
-    const g = vscode.ConfigurationTarget.Global;
-    await c.update('model.baseUrl', process.env[REWIND_ENV.modelUrl], g);
-    await c.update('model.name', 'scripted', g);
-    await c.update('docker.network', 'none', g);
-    await c.update('edits.approvalMode', 'review', g);
-    await c.update('session.timeBudget', '2h', g);
+    await useScriptedModel(process.env[REWIND_ENV.modelUrl]);
 
     await vscode.commands.executeCommand(
       'klong.reproducePaper',
