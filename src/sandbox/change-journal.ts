@@ -35,6 +35,8 @@ export class ChangeJournal {
   gen?: string;
   offset = 0;
   lastFull = 0;
+  /** How the last changes() found its answer: from the journal, or by scanning the whole tree. */
+  lastScan?: 'journal' | 'full';
   /**
    * Paths to ask git about again even if the journal does not name them: last call's changes (our own
    * accept/revert changes their baseline) and paths accept/revert touched.

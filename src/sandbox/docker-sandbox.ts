@@ -161,6 +161,11 @@ printf '%s\\n%s\\n%s' "$(id -u):$(id -g)" "$(stat -c %a -- "$p" 2>/dev/null || e
     }
   }
 
+  /** How the last changes() found its answer (diagnostics and tests): the change journal or a full scan. */
+  get lastChangesScan(): 'journal' | 'full' | undefined {
+    return this.journal.lastScan;
+  }
+
   changes(): Promise<FileChange[]> {
     return listChanges(this.git, this.journal);
   }

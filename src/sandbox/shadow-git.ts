@@ -107,7 +107,7 @@ klong_sync() {
   fi
   jgen=$g jend=$e n=$c
 }
-if ! klong_sync 2>/dev/null && [ ! -e "$D/broken" ] && command -v python3 >/dev/null; then
+if ! klong_sync 2>/dev/null && [ -n "$src" ] && [ ! -e "$D/broken" ] && command -v python3 >/dev/null; then
   mkdir -p "$D" && python3 -I -S -c "$src" klong-watch "$D" "$KLONG_WORKDIR" ${WATCH_SKIP.join(' ')} </dev/null >/dev/null 2>&1 || true
   klong_sync 2>/dev/null || true
 fi
@@ -125,10 +125,13 @@ fi
  */
 export async function listChanges(t: GitTarget, journal?: ChangeJournal): Promise<FileChange[]> {
   const now = Date.now();
+  const inc = journal?.usable(now) ?? false;
+  // The watcher's source only when it may have to be started: the control shell reads each command byte by
+  // byte, and a long one costs milliseconds. A watcher found dead on an incremental call is started on the next.
   const args = journal
-    ? [journal.usable(now) ? journal.gen! : '', String(journal.offset), journal.id, WATCHER_PY]
+    ? [inc ? journal.gen! : '', String(journal.offset), journal.id, inc ? '' : WATCHER_PY]
     : [];
-  if (journal?.usable(now)) args.push(...journal.pending);
+  if (journal && inc) args.push(...journal.pending);
   const r = await gitFast(
     t,
     `mode=full; ps=(); jgen=-; jend=0
@@ -164,7 +167,7 @@ if (( \${#del[@]} )); then
     g cat-file --batch-check='%(objectsize) %(rest)' | while read -r size i; do printf '%s %s\\0' "$size" "\${raw[i+1]}"; done
 fi
 # The control shell saves the script's variables for the next command: not these big ones.
-unset entries exist del raw jp ps sizes
+unset entries exist del raw jp ps sizes src
 exit 0`,
     args,
   );
@@ -208,6 +211,7 @@ exit 0`,
   out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   if (journal) {
     if (mode === 'full') journal.lastFull = now;
+    journal.lastScan = mode === 'inc' ? 'journal' : 'full';
     journal.gen = gen && gen !== '-' ? gen : undefined;
     journal.offset = Number(end) || 0;
     journal.pending = new Set(out.map((c) => c.path));
