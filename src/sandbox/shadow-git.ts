@@ -3,6 +3,7 @@
  * (so the user's own .git, if the agent makes one, is untouched) and whose index always equals HEAD.
  * `git status` against it is how changes are found: incremental (stat cache), no full re-read.
  */
+import { createHash } from 'node:crypto';
 import type Docker from 'dockerode';
 import { type ChangeJournal, JOURNAL_MAX_PATHS, WATCH_DIR, WATCH_SKIP, WATCHER_PY } from './change-journal';
 import { SandboxError } from './errors';
@@ -31,15 +32,36 @@ export interface GitTarget {
   user?: string;
   /** A persistent shell for KLong's own commands: saves the exec create/start/inspect round trips. */
   shell?: PersistentShell;
+  /** Script files already written into the container through this shell (see gitFast). */
+  scripts?: Set<string>;
 }
+
+/** Where the control shell keeps KLong's scripts, named by content hash (so a new version never runs an old one). */
+const SCRIPT_DIR = '/var/lib/klong/scripts';
+const NO_SCRIPT = 197;
 
 /** Text-output scripts through the control shell; falls back to a one-off exec (which keeps stderr apart). */
 async function gitFast(t: GitTarget, script: string, args: string[] = []) {
   if (t.shell) {
     // Runs in the shell's own subshell: no extra bash, no exec round trip; stderr is dropped so that it cannot
     // mix with the parsed output (a failure is re-run below through an exec that keeps it).
-    const line = `exec 2>/dev/null; set -- ${args.map(ansiCQuote).join(' ')}; KLONG_WORKDIR=${ansiCQuote(t.workdir)}\n${PRELUDE}${script}`;
-    const r = await t.shell.exec(line, { outputCap: 512 * 1024 * 1024 });
+    const head = `exec 2>/dev/null; set -- ${args.map(ansiCQuote).join(' ')}; KLONG_WORKDIR=${ansiCQuote(t.workdir)}\n`;
+    // The shell reads its input byte by byte (≈5 ms per KB on a busy machine), so the script itself is written
+    // to a file once and sourced from there (buffered reads); only the arguments travel each time.
+    const body = PRELUDE + script;
+    const file = `${SCRIPT_DIR}/${createHash('sha1').update(body).digest('hex').slice(0, 16)}.sh`;
+    t.scripts ??= new Set();
+    const install = t.scripts.has(file)
+      ? ''
+      : `mkdir -p ${SCRIPT_DIR} && printf '%s' ${ansiCQuote(body)} > ${file}.$BASHPID && mv -f ${file}.$BASHPID ${file}\n`;
+    let r = await t.shell.exec(`${head}${install}[ -r ${file} ] || exit ${NO_SCRIPT}\n. ${file}`, {
+      outputCap: 512 * 1024 * 1024,
+    });
+    if (r.exitCode === NO_SCRIPT) {
+      // Removed behind our back, or the directory is not writable: install next time, run inline now.
+      t.scripts.delete(file);
+      r = await t.shell.exec(head + body, { outputCap: 512 * 1024 * 1024 });
+    } else t.scripts.add(file);
     if (r.exitCode === 0) return { exitCode: 0, stdout: Buffer.from(r.output, 'utf8'), stderr: '' };
   }
   return git(t, script, args);
