@@ -112,7 +112,7 @@ const SEP = '\x1e';
  * Builtins only, except when the watcher has to be started.
  */
 const JOURNAL = `n=-1; jp=()
-want=$1 off=$2 D=${WATCH_DIR} A=${WATCH_DIR}/ack.$3 src=$4; shift 4
+want=$1 off=$2 cid=$3 D=${WATCH_DIR} A=${WATCH_DIR}/ack.$3 src=$4; shift 4
 klong_sync() {
   local pid t g e c
   [ -p "$D/req" ] && read -r pid < "$D/pid" && kill -0 "$pid" || return 1
@@ -170,8 +170,25 @@ for e in \${entries[@]+"\${entries[@]}"}; do case \${e:0:2} in *D*) del+=("\${e:
 printf '${SEP}\\0'
 # Few paths: straight to stat/grep; many: through xargs (argument length limit).
 each() { if (( \${#exist[@]} > 500 )); then printf '%s\\0' "\${exist[@]}" | xargs -0 "$@" --; else "$@" -- "\${exist[@]}"; fi; }
-if (( \${#exist[@]} )); then
-  # Sizes and the binary check run side by side (the sizes are read back after grep's output).
+# Sizes and the binary check: from the watcher when it runs (no process to start), else stat and grep.
+klong_info() {
+  local t tok ns nt nu r
+  [ "$jgen" != - ] && printf '%s\\0' "\${exist[@]}" > "$D/q.$cid" || return 1
+  exec {ak}<>"$A"
+  t=$BASHPID.$RANDOM$RANDOM
+  printf 'S %s %s\\n' "$t" "$cid" >&$rq
+  read -r -t 10 -u $ak tok ns nt nu && [ "$tok" = "$t" ] && (( ns >= 0 )) || return 1
+  mapfile -d '' r < "$D/r.$cid"
+  (( \${#r[@]} == ns + nt + nu )) || return 1
+  sizes=("\${r[@]:0:ns}") text=("\${r[@]:ns:nt}") unknown=("\${r[@]:ns+nt:nu}")
+}
+if (( \${#exist[@]} )) && klong_info 2>/dev/null; then
+  (( \${#text[@]} )) && printf '%s\\0' "\${text[@]}"
+  if (( \${#unknown[@]} )); then grep -D skip -d skip -I -l -Z -e '' -- "\${unknown[@]}" 2>/dev/null || true; fi
+  printf '${SEP}\\0'
+  (( \${#sizes[@]} )) && printf '%s\\0' "\${sizes[@]}"
+elif (( \${#exist[@]} )); then
+  # Side by side (the sizes are read back after grep's output).
   exec {sz}< <(each stat --printf '%s\\t%F\\t%n\\0' 2>/dev/null || true)
   each grep -D skip -d skip -I -l -Z -e '' 2>/dev/null || true
   printf '${SEP}\\0'
@@ -189,7 +206,7 @@ if (( \${#del[@]} )); then
     g cat-file --batch-check='%(objectsize) %(rest)' | while read -r size i; do printf '%s %s\\0' "$size" "\${raw[i+1]}"; done
 fi
 # The control shell saves the script's variables for the next command: not these big ones.
-unset entries exist del raw jp ps sizes src
+unset entries exist del raw jp ps sizes src text unknown r
 exit 0`,
     args,
   );

@@ -111,7 +111,19 @@ describe('changes() with the change journal', { skip: skipDocker }, () => {
     // A directory moved in from outside the workspace, then a file written through the engine (putArchive).
     await sb.exec('mkdir -p /tmp/outside/in && echo o > /tmp/outside/in/o.txt && mv /tmp/outside ./moved');
     await sb.writeFile('new/deep/written.txt', 'written\n');
-    const cs = paths(await journalChanges());
+    // Text and binary beyond the first 32 KiB (grep -I's verdict either way).
+    await sb.exec(
+      "head -c 40000 /dev/zero | tr '\\0' a > big.txt && { head -c 40000 /dev/zero | tr '\\0' a; printf 'b\\0'; } > bignul.dat",
+    );
+    const all = await journalChanges();
+    assert.deepEqual(
+      all.filter((c) => c.path.startsWith('big')),
+      [
+        { path: 'big.txt', kind: 'added', binary: false, size: 40000 },
+        { path: 'bignul.dat', kind: 'added', binary: true, size: 40002 },
+      ],
+    );
+    const cs = paths(all);
     assert.ok(cs.includes('added moved/in/o.txt'), cs.join(', '));
     assert.ok(cs.includes('added new/deep/written.txt'), cs.join(', '));
   });
