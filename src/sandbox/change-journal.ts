@@ -18,8 +18,11 @@ import { randomBytes } from 'node:crypto';
 
 export const WATCH_DIR = '/var/lib/klong/watch';
 
-/** Directories never watched: git ignores their content (the shadow excludes, and any .git). */
-export const WATCH_SKIP = ['.git', 'node_modules', '__pycache__', '.ipynb_checkpoints'];
+/**
+ * Directories never watched: git never looks inside a .git. (The shadow excludes such as node_modules/ are
+ * watched all the same: a workspace .gitignore can re-include them, and it outranks info/exclude.)
+ */
+export const WATCH_SKIP = ['.git'];
 
 /** More paths than this in one call: a full scan is as cheap as a pathspec that long. */
 export const JOURNAL_MAX_PATHS = 1000;
@@ -63,7 +66,7 @@ export class ChangeJournal {
 }
 
 /**
- * The watcher. argv: klong-watch STATE_DIR WORKDIR SKIP...; the foreground process returns once the
+ * The watcher. argv: STATE_DIR WORKDIR SKIP... (argv[0] set to klong-watch, which callers check); the foreground process returns once the
  * daemon watches the whole tree and listens (or another daemon already does).
  * Request line on STATE_DIR/req: "token ackfifo gen offset limit". Reply on the ack FIFO:
  * "token gen end n\n" then n NUL-terminated paths, or n = -1 when the caller must scan everything
@@ -71,8 +74,8 @@ export class ChangeJournal {
  */
 export const WATCHER_PY = String.raw`
 import ctypes, errno, fcntl, os, select, stat, struct, sys, traceback
-D = os.fsencode(sys.argv[2]); W = os.fsencode(sys.argv[3]).rstrip(b'/') or b'/'
-SKIP = set(os.fsencode(a) for a in sys.argv[4:])
+D = os.fsencode(sys.argv[1]); W = os.fsencode(sys.argv[2]).rstrip(b'/') or b'/'
+SKIP = set(os.fsencode(a) for a in sys.argv[3:])
 libc = ctypes.CDLL(None, use_errno=True)
 MASK = 0x2 | 0x4 | 0x40 | 0x80 | 0x100 | 0x200 | 0x400 | 0x800 | 0x1000000 | 0x2000000
 ISDIR, OVERFLOW, IGNORED, SELF = 0x40000000, 0x4000, 0x8000, 0x400 | 0x800

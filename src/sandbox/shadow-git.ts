@@ -114,8 +114,9 @@ const SEP = '\x1e';
 const JOURNAL = `n=-1; jp=()
 want=$1 off=$2 cid=$3 D=${WATCH_DIR} A=${WATCH_DIR}/ack.$3 src=$4; shift 4
 klong_sync() {
-  local pid t g e c
-  [ -p "$D/req" ] && read -r pid < "$D/pid" && kill -0 "$pid" || return 1
+  local pid t g e c cl
+  # Alive and ours (after a container restart the old pid may belong to anything): its argv[0] is klong-watch.
+  [ -p "$D/req" ] && read -r pid < "$D/pid" && read -r -d '' cl < "/proc/$pid/cmdline" && [ "$cl" = klong-watch ] || return 1
   [ -p "$A" ] || mkfifo -m 600 "$A" || return 1
   exec {ak}<>"$A" {rq}<>"$D/req"
   t=$BASHPID.$RANDOM$RANDOM
@@ -130,7 +131,8 @@ klong_sync() {
   jgen=$g jend=$e n=$c
 }
 if ! klong_sync 2>/dev/null && [ -n "$src" ] && [ ! -e "$D/broken" ] && command -v python3 >/dev/null; then
-  mkdir -p "$D" && python3 -I -S -c "$src" klong-watch "$D" "$KLONG_WORKDIR" ${WATCH_SKIP.join(' ')} </dev/null >/dev/null 2>&1 || true
+  mkdir -p "$D" && (exec -a klong-watch python3 -I -S -c "$src" "$D" "$KLONG_WORKDIR" ${WATCH_SKIP.join(' ')}) </dev/null >/dev/null 2>&1 ||
+    echo "the watcher did not start" > "$D/broken" || true
   klong_sync 2>/dev/null || true
 fi
 if [ -n "$want" ] && [ "$jgen" = "$want" ] && (( n >= 0 )); then
