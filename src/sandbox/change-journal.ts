@@ -7,7 +7,8 @@
  * before answering, the watcher drains the inotify queue, and since inotify queues an event inside the
  * syscall that caused it, every change made before the request is in the answer. A path whose directory was
  * created or moved in is reported as the directory (git's pathspec covers what is inside, including files
- * made before the watch was added).
+ * made before the watch was added). A journal naming a .gitignore, .gitattributes or .git entry makes
+ * changes() scan everything: those change how git sees other paths.
  *
  * The journal has generations: a new watcher, a lost event (queue overflow) or too many paths starts a new one,
  * and a caller whose generation is not the current one does a full scan. A watcher that cannot watch (watch
@@ -66,11 +67,14 @@ export class ChangeJournal {
 }
 
 /**
- * The watcher. argv: STATE_DIR WORKDIR SKIP... (argv[0] set to klong-watch, which callers check); the foreground process returns once the
- * daemon watches the whole tree and listens (or another daemon already does).
- * Request line on STATE_DIR/req: "token ackfifo gen offset limit". Reply on the ack FIFO:
- * "token gen end n\n" then n NUL-terminated paths, or n = -1 when the caller must scan everything
- * (other generation, or more than limit paths); gen "-" means the journal is unusable.
+ * The watcher. argv: STATE_DIR WORKDIR SKIP..., argv[0] set to klong-watch (callers check it); the foreground
+ * process returns once the daemon watches the whole tree and listens (or another daemon already does).
+ * Requests, one line each on STATE_DIR/req:
+ * - "token ackfifo gen offset limit": reply on the ack FIFO "token gen end n\n" then n NUL-terminated paths,
+ *   or n = -1 when the caller must scan everything (other generation, more than limit paths); gen "-" means
+ *   the journal is unusable.
+ * - "S token id": lstat and text/binary of the paths in STATE_DIR/q.<id>, written to STATE_DIR/r.<id>
+ *   (saves starting stat and grep); reply "token sizes texts unknown\n" on STATE_DIR/ack.<id>.
  */
 export const WATCHER_PY = String.raw`
 import ctypes, errno, fcntl, os, select, stat, struct, sys, traceback
