@@ -1,6 +1,7 @@
 /** The Sandbox on a Docker engine: persistent shell, files, and the shadow-git baseline of the workspace copy. */
 import { posix } from 'node:path';
 import type Docker from 'dockerode';
+import { ChangeJournal } from './change-journal';
 import type { ContainerMeta } from './container';
 import { SandboxError } from './errors';
 import { bashScript } from './exec';
@@ -55,6 +56,8 @@ export class DockerSandbox implements Sandbox {
   private control: PersistentShell;
   private readonly git: GitTarget;
   private owner?: { uid: number; gid: number };
+  /** Which paths changed since the last changes(): lets it skip statting every file. */
+  private readonly journal = new ChangeJournal();
 
   constructor(
     readonly docker: Docker,
@@ -158,8 +161,13 @@ printf '%s\\n%s\\n%s' "$(id -u):$(id -g)" "$(stat -c %a -- "$p" 2>/dev/null || e
     }
   }
 
+  /** How the last changes() found its answer (diagnostics and tests): the change journal or a full scan. */
+  get lastChangesScan(): 'journal' | 'full' | undefined {
+    return this.journal.lastScan;
+  }
+
   changes(): Promise<FileChange[]> {
-    return listChanges(this.git);
+    return listChanges(this.git, this.journal);
   }
 
   async baselineFile(path: string): Promise<Uint8Array | null> {
@@ -171,14 +179,15 @@ printf '%s\\n%s\\n%s' "$(id -u):$(id -g)" "$(stat -c %a -- "$p" 2>/dev/null || e
     // The parent must resolve inside the workspace (the file itself may be a symlink the agent added).
     const parent = posix.dirname(rel);
     if (parent !== '.') await this.realRel(parent);
+    this.journal.touched([rel]);
     await revertPath(this.git, rel);
   }
 
   async acceptIntoBaseline(paths: string[]): Promise<void> {
-    await acceptPaths(
-      this.git,
-      paths.map((p) => this.rel(p)),
-    );
+    const rels = paths.map((p) => this.rel(p));
+    // Their baseline changes without a write in the workspace: the journal would not name them.
+    this.journal.touched(rels);
+    await acceptPaths(this.git, rels);
   }
 
   /** Records the workspace as a step commit; undefined when nothing changed since the last one. */
@@ -192,8 +201,10 @@ printf '%s\\n%s\\n%s' "$(id -u):$(id -g)" "$(stat -c %a -- "$p" 2>/dev/null || e
   }
 
   /** Workspace back to a step commit, byte for byte; the baseline (and so the proposals' left side) stays. */
-  restoreCommit(commit: string): Promise<void> {
-    return restoreCommit(this.git, commit);
+  async restoreCommit(commit: string): Promise<void> {
+    // Rewrites many files at once: the next changes() scans the whole tree.
+    this.journal.invalidate();
+    await restoreCommit(this.git, commit);
   }
 
   diffCommits(from: string, to: string): Promise<string> {
