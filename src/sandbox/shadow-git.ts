@@ -1,7 +1,8 @@
 /**
  * The baseline of the container's workspace copy: a git repository whose git dir lives outside the workspace
  * (so the user's own .git, if the agent makes one, is untouched) and whose index always equals HEAD.
- * `git status` against it is how changes are found: incremental (stat cache), no full re-read.
+ * `git status` against it is how changes are found: over the paths the change journal names (see
+ * change-journal.ts), or over the whole tree (stat cache, no full re-read) when the journal cannot be trusted.
  */
 import { createHash } from 'node:crypto';
 import type Docker from 'dockerode';
