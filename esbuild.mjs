@@ -33,6 +33,26 @@ const lazyEngine = {
   },
 };
 
+/**
+ * Every `import * as vscode from 'vscode'` of a CommonJS module makes esbuild copy the module's ~600
+ * names into a fresh namespace object: 14 copies at activation. Importers share one ES module that
+ * re-exports it instead (one copy).
+ */
+const vscodeOnce = {
+  name: 'vscode-once',
+  setup(build) {
+    build.onResolve({ filter: /^vscode$/ }, (args) =>
+      args.namespace === 'vscode-once'
+        ? { path: 'vscode', external: true }
+        : { path: 'vscode', namespace: 'vscode-once' },
+    );
+    build.onLoad({ filter: /.*/, namespace: 'vscode-once' }, () => ({
+      contents: "export * from 'vscode';",
+      loader: 'js',
+    }));
+  },
+};
+
 /** dist/cli.js only runs the CLI's `main`, which dist/engine.js carries: the engine is shipped once. */
 const cliFromEngine = {
   name: 'cli-from-engine',
@@ -75,7 +95,7 @@ const targets = [
     target: 'node20',
     external: nodeExternals,
     mainFields: nodeMainFields,
-    plugins: [lazyEngine],
+    plugins: [lazyEngine, vscodeOnce],
   },
   {
     ...common,
