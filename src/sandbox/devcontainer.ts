@@ -169,6 +169,28 @@ export function buildImageName(workspace: string): string {
   return `klong-devcontainer/${createHash('sha256').update(workspace).digest('hex').slice(0, 12)}:latest`;
 }
 
+/** A plain image with no devcontainer.json: no build, no lifecycle commands. */
+export function imageConfig(
+  image: string,
+  workspaceFolder = DEFAULT_WORKDIR,
+  remoteUser?: string,
+): SandboxConfig {
+  return {
+    image,
+    needsBuild: false,
+    workspaceFolder,
+    remoteUser,
+    containerEnv: {},
+    remoteEnv: {},
+    onCreate: [],
+    updateContent: [],
+    postCreate: [],
+    postStart: [],
+    gpu: false,
+    overrideCommand: true,
+  };
+}
+
 /** The sandbox configuration of a workspace (default image when it has no devcontainer.json). */
 export async function resolveConfig(
   workspace: string,
@@ -176,19 +198,7 @@ export async function resolveConfig(
 ): Promise<SandboxConfig> {
   const configFile = findConfigFile(workspace);
   if (!configFile) {
-    return {
-      image: opts.defaultImage ?? DEFAULT_IMAGE,
-      needsBuild: false,
-      workspaceFolder: DEFAULT_WORKDIR,
-      containerEnv: {},
-      remoteEnv: {},
-      onCreate: [],
-      updateContent: [],
-      postCreate: [],
-      postStart: [],
-      gpu: false,
-      overrideCommand: true,
-    };
+    return imageConfig(opts.defaultImage ?? DEFAULT_IMAGE);
   }
   await checkConfigSyntax(configFile, workspace);
   const raw = obj(parse(await readFile(configFile, 'utf8'), [], { allowTrailingComma: true }));

@@ -1,7 +1,7 @@
 /** The final reproduction: a command (e.g. `bash reproduce.sh`) in a fresh container from the same image. */
 import { resolve } from 'node:path';
 import { createContainer, type Limits, prepareDirs } from './container';
-import { DEFAULT_WORKDIR, type SandboxConfig } from './devcontainer';
+import { DEFAULT_WORKDIR, imageConfig } from './devcontainer';
 import { connectDocker, dockerError } from './docker-client';
 import { DockerSandbox } from './docker-sandbox';
 import { SandboxError } from './errors';
@@ -36,20 +36,7 @@ export async function runFreshContainer(o: FreshRunOptions): Promise<FreshRunRes
   const fromSandbox = o.source instanceof DockerSandbox ? o.source : undefined;
   const workdir = fromSandbox?.workdir ?? DEFAULT_WORKDIR;
   const user = fromSandbox?.info.user;
-  const cfg: SandboxConfig = {
-    image: o.image,
-    needsBuild: false,
-    workspaceFolder: workdir,
-    remoteUser: user,
-    containerEnv: {},
-    remoteEnv: {},
-    onCreate: [],
-    updateContent: [],
-    postCreate: [],
-    postStart: [],
-    gpu: false,
-    overrideCommand: true,
-  };
+  const cfg = imageConfig(o.image, workdir, user);
   const sessionId = `fresh-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
   let container: Awaited<ReturnType<typeof createContainer>>;
   try {

@@ -10,13 +10,7 @@ import {
   READY_MARKER,
   runLifecycle,
 } from './container';
-import {
-  buildConfigImage,
-  DEFAULT_IMAGE,
-  DEFAULT_WORKDIR,
-  resolveConfig,
-  type SandboxConfig,
-} from './devcontainer';
+import { buildConfigImage, DEFAULT_IMAGE, imageConfig, resolveConfig } from './devcontainer';
 import { connectDocker, dockerError } from './docker-client';
 import { DockerSandbox } from './docker-sandbox';
 import { SandboxError } from './errors';
@@ -69,22 +63,6 @@ async function ensureImage(docker: Docker, host: string, image: string, isDefaul
         : `Pull or build ${image} (e.g. \`docker pull ${image}\`), or change the image in devcontainer.json.`,
     );
   }
-}
-
-function imageConfig(image: string): SandboxConfig {
-  return {
-    image,
-    needsBuild: false,
-    workspaceFolder: DEFAULT_WORKDIR,
-    containerEnv: {},
-    remoteEnv: {},
-    onCreate: [],
-    updateContent: [],
-    postCreate: [],
-    postStart: [],
-    gpu: false,
-    overrideCommand: true,
-  };
 }
 
 /** Copies the workspace into the container (a size-checked tar stream through putArchive). */
