@@ -243,6 +243,6 @@ export async function attachSandbox(sessionId: string, dockerHost?: string): Pro
   throw new SandboxError(
     'CONTAINER_GONE',
     `Session ${sessionId} has no container any more, and its step history lives inside it.`,
-    'Rewind and diff work while the session’s container exists (it is kept until the session is deleted).',
+    'Rewind and diff need the session’s container: VS Code keeps it until the session is deleted; `klong reproduce` removes it at the end unless run with --keep-container. Rewinding only the conversation (--conversation) still works.',
   );
 }

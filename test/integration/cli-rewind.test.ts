@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { cliCleanup, cliDockerSkip, reproduceArgs, runCli, sessionEvents } from '../support/cli-run';
+import { removeContainers } from '../support/docker';
 import { call, lastObservation, tools } from '../support/model-server';
 
 const skip = cliDockerSkip();
@@ -89,4 +90,15 @@ test('rewind both to step 1, diff, and resume: the agent continues from step 1 w
   assert.deepEqual(steps, [1, 2, 3, 4, 5], 'new steps are numbered after the abandoned ones');
   const summary = JSON.parse(readFileSync(join(stateDir, sessionId, 'summary.json'), 'utf8'));
   assert.ok(summary.activeMs >= activeBefore, 'the time spent on the abandoned steps still counts');
+
+  // Without the container (a finished session run without --keep-container) the code cannot be
+  // rewound: the message says why and what still works; the conversation can still go back.
+  removeContainers(`klong.session=${sessionId}`);
+  const gone = await runCli(['rewind', sessionId, '--to', '1', '--code', '--state-dir', stateDir]);
+  assert.equal(gone.code, 1, gone.stderr);
+  assert.match(gone.stderr, /has no container any more/);
+  assert.match(gone.stderr, /--keep-container/);
+  const conv = await runCli(['rewind', sessionId, '--to', '1', '--conversation', '--state-dir', stateDir]);
+  assert.equal(conv.code, 0, conv.stderr);
+  assert.match(conv.stdout, /rewound to step 1/);
 });
