@@ -10,7 +10,6 @@ import {
   costUsd,
   FatalModelError,
   ModelUnavailableError,
-  type ToolCall,
   type ToolSpec,
 } from '../llm/types';
 import { overSpendCap, type SpendCap, type SpendTotals } from './budget';
@@ -28,7 +27,8 @@ import {
 } from './replay';
 import { needsFullReplay, replayHistory } from './rewind';
 import type { TokenCounter } from './tokens';
-import { defaultTools, runToolCall, type Tool, type ToolOutcome, toolSpecs } from './tools';
+import { answerUnrun, runStepCalls, type ToolDispatch } from './tool-dispatch';
+import { defaultTools, type Tool, toolSpecs } from './tools';
 import { summarizeWindow } from './window-summary';
 
 export type { AfterToolInfo, AgentSessionDeps, RunResult, SessionState } from './loop-types';
@@ -142,20 +142,25 @@ export class AgentSession {
     const { budget } = this.deps;
     const specs = toolSpecs(this.tools);
     if (this.state.ended) return { status: 'done', reason: this.state.ended.reason as 'end_task' };
+    const emit = (e: AgentEventBody) => this.emit(e);
+    const dispatch: ToolDispatch = {
+      deps: this.deps,
+      tools: this.tools,
+      signal: this.stopCtrl.signal,
+      emit,
+      stopped: () => this.stopMode !== undefined,
+      paused: () => this.paused,
+    };
     this.emit({ type: 'status', status: 'running' });
     budget.start();
     // A crash mid-step leaves tool calls without results: answer them so the context is valid.
     for (const c of danglingCalls(this.context)) {
-      this.emit({
-        type: 'tool_result',
-        step: this.state.step,
-        callId: c.id,
-        name: c.name,
-        ok: false,
-        output:
-          'Interrupted: the session stopped before this tool call finished. Check its effects and run it again if needed.',
-        durationMs: 0,
-      });
+      answerUnrun(
+        emit,
+        this.state.step,
+        c,
+        'Interrupted: the session stopped before this tool call finished. Check its effects and run it again if needed.',
+      );
     }
     let contextRetries = 0;
     let outages = 0;
@@ -254,63 +259,7 @@ export class AgentSession {
         const calls = res.message.role === 'assistant' ? (res.message.toolCalls ?? []) : [];
         if (calls.length === 0)
           this.emit({ type: 'reminder', step, text: NUDGE, activeMs: budget.activeMs() });
-        let ended: string | undefined;
-        for (const call of calls) {
-          if (this.stopMode) {
-            this.answerUnrun(step, call, 'Not run: the session was stopped.');
-            continue;
-          }
-          if (ended !== undefined) {
-            this.answerUnrun(step, call, 'Not run: end_task was called earlier in this step.');
-            continue;
-          }
-          this.emit({ type: 'tool_call', step, callId: call.id, name: call.name, args: call.arguments });
-          const t0 = Date.now();
-          let outcome: ToolOutcome;
-          try {
-            outcome = await runToolCall(call, this.tools, {
-              sandbox: this.deps.sandbox,
-              signal: this.stopCtrl.signal,
-              ...(this.deps.paper ? { paper: this.deps.paper } : {}),
-              ...(this.deps.isBlocked ? { isBlocked: this.deps.isBlocked } : {}),
-              ...(this.deps.bashTimeoutMs ? { bashTimeoutMs: this.deps.bashTimeoutMs } : {}),
-              // No command may outlive the time budget.
-              maxBashTimeoutMs: Math.max(5_000, budget.config.totalMs - budget.activeMs()),
-            });
-          } catch (err) {
-            outcome = {
-              ok: false,
-              output: `Interrupted: ${err instanceof Error ? err.message : String(err)}`,
-            };
-          }
-          this.emit({
-            type: 'tool_result',
-            step,
-            callId: call.id,
-            name: call.name,
-            ok: outcome.ok,
-            output: outcome.output,
-            durationMs: Date.now() - t0,
-          });
-          if (outcome.plan) this.emit({ type: 'plan', items: outcome.plan });
-          if (outcome.end) ended = outcome.end.summary;
-          if (this.deps.afterTool) {
-            await this.deps.afterTool({
-              step,
-              call,
-              outcome,
-              signal: this.stopCtrl.signal,
-              whileWaiting: async (p) => {
-                budget.pause();
-                try {
-                  return await p;
-                } finally {
-                  if (!this.paused) budget.start();
-                }
-              },
-            });
-          }
-        }
+        const ended = await runStepCalls(step, calls, dispatch);
         if (ended !== undefined) return await this.finish('end_task', ended);
         await this.deps.onStepEnd?.({ step, final: false });
       }
@@ -323,18 +272,6 @@ export class AgentSession {
       this.emit({ type: 'error', message: e.message, fatal: true });
       return await this.halt(fatal ? e.message : `internal error: ${e.message}`, e);
     }
-  }
-
-  private answerUnrun(step: number, call: ToolCall, why: string): void {
-    this.emit({
-      type: 'tool_result',
-      step,
-      callId: call.id,
-      name: call.name,
-      ok: false,
-      output: why,
-      durationMs: 0,
-    });
   }
 
   private async split(

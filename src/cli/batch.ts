@@ -1,6 +1,7 @@
 /** `klong batch papers.json --stages 2h,4h,12h --concurrency N`: staged runs of many papers, resumable. */
 import { resolve } from 'node:path';
-import { BATCH_FILE, parseStages, runBatch } from '../engine/batch';
+import { BATCH_FILE, runBatch } from '../engine/batch';
+import { parseStages } from '../engine/batch-papers';
 import { apiKeyFrom, labelOptions, networkOption, numberOption, parseCommandArgs } from './args';
 import { CliError, type CliIO } from './reproduce';
 

@@ -5,139 +5,19 @@
  * of each run is its reward. batch.json records every run as it goes, so a batch killed half-way
  * carries on where it stopped: finished runs are kept, interrupted sessions are resumed.
  */
-import { cpSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
-import { formatDuration, parseDuration } from '../agent/budget';
+import { cpSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { formatDuration } from '../agent/budget';
 import { DirUserFiles } from '../edits';
 import { removeSandbox } from '../sandbox';
 import { FILES, SessionLock, SessionLockedError } from '../session';
 import { writeFileAtomic } from '../session/fsutil';
+import { loadPapers } from './batch-papers';
+import { summaryCsv, summaryMarkdown } from './batch-summary';
+import type { BatchRun, BatchState, Stage } from './batch-types';
 import { type NewSession, Reproduction, type RunSettings } from './reproduction';
 
-/** One entry of papers.json. Relative paths are relative to papers.json. */
-export interface BatchPaper {
-  id: string;
-  /** PDF or Markdown file, URL or arXiv id. */
-  paper: string;
-  rubric?: string;
-  blacklist?: string;
-  /** A folder copied as the starting workspace of every run of this paper (default: empty). */
-  workspace?: string;
-}
-
-export interface Stage {
-  label: string;
-  budgetMs: number;
-}
-
-export type RunStatus = 'pending' | 'running' | 'done' | 'stopped' | 'failed';
-
-export interface BatchRun {
-  paper: string;
-  stage: number;
-  sessionId: string;
-  status: RunStatus;
-  /** Rubric score in [0, 1]: the run's reward (null: not graded). */
-  reward: number | null;
-  endReason?: string;
-  error?: string;
-  steps: number;
-  activeMs: number;
-  costUsd: number;
-  attempts: number;
-}
-
-export interface BatchState {
-  version: 1;
-  batchId: string;
-  papersFile: string;
-  papers: BatchPaper[];
-  stages: Stage[];
-  runs: BatchRun[];
-  createdAt: string;
-  updatedAt: string;
-}
-
 export const BATCH_FILE = 'batch.json';
-
-/** "2h,4h,12h" → stages; each must be longer than the one before (the schedule only grows). */
-export function parseStages(spec: string): Stage[] {
-  const parts = spec
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  if (!parts.length) throw new Error('--stages needs at least one duration, e.g. 2h,4h,12h.');
-  const stages = parts.map((label) => {
-    try {
-      return { label, budgetMs: parseDuration(label) };
-    } catch (err) {
-      throw new Error(`--stages: ${(err as Error).message}`);
-    }
-  });
-  for (let i = 1; i < stages.length; i++) {
-    if (stages[i]!.budgetMs <= stages[i - 1]!.budgetMs)
-      throw new Error(
-        `--stages must grow stage by stage (KLong's progressive schedule): ${stages[i]!.label} after ${stages[i - 1]!.label}.`,
-      );
-  }
-  return stages;
-}
-
-/** Read papers.json: an array of entries (or {"papers": [...]}); a bare string is a paper path. */
-export function loadPapers(file: string): BatchPaper[] {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new Error(`Cannot read ${file}: ${(err as Error).message}`);
-  }
-  const list = Array.isArray(raw) ? raw : (raw as { papers?: unknown })?.papers;
-  if (!Array.isArray(list) || !list.length)
-    throw new Error(
-      `${file} must be a JSON array of papers, e.g. [{"id": "adam", "paper": "adam.pdf", "rubric": "adam/rubric.json"}].`,
-    );
-  const base = dirname(resolve(file));
-  const remote = (p: string) => /^(https?:|arxiv:)/i.test(p) || /^\d{4}\.\d{4,5}/.test(p);
-  // A file's id is its name without extension; an arXiv id or URL keeps its dots (2602.17547).
-  const defaultId = (p: string) =>
-    remote(p) ? (p.split(/[/:]/).filter(Boolean).pop() ?? p).replace(/\.pdf$/i, '') : basename(p, extname(p));
-  const seen = new Set<string>();
-  return list.map((entry, i) => {
-    const e = (typeof entry === 'string' ? { paper: entry } : entry) as Partial<
-      Record<keyof BatchPaper, unknown>
-    >;
-    if (typeof e !== 'object' || e === null || typeof e.paper !== 'string' || !e.paper)
-      throw new Error(`${file}, entry ${i + 1}: "paper" (a file, URL or arXiv id) is required.`);
-    for (const k of ['id', 'rubric', 'blacklist', 'workspace'] as const) {
-      if (e[k] !== undefined && typeof e[k] !== 'string')
-        throw new Error(`${file}, entry ${i + 1}: "${k}" must be a string.`);
-    }
-    const id = safeId((e.id as string | undefined) ?? defaultId(e.paper));
-    if (seen.has(id)) throw new Error(`${file}: two papers have the id "${id}"; give them distinct "id"s.`);
-    seen.add(id);
-    const p: BatchPaper = { id, paper: remote(e.paper) ? e.paper : abs(base, e.paper) };
-    if (e.rubric) p.rubric = abs(base, e.rubric as string);
-    if (e.blacklist) p.blacklist = abs(base, e.blacklist as string);
-    if (e.workspace) {
-      p.workspace = abs(base, e.workspace as string);
-      if (!existsSync(p.workspace) || !statSync(p.workspace).isDirectory())
-        throw new Error(`${file}, paper "${id}": workspace ${p.workspace} is not a folder.`);
-    }
-    for (const f of [p.rubric, p.blacklist])
-      if (f && !existsSync(f)) throw new Error(`${file}, paper "${id}": ${f} does not exist.`);
-    return p;
-  });
-}
-
-function abs(base: string, p: string): string {
-  return isAbsolute(p) ? p : join(base, p);
-}
-
-function safeId(s: string): string {
-  const id = s.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '');
-  if (!id) throw new Error(`"${s}" does not make a usable paper id; give the entry an "id".`);
-  return id.slice(0, 60);
-}
 
 export interface BatchOptions {
   papersFile: string;
@@ -227,71 +107,6 @@ export function saveBatch(outDir: string, st: BatchState): void {
   writeFileAtomic(join(outDir, BATCH_FILE), `${JSON.stringify(st, null, 2)}\n`);
   writeFileAtomic(join(outDir, 'summary.csv'), summaryCsv(st));
   writeFileAtomic(join(outDir, 'summary.md'), summaryMarkdown(st));
-}
-
-const COLUMNS = [
-  'paper',
-  'stage',
-  'budget',
-  'session',
-  'status',
-  'reward',
-  'steps',
-  'active_min',
-  'cost_usd',
-  'end',
-];
-
-function cells(st: BatchState, r: BatchRun): string[] {
-  return [
-    r.paper,
-    String(r.stage + 1),
-    st.stages[r.stage]!.label,
-    r.sessionId,
-    r.status,
-    r.reward === null ? '' : r.reward.toFixed(4),
-    String(r.steps),
-    (r.activeMs / 60_000).toFixed(1),
-    r.costUsd.toFixed(4),
-    r.error ?? r.endReason ?? '',
-  ];
-}
-
-function csvCell(s: string): string {
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-export function summaryCsv(st: BatchState): string {
-  const rows = [COLUMNS, ...st.runs.map((r) => cells(st, r))];
-  return `${rows.map((r) => r.map(csvCell).join(',')).join('\n')}\n`;
-}
-
-export function summaryMarkdown(st: BatchState): string {
-  const md = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-  const lines = [
-    `# KLong batch ${st.batchId}`,
-    '',
-    `Papers: ${st.papers.length} · stages: ${st.stages.map((s) => s.label).join(' → ')} · updated ${st.updatedAt}`,
-    '',
-    `| ${COLUMNS.join(' | ')} |`,
-    `| ${COLUMNS.map(() => '---').join(' | ')} |`,
-    ...st.runs.map((r) => `| ${cells(st, r).map(md).join(' | ')} |`),
-    '',
-    '## Mean reward per stage',
-    '',
-    '| stage | budget | runs done | graded | mean reward |',
-    '| --- | --- | --- | --- | --- |',
-  ];
-  for (const [i, s] of st.stages.entries()) {
-    const runs = st.runs.filter((r) => r.stage === i);
-    const done = runs.filter((r) => r.status === 'done');
-    const graded = done.filter((r) => r.reward !== null);
-    const mean = graded.length ? graded.reduce((a, r) => a + r.reward!, 0) / graded.length : undefined;
-    lines.push(
-      `| ${i + 1} | ${s.label} | ${done.length}/${runs.length} | ${graded.length} | ${mean === undefined ? '–' : mean.toFixed(4)} |`,
-    );
-  }
-  return `${lines.join('\n')}\n`;
 }
 
 /** Run (or continue) a batch: stage by stage, up to `concurrency` papers at once. */

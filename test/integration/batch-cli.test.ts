@@ -10,7 +10,7 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import type { BatchState } from '../../src/engine/batch';
+import type { BatchState } from '../../src/engine/batch-types';
 import { cliCleanup, cliDockerSkip, runCli, TEST_IMAGE } from '../support/cli-run';
 import { containersBy } from '../support/docker';
 import { type ChatBody, call, reply, tools } from '../support/model-server';

@@ -4,14 +4,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import {
-  loadPapers,
-  openBatch,
-  parseStages,
-  saveBatch,
-  summaryCsv,
-  summaryMarkdown,
-} from '../../src/engine/batch';
+import { openBatch, saveBatch } from '../../src/engine/batch';
+import { loadPapers, parseStages } from '../../src/engine/batch-papers';
+import { summaryCsv, summaryMarkdown } from '../../src/engine/batch-summary';
 
 const base = mkdtempSync(join(tmpdir(), 'klong-batch-unit-'));
 after(() => rmSync(base, { recursive: true, force: true }));

@@ -1,0 +1,101 @@
+/** Running a step's tool calls: log each, run it in the sandbox, answer it (unrun after a stop or end_task). */
+import type { ToolCall } from '../llm/types';
+import type { AgentEventBody } from './events';
+import type { AgentSessionDeps } from './loop-types';
+import { runToolCall, type Tool, type ToolOutcome } from './tools';
+
+/** What the calls need from the session; `stopped` and `paused` are asked again at every call. */
+export interface ToolDispatch {
+  deps: AgentSessionDeps;
+  tools: Tool[];
+  /** The session's stop signal: it aborts the running command. */
+  signal: AbortSignal;
+  emit(e: AgentEventBody): void;
+  stopped(): boolean;
+  paused(): boolean;
+}
+
+/** Run a step's calls in order; returns end_task's summary when one of them ended the task. */
+export async function runStepCalls(
+  step: number,
+  calls: ToolCall[],
+  d: ToolDispatch,
+): Promise<string | undefined> {
+  const { budget } = d.deps;
+  let ended: string | undefined;
+  for (const call of calls) {
+    if (d.stopped()) {
+      answerUnrun(d.emit, step, call, 'Not run: the session was stopped.');
+      continue;
+    }
+    if (ended !== undefined) {
+      answerUnrun(d.emit, step, call, 'Not run: end_task was called earlier in this step.');
+      continue;
+    }
+    d.emit({ type: 'tool_call', step, callId: call.id, name: call.name, args: call.arguments });
+    const t0 = Date.now();
+    let outcome: ToolOutcome;
+    try {
+      outcome = await runToolCall(call, d.tools, {
+        sandbox: d.deps.sandbox,
+        signal: d.signal,
+        ...(d.deps.paper ? { paper: d.deps.paper } : {}),
+        ...(d.deps.isBlocked ? { isBlocked: d.deps.isBlocked } : {}),
+        ...(d.deps.bashTimeoutMs ? { bashTimeoutMs: d.deps.bashTimeoutMs } : {}),
+        // No command may outlive the time budget.
+        maxBashTimeoutMs: Math.max(5_000, budget.config.totalMs - budget.activeMs()),
+      });
+    } catch (err) {
+      outcome = {
+        ok: false,
+        output: `Interrupted: ${err instanceof Error ? err.message : String(err)}`,
+      };
+    }
+    d.emit({
+      type: 'tool_result',
+      step,
+      callId: call.id,
+      name: call.name,
+      ok: outcome.ok,
+      output: outcome.output,
+      durationMs: Date.now() - t0,
+    });
+    if (outcome.plan) d.emit({ type: 'plan', items: outcome.plan });
+    if (outcome.end) ended = outcome.end.summary;
+    if (d.deps.afterTool) {
+      await d.deps.afterTool({
+        step,
+        call,
+        outcome,
+        signal: d.signal,
+        whileWaiting: async (p) => {
+          budget.pause();
+          try {
+            return await p;
+          } finally {
+            if (!d.paused()) budget.start();
+          }
+        },
+      });
+    }
+  }
+  return ended;
+}
+
+/** A failed result for a call that was not run, so every call in the context has its answer. */
+export function answerUnrun(
+  emit: (e: AgentEventBody) => void,
+  step: number,
+  call: ToolCall,
+  why: string,
+): void {
+  emit({
+    type: 'tool_result',
+    step,
+    callId: call.id,
+    name: call.name,
+    ok: false,
+    output: why,
+    durationMs: 0,
+  });
+}
