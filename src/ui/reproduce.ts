@@ -10,11 +10,10 @@ import { parseDuration } from '../agent/budget';
 import { APPROVAL_MODES, type ApprovalMode, type DecideFn, type UserFiles } from '../edits';
 import type { NewSession, Reproduction, RunSettings } from '../engine/reproduction';
 import type { Prices } from '../llm/types';
-import type { GradedNode } from '../paper/graded';
 import { type SessionListEntry, SessionStore } from '../session';
 import { notifyError } from './notify';
 import type { KlongUi } from './register';
-import type { Grade } from './sessionModel';
+import { gradesOf } from './rubricView';
 
 const SECRET = 'klong.apiKey';
 
@@ -22,13 +21,6 @@ const SECRET = 'klong.apiKey';
 function leafCount(n: { sub_tasks: unknown[] }): number {
   const subs = n.sub_tasks as { sub_tasks: unknown[] }[];
   return subs.length ? subs.reduce((a, c) => a + leafCount(c), 0) : 1;
-}
-
-/** Scores of every rubric node by id, for the rubric tree in the progress view. */
-function gradesOf(node: GradedNode, out: Record<string, Grade> = {}): Record<string, Grade> {
-  out[node.id] = { score: node.score, explanation: node.explanation };
-  for (const c of node.sub_tasks) gradesOf(c, out);
-  return out;
 }
 
 /** The edits controller's queue hooks, in the shape the engine's RunHooks take. */

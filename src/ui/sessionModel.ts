@@ -4,7 +4,8 @@
  */
 import type { AgentEvent, AgentEventBody } from '../agent/events';
 import type { RubricNode } from '../paper/types';
-import type { DetailSection, ProgressState, RubricView, TimelineEntry } from '../protocol/progress';
+import type { DetailSection, ProgressState, TimelineEntry } from '../protocol/progress';
+import { type Grade, rubricView } from './rubricView';
 import { detailFor, entryFor, readSection } from './timelineEntries';
 
 export type StateKey = keyof ProgressState;
@@ -22,11 +23,6 @@ export interface SessionModelOptions {
   detailMemoryChars?: number;
   spendCapUsd?: number | null;
   network?: string;
-}
-
-export interface Grade {
-  score: number;
-  explanation?: string;
 }
 
 export function initialState(): ProgressState {
@@ -419,24 +415,4 @@ export class SessionModel {
     }
     this.addRow(e, keys);
   }
-}
-
-/** The rubric as the view shows it, with grades folded up as weighted means. */
-export function rubricView(node: RubricNode, grades: Record<string, Grade>): RubricView {
-  const children = node.sub_tasks.map((c) => rubricView(c, grades));
-  const own = grades[node.id];
-  let score: number | null = own ? Math.min(1, Math.max(0, own.score)) : null;
-  if (score === null && children.length && children.every((c) => typeof c.score === 'number')) {
-    const w = children.reduce((a, c) => a + c.weight, 0);
-    score = w > 0 ? children.reduce((a, c) => a + c.weight * (c.score as number), 0) / w : null;
-  }
-  return {
-    id: node.id,
-    requirements: node.requirements,
-    weight: node.weight,
-    category: node.task_category,
-    ...(score !== null ? { score } : {}),
-    ...(own?.explanation ? { explanation: own.explanation } : {}),
-    children,
-  };
 }
