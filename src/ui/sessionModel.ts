@@ -5,7 +5,9 @@
 import type { AgentEvent, AgentEventBody } from '../agent/events';
 import type { RubricNode } from '../paper/types';
 import type { DetailSection, ProgressState, TimelineEntry } from '../protocol/progress';
+import { DetailMemory } from './detailMemory';
 import { type Grade, rubricView } from './rubricView';
+import { StepTree } from './stepTree';
 import { detailFor, entryFor, readSection } from './timelineEntries';
 
 export type StateKey = keyof ProgressState;
@@ -53,26 +55,6 @@ export function initialState(): ProgressState {
   };
 }
 
-/** Bodies of the events behind row details, bounded by a character budget (insertion order = age). */
-class DetailMemory {
-  private readonly bodies = new Map<number, { body: AgentEventBody; size: number }>();
-  private chars = 0;
-  constructor(private readonly budget: number) {}
-  put(seq: number, body: AgentEventBody): void {
-    const size = JSON.stringify(body).length;
-    this.bodies.set(seq, { body, size });
-    this.chars += size;
-    for (const [k, v] of this.bodies) {
-      if (this.chars <= this.budget) break;
-      this.bodies.delete(k);
-      this.chars -= v.size;
-    }
-  }
-  get(seq: number): AgentEventBody | undefined {
-    return this.bodies.get(seq)?.body;
-  }
-}
-
 export class SessionModel {
   private state: ProgressState = initialState();
   private entries: TimelineEntry[] = [];
@@ -84,10 +66,8 @@ export class SessionModel {
   private rubricSource: RubricNode | null = null;
   private grades: Record<string, Grade> = {};
   private listeners = new Set<(c: ModelChange) => void>();
-  /** The step tree (see agent/rewind.ts): parent of each step, the head, and the abandoned steps. */
-  private parents = new Map<number, number>();
-  private head = 0;
-  private abandoned = new Set<number>();
+  /** The step tree (see agent/rewind.ts): tells which rows belong to abandoned steps. */
+  private readonly tree = new StepTree();
   private readingListeners = new Set<(sectionId: string) => void>();
 
   constructor(private readonly opts: SessionModelOptions = {}) {
@@ -126,9 +106,7 @@ export class SessionModel {
     this.state.network = this.opts.network ?? 'unknown';
     this.entries = [];
     this.rowSeqs = [];
-    this.parents.clear();
-    this.head = 0;
-    this.abandoned.clear();
+    this.tree.clear();
     this.openCalls.clear();
     this.requestTs.clear();
     this.rubricSource = null;
@@ -214,7 +192,7 @@ export class SessionModel {
     this.entries.push({
       index,
       ...entry,
-      ...(entry.step !== undefined && this.abandoned.has(entry.step) ? { abandoned: true } : {}),
+      ...(entry.step !== undefined && this.tree.isAbandoned(entry.step) ? { abandoned: true } : {}),
     });
     this.rowSeqs.push([e.seq]);
     if (entry.hasDetail) this.memory.put(e.seq, e);
@@ -225,14 +203,10 @@ export class SessionModel {
 
   /** Steps off the path root → head are an abandoned branch; a rewind of a rewind can revive them. */
   private rewound(toStep: number, updated: Set<number>): void {
-    if (toStep !== 0 && !this.parents.has(toStep)) return;
-    this.head = toStep;
-    const live = new Set<number>([0]);
-    for (let s: number | undefined = toStep; s !== undefined && s > 0; s = this.parents.get(s)) live.add(s);
-    this.abandoned = new Set([...this.parents.keys()].filter((s) => !live.has(s)));
+    if (!this.tree.rewind(toStep)) return;
     for (const row of this.entries) {
       if (row.step === undefined) continue;
-      const off = this.abandoned.has(row.step);
+      const off = this.tree.isAbandoned(row.step);
       if (!!row.abandoned === off) continue;
       if (off) row.abandoned = true;
       else delete row.abandoned;
@@ -242,25 +216,17 @@ export class SessionModel {
 
   /** Step numbers of the current conversation, newest first (for the rewind picker). */
   liveSteps(): number[] {
-    const out: number[] = [];
-    for (let s: number | undefined = this.head; s !== undefined && s > 0; s = this.parents.get(s))
-      out.push(s);
-    return out;
+    return this.tree.liveSteps();
   }
 
   /** Every step in the timeline, and whether it is on an abandoned branch. */
   steps(): { step: number; abandoned: boolean }[] {
-    return [...this.parents.keys()]
-      .sort((a, b) => b - a)
-      .map((step) => ({ step, abandoned: this.abandoned.has(step) }));
+    return this.tree.steps();
   }
 
   private fold(e: AgentEvent, keys: Set<StateKey>, updated: Set<number>): void {
     const s = this.state;
-    if (e.type === 'model_request' && !this.parents.has(e.step)) {
-      this.parents.set(e.step, this.head);
-      this.head = e.step;
-    }
+    if (e.type === 'model_request') this.tree.add(e.step);
     if (e.type === 'rewind' && e.mode !== 'code') this.rewound(e.toStep, updated);
     if (e.type === 'rewind' && e.mode !== 'conversation' && s.proposals.some((p) => p.status === 'pending')) {
       // The files went back: pending proposals are recomputed from the container (on resume).
