@@ -55,6 +55,12 @@ export function initialState(): ProgressState {
   };
 }
 
+/** The budget with its active-time clock stopped at `ts` (the same budget when the clock is not running). */
+function stopClock(b: ProgressState['budget'], ts: number): ProgressState['budget'] {
+  if (b.runningSince === null) return b;
+  return { ...b, activeMs: b.activeMs + Math.max(0, ts - b.runningSince), runningSince: null };
+}
+
 export class SessionModel {
   private state: ProgressState = initialState();
   private entries: TimelineEntry[] = [];
@@ -151,9 +157,8 @@ export class SessionModel {
 
   /** For a replayed session that is not running any more: stop the active-time clock at `ts`. */
   suspendClock(ts: number): void {
-    const b = this.state.budget;
-    if (b.runningSince === null) return;
-    this.state.budget = { ...b, activeMs: b.activeMs + Math.max(0, ts - b.runningSince), runningSince: null };
+    if (this.state.budget.runningSince === null) return;
+    this.state.budget = stopClock(this.state.budget, ts);
     this.emit(new Set(['budget']), new Set());
   }
 
@@ -258,8 +263,7 @@ export class SessionModel {
         const b = s.budget;
         const running = e.status === 'running';
         if (running && b.runningSince === null) s.budget = { ...b, runningSince: e.ts };
-        if (!running && b.runningSince !== null)
-          s.budget = { ...b, activeMs: b.activeMs + Math.max(0, e.ts - b.runningSince), runningSince: null };
+        if (!running) s.budget = stopClock(b, e.ts);
         s.status = e.status;
         s.statusReason = e.reason ?? null;
         keys.add('status').add('statusReason').add('budget');
@@ -363,12 +367,7 @@ export class SessionModel {
         break;
       case 'end':
         if (s.budget.runningSince !== null) {
-          const b = s.budget;
-          s.budget = {
-            ...b,
-            activeMs: b.activeMs + Math.max(0, e.ts - (b.runningSince ?? e.ts)),
-            runningSince: null,
-          };
+          s.budget = stopClock(s.budget, e.ts);
           keys.add('budget');
         }
         if (!['done', 'failed', 'stopped'].includes(s.status)) {
