@@ -12,6 +12,7 @@ import type { NewSession, Reproduction, RunSettings } from '../engine/reproducti
 import type { Prices } from '../llm/types';
 import { type SessionListEntry, SessionStore } from '../session';
 import { notifyError } from './notify';
+import { pickPaper } from './paperPicker';
 import type { KlongUi } from './register';
 import { gradesOf } from './rubricView';
 
@@ -126,43 +127,13 @@ export class ReproduceController implements vscode.Disposable {
       if (choice !== 'Replace it') return;
       this.store().delete(earlier.id);
     }
-    const paper = uri?.scheme === 'file' ? uri.fsPath : await this.pickPaper();
+    const paper = uri?.scheme === 'file' ? uri.fsPath : await pickPaper();
     if (!paper) return;
     const rubric = join(folder.uri.fsPath, 'rubric.json');
     await this.start({
       paper,
       workspace: folder.uri.fsPath,
       ...(existsSync(rubric) ? { rubric } : { generateRubric: true }),
-    });
-  }
-
-  private async pickPaper(): Promise<string | undefined> {
-    const pdfs = await vscode.workspace.findFiles('**/*.pdf', '**/node_modules/**', 30);
-    type Item = vscode.QuickPickItem & { value?: string; action?: 'browse' | 'url' };
-    const items: Item[] = [
-      ...pdfs.map((u) => ({ label: `$(file-pdf) ${vscode.workspace.asRelativePath(u)}`, value: u.fsPath })),
-      { label: '$(folder-opened) Choose a PDF or Markdown file…', action: 'browse' },
-      { label: '$(link) Enter a URL or an arXiv id…', action: 'url' },
-    ];
-    const pick = await vscode.window.showQuickPick(items, {
-      title: 'KLong: which paper?',
-      ignoreFocusOut: true,
-    });
-    if (!pick) return undefined;
-    if (pick.value) return pick.value;
-    if (pick.action === 'browse') {
-      const files = await vscode.window.showOpenDialog({
-        canSelectMany: false,
-        filters: { Papers: ['pdf', 'md'] },
-        openLabel: 'Reproduce',
-      });
-      return files?.[0]?.fsPath;
-    }
-    return vscode.window.showInputBox({
-      title: 'KLong: paper URL or arXiv id',
-      placeHolder: 'https://…/paper.pdf, 2602.17547 or arxiv.org/abs/2602.17547',
-      ignoreFocusOut: true,
-      validateInput: (v) => (v.trim() ? undefined : 'Enter a URL or an arXiv id'),
     });
   }
 
