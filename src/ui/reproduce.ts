@@ -6,15 +6,14 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { parseDuration } from '../agent/budget';
-import { APPROVAL_MODES, type ApprovalMode, type DecideFn, type UserFiles } from '../edits';
-import type { NewSession, Reproduction, RunSettings } from '../engine/reproduction';
-import type { Prices } from '../llm/types';
+import type { DecideFn, UserFiles } from '../edits';
+import type { NewSession, Reproduction } from '../engine/reproduction';
 import { type SessionListEntry, SessionStore } from '../session';
 import { notifyError } from './notify';
 import { pickPaper } from './paperPicker';
 import type { KlongUi } from './register';
 import { gradesOf } from './rubricView';
+import { runSettings } from './runSettings';
 
 const SECRET = 'klong.apiKey';
 
@@ -137,47 +136,6 @@ export class ReproduceController implements vscode.Disposable {
     });
   }
 
-  private async settings(): Promise<RunSettings | undefined> {
-    const c = vscode.workspace.getConfiguration('klong');
-    const apiKey = await this.apiKey();
-    if (apiKey === undefined) return undefined;
-    let budgetMs: number;
-    try {
-      budgetMs = parseDuration(c.get<string>('session.timeBudget', '12h'));
-    } catch (err) {
-      void notifyError(`${(err as Error).message} (setting klong.session.timeBudget)`, {
-        settings: 'klong.session',
-      });
-      return undefined;
-    }
-    const mode = c.get<string>('edits.approvalMode', 'review');
-    const spendCap = c.get<number>('session.spendCapUsd', 50);
-    const env = process.env;
-    return {
-      stateDir: this.stateDir,
-      model: {
-        baseUrl: c.get<string>('model.baseUrl', 'https://api.openai.com/v1'),
-        name: c.get<string>('model.name', 'gpt-4.1'),
-        apiKey,
-        contextLimit: c.get<number>('model.contextLimit', 128_000),
-        prices: c.get<Prices>('model.pricePerMillionTokens', { input: 2, cachedInput: 0.5, output: 8 }),
-      },
-      budgetMs,
-      ...(spendCap > 0 ? { spendCapUsd: spendCap } : {}),
-      approval: (APPROVAL_MODES as string[]).includes(mode) ? (mode as ApprovalMode) : 'review',
-      network: c.get<string>('docker.network', 'bridge'),
-      defaultImage: c.get<string>('docker.defaultImage', 'klong/python:bookworm'),
-      ...(c.get<string>('docker.host') ? { dockerHost: c.get<string>('docker.host') } : {}),
-      limits: {
-        memory: c.get<string>('docker.memoryLimit', '8g'),
-        cpus: c.get<number>('docker.cpus', 2),
-        pids: c.get<number>('docker.pidsLimit', 4096),
-      },
-      // Tests label their containers so they can clean up after themselves.
-      ...(env.KLONG_TEST_LABEL ? { labels: { [env.KLONG_TEST_LABEL]: '1' } } : {}),
-    };
-  }
-
   /**
    * The key from secret storage, else KLONG_API_KEY from the environment VS Code was started in;
    * asks once when there is neither (empty is fine for local servers).
@@ -245,7 +203,7 @@ export class ReproduceController implements vscode.Disposable {
   }
 
   private async start(from: NewSession | string): Promise<void> {
-    const settings = await this.settings();
+    const settings = await runSettings(this.stateDir, () => this.apiKey());
     if (!settings) return;
     this.starting = true;
     const { ui } = this;
