@@ -9,13 +9,12 @@ import * as vscode from 'vscode';
 import type { DecideFn, UserFiles } from '../edits';
 import type { NewSession, Reproduction } from '../engine/reproduction';
 import { type SessionListEntry, SessionStore } from '../session';
+import { ModelEndpoint } from './modelEndpoint';
 import { notifyError } from './notify';
 import { pickPaper } from './paperPicker';
 import type { KlongUi } from './register';
 import { gradesOf } from './rubricView';
 import { runSettings } from './runSettings';
-
-const SECRET = 'klong.apiKey';
 
 /** Requirements in a rubric tree. Not src/paper/rubric's countLeaves: importing it would put zod into the activation bundle. */
 function leafCount(n: { sub_tasks: unknown[] }): number {
@@ -34,11 +33,14 @@ export class ReproduceController implements vscode.Disposable {
   private current: Reproduction | undefined;
   private starting = false;
   private ending: Promise<void> | undefined;
+  private readonly endpoint: ModelEndpoint;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
     private readonly ui: KlongUi,
-  ) {}
+  ) {
+    this.endpoint = new ModelEndpoint(context.secrets);
+  }
 
   private get stateDir(): string {
     return join(this.context.globalStorageUri.fsPath, 'sessions');
@@ -56,8 +58,8 @@ export class ReproduceController implements vscode.Disposable {
         typeof id === 'string' ? this.resumeById(id) : this.control('resume'),
       ),
       vscode.commands.registerCommand('klong.stopSession', () => this.control('stop')),
-      vscode.commands.registerCommand('klong.setApiKey', () => this.askApiKey(true)),
-      vscode.commands.registerCommand('klong.testConnection', () => this.testConnection()),
+      vscode.commands.registerCommand('klong.setApiKey', () => this.endpoint.askApiKey(true)),
+      vscode.commands.registerCommand('klong.testConnection', () => this.endpoint.testConnection()),
       vscode.commands.registerCommand('klong.openRubric', () => this.openRubric()),
     ];
   }
@@ -136,64 +138,6 @@ export class ReproduceController implements vscode.Disposable {
     });
   }
 
-  /**
-   * The key from secret storage, else KLONG_API_KEY from the environment VS Code was started in;
-   * asks once when there is neither (empty is fine for local servers).
-   */
-  private async apiKey(): Promise<string | undefined> {
-    const stored = await this.context.secrets.get(SECRET);
-    if (stored !== undefined) return stored;
-    if (process.env.KLONG_API_KEY !== undefined) return process.env.KLONG_API_KEY;
-    return this.askApiKey(false);
-  }
-
-  private async askApiKey(explicit: boolean): Promise<string | undefined> {
-    const key = await vscode.window.showInputBox({
-      title: 'KLong: API key of the model endpoint',
-      prompt:
-        'Stored in VS Code secret storage; it never enters the container, logs or webviews. Leave empty for local servers without a key.',
-      password: true,
-      ignoreFocusOut: true,
-    });
-    if (key === undefined) return undefined;
-    await this.context.secrets.store(SECRET, key);
-    if (explicit)
-      void vscode.window.showInformationMessage('KLong: API key saved.', 'Test connection').then((c) => {
-        if (c) void this.testConnection();
-      });
-    return key;
-  }
-
-  private async testConnection(): Promise<void> {
-    const c = vscode.workspace.getConfiguration('klong');
-    const baseUrl = c.get<string>('model.baseUrl', '');
-    const model = c.get<string>('model.name', '');
-    const apiKey = await this.apiKey();
-    if (apiKey === undefined) return;
-    const { OpenAIModelClient } = await import('../engine/lazy');
-    const client = new OpenAIModelClient({
-      baseURL: baseUrl,
-      apiKey,
-      model,
-      maxRetries: 1,
-      stallTimeoutMs: 30_000,
-    });
-    await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `KLong: testing ${model} at ${baseUrl}…` },
-      async () => {
-        try {
-          await client.chat({ messages: [{ role: 'user', content: 'Reply with OK.' }], tools: [] });
-          void vscode.window.showInformationMessage(`KLong: ${model} at ${baseUrl} answered.`);
-        } catch (err) {
-          void notifyError(`Model connection failed: ${(err as Error).message}`, {
-            settings: 'klong.model',
-            retry: () => this.testConnection(),
-          });
-        }
-      },
-    );
-  }
-
   private async resumeById(id: string): Promise<void> {
     if (this.current) {
       void vscode.window.showWarningMessage('KLong: a session is already running in this window.');
@@ -203,7 +147,7 @@ export class ReproduceController implements vscode.Disposable {
   }
 
   private async start(from: NewSession | string): Promise<void> {
-    const settings = await runSettings(this.stateDir, () => this.apiKey());
+    const settings = await runSettings(this.stateDir, () => this.endpoint.apiKey());
     if (!settings) return;
     this.starting = true;
     const { ui } = this;
