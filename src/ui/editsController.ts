@@ -18,6 +18,7 @@ import {
 import { PROPOSAL_SCHEME, ProposalDocuments, pathOfProposalUri, proposalUri } from './editsDocuments';
 import { pickHunk, pickProposal, rejectReason } from './editsPickers';
 import { EditsStatus, modeFromSettings, pickMode, saveMode } from './editsStatus';
+import { activeProposalPath, closeDecidedDiffs, hunkAtCursor } from './editsTabs';
 import { VscodeUserFiles } from './editsWorkspace';
 
 export interface EditsControllerOptions {
@@ -192,7 +193,7 @@ export class EditsController implements vscode.Disposable {
     const path = q && (await this.resolve(t));
     const p = path ? q?.get(path) : undefined;
     if (!q || !p) return;
-    let i = index ?? this.hunkAtCursor(p);
+    let i = index ?? hunkAtCursor(p);
     if (i === undefined) i = (await pickHunk(p, which))?.index;
     if (i === undefined) return;
     const v = index === undefined ? p.version : version;
@@ -318,20 +319,12 @@ export class EditsController implements vscode.Disposable {
     }
   }
 
-  private hunkAtCursor(p: Proposal): number | undefined {
-    const editor = vscode.window.activeTextEditor;
-    if (!editor || pathOfProposalUri(editor.document.uri) !== p.path) return undefined;
-    const line = editor.selection.active.line;
-    const h = p.hunks.find((x) => line >= x.newStart - 1 && line < x.newStart - 1 + Math.max(x.newLines, 1));
-    return h?.index ?? (p.hunks.length === 1 ? p.hunks[0]!.index : undefined);
-  }
-
   /** The proposal a command is about: its argument, the active proposal editor/diff, or a pick. */
   private async resolve(t: Target): Promise<string | undefined> {
     if (typeof t === 'string') return t;
     if (t instanceof vscode.Uri) return this.pathOf(t) ?? this.pickPath();
     if (t && typeof t === 'object' && typeof t.path === 'string') return t.path;
-    return this.activeProposalPath() ?? this.pickPath();
+    return activeProposalPath() ?? this.pickPath();
   }
 
   private pathOf(uri: vscode.Uri): string | undefined {
@@ -339,14 +332,6 @@ export class EditsController implements vscode.Disposable {
     if (p) return p;
     const rel = vscode.workspace.asRelativePath(uri, false);
     return uri.scheme === 'file' && rel !== uri.fsPath && this.queue?.get(rel) ? rel : undefined;
-  }
-
-  private activeProposalPath(): string | undefined {
-    const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
-    if (input instanceof vscode.TabInputTextDiff) return pathOfProposalUri(input.modified);
-    if (input instanceof vscode.TabInputText) return pathOfProposalUri(input.uri);
-    const doc = vscode.window.activeTextEditor?.document;
-    return doc ? pathOfProposalUri(doc.uri) : undefined;
   }
 
   private async pickPath(): Promise<string | undefined> {
@@ -369,33 +354,15 @@ export class EditsController implements vscode.Disposable {
     const pending = this.queue?.list().length ?? 0;
     this.status.update(this.queue !== undefined, this.queue?.mode ?? modeFromSettings(), pending);
     void vscode.commands.executeCommand('setContext', 'klong.pendingEdits', pending);
-    this.closeDecidedDiffs();
+    closeDecidedDiffs((path) => this.queue?.get(path) !== undefined);
     this.updateFocusKey();
-  }
-
-  /** A decided proposal's diff tab has nothing left to show. */
-  private closeDecidedDiffs(): void {
-    const stale: vscode.Tab[] = [];
-    for (const g of vscode.window.tabGroups.all) {
-      for (const tab of g.tabs) {
-        const uri =
-          tab.input instanceof vscode.TabInputTextDiff
-            ? tab.input.modified
-            : tab.input instanceof vscode.TabInputText
-              ? tab.input.uri
-              : undefined;
-        const path = uri && pathOfProposalUri(uri);
-        if (path && uri.query !== 'side=empty' && !this.queue?.get(path)) stale.push(tab);
-      }
-    }
-    if (stale.length) void vscode.window.tabGroups.close(stale, true);
   }
 
   private updateFocusKey(): void {
     void vscode.commands.executeCommand(
       'setContext',
       'klong.proposalFocused',
-      this.activeProposalPath() !== undefined,
+      activeProposalPath() !== undefined,
     );
   }
 
