@@ -15,6 +15,7 @@ import {
   type EditQueue,
   type EditQueueOptions,
 } from '../edits/queue';
+import { ProposalDiffs } from './editsDiff';
 import { PROPOSAL_SCHEME, ProposalDocuments, pathOfProposalUri, proposalUri } from './editsDocuments';
 import { pickHunk, pickProposal, rejectReason } from './editsPickers';
 import { EditsStatus, modeFromSettings, pickMode, saveMode } from './editsStatus';
@@ -44,8 +45,8 @@ export class EditsController implements vscode.Disposable {
   private unsubscribe: (() => void) | undefined;
   private readonly docs: ProposalDocuments;
   private readonly status = new EditsStatus();
+  private readonly diffs = new ProposalDiffs();
   private readonly disposables: vscode.Disposable[] = [];
-  private codeLensHintShown = false;
 
   constructor(
     folder: vscode.Uri | undefined,
@@ -120,26 +121,7 @@ export class EditsController implements vscode.Disposable {
       void vscode.window.showInformationMessage(`KLong: no pending edit for ${path}.`);
       return;
     }
-    const right = proposalUri(p.path);
-    const options: vscode.TextDocumentShowOptions = { preview: true, preserveFocus };
-    if (p.wholeFileOnly) {
-      await vscode.window.showTextDocument(right, options);
-      return;
-    }
-    const leftPath = p.renamedFrom ?? p.path;
-    const left =
-      (await this.userFiles.read(leftPath)) !== null
-        ? this.userFiles.uri(leftPath)
-        : proposalUri(p.path, 'empty');
-    const title = p.renamedFrom
-      ? `${p.renamedFrom} → ${p.path} (renamed by KLong)`
-      : p.change === 'deleted'
-        ? `${p.path} (deleted by KLong)`
-        : p.change === 'added'
-          ? `${p.path} (new file proposed by KLong)`
-          : `${p.path} ↔ KLong proposal`;
-    await vscode.commands.executeCommand('vscode.diff', left, right, title, options);
-    this.codeLensHint(p);
+    await this.diffs.show(p, this.userFiles, preserveFocus);
   }
 
   private async openCommand(t: Target): Promise<void> {
@@ -364,25 +346,6 @@ export class EditsController implements vscode.Disposable {
       'klong.proposalFocused',
       activeProposalPath() !== undefined,
     );
-  }
-
-  /** Per-hunk buttons in a diff need CodeLens there, which VS Code turns off by default. */
-  private codeLensHint(p: Proposal): void {
-    if (this.codeLensHintShown || p.hunks.length < 2) return;
-    if (vscode.workspace.getConfiguration('diffEditor').get<boolean>('codeLens')) return;
-    this.codeLensHintShown = true;
-    void vscode.window
-      .showInformationMessage(
-        'KLong: to accept or reject single changes from the diff, turn on CodeLens in diff editors (or use the Accept/Reject Change commands with the cursor in a change).',
-        'Turn on',
-      )
-      .then((a) => {
-        if (a === 'Turn on') {
-          void vscode.workspace
-            .getConfiguration('diffEditor')
-            .update('codeLens', true, vscode.ConfigurationTarget.Global);
-        }
-      });
   }
 
   private async guard(fn: () => unknown): Promise<void> {
