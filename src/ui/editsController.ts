@@ -17,7 +17,7 @@ import {
 } from '../edits/queue';
 import { ProposalDiffs } from './editsDiff';
 import { PROPOSAL_SCHEME, ProposalDocuments, pathOfProposalUri, proposalUri } from './editsDocuments';
-import { pickHunk, pickProposal, rejectReason } from './editsPickers';
+import { askDecision, pickHunk, pickProposal, rejectReason } from './editsPickers';
 import { EditsStatus, modeFromSettings, pickMode, saveMode } from './editsStatus';
 import { activeProposalPath, closeDecidedDiffs, hunkAtCursor } from './editsTabs';
 import { VscodeUserFiles } from './editsWorkspace';
@@ -217,28 +217,7 @@ export class EditsController implements vscode.Disposable {
   /** ask-each: the diff opens without focus; a modal asks; Escape leaves it queued. */
   private async askEach(p: Proposal): Promise<Decision | undefined> {
     await this.open(p.path, true);
-    const verb = p.renamedFrom
-      ? `to rename ${p.renamedFrom} to`
-      : p.change === 'deleted'
-        ? 'to delete'
-        : 'an edit to';
-    const stats = p.wholeFileOnly ? '' : ` (+${p.stats.additions} −${p.stats.deletions})`;
-    const message = `KLong proposes ${verb} ${p.path}${stats}.`;
-    const detail = `${p.note ? `${p.note}\n` : ''}The agent is waiting for your decision.`;
-    const buttons = ['Accept', 'Reject…', 'Decide later'];
-    let answer: string | undefined;
-    try {
-      answer = await vscode.window.showInformationMessage(message, { modal: true, detail }, ...buttons);
-    } catch {
-      // Some hosts refuse modal dialogs (VS Code under test): ask with a notification instead.
-      answer = await vscode.window.showInformationMessage(`${message} ${detail}`, ...buttons);
-    }
-    if (answer === 'Accept') return { decision: 'accept' };
-    if (answer === 'Reject…') {
-      const why = await rejectReason(p.path);
-      return why === undefined ? undefined : { decision: 'reject', reason: why || undefined };
-    }
-    return undefined;
+    return askDecision(p);
   }
 
   /** Tells the user what happened; a conflict asks how to go on and never writes by itself. */
