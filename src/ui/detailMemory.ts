@@ -1,5 +1,8 @@
-/** Bodies of the events behind timeline row details, kept in memory up to a character budget. */
-import type { AgentEventBody } from '../agent/events';
+/** Bodies of the events behind timeline row details: kept in memory up to a character budget, else loaded. */
+import type { AgentEvent, AgentEventBody } from '../agent/events';
+
+/** Loads events by seq from the session log. */
+export type LoadEvents = (seqs: number[]) => Promise<AgentEvent[]> | AgentEvent[];
 
 /** Bodies of the events behind row details, bounded by a character budget (insertion order = age). */
 export class DetailMemory {
@@ -18,5 +21,23 @@ export class DetailMemory {
   }
   get(seq: number): AgentEventBody | undefined {
     return this.bodies.get(seq)?.body;
+  }
+
+  /**
+   * The bodies of events `seqs` (in seq order), those no longer kept loaded with `load`;
+   * undefined when some are gone and there is no `load`.
+   */
+  async bodiesOf(seqs: number[], load?: LoadEvents): Promise<AgentEventBody[] | undefined> {
+    const bodies: AgentEventBody[] = [];
+    const missing: number[] = [];
+    for (const s of seqs) {
+      const b = this.get(s);
+      if (b) bodies.push(b);
+      else missing.push(s);
+    }
+    if (!missing.length) return bodies;
+    if (!load) return undefined;
+    bodies.push(...(await load(missing)));
+    return bodies.sort((a, b) => ((a as AgentEvent).seq ?? 0) - ((b as AgentEvent).seq ?? 0));
   }
 }

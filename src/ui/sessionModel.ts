@@ -2,10 +2,10 @@
  * What the UI shows about a session, folded from its AgentEvents (live or replayed from the log).
  * Plain TypeScript (no `vscode`): the progress view, the status bar and tests consume it.
  */
-import type { AgentEvent, AgentEventBody } from '../agent/events';
+import type { AgentEvent } from '../agent/events';
 import type { RubricNode } from '../paper/types';
 import type { DetailSection, ProgressState, TimelineEntry } from '../protocol/progress';
-import { DetailMemory } from './detailMemory';
+import { DetailMemory, type LoadEvents } from './detailMemory';
 import { type Grade, rubricView } from './rubricView';
 import { StepTree } from './stepTree';
 import { detailFor, entryFor, readSection } from './timelineEntries';
@@ -20,7 +20,7 @@ export interface ModelChange {
 
 export interface SessionModelOptions {
   /** Loads events by seq from the session log when their detail is no longer kept in memory. */
-  loadEvents?: (seqs: number[]) => Promise<AgentEvent[]> | AgentEvent[];
+  loadEvents?: LoadEvents;
   /** Characters of event bodies kept in memory for row details (oldest dropped first). */
   detailMemoryChars?: number;
   spendCapUsd?: number | null;
@@ -166,18 +166,8 @@ export class SessionModel {
   async detail(index: number): Promise<DetailSection[]> {
     const seqs = this.rowSeqs[index];
     if (!seqs) return [{ label: 'Detail', text: `No timeline row ${index}.` }];
-    const bodies: AgentEventBody[] = [];
-    const missing: number[] = [];
-    for (const s of seqs) {
-      const b = this.memory.get(s);
-      if (b) bodies.push(b);
-      else missing.push(s);
-    }
-    if (missing.length && this.opts.loadEvents) {
-      const loaded = await this.opts.loadEvents(missing);
-      bodies.push(...loaded);
-      bodies.sort((a, b) => ((a as AgentEvent).seq ?? 0) - ((b as AgentEvent).seq ?? 0));
-    } else if (missing.length) {
+    const bodies = await this.memory.bodiesOf(seqs, this.opts.loadEvents);
+    if (!bodies) {
       return [
         { label: 'Detail', text: 'This step is no longer kept in memory; open the session log to see it.' },
       ];
