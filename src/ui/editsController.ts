@@ -15,9 +15,11 @@ import {
   type EditQueue,
   type EditQueueOptions,
 } from '../edits/queue';
+import { ProposalDiffs } from './editsDiff';
 import { PROPOSAL_SCHEME, ProposalDocuments, pathOfProposalUri, proposalUri } from './editsDocuments';
-import { pickHunk, pickProposal, rejectReason } from './editsPickers';
+import { askDecision, pickHunk, pickProposal, rejectReason } from './editsPickers';
 import { EditsStatus, modeFromSettings, pickMode, saveMode } from './editsStatus';
+import { activeProposalPath, closeDecidedDiffs, hunkAtCursor } from './editsTabs';
 import { VscodeUserFiles } from './editsWorkspace';
 
 export interface EditsControllerOptions {
@@ -43,8 +45,8 @@ export class EditsController implements vscode.Disposable {
   private unsubscribe: (() => void) | undefined;
   private readonly docs: ProposalDocuments;
   private readonly status = new EditsStatus();
+  private readonly diffs = new ProposalDiffs();
   private readonly disposables: vscode.Disposable[] = [];
-  private codeLensHintShown = false;
 
   constructor(
     folder: vscode.Uri | undefined,
@@ -119,26 +121,7 @@ export class EditsController implements vscode.Disposable {
       void vscode.window.showInformationMessage(`KLong: no pending edit for ${path}.`);
       return;
     }
-    const right = proposalUri(p.path);
-    const options: vscode.TextDocumentShowOptions = { preview: true, preserveFocus };
-    if (p.wholeFileOnly) {
-      await vscode.window.showTextDocument(right, options);
-      return;
-    }
-    const leftPath = p.renamedFrom ?? p.path;
-    const left =
-      (await this.userFiles.read(leftPath)) !== null
-        ? this.userFiles.uri(leftPath)
-        : proposalUri(p.path, 'empty');
-    const title = p.renamedFrom
-      ? `${p.renamedFrom} → ${p.path} (renamed by KLong)`
-      : p.change === 'deleted'
-        ? `${p.path} (deleted by KLong)`
-        : p.change === 'added'
-          ? `${p.path} (new file proposed by KLong)`
-          : `${p.path} ↔ KLong proposal`;
-    await vscode.commands.executeCommand('vscode.diff', left, right, title, options);
-    this.codeLensHint(p);
+    await this.diffs.show(p, this.userFiles, preserveFocus);
   }
 
   private async openCommand(t: Target): Promise<void> {
@@ -192,7 +175,7 @@ export class EditsController implements vscode.Disposable {
     const path = q && (await this.resolve(t));
     const p = path ? q?.get(path) : undefined;
     if (!q || !p) return;
-    let i = index ?? this.hunkAtCursor(p);
+    let i = index ?? hunkAtCursor(p);
     if (i === undefined) i = (await pickHunk(p, which))?.index;
     if (i === undefined) return;
     const v = index === undefined ? p.version : version;
@@ -234,28 +217,7 @@ export class EditsController implements vscode.Disposable {
   /** ask-each: the diff opens without focus; a modal asks; Escape leaves it queued. */
   private async askEach(p: Proposal): Promise<Decision | undefined> {
     await this.open(p.path, true);
-    const verb = p.renamedFrom
-      ? `to rename ${p.renamedFrom} to`
-      : p.change === 'deleted'
-        ? 'to delete'
-        : 'an edit to';
-    const stats = p.wholeFileOnly ? '' : ` (+${p.stats.additions} −${p.stats.deletions})`;
-    const message = `KLong proposes ${verb} ${p.path}${stats}.`;
-    const detail = `${p.note ? `${p.note}\n` : ''}The agent is waiting for your decision.`;
-    const buttons = ['Accept', 'Reject…', 'Decide later'];
-    let answer: string | undefined;
-    try {
-      answer = await vscode.window.showInformationMessage(message, { modal: true, detail }, ...buttons);
-    } catch {
-      // Some hosts refuse modal dialogs (VS Code under test): ask with a notification instead.
-      answer = await vscode.window.showInformationMessage(`${message} ${detail}`, ...buttons);
-    }
-    if (answer === 'Accept') return { decision: 'accept' };
-    if (answer === 'Reject…') {
-      const why = await rejectReason(p.path);
-      return why === undefined ? undefined : { decision: 'reject', reason: why || undefined };
-    }
-    return undefined;
+    return askDecision(p);
   }
 
   /** Tells the user what happened; a conflict asks how to go on and never writes by itself. */
@@ -318,20 +280,12 @@ export class EditsController implements vscode.Disposable {
     }
   }
 
-  private hunkAtCursor(p: Proposal): number | undefined {
-    const editor = vscode.window.activeTextEditor;
-    if (!editor || pathOfProposalUri(editor.document.uri) !== p.path) return undefined;
-    const line = editor.selection.active.line;
-    const h = p.hunks.find((x) => line >= x.newStart - 1 && line < x.newStart - 1 + Math.max(x.newLines, 1));
-    return h?.index ?? (p.hunks.length === 1 ? p.hunks[0]!.index : undefined);
-  }
-
   /** The proposal a command is about: its argument, the active proposal editor/diff, or a pick. */
   private async resolve(t: Target): Promise<string | undefined> {
     if (typeof t === 'string') return t;
     if (t instanceof vscode.Uri) return this.pathOf(t) ?? this.pickPath();
     if (t && typeof t === 'object' && typeof t.path === 'string') return t.path;
-    return this.activeProposalPath() ?? this.pickPath();
+    return activeProposalPath() ?? this.pickPath();
   }
 
   private pathOf(uri: vscode.Uri): string | undefined {
@@ -339,14 +293,6 @@ export class EditsController implements vscode.Disposable {
     if (p) return p;
     const rel = vscode.workspace.asRelativePath(uri, false);
     return uri.scheme === 'file' && rel !== uri.fsPath && this.queue?.get(rel) ? rel : undefined;
-  }
-
-  private activeProposalPath(): string | undefined {
-    const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
-    if (input instanceof vscode.TabInputTextDiff) return pathOfProposalUri(input.modified);
-    if (input instanceof vscode.TabInputText) return pathOfProposalUri(input.uri);
-    const doc = vscode.window.activeTextEditor?.document;
-    return doc ? pathOfProposalUri(doc.uri) : undefined;
   }
 
   private async pickPath(): Promise<string | undefined> {
@@ -369,53 +315,16 @@ export class EditsController implements vscode.Disposable {
     const pending = this.queue?.list().length ?? 0;
     this.status.update(this.queue !== undefined, this.queue?.mode ?? modeFromSettings(), pending);
     void vscode.commands.executeCommand('setContext', 'klong.pendingEdits', pending);
-    this.closeDecidedDiffs();
+    closeDecidedDiffs((path) => this.queue?.get(path) !== undefined);
     this.updateFocusKey();
-  }
-
-  /** A decided proposal's diff tab has nothing left to show. */
-  private closeDecidedDiffs(): void {
-    const stale: vscode.Tab[] = [];
-    for (const g of vscode.window.tabGroups.all) {
-      for (const tab of g.tabs) {
-        const uri =
-          tab.input instanceof vscode.TabInputTextDiff
-            ? tab.input.modified
-            : tab.input instanceof vscode.TabInputText
-              ? tab.input.uri
-              : undefined;
-        const path = uri && pathOfProposalUri(uri);
-        if (path && uri.query !== 'side=empty' && !this.queue?.get(path)) stale.push(tab);
-      }
-    }
-    if (stale.length) void vscode.window.tabGroups.close(stale, true);
   }
 
   private updateFocusKey(): void {
     void vscode.commands.executeCommand(
       'setContext',
       'klong.proposalFocused',
-      this.activeProposalPath() !== undefined,
+      activeProposalPath() !== undefined,
     );
-  }
-
-  /** Per-hunk buttons in a diff need CodeLens there, which VS Code turns off by default. */
-  private codeLensHint(p: Proposal): void {
-    if (this.codeLensHintShown || p.hunks.length < 2) return;
-    if (vscode.workspace.getConfiguration('diffEditor').get<boolean>('codeLens')) return;
-    this.codeLensHintShown = true;
-    void vscode.window
-      .showInformationMessage(
-        'KLong: to accept or reject single changes from the diff, turn on CodeLens in diff editors (or use the Accept/Reject Change commands with the cursor in a change).',
-        'Turn on',
-      )
-      .then((a) => {
-        if (a === 'Turn on') {
-          void vscode.workspace
-            .getConfiguration('diffEditor')
-            .update('codeLens', true, vscode.ConfigurationTarget.Global);
-        }
-      });
   }
 
   private async guard(fn: () => unknown): Promise<void> {

@@ -1,7 +1,8 @@
-/** QuickPicks and the reason box for proposed edits. */
+/** QuickPicks, the ask-each prompt and the reason box for proposed edits. */
 import * as vscode from 'vscode';
 import { describeHunk, type Hunk } from '../edits/hunks';
 import type { Proposal } from '../edits/proposal';
+import type { Decision } from '../edits/queue';
 
 export type ProposalChoice =
   | { action: 'open' | 'accept' | 'reject'; path: string }
@@ -95,4 +96,30 @@ export function rejectReason(what: string): Thenable<string | undefined> {
       'Optional: tell the agent why (it reads this as its next observation). Enter rejects, Escape cancels.',
     placeHolder: 'e.g. keep the public API unchanged',
   });
+}
+
+/** ask-each: a modal asks (a notification where modals are refused); undefined leaves the edit queued. */
+export async function askDecision(p: Proposal): Promise<Decision | undefined> {
+  const verb = p.renamedFrom
+    ? `to rename ${p.renamedFrom} to`
+    : p.change === 'deleted'
+      ? 'to delete'
+      : 'an edit to';
+  const stats = p.wholeFileOnly ? '' : ` (+${p.stats.additions} −${p.stats.deletions})`;
+  const message = `KLong proposes ${verb} ${p.path}${stats}.`;
+  const detail = `${p.note ? `${p.note}\n` : ''}The agent is waiting for your decision.`;
+  const buttons = ['Accept', 'Reject…', 'Decide later'];
+  let answer: string | undefined;
+  try {
+    answer = await vscode.window.showInformationMessage(message, { modal: true, detail }, ...buttons);
+  } catch {
+    // Some hosts refuse modal dialogs (VS Code under test): ask with a notification instead.
+    answer = await vscode.window.showInformationMessage(`${message} ${detail}`, ...buttons);
+  }
+  if (answer === 'Accept') return { decision: 'accept' };
+  if (answer === 'Reject…') {
+    const why = await rejectReason(p.path);
+    return why === undefined ? undefined : { decision: 'reject', reason: why || undefined };
+  }
+  return undefined;
 }

@@ -6,29 +6,20 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { parseDuration } from '../agent/budget';
-import { APPROVAL_MODES, type ApprovalMode, type DecideFn, type UserFiles } from '../edits';
-import type { NewSession, Reproduction, RunSettings } from '../engine/reproduction';
-import type { Prices } from '../llm/types';
-import type { GradedNode } from '../paper/graded';
+import type { DecideFn, UserFiles } from '../edits';
+import type { NewSession, Reproduction } from '../engine/reproduction';
 import { type SessionListEntry, SessionStore } from '../session';
+import { ModelEndpoint } from './modelEndpoint';
 import { notifyError } from './notify';
+import { pickPaper } from './paperPicker';
 import type { KlongUi } from './register';
-import type { Grade } from './sessionModel';
-
-const SECRET = 'klong.apiKey';
+import { gradesOf } from './rubricView';
+import { runSettings } from './runSettings';
 
 /** Requirements in a rubric tree. Not src/paper/rubric's countLeaves: importing it would put zod into the activation bundle. */
 function leafCount(n: { sub_tasks: unknown[] }): number {
   const subs = n.sub_tasks as { sub_tasks: unknown[] }[];
   return subs.length ? subs.reduce((a, c) => a + leafCount(c), 0) : 1;
-}
-
-/** Scores of every rubric node by id, for the rubric tree in the progress view. */
-function gradesOf(node: GradedNode, out: Record<string, Grade> = {}): Record<string, Grade> {
-  out[node.id] = { score: node.score, explanation: node.explanation };
-  for (const c of node.sub_tasks) gradesOf(c, out);
-  return out;
 }
 
 /** The edits controller's queue hooks, in the shape the engine's RunHooks take. */
@@ -42,11 +33,14 @@ export class ReproduceController implements vscode.Disposable {
   private current: Reproduction | undefined;
   private starting = false;
   private ending: Promise<void> | undefined;
+  private readonly endpoint: ModelEndpoint;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
     private readonly ui: KlongUi,
-  ) {}
+  ) {
+    this.endpoint = new ModelEndpoint(context.secrets);
+  }
 
   private get stateDir(): string {
     return join(this.context.globalStorageUri.fsPath, 'sessions');
@@ -64,8 +58,8 @@ export class ReproduceController implements vscode.Disposable {
         typeof id === 'string' ? this.resumeById(id) : this.control('resume'),
       ),
       vscode.commands.registerCommand('klong.stopSession', () => this.control('stop')),
-      vscode.commands.registerCommand('klong.setApiKey', () => this.askApiKey(true)),
-      vscode.commands.registerCommand('klong.testConnection', () => this.testConnection()),
+      vscode.commands.registerCommand('klong.setApiKey', () => this.endpoint.askApiKey(true)),
+      vscode.commands.registerCommand('klong.testConnection', () => this.endpoint.testConnection()),
       vscode.commands.registerCommand('klong.openRubric', () => this.openRubric()),
     ];
   }
@@ -134,7 +128,7 @@ export class ReproduceController implements vscode.Disposable {
       if (choice !== 'Replace it') return;
       this.store().delete(earlier.id);
     }
-    const paper = uri?.scheme === 'file' ? uri.fsPath : await this.pickPaper();
+    const paper = uri?.scheme === 'file' ? uri.fsPath : await pickPaper();
     if (!paper) return;
     const rubric = join(folder.uri.fsPath, 'rubric.json');
     await this.start({
@@ -142,135 +136,6 @@ export class ReproduceController implements vscode.Disposable {
       workspace: folder.uri.fsPath,
       ...(existsSync(rubric) ? { rubric } : { generateRubric: true }),
     });
-  }
-
-  private async pickPaper(): Promise<string | undefined> {
-    const pdfs = await vscode.workspace.findFiles('**/*.pdf', '**/node_modules/**', 30);
-    type Item = vscode.QuickPickItem & { value?: string; action?: 'browse' | 'url' };
-    const items: Item[] = [
-      ...pdfs.map((u) => ({ label: `$(file-pdf) ${vscode.workspace.asRelativePath(u)}`, value: u.fsPath })),
-      { label: '$(folder-opened) Choose a PDF or Markdown file…', action: 'browse' },
-      { label: '$(link) Enter a URL or an arXiv id…', action: 'url' },
-    ];
-    const pick = await vscode.window.showQuickPick(items, {
-      title: 'KLong: which paper?',
-      ignoreFocusOut: true,
-    });
-    if (!pick) return undefined;
-    if (pick.value) return pick.value;
-    if (pick.action === 'browse') {
-      const files = await vscode.window.showOpenDialog({
-        canSelectMany: false,
-        filters: { Papers: ['pdf', 'md'] },
-        openLabel: 'Reproduce',
-      });
-      return files?.[0]?.fsPath;
-    }
-    return vscode.window.showInputBox({
-      title: 'KLong: paper URL or arXiv id',
-      placeHolder: 'https://…/paper.pdf, 2602.17547 or arxiv.org/abs/2602.17547',
-      ignoreFocusOut: true,
-      validateInput: (v) => (v.trim() ? undefined : 'Enter a URL or an arXiv id'),
-    });
-  }
-
-  private async settings(): Promise<RunSettings | undefined> {
-    const c = vscode.workspace.getConfiguration('klong');
-    const apiKey = await this.apiKey();
-    if (apiKey === undefined) return undefined;
-    let budgetMs: number;
-    try {
-      budgetMs = parseDuration(c.get<string>('session.timeBudget', '12h'));
-    } catch (err) {
-      void notifyError(`${(err as Error).message} (setting klong.session.timeBudget)`, {
-        settings: 'klong.session',
-      });
-      return undefined;
-    }
-    const mode = c.get<string>('edits.approvalMode', 'review');
-    const spendCap = c.get<number>('session.spendCapUsd', 50);
-    const env = process.env;
-    return {
-      stateDir: this.stateDir,
-      model: {
-        baseUrl: c.get<string>('model.baseUrl', 'https://api.openai.com/v1'),
-        name: c.get<string>('model.name', 'gpt-4.1'),
-        apiKey,
-        contextLimit: c.get<number>('model.contextLimit', 128_000),
-        prices: c.get<Prices>('model.pricePerMillionTokens', { input: 2, cachedInput: 0.5, output: 8 }),
-      },
-      budgetMs,
-      ...(spendCap > 0 ? { spendCapUsd: spendCap } : {}),
-      approval: (APPROVAL_MODES as string[]).includes(mode) ? (mode as ApprovalMode) : 'review',
-      network: c.get<string>('docker.network', 'bridge'),
-      defaultImage: c.get<string>('docker.defaultImage', 'klong/python:bookworm'),
-      ...(c.get<string>('docker.host') ? { dockerHost: c.get<string>('docker.host') } : {}),
-      limits: {
-        memory: c.get<string>('docker.memoryLimit', '8g'),
-        cpus: c.get<number>('docker.cpus', 2),
-        pids: c.get<number>('docker.pidsLimit', 4096),
-      },
-      // Tests label their containers so they can clean up after themselves.
-      ...(env.KLONG_TEST_LABEL ? { labels: { [env.KLONG_TEST_LABEL]: '1' } } : {}),
-    };
-  }
-
-  /**
-   * The key from secret storage, else KLONG_API_KEY from the environment VS Code was started in;
-   * asks once when there is neither (empty is fine for local servers).
-   */
-  private async apiKey(): Promise<string | undefined> {
-    const stored = await this.context.secrets.get(SECRET);
-    if (stored !== undefined) return stored;
-    if (process.env.KLONG_API_KEY !== undefined) return process.env.KLONG_API_KEY;
-    return this.askApiKey(false);
-  }
-
-  private async askApiKey(explicit: boolean): Promise<string | undefined> {
-    const key = await vscode.window.showInputBox({
-      title: 'KLong: API key of the model endpoint',
-      prompt:
-        'Stored in VS Code secret storage; it never enters the container, logs or webviews. Leave empty for local servers without a key.',
-      password: true,
-      ignoreFocusOut: true,
-    });
-    if (key === undefined) return undefined;
-    await this.context.secrets.store(SECRET, key);
-    if (explicit)
-      void vscode.window.showInformationMessage('KLong: API key saved.', 'Test connection').then((c) => {
-        if (c) void this.testConnection();
-      });
-    return key;
-  }
-
-  private async testConnection(): Promise<void> {
-    const c = vscode.workspace.getConfiguration('klong');
-    const baseUrl = c.get<string>('model.baseUrl', '');
-    const model = c.get<string>('model.name', '');
-    const apiKey = await this.apiKey();
-    if (apiKey === undefined) return;
-    const { OpenAIModelClient } = await import('../engine/lazy');
-    const client = new OpenAIModelClient({
-      baseURL: baseUrl,
-      apiKey,
-      model,
-      maxRetries: 1,
-      stallTimeoutMs: 30_000,
-    });
-    await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `KLong: testing ${model} at ${baseUrl}…` },
-      async () => {
-        try {
-          await client.chat({ messages: [{ role: 'user', content: 'Reply with OK.' }], tools: [] });
-          void vscode.window.showInformationMessage(`KLong: ${model} at ${baseUrl} answered.`);
-        } catch (err) {
-          void notifyError(`Model connection failed: ${(err as Error).message}`, {
-            settings: 'klong.model',
-            retry: () => this.testConnection(),
-          });
-        }
-      },
-    );
   }
 
   private async resumeById(id: string): Promise<void> {
@@ -282,7 +147,7 @@ export class ReproduceController implements vscode.Disposable {
   }
 
   private async start(from: NewSession | string): Promise<void> {
-    const settings = await this.settings();
+    const settings = await runSettings(this.stateDir, () => this.endpoint.apiKey());
     if (!settings) return;
     this.starting = true;
     const { ui } = this;

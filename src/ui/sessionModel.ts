@@ -2,9 +2,12 @@
  * What the UI shows about a session, folded from its AgentEvents (live or replayed from the log).
  * Plain TypeScript (no `vscode`): the progress view, the status bar and tests consume it.
  */
-import type { AgentEvent, AgentEventBody } from '../agent/events';
+import type { AgentEvent } from '../agent/events';
 import type { RubricNode } from '../paper/types';
-import type { DetailSection, ProgressState, RubricView, TimelineEntry } from '../protocol/progress';
+import type { DetailSection, ProgressState, TimelineEntry } from '../protocol/progress';
+import { DetailMemory, type LoadEvents } from './detailMemory';
+import { type Grade, rubricView } from './rubricView';
+import { StepTree } from './stepTree';
 import { detailFor, entryFor, readSection } from './timelineEntries';
 
 export type StateKey = keyof ProgressState;
@@ -17,16 +20,11 @@ export interface ModelChange {
 
 export interface SessionModelOptions {
   /** Loads events by seq from the session log when their detail is no longer kept in memory. */
-  loadEvents?: (seqs: number[]) => Promise<AgentEvent[]> | AgentEvent[];
+  loadEvents?: LoadEvents;
   /** Characters of event bodies kept in memory for row details (oldest dropped first). */
   detailMemoryChars?: number;
   spendCapUsd?: number | null;
   network?: string;
-}
-
-export interface Grade {
-  score: number;
-  explanation?: string;
 }
 
 export function initialState(): ProgressState {
@@ -57,24 +55,10 @@ export function initialState(): ProgressState {
   };
 }
 
-/** Bodies of the events behind row details, bounded by a character budget (insertion order = age). */
-class DetailMemory {
-  private readonly bodies = new Map<number, { body: AgentEventBody; size: number }>();
-  private chars = 0;
-  constructor(private readonly budget: number) {}
-  put(seq: number, body: AgentEventBody): void {
-    const size = JSON.stringify(body).length;
-    this.bodies.set(seq, { body, size });
-    this.chars += size;
-    for (const [k, v] of this.bodies) {
-      if (this.chars <= this.budget) break;
-      this.bodies.delete(k);
-      this.chars -= v.size;
-    }
-  }
-  get(seq: number): AgentEventBody | undefined {
-    return this.bodies.get(seq)?.body;
-  }
+/** The budget with its active-time clock stopped at `ts` (the same budget when the clock is not running). */
+function stopClock(b: ProgressState['budget'], ts: number): ProgressState['budget'] {
+  if (b.runningSince === null) return b;
+  return { ...b, activeMs: b.activeMs + Math.max(0, ts - b.runningSince), runningSince: null };
 }
 
 export class SessionModel {
@@ -88,10 +72,8 @@ export class SessionModel {
   private rubricSource: RubricNode | null = null;
   private grades: Record<string, Grade> = {};
   private listeners = new Set<(c: ModelChange) => void>();
-  /** The step tree (see agent/rewind.ts): parent of each step, the head, and the abandoned steps. */
-  private parents = new Map<number, number>();
-  private head = 0;
-  private abandoned = new Set<number>();
+  /** The step tree (see agent/rewind.ts): tells which rows belong to abandoned steps. */
+  private readonly tree = new StepTree();
   private readingListeners = new Set<(sectionId: string) => void>();
 
   constructor(private readonly opts: SessionModelOptions = {}) {
@@ -130,9 +112,7 @@ export class SessionModel {
     this.state.network = this.opts.network ?? 'unknown';
     this.entries = [];
     this.rowSeqs = [];
-    this.parents.clear();
-    this.head = 0;
-    this.abandoned.clear();
+    this.tree.clear();
     this.openCalls.clear();
     this.requestTs.clear();
     this.rubricSource = null;
@@ -177,9 +157,8 @@ export class SessionModel {
 
   /** For a replayed session that is not running any more: stop the active-time clock at `ts`. */
   suspendClock(ts: number): void {
-    const b = this.state.budget;
-    if (b.runningSince === null) return;
-    this.state.budget = { ...b, activeMs: b.activeMs + Math.max(0, ts - b.runningSince), runningSince: null };
+    if (this.state.budget.runningSince === null) return;
+    this.state.budget = stopClock(this.state.budget, ts);
     this.emit(new Set(['budget']), new Set());
   }
 
@@ -187,18 +166,8 @@ export class SessionModel {
   async detail(index: number): Promise<DetailSection[]> {
     const seqs = this.rowSeqs[index];
     if (!seqs) return [{ label: 'Detail', text: `No timeline row ${index}.` }];
-    const bodies: AgentEventBody[] = [];
-    const missing: number[] = [];
-    for (const s of seqs) {
-      const b = this.memory.get(s);
-      if (b) bodies.push(b);
-      else missing.push(s);
-    }
-    if (missing.length && this.opts.loadEvents) {
-      const loaded = await this.opts.loadEvents(missing);
-      bodies.push(...loaded);
-      bodies.sort((a, b) => ((a as AgentEvent).seq ?? 0) - ((b as AgentEvent).seq ?? 0));
-    } else if (missing.length) {
+    const bodies = await this.memory.bodiesOf(seqs, this.opts.loadEvents);
+    if (!bodies) {
       return [
         { label: 'Detail', text: 'This step is no longer kept in memory; open the session log to see it.' },
       ];
@@ -218,7 +187,7 @@ export class SessionModel {
     this.entries.push({
       index,
       ...entry,
-      ...(entry.step !== undefined && this.abandoned.has(entry.step) ? { abandoned: true } : {}),
+      ...(entry.step !== undefined && this.tree.isAbandoned(entry.step) ? { abandoned: true } : {}),
     });
     this.rowSeqs.push([e.seq]);
     if (entry.hasDetail) this.memory.put(e.seq, e);
@@ -229,14 +198,10 @@ export class SessionModel {
 
   /** Steps off the path root → head are an abandoned branch; a rewind of a rewind can revive them. */
   private rewound(toStep: number, updated: Set<number>): void {
-    if (toStep !== 0 && !this.parents.has(toStep)) return;
-    this.head = toStep;
-    const live = new Set<number>([0]);
-    for (let s: number | undefined = toStep; s !== undefined && s > 0; s = this.parents.get(s)) live.add(s);
-    this.abandoned = new Set([...this.parents.keys()].filter((s) => !live.has(s)));
+    if (!this.tree.rewind(toStep)) return;
     for (const row of this.entries) {
       if (row.step === undefined) continue;
-      const off = this.abandoned.has(row.step);
+      const off = this.tree.isAbandoned(row.step);
       if (!!row.abandoned === off) continue;
       if (off) row.abandoned = true;
       else delete row.abandoned;
@@ -246,25 +211,17 @@ export class SessionModel {
 
   /** Step numbers of the current conversation, newest first (for the rewind picker). */
   liveSteps(): number[] {
-    const out: number[] = [];
-    for (let s: number | undefined = this.head; s !== undefined && s > 0; s = this.parents.get(s))
-      out.push(s);
-    return out;
+    return this.tree.liveSteps();
   }
 
   /** Every step in the timeline, and whether it is on an abandoned branch. */
   steps(): { step: number; abandoned: boolean }[] {
-    return [...this.parents.keys()]
-      .sort((a, b) => b - a)
-      .map((step) => ({ step, abandoned: this.abandoned.has(step) }));
+    return this.tree.steps();
   }
 
   private fold(e: AgentEvent, keys: Set<StateKey>, updated: Set<number>): void {
     const s = this.state;
-    if (e.type === 'model_request' && !this.parents.has(e.step)) {
-      this.parents.set(e.step, this.head);
-      this.head = e.step;
-    }
+    if (e.type === 'model_request') this.tree.add(e.step);
     if (e.type === 'rewind' && e.mode !== 'code') this.rewound(e.toStep, updated);
     if (e.type === 'rewind' && e.mode !== 'conversation' && s.proposals.some((p) => p.status === 'pending')) {
       // The files went back: pending proposals are recomputed from the container (on resume).
@@ -296,8 +253,7 @@ export class SessionModel {
         const b = s.budget;
         const running = e.status === 'running';
         if (running && b.runningSince === null) s.budget = { ...b, runningSince: e.ts };
-        if (!running && b.runningSince !== null)
-          s.budget = { ...b, activeMs: b.activeMs + Math.max(0, e.ts - b.runningSince), runningSince: null };
+        if (!running) s.budget = stopClock(b, e.ts);
         s.status = e.status;
         s.statusReason = e.reason ?? null;
         keys.add('status').add('statusReason').add('budget');
@@ -401,12 +357,7 @@ export class SessionModel {
         break;
       case 'end':
         if (s.budget.runningSince !== null) {
-          const b = s.budget;
-          s.budget = {
-            ...b,
-            activeMs: b.activeMs + Math.max(0, e.ts - (b.runningSince ?? e.ts)),
-            runningSince: null,
-          };
+          s.budget = stopClock(s.budget, e.ts);
           keys.add('budget');
         }
         if (!['done', 'failed', 'stopped'].includes(s.status)) {
@@ -419,24 +370,4 @@ export class SessionModel {
     }
     this.addRow(e, keys);
   }
-}
-
-/** The rubric as the view shows it, with grades folded up as weighted means. */
-export function rubricView(node: RubricNode, grades: Record<string, Grade>): RubricView {
-  const children = node.sub_tasks.map((c) => rubricView(c, grades));
-  const own = grades[node.id];
-  let score: number | null = own ? Math.min(1, Math.max(0, own.score)) : null;
-  if (score === null && children.length && children.every((c) => typeof c.score === 'number')) {
-    const w = children.reduce((a, c) => a + c.weight, 0);
-    score = w > 0 ? children.reduce((a, c) => a + c.weight * (c.score as number), 0) / w : null;
-  }
-  return {
-    id: node.id,
-    requirements: node.requirements,
-    weight: node.weight,
-    category: node.task_category,
-    ...(score !== null ? { score } : {}),
-    ...(own?.explanation ? { explanation: own.explanation } : {}),
-    children,
-  };
 }

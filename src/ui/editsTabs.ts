@@ -1,0 +1,40 @@
+/** Which proposal the active tab or editor shows, and closing the diff tabs of decided proposals. */
+import * as vscode from 'vscode';
+import type { Proposal } from '../edits/proposal';
+import { pathOfProposalUri } from './editsDocuments';
+
+/** The path of the proposal in the active tab (its diff or its document), else in the active editor. */
+export function activeProposalPath(): string | undefined {
+  const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+  if (input instanceof vscode.TabInputTextDiff) return pathOfProposalUri(input.modified);
+  if (input instanceof vscode.TabInputText) return pathOfProposalUri(input.uri);
+  const doc = vscode.window.activeTextEditor?.document;
+  return doc ? pathOfProposalUri(doc.uri) : undefined;
+}
+
+/** The hunk under the cursor when the active editor shows the proposal (its only hunk when it has one). */
+export function hunkAtCursor(p: Proposal): number | undefined {
+  const editor = vscode.window.activeTextEditor;
+  if (!editor || pathOfProposalUri(editor.document.uri) !== p.path) return undefined;
+  const line = editor.selection.active.line;
+  const h = p.hunks.find((x) => line >= x.newStart - 1 && line < x.newStart - 1 + Math.max(x.newLines, 1));
+  return h?.index ?? (p.hunks.length === 1 ? p.hunks[0]!.index : undefined);
+}
+
+/** A decided proposal's diff tab has nothing left to show: closes those whose path is no longer pending. */
+export function closeDecidedDiffs(pending: (path: string) => boolean): void {
+  const stale: vscode.Tab[] = [];
+  for (const g of vscode.window.tabGroups.all) {
+    for (const tab of g.tabs) {
+      const uri =
+        tab.input instanceof vscode.TabInputTextDiff
+          ? tab.input.modified
+          : tab.input instanceof vscode.TabInputText
+            ? tab.input.uri
+            : undefined;
+      const path = uri && pathOfProposalUri(uri);
+      if (path && uri.query !== 'side=empty' && !pending(path)) stale.push(tab);
+    }
+  }
+  if (stale.length) void vscode.window.tabGroups.close(stale, true);
+}

@@ -1,0 +1,36 @@
+/** The rubric tree of the progress view: grades by rubric node id, folded up as weighted means. */
+import type { GradedNode } from '../paper/graded';
+import type { RubricNode } from '../paper/types';
+import type { RubricView } from '../protocol/progress';
+
+export interface Grade {
+  score: number;
+  explanation?: string;
+}
+
+/** The rubric as the view shows it, with grades folded up as weighted means. */
+export function rubricView(node: RubricNode, grades: Record<string, Grade>): RubricView {
+  const children = node.sub_tasks.map((c) => rubricView(c, grades));
+  const own = grades[node.id];
+  let score: number | null = own ? Math.min(1, Math.max(0, own.score)) : null;
+  if (score === null && children.length && children.every((c) => typeof c.score === 'number')) {
+    const w = children.reduce((a, c) => a + c.weight, 0);
+    score = w > 0 ? children.reduce((a, c) => a + c.weight * (c.score as number), 0) / w : null;
+  }
+  return {
+    id: node.id,
+    requirements: node.requirements,
+    weight: node.weight,
+    category: node.task_category,
+    ...(score !== null ? { score } : {}),
+    ...(own?.explanation ? { explanation: own.explanation } : {}),
+    children,
+  };
+}
+
+/** Scores of every rubric node by id, for the rubric tree in the progress view. */
+export function gradesOf(node: GradedNode, out: Record<string, Grade> = {}): Record<string, Grade> {
+  out[node.id] = { score: node.score, explanation: node.explanation };
+  for (const c of node.sub_tasks) gradesOf(c, out);
+  return out;
+}
