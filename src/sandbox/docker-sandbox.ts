@@ -15,18 +15,20 @@ import {
 import {
   acceptPaths,
   baselineContent,
+  type GitTarget,
+  listChanges,
+  revertPath,
+  shadowGitBytes,
+} from './shadow-git';
+import { PersistentShell } from './shell';
+import {
   changedBetween,
   commitStep,
   contentAt,
   diffCommits,
-  type GitTarget,
-  listChanges,
   restoreCommit,
-  revertPath,
   rootCommit,
-  shadowGitBytes,
-} from './shadow-git';
-import { PersistentShell } from './shell';
+} from './step-commits';
 import { tarFromFiles } from './workspace-archive';
 
 const NOT_FOUND = 44;

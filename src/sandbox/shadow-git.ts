@@ -42,7 +42,7 @@ const SCRIPT_DIR = '/var/lib/klong/scripts';
 const NO_SCRIPT = 197;
 
 /** Text-output scripts through the control shell; falls back to a one-off exec (which keeps stderr apart). */
-async function gitFast(t: GitTarget, script: string, args: string[] = []) {
+export async function gitFast(t: GitTarget, script: string, args: string[] = []) {
   if (t.shell) {
     // Runs in the shell's own subshell: no extra bash, no exec round trip; stderr is dropped so that it cannot
     // mix with the parsed output (a failure is re-run below through an exec that keeps it).
@@ -68,7 +68,7 @@ async function gitFast(t: GitTarget, script: string, args: string[] = []) {
   return git(t, script, args);
 }
 
-async function git(t: GitTarget, script: string, args: string[] = [], maxStdout?: number) {
+export async function git(t: GitTarget, script: string, args: string[] = [], maxStdout?: number) {
   const r = await bashScript(t.container, PRELUDE + script, args, {
     user: t.user,
     env: [`KLONG_WORKDIR=${t.workdir}`],
@@ -83,7 +83,7 @@ async function git(t: GitTarget, script: string, args: string[] = [], maxStdout?
   return r;
 }
 
-function failed(what: string, stderr: string): Error {
+export function failed(what: string, stderr: string): Error {
   return new Error(`Shadow git ${what} failed: ${stderr.trim().slice(-2000)}`);
 }
 
@@ -298,109 +298,6 @@ g commit -q --allow-empty --no-verify -m accept`,
     rels,
   );
   if (r.exitCode !== 0) throw failed('accept', r.stderr);
-}
-
-/**
- * Step checkpoints: each file-changing step records the whole workspace as a commit on
- * refs/klong/steps, through an index of its own (the baseline's HEAD and index, which define the
- * proposals, are untouched). Commits share unchanged blobs and trees, so each costs only its delta;
- * `git gc --auto` packs them in the background. Every step commit stays reachable from the ref, so
- * abandoned branches of a rewind are never pruned.
- */
-const STEPS_REF = 'refs/klong/steps';
-const STEPS_ENV = `export GIT_INDEX_FILE="$GIT_DIR/klong-steps.index"
-[ -f "$GIT_INDEX_FILE" ] || g read-tree "$(g rev-parse -q --verify "${STEPS_REF}^{tree}" || g rev-parse 'HEAD^{tree}')"
-`;
-
-/** The first commit of the baseline: the workspace as copied in, before any step. */
-export async function rootCommit(t: GitTarget): Promise<string> {
-  const r = await gitFast(t, `g rev-list --max-parents=0 HEAD | tail -n 1`);
-  if (r.exitCode !== 0) throw failed('rev-list', r.stderr);
-  return r.stdout.toString('utf8').trim();
-}
-
-/**
- * Commits the workspace as it is now, if it differs from the last step commit (or, before the
- * first one, from the root baseline). Returns the commit, or undefined when nothing changed.
- */
-export async function commitStep(t: GitTarget, message: string): Promise<string | undefined> {
-  const r = await gitFast(
-    t,
-    `${STEPS_ENV}g add -A
-tree=$(g write-tree)
-prev=$(g rev-parse -q --verify "${STEPS_REF}" || true)
-last=$(g rev-parse "\${prev:-$(g rev-list --max-parents=0 HEAD | tail -n 1)}^{tree}")
-[ "$tree" = "$last" ] && exit 0
-c=$(g commit-tree "$tree" \${prev:+-p "$prev"} -m "$1")
-g update-ref "${STEPS_REF}" "$c"
-printf '%s' "$c"
-# Pack loose objects now and then, detached so that the step does not wait for it.
-( g -c gc.auto=2000 -c gc.autoDetach=true gc --auto --quiet </dev/null >/dev/null 2>&1 & )`,
-    [message],
-  );
-  if (r.exitCode !== 0) throw failed('step commit', r.stderr);
-  const out = r.stdout.toString('utf8').trim();
-  return out || undefined;
-}
-
-/**
- * Puts the workspace back to a commit, byte for byte (additions removed, deletions restored, modes
- * kept), touching only the files that differ. Ignored files (caches) are left alone.
- */
-export async function restoreCommit(t: GitTarget, commit: string): Promise<void> {
-  const r = await gitFast(
-    t,
-    `g cat-file -e "$1^{commit}" || { echo "unknown commit $1" >&2; exit 3; }
-${STEPS_ENV}g add -A
-g read-tree --reset -u "$1"
-# The ref's tip must be the workspace now, so that the next step commits (or not) against it; the
-# new tip keeps the old one as parent, so no step commit ever becomes unreachable.
-prev=$(g rev-parse -q --verify "${STEPS_REF}" || true)
-if [ -n "$prev" ] && [ "$(g rev-parse "$prev^{tree}")" != "$(g rev-parse "$1^{tree}")" ]; then
-  g update-ref "${STEPS_REF}" "$(g commit-tree "$1^{tree}" -p "$prev" -p "$1" -m "rewind")"
-fi`,
-    [commit],
-  );
-  if (r.exitCode !== 0) throw failed('rewind', r.stderr);
-}
-
-/** Unified diff between two commits (binary files as git's "Binary files … differ"). */
-export async function diffCommits(t: GitTarget, from: string, to: string): Promise<string> {
-  const r = await git(t, `g diff --no-color --no-ext-diff --no-renames "$1" "$2" --`, [from, to]);
-  if (r.exitCode !== 0) throw failed('diff', r.stderr);
-  return r.stdout.toString('utf8');
-}
-
-/** Paths that differ between two commits, with how they changed. */
-export async function changedBetween(
-  t: GitTarget,
-  from: string,
-  to: string,
-): Promise<{ path: string; kind: 'added' | 'modified' | 'deleted' }[]> {
-  const r = await gitFast(t, `g diff --name-status -z --no-renames "$1" "$2" --`, [from, to]);
-  if (r.exitCode !== 0) throw failed('diff', r.stderr);
-  const f = r.stdout
-    .toString('utf8')
-    .split('\0')
-    .filter((x) => x !== '');
-  const out: { path: string; kind: 'added' | 'modified' | 'deleted' }[] = [];
-  for (let i = 0; i + 1 < f.length; i += 2) {
-    const s = f[i]!;
-    out.push({ path: f[i + 1]!, kind: s === 'A' ? 'added' : s === 'D' ? 'deleted' : 'modified' });
-  }
-  return out;
-}
-
-/** A file's content at a commit, or null if it was not there. */
-export async function contentAt(t: GitTarget, commit: string, rel: string): Promise<Uint8Array | null> {
-  const r = await git(
-    t,
-    `if g cat-file -e "$1:$2" 2>/dev/null; then g cat-file blob "$1:$2"; else exit 44; fi`,
-    [commit, rel],
-  );
-  if (r.exitCode === 44) return null;
-  if (r.exitCode !== 0) throw failed('show', r.stderr);
-  return new Uint8Array(r.stdout);
 }
 
 /** Bytes the shadow git takes on disk (objects, packs, indexes). */
