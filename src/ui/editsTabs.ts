@@ -3,11 +3,18 @@ import * as vscode from 'vscode';
 import type { Proposal } from '../edits/proposal';
 import { pathOfProposalUri } from './editsDocuments';
 
+/** The document a text tab shows (a diff's right side), or undefined for other tabs. */
+function tabUri(tab: vscode.Tab | undefined): vscode.Uri | undefined {
+  const input = tab?.input;
+  if (input instanceof vscode.TabInputTextDiff) return input.modified;
+  if (input instanceof vscode.TabInputText) return input.uri;
+  return undefined;
+}
+
 /** The path of the proposal in the active tab (its diff or its document), else in the active editor. */
 export function activeProposalPath(): string | undefined {
-  const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
-  if (input instanceof vscode.TabInputTextDiff) return pathOfProposalUri(input.modified);
-  if (input instanceof vscode.TabInputText) return pathOfProposalUri(input.uri);
+  const uri = tabUri(vscode.window.tabGroups.activeTabGroup.activeTab);
+  if (uri) return pathOfProposalUri(uri);
   const doc = vscode.window.activeTextEditor?.document;
   return doc ? pathOfProposalUri(doc.uri) : undefined;
 }
@@ -26,12 +33,7 @@ export function closeDecidedDiffs(pending: (path: string) => boolean): void {
   const stale: vscode.Tab[] = [];
   for (const g of vscode.window.tabGroups.all) {
     for (const tab of g.tabs) {
-      const uri =
-        tab.input instanceof vscode.TabInputTextDiff
-          ? tab.input.modified
-          : tab.input instanceof vscode.TabInputText
-            ? tab.input.uri
-            : undefined;
+      const uri = tabUri(tab);
       const path = uri && pathOfProposalUri(uri);
       if (path && uri.query !== 'side=empty' && !pending(path)) stale.push(tab);
     }

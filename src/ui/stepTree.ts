@@ -23,8 +23,7 @@ export class StepTree {
   rewind(toStep: number): boolean {
     if (toStep !== 0 && !this.parents.has(toStep)) return false;
     this.head = toStep;
-    const live = new Set<number>([0]);
-    for (let s: number | undefined = toStep; s !== undefined && s > 0; s = this.parents.get(s)) live.add(s);
+    const live = new Set([0, ...this.liveSteps()]);
     this.abandoned = new Set([...this.parents.keys()].filter((s) => !live.has(s)));
     return true;
   }
