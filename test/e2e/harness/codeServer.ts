@@ -35,6 +35,9 @@ export const offlineSettings: Record<string, unknown> = {
   'typescript.tsserver.web.typeAcquisition.enabled': false,
   'chat.disableAIFeatures': true,
   'workbench.colorTheme': 'Default Dark Modern',
+  // VS Code in a browser saves after 1 s by default (desktop: off); the tests of unsaved editors need
+  // the desktop behaviour, or a slow step lets auto-save write the user's text behind them.
+  'files.autoSave': 'off',
 };
 
 export async function freePort(): Promise<number> {

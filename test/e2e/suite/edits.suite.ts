@@ -163,8 +163,12 @@ describe('proposed edits', function () {
     const doc = await vscode.workspace.openTextDocument(vscode.Uri.joinPath(folder, 'model.py'));
     const editor = await vscode.window.showTextDocument(doc);
     const saved = doc.getText();
-    await editor.edit((b) => b.insert(new vscode.Position(0, 0), '# user note\n'));
-    assert.ok(doc.isDirty);
+    assert.ok(
+      await editor.edit((b) => b.insert(new vscode.Position(0, 0), '# user note\n')),
+      'the user edit applied',
+    );
+    // The dirty flag reaches the extension host after the edit itself does.
+    await until('the editor unsaved', () => doc.isDirty);
     await agentWrites({ 'model.py': saved.replace('value_20 = 20\n', 'value_20 = 20.5\n') });
     await vscode.commands.executeCommand('klong.acceptProposal', 'model.py');
     assert.equal(doc.getText(), `# user note\n${saved.replace('value_20 = 20\n', 'value_20 = 20.5\n')}`);
@@ -186,7 +190,11 @@ describe('proposed edits', function () {
     await sandbox.acceptIntoBaseline(['train.py']);
     const doc = await vscode.workspace.openTextDocument(vscode.Uri.joinPath(folder, 'train.py'));
     const editor = await vscode.window.showTextDocument(doc);
-    await editor.edit((b) => b.replace(doc.lineAt(4).range, 'lr_5 = 0.5  # mine'));
+    assert.ok(
+      await editor.edit((b) => b.replace(doc.lineAt(4).range, 'lr_5 = 0.5  # mine')),
+      'the user edit applied',
+    );
+    await until('the editor unsaved', () => doc.isDirty);
     const mine = doc.getText();
     const theirs = base.replace('lr_5 = 0.5\n', 'lr_5 = 0.05\n');
     await agentWrites({ 'train.py': theirs });
