@@ -60,7 +60,9 @@ export class VscodeUserFiles implements UserFiles {
     if (we.size > 0 && !(await vscode.workspace.applyEdit(we))) return false;
     for (const w of rawWrites) await vscode.workspace.fs.writeFile(w.uri, w.bytes);
     for (const uri of created) save.push(await vscode.workspace.openTextDocument(uri));
-    for (const doc of save) if (doc.isDirty) await doc.save();
+    // Saved unconditionally: the extension host learns of the new dirty state after applyEdit
+    // resolves, so `isDirty` can still read false here; saving a clean document is a no-op.
+    for (const doc of save) await doc.save();
     return true;
   }
 
