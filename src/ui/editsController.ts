@@ -19,7 +19,7 @@ import { ProposalDiffs } from './editsDiff';
 import { PROPOSAL_SCHEME, ProposalDocuments, pathOfProposalUri, proposalUri } from './editsDocuments';
 import { askDecision, pickHunk, pickProposal, rejectReason } from './editsPickers';
 import { EditsStatus, modeFromSettings, pickMode, saveMode } from './editsStatus';
-import { activeProposalPath, closeDecidedDiffs, hunkAtCursor } from './editsTabs';
+import { activeProposalPath, closeDecidedDiffs, hunkAtCursor, proposalTabs } from './editsTabs';
 import { VscodeUserFiles } from './editsWorkspace';
 
 export interface EditsControllerOptions {
@@ -122,6 +122,8 @@ export class EditsController implements vscode.Disposable {
       return;
     }
     await this.diffs.show(p, this.userFiles, preserveFocus);
+    // The workbench may have kept the model of an earlier proposal for this path: show the current one.
+    this.docs.refresh(proposalTabs());
   }
 
   private async openCommand(t: Target): Promise<void> {
@@ -311,7 +313,7 @@ export class EditsController implements vscode.Disposable {
   }
 
   private changed(): void {
-    this.docs.refresh();
+    this.docs.refresh(proposalTabs());
     const pending = this.queue?.list().length ?? 0;
     this.status.update(this.queue !== undefined, this.queue?.mode ?? modeFromSettings(), pending);
     void vscode.commands.executeCommand('setContext', 'klong.pendingEdits', pending);

@@ -86,10 +86,16 @@ export class ProposalDocuments implements vscode.TextDocumentContentProvider, vs
     return lenses;
   }
 
-  /** Re-render every open proposal document and its lenses. */
-  refresh(): void {
+  /**
+   * Re-render the pending proposals shown in a tab, and every lens. Any other proposal document is
+   * closing or closed: the workbench may dispose its model while the new text is being read, and
+   * then logs "Model is disposed!". A document opened again is read afresh (see EditsController.open).
+   */
+  refresh(shown: Set<string>): void {
     for (const doc of vscode.workspace.textDocuments) {
-      if (doc.uri.scheme === PROPOSAL_SCHEME) this.changeEmitter.fire(doc.uri);
+      const path = pathOfProposalUri(doc.uri);
+      if (path === undefined || doc.uri.query === 'side=empty' || !shown.has(doc.uri.toString())) continue;
+      if (this.queue()?.get(path)) this.changeEmitter.fire(doc.uri);
     }
     this.lensEmitter.fire();
   }

@@ -11,6 +11,18 @@ function tabUri(tab: vscode.Tab | undefined): vscode.Uri | undefined {
   return undefined;
 }
 
+/** The proposal documents shown in a tab now (diff right sides and plain tabs), as URI strings. */
+export function proposalTabs(): Set<string> {
+  const shown = new Set<string>();
+  for (const g of vscode.window.tabGroups.all) {
+    for (const tab of g.tabs) {
+      const uri = tabUri(tab);
+      if (uri && pathOfProposalUri(uri) !== undefined) shown.add(uri.toString());
+    }
+  }
+  return shown;
+}
+
 /** The path of the proposal in the active tab (its diff or its document), else in the active editor. */
 export function activeProposalPath(): string | undefined {
   const uri = tabUri(vscode.window.tabGroups.activeTabGroup.activeTab);
