@@ -91,11 +91,10 @@ export class ProposalDocuments implements vscode.TextDocumentContentProvider, vs
    * closing or closed: the workbench may dispose its model while the new text is being read, and
    * then logs "Model is disposed!". A document opened again is read afresh (see EditsController.open).
    */
-  refresh(shown: Set<string>): void {
-    for (const doc of vscode.workspace.textDocuments) {
-      const path = pathOfProposalUri(doc.uri);
-      if (path === undefined || doc.uri.query === 'side=empty' || !shown.has(doc.uri.toString())) continue;
-      if (this.queue()?.get(path)) this.changeEmitter.fire(doc.uri);
+  refresh(shown: vscode.Uri[]): void {
+    for (const uri of shown) {
+      const path = pathOfProposalUri(uri);
+      if (path && uri.query !== 'side=empty' && this.queue()?.get(path)) this.changeEmitter.fire(uri);
     }
     this.lensEmitter.fire();
   }

@@ -11,16 +11,22 @@ function tabUri(tab: vscode.Tab | undefined): vscode.Uri | undefined {
   return undefined;
 }
 
-/** The proposal documents shown in a tab now (diff right sides and plain tabs), as URI strings. */
-export function proposalTabs(): Set<string> {
-  const shown = new Set<string>();
+/** Every tab showing a proposal document (a diff's right side or the document alone). */
+function* proposalTabEntries(): Generator<{ tab: vscode.Tab; uri: vscode.Uri; path: string }> {
   for (const g of vscode.window.tabGroups.all) {
     for (const tab of g.tabs) {
       const uri = tabUri(tab);
-      if (uri && pathOfProposalUri(uri) !== undefined) shown.add(uri.toString());
+      const path = uri && pathOfProposalUri(uri);
+      if (path) yield { tab, uri, path };
     }
   }
-  return shown;
+}
+
+/** The proposal documents shown in a tab now, each once. */
+export function proposalTabs(): vscode.Uri[] {
+  const shown = new Map<string, vscode.Uri>();
+  for (const { uri } of proposalTabEntries()) shown.set(uri.toString(), uri);
+  return [...shown.values()];
 }
 
 /** The path of the proposal in the active tab (its diff or its document), else in the active editor. */
@@ -42,13 +48,8 @@ export function hunkAtCursor(p: Proposal): number | undefined {
 
 /** A decided proposal's diff tab has nothing left to show: closes those whose path is no longer pending. */
 export function closeDecidedDiffs(pending: (path: string) => boolean): void {
-  const stale: vscode.Tab[] = [];
-  for (const g of vscode.window.tabGroups.all) {
-    for (const tab of g.tabs) {
-      const uri = tabUri(tab);
-      const path = uri && pathOfProposalUri(uri);
-      if (path && uri.query !== 'side=empty' && !pending(path)) stale.push(tab);
-    }
-  }
+  const stale = [...proposalTabEntries()]
+    .filter((e) => e.uri.query !== 'side=empty' && !pending(e.path))
+    .map((e) => e.tab);
   if (stale.length) void vscode.window.tabGroups.close(stale, true);
 }
