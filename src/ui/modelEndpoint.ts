@@ -1,6 +1,7 @@
 /** The model endpoint's API key (secret storage, the environment, or asked once) and the connection test. */
 import * as vscode from 'vscode';
 import { notifyError } from './notify';
+import { endpointSettings } from './runSettings';
 
 const SECRET = 'klong.apiKey';
 
@@ -37,9 +38,7 @@ export class ModelEndpoint {
   }
 
   async testConnection(): Promise<void> {
-    const c = vscode.workspace.getConfiguration('klong');
-    const baseUrl = c.get<string>('model.baseUrl', '');
-    const model = c.get<string>('model.name', '');
+    const { baseUrl, name: model } = endpointSettings();
     const apiKey = await this.apiKey();
     if (apiKey === undefined) return;
     const { OpenAIModelClient } = await import('../engine/lazy');

@@ -6,6 +6,17 @@ import type { RunSettings } from '../engine/reproduction';
 import type { Prices } from '../llm/types';
 import { notifyError } from './notify';
 
+/** The endpoint settings (klong.model.*) as the Reproduce command and Test connection read them. */
+export function endpointSettings(c = vscode.workspace.getConfiguration('klong')): {
+  baseUrl: string;
+  name: string;
+} {
+  return {
+    baseUrl: c.get<string>('model.baseUrl', 'https://api.openai.com/v1'),
+    name: c.get<string>('model.name', 'gpt-4.1'),
+  };
+}
+
 /** Undefined when the key prompt was dismissed or a setting is invalid (the user was told which). */
 export async function runSettings(
   stateDir: string,
@@ -29,8 +40,7 @@ export async function runSettings(
   return {
     stateDir,
     model: {
-      baseUrl: c.get<string>('model.baseUrl', 'https://api.openai.com/v1'),
-      name: c.get<string>('model.name', 'gpt-4.1'),
+      ...endpointSettings(c),
       apiKey,
       contextLimit: c.get<number>('model.contextLimit', 128_000),
       prices: c.get<Prices>('model.pricePerMillionTokens', { input: 2, cachedInput: 0.5, output: 8 }),
