@@ -14,7 +14,7 @@ test('every contributed command is registered by the extension', () => {
   const ids: string[] = manifest.contributes.commands.map((c: { command: string }) => c.command);
   assert.ok(ids.includes('klong.reproducePaper'));
   for (const id of ids)
-    assert.match(uiSource, new RegExp(`'${id.replace('.', '\\.')}'`), `${id} is not registered`);
+    assert.match(uiSource, new RegExp(`'${id.replaceAll('.', '\\.')}'`), `${id} is not registered`);
 });
 
 test('menus only reference contributed commands', () => {

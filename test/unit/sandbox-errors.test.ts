@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { buildSync } from 'esbuild';
 import { checkDocker, openSandbox, SandboxError } from '../../src/sandbox/index';
 
 const isCode = (code: string) => (e: unknown) =>
@@ -90,17 +91,28 @@ describe('Docker not usable: one clear message each', () => {
   test('permission denied on the socket (run as an unprivileged user)', {
     skip: process.getuid?.() !== 0 ? 'needs root to start a child as nobody' : false,
   }, () => {
-    const script = `
-        import('${join(__dirname, '..', '..', 'src', 'sandbox', 'index.ts').replace(/\\/g, '/')}').then(async (m) => {
-          try { await (m.checkDocker ?? m.default.checkDocker)('unix://${join(dir, 'private.sock')}'); console.log('NO ERROR'); }
-          catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message, hint: e.hint })); }
-        });`;
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], {
+    // The child runs as nobody, who may not be able to read the checkout (CI clones into a root-only
+    // folder): it gets checkDocker bundled into the test's own world-readable folder.
+    const bundle = join(dir, 'check-docker.cjs');
+    buildSync({
+      entryPoints: [join(import.meta.dirname, '..', '..', 'src', 'sandbox', 'docker-client.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      outfile: bundle,
+      external: ['cpu-features', '*.node'],
+      logLevel: 'error',
+    });
+    chmodSync(bundle, 0o644);
+    const script = `require(${JSON.stringify(bundle)}).checkDocker('unix://${join(dir, 'private.sock')}')
+      .then(() => console.log('NO ERROR'))
+      .catch((e) => console.log(JSON.stringify({ code: e.code, message: e.message, hint: e.hint })));`;
+    const r = spawnSync(process.execPath, ['-e', script], {
       uid: 65534,
       gid: 65534,
       encoding: 'utf8',
-      cwd: join(__dirname, '..', '..'),
-      env: { ...process.env, HOME: dir, TSX_TSCONFIG_PATH: join(__dirname, '..', '..', 'tsconfig.json') },
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir },
     });
     const line = r.stdout.trim().split('\n').pop() ?? '';
     assert.ok(line.startsWith('{'), `child output: ${r.stdout} ${r.stderr}`);

@@ -173,14 +173,26 @@ describe('progress view', () => {
 
   it('follows the theme: light and high contrast', async () => {
     const cfg = vscode.workspace.getConfiguration('workbench');
+    // The view's colours come from VS Code's theme variables: its background and text follow the theme.
+    const colours = () =>
+      progress.evaluate<string>(
+        `(() => { const s = getComputedStyle(document.body); return s.backgroundColor + ' / ' + s.color; })()`,
+      );
+    const seen = new Map<string, string>([['dark', await colours()]]);
     for (const [theme, name] of [
       ['Default Light Modern', 'progress-theme-light'],
       ['Default High Contrast', 'progress-theme-high-contrast'],
     ] as const) {
+      const before = [...seen.values()];
       await cfg.update('colorTheme', theme, vscode.ConfigurationTarget.Global);
-      await new Promise((r) => setTimeout(r, 1200));
+      const now = await until(`the progress view to take the ${theme} colours`, async () => {
+        const c = await colours();
+        return before.includes(c) ? undefined : c;
+      });
+      seen.set(name, now);
       await screenshot(name);
     }
     await cfg.update('colorTheme', 'Default Dark Modern', vscode.ConfigurationTarget.Global);
+    assert.equal(new Set(seen.values()).size, 3, [...seen].join('; '));
   });
 });
