@@ -59,3 +59,42 @@ test('the engine matches the @types/vscode we compile against', () => {
   ).version;
   assert.equal(types.split('.').slice(0, 2).join('.'), engine.split('.').slice(0, 2).join('.'));
 });
+
+/** VS Code's when-clause grammar as the keybindings use it: `||` of `&&` of `[!]key` or `key > n`. */
+function when(clause: string, ctx: Record<string, boolean | number>): boolean {
+  return clause.split('||').some((all) =>
+    all.split('&&').every((term) => {
+      const t = term.trim();
+      const gt = /^([\w.]+)\s*>\s*(\d+)$/.exec(t);
+      if (gt) return Number(ctx[gt[1]!] ?? 0) > Number(gt[2]);
+      return t.startsWith('!') ? !ctx[t.slice(1)] : !!ctx[t];
+    }),
+  );
+}
+
+test('keybindings do not take characters while the user types', () => {
+  const bindings = manifest.contributes.keybindings as { command: string; key: string; when: string }[];
+  // Ctrl+Alt+<letter> is AltGr+<letter> on Windows layouts (€, ę, ń…): such a binding may fire only
+  // where nothing is typed — not in an editable editor — unless it is the second half of a chord.
+  const typing = { editorTextFocus: true, editorReadonly: false, inputFocus: true };
+  const contexts = [
+    { name: 'the user’s side of a proposal diff', ctx: { ...typing, 'klong.proposalFocused': true } },
+    { name: 'any editor with pending edits', ctx: { ...typing, 'klong.pendingEdits': 3 } },
+  ];
+  const altGr = bindings.filter((b) => /^ctrl\+alt\+[a-z0-9]$/.test(b.key));
+  assert.ok(altGr.length >= 2, 'the accept/reject-change bindings are Ctrl+Alt+letter');
+  for (const b of altGr) {
+    for (const { name, ctx } of contexts) {
+      assert.equal(when(b.when, ctx), false, `${b.key} (${b.command}) fires while typing in ${name}`);
+    }
+  }
+  // They still work where the cursor is on the agent's (read-only) side of the diff.
+  const agentSide = { editorTextFocus: true, editorReadonly: true, 'klong.proposalFocused': true };
+  for (const b of altGr)
+    assert.equal(when(b.when, agentSide), true, `${b.key} should work on the agent's side`);
+  for (const b of bindings) assert.ok(b.when, `${b.key} (${b.command}) has no when clause`);
+});
+
+test('the extension runs where the workspace is (Remote-SSH, Dev Containers, Codespaces)', () => {
+  assert.deepEqual(manifest.extensionKind, ['workspace']);
+});
