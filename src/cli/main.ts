@@ -1,6 +1,7 @@
 /** `klong`: the headless command on the same engine as the extension. */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { version as VERSION } from '../../package.json';
 import { parseDuration } from '../agent/budget';
 import {
   apiKeyFrom,
@@ -17,14 +18,17 @@ const USAGE = `Usage: klong <command> [options]
 Commands:
   reproduce <paper.pdf|paper.md|URL|arXiv id>   Reproduce a paper in a workspace
   paper <paper.pdf|URL|arXiv id> [--out F]      The paper as the agent reads it (Markdown)
-  sessions                                      List the sessions in the state directory
+  sessions [--json]                             List the sessions in the state directory
+  attach SESSION                                Follow a running session (Ctrl-C detaches)
+  say SESSION TEXT                              Send a message to the agent of a running session
+  pause | resume | stop SESSION                 Steer a running session
   export-sft SESSION... --out data.jsonl        Sessions as KLong trajectory-splitting SFT data
   batch papers.json --stages 2h,4h,12h          Staged runs of many papers, rubric score as reward
   rewind SESSION --to STEP [--code|--conversation]  Go back to a step (default: code and conversation)
   diff SESSION [--from N] [--to M]              Unified diff of the files between two steps
   help                                          Show this help
 
-Run "klong reproduce --help" for the options of a command.`;
+Run "klong <command> --help" for the options of a command; "klong --version" prints the version.`;
 
 const REPRODUCE_USAGE = `Usage: klong reproduce <paper> --workspace DIR [options]
        klong reproduce --resume ID [--state-dir D]
@@ -48,6 +52,8 @@ Options:
   --request-timeout S    A model response silent for S seconds is retried (default 120)
   --no-final-run         Do not run reproduce.sh in a fresh container at the end
   --keep-container       Keep the container after the session ends
+  --detach               Run the session in an engine process of its own and return (prints its id);
+                         follow it with "klong attach ID", stop it with "klong stop ID"
   --label K=V            Extra container label (repeatable)
 
 The API key is read from KLONG_API_KEY or OPENAI_API_KEY. Ctrl-C saves the session and exits (130).`;
@@ -87,6 +93,7 @@ export function parseReproduceArgs(args: string[], env: NodeJS.ProcessEnv): Repr
     'request-timeout': { type: 'string' },
     'no-final-run': { type: 'boolean' },
     'keep-container': { type: 'boolean' },
+    detach: { type: 'boolean' },
     label: { type: 'string', multiple: true },
     help: { type: 'boolean', short: 'h' },
   });
@@ -134,6 +141,7 @@ export function parseReproduceArgs(args: string[], env: NodeJS.ProcessEnv): Repr
     finalRun: !v['no-final-run'],
     finalTimeoutMs: 2 * 3600_000,
     keepContainer: !!v['keep-container'],
+    detach: !!v.detach,
     labels,
     prices: { input: 2, cachedInput: 0.5, output: 8 },
   };
@@ -168,17 +176,37 @@ async function paperCommand(args: string[], io: CliIO): Promise<number> {
   return 0;
 }
 
+const SESSIONS_USAGE = `Usage: klong sessions [--json] [--state-dir D]
+
+Lists the sessions in the state directory, newest first: id, status, steps, cost, paper, workspace.
+A session whose engine is running shows "running"; one whose driver went away shows "interrupted".
+--json prints one JSON array (the same fields, with "engine": "running" | "none").`;
+
 async function listSessions(args: string[], io: CliIO): Promise<number> {
-  const { values } = parseCommandArgs('sessions', 'Usage: klong sessions [--state-dir D]', args, {
+  const { values } = parseCommandArgs('sessions', SESSIONS_USAGE, args, {
     'state-dir': { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
   });
+  if (values.help) {
+    io.out.write(`${SESSIONS_USAGE}\n`);
+    return 0;
+  }
   const { SessionStore } = await import('../session');
   const store = new SessionStore(values['state-dir'] ?? defaultStateDir());
-  const list = store.list();
+  const list = store.list().map((s) => ({
+    ...s,
+    engine: s.lock === 'held' ? ('running' as const) : ('none' as const),
+  }));
+  if (values.json) {
+    io.out.write(`${JSON.stringify(list, null, 2)}\n`);
+    return 0;
+  }
   if (!list.length) io.out.write('No sessions.\n');
   for (const s of list) {
+    const status = s.interrupted ? 'interrupted' : s.status;
     io.out.write(
-      `${s.id}  ${s.status.padEnd(8)} step ${s.steps}  $${s.costUsd.toFixed(2)}  ${s.paperTitle}  (${s.workspace})\n`,
+      `${s.id}  ${status.padEnd(11)} step ${s.steps}  $${s.costUsd.toFixed(2)}  ${s.paperTitle}  (${s.workspace})\n`,
     );
   }
   return 0;
@@ -290,14 +318,27 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
       case '-h':
         io.out.write(`${USAGE}\n`);
         return 0;
+      case '--version':
+      case '-v':
+      case 'version':
+        io.out.write(`klong ${VERSION}\n`);
+        return 0;
       case 'reproduce': {
         const o = parseReproduceArgs(rest, process.env);
         if (o === 'help') {
           io.out.write(`${REPRODUCE_USAGE}\n`);
           return 0;
         }
+        if (o.detach) return await (await import('./session-commands')).reproduceDetached(rest, o, io);
         return await reproduce(o, io);
       }
+      case 'attach':
+        return await (await import('./session-commands')).attachCommand(rest, io);
+      case 'say':
+      case 'pause':
+      case 'resume':
+      case 'stop':
+        return await (await import('./session-commands')).steerCommand(command, rest, io);
       case 'paper':
         return await paperCommand(rest, io);
       case 'sessions':

@@ -11,6 +11,7 @@ import { type NewSession, Reproduction, type RunSettings } from '../engine/repro
 import { FatalModelError, type Prices } from '../llm/types';
 import { removeSandbox } from '../sandbox';
 import { SessionLockedError } from '../session';
+import { EngineControl } from './engine-control';
 import { ProgressLine } from './progress';
 
 export interface ReproduceOptions {
@@ -36,6 +37,8 @@ export interface ReproduceOptions {
   finalRun: boolean;
   finalTimeoutMs: number;
   keepContainer: boolean;
+  /** Run in an engine process of its own (see session-commands.ts). */
+  detach?: boolean;
   labels: Record<string, string>;
   prices: Prices;
 }
@@ -106,11 +109,24 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
   let progress: ProgressLine | undefined;
   let workspaceDir = typeof from === 'string' ? '' : from.workspace;
   let run: Reproduction;
+  const control = new EngineControl(settings.budgetMs, (m) => say(`warning: ${m}`));
   try {
     run = await Reproduction.open(settings, from, {
-      say: (m) => (progress ? progress.message(m) : say(m)),
-      onEvent: (e) => progress?.onEvent(e),
-      onWarning: (m) => (progress ? progress.message(`warning: ${m}`) : say(`warning: ${m}`)),
+      say: (m) => {
+        control.message('info', m);
+        if (progress) progress.message(m);
+        else say(m);
+      },
+      onEvent: (e) => {
+        progress?.onEvent(e);
+        control.event(e);
+      },
+      onWarning: (m) => {
+        control.message('warning', m);
+        if (progress) progress.message(`warning: ${m}`);
+        else say(`warning: ${m}`);
+      },
+      onSessionOpened: (live) => control.open(live),
       // Headless: the spend cap stops the session (resumable) and says so.
       onSpendCap: async () => undefined,
       get userFiles() {
@@ -118,6 +134,7 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
       },
     });
   } catch (err) {
+    await control.close();
     if (err instanceof SessionLockedError) throw new CliError(`${err.message} Close it there first.`);
     if (err instanceof CliError) throw err;
     throw new CliError(err instanceof Error ? err.message : String(err), 1);
@@ -129,6 +146,7 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
     `Session ${sessionId}: "${run.paper.title}" in ${workspaceDir} (model ${o.model}, ${run.budget.describe()})`,
   );
   progress = new ProgressLine(io.err, settings.budgetMs, () => run.budget.activeMs(), run.agent.totals);
+  control.attach(run);
 
   let interrupts = 0;
   const unregister = io.onInterrupt(() => {
@@ -174,6 +192,7 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
   } finally {
     unregister();
     progress.done();
+    await control.close();
     await run.dispose();
     if (removeContainer) await removeSandbox(sessionId).catch(() => undefined);
   }

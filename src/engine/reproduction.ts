@@ -86,6 +86,7 @@ export class Reproduction {
     const { live, saved, paper } = await openSessionFiles(settings, from, hooks, model);
 
     try {
+      await hooks.onSessionOpened?.(live);
       return await Reproduction.assemble(
         settings,
         hooks,

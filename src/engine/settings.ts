@@ -5,6 +5,7 @@ import type { ApprovalMode, DecideFn, UserFiles } from '../edits';
 import type { Prices } from '../llm/types';
 import type { GradeResult } from '../paper';
 import type { Limits } from '../sandbox';
+import type { LiveSession } from '../session';
 
 export interface ModelSettings {
   baseUrl: string;
@@ -53,6 +54,8 @@ export interface RunHooks {
   say(message: string): void;
   /** Every event, once it is in the log. */
   onEvent?(event: AgentEvent): void;
+  /** The session's folder is open and locked by this process (before the container is built). */
+  onSessionOpened?(live: LiveSession): Promise<void>;
   /** The user's files: a folder for the CLI, VS Code documents for the extension. */
   userFiles: UserFiles;
   /** `ask-each` mode: the agent waits for this answer. */

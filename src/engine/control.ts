@@ -1,0 +1,224 @@
+/**
+ * The control channel of a running session. The engine process that drives a session serves
+ * JSON-RPC (vscode-jsonrpc) on a Unix socket (a named pipe on Windows) whose address it writes to
+ * `control.json` in the session folder. Clients (`klong attach`, `say`, `pause`, …, VS Code windows)
+ * connect, send commands and receive every event as it is appended. The event log stays the durable
+ * record: a client that attaches late reads the log, then follows the channel.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  createMessageConnection,
+  type MessageConnection,
+  NotificationType,
+  RequestType,
+  RequestType0,
+  SocketMessageReader,
+  SocketMessageWriter,
+} from 'vscode-jsonrpc/node';
+import type { AgentEvent } from '../agent/events';
+import { writeFileAtomic } from '../session/fsutil';
+
+export const CONTROL_FILE = 'control.json';
+
+/** What `control.json` says: where the engine listens, and which process it is. */
+export interface ControlInfo {
+  pid: number;
+  address: string;
+  startedAt: number;
+}
+
+export type EngineState = 'starting' | 'running' | 'paused' | 'stopping' | 'ended';
+
+export interface ControlStatus {
+  sessionId: string;
+  pid: number;
+  state: EngineState;
+  step: number;
+  activeMs: number;
+  budgetMs: number;
+  /** Messages given with `say` that the agent has not been handed yet (at its next step). */
+  queuedMessages: number;
+}
+
+export type StopMode = 'interrupt' | 'end';
+
+const status = new RequestType0<ControlStatus, void>('klong/status');
+const pause = new RequestType0<ControlStatus, void>('klong/pause');
+const resume = new RequestType0<ControlStatus, void>('klong/resume');
+const stop = new RequestType<{ mode: StopMode }, ControlStatus, void>('klong/stop');
+const say = new RequestType<{ text: string }, ControlStatus, void>('klong/say');
+const eventNote = new NotificationType<AgentEvent>('klong/event');
+const messageNote = new NotificationType<EngineMessage>('klong/message');
+
+export interface EngineMessage {
+  level: 'info' | 'warning';
+  text: string;
+}
+
+/** What the engine does for each command; each returns the status after it. */
+export interface ControlHandlers {
+  status(): ControlStatus;
+  pause(): void;
+  resume(): void;
+  stop(mode: StopMode): void;
+  say(text: string): void;
+}
+
+/**
+ * The socket's address for a session folder. Unix socket paths are limited to about 100 bytes, so a
+ * deep folder gets a socket in the temp folder named after a hash of the session folder.
+ */
+export function controlAddress(sessionDir: string, platform = process.platform): string {
+  const hash = createHash('sha256').update(sessionDir).digest('hex').slice(0, 16);
+  if (platform === 'win32') return `\\\\.\\pipe\\klong-${hash}`;
+  const local = join(sessionDir, 'control.sock');
+  return Buffer.byteLength(local) < 100 ? local : join(tmpdir(), `klong-${hash}.sock`);
+}
+
+export class ControlServer {
+  private readonly clients = new Set<MessageConnection>();
+
+  private constructor(
+    private readonly server: Server,
+    private readonly dir: string,
+    readonly address: string,
+  ) {}
+
+  /**
+   * Listen for clients of the session in `dir`. Only the session's driver (the lock holder) calls
+   * this, so a socket file left by a crashed engine is removed first.
+   */
+  static async listen(dir: string, handlers: ControlHandlers): Promise<ControlServer> {
+    const address = controlAddress(dir);
+    if (process.platform !== 'win32') rmSync(address, { force: true });
+    const server = createServer();
+    const control = new ControlServer(server, dir, address);
+    server.on('connection', (socket) => control.accept(socket, handlers));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(address, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const info: ControlInfo = { pid: process.pid, address, startedAt: Date.now() };
+    writeFileAtomic(join(dir, CONTROL_FILE), `${JSON.stringify(info)}\n`);
+    return control;
+  }
+
+  private accept(socket: Socket, h: ControlHandlers): void {
+    const conn = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
+    const then = (act: () => void) => {
+      act();
+      return h.status();
+    };
+    conn.onRequest(status, () => h.status());
+    conn.onRequest(pause, () => then(() => h.pause()));
+    conn.onRequest(resume, () => then(() => h.resume()));
+    conn.onRequest(stop, (p) => then(() => h.stop(p?.mode === 'end' ? 'end' : 'interrupt')));
+    conn.onRequest(say, (p) => {
+      const text = typeof p?.text === 'string' ? p.text.trim() : '';
+      if (!text) throw new Error('say: the message is empty.');
+      return then(() => h.say(text));
+    });
+    const drop = () => {
+      this.clients.delete(conn);
+      conn.dispose();
+    };
+    conn.onClose(drop);
+    conn.onError(drop);
+    socket.on('error', drop); // a client that vanished must never disturb the engine
+    this.clients.add(conn);
+    conn.listen();
+  }
+
+  get clientCount(): number {
+    return this.clients.size;
+  }
+
+  /** Send an appended event to every client. */
+  event(e: AgentEvent): void {
+    for (const c of this.clients) void c.sendNotification(eventNote, e).catch(() => undefined);
+  }
+
+  /** A progress message (container build, retries, grading) that is not in the event log. */
+  message(m: EngineMessage): void {
+    for (const c of this.clients) void c.sendNotification(messageNote, m).catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.clients) c.dispose();
+    this.clients.clear();
+    await new Promise<void>((r) => this.server.close(() => r()));
+    const file = join(this.dir, CONTROL_FILE);
+    try {
+      const info = JSON.parse(readFileSync(file, 'utf8')) as ControlInfo;
+      if (info.pid === process.pid) rmSync(file, { force: true });
+    } catch {
+      // already gone
+    }
+  }
+}
+
+export function readControlInfo(dir: string): ControlInfo | undefined {
+  const file = join(dir, CONTROL_FILE);
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as ControlInfo;
+  } catch {
+    return undefined; // torn by a crash mid-write: treat as not running
+  }
+}
+
+/** A connection to a session's engine. */
+export class ControlClient {
+  private constructor(private readonly conn: MessageConnection) {}
+
+  /** Connect to the engine of the session in `dir`; undefined when no engine is serving it. */
+  static async connect(dir: string): Promise<ControlClient | undefined> {
+    const info = readControlInfo(dir);
+    if (!info) return undefined;
+    const socket = await new Promise<Socket | undefined>((resolve) => {
+      const s = createConnection(info.address);
+      s.once('connect', () => resolve(s));
+      s.once('error', () => resolve(undefined)); // ENOENT / ECONNREFUSED: the engine is gone
+    });
+    if (!socket) return undefined;
+    const conn = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
+    conn.listen();
+    return new ControlClient(conn);
+  }
+
+  status(): Promise<ControlStatus> {
+    return this.conn.sendRequest(status);
+  }
+  pause(): Promise<ControlStatus> {
+    return this.conn.sendRequest(pause);
+  }
+  resume(): Promise<ControlStatus> {
+    return this.conn.sendRequest(resume);
+  }
+  stop(mode: StopMode = 'interrupt'): Promise<ControlStatus> {
+    return this.conn.sendRequest(stop, { mode });
+  }
+  say(text: string): Promise<ControlStatus> {
+    return this.conn.sendRequest(say, { text });
+  }
+  onEvent(f: (e: AgentEvent) => void): void {
+    this.conn.onNotification(eventNote, f);
+  }
+  onMessage(f: (m: EngineMessage) => void): void {
+    this.conn.onNotification(messageNote, f);
+  }
+  /** The engine went away (it ended, crashed or was killed). */
+  onClose(f: () => void): void {
+    this.conn.onClose(f);
+  }
+  dispose(): void {
+    this.conn.dispose();
+  }
+}

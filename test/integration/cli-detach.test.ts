@@ -1,0 +1,161 @@
+/**
+ * Sessions in an engine process of their own (real CLI, real container, scripted model):
+ * `reproduce --detach` returns at once with the id; two `attach` clients see the same events; a
+ * client killed with SIGKILL never stops the agent; `pause`, `resume`, `say` and `stop` steer it; a
+ * message reaches the model's next request and the log.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { after, describe, test } from 'node:test';
+import { readControlInfo } from '../../src/engine/control';
+import { CLI, cliCleanup, cliDockerSkip, reproduceArgs, runCli, sessionEvents } from '../support/cli-run';
+import { call, tools } from '../support/model-server';
+
+const skip = cliDockerSkip();
+const cleanup = cliCleanup();
+const engines: number[] = [];
+after(() => {
+  for (const pid of engines) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already ended
+    }
+  }
+});
+
+const MESSAGE = 'Use seed 7 for every run, please.';
+
+/** `klong attach` as a child whose stderr is collected as it comes. */
+function attach(
+  id: string,
+  stateDir: string,
+): { child: ChildProcess; out: () => string; done: Promise<number | null> } {
+  const child = spawn(process.execPath, [CLI, 'attach', id, '--state-dir', stateDir], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, DOCKER_HOST: process.env.DOCKER_HOST },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let text = '';
+  child.stdout!.on('data', (b) => {
+    text += b;
+  });
+  child.stderr!.on('data', (b) => {
+    text += b;
+  });
+  const done = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  return { child, out: () => text, done };
+}
+
+async function until(what: string, check: () => boolean, timeoutMs = 120_000): Promise<void> {
+  const start = Date.now();
+  while (!check()) {
+    assert.ok(Date.now() - start < timeoutMs, `timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('klong reproduce --detach, attach, say, pause, resume, stop', { skip }, () => {
+  test('the engine runs on its own; clients follow and steer it; a killed client stops nothing', async () => {
+    let heard = -1;
+    const server = await cleanup.modelServer(
+      (req, i) => {
+        const said = req.messages.some((m) => typeof m.content === 'string' && m.content.includes(MESSAGE));
+        if (said && heard < 0) heard = i;
+        return said
+          ? tools(call('end_task', { summary: 'heard the user' }))
+          : tools(call('bash', { command: `sleep 0.3; echo step ${i}` }));
+      },
+      { apiKey: 'sk-test' },
+    );
+    const s = cleanup.session('detach');
+    const started = await runCli([...reproduceArgs(s, server.url), '--no-final-run', '--detach'], {
+      killAfterMs: 180_000,
+    });
+    assert.equal(started.code, 0, started.stderr);
+    assert.equal(started.stdout.trim(), s.sessionId, 'stdout is the session id alone');
+    assert.match(started.stderr, /runs in the background/);
+    const info = readControlInfo(`${s.stateDir}/${s.sessionId}`);
+    assert.ok(info, 'control.json names the engine');
+    engines.push(info.pid);
+
+    const a = attach(s.sessionId, s.stateDir);
+    const b = attach(s.sessionId, s.stateDir);
+    await until('both clients to attach', () => /Attached/.test(a.out()) && /Attached/.test(b.out()));
+    await until('live steps in client b', () => /bash: sleep 0\.3/.test(b.out()));
+
+    // A client killed outright: the agent goes on.
+    a.child.kill('SIGKILL');
+    await a.done;
+    const stepsAt = sessionEvents(s.stateDir, s.sessionId).filter((e) => e.type === 'tool_call').length;
+    await until('more steps after a client was killed', () => {
+      return (
+        sessionEvents(s.stateDir, s.sessionId).filter((e) => e.type === 'tool_call').length > stepsAt + 2
+      );
+    });
+
+    const paused = await runCli(['pause', s.sessionId, '--state-dir', s.stateDir]);
+    assert.equal(paused.code, 0, paused.stderr);
+    assert.match(paused.stdout, /Paused\. .*: paused/);
+    const resumed = await runCli(['resume', s.sessionId, '--state-dir', s.stateDir]);
+    assert.match(resumed.stdout, /Resumed\. .*: running/);
+
+    const said = await runCli(['say', s.sessionId, MESSAGE, '--state-dir', s.stateDir]);
+    assert.equal(said.code, 0, said.stderr);
+    assert.match(said.stdout, /next step/);
+
+    // The message reaches the model, the agent ends, and the remaining client sees it all.
+    assert.equal(await b.done, 0, b.out());
+    assert.ok(heard > 0, 'a model request carried the message');
+    assert.match(b.out(), new RegExp(`→ agent: ${MESSAGE.replace('.', '\\.')}`));
+    assert.match(b.out(), /ended \(end_task\)/);
+    const events = sessionEvents(s.stateDir, s.sessionId);
+    assert.ok(events.some((e) => e.type === 'user_message' && e.text === MESSAGE));
+    assert.ok(events.some((e) => e.type === 'end'));
+    await until('the engine to exit', () => !readControlInfo(`${s.stateDir}/${s.sessionId}`));
+    const gone = await runCli(['say', s.sessionId, 'hello?', '--state-dir', s.stateDir]);
+    assert.equal(gone.code, 1);
+    assert.match(gone.stderr, /is not running .*klong reproduce --resume/);
+  });
+
+  test('stop saves the session resumably; sessions --json lists it', async () => {
+    const server = await cleanup.modelServer(
+      () => tools(call('bash', { command: 'sleep 0.3; echo working' })),
+      {
+        apiKey: 'sk-test',
+      },
+    );
+    const s = cleanup.session('detach-stop');
+    const started = await runCli([...reproduceArgs(s, server.url), '--no-final-run', '--detach'], {
+      killAfterMs: 180_000,
+    });
+    assert.equal(started.code, 0, started.stderr);
+    const info = readControlInfo(`${s.stateDir}/${s.sessionId}`);
+    assert.ok(info);
+    engines.push(info.pid);
+    await until(
+      'a few steps',
+      () => sessionEvents(s.stateDir, s.sessionId).filter((e) => e.type === 'tool_call').length >= 2,
+    );
+
+    const listed = await runCli(['sessions', '--json', '--state-dir', s.stateDir]);
+    const running = JSON.parse(listed.stdout) as { id: string; engine: string }[];
+    assert.deepEqual(
+      running.map((r) => [r.id, r.engine]),
+      [[s.sessionId, 'running']],
+    );
+
+    const stopped = await runCli(['stop', s.sessionId, '--state-dir', s.stateDir]);
+    assert.equal(stopped.code, 0, stopped.stderr);
+    await until('the engine to exit', () => !readControlInfo(`${s.stateDir}/${s.sessionId}`));
+    const after = JSON.parse((await runCli(['sessions', '--json', '--state-dir', s.stateDir])).stdout) as {
+      id: string;
+      engine: string;
+      status: string;
+    }[];
+    assert.equal(after[0]!.engine, 'none');
+    assert.equal(after[0]!.status, 'stopped');
+    const again = await runCli(['attach', s.sessionId, '--state-dir', s.stateDir]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /not running/);
+  });
+});
