@@ -22,3 +22,8 @@ export function defaultTask(opts: { paperTitle: string; budgetMs: number; rubric
       : ''
   } Focus on the main contributions and experiments; implement from the paper's description.`;
 }
+
+/** A message the user typed mid-run (`klong say`, KLong: Message the agent), as the agent reads it. */
+export function fromUser(text: string): string {
+  return `Message from the user, who is following this session: ${text.trim()}`;
+}

@@ -5,6 +5,7 @@
  */
 
 import type { AgentEvent } from '../agent/events';
+import { fromUser } from '../agent/prompt';
 import {
   type ControlHandlers,
   ControlServer,
@@ -43,7 +44,7 @@ export class EngineControl {
   /** The run exists: hand it what came while it was being set up. */
   attach(run: Reproduction): void {
     this.run = run;
-    for (const text of this.early.splice(0)) run.agent.injectUserMessage(text);
+    for (const text of this.early.splice(0)) run.agent.injectUserMessage(fromUser(text));
     if (this.stopping) run.stop(this.stopping);
   }
 
@@ -87,7 +88,7 @@ export class EngineControl {
         this.run?.stop(mode);
       },
       say: (text) => {
-        if (this.run) this.run.agent.injectUserMessage(text);
+        if (this.run) this.run.agent.injectUserMessage(fromUser(text));
         else this.early.push(text);
       },
     };

@@ -205,8 +205,7 @@ export async function reproduceDetached(
     throw new CliError(`No session ${id} in ${stateDir}.`, 1);
   const running = await ControlClient.connect(dir);
   running?.dispose();
-  if (running)
-    throw new CliError(`Session ${id} is already running. Follow it with: klong attach ${id}`, 1);
+  if (running) throw new CliError(`Session ${id} is already running. Follow it with: klong attach ${id}`, 1);
   mkdirSync(dir, { recursive: true });
   const logPath = join(dir, 'engine.log');
   const fd = openSync(logPath, 'a');

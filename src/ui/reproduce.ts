@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
+import { fromUser } from '../agent/prompt';
 import type { DecideFn, UserFiles } from '../edits';
 import type { NewSession, Reproduction } from '../engine/reproduction';
 import { type SessionListEntry, SessionStore } from '../session';
@@ -58,6 +59,7 @@ export class ReproduceController implements vscode.Disposable {
         typeof id === 'string' ? this.resumeById(id) : this.control('resume'),
       ),
       vscode.commands.registerCommand('klong.stopSession', () => this.control('stop')),
+      vscode.commands.registerCommand('klong.messageAgent', (text?: string) => this.messageAgent(text)),
       vscode.commands.registerCommand('klong.setApiKey', () => this.endpoint.askApiKey(true)),
       vscode.commands.registerCommand('klong.testConnection', () => this.endpoint.testConnection()),
       vscode.commands.registerCommand('klong.openRubric', () => this.openRubric()),
@@ -280,6 +282,27 @@ export class ReproduceController implements vscode.Disposable {
     if (action === 'pause') run.pause();
     else if (action === 'resume') run.resume();
     else run.stop('end');
+  }
+
+  /** A message for the agent, delivered at its next step (never in the middle of a command). */
+  private async messageAgent(given?: string): Promise<void> {
+    const run = this.current;
+    if (!run) {
+      void vscode.window.showInformationMessage('No KLong session is running in this window.');
+      return;
+    }
+    const text =
+      typeof given === 'string'
+        ? given
+        : await vscode.window.showInputBox({
+            title: 'KLong: Message the agent',
+            prompt: 'The agent reads it at its next step and it shows in the timeline.',
+            placeHolder: 'e.g. Start with the small dataset; skip the ablations for now.',
+            ignoreFocusOut: true,
+          });
+    if (!text?.trim()) return;
+    run.agent.injectUserMessage(fromUser(text));
+    vscode.window.setStatusBarMessage('$(comment) KLong: message queued for the agent’s next step', 5000);
   }
 
   async dispose(): Promise<void> {

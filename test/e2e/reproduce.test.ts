@@ -65,6 +65,12 @@ test('Reproduce this paper in a real VS Code, with a reload in the middle', {
         .flatMap((r) => r.messages)
         .filter((m) => m.role === 'tool' && m.tool_call_id === 'call_code');
       assert.ok(writes.length > 0, 'resampling.py was written');
+      assert.ok(
+        agent.some((r) =>
+          r.messages.some((m) => m.role === 'user' && String(m.content).includes('seed fixed at 7')),
+        ),
+        'the message sent with KLong: Message the agent reached the model',
+      );
       assert.ok(server.authHeaders.every((h) => h === 'Bearer sk-e2e-not-a-secret'));
     } finally {
       await server.close();

@@ -45,6 +45,8 @@ describe('acceptance: reproduce the resampling paper', function () {
         vscode.Uri.file(process.env[REPRODUCE_ENV.paper]!),
       );
       const run = (await until('the session to start', () => ui.reproduce?.running, 5 * 60_000))!;
+      // KLong: Message the agent: it reaches the agent at its next step (reproduce.test.ts checks the request).
+      await vscode.commands.executeCommand('klong.messageAgent', 'Please keep the seed fixed at 7.');
       await until(
         'proposals for resampling.py and reproduce.sh',
         () =>
