@@ -34,7 +34,7 @@ const REPRODUCE_USAGE = `Usage: klong reproduce <paper> --workspace DIR [options
        klong reproduce --resume ID [--state-dir D]
 
 Options:
-  --workspace DIR        Folder the agent works on (copied into the container)
+  --workspace DIR        Folder the agent works on (copied into the container; created if missing)
   --rubric FILE          PaperBench rubric.json: summarised in the agent's context
   --blacklist FILE       PaperBench blacklist.txt (the paper's own repositories are added)
   --model M              Model name (default $KLONG_MODEL or gpt-4.1)
@@ -42,7 +42,9 @@ Options:
   --budget T             Active time budget, e.g. 12h, 90m (default 12h)
   --spend-cap USD        Stop (resumable) when the cost reaches this (default none)
   --context-limit N      Model context window in tokens (default 128000)
-  --approval MODE        auto-accept (copy changes into the workspace) or review (default: a patch)
+  --approval MODE        auto-accept (write changes into the workspace as they come) or review (a patch
+                         to apply). Default: auto-accept for a new or empty workspace, else review;
+                         a resume keeps the session's mode. Sensitive files always wait for review.
   --state-dir D          Where sessions are kept (default ~/.klong/sessions)
   --resume ID            Continue a session where it stopped
   --session-id ID        Id for a new session (default: generated)
@@ -102,8 +104,8 @@ export function parseReproduceArgs(args: string[], env: NodeJS.ProcessEnv): Repr
   if (parsed.positionals.length > 1)
     throw new CliError(`klong reproduce: one paper at a time (got ${parsed.positionals.length}).`);
   const apiKey = apiKeyFrom('reproduce', env);
-  const approval = v.approval ?? 'review';
-  if (approval !== 'auto-accept' && approval !== 'review') {
+  const approval = v.approval;
+  if (approval !== undefined && approval !== 'auto-accept' && approval !== 'review') {
     throw new CliError(`--approval must be auto-accept or review, got "${approval}".`);
   }
   const network = networkOption(v.network);
@@ -131,7 +133,7 @@ export function parseReproduceArgs(args: string[], env: NodeJS.ProcessEnv): Repr
     stateDir: v['state-dir'] ?? defaultStateDir(),
     ...(v.resume ? { resume: v.resume } : {}),
     ...(v['session-id'] ? { sessionId: v['session-id'] } : {}),
-    approval,
+    ...(approval ? { approval } : {}),
     ...(spendCapUsd !== undefined ? { spendCapUsd } : {}),
     contextLimit: numberOption('context-limit', v['context-limit'], { integer: true }) ?? 128_000,
     network,

@@ -2,7 +2,7 @@
  * `klong reproduce`: one session on the real engine (docker sandbox, session store, edit queue,
  * paper/rubric/blacklist), with a progress line and Ctrl-C that checkpoints and exits 130.
  */
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import type { ApprovalMode } from '../edits';
@@ -26,7 +26,8 @@ export interface ReproduceOptions {
   stateDir: string;
   resume?: string;
   sessionId?: string;
-  approval: Extract<ApprovalMode, 'auto-accept' | 'review'>;
+  /** Absent: auto-accept for a new or empty workspace, review otherwise; a resume keeps its mode. */
+  approval?: Extract<ApprovalMode, 'auto-accept' | 'review'>;
   spendCapUsd?: number;
   contextLimit: number;
   network: string;
@@ -61,6 +62,7 @@ export class CliError extends Error {
 
 export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number> {
   const say = (s: string) => io.err.write(`${s}\n`);
+  let approval = o.approval;
   let from: NewSession | string;
   if (o.resume) from = o.resume;
   else {
@@ -69,10 +71,16 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
     if (!o.workspace)
       throw new CliError('klong reproduce: --workspace DIR is required (the folder the agent works in).');
     const workspace = resolve(o.workspace);
-    if (!existsSync(workspace) || !statSync(workspace).isDirectory()) {
-      throw new CliError(
-        `klong reproduce: the workspace ${workspace} is not a folder. Create it first (it may be empty).`,
-      );
+    if (!existsSync(workspace)) {
+      mkdirSync(workspace, { recursive: true });
+      say(`Created the workspace ${workspace}.`);
+    } else if (!statSync(workspace).isDirectory()) {
+      throw new CliError(`klong reproduce: the workspace ${workspace} is a file, not a folder.`);
+    }
+    // Nothing of the user's to review in an empty folder: the reproduction lands there as it is written.
+    if (!o.approval && readdirSync(workspace).length === 0) {
+      approval = 'auto-accept';
+      say('The workspace is empty: the agent’s changes are written into it as they come (--approval review to review them).');
     }
     const paper =
       /^(https?:|arxiv:)/i.test(o.paper) || /^\d{4}\.\d{4,5}/.test(o.paper) ? o.paper : resolve(o.paper);
@@ -97,7 +105,7 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
     },
     budgetMs: o.budgetMs ?? 12 * 3600_000,
     ...(o.spendCapUsd !== undefined ? { spendCapUsd: o.spendCapUsd } : {}),
-    approval: o.approval,
+    ...(approval ? { approval } : {}),
     network: o.network,
     ...(o.image ? { image: o.image } : {}),
     finalRun: o.finalRun,
@@ -180,6 +188,8 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
       say(`Session ${sessionId} ended (${result.reason})${result.summary ? `: ${result.summary}` : ''}.`);
       if (score !== undefined) say(`Grade: ${(score * 100).toFixed(1)}% of the rubric.`);
       if (reportPath) say(`Report: ${reportPath}`);
+      if (existsSync(join(workspaceDir, 'reproduce.sh')))
+        say(`The reproduction is in ${workspaceDir}; run it again with: cd ${workspaceDir} && bash reproduce.sh`);
       removeContainer = !o.keepContainer && !pending.length;
       return 0;
     }

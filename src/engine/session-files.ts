@@ -44,11 +44,11 @@ export async function openSessionFiles(
       ? (JSON.parse(readFileSync(file, 'utf8')) as SavedRun)
       : {
           paper: live.summary.paperPath,
-          approval: settings.approval,
+          approval: settings.approval ?? 'review',
           network: settings.network,
           contextLimit: settings.model.contextLimit,
         };
-    saved.approval = settings.approval; // the user's current choice wins
+    if (settings.approval) saved.approval = settings.approval; // the user's current choice wins
     paper = await loadPaper(saved.paper, { cacheDir: join(cacheDir, 'papers') });
   } else {
     hooks.say('Reading the paper…');
@@ -67,7 +67,7 @@ export async function openSessionFiles(
       paper: from.paper,
       ...(rubricFile ? { rubric: rubricFile } : {}),
       ...(from.blacklist ? { blacklist: from.blacklist } : {}),
-      approval: settings.approval,
+      approval: settings.approval ?? 'review',
       network: settings.network,
       ...(settings.image ? { image: settings.image } : {}),
       contextLimit: settings.model.contextLimit,

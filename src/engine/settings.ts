@@ -23,7 +23,8 @@ export interface RunSettings {
   model: ModelSettings;
   budgetMs: number;
   spendCapUsd?: number;
-  approval: ApprovalMode;
+  /** How proposals are decided; on a resume, absent keeps the session's own mode (new sessions: review). */
+  approval?: ApprovalMode;
   network: string;
   image?: string;
   defaultImage?: string;
