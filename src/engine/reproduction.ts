@@ -127,6 +127,8 @@ export class Reproduction {
       ...(settings.limits ? { limits: settings.limits } : {}),
       labels,
       onProgress: (m) => hooks.say(m),
+      onWarning: (m) => (hooks.onWarning ? hooks.onWarning(m) : hooks.say(m)),
+      secrets: [settings.model.apiKey],
     });
 
     const emit = (body: AgentEventBody) => {
