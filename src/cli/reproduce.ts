@@ -9,7 +9,7 @@ import type { ApprovalMode } from '../edits';
 import { DirUserFiles } from '../edits';
 import { type NewSession, Reproduction, type RunSettings } from '../engine/reproduction';
 import { FatalModelError, type Prices } from '../llm/types';
-import { removeSandbox } from '../sandbox';
+import { type Limits, removeSandbox } from '../sandbox';
 import { SessionLockedError } from '../session';
 import { ProgressLine } from './progress';
 
@@ -37,7 +37,9 @@ export interface ReproduceOptions {
   finalTimeoutMs: number;
   keepContainer: boolean;
   labels: Record<string, string>;
-  prices: Prices;
+  limits: Limits;
+  /** --price; without it the model's list price. */
+  prices?: Prices;
 }
 
 export interface CliIO {
@@ -89,7 +91,7 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
       apiKey: o.apiKey,
       name: o.model,
       contextLimit: o.contextLimit,
-      prices: o.prices,
+      ...(o.prices ? { prices: o.prices } : {}),
       ...(o.stallTimeoutMs ? { stallTimeoutMs: o.stallTimeoutMs } : {}),
     },
     budgetMs: o.budgetMs ?? 12 * 3600_000,
@@ -101,6 +103,7 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
     finalTimeoutMs: o.finalTimeoutMs,
     ...(o.maxSteps !== undefined ? { maxSteps: o.maxSteps } : {}),
     labels: o.labels,
+    limits: o.limits,
   };
 
   let progress: ProgressLine | undefined;
