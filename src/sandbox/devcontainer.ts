@@ -207,6 +207,17 @@ export function imageConfig(
   };
 }
 
+/** devcontainer.json properties that would widen what the container (or the file's author) can do on the host. */
+const IGNORED_PROPERTIES = [
+  'privileged',
+  'capAdd',
+  'securityOpt',
+  'runArgs',
+  'mounts',
+  'workspaceMount',
+  'initializeCommand',
+];
+
 /** The sandbox configuration of a workspace (default image when it has no devcontainer.json). */
 export async function resolveConfig(
   workspace: string,
@@ -224,6 +235,11 @@ export async function resolveConfig(
       'CONFIG_UNSUPPORTED',
       `${relative(workspace, configFile)} uses Docker Compose (dockerComposeFile), which KLong does not run.`,
       'Point the configuration at an "image" or a "build.dockerfile" instead (e.g. a second file in .devcontainer/<name>/).',
+    );
+  const ignored = IGNORED_PROPERTIES.filter((k) => raw[k] !== undefined);
+  if (ignored.length)
+    (opts.onWarning ?? opts.onProgress)?.(
+      `${relative(workspace, configFile)} sets ${ignored.join(', ')}, which KLong does not apply: the agent's container gets no extra privileges, capabilities, mounts or run arguments, and nothing runs on the host.`,
     );
   const { env, warnings } = cliEnv(opts, text);
   for (const w of warnings) (opts.onWarning ?? opts.onProgress)?.(w);
