@@ -117,6 +117,9 @@ export function childEnv(o: ChildEnvOptions = {}): ChildEnv {
   return { env, withheld: withheld.sort() };
 }
 
+/** `scheme://user:password@host`: a proxy variable carrying credentials. */
+const URL_PASSWORD = /\/\/[^/@\s:]*:[^/@\s]+@/;
+
 /** `${localEnv:NAME}` and its alias `${env:NAME}` (with an optional default) in a devcontainer.json text. */
 export function localEnvNames(text: string): string[] {
   const names = new Set<string>();
@@ -137,7 +140,15 @@ export function withholdLocalEnv(
   const upper = new Set(Object.keys(source).map((k) => k.toUpperCase()));
   const warnings: string[] = [];
   for (const name of localEnvNames(configText)) {
-    if (name in child.env) continue;
+    if (name in child.env) {
+      // A proxy address with a password is passed for pulls, but not handed to the container.
+      if (!URL_PASSWORD.test(child.env[name]!)) continue;
+      child.env[name] = '';
+      warnings.push(
+        `devcontainer.json reads \${localEnv:${name}}, whose value holds a password; it resolves to empty (the devcontainer build goes without it).`,
+      );
+      continue;
+    }
     const secret = looksSecret(name);
     // Unset on the host and not a secret's name: the file's default applies, as anywhere else.
     if (!secret && !upper.has(name.toUpperCase())) continue;

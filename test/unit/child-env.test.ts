@@ -172,6 +172,21 @@ describe('child process environment', () => {
     assert.equal('UNSET_DIR' in child.env, false, 'an unset ordinary name keeps its default');
   });
 
+  test('a proxy with a password passes for pulls but not into localEnv', () => {
+    const host = { ...HOST, HTTPS_PROXY: 'http://ada:hunter2@proxy:3128' };
+    const child = childEnv({ env: host });
+    assert.equal(child.env.HTTPS_PROXY, 'http://ada:hunter2@proxy:3128');
+    const warnings = withholdLocalEnv(
+      `{"containerEnv": {"P": "\${localEnv:HTTPS_PROXY}", "Q": "\${localEnv:HTTP_PROXY}"}}`,
+      child,
+      host,
+    );
+    assert.deepEqual(warnings.length, 1);
+    assert.match(warnings[0]!, /localEnv:HTTPS_PROXY\}, whose value holds a password/);
+    assert.equal(child.env.HTTPS_PROXY, '');
+    assert.equal(child.env.HTTP_PROXY, 'http://proxy:3128', 'a proxy without credentials is readable');
+  });
+
   test('a child started with spawnChild sees only the allow-listed environment', () => {
     const child = spawnChild(process.execPath, ['-e', 'process.stdout.write(JSON.stringify(process.env))'], {
       env: { env: HOST, secrets: [KEY] },
