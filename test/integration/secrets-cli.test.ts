@@ -23,6 +23,7 @@ import {
 import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { buildImageName } from '../../src/sandbox/devcontainer';
+import { openSandbox } from '../../src/sandbox/index';
 import { cliCleanup, cliDockerSkip, reproduceArgs, runCli, TEST_IMAGE } from '../support/cli-run';
 import { containerIds } from '../support/docker';
 import { call, lastObservation, tools } from '../support/model-server';
@@ -240,5 +241,24 @@ RUN useradd -m researcher && echo "arg=$LEAK_ARG arg2=$LEAK_ARG2" > /etc/leak-bu
     assert.deepEqual(info.HostConfig.SecurityOpt, ['no-new-privileges:true']);
     // Seen from inside, where a fork bomb would meet it.
     assert.match(lastObservation(server.requests[1]!), /^(512|unknown)\n/);
+  });
+
+  test('more CPUs than the engine has: the container gets all the engine has instead of failing', async () => {
+    const sessionId = `cli-cpus-${process.pid}-${Date.now().toString(36)}`;
+    cleanup.removeLabel(`klong.session=${sessionId}`);
+    const sb = await openSandbox({
+      workspace: cleanup.temp('klong-cpus-ws-'),
+      sessionId,
+      network: 'none',
+      image: TEST_IMAGE!,
+      labels: { 'klong.test': '1' },
+      limits: { memory: '1g', cpus: 4096, pids: 256 },
+    });
+    try {
+      const engineCpus = Number(docker('info', '--format', '{{.NCPU}}').trim());
+      assert.equal(inspect(sb.info.containerId).HostConfig.NanoCpus, engineCpus * 1e9);
+    } finally {
+      await sb.remove();
+    }
   });
 });
