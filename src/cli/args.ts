@@ -96,7 +96,7 @@ export function limitOptions(v: { memory?: string; cpus?: string; pids?: string 
   };
 }
 
-export const PRICE_USAGE = `  --price IN,CACHED,OUT   USD per million tokens: input, cached input, output (default: the model's
+export const PRICE_USAGE = `  --price IN,CACHED,OUT  USD per million tokens: input, cached input, output (default: the model's
                          list price from KLong's table; unknown models count as $0)`;
 
 /** `--price in,cached,out`: undefined when absent (the table's price for the model is used). */
