@@ -177,6 +177,14 @@ export interface SpendTotals {
   completionTokens: number;
 }
 
+/**
+ * The cap after the user allows `moreUsd` more at the cap: counted from what is spent now, so each
+ * approval buys the same amount again (a cap raised from the configured one would stop at once).
+ */
+export function raiseSpendCap(spent: SpendTotals, moreUsd: number): SpendCap {
+  return { usd: spent.usd + moreUsd };
+}
+
 /** Why the cap stops the session, or undefined while under it. */
 export function overSpendCap(t: SpendTotals, cap: SpendCap): string | undefined {
   if (cap.usd && t.usd >= cap.usd) return `spend cap reached: $${t.usd.toFixed(2)} of $${cap.usd.toFixed(2)}`;

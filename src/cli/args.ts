@@ -2,6 +2,9 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { parsePrices } from '../llm/prices';
+import type { Prices } from '../llm/types';
+import { type Limits, parseSize } from '../sandbox';
 import { CliError } from './reproduce';
 
 /** Where sessions are kept unless --state-dir says otherwise. */
@@ -66,4 +69,42 @@ export function labelOptions(list: string[] | undefined): Record<string, string>
     labels[l.slice(0, i)] = l.slice(i + 1);
   }
   return labels;
+}
+
+/** Container limits (the same defaults as the extension's klong.docker.* settings). */
+export const LIMIT_OPTIONS = {
+  memory: { type: 'string' },
+  cpus: { type: 'string' },
+  pids: { type: 'string' },
+} as const;
+
+export const LIMITS_USAGE = `  --memory SIZE          Container memory limit, e.g. 8g, 512m (default 8g)
+  --cpus N               Container CPU limit (default 2)
+  --pids N               Container process limit (default 4096)`;
+
+export function limitOptions(v: { memory?: string; cpus?: string; pids?: string }): Limits {
+  const memory = v.memory ?? '8g';
+  try {
+    if (!parseSize(memory)) throw new Error(`Not a size: ${memory}`);
+  } catch {
+    throw new CliError(`--memory must be a size such as 8g or 512m, got "${memory}".`);
+  }
+  return {
+    memory,
+    cpus: numberOption('cpus', v.cpus) ?? 2,
+    pids: numberOption('pids', v.pids, { integer: true }) ?? 4096,
+  };
+}
+
+export const PRICE_USAGE = `  --price IN,CACHED,OUT  USD per million tokens: input, cached input, output (default: the model's
+                         list price from KLong's table; unknown models count as $0)`;
+
+/** `--price in,cached,out`: undefined when absent (the table's price for the model is used). */
+export function priceOption(v: string | undefined): Prices | undefined {
+  if (v === undefined) return undefined;
+  try {
+    return parsePrices(v);
+  } catch (err) {
+    throw new CliError(`--price: ${(err as Error).message}`);
+  }
 }

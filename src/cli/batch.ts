@@ -2,7 +2,18 @@
 import { resolve } from 'node:path';
 import { BATCH_FILE, runBatch } from '../engine/batch';
 import { parseStages } from '../engine/batch-papers';
-import { apiKeyFrom, labelOptions, networkOption, numberOption, parseCommandArgs } from './args';
+import {
+  apiKeyFrom,
+  LIMIT_OPTIONS,
+  LIMITS_USAGE,
+  labelOptions,
+  limitOptions,
+  networkOption,
+  numberOption,
+  PRICE_USAGE,
+  parseCommandArgs,
+  priceOption,
+} from './args';
 import { CliError, type CliIO } from './reproduce';
 
 export const BATCH_USAGE = `Usage: klong batch papers.json [--stages 2h,4h,12h] [--concurrency N] [--out DIR] [options]
@@ -25,8 +36,10 @@ Options:
   --base-url U           OpenAI-compatible endpoint (default $OPENAI_BASE_URL or https://api.openai.com/v1)
   --context-limit N      Model context window in tokens (default 128000)
   --spend-cap USD        Per run: stop it (resumable) when its cost reaches this
+${PRICE_USAGE}
   --network MODE         Container network: bridge (default) or none
   --image IMG            Container image for every run
+${LIMITS_USAGE}
   --docker-host H        Docker engine (default $DOCKER_HOST, then the local socket)
   --max-steps N          Per run: stop after N steps (resumable)
   --no-final-run         Do not run reproduce.sh in a fresh container before grading
@@ -45,6 +58,7 @@ export async function batchCommand(args: string[], io: CliIO, env: NodeJS.Proces
     'base-url': { type: 'string' },
     'context-limit': { type: 'string' },
     'spend-cap': { type: 'string' },
+    price: { type: 'string' },
     network: { type: 'string' },
     image: { type: 'string' },
     'docker-host': { type: 'string' },
@@ -52,6 +66,7 @@ export async function batchCommand(args: string[], io: CliIO, env: NodeJS.Proces
     'no-final-run': { type: 'boolean' },
     'keep-containers': { type: 'boolean' },
     label: { type: 'string', multiple: true },
+    ...LIMIT_OPTIONS,
     help: { type: 'boolean', short: 'h' },
   });
   const v = parsed.values;
@@ -77,6 +92,8 @@ export async function batchCommand(args: string[], io: CliIO, env: NodeJS.Proces
   const spendCapUsd = numberOption('spend-cap', v['spend-cap']);
   const outDir = resolve(v.out ?? 'klong-batch');
   const dockerHost = v['docker-host'] ?? env.DOCKER_HOST;
+  const limits = limitOptions(v);
+  const prices = priceOption(v.price);
 
   const ctrl = new AbortController();
   let interrupts = 0;
@@ -101,7 +118,7 @@ export async function batchCommand(args: string[], io: CliIO, env: NodeJS.Proces
             apiKey,
             name: v.model ?? env.KLONG_MODEL ?? 'gpt-4.1',
             contextLimit: numberOption('context-limit', v['context-limit'], { integer: true }) ?? 128_000,
-            prices: { input: 2, cachedInput: 0.5, output: 8 },
+            ...(prices ? { prices } : {}),
           },
           ...(spendCapUsd !== undefined ? { spendCapUsd } : {}),
           approval: 'auto-accept',
@@ -112,6 +129,7 @@ export async function batchCommand(args: string[], io: CliIO, env: NodeJS.Proces
           finalTimeoutMs: 2 * 3600_000,
           ...(maxSteps !== undefined ? { maxSteps } : {}),
           labels,
+          limits,
         },
         removeContainers: !v['keep-containers'],
         say: (m) => io.err.write(`${m}\n`),

@@ -6,10 +6,15 @@ import { parseDuration } from '../agent/budget';
 import {
   apiKeyFrom,
   defaultStateDir,
+  LIMIT_OPTIONS,
+  LIMITS_USAGE,
   labelOptions,
+  limitOptions,
   networkOption,
   numberOption,
+  PRICE_USAGE,
   parseCommandArgs,
+  priceOption,
 } from './args';
 import { CliError, type CliIO, type ReproduceOptions, reproduce } from './reproduce';
 
@@ -41,6 +46,7 @@ Options:
   --base-url U           OpenAI-compatible endpoint (default $OPENAI_BASE_URL or https://api.openai.com/v1)
   --budget T             Active time budget, e.g. 12h, 90m (default 12h)
   --spend-cap USD        Stop (resumable) when the cost reaches this (default none)
+${PRICE_USAGE}
   --context-limit N      Model context window in tokens (default 128000)
   --approval MODE        auto-accept (write changes into the workspace as they come) or review (a patch
                          to apply). Default: auto-accept for a new or empty workspace, else review;
@@ -50,6 +56,7 @@ Options:
   --session-id ID        Id for a new session (default: generated)
   --network MODE         Container network: bridge (default) or none
   --image IMG            Container image (skips the workspace's devcontainer.json)
+${LIMITS_USAGE}
   --max-steps N          Stop after N steps (resumable)
   --request-timeout S    A model response silent for S seconds is retried (default 120)
   --no-final-run         Do not run reproduce.sh in a fresh container at the end
@@ -84,6 +91,7 @@ export function parseReproduceArgs(args: string[], env: NodeJS.ProcessEnv): Repr
     'base-url': { type: 'string' },
     budget: { type: 'string' },
     'spend-cap': { type: 'string' },
+    price: { type: 'string' },
     'context-limit': { type: 'string' },
     approval: { type: 'string' },
     'state-dir': { type: 'string' },
@@ -97,6 +105,7 @@ export function parseReproduceArgs(args: string[], env: NodeJS.ProcessEnv): Repr
     'keep-container': { type: 'boolean' },
     detach: { type: 'boolean' },
     label: { type: 'string', multiple: true },
+    ...LIMIT_OPTIONS,
     help: { type: 'boolean', short: 'h' },
   });
   const v = parsed.values;
@@ -145,7 +154,8 @@ export function parseReproduceArgs(args: string[], env: NodeJS.ProcessEnv): Repr
     keepContainer: !!v['keep-container'],
     detach: !!v.detach,
     labels,
-    prices: { input: 2, cachedInput: 0.5, output: 8 },
+    limits: limitOptions(v),
+    ...(v.price !== undefined ? { prices: priceOption(v.price) } : {}),
   };
 }
 

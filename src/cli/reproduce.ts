@@ -9,7 +9,7 @@ import type { ApprovalMode } from '../edits';
 import { DirUserFiles } from '../edits';
 import { type NewSession, Reproduction, type RunSettings } from '../engine/reproduction';
 import { FatalModelError, type Prices } from '../llm/types';
-import { removeSandbox } from '../sandbox';
+import { type Limits, removeSandbox } from '../sandbox';
 import { SessionLockedError } from '../session';
 import { EngineControl } from './engine-control';
 import { ProgressLine } from './progress';
@@ -41,7 +41,9 @@ export interface ReproduceOptions {
   /** Run in an engine process of its own (see session-commands.ts). */
   detach?: boolean;
   labels: Record<string, string>;
-  prices: Prices;
+  limits: Limits;
+  /** --price; without it the model's list price. */
+  prices?: Prices;
 }
 
 export interface CliIO {
@@ -80,7 +82,9 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
     // Nothing of the user's to review in an empty folder: the reproduction lands there as it is written.
     if (!o.approval && readdirSync(workspace).length === 0) {
       approval = 'auto-accept';
-      say('The workspace is empty: the agent’s changes are written into it as they come (--approval review to review them).');
+      say(
+        'The workspace is empty: the agent’s changes are written into it as they come (--approval review to review them).',
+      );
     }
     const paper =
       /^(https?:|arxiv:)/i.test(o.paper) || /^\d{4}\.\d{4,5}/.test(o.paper) ? o.paper : resolve(o.paper);
@@ -100,7 +104,7 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
       apiKey: o.apiKey,
       name: o.model,
       contextLimit: o.contextLimit,
-      prices: o.prices,
+      ...(o.prices ? { prices: o.prices } : {}),
       ...(o.stallTimeoutMs ? { stallTimeoutMs: o.stallTimeoutMs } : {}),
     },
     budgetMs: o.budgetMs ?? 12 * 3600_000,
@@ -112,6 +116,7 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
     finalTimeoutMs: o.finalTimeoutMs,
     ...(o.maxSteps !== undefined ? { maxSteps: o.maxSteps } : {}),
     labels: o.labels,
+    limits: o.limits,
   };
 
   let progress: ProgressLine | undefined;
@@ -189,7 +194,9 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
       if (score !== undefined) say(`Grade: ${(score * 100).toFixed(1)}% of the rubric.`);
       if (reportPath) say(`Report: ${reportPath}`);
       if (existsSync(join(workspaceDir, 'reproduce.sh')))
-        say(`The reproduction is in ${workspaceDir}; run it again with: cd ${workspaceDir} && bash reproduce.sh`);
+        say(
+          `The reproduction is in ${workspaceDir}; run it again with: cd ${workspaceDir} && bash reproduce.sh`,
+        );
       removeContainer = !o.keepContainer && !pending.length;
       return 0;
     }

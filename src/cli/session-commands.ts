@@ -2,11 +2,11 @@
  * Commands on a session that runs in its own engine process: `reproduce --detach` starts one,
  * `attach` follows it (the log first, then live), `say` / `pause` / `resume` / `stop` steer it.
  */
-import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { AgentEvent } from '../agent/events';
 import { ControlClient, type ControlStatus, readControlInfo } from '../engine/control';
+import { spawnEngine } from '../sandbox/child-env';
 import { EventLog, FILES, newSessionId, SessionStore } from '../session';
 import { defaultStateDir, parseCommandArgs } from './args';
 import { ProgressLine } from './progress';
@@ -214,11 +214,7 @@ export async function reproduceDetached(
   if (!o.resume && !o.sessionId) childArgs.push('--session-id', id);
   const script = process.argv[1];
   if (!script) throw new CliError('klong: cannot tell which script to start the engine with.', 1);
-  const child = spawn(process.execPath, [...process.execArgv, script, 'reproduce', ...childArgs], {
-    detached: true,
-    stdio: ['ignore', fd, fd],
-    env: process.env,
-  });
+  const child = spawnEngine([script, 'reproduce', ...childArgs], fd);
   closeSync(fd);
   child.unref();
 

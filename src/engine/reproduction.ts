@@ -15,6 +15,7 @@ import { defaultSystemPrompt, defaultTask } from '../agent/prompt';
 import { estimateCounter } from '../agent/tokens';
 import { EditQueue } from '../edits';
 import { OpenAIModelClient } from '../llm/openai-client';
+import { PRICE_TABLE_DATE, pricesFor } from '../llm/prices';
 import type { ModelClient } from '../llm/types';
 import {
   type Blacklist,
@@ -128,6 +129,8 @@ export class Reproduction {
       ...(settings.limits ? { limits: settings.limits } : {}),
       labels,
       onProgress: (m) => hooks.say(m),
+      onWarning: (m) => (hooks.onWarning ? hooks.onWarning(m) : hooks.say(m)),
+      secrets: [settings.model.apiKey],
     });
 
     const emit = (body: AgentEventBody) => {
@@ -169,6 +172,11 @@ export class Reproduction {
       onWarning: (m) => hooks.onWarning?.(m),
     });
     let run!: Reproduction;
+    const priced = pricesFor(settings.model.name, settings.model.prices);
+    if (priced.source === 'unknown')
+      hooks.onWarning?.(
+        `No price is known for the model ${settings.model.name} (KLong's table is of ${PRICE_TABLE_DATE}): its cost is counted as $0, so the spend cap cannot stop the session. Set klong.model.pricePerMillionTokens (CLI: --price in,cached,out).`,
+      );
     agent = AgentSession.restore(
       {
         sandbox,
@@ -177,7 +185,7 @@ export class Reproduction {
         budget,
         paper: createPaperReader(paper),
         isBlocked: (c) => blacklist.refusal(c),
-        prices: settings.model.prices,
+        ...(priced.prices ? { prices: priced.prices } : {}),
         ...(saved.spendCapUsd ? { spendCap: { usd: saved.spendCapUsd } } : {}),
         onSpendCap: async (reason, totals) => hooks.onSpendCap?.(reason, totals),
         afterTool: queue.hook(),

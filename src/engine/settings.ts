@@ -12,7 +12,8 @@ export interface ModelSettings {
   apiKey: string;
   name: string;
   contextLimit: number;
-  prices: Prices;
+  /** The user's prices; without them the model's list price (src/llm/prices.ts), if the table knows it. */
+  prices?: Prices;
   /** A response silent this long is abandoned and retried (the client's default when absent). */
   stallTimeoutMs?: number;
 }

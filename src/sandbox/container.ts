@@ -67,6 +67,7 @@ export async function createContainer(docker: Docker, o: CreateOptions): Promise
     network: o.network,
   };
   const memory = parseSize(o.limits?.memory);
+  let cpus = o.limits?.cpus;
   const gpuRequest = [{ Driver: '', Count: -1, Capabilities: [['gpu']] }];
   const spec = (gpu: boolean): Docker.ContainerCreateOptions => ({
     name: containerName(o.sessionId),
@@ -85,16 +86,33 @@ export async function createContainer(docker: Docker, o: CreateOptions): Promise
     HostConfig: {
       NetworkMode: o.network,
       Init: true,
+      // setuid binaries (sudo, su) cannot raise privileges, and no capability beyond Docker's default set
+      // is added: devcontainer.json's privileged / capAdd / securityOpt / runArgs are not applied.
+      SecurityOpt: ['no-new-privileges:true'],
+      Privileged: false,
       ...(memory ? { Memory: memory, MemorySwap: memory } : {}),
-      ...(o.limits?.cpus ? { NanoCpus: Math.round(o.limits.cpus * 1e9) } : {}),
+      ...(cpus ? { NanoCpus: Math.round(cpus * 1e9) } : {}),
       ...(o.limits?.pids ? { PidsLimit: o.limits.pids } : {}),
       ...(gpu ? { DeviceRequests: gpuRequest } : {}),
     },
   });
   const wantGpu = o.cfg.gpu !== false;
+  // The default of 2 CPUs on a one-CPU engine: the engine refuses it, so use what it has.
+  const fitCpus = async <T>(create: () => Promise<T>): Promise<T> => {
+    try {
+      return await create();
+    } catch (err) {
+      const msg = String((err as { json?: { message?: string } }).json?.message ?? (err as Error).message);
+      if (!cpus || !/range of CPUs/i.test(msg)) throw err;
+      const { NCPU } = (await docker.info()) as { NCPU?: number };
+      if (!NCPU || NCPU >= cpus) throw err;
+      cpus = NCPU;
+      return create();
+    }
+  };
   // A container that was created but could not start is removed: a failed open leaves nothing behind.
   const createAndStart = async (gpu: boolean) => {
-    const c = await docker.createContainer(spec(gpu));
+    const c = await fitCpus(() => docker.createContainer(spec(gpu)));
     try {
       await c.start();
     } catch (err) {

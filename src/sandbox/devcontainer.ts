@@ -3,12 +3,12 @@
  * `read-configuration` for JSONC, variable substitution, features and merged lifecycle commands; `build` for
  * Dockerfile / features configurations. The CLI accepts malformed JSON silently, so syntax is checked here first.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { type ParseError, parse, printParseErrorCode } from 'jsonc-parser';
+import { type ChildEnv, childEnv, spawnChild, withholdLocalEnv } from './child-env';
 import { SandboxError } from './errors';
 
 export const DEFAULT_IMAGE = 'klong/python:bookworm';
@@ -106,25 +106,41 @@ export interface CliOptions {
   /** DOCKER_HOST for the CLI and the docker command it runs. */
   dockerHost: string;
   onProgress?: (line: string) => void;
+  /** `${localEnv:…}` in devcontainer.json of a variable that is not passed on (see child-env.ts). */
+  onWarning?: (message: string) => void;
+  /** Values that must not reach the CLI's environment (the model key), whatever the variable's name. */
+  secrets?: readonly (string | undefined)[];
+}
+
+/** The CLI's allow-listed environment, with the withheld `${localEnv:…}` names of the config blanked. */
+function cliEnv(opts: CliOptions, configText?: string): { env: ChildEnv; warnings: string[] } {
+  const child = childEnv({
+    secrets: opts.secrets,
+    dockerHost: opts.dockerHost,
+    set: { ELECTRON_RUN_AS_NODE: '1', DOCKER_HOST: opts.dockerHost },
+  });
+  const warnings = configText === undefined ? [] : withholdLocalEnv(configText, child);
+  return { env: child, warnings };
 }
 
 /** Runs the devcontainer CLI under Node (ELECTRON_RUN_AS_NODE: in desktop VS Code execPath is Electron). */
 export function runDevcontainerCli(
   args: string[],
   opts: CliOptions,
+  env: ChildEnv = cliEnv(opts).env,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const cli = findDevcontainerCli(opts.cliPath);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], {
-      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1', DOCKER_HOST: opts.dockerHost },
+    const child = spawnChild(process.execPath, [cli, ...args], {
+      env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
+    child.stdout?.on('data', (d: Buffer) => {
       stdout += d.toString('utf8');
     });
-    child.stderr.on('data', (d: Buffer) => {
+    child.stderr?.on('data', (d: Buffer) => {
       const s = d.toString('utf8');
       stderr = (stderr + s).slice(-64 * 1024);
       if (opts.onProgress) for (const line of s.split('\n')) if (line.trim()) opts.onProgress(line);
@@ -191,6 +207,17 @@ export function imageConfig(
   };
 }
 
+/** devcontainer.json properties that would widen what the container (or the file's author) can do on the host. */
+const IGNORED_PROPERTIES = [
+  'privileged',
+  'capAdd',
+  'securityOpt',
+  'runArgs',
+  'mounts',
+  'workspaceMount',
+  'initializeCommand',
+];
+
 /** The sandbox configuration of a workspace (default image when it has no devcontainer.json). */
 export async function resolveConfig(
   workspace: string,
@@ -201,13 +228,21 @@ export async function resolveConfig(
     return imageConfig(opts.defaultImage ?? DEFAULT_IMAGE);
   }
   await checkConfigSyntax(configFile, workspace);
-  const raw = obj(parse(await readFile(configFile, 'utf8'), [], { allowTrailingComma: true }));
+  const text = await readFile(configFile, 'utf8');
+  const raw = obj(parse(text, [], { allowTrailingComma: true }));
   if (raw.dockerComposeFile !== undefined)
     throw new SandboxError(
       'CONFIG_UNSUPPORTED',
       `${relative(workspace, configFile)} uses Docker Compose (dockerComposeFile), which KLong does not run.`,
       'Point the configuration at an "image" or a "build.dockerfile" instead (e.g. a second file in .devcontainer/<name>/).',
     );
+  const ignored = IGNORED_PROPERTIES.filter((k) => raw[k] !== undefined);
+  if (ignored.length)
+    (opts.onWarning ?? opts.onProgress)?.(
+      `${relative(workspace, configFile)} sets ${ignored.join(', ')}, which KLong does not apply: the agent's container gets no extra privileges, capabilities, mounts or run arguments, and nothing runs on the host.`,
+    );
+  const { env, warnings } = cliEnv(opts, text);
+  for (const w of warnings) (opts.onWarning ?? opts.onProgress)?.(w);
   const r = await runDevcontainerCli(
     [
       'read-configuration',
@@ -220,6 +255,7 @@ export async function resolveConfig(
       'text',
     ],
     opts,
+    env,
   );
   const out = r.code === 0 ? lastJson(r.stdout) : undefined;
   if (!out) {
@@ -275,6 +311,8 @@ export async function buildConfigImage(
   opts: CliOptions,
 ): Promise<void> {
   if (!cfg.needsBuild || !cfg.configFile) return;
+  // Warned about when the configuration was read; here the same names only need blanking.
+  const { env } = cliEnv(opts, await readFile(cfg.configFile, 'utf8'));
   const r = await runDevcontainerCli(
     [
       'build',
@@ -288,6 +326,7 @@ export async function buildConfigImage(
       'text',
     ],
     opts,
+    env,
   );
   const res = lastJson(r.stdout);
   if (r.code !== 0 || res?.outcome !== 'success') {

@@ -1,6 +1,6 @@
 /** Public API of the sandbox layer (devcontainer → container on a Docker engine). */
 
-export type { Limits } from './container';
+export { type Limits, parseSize } from './container';
 export { findDevcontainerCli, type SandboxConfig } from './devcontainer';
 export { checkDocker, type DockerInfo } from './docker-client';
 export { DockerSandbox, type SandboxInfo } from './docker-sandbox';

@@ -40,6 +40,10 @@ export interface OpenSandboxOptions {
   /** Path of the devcontainer CLI script (default: shipped copy or node_modules). */
   devcontainerCli?: string;
   onProgress?: (message: string) => void;
+  /** What the user should know about (a `${localEnv:…}` that is not passed on); default onProgress. */
+  onWarning?: (message: string) => void;
+  /** Values (the model key) that no child process gets in its environment, whatever the variable's name. */
+  secrets?: readonly (string | undefined)[];
 }
 
 async function engineCall<T>(host: string, fn: () => Promise<T>): Promise<T> {
@@ -130,7 +134,13 @@ export async function openSandbox(o: OpenSandboxOptions): Promise<DockerSandbox>
       .catch(() => undefined);
   }
 
-  const cliOpts = { cliPath: o.devcontainerCli, dockerHost: host, onProgress: progress };
+  const cliOpts = {
+    cliPath: o.devcontainerCli,
+    dockerHost: host,
+    onProgress: progress,
+    onWarning: o.onWarning ?? progress,
+    secrets: o.secrets,
+  };
   const cfg = o.image
     ? imageConfig(o.image)
     : await resolveConfig(workspace, { ...cliOpts, defaultImage: o.defaultImage ?? DEFAULT_IMAGE });

@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
+import { raiseSpendCap } from '../agent/budget';
 import { fromUser } from '../agent/prompt';
 import type { DecideFn, UserFiles } from '../edits';
 import type { NewSession, Reproduction } from '../engine/reproduction';
@@ -173,14 +174,17 @@ export class ReproduceController implements vscode.Disposable {
               ui.log.warn(m);
               void vscode.window.showWarningMessage(`KLong: ${m}`);
             },
-            onSpendCap: async (reason) => {
+            onSpendCap: async (reason, totals) => {
+              const next = raiseSpendCap(totals, 10);
               const more = await vscode.window.showWarningMessage(
                 `KLong paused: ${reason}`,
                 { modal: true },
-                'Allow $10 more',
+                `Allow $10 more (cap $${next.usd?.toFixed(2)})`,
                 'Stop',
               );
-              return more ? { usd: settings.spendCapUsd ? settings.spendCapUsd + 10 : 10 } : undefined;
+              if (!more?.startsWith('Allow')) return undefined;
+              ui.session.setSpendCap(next.usd ?? null);
+              return next;
             },
             ...editHooks(ui),
           }),

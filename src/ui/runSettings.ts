@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import { parseDuration } from '../agent/budget';
 import { APPROVAL_MODES, type ApprovalMode } from '../edits';
 import type { RunSettings } from '../engine/reproduction';
-import type { Prices } from '../llm/types';
+import { validPrices } from '../llm/prices';
 import { notifyError } from './notify';
 
 /** The endpoint settings (klong.model.*) as the Reproduce command and Test connection read them. */
@@ -34,6 +34,15 @@ export async function runSettings(
     });
     return undefined;
   }
+  const priceSetting = c.get<unknown>('model.pricePerMillionTokens', null);
+  const prices = validPrices(priceSetting);
+  if (priceSetting !== null && priceSetting !== undefined && !prices) {
+    void notifyError(
+      'klong.model.pricePerMillionTokens must be {"input": N, "cachedInput": N, "output": N} in USD per million tokens, or null for the list price.',
+      { settings: 'klong.model' },
+    );
+    return undefined;
+  }
   const mode = c.get<string>('edits.approvalMode', 'review');
   const spendCap = c.get<number>('session.spendCapUsd', 50);
   const env = process.env;
@@ -43,7 +52,7 @@ export async function runSettings(
       ...endpointSettings(c),
       apiKey,
       contextLimit: c.get<number>('model.contextLimit', 128_000),
-      prices: c.get<Prices>('model.pricePerMillionTokens', { input: 2, cachedInput: 0.5, output: 8 }),
+      ...(prices ? { prices } : {}),
     },
     budgetMs,
     ...(spendCap > 0 ? { spendCapUsd: spendCap } : {}),

@@ -66,7 +66,7 @@ test('argument parsing: defaults, env key, durations, labels', () => {
   assert.ok(o !== 'help');
   assert.equal(o.apiKey, 'k1');
   assert.equal(o.budgetMs, 90 * 60_000);
-  assert.equal(o.approval, 'review');
+  assert.equal(o.approval, undefined); // decided at run time: auto-accept in an empty workspace, else review
   assert.equal(o.network, 'bridge');
   assert.equal(o.contextLimit, 128_000);
   assert.deepEqual(o.labels, { a: 'b', 'klong.test': '1' });
