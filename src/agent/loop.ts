@@ -165,6 +165,8 @@ export class AgentSession {
     let contextRetries = 0;
     let outages = 0;
     try {
+      // The agent called end_task before a crash: go on with the end, without asking the model again.
+      if (this.state.ending) return await this.finish('end_task', this.state.ending.summary);
       for (;;) {
         if (this.paused) await this.waitWhilePaused();
         if (this.stopMode) return await this.finishStopped();
