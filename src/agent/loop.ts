@@ -323,10 +323,20 @@ export class AgentSession {
     const hook = this.deps.finalReproduction;
     if (hook) {
       const t0 = Date.now();
-      const r = await hook(reason, summary).catch((e: unknown) => ({
-        ok: false,
-        output: `Final reproduction failed: ${String(e)}`,
-      }));
+      // Only an interrupt aborts the end (resumable); a stop for good lets it finish.
+      const interrupt = new AbortController();
+      const onStop = () => {
+        if (this.stopMode === 'interrupt') interrupt.abort(new Error('interrupted'));
+      };
+      if (this.stopCtrl.signal.aborted) onStop();
+      else this.stopCtrl.signal.addEventListener('abort', onStop, { once: true });
+      const r = await hook(reason, summary, interrupt.signal)
+        .catch((e: unknown) => ({
+          ok: false,
+          output: `Final reproduction failed: ${String(e)}`,
+        }))
+        .finally(() => this.stopCtrl.signal.removeEventListener('abort', onStop));
+      if (interrupt.signal.aborted) return this.halt('interrupted');
       if (r) {
         this.emit({
           type: 'tool_result',

@@ -186,7 +186,7 @@ export class Reproduction {
         ...(saved.spendCapUsd ? { spendCap: { usd: saved.spendCapUsd } } : {}),
         onSpendCap: async (reason, totals) => hooks.onSpendCap?.(reason, totals),
         afterTool: queue.hook(),
-        finalReproduction: (_reason, summary) => run.finish(summary),
+        finalReproduction: (_reason, summary, signal) => run.finish(summary, signal),
         onStepEnd: async ({ step, final }) => {
           await recordStep(sandbox, step, emit, hooks.onWarning);
           if (final) live.snapshotNow(agent.snapshot());
@@ -228,7 +228,7 @@ export class Reproduction {
    * step like any other: its result is recorded (final_run, the log in the session folder) and a
    * resume after a crash uses it instead of running reproduce.sh again.
    */
-  private async runFinal(done: FinishRecord): Promise<ReproductionResult> {
+  private async runFinal(done: FinishRecord, signal?: AbortSignal): Promise<ReproductionResult> {
     const sb = this.sandbox;
     const recorded = done.finalRun && (await loadFinalRun(this.live.dir, done.finalRun));
     if (recorded) {
@@ -260,12 +260,14 @@ export class Reproduction {
             labels,
             freshOf: this.sessionId,
             ...(onOutput ? { onOutput } : {}),
+            ...(signal ? { signal } : {}),
             ...(this.settings.dockerHost ? { dockerHost: this.settings.dockerHost } : {}),
             ...(this.settings.limits ? { limits: this.settings.limits } : {}),
           }),
       },
       { timeoutMs, onOutput: lineSplitter((line) => this.hooks.say(`reproduce.sh: ${line}`)) },
     );
+    signal?.throwIfAborted(); // cut short: not a result (a resume runs it again)
     const logFile = saveFinalRunLog(this.live.dir, r.log);
     this.emit({
       type: 'final_run',
@@ -314,10 +316,13 @@ export class Reproduction {
    * REPRODUCTION.md proposed like any other edit. Inside the loop's final hook, so that a crash here
    * resumes into it again (judge answers are cached) rather than into a finished session.
    */
-  private async finish(summary: string): Promise<{ ok: boolean; output: string } | undefined> {
+  private async finish(
+    summary: string,
+    signal?: AbortSignal,
+  ): Promise<{ ok: boolean; output: string } | undefined> {
     this.live.flush(); // end_task's result is on disk before the long steps below
     const done = finishRecord(this.live.log);
-    const final = this.settings.finalRun === false ? undefined : await this.runFinal(done);
+    const final = this.settings.finalRun === false ? undefined : await this.runFinal(done, signal);
     this.finalRun = final;
     let grade: Awaited<ReturnType<typeof gradeInSandbox>> | undefined;
     if (this.rubric && this.settings.grade !== false) {
@@ -331,6 +336,7 @@ export class Reproduction {
           rubric: this.rubric,
           ...(this.finalRun?.ran ? { reproduceLog: this.finalRun.log } : {}),
           cacheDir: join(this.live.dir, 'judge-cache'),
+          ...(signal ? { signal } : {}),
           onLeaf: (p) => {
             // Each verdict is a recorded step (a resume finds it in the judge cache).
             if (!done.gradedLeaves.has(p.leafId)) {
@@ -345,6 +351,7 @@ export class Reproduction {
         writeFileSync(join(this.live.dir, 'grade.json'), `${JSON.stringify(grade.root, null, 2)}\n`);
         this.hooks.onGrade?.(grade);
       } catch (err) {
+        if (signal?.aborted) throw err; // interrupted: the verdicts so far are cached for the resume
         this.hooks.onWarning?.(`Grading failed: ${err instanceof Error ? err.message : String(err)}`);
       }
     }

@@ -1,7 +1,7 @@
 /**
- * kill -9 of the real CLI (`node dist/cli.js reproduce`, docker, scripted model and judge) during
- * the end of a session, then `--resume`: first while reproduce.sh runs in its fresh container (its
- * result is not recorded yet, so the resume runs it again, exactly once), then while the judge is
+ * Ctrl-C and kill -9 of the real CLI (`node dist/cli.js reproduce`, docker, scripted model and
+ * judge) during the end of a session, then `--resume`: while reproduce.sh runs in its fresh
+ * container (its result is not recorded yet, so each resume runs it again, exactly once), then while the judge is
  * grading (the final run's result is recorded: it is not run again; judge calls already answered
  * are not sent again). The log ends with one end_task, one final_run, one grade, one end; no
  * final-run container of the session is left.
@@ -79,7 +79,7 @@ function start(args: string[]) {
   return { child, stderr: () => stderr, done };
 }
 
-describe('kill -9 during the final run and during grading', { skip }, () => {
+describe('Ctrl-C and kill -9 during the final run and during grading', { skip }, () => {
   test('resume runs reproduce.sh again only when its result was not recorded; judge answers are not asked again', {
     timeout: 15 * 60_000,
   }, async () => {
@@ -125,17 +125,37 @@ describe('kill -9 during the final run and during grading', { skip }, () => {
       'klong.test=1',
     ];
 
-    // 1. Killed while reproduce.sh runs: its container is left behind, its result is not in the log.
-    const first = start([...reproduceArgs(session, server.url), '--rubric', rubric]);
+    // 0. Ctrl-C while reproduce.sh runs: the run is cut short and its container removed; the session
+    // stops resumable (no result recorded, no end).
+    const zeroth = start([...reproduceArgs(session, server.url), '--rubric', rubric]);
+    await until(
+      'the final run',
+      () => zeroth.stderr().includes(`reproduce.sh: ${MARKER}`),
+      zeroth.child,
+      zeroth.stderr,
+    );
+    zeroth.child.kill('SIGINT');
+    const z = await zeroth.done;
+    assert.equal(z.code, 130, z.stderr);
+    assert.match(z.stderr, /saved\. Resume with/);
+    assert.deepEqual(containerIds(fresh), [], 'an interrupted final run removes its container');
+    assert.equal(count('final_run_started'), 1);
+    assert.equal(count('final_run'), 0);
+    assert.equal(count('end'), 0);
+
+    // 1. Resumed, and killed while reproduce.sh runs again: its container is left behind, its result
+    // is not in the log.
+    const first = start(resume);
     await until(
       'the final run',
       () => first.stderr().includes(`reproduce.sh: ${MARKER}`),
       first.child,
       first.stderr,
     );
+    assert.match(first.stderr(), /last run of reproduce\.sh was interrupted; running it again/);
     first.child.kill('SIGKILL');
     await first.done;
-    assert.equal(count('final_run_started'), 1);
+    assert.equal(count('final_run_started'), 2);
     assert.equal(count('final_run'), 0);
     const leftover = containerIds(fresh);
     assert.ok(
@@ -173,7 +193,7 @@ describe('kill -9 during the final run and during grading', { skip }, () => {
     );
     second.child.kill('SIGKILL');
     await second.done;
-    assert.equal(count('final_run_started'), 2);
+    assert.equal(count('final_run_started'), 3);
     assert.equal(count('final_run'), 1);
     const recordedLog = readFileSync(join(dir, 'final-run.log'), 'utf8');
     assert.match(recordedLog, /tick 6\nmean=0\.497 run /);
@@ -186,7 +206,7 @@ describe('kill -9 during the final run and during grading', { skip }, () => {
     assert.doesNotMatch(r.stderr, new RegExp(MARKER), 'reproduce.sh did not run on the second resume');
     assert.match(r.stderr, /reproduce\.sh already ran before the interruption; using its result/);
     assert.match(r.stderr, /Grade: 100\.0% of the rubric/);
-    assert.equal(count('final_run_started'), 2);
+    assert.equal(count('final_run_started'), 3);
     assert.equal(count('final_run'), 1);
     assert.deepEqual(Object.fromEntries(judged), {
       [RUBRIC.sub_tasks[0]!.requirements]: 1,
