@@ -1,9 +1,9 @@
 /**
  * Ctrl-C and kill -9 of the real CLI (`node dist/cli.js reproduce`, docker, scripted model and
  * judge) during the end of a session, then `--resume`: while reproduce.sh runs in its fresh
- * container (its result is not recorded yet, so each resume runs it again, exactly once), then while the judge is
- * grading (the final run's result is recorded: it is not run again; judge calls already answered
- * are not sent again). The log ends with one end_task, one final_run, one grade, one end; no
+ * container (its result is not recorded yet, so each resume runs it again, exactly once), then
+ * while the judge is grading (the final run's result is recorded: it is not run again; judge calls
+ * already answered are not sent again). The log ends with one end_task, one final_run, one grade, one end; no
  * final-run container of the session is left.
  */
 import assert from 'node:assert/strict';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { ContextManager } from '../../src/agent/context';
-import type { AgentEventBody } from '../../src/agent/events';
+import type { AgentEvent, AgentEventBody } from '../../src/agent/events';
 import { buildHead } from '../../src/agent/head';
 import { emptyProgress } from '../../src/agent/progress-note';
 import { applyEvent, emptyTotals, type LoopState } from '../../src/agent/replay';
@@ -21,6 +21,7 @@ import type { GradeOptions } from '../../src/paper/grade';
 import { buildJudgeMessages, DEFAULT_BUDGETS, judgeCacheKey } from '../../src/paper/judge';
 import { PaperIndex } from '../../src/paper/search';
 import { EventLog } from '../../src/session';
+import { SessionModel } from '../../src/ui/sessionModel';
 import { type ChatBody, reply, startModelServer } from '../support/model-server';
 
 const root = mkdtempSync(join(tmpdir(), 'klong-final-steps-'));
@@ -260,4 +261,19 @@ test('lineSplitter: complete lines once, \\r progress updates as lines, long lin
   feed('ch 2\r\n10%\r20%\r');
   feed(`${'x'.repeat(30)}\n\n`);
   assert.deepEqual(lines, ['epoch 1', 'epoch 2', '10%', '20%', `${'x'.repeat(10)}…`]);
+});
+
+test('the VS Code timeline shows the final run as it starts and ends', () => {
+  const m = new SessionModel();
+  const bodies: AgentEventBody[] = [started, { ...ran, exitCode: 2, durationMs: 61_000 }, graded('a', 1)];
+  m.applyAll(bodies.map((b, i) => ({ ...b, seq: i, ts: 1000 + i }) as AgentEvent));
+  const rows = m.timeline(0, m.timelineLength);
+  assert.deepEqual(
+    rows.map((r) => [r.title, r.state]),
+    [
+      ['Final run: reproduce.sh in a fresh container…', 'info'],
+      ['Final run: reproduce.sh exited with code 2', 'failed'],
+    ],
+  );
+  assert.equal(rows[1]!.durationMs, 61_000);
 });
