@@ -329,7 +329,8 @@ export class AgentSession {
         if (this.stopMode === 'interrupt') interrupt.abort(new Error('interrupted'));
       };
       if (this.stopCtrl.signal.aborted) onStop();
-      else this.stopCtrl.signal.addEventListener('abort', onStop, { once: true });
+      if (interrupt.signal.aborted) return this.halt('interrupted');
+      this.stopCtrl.signal.addEventListener('abort', onStop, { once: true });
       const r = await hook(reason, summary, interrupt.signal)
         .catch((e: unknown) => ({
           ok: false,
