@@ -81,6 +81,30 @@ export type AgentEventBody =
       commit?: string;
     }
   | { type: 'error'; message: string; fatal: boolean }
+  /** reproduce.sh started in a fresh container (the end of the session). */
+  | { type: 'final_run_started'; timeoutMs: number }
+  /**
+   * reproduce.sh finished: its result, and its output in `logFile` (in the session folder). A
+   * resume after a crash uses it instead of running reproduce.sh again.
+   */
+  | {
+      type: 'final_run';
+      ran: boolean;
+      exitCode: number | null;
+      timedOut: boolean;
+      durationMs: number;
+      logFile: string;
+    }
+  /** One rubric requirement graded (`done` of `total`). */
+  | {
+      type: 'grade_leaf';
+      leafId: string;
+      score: number;
+      valid: boolean;
+      cached: boolean;
+      done: number;
+      total: number;
+    }
   | { type: 'grade'; score: number; reportPath?: string }
   | { type: 'end'; reason: 'end_task' | 'deadline' | 'stopped' | 'error'; summary?: string };
 

@@ -30,10 +30,14 @@ export interface AgentSessionDeps {
   onSpendCap?: (reason: string, totals: SpendTotals) => Promise<SpendCap | undefined>;
   /** After every tool call (the edits layer turns sandbox changes into proposals here). */
   afterTool?: (info: AfterToolInfo) => Promise<void>;
-  /** Runs reproduce.sh (or similar) when the session ends by end_task or deadline. */
+  /**
+   * Runs reproduce.sh (or similar) when the session ends by end_task or deadline. `signal` aborts on
+   * an interrupt (e.g. Ctrl-C): the session stops resumable and a resume goes on with the end.
+   */
   finalReproduction?: (
     reason: 'end_task' | 'deadline',
     summary: string,
+    signal: AbortSignal,
   ) => Promise<{ ok: boolean; output: string } | undefined>;
   /** At the end of every step, and with final=true when the loop returns: flush / snapshot here. */
   onStepEnd?: (info: { step: number; final: boolean }) => void | Promise<void>;

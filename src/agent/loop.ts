@@ -165,6 +165,8 @@ export class AgentSession {
     let contextRetries = 0;
     let outages = 0;
     try {
+      // The agent called end_task before a crash: go on with the end, without asking the model again.
+      if (this.state.ending) return await this.finish('end_task', this.state.ending.summary);
       for (;;) {
         if (this.paused) await this.waitWhilePaused();
         if (this.stopMode) return await this.finishStopped();
@@ -321,10 +323,21 @@ export class AgentSession {
     const hook = this.deps.finalReproduction;
     if (hook) {
       const t0 = Date.now();
-      const r = await hook(reason, summary).catch((e: unknown) => ({
-        ok: false,
-        output: `Final reproduction failed: ${String(e)}`,
-      }));
+      // Only an interrupt aborts the end (resumable); a stop for good lets it finish.
+      const interrupt = new AbortController();
+      const onStop = () => {
+        if (this.stopMode === 'interrupt') interrupt.abort(new Error('interrupted'));
+      };
+      if (this.stopCtrl.signal.aborted) onStop();
+      if (interrupt.signal.aborted) return this.halt('interrupted');
+      this.stopCtrl.signal.addEventListener('abort', onStop, { once: true });
+      const r = await hook(reason, summary, interrupt.signal)
+        .catch((e: unknown) => ({
+          ok: false,
+          output: `Final reproduction failed: ${String(e)}`,
+        }))
+        .finally(() => this.stopCtrl.signal.removeEventListener('abort', onStop));
+      if (interrupt.signal.aborted) return this.halt('interrupted');
       if (r) {
         this.emit({
           type: 'tool_result',

@@ -16,6 +16,8 @@ export interface LoopState {
   lastEstimate: number;
   /** Set once the session has ended (end event). */
   ended?: { reason: string; summary?: string };
+  /** end_task succeeded but the session has not ended yet: a resume goes on with the end (final run, grade). */
+  ending?: { summary: string };
   /** Paths of write/edit calls awaiting their result (not persisted: rebuilt from the tail). */
   pendingPaths?: Record<string, string[]>;
 }
@@ -76,6 +78,7 @@ export function applyEvent(e: AgentEventBody, cm: ContextManager, st: LoopState,
     case 'tool_result': {
       if (e.callId === FINAL_CALL_ID) break;
       cm.appendToolResult(e.callId, e.output);
+      if (e.name === 'end_task' && e.ok) st.ending = { summary: endSummary(cm, e.callId) };
       const paths = st.pendingPaths?.[e.callId] ?? [];
       if (st.pendingPaths) delete st.pendingPaths[e.callId];
       if (e.ok) for (const p of paths) noteFile(st.progress, p);
@@ -99,6 +102,7 @@ export function applyEvent(e: AgentEventBody, cm: ContextManager, st: LoopState,
       break;
     case 'end':
       st.ended = { reason: e.reason, ...(e.summary ? { summary: e.summary } : {}) };
+      delete st.ending;
       break;
     default:
       break;
@@ -106,6 +110,23 @@ export function applyEvent(e: AgentEventBody, cm: ContextManager, st: LoopState,
 }
 
 export const FINAL_CALL_ID = 'final-reproduction';
+
+/** The summary argument of the end_task call `callId` (from the assistant message that made it). */
+function endSummary(cm: ContextManager, callId: string): string {
+  const body = cm.body;
+  for (let i = body.length - 1; i >= 0; i--) {
+    const m = body[i]!;
+    const call = m.role === 'assistant' ? m.toolCalls?.find((c) => c.id === callId) : undefined;
+    if (!call) continue;
+    try {
+      const s = (JSON.parse(call.arguments) as { summary?: unknown }).summary;
+      return typeof s === 'string' ? s : '';
+    } catch {
+      return '';
+    }
+  }
+  return '';
+}
 
 export function addUsage(
   st: LoopState,

@@ -66,10 +66,25 @@ export class ProgressLine {
       case 'end':
         this.doing = `ended (${e.reason})`;
         break;
+      case 'final_run_started':
+        this.doing = 'final run: reproduce.sh';
+        break;
+      case 'final_run':
+        this.doing = `final run: ${e.ran ? `exit ${e.exitCode ?? 'none (time limit)'}` : 'no reproduce.sh'}`;
+        break;
+      case 'grade_leaf':
+        this.doing = `grading ${e.done}/${e.total}`;
+        break;
       default:
         return;
     }
-    this.render(e.type === 'tool_call' || e.type === 'end' || e.type === 'status');
+    this.render(
+      e.type === 'tool_call' ||
+        e.type === 'end' ||
+        e.type === 'status' ||
+        e.type === 'final_run_started' ||
+        e.type === 'final_run',
+    );
   }
 
   line(): string {

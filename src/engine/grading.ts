@@ -4,6 +4,7 @@
  */
 import type { ModelClient } from '../llm/types';
 import { type GradeResult, gradeSubmission, type Paper, type RubricNode, renderReport } from '../paper';
+import type { LeafProgress } from '../paper/grade';
 import type { SubmissionFile } from '../paper/submission';
 import type { Sandbox } from '../sandbox/sandbox';
 
@@ -40,7 +41,7 @@ export interface GradeRunOptions {
   reproduceLog?: string;
   cacheDir: string;
   signal?: AbortSignal;
-  onLeaf?: (done: number, total: number) => void;
+  onLeaf?: (progress: LeafProgress) => void;
 }
 
 export async function gradeInSandbox(o: GradeRunOptions): Promise<GradeResult> {
@@ -55,7 +56,7 @@ export async function gradeInSandbox(o: GradeRunOptions): Promise<GradeResult> {
     ...(o.reproduceLog !== undefined ? { reproduceLog: o.reproduceLog } : {}),
     cacheDir: o.cacheDir,
     ...(o.signal ? { signal: o.signal } : {}),
-    onLeaf: (p) => o.onLeaf?.(p.done, p.total),
+    ...(o.onLeaf ? { onLeaf: o.onLeaf } : {}),
   });
 }
 

@@ -26,8 +26,9 @@ import {
   runReproduction,
 } from '../paper';
 import type { Paper, RubricNode } from '../paper/types';
-import { type DockerSandbox, openSandbox, runFreshContainer } from '../sandbox';
+import { type DockerSandbox, openSandbox, removeFreshContainers, runFreshContainer } from '../sandbox';
 import type { LiveSession } from '../session';
+import { type FinishRecord, finishRecord, lineSplitter, loadFinalRun, saveFinalRunLog } from './final-steps';
 import { gradeInSandbox, reproductionReport } from './grading';
 import { recordStep } from './rewind';
 import { openSessionFiles, type SavedRun } from './session-files';
@@ -88,6 +89,11 @@ export class Reproduction {
 
     try {
       await hooks.onSessionOpened?.(live);
+      // Under the session's lock (no other process drives it): a final run a crash left running.
+      if (typeof from === 'string') {
+        const n = await removeFreshContainers(live.sessionId, settings.dockerHost).catch(() => 0);
+        if (n) hooks.say(`Removed ${n} final-run container(s) left by an interrupted run.`);
+      }
       return await Reproduction.assemble(
         settings,
         hooks,
@@ -189,7 +195,7 @@ export class Reproduction {
         ...(saved.spendCapUsd ? { spendCap: { usd: saved.spendCapUsd } } : {}),
         onSpendCap: async (reason, totals) => hooks.onSpendCap?.(reason, totals),
         afterTool: queue.hook(),
-        finalReproduction: (_reason, summary) => run.finish(summary),
+        finalReproduction: (_reason, summary, signal) => run.finish(summary, signal),
         onStepEnd: async ({ step, final }) => {
           await recordStep(sandbox, step, emit, hooks.onWarning);
           if (final) live.snapshotNow(agent.snapshot());
@@ -226,29 +232,74 @@ export class Reproduction {
     return run;
   }
 
-  /** reproduce.sh in a fresh container from the session's image; its log becomes reproduce.log. */
-  private async runFinal(): Promise<ReproductionResult> {
-    this.hooks.say('Final reproduction: running reproduce.sh in a fresh container…');
+  /**
+   * reproduce.sh in a fresh container from the session's image; its log becomes reproduce.log. A
+   * step like any other: its result is recorded (final_run, the log in the session folder) and a
+   * resume after a crash uses it instead of running reproduce.sh again.
+   */
+  private async runFinal(done: FinishRecord, signal?: AbortSignal): Promise<ReproductionResult> {
     const sb = this.sandbox;
+    const recorded = done.finalRun && (await loadFinalRun(this.live.dir, done.finalRun));
+    if (recorded) {
+      this.hooks.say(
+        'Final reproduction: reproduce.sh already ran before the interruption; using its result.',
+      );
+      await sb.writeFile('reproduce.log', recorded.log);
+      return recorded;
+    }
+    await this.removeLeftoverRuns();
+    this.hooks.say(
+      done.finalRunInterrupted
+        ? 'Final reproduction: the last run of reproduce.sh was interrupted; running it again in a fresh container…'
+        : 'Final reproduction: running reproduce.sh in a fresh container…',
+    );
+    const timeoutMs = this.settings.finalTimeoutMs ?? 3600_000;
+    this.emit({ type: 'final_run_started', timeoutMs });
+    this.live.flush();
     const labels = this.settings.labels ?? {};
     const r = await runReproduction(
       {
-        run: (command, timeoutMs) =>
+        run: (command, ms, onOutput) =>
           runFreshContainer({
             image: sb.info.image,
             source: sb,
             command,
-            timeoutMs,
+            timeoutMs: ms,
             network: sb.info.network,
             labels,
+            freshOf: this.sessionId,
+            ...(onOutput ? { onOutput } : {}),
+            ...(signal ? { signal } : {}),
             ...(this.settings.dockerHost ? { dockerHost: this.settings.dockerHost } : {}),
             ...(this.settings.limits ? { limits: this.settings.limits } : {}),
           }),
       },
-      { timeoutMs: this.settings.finalTimeoutMs ?? 3600_000 },
+      { timeoutMs, onOutput: lineSplitter((line) => this.hooks.say(`reproduce.sh: ${line}`)) },
     );
+    signal?.throwIfAborted(); // cut short: not a result (a resume runs it again)
+    const logFile = saveFinalRunLog(this.live.dir, r.log);
+    this.emit({
+      type: 'final_run',
+      ran: r.ran,
+      exitCode: r.exitCode,
+      timedOut: r.timedOut,
+      durationMs: r.durationMs,
+      logFile,
+    });
+    this.live.flush();
     if (r.ran) await sb.writeFile('reproduce.log', r.log);
     return r;
+  }
+
+  /** Final-run containers of this session that a crash left behind (kill -9 skips their removal). */
+  private async removeLeftoverRuns(): Promise<void> {
+    const n = await removeFreshContainers(this.sessionId, this.settings.dockerHost).catch((err: unknown) => {
+      this.hooks.onWarning?.(
+        `Could not remove the final-run containers left by an interrupted run: ${err instanceof Error ? err.message : String(err)}`,
+      );
+      return 0;
+    });
+    if (n) this.hooks.say(`Removed ${n} final-run container(s) left by an interrupted run.`);
   }
 
   /** Run the agent to its end (the final run, grade and report happen before it ends). */
@@ -274,8 +325,13 @@ export class Reproduction {
    * REPRODUCTION.md proposed like any other edit. Inside the loop's final hook, so that a crash here
    * resumes into it again (judge answers are cached) rather than into a finished session.
    */
-  private async finish(summary: string): Promise<{ ok: boolean; output: string } | undefined> {
-    const final = this.settings.finalRun === false ? undefined : await this.runFinal();
+  private async finish(
+    summary: string,
+    signal?: AbortSignal,
+  ): Promise<{ ok: boolean; output: string } | undefined> {
+    this.live.flush(); // end_task's result is on disk before the long steps below
+    const done = finishRecord(this.live.log);
+    const final = this.settings.finalRun === false ? undefined : await this.runFinal(done, signal);
     this.finalRun = final;
     let grade: Awaited<ReturnType<typeof gradeInSandbox>> | undefined;
     if (this.rubric && this.settings.grade !== false) {
@@ -289,14 +345,22 @@ export class Reproduction {
           rubric: this.rubric,
           ...(this.finalRun?.ran ? { reproduceLog: this.finalRun.log } : {}),
           cacheDir: join(this.live.dir, 'judge-cache'),
-          onLeaf: (done, total) => {
-            if (done === total || done % 10 === 0) this.hooks.say(`Grading: ${done}/${total} requirements`);
+          ...(signal ? { signal } : {}),
+          onLeaf: (p) => {
+            // Each verdict is a recorded step (a resume finds it in the judge cache).
+            if (!done.gradedLeaves.has(p.leafId)) {
+              this.emit({ type: 'grade_leaf', ...p });
+              this.live.flush();
+            }
+            if (p.done === 1 || p.done % 10 === 0 || p.done === p.total)
+              this.hooks.say(`Grading ${p.done} of ${p.total} requirements`);
           },
         });
         mkdirSync(this.live.dir, { recursive: true });
         writeFileSync(join(this.live.dir, 'grade.json'), `${JSON.stringify(grade.root, null, 2)}\n`);
         this.hooks.onGrade?.(grade);
       } catch (err) {
+        if (signal?.aborted) throw err; // interrupted: the verdicts so far are cached for the resume
         this.hooks.onWarning?.(`Grading failed: ${err instanceof Error ? err.message : String(err)}`);
       }
     }
@@ -308,7 +372,9 @@ export class Reproduction {
     });
     writeFileSync(join(this.live.dir, 'REPRODUCTION.md'), report);
     await this.sandbox.writeFile('REPRODUCTION.md', report);
-    if (grade) this.emit({ type: 'grade', score: grade.score, reportPath: 'REPRODUCTION.md' });
+    // Once per end: a crash after it regrades from the cache without logging the grade again.
+    if (grade && !done.graded)
+      this.emit({ type: 'grade', score: grade.score, reportPath: 'REPRODUCTION.md' });
     await this.queue.afterTool(this.agent.step); // the approval mode applies to the report too
     this.outcome = {
       ...(grade ? { score: grade.score } : {}),

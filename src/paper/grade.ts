@@ -23,13 +23,18 @@ export interface GradeOptions {
   /** Blacklist monitor hits for this submission's session: the result is flagged when any. */
   blacklistHits?: BlacklistHit[];
   signal?: AbortSignal;
-  onLeaf?: (progress: {
-    done: number;
-    total: number;
-    leafId: string;
-    score: number;
-    cached: boolean;
-  }) => void;
+  onLeaf?: (progress: LeafProgress) => void;
+}
+
+/** One leaf graded: `done` of `total` so far. */
+export interface LeafProgress {
+  done: number;
+  total: number;
+  leafId: string;
+  score: number;
+  /** False when the judge's answer could not be used (scored 0). */
+  valid: boolean;
+  cached: boolean;
 }
 
 export interface GradeResult {
@@ -102,17 +107,17 @@ export async function gradeSubmission(opts: GradeOptions): Promise<GradeResult> 
           logChars: Math.floor(budgets.logChars / shrink),
         },
       });
-    let { messages, files } = prompt(1);
+    let shown = prompt(1);
     let v: JudgeVerdict;
     try {
       // Over the judge's context window: the same question with a quarter, then a sixteenth of the material.
       for (let shrink = 4; ; shrink *= 4) {
         try {
-          v = await judge(opts.client, messages, opts.cacheDir, opts.signal);
+          v = await judge(opts.client, shown, opts.cacheDir, opts.signal);
           break;
         } catch (err) {
           if (!(err instanceof ContextLengthError) || shrink > 16) throw err;
-          ({ messages, files } = prompt(shrink));
+          shown = prompt(shrink);
         }
       }
     } catch (err) {
@@ -130,9 +135,16 @@ export async function gradeSubmission(opts: GradeOptions): Promise<GradeResult> 
         completionTokens: 0,
       };
     }
-    verdicts.set(leaf.id, { ...v, files });
+    verdicts.set(leaf.id, { ...v, files: shown.files });
     done++;
-    opts.onLeaf?.({ done, total: jobs.length, leafId: leaf.id, score: v.score, cached: v.cached });
+    opts.onLeaf?.({
+      done,
+      total: jobs.length,
+      leafId: leaf.id,
+      score: v.score,
+      valid: v.valid,
+      cached: v.cached,
+    });
   });
   const root = gradeTree(opts.rubric, (leaf) => {
     const v = verdicts.get(leaf.id)!;

@@ -57,12 +57,35 @@ function clip(text: string, max: number, keep: 'head' | 'tail'): string {
   return keep === 'head' ? `${text.slice(0, max)}\n${note}` : `${note}\n${text.slice(-max)}`;
 }
 
-export function buildJudgeMessages(input: JudgeInput): { messages: ChatMessage[]; files: string[] } {
+/**
+ * What one judge call judged: the requirement and the evidence shown for it (as shown: clipped
+ * where the prompt clips). The cache is keyed on this, so a rerun after a crash asks again only
+ * when the evidence changed, not when something the judge never saw did (e.g. the names of files
+ * left out, the head of a long log).
+ */
+export interface JudgeEvidence {
+  leaf: { id: string; requirements: string; category: string; area: string | null };
+  /** Requirements and weights of the ancestors, root first. */
+  ancestors: [string, number][];
+  excerpt: string;
+  files: { path: string; content: string; truncated: boolean }[];
+  reproduceSh: string | undefined;
+  /** Only for the categories whose prompt shows the log. */
+  reproduceLog: string | undefined;
+}
+
+export function buildJudgeMessages(input: JudgeInput): {
+  messages: ChatMessage[];
+  files: string[];
+  evidence: JudgeEvidence;
+} {
   const { leaf, ancestors, budgets } = input;
   const cat = leaf.task_category ?? 'Code Development';
   const query = [leaf.requirements, ancestors.at(-1)?.requirements ?? ''].join(' ');
   const excerpt = input.index.excerpt(query, budgets.paperChars);
   const sel = selectFiles(input.files, query, budgets.filesTokens);
+  const script =
+    input.reproduceSh === undefined ? undefined : clip(input.reproduceSh, budgets.scriptChars, 'head');
   const chain = ancestors
     .map((a, i) => `${'  '.repeat(i)}- ${a.requirements} (weight ${a.weight})`)
     .join('\n');
@@ -75,11 +98,16 @@ export function buildJudgeMessages(input: JudgeInput): { messages: ChatMessage[]
         .map((f) => `## ${f.path}${f.truncated ? ' (truncated)' : ''}\n\`\`\`\n${f.content}\n\`\`\``)
         .join('\n\n') || '(no files)'
     }`,
-    `# reproduce.sh\n\n${input.reproduceSh === undefined ? '(missing: the submission has no reproduce.sh)' : `\`\`\`bash\n${clip(input.reproduceSh, budgets.scriptChars, 'head')}\n\`\`\``}`,
+    `# reproduce.sh\n\n${script === undefined ? '(missing: the submission has no reproduce.sh)' : `\`\`\`bash\n${script}\n\`\`\``}`,
   ];
-  if (cat === 'Code Execution' || cat === 'Result Analysis') {
+  const showsLog = cat === 'Code Execution' || cat === 'Result Analysis';
+  const log =
+    showsLog && input.reproduceLog !== undefined
+      ? clip(input.reproduceLog, budgets.logChars, 'tail')
+      : undefined;
+  if (showsLog) {
     parts.push(
-      `# reproduce.log (output of running reproduce.sh)\n\n${input.reproduceLog === undefined ? '(missing: reproduce.sh was not run or produced no log)' : `\`\`\`\n${clip(input.reproduceLog, budgets.logChars, 'tail')}\n\`\`\``}`,
+      `# reproduce.log (output of running reproduce.sh)\n\n${log === undefined ? '(missing: reproduce.sh was not run or produced no log)' : `\`\`\`\n${log}\n\`\`\``}`,
     );
   }
   parts.push('Grade the requirement now. Reply with the JSON object only.');
@@ -89,6 +117,20 @@ export function buildJudgeMessages(input: JudgeInput): { messages: ChatMessage[]
       { role: 'user', content: parts.join('\n\n') },
     ],
     files: sel.included.map((f) => f.path),
+    evidence: {
+      leaf: {
+        id: leaf.id,
+        requirements: leaf.requirements,
+        category: cat,
+        area: leaf.finegrained_task_category ?? null,
+      },
+      ancestors: ancestors.map((a) => [a.requirements, a.weight]),
+      excerpt,
+      files: sel.included,
+      // The part shown, without the note of how much was left out (a longer head is not new evidence).
+      reproduceSh: input.reproduceSh?.slice(0, budgets.scriptChars),
+      reproduceLog: log === undefined ? undefined : input.reproduceLog?.slice(-budgets.logChars),
+    },
   };
 }
 
@@ -132,21 +174,28 @@ export interface JudgeVerdict {
 
 export const UNPARSEABLE = 'judge answer unparseable';
 
-export function cacheKey(model: string, messages: ChatMessage[]): string {
+/** The instructions the judge is given: a change to them is a change of question. */
+const PROMPT_VERSION = createHash('sha256')
+  .update(JSON.stringify([SYSTEM, CATEGORY_GUIDE]))
+  .digest('hex')
+  .slice(0, 16);
+
+/** Cache key of a judge call: the model and what it judged (see JudgeEvidence). */
+export function judgeCacheKey(model: string, evidence: JudgeEvidence): string {
   return createHash('sha256')
-    .update(JSON.stringify({ v: 1, model, messages }))
+    .update(JSON.stringify({ v: 2, prompt: PROMPT_VERSION, model, evidence }))
     .digest('hex');
 }
 
 /** Asks the model (or the cache); a malformed answer gets one retry, then scores 0 as unparseable. */
 export async function judge(
   client: ModelClient,
-  messages: ChatMessage[],
+  prompt: { messages: ChatMessage[]; evidence: JudgeEvidence },
   cacheDir: string | undefined,
   signal?: AbortSignal,
 ): Promise<JudgeVerdict> {
-  const key = cacheKey(client.model, messages);
-  const file = cacheDir ? join(cacheDir, `${key}.json`) : undefined;
+  const { messages } = prompt;
+  const file = cacheDir ? join(cacheDir, `${judgeCacheKey(client.model, prompt.evidence)}.json`) : undefined;
   if (file) {
     const hit = await readFile(file, 'utf8').then(
       (t) => JSON.parse(t) as JudgeVerdict,

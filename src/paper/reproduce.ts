@@ -6,6 +6,7 @@ export interface ReproductionRunner {
   run(
     command: string,
     timeoutMs: number,
+    onOutput?: (chunk: string) => void,
   ): Promise<{ exitCode: number | null; output: string; timedOut?: boolean }>;
 }
 
@@ -23,7 +24,7 @@ const MISSING = '__KLONG_NO_REPRODUCE_SH__';
 
 export async function runReproduction(
   runner: ReproductionRunner,
-  opts: { timeoutMs: number; now?: () => number },
+  opts: { timeoutMs: number; now?: () => number; onOutput?: (chunk: string) => void },
 ): Promise<ReproductionResult> {
   const now = opts.now ?? Date.now;
   const t0 = now();
@@ -42,6 +43,7 @@ export async function runReproduction(
   const res = await runner.run(
     `bash -c 'set -o pipefail; bash reproduce.sh 2>&1 | tee reproduce.log'`,
     opts.timeoutMs,
+    opts.onOutput,
   );
   const timedOut = res.timedOut ?? res.exitCode === null;
   let log = res.output;

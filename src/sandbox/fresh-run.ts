@@ -23,8 +23,14 @@ export interface FreshRunOptions {
   /** Files (workspace-relative) to read back after the run, e.g. reproduce.log. */
   readBack?: string[];
   labels?: Record<string, string>;
+  /** The session this run belongs to: its container carries it in LABEL_FRESH_OF, so that a resume
+   * after a crash (which skips the removal below) can find and remove it. */
+  freshOf?: string;
   signal?: AbortSignal;
 }
+
+/** Label of final-run containers: the id of their session (not klong.session, which marks the session's own container). */
+export const LABEL_FRESH_OF = 'klong.fresh-of';
 
 export interface FreshRunResult extends ExecResult {
   /** Content of the readBack files; null when a file does not exist. */
@@ -47,7 +53,7 @@ export async function runFreshContainer(o: FreshRunOptions): Promise<FreshRunRes
       cfg,
       network: o.network ?? 'bridge',
       limits: o.limits,
-      labels: { ...o.labels, 'klong.fresh': '1' },
+      labels: { ...o.labels, 'klong.fresh': '1', ...(o.freshOf ? { [LABEL_FRESH_OF]: o.freshOf } : {}) },
     });
   } catch (err) {
     throw dockerError(err, host);
@@ -96,5 +102,30 @@ export async function runFreshContainer(o: FreshRunOptions): Promise<FreshRunRes
     }
   } finally {
     await container.remove({ force: true, v: true }).catch(() => undefined);
+  }
+}
+
+/** Removes the final-run containers of a session left by a crash; returns how many there were. */
+export async function removeFreshContainers(sessionId: string, dockerHost?: string): Promise<number> {
+  const { docker, host } = connectDocker(dockerHost);
+  try {
+    const list = await docker.listContainers({
+      all: true,
+      filters: { label: [`${LABEL_FRESH_OF}=${sessionId}`] },
+    });
+    await Promise.all(
+      list.map((c) =>
+        docker
+          .getContainer(c.Id)
+          .remove({ force: true, v: true })
+          .catch((err: { statusCode?: number }) => {
+            // Gone already, or being removed by the run that made it.
+            if (err.statusCode !== 404 && err.statusCode !== 409) throw err;
+          }),
+      ),
+    );
+    return list.length;
+  } catch (err) {
+    throw dockerError(err, host);
   }
 }

@@ -5,7 +5,13 @@ export { findDevcontainerCli, type SandboxConfig } from './devcontainer';
 export { checkDocker, type DockerInfo } from './docker-client';
 export { DockerSandbox, type SandboxInfo } from './docker-sandbox';
 export { SandboxError, type SandboxErrorCode } from './errors';
-export { type FreshRunOptions, type FreshRunResult, runFreshContainer } from './fresh-run';
+export {
+  type FreshRunOptions,
+  type FreshRunResult,
+  LABEL_FRESH_OF,
+  removeFreshContainers,
+  runFreshContainer,
+} from './fresh-run';
 export {
   attachSandbox,
   findSandbox,

@@ -177,6 +177,25 @@ export function entryFor(e: AgentEvent): NewEntry | undefined {
         state: e.fatal ? 'failed' : 'warn',
         hasDetail: true,
       };
+    case 'final_run_started':
+      return {
+        ...base,
+        kind: 'tool',
+        title: 'Final run: reproduce.sh in a fresh container…',
+        state: 'info',
+        hasDetail: false,
+      };
+    case 'final_run':
+      return {
+        ...base,
+        kind: 'tool',
+        title: e.ran
+          ? `Final run: reproduce.sh ${e.timedOut ? 'stopped at the time limit' : `exited with code ${e.exitCode}`}`
+          : 'Final run: the submission has no reproduce.sh',
+        state: e.ran && e.exitCode === 0 ? 'ok' : 'failed',
+        durationMs: e.durationMs,
+        hasDetail: false,
+      };
     case 'grade':
       return {
         ...base,
