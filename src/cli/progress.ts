@@ -4,6 +4,7 @@
  */
 import { formatDuration } from '../agent/budget';
 import type { AgentEventBody, Stage } from '../agent/events';
+import { parseArgumentsText } from '../agent/tool-args';
 
 export interface ProgressOut {
   write(s: string): void;
@@ -112,12 +113,10 @@ function compact(n: number): string {
 }
 
 function describeCall(name: string, args: string): string {
-  try {
-    const a = JSON.parse(args) as Record<string, unknown>;
-    const detail = a.command ?? a.path ?? a.section ?? a.query ?? a.pattern;
-    if (typeof detail === 'string') return `${name}: ${detail.replace(/\s+/g, ' ').slice(0, 80)}`;
-  } catch {
-    // malformed arguments: the tool result will say so
-  }
+  const r = parseArgumentsText(args);
+  // malformed arguments: the tool result will say so
+  const a = (r.ok && typeof r.value === 'object' && r.value ? r.value : {}) as Record<string, unknown>;
+  const detail = a.command ?? a.path ?? a.section ?? a.query ?? a.pattern;
+  if (typeof detail === 'string') return `${name}: ${detail.replace(/\s+/g, ' ').slice(0, 80)}`;
   return name;
 }
