@@ -54,7 +54,8 @@ export function applyEvent(e: AgentEventBody, cm: ContextManager, st: LoopState,
       st.lastEstimate = e.promptTokens;
       break;
     case 'model_response': {
-      cm.observeUsage(st.lastEstimate, e.usage.promptTokens);
+      // Our own estimate (no usage from the endpoint) says nothing about how far off we count.
+      if (!e.usage.estimated) cm.observeUsage(st.lastEstimate, e.usage.promptTokens);
       addUsage(st, e.usage, e.costUsd || (prices ? costUsd(e.usage, prices) : 0));
       if (e.purpose === 'summary') break;
       st.step = Math.max(st.step, e.step);

@@ -19,6 +19,8 @@ export class ProgressLine {
   private cached = 0;
   private completion = 0;
   private usd = 0;
+  /** Some usage was our estimate (the endpoint reported none): shown as "~". */
+  private estimated = false;
   private doing = 'starting';
   private lastPrinted = '';
 
@@ -51,6 +53,7 @@ export class ProgressLine {
         this.cached += e.usage.cachedTokens;
         this.completion += e.usage.completionTokens;
         this.usd += e.costUsd;
+        if (e.usage.estimated) this.estimated = true;
         break;
       case 'tool_call':
         this.doing = describeCall(e.name, e.args);
@@ -76,7 +79,7 @@ export class ProgressLine {
   line(): string {
     const tokens = this.prompt + this.completion;
     const cachedPct = this.prompt ? Math.round((100 * this.cached) / this.prompt) : 0;
-    return `step ${this.step} · ${this.stage} · ${formatDuration(this.activeMs())} / ${formatDuration(this.budgetMs)} · ${compact(tokens)} tok (${cachedPct}% cached) · $${this.usd.toFixed(2)} · ${this.doing}`;
+    return `step ${this.step} · ${this.stage} · ${formatDuration(this.activeMs())} / ${formatDuration(this.budgetMs)} · ${this.estimated ? '~' : ''}${compact(tokens)} tok (${cachedPct}% cached) · $${this.usd.toFixed(2)} · ${this.doing}`;
   }
 
   /** A message on its own line, keeping the progress line below it. */
