@@ -38,7 +38,7 @@ export function dialectOf(model: string, baseURL: string, force: Partial<Dialect
       force.cacheBreakpoints ??
       (id.includes('claude') || (host.endsWith('openrouter.ai') && id.startsWith('anthropic/'))),
     // DeepSeek's own API (its model ids have no org prefix; "deepseek-ai/..." on vLLM is not it).
-    replayReasoning: force.replayReasoning ?? (host === 'api.deepseek.com' || /^deepseek-/.test(id)),
+    replayReasoning: force.replayReasoning ?? (host === 'api.deepseek.com' || /^deepseek-[^/]*$/.test(id)),
   };
 }
 

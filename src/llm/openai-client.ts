@@ -239,7 +239,7 @@ export class OpenAIModelClient implements ModelClient {
   ): ChatResponse {
     const think = splitThink(r.content);
     const reasoning = [r.reasoning, think.reasoning].filter(Boolean).join('\n\n') || undefined;
-    const message = assistant(think.content, r.toolCalls);
+    const message = assistant(think.content || null, r.toolCalls);
     if (reasoning && this.dialect.replayReasoning) message.reasoning = reasoning;
     return {
       message,

@@ -1,0 +1,125 @@
+/**
+ * The compatibility table's rows (README "Model compatibility"): for each endpoint, the request our
+ * client sends and the parse of its documented response shapes, streamed and not, over real HTTP.
+ */
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { dialectOf } from '../../src/llm/dialects';
+import { OpenAIModelClient } from '../../src/llm/openai-client';
+import type { ChatMessage } from '../../src/llm/types';
+import { dialectCases, streamFields } from '../support/dialect-shapes';
+import { type ModelServer, reply, startModelServer } from '../support/model-server';
+
+const servers: ModelServer[] = [];
+after(async () => {
+  await Promise.all(servers.map((s) => s.close()));
+});
+
+const head: ChatMessage[] = [
+  { role: 'system', content: 'You reproduce research papers with tools.' },
+  { role: 'user', content: '# The paper\n\nWe print hello and a number.' },
+];
+const task: ChatMessage = { role: 'user', content: 'Reproduce the paper.' };
+const bashSpec = {
+  name: 'bash',
+  description: 'Run a command.',
+  parameters: { type: 'object', properties: { command: { type: 'string' } }, required: ['command'] },
+};
+
+for (const c of dialectCases) {
+  for (const stream of [false, true]) {
+    test(`${c.row}: ${stream ? 'streamed' : 'non-streamed'} (${c.doc})`, async () => {
+      const s = await startModelServer([{ kind: 'recorded', json: c.json, sse: c.sse }, reply('ok')]);
+      servers.push(s);
+      const client = new OpenAIModelClient({
+        baseURL: s.url,
+        apiKey: 'sk-test',
+        model: c.model,
+        stream,
+        maxRetries: 0,
+        ...c.client,
+      });
+      const messages = [...head, task];
+      const r1 = await client.chat({ messages, tools: [bashSpec], headLength: head.length });
+
+      // What the client parsed.
+      const want = { ...c.parsed, ...(stream ? c.parsedStream : {}) };
+      assert.equal(r1.message.toolCalls?.length, 1);
+      const call = r1.message.toolCalls![0]!;
+      assert.equal(call.name, 'bash');
+      assert.deepEqual(JSON.parse(call.arguments), { command: 'ls -la' });
+      assert.ok(call.id, 'every call has an id to link its result');
+      assert.equal(r1.message.content, want.content);
+      assert.equal(r1.finishReason, want.finishReason);
+      if (c.replaysReasoning) {
+        assert.equal(r1.message.reasoning, want.reasoning, 'kept in the message, to be sent back');
+        assert.equal(r1.reasoning, undefined);
+      } else {
+        assert.equal(r1.reasoning, want.reasoning, 'kept for the log');
+        assert.equal(r1.message.reasoning, undefined, 'not in the message that goes back');
+      }
+      if (want.usage === 'estimated') {
+        assert.equal(r1.usage.estimated, true);
+        assert.ok(r1.usage.promptTokens > 20 && r1.usage.completionTokens > 5, JSON.stringify(r1.usage));
+      } else assert.deepEqual(r1.usage, want.usage);
+
+      // What the client sent.
+      const q1 = s.requests[0]!;
+      assert.equal(q1.model, c.model);
+      for (const [k, v] of Object.entries(c.sends)) assert.deepEqual(q1[k], v, `sends ${k}`);
+      for (const k of c.omits) assert.equal(k in q1, false, `omits ${k}`);
+      if (stream) for (const [k, v] of Object.entries(streamFields)) assert.deepEqual(q1[k], v, `sends ${k}`);
+      else assert.equal(q1.stream_options, undefined);
+
+      // The next request: the assistant turn goes back with or without its reasoning; breakpoints.
+      const next: ChatMessage[] = [
+        ...messages,
+        r1.message,
+        { role: 'tool', toolCallId: call.id, content: 'a.py' },
+      ];
+      const r2 = await client.chat({ messages: next, tools: [bashSpec], headLength: head.length });
+      assert.equal(r2.message.content, 'ok');
+      const q2 = s.requests[1]!;
+      const sentBack = (q2.messages[3] as { reasoning_content?: string }).reasoning_content;
+      assert.equal(sentBack, c.replaysReasoning ? want.reasoning : undefined);
+      assert.equal((q2.messages[3] as { reasoning?: unknown }).reasoning, undefined);
+      assert.equal(q2.messages[3]!.tool_calls?.[0]?.id, call.id);
+      const marked = q2.messages.flatMap((m, i) => {
+        const content = m.content as unknown;
+        if (!Array.isArray(content)) return [];
+        assert.deepEqual(content.length, 1);
+        assert.deepEqual(content[0].cache_control, { type: 'ephemeral' });
+        assert.equal(content[0].text, next[i]!.content, 'the text is unchanged');
+        return [i];
+      });
+      assert.deepEqual(marked, c.cacheMarks);
+    });
+  }
+}
+
+test('dialect detection: reasoning models, Anthropic behind gateways, DeepSeek; options override', () => {
+  const d = (model: string, url = 'http://127.0.0.1:8000/v1') => dialectOf(model, url);
+  for (const m of [
+    'o1',
+    'o3-mini',
+    'o4-mini-2025-04-16',
+    'gpt-5',
+    'gpt-5-mini',
+    'openai/gpt-5.1',
+    'openai/o3',
+  ])
+    assert.equal(d(m).reasoningModel, true, m);
+  for (const m of ['gpt-4.1', 'gpt-4o', 'gpt-5-chat-latest', 'olmo-2', 'qwen3:8b', 'llama-3.1-o1-distill'])
+    assert.equal(d(m).reasoningModel, false, m);
+  assert.equal(d('anthropic/claude-3.7-sonnet').cacheBreakpoints, true);
+  assert.equal(d('anthropic/some-future-name', 'https://openrouter.ai/api/v1').cacheBreakpoints, true);
+  assert.equal(d('anthropic/some-future-name').cacheBreakpoints, false);
+  assert.equal(d('gpt-4.1', 'https://openrouter.ai/api/v1').cacheBreakpoints, false);
+  assert.equal(d('deepseek-chat').replayReasoning, true);
+  assert.equal(d('anything', 'https://api.deepseek.com').replayReasoning, true);
+  assert.equal(d('deepseek-ai/DeepSeek-R1').replayReasoning, false, 'DeepSeek weights on vLLM');
+  assert.equal(
+    dialectOf('my-claude-finetune', 'http://x/v1', { cacheBreakpoints: false }).cacheBreakpoints,
+    false,
+  );
+});
