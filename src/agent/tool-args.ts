@@ -27,8 +27,9 @@ export type ArgsText = { ok: true; value: unknown } | { ok: false; error: string
 export function parseArgumentsText(raw: string): ArgsText {
   let t = raw.trim();
   if (t === '') return { ok: true, value: {} };
-  const fence = /^```[\w-]*[ \t]*\r?\n?([\s\S]*?)\r?\n?```$/.exec(t);
-  if (fence) t = fence[1]!.trim();
+  // A markdown fence: drop the opening line, and the closing fence when it ends the text (anything
+  // after a closing fence is trailing garbage, handled below; a ``` inside a string is kept).
+  if (t.startsWith('```')) t = t.replace(/^```[\w-]*[ \t]*/, '').replace(/\s*```$/, '').trim();
   let value: unknown;
   try {
     value = JSON.parse(t);

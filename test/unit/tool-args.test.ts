@@ -31,6 +31,8 @@ test('arguments text: fences, double encoding and trailing garbage are read; tru
     ['plain', JSON.stringify(obj)],
     ['fenced json', `\`\`\`json\n${JSON.stringify(obj)}\n\`\`\``],
     ['fenced bare', `\`\`\`\n${JSON.stringify(obj)}\`\`\``],
+    ['fenced, then a stray token', `\`\`\`json\n${JSON.stringify(obj)}\n\`\`\`<|call|>`],
+    ['fenced double-encoded', `\`\`\`\n${JSON.stringify(JSON.stringify(obj))}\n\`\`\``],
     ['double-encoded', JSON.stringify(JSON.stringify(obj))],
     ['stray end token', `${JSON.stringify(obj)}<|call|>`],
     ['extra closing brace', `${JSON.stringify(obj)}}`],
@@ -44,6 +46,8 @@ test('arguments text: fences, double encoding and trailing garbage are read; tru
     else assert.deepEqual(r.value, obj, what);
   }
   assert.deepEqual(parseArgumentsText('  '), { ok: true, value: {} });
+  const inner = { path: 'README.md', content: '```bash\nls\n```\n' };
+  assert.deepEqual(parseArgumentsText(`\`\`\`json\n${JSON.stringify(inner)}\n\`\`\``), { ok: true, value: inner });
   const cut = parseArgumentsText('{"path": "a.py", "content": "x = 1');
   assert.equal(cut.ok, false, 'a truncated object is not completed by guessing');
   const two = parseArgumentsText('{"command": "ls"}{"command": "rm -rf /"}');
