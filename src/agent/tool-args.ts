@@ -29,7 +29,11 @@ export function parseArgumentsText(raw: string): ArgsText {
   if (t === '') return { ok: true, value: {} };
   // A markdown fence: drop the opening line, and the closing fence when it ends the text (anything
   // after a closing fence is trailing garbage, handled below; a ``` inside a string is kept).
-  if (t.startsWith('```')) t = t.replace(/^```[\w-]*[ \t]*/, '').replace(/\s*```$/, '').trim();
+  if (t.startsWith('```'))
+    t = t
+      .replace(/^```[\w-]*[ \t]*/, '')
+      .replace(/\s*```$/, '')
+      .trim();
   let value: unknown;
   try {
     value = JSON.parse(t);

@@ -47,7 +47,10 @@ test('arguments text: fences, double encoding and trailing garbage are read; tru
   }
   assert.deepEqual(parseArgumentsText('  '), { ok: true, value: {} });
   const inner = { path: 'README.md', content: '```bash\nls\n```\n' };
-  assert.deepEqual(parseArgumentsText(`\`\`\`json\n${JSON.stringify(inner)}\n\`\`\``), { ok: true, value: inner });
+  assert.deepEqual(parseArgumentsText(`\`\`\`json\n${JSON.stringify(inner)}\n\`\`\``), {
+    ok: true,
+    value: inner,
+  });
   const cut = parseArgumentsText('{"path": "a.py", "content": "x = 1');
   assert.equal(cut.ok, false, 'a truncated object is not completed by guessing');
   const two = parseArgumentsText('{"command": "ls"}{"command": "rm -rf /"}');
