@@ -58,6 +58,9 @@ export interface OpenAIClientOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
+const PARAMS = ['max_tokens', 'max_completion_tokens', 'temperature', 'stream_options'] as const;
+type Param = (typeof PARAMS)[number];
+
 type Classified =
   | { kind: 'retry'; reason: string; delayMs?: number; status?: number }
   | { kind: 'throw'; error: Error };
@@ -67,6 +70,8 @@ class StallError extends Error {}
 export class OpenAIModelClient implements ModelClient {
   readonly model: string;
   readonly dialect: Dialect;
+  /** Parameters the endpoint refused (a 400 naming them): not sent again. See adapt(). */
+  private readonly refused = new Set<Param>();
   private readonly client: OpenAI;
 
   constructor(private readonly opts: OpenAIClientOptions) {
@@ -138,17 +143,12 @@ export class OpenAIModelClient implements ModelClient {
     };
     arm();
     const d = this.dialect;
-    const max = this.opts.maxOutputTokens;
     const body = {
       model: this.model,
       messages: wireMessages(req.messages, d, req.headLength),
       ...(req.tools.length ? { tools: req.tools.map(toWireTool) } : {}),
       ...(req.tools.length && req.toolChoice ? { tool_choice: req.toolChoice } : {}),
-      // max_tokens for everyone else: Ollama, llama.cpp and older vLLM ignore max_completion_tokens.
-      ...(max ? (d.reasoningModel ? { max_completion_tokens: max } : { max_tokens: max }) : {}),
-      ...(this.opts.temperature !== undefined && !d.reasoningModel
-        ? { temperature: this.opts.temperature }
-        : {}),
+      ...this.limits(),
     };
     try {
       if (this.opts.stream === false) {
@@ -178,7 +178,11 @@ export class OpenAIModelClient implements ModelClient {
         });
       }
       const stream = await this.client.chat.completions.create(
-        { ...body, stream: true, stream_options: { include_usage: true } },
+        {
+          ...body,
+          stream: true,
+          ...(this.refused.has('stream_options') ? {} : { stream_options: { include_usage: true } }),
+        },
         { signal: ctrl.signal },
       );
       let content = '';
@@ -251,6 +255,39 @@ export class OpenAIModelClient implements ModelClient {
     };
   }
 
+  /** The output limit and temperature as this endpoint takes them. */
+  private limits(): { max_tokens?: number; max_completion_tokens?: number; temperature?: number } {
+    const out: { max_tokens?: number; max_completion_tokens?: number; temperature?: number } = {};
+    const max = this.opts.maxOutputTokens;
+    // max_tokens for everyone but reasoning models: Ollama, llama.cpp, older vLLM ignore the other.
+    const keys: Param[] = this.dialect.reasoningModel
+      ? ['max_completion_tokens', 'max_tokens']
+      : ['max_tokens', 'max_completion_tokens'];
+    const key = keys.find((k) => !this.refused.has(k));
+    if (max && key) out[key as 'max_tokens'] = max;
+    const t = this.opts.temperature;
+    if (t !== undefined && !this.dialect.reasoningModel && !this.refused.has('temperature'))
+      out.temperature = t;
+    return out;
+  }
+
+  /**
+   * A 400 naming a parameter we sent that the endpoint does not take (a reasoning model under a
+   * name we do not recognise, a gateway without stream_options): stop sending it and retry at once.
+   * The parameter named first is the culprit ("Unsupported parameter: 'max_tokens' … Use
+   * 'max_completion_tokens' instead."). Each parameter is given up at most once.
+   */
+  private adapt(detail: string): string | undefined {
+    const first = PARAMS.map((p) => ({ p, at: detail.search(new RegExp(`\\b${p}\\b`)) }))
+      .filter((x) => x.at >= 0 && !this.refused.has(x.p))
+      .sort((a, b) => a.at - b.at)[0];
+    if (!first) return undefined;
+    const sent = first.p === 'stream_options' ? this.opts.stream !== false : first.p in this.limits();
+    if (!sent) return undefined;
+    this.refused.add(first.p);
+    return `the endpoint does not take ${first.p}: ${detail}; sending the request without it`;
+  }
+
   private classify(err: unknown, signal?: AbortSignal): Classified {
     if (signal?.aborted) return { kind: 'throw', error: abortError(signal) };
     if (err instanceof StallError) return { kind: 'retry', reason: `stalled stream: ${err.message}` };
@@ -283,6 +320,8 @@ export class OpenAIModelClient implements ModelClient {
           ),
         };
       if (isContextLength(err)) return { kind: 'throw', error: new ContextLengthError(detail) };
+      const adapted = s === 400 ? this.adapt(detail) : undefined;
+      if (adapted) return { kind: 'retry', reason: adapted, status: s, delayMs: 0 };
       if (s === 408 || s === 409 || s === 429 || s >= 500) {
         return { kind: 'retry', reason: `${s} ${detail}`, status: s, delayMs: retryAfterMs(err.headers) };
       }

@@ -48,7 +48,9 @@ export type Fault =
   | { kind: 'context_length' }
   | { kind: 'unauthorized' }
   | { kind: 'forbidden' }
-  | { kind: 'model_not_found' };
+  | { kind: 'model_not_found' }
+  /** 400 invalid_request_error with this message (e.g. an unsupported parameter). */
+  | { kind: 'bad_request'; message: string; param?: string };
 
 /**
  * A response written by hand in a provider's documented shape (see test/support/dialect-shapes.ts):
@@ -133,6 +135,11 @@ export const faults = {
   unauthorized: (): Fault => ({ kind: 'unauthorized' }),
   forbidden: (): Fault => ({ kind: 'forbidden' }),
   modelNotFound: (): Fault => ({ kind: 'model_not_found' }),
+  badRequest: (message: string, param?: string): Fault => ({
+    kind: 'bad_request',
+    message,
+    ...(param ? { param } : {}),
+  }),
   /** A tool call whose arguments are not valid JSON. */
   malformedArgs: (name = 'write_file'): Reply => tools(call(name, '{"path": "a.py", "content": "x = 1')),
 };
@@ -287,6 +294,13 @@ export async function startModelServer(script: Script, opts: ModelServerOptions 
           message: `The model \`${body.model}\` does not exist or you do not have access to it.`,
           type: 'invalid_request_error',
           code: 'model_not_found',
+        });
+      case 'bad_request':
+        return jsonError(res, 400, {
+          message: step.message,
+          type: 'invalid_request_error',
+          param: step.param ?? null,
+          code: 'unsupported_parameter',
         });
       case 'stall':
         if (body.stream) {

@@ -8,7 +8,7 @@ import { dialectOf } from '../../src/llm/dialects';
 import { OpenAIModelClient } from '../../src/llm/openai-client';
 import type { ChatMessage } from '../../src/llm/types';
 import { dialectCases, streamFields } from '../support/dialect-shapes';
-import { type ModelServer, reply, startModelServer } from '../support/model-server';
+import { faults, type ModelServer, reply, startModelServer } from '../support/model-server';
 
 const servers: ModelServer[] = [];
 after(async () => {
@@ -121,5 +121,62 @@ test('dialect detection: reasoning models, Anthropic behind gateways, DeepSeek; 
   assert.equal(
     dialectOf('my-claude-finetune', 'http://x/v1', { cacheBreakpoints: false }).cacheBreakpoints,
     false,
+  );
+});
+
+test('a 400 naming a parameter the endpoint does not take: sent again at once without it', async () => {
+  // OpenAI's error for max_tokens on a reasoning model (https://platform.openai.com/docs/guides/reasoning),
+  // here under a deployment name we cannot recognise.
+  const s = await startModelServer([
+    faults.badRequest(
+      "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+      'max_tokens',
+    ),
+    faults.badRequest(
+      "Unsupported value: 'temperature' does not support 0.2 with this model. Only the default (1) value is supported.",
+      'temperature',
+    ),
+    faults.badRequest('Unrecognized request argument supplied: stream_options'),
+    reply('ok'),
+    reply('again'),
+    faults.badRequest("Invalid value for 'tool_choice'."),
+  ]);
+  servers.push(s);
+  const retries: string[] = [];
+  const slept: number[] = [];
+  const client = new OpenAIModelClient({
+    baseURL: s.url,
+    apiKey: 'sk-test',
+    model: 'team-reasoner-prod',
+    maxOutputTokens: 4096,
+    temperature: 0.2,
+    onRetry: (r) => retries.push(r.reason),
+    sleep: async (ms) => {
+      slept.push(ms);
+    },
+  });
+  const r = await client.chat({ messages: [task], tools: [bashSpec] });
+  assert.equal(r.message.content, 'ok');
+  assert.equal(retries.length, 3);
+  assert.match(retries[0]!, /does not take max_tokens/);
+  assert.deepEqual(slept, [0, 0, 0]);
+  const [a, b, c, d] = s.requests;
+  assert.equal(a!.max_tokens, 4096);
+  assert.equal(b!.max_completion_tokens, 4096);
+  assert.equal('max_tokens' in b!, false);
+  assert.equal(b!.temperature, 0.2);
+  assert.equal('temperature' in c!, false);
+  assert.deepEqual(c!.stream_options, { include_usage: true });
+  assert.equal('stream_options' in d!, false);
+  assert.equal(d!.max_completion_tokens, 4096);
+  // Remembered for the session's later requests; no usage now, so it is estimated.
+  const r2 = await client.chat({ messages: [task], tools: [bashSpec] });
+  assert.equal(r2.message.content, 'again');
+  assert.equal(r2.usage.estimated, true);
+  assert.deepEqual(Object.keys(s.requests[4]!).sort(), Object.keys(d!).sort());
+  // Any other 400 stays a clear, fatal error.
+  await assert.rejects(
+    client.chat({ messages: [task], tools: [bashSpec] }),
+    /refused the request \(400\).*tool_choice/,
   );
 });
