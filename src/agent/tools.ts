@@ -221,9 +221,40 @@ export function toolSpecs(tools: Tool[]): ToolSpec[] {
   return tools.map((t) => t.spec);
 }
 
+/**
+ * The tool a call names, allowing for the dressing some chat templates leave on the name
+ * ("functions.bash", "bash<|channel|>commentary", " bash "); an unknown name is returned as is.
+ */
+export function toolNameOf(name: string, tools: Tool[]): string {
+  if (tools.some((t) => t.spec.name === name)) return name;
+  const bare = name
+    .replace(/<\|.*$/s, '')
+    .trim()
+    .replace(/^functions\./, '');
+  return tools.some((t) => t.spec.name === bare) ? bare : name;
+}
+
+const WRAPPER_KEYS = ['name', 'arguments', 'parameters', 'input'];
+
+/** {"name": "bash", "arguments": {...}}: the whole call where only its arguments belong. */
+function unwrapCall(v: unknown, toolName: string, params: JsonSchema): unknown {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return v;
+  const o = v as Record<string, unknown>;
+  const keys = Object.keys(o);
+  const inner = o.arguments ?? o.parameters ?? o.input;
+  const wrapped =
+    inner !== undefined &&
+    keys.every((k) => WRAPPER_KEYS.includes(k) && !(k in (params.properties ?? {}))) &&
+    (o.name === undefined || o.name === toolName);
+  if (!wrapped) return v;
+  if (typeof inner !== 'string') return inner;
+  const r = parseArgumentsText(inner);
+  return r.ok ? r.value : v;
+}
+
 /** Parse, validate and run one tool call. Never throws (except when aborted). */
 export async function runToolCall(call: ToolCall, tools: Tool[], ctx: ToolContext): Promise<ToolOutcome> {
-  const tool = tools.find((t) => t.spec.name === call.name);
+  const tool = tools.find((t) => t.spec.name === toolNameOf(call.name, tools));
   if (!tool)
     return fail(`Unknown tool "${call.name}". Available tools: ${tools.map((t) => t.spec.name).join(', ')}.`);
   const shape = () => expectedShape(tool.spec.parameters as JsonSchema, tool.example);
@@ -234,7 +265,8 @@ export async function runToolCall(call: ToolCall, tools: Tool[], ctx: ToolContex
       `The arguments of ${call.name} are not valid JSON (${parsed.error}): ${preview}\nCall ${call.name} again with one valid JSON object; escape newlines and quotes inside strings. ${shape()}`,
     );
   }
-  const checked = checkArgs(tool.spec.parameters as JsonSchema, parsed.value, tool.args);
+  const params = tool.spec.parameters as JsonSchema;
+  const checked = checkArgs(params, unwrapCall(parsed.value, tool.spec.name, params), tool.args);
   if (!checked.ok) return fail(`${call.name}: ${checked.problem}. ${shape()}`);
   const args = checked.args;
   try {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { parseArgumentsText } from '../../src/agent/tool-args';
-import { defaultTools, runToolCall, type ToolContext } from '../../src/agent/tools';
+import { defaultTools, runToolCall, type ToolContext, toolNameOf } from '../../src/agent/tools';
 import { DirSandbox } from '../support/dir-sandbox';
 
 const sandboxes: DirSandbox[] = [];
@@ -76,6 +76,23 @@ test('numbers and booleans as strings, an object as a JSON string and null optio
   const n = await run('search', { pattern: 'x = 2', path: null });
   assert.equal(n.ok, true, n.output);
   assert.match(n.output, /m\.py:1:x = 2/);
+});
+
+test('a call wrapped in {name, arguments} and a dressed tool name reach the tool', async () => {
+  const { run } = await ctx();
+  const w = await run('bash', { name: 'bash', arguments: { command: 'echo wrapped' } });
+  assert.equal(w.output, 'wrapped\n[exit code: 0]');
+  const s = await run('bash', { arguments: JSON.stringify({ command: 'echo as text' }) });
+  assert.equal(s.output, 'as text\n[exit code: 0]');
+  const other = await run('bash', { name: 'write_file', arguments: { command: 'echo no' } });
+  assert.equal(other.ok, false, 'a wrapper naming another tool is not unwrapped');
+  assert.match(other.output, /missing required argument "command"/);
+  for (const name of ['functions.bash', 'bash<|channel|>commentary', ' bash ']) {
+    assert.equal(toolNameOf(name, defaultTools()), 'bash', name);
+    const r = await run(name, { command: 'echo named' });
+    assert.equal(r.output, 'named\n[exit code: 0]', name);
+  }
+  assert.equal(toolNameOf('functions.rm_rf', defaultTools()), 'functions.rm_rf');
 });
 
 test('update_plan: plain strings become to-do items; Codex-style plan/step/status words are understood', async () => {
