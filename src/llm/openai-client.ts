@@ -202,11 +202,20 @@ export class OpenAIModelClient implements ModelClient {
         }
         reasoning += reasoningOf(choice.delta) ?? '';
         for (const d of choice.delta.tool_calls ?? []) {
-          calls[d.index] ??= { id: '', name: '', arguments: '' };
-          const c = calls[d.index]!;
+          // Without an index (some servers): a new id starts a call, anything else continues the last.
+          const last = calls.length - 1;
+          const at =
+            typeof d.index === 'number'
+              ? d.index
+              : d.id && calls[last]?.id !== d.id
+                ? last + 1
+                : Math.max(0, last);
+          calls[at] ??= { id: '', name: '', arguments: '' };
+          const c = calls[at]!;
           if (d.id) c.id = d.id;
-          if (d.function?.name) c.name += d.function.name;
-          if (d.function?.arguments) c.arguments += d.function.arguments;
+          // A name sent whole in every chunk is not repeated.
+          if (d.function?.name && c.name !== d.function.name) c.name += d.function.name;
+          if (d.function?.arguments) c.arguments += argumentsText(d.function.arguments);
         }
         if (choice.finish_reason) finishReason = choice.finish_reason;
       }

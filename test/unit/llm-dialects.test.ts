@@ -180,3 +180,42 @@ test('a 400 naming a parameter the endpoint does not take: sent again at once wi
     /refused the request \(400\).*tool_choice/,
   );
 });
+
+test('streamed tool calls without an index, with the name repeated, with object arguments', async () => {
+  // Shapes seen from some OpenAI-compatible servers: the OpenAI stream format with `index` left out
+  // of tool_calls deltas, the name repeated in every delta, and the arguments as an object.
+  const env = { id: 'c1', object: 'chat.completion.chunk', created: 1765000000, model: 'local' };
+  const chunk = (delta: Record<string, unknown>, finish: string | null = null) => ({
+    ...env,
+    choices: [{ index: 0, delta, finish_reason: finish }],
+  });
+  const s = await startModelServer([
+    {
+      kind: 'recorded',
+      sse: [
+        chunk({
+          role: 'assistant',
+          tool_calls: [{ id: 'a', type: 'function', function: { name: 'bash', arguments: '{"command":' } }],
+        }),
+        chunk({ tool_calls: [{ function: { name: 'bash', arguments: ' "ls"}' } }] }),
+        chunk({
+          tool_calls: [
+            { id: 'b', type: 'function', function: { name: 'bash', arguments: { command: 'pwd' } } },
+          ],
+        }),
+        chunk({}, 'tool_calls'),
+        '[DONE]',
+      ],
+    },
+  ]);
+  servers.push(s);
+  const client = new OpenAIModelClient({ baseURL: s.url, apiKey: 'k', model: 'local', maxRetries: 0 });
+  const r = await client.chat({ messages: [task], tools: [bashSpec] });
+  assert.deepEqual(
+    r.message.toolCalls?.map((c) => [c.id, c.name, JSON.parse(c.arguments)]),
+    [
+      ['a', 'bash', { command: 'ls' }],
+      ['b', 'bash', { command: 'pwd' }],
+    ],
+  );
+});
