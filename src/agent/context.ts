@@ -240,6 +240,7 @@ export class ContextManager {
 export function messageTokens(m: ChatMessage, counter: TokenCounter): number {
   let n = PER_MESSAGE + counter.count(m.content ?? '');
   if (m.role === 'assistant') {
+    n += counter.count(m.reasoning ?? ''); // only present when it is sent back
     for (const c of m.toolCalls ?? []) n += PER_MESSAGE + counter.count(c.name) + counter.count(c.arguments);
   }
   return n;

@@ -43,6 +43,8 @@ export type AgentEventBody =
       message: ChatMessage;
       usage: Usage;
       costUsd: number;
+      /** Reasoning the provider returned that does not go back to it (the message carries it when it does). */
+      reasoning?: string;
       /** 'summary': the agent summarising its window at a split; not part of the conversation. */
       purpose?: 'summary';
     }

@@ -216,6 +216,7 @@ export class AgentSession {
           res = await this.deps.model.chat({
             messages: this.context.messages(),
             tools: specs,
+            headLength: this.context.head.length,
             signal: AbortSignal.any([this.stopCtrl.signal, this.requestCtrl.signal]),
           });
         } catch (err) {
@@ -256,7 +257,14 @@ export class AgentSession {
         contextRetries = 0;
         outages = 0;
         const cost = this.deps.prices ? costUsd(res.usage, this.deps.prices) : 0;
-        this.emit({ type: 'model_response', step, message: res.message, usage: res.usage, costUsd: cost });
+        this.emit({
+          type: 'model_response',
+          step,
+          message: res.message,
+          usage: res.usage,
+          costUsd: cost,
+          ...(res.reasoning ? { reasoning: res.reasoning } : {}),
+        });
 
         const calls = res.message.role === 'assistant' ? (res.message.toolCalls ?? []) : [];
         if (calls.length === 0)

@@ -7,6 +7,7 @@ import type { SpendTotals } from './budget';
 import type { ContextManager } from './context';
 import type { AgentEventBody } from './events';
 import { noteCommand, noteFile, noteFinding, noteProblem, type ProgressState } from './progress-note';
+import { parseArgumentsText } from './tool-args';
 
 export interface LoopState {
   step: number;
@@ -31,22 +32,20 @@ export const CONTEXT_LENGTH_PREFIX = 'Context length exceeded';
 /** Paths a write/edit call touched, from its arguments (best effort; malformed args → none). */
 export function pathsOf(call: { name: string; arguments: string }): string[] {
   if (call.name !== 'write_file' && call.name !== 'edit_file') return [];
-  try {
-    const a = JSON.parse(call.arguments) as { path?: unknown };
-    return typeof a.path === 'string' ? [a.path] : [];
-  } catch {
-    return [];
-  }
+  const path = argOf(call.arguments, 'path');
+  return path === undefined ? [] : [path];
 }
 
 export function commandOf(call: { name: string; arguments: string }): string | undefined {
-  if (call.name !== 'bash') return undefined;
-  try {
-    const a = JSON.parse(call.arguments) as { command?: unknown };
-    return typeof a.command === 'string' ? a.command : undefined;
-  } catch {
-    return undefined;
-  }
+  return call.name === 'bash' ? argOf(call.arguments, 'command') : undefined;
+}
+
+/** A string argument, read as leniently as the tools read it (fenced, double-encoded, …). */
+function argOf(text: string, key: string): string | undefined {
+  const r = parseArgumentsText(text);
+  const v =
+    r.ok && typeof r.value === 'object' && r.value ? (r.value as Record<string, unknown>)[key] : undefined;
+  return typeof v === 'string' ? v : undefined;
 }
 
 /** Apply one event to the context and loop state. The live loop goes through here too, so a resume rebuilds exactly the same state. */
@@ -57,7 +56,8 @@ export function applyEvent(e: AgentEventBody, cm: ContextManager, st: LoopState,
       st.lastEstimate = e.promptTokens;
       break;
     case 'model_response': {
-      cm.observeUsage(st.lastEstimate, e.usage.promptTokens);
+      // Our own estimate (no usage from the endpoint) says nothing about how far off we count.
+      if (!e.usage.estimated) cm.observeUsage(st.lastEstimate, e.usage.promptTokens);
       addUsage(st, e.usage, e.costUsd || (prices ? costUsd(e.usage, prices) : 0));
       if (e.purpose === 'summary') break;
       st.step = Math.max(st.step, e.step);

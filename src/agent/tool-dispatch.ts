@@ -2,7 +2,7 @@
 import type { ToolCall } from '../llm/types';
 import type { AgentEventBody } from './events';
 import type { AgentSessionDeps } from './loop-types';
-import { runToolCall, type Tool, type ToolOutcome } from './tools';
+import { runToolCall, type Tool, type ToolOutcome, toolNameOf } from './tools';
 
 /** What the calls need from the session; `stopped` and `paused` are asked again at every call. */
 export interface ToolDispatch {
@@ -23,7 +23,9 @@ export async function runStepCalls(
 ): Promise<string | undefined> {
   const { budget } = d.deps;
   let ended: string | undefined;
-  for (const call of calls) {
+  for (const raw of calls) {
+    // The name as the tools know it ("functions.bash" → "bash"); the context keeps what the model sent.
+    const call = { ...raw, name: toolNameOf(raw.name, d.tools) };
     if (d.stopped()) {
       answerUnrun(d.emit, step, call, 'Not run: the session was stopped.');
       continue;

@@ -1,5 +1,6 @@
 /** Types shared by the tool implementations (kept apart so tools-files.ts does not import tools.ts). */
 import type { ToolSpec } from '../llm/types';
+import type * as z from '../paper/zod';
 import type { Sandbox } from '../sandbox/sandbox';
 import type { PlanItem } from './events';
 
@@ -42,6 +43,10 @@ export type Args = Record<string, unknown>;
 
 export interface Tool {
   spec: ToolSpec;
+  /** Arguments schema when the one derived from `spec.parameters` is not lenient enough (tool-args.ts). */
+  args?: z.ZodMiniType;
+  /** Example arguments shown when a call's arguments are refused (default: built from the schema). */
+  example?: Args;
   run(args: Args, ctx: ToolContext): Promise<ToolOutcome>;
 }
 

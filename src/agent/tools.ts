@@ -4,8 +4,10 @@
  * all come back as `ok: false` with a message the model can act on.
  */
 import type { ToolCall, ToolSpec } from '../llm/types';
+import * as z from '../paper/zod';
 import type { PlanItem } from './events';
-import { type Args, fail, type Tool, type ToolContext, type ToolOutcome } from './tool-types';
+import { checkArgs, decoded, expectedShape, type JsonSchema, parseArgumentsText } from './tool-args';
+import { fail, type Tool, type ToolContext, type ToolOutcome } from './tool-types';
 import { fileTools } from './tools-files';
 
 export type { Args, PaperReader, Tool, ToolContext, ToolOutcome } from './tool-types';
@@ -109,7 +111,53 @@ const readPaper: Tool = {
   },
 };
 
-const STATUSES = ['todo', 'doing', 'done'];
+const STATUSES = ['todo', 'doing', 'done'] as const;
+
+/** Status words other agents' plan tools use (Codex: pending / in_progress / completed). */
+const STATUS_WORDS: Record<string, PlanItem['status']> = {
+  todo: 'todo',
+  'to do': 'todo',
+  pending: 'todo',
+  'not started': 'todo',
+  doing: 'doing',
+  in_progress: 'doing',
+  'in-progress': 'doing',
+  'in progress': 'doing',
+  active: 'doing',
+  done: 'done',
+  completed: 'done',
+  complete: 'done',
+  finished: 'done',
+};
+
+/** A plan item; a plain string is a to-do item, and step/content/title name the text like text does. */
+const planItem = z.pipe(
+  z.transform((v: unknown) => {
+    if (typeof v === 'string') return { text: v, status: 'todo' };
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return v;
+    const o = v as Record<string, unknown>;
+    const text = o.text ?? o.step ?? o.content ?? o.title ?? o.task;
+    const status =
+      o.status === undefined || o.status === null
+        ? 'todo'
+        : typeof o.status === 'string'
+          ? (STATUS_WORDS[o.status.trim().toLowerCase()] ?? o.status)
+          : o.status;
+    return { text, status };
+  }),
+  z.object({ text: z.string(), status: z.enum(STATUSES) }),
+);
+
+const planArgs = z.pipe(
+  z.transform((v: unknown) => {
+    if (Array.isArray(v)) return { items: v };
+    const o = decoded('object')(v);
+    if (typeof o !== 'object' || o === null) return o;
+    const r = o as Record<string, unknown>;
+    return r.items === undefined && r.plan !== undefined ? { ...r, items: r.plan } : r;
+  }),
+  z.looseObject({ items: z.pipe(z.transform(decoded('array')), z.array(planItem)) }),
+);
 
 const updatePlan: Tool = {
   spec: {
@@ -123,7 +171,7 @@ const updatePlan: Tool = {
           type: 'array',
           items: {
             type: 'object',
-            properties: { text: { type: 'string' }, status: { type: 'string', enum: STATUSES } },
+            properties: { text: { type: 'string' }, status: { type: 'string', enum: [...STATUSES] } },
             required: ['text', 'status'],
           },
         },
@@ -131,15 +179,15 @@ const updatePlan: Tool = {
       required: ['items'],
     },
   },
+  args: planArgs,
+  example: {
+    items: [
+      { text: 'Read the method section', status: 'done' },
+      { text: 'Implement the model', status: 'doing' },
+    ],
+  },
   async run(args) {
-    const items: PlanItem[] = [];
-    for (const [i, it] of (args.items as unknown[]).entries()) {
-      const o = it as { text?: unknown; status?: unknown };
-      if (typeof o?.text !== 'string' || !STATUSES.includes(o.status as string)) {
-        return fail(`items[${i}] must be {"text": string, "status": "todo" | "doing" | "done"}.`);
-      }
-      items.push({ text: o.text, status: o.status as PlanItem['status'] });
-    }
+    const items = (args.items as PlanItem[]).map((i) => ({ text: i.text, status: i.status }));
     const n = (s: string) => items.filter((x) => x.status === s).length;
     return {
       ok: true,
@@ -173,53 +221,56 @@ export function toolSpecs(tools: Tool[]): ToolSpec[] {
   return tools.map((t) => t.spec);
 }
 
-/** Checks required fields and primitive types against the tool's JSON schema; returns a problem or undefined. */
-function checkArgs(spec: ToolSpec, args: Args): string | undefined {
-  const props = (spec.parameters.properties ?? {}) as Record<string, { type?: string }>;
-  for (const r of (spec.parameters.required ?? []) as string[]) {
-    if (args[r] === undefined || args[r] === null) return `missing required argument "${r}"`;
-  }
-  for (const [k, v] of Object.entries(args)) {
-    const t = props[k]?.type;
-    if (!t || v === undefined || v === null) continue;
-    const ok =
-      t === 'string'
-        ? typeof v === 'string'
-        : t === 'integer' || t === 'number'
-          ? typeof v === 'number' && Number.isFinite(v)
-          : t === 'boolean'
-            ? typeof v === 'boolean'
-            : t === 'array'
-              ? Array.isArray(v)
-              : t === 'object'
-                ? typeof v === 'object' && !Array.isArray(v)
-                : true;
-    if (!ok) return `argument "${k}" must be ${t === 'integer' ? 'an integer' : `a ${t}`}`;
-  }
-  return undefined;
+/**
+ * The tool a call names, allowing for the dressing some chat templates leave on the name
+ * ("functions.bash", "bash<|channel|>commentary", " bash "); an unknown name is returned as is.
+ */
+export function toolNameOf(name: string, tools: Tool[]): string {
+  if (tools.some((t) => t.spec.name === name)) return name;
+  const bare = name
+    .replace(/<\|.*$/s, '')
+    .trim()
+    .replace(/^functions\./, '');
+  return tools.some((t) => t.spec.name === bare) ? bare : name;
+}
+
+const WRAPPER_KEYS = ['name', 'arguments', 'parameters', 'input'];
+
+/** {"name": "bash", "arguments": {...}}: the whole call where only its arguments belong. */
+function unwrapCall(v: unknown, toolName: string, params: JsonSchema): unknown {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return v;
+  const o = v as Record<string, unknown>;
+  const keys = Object.keys(o);
+  const inner = o.arguments ?? o.parameters ?? o.input;
+  const wrapped =
+    inner !== undefined &&
+    keys.every((k) => WRAPPER_KEYS.includes(k) && !(k in (params.properties ?? {}))) &&
+    (o.name === undefined || o.name === toolName);
+  if (!wrapped) return v;
+  if (typeof inner !== 'string') return inner;
+  const r = parseArgumentsText(inner);
+  return r.ok ? r.value : v;
 }
 
 /** Parse, validate and run one tool call. Never throws (except when aborted). */
 export async function runToolCall(call: ToolCall, tools: Tool[], ctx: ToolContext): Promise<ToolOutcome> {
-  const tool = tools.find((t) => t.spec.name === call.name);
+  const tool = tools.find((t) => t.spec.name === toolNameOf(call.name, tools));
   if (!tool)
     return fail(`Unknown tool "${call.name}". Available tools: ${tools.map((t) => t.spec.name).join(', ')}.`);
-  let args: unknown;
-  try {
-    args = call.arguments.trim() === '' ? {} : JSON.parse(call.arguments);
-  } catch (err) {
+  const shape = () => expectedShape(tool.spec.parameters as JsonSchema, tool.example);
+  const parsed = parseArgumentsText(call.arguments);
+  if (!parsed.ok) {
     const preview = call.arguments.length > 200 ? `${call.arguments.slice(0, 200)}…` : call.arguments;
     return fail(
-      `The arguments of ${call.name} are not valid JSON (${err instanceof Error ? err.message : String(err)}): ${preview}\nCall ${call.name} again with one valid JSON object; escape newlines and quotes inside strings.`,
+      `The arguments of ${call.name} are not valid JSON (${parsed.error}): ${preview}\nCall ${call.name} again with one valid JSON object; escape newlines and quotes inside strings. ${shape()}`,
     );
   }
-  if (typeof args !== 'object' || args === null || Array.isArray(args)) {
-    return fail(`The arguments of ${call.name} must be a JSON object.`);
-  }
-  const problem = checkArgs(tool.spec, args as Args);
-  if (problem) return fail(`${call.name}: ${problem}. Expected: ${JSON.stringify(tool.spec.parameters)}`);
+  const params = tool.spec.parameters as JsonSchema;
+  const checked = checkArgs(params, unwrapCall(parsed.value, tool.spec.name, params), tool.args);
+  if (!checked.ok) return fail(`${call.name}: ${checked.problem}. ${shape()}`);
+  const args = checked.args;
   try {
-    return await tool.run(args as Args, ctx);
+    return await tool.run(args, ctx);
   } catch (err) {
     if (ctx.signal?.aborted) throw err;
     return fail(`${call.name} failed: ${err instanceof Error ? err.message : String(err)}`);

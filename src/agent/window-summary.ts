@@ -31,7 +31,13 @@ export async function summarizeWindow(c: SummaryContext): Promise<string | undef
     messages: messages.length,
   });
   try {
-    const res = await c.model.chat({ messages, tools: c.specs, toolChoice: 'none', signal: c.signal });
+    const res = await c.model.chat({
+      messages,
+      tools: c.specs,
+      toolChoice: 'none',
+      headLength: c.context.head.length,
+      signal: c.signal,
+    });
     const cost = c.prices ? costUsd(res.usage, c.prices) : 0;
     c.emit({
       type: 'model_response',
@@ -39,6 +45,7 @@ export async function summarizeWindow(c: SummaryContext): Promise<string | undef
       message: res.message,
       usage: res.usage,
       costUsd: cost,
+      ...(res.reasoning ? { reasoning: res.reasoning } : {}),
       purpose: 'summary',
     });
     return res.message.content ?? undefined;

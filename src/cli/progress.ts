@@ -4,6 +4,7 @@
  */
 import { formatDuration } from '../agent/budget';
 import type { AgentEventBody, Stage } from '../agent/events';
+import { parseArgumentsText } from '../agent/tool-args';
 
 export interface ProgressOut {
   write(s: string): void;
@@ -18,6 +19,8 @@ export class ProgressLine {
   private cached = 0;
   private completion = 0;
   private usd = 0;
+  /** Some usage was our estimate (the endpoint reported none): shown as "~". */
+  private estimated = false;
   private doing = 'starting';
   private lastPrinted = '';
 
@@ -50,6 +53,7 @@ export class ProgressLine {
         this.cached += e.usage.cachedTokens;
         this.completion += e.usage.completionTokens;
         this.usd += e.costUsd;
+        if (e.usage.estimated) this.estimated = true;
         break;
       case 'tool_call':
         this.doing = describeCall(e.name, e.args);
@@ -90,7 +94,7 @@ export class ProgressLine {
   line(): string {
     const tokens = this.prompt + this.completion;
     const cachedPct = this.prompt ? Math.round((100 * this.cached) / this.prompt) : 0;
-    return `step ${this.step} · ${this.stage} · ${formatDuration(this.activeMs())} / ${formatDuration(this.budgetMs)} · ${compact(tokens)} tok (${cachedPct}% cached) · $${this.usd.toFixed(2)} · ${this.doing}`;
+    return `step ${this.step} · ${this.stage} · ${formatDuration(this.activeMs())} / ${formatDuration(this.budgetMs)} · ${this.estimated ? '~' : ''}${compact(tokens)} tok (${cachedPct}% cached) · $${this.usd.toFixed(2)} · ${this.doing}`;
   }
 
   /** A message on its own line, keeping the progress line below it. */
@@ -127,12 +131,10 @@ function compact(n: number): string {
 }
 
 function describeCall(name: string, args: string): string {
-  try {
-    const a = JSON.parse(args) as Record<string, unknown>;
-    const detail = a.command ?? a.path ?? a.section ?? a.query ?? a.pattern;
-    if (typeof detail === 'string') return `${name}: ${detail.replace(/\s+/g, ' ').slice(0, 80)}`;
-  } catch {
-    // malformed arguments: the tool result will say so
-  }
+  const r = parseArgumentsText(args);
+  // malformed arguments: the tool result will say so
+  const a = (r.ok && typeof r.value === 'object' && r.value ? r.value : {}) as Record<string, unknown>;
+  const detail = a.command ?? a.path ?? a.section ?? a.query ?? a.pattern;
+  if (typeof detail === 'string') return `${name}: ${detail.replace(/\s+/g, ' ').slice(0, 80)}`;
   return name;
 }

@@ -5,11 +5,16 @@
  * transient failure.
  */
 import OpenAI, { APIConnectionError, APIError, APIUserAbortError } from 'openai';
-import type {
-  ChatCompletionChunk,
-  ChatCompletionMessageParam,
-  ChatCompletionTool,
-} from 'openai/resources/chat/completions';
+import type { ChatCompletionChunk, ChatCompletionTool } from 'openai/resources/chat/completions';
+import {
+  type Dialect,
+  dialectOf,
+  estimateUsage,
+  reasoningOf,
+  splitThink,
+  usageOf,
+  wireMessages,
+} from './dialects';
 import {
   type ChatMessage,
   type ChatRequest,
@@ -42,12 +47,19 @@ export interface OpenAIClientOptions {
   maxDelayMs?: number;
   /** No byte from the server for this long (before or during the stream) = stalled (default 120 s). */
   stallTimeoutMs?: number;
+  /** Sent as max_tokens, or max_completion_tokens for reasoning models. */
   maxOutputTokens?: number;
+  /** Not sent to reasoning models (o-series, gpt-5), which refuse it. */
   temperature?: number;
+  /** Override what is detected from the model name and base URL (see dialects.ts). */
+  dialect?: Partial<Dialect>;
   onRetry?: (info: RetryInfo) => void;
   /** For tests: how to wait. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
+
+const PARAMS = ['max_tokens', 'max_completion_tokens', 'temperature', 'stream_options'] as const;
+type Param = (typeof PARAMS)[number];
 
 type Classified =
   | { kind: 'retry'; reason: string; delayMs?: number; status?: number }
@@ -57,10 +69,14 @@ class StallError extends Error {}
 
 export class OpenAIModelClient implements ModelClient {
   readonly model: string;
+  readonly dialect: Dialect;
+  /** Parameters the endpoint refused (a 400 naming them): not sent again. See adapt(). */
+  private readonly refused = new Set<Param>();
   private readonly client: OpenAI;
 
   constructor(private readonly opts: OpenAIClientOptions) {
     this.model = opts.model;
+    this.dialect = dialectOf(opts.model, opts.baseURL, opts.dialect);
     // timeout here is only a backstop: the stall timer below is what normally fires.
     this.client = new OpenAI({
       baseURL: opts.baseURL,
@@ -126,13 +142,13 @@ export class OpenAIModelClient implements ModelClient {
       }, stallMs);
     };
     arm();
+    const d = this.dialect;
     const body = {
       model: this.model,
-      messages: req.messages.map(toWire),
+      messages: wireMessages(req.messages, d, req.headLength),
       ...(req.tools.length ? { tools: req.tools.map(toWireTool) } : {}),
       ...(req.tools.length && req.toolChoice ? { tool_choice: req.toolChoice } : {}),
-      ...(this.opts.maxOutputTokens ? { max_completion_tokens: this.opts.maxOutputTokens } : {}),
-      ...(this.opts.temperature !== undefined ? { temperature: this.opts.temperature } : {}),
+      ...this.limits(),
     };
     try {
       if (this.opts.stream === false) {
@@ -141,49 +157,79 @@ export class OpenAIModelClient implements ModelClient {
           { signal: ctrl.signal },
         );
         const choice = r.choices[0];
-        const toolCalls: ToolCall[] = (choice?.message.tool_calls ?? []).flatMap((c) =>
-          c.type === 'function' ? [{ id: c.id, name: c.function.name, arguments: c.function.arguments }] : [],
+        const toolCalls: ToolCall[] = (choice?.message.tool_calls ?? []).flatMap((c, i) =>
+          c.type === 'function'
+            ? [
+                {
+                  id: c.id || callId(i),
+                  name: c.function.name,
+                  arguments: argumentsText(c.function.arguments),
+                },
+              ]
+            : [],
         );
         if (choice?.message.content) req.onDelta?.(choice.message.content);
-        return {
-          message: assistant(choice?.message.content ?? null, toolCalls),
-          usage: usageOf(r.usage),
+        return this.response(req, {
+          content: choice?.message.content ?? null,
+          reasoning: reasoningOf(choice?.message),
+          toolCalls,
+          usage: usageOf(r.usage, (r as { timings?: unknown }).timings),
           finishReason: choice?.finish_reason ?? null,
-        };
+        });
       }
       const stream = await this.client.chat.completions.create(
-        { ...body, stream: true, stream_options: { include_usage: true } },
+        {
+          ...body,
+          stream: true,
+          ...(this.refused.has('stream_options') ? {} : { stream_options: { include_usage: true } }),
+        },
         { signal: ctrl.signal },
       );
       let content = '';
+      let reasoning = '';
       let finishReason: string | null = null;
-      let usage: Usage = { promptTokens: 0, cachedTokens: 0, completionTokens: 0 };
+      let usage: Usage | undefined;
       const calls: { id: string; name: string; arguments: string }[] = [];
       for await (const chunk of stream as AsyncIterable<ChatCompletionChunk>) {
         arm();
-        if (chunk.usage) usage = usageOf(chunk.usage);
-        const choice = chunk.choices[0];
-        if (!choice) continue;
+        // OpenAI sends usage in a last chunk without choices; llama.cpp with the finish_reason chunk.
+        if (chunk.usage) usage = usageOf(chunk.usage, (chunk as { timings?: unknown }).timings) ?? usage;
+        const choice = chunk.choices?.[0];
+        if (!choice?.delta) continue;
         if (choice.delta.content) {
           content += choice.delta.content;
           req.onDelta?.(choice.delta.content);
         }
+        reasoning += reasoningOf(choice.delta) ?? '';
         for (const d of choice.delta.tool_calls ?? []) {
-          calls[d.index] ??= { id: '', name: '', arguments: '' };
-          const c = calls[d.index]!;
+          // Without an index (some servers): a new id starts a call, anything else continues the last.
+          const last = calls.length - 1;
+          const at =
+            typeof d.index === 'number'
+              ? d.index
+              : d.id && calls[last]?.id !== d.id
+                ? last + 1
+                : Math.max(0, last);
+          calls[at] ??= { id: '', name: '', arguments: '' };
+          const c = calls[at]!;
           if (d.id) c.id = d.id;
-          if (d.function?.name) c.name += d.function.name;
-          if (d.function?.arguments) c.arguments += d.function.arguments;
+          // A name sent whole in every chunk is not repeated.
+          if (d.function?.name && c.name !== d.function.name) c.name += d.function.name;
+          if (d.function?.arguments) c.arguments += argumentsText(d.function.arguments);
         }
         if (choice.finish_reason) finishReason = choice.finish_reason;
       }
       // An aborted stream may just end: check why it ended before trusting what arrived.
       if (stalled) throw new StallError(`no data from the endpoint for ${Math.round(stallMs / 1000)} s`);
       if (req.signal?.aborted) throw abortError(req.signal);
-      const toolCalls = calls
-        .filter(Boolean)
-        .map((c, i) => ({ ...c, id: c.id || `call_${Date.now()}_${i}` }));
-      return { message: assistant(content || null, toolCalls), usage, finishReason };
+      const toolCalls = calls.filter(Boolean).map((c, i) => ({ ...c, id: c.id || callId(i) }));
+      return this.response(req, {
+        content: content || null,
+        reasoning: reasoning || undefined,
+        toolCalls,
+        usage,
+        finishReason,
+      });
     } catch (err) {
       if (stalled) throw new StallError(`no data from the endpoint for ${Math.round(stallMs / 1000)} s`);
       throw err;
@@ -191,6 +237,64 @@ export class OpenAIModelClient implements ModelClient {
       clearTimeout(timer);
       req.signal?.removeEventListener('abort', onAbort);
     }
+  }
+
+  /** The response as the agent keeps it: reasoning where the provider wants it, usage always. */
+  private response(
+    req: ChatRequest,
+    r: {
+      content: string | null;
+      reasoning: string | undefined;
+      toolCalls: ToolCall[];
+      usage: Usage | undefined;
+      finishReason: string | null;
+    },
+  ): ChatResponse {
+    const think = splitThink(r.content);
+    const reasoning = [r.reasoning, think.reasoning].filter(Boolean).join('\n\n') || undefined;
+    const message = assistant(think.content || null, r.toolCalls);
+    if (reasoning && this.dialect.replayReasoning) message.reasoning = reasoning;
+    return {
+      message,
+      ...(reasoning && !this.dialect.replayReasoning ? { reasoning } : {}),
+      usage:
+        r.usage ??
+        estimateUsage(req.messages, req.tools, { content: think.content, reasoning, toolCalls: r.toolCalls }),
+      finishReason: r.finishReason,
+    };
+  }
+
+  /** The output limit and temperature as this endpoint takes them. */
+  private limits(): { max_tokens?: number; max_completion_tokens?: number; temperature?: number } {
+    const out: { max_tokens?: number; max_completion_tokens?: number; temperature?: number } = {};
+    const max = this.opts.maxOutputTokens;
+    // max_tokens for everyone but reasoning models: Ollama, llama.cpp, older vLLM ignore the other.
+    const keys: Param[] = this.dialect.reasoningModel
+      ? ['max_completion_tokens', 'max_tokens']
+      : ['max_tokens', 'max_completion_tokens'];
+    const key = keys.find((k) => !this.refused.has(k));
+    if (max && key) out[key as 'max_tokens'] = max;
+    const t = this.opts.temperature;
+    if (t !== undefined && !this.dialect.reasoningModel && !this.refused.has('temperature'))
+      out.temperature = t;
+    return out;
+  }
+
+  /**
+   * A 400 naming a parameter we sent that the endpoint does not take (a reasoning model under a
+   * name we do not recognise, a gateway without stream_options): stop sending it and retry at once.
+   * The parameter named first is the culprit ("Unsupported parameter: 'max_tokens' … Use
+   * 'max_completion_tokens' instead."). Each parameter is given up at most once.
+   */
+  private adapt(detail: string): string | undefined {
+    const first = PARAMS.map((p) => ({ p, at: detail.search(new RegExp(`\\b${p}\\b`)) }))
+      .filter((x) => x.at >= 0 && !this.refused.has(x.p))
+      .sort((a, b) => a.at - b.at)[0];
+    if (!first) return undefined;
+    const sent = first.p === 'stream_options' ? this.opts.stream !== false : first.p in this.limits();
+    if (!sent) return undefined;
+    this.refused.add(first.p);
+    return `the endpoint does not take ${first.p}: ${detail}; sending the request without it`;
   }
 
   private classify(err: unknown, signal?: AbortSignal): Classified {
@@ -225,6 +329,8 @@ export class OpenAIModelClient implements ModelClient {
           ),
         };
       if (isContextLength(err)) return { kind: 'throw', error: new ContextLengthError(detail) };
+      const adapted = s === 400 ? this.adapt(detail) : undefined;
+      if (adapted) return { kind: 'retry', reason: adapted, status: s, delayMs: 0 };
       if (s === 408 || s === 409 || s === 429 || s >= 500) {
         return { kind: 'retry', reason: `${s} ${detail}`, status: s, delayMs: retryAfterMs(err.headers) };
       }
@@ -296,12 +402,15 @@ export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> 
   });
 }
 
-function usageOf(u: OpenAI.CompletionUsage | undefined | null): Usage {
-  return {
-    promptTokens: u?.prompt_tokens ?? 0,
-    cachedTokens: u?.prompt_tokens_details?.cached_tokens ?? 0,
-    completionTokens: u?.completion_tokens ?? 0,
-  };
+let calls = 0;
+/** Some servers (llama.cpp, Ollama) send tool calls without ids; the context needs one to link results. */
+function callId(i: number): string {
+  return `call_${Date.now().toString(36)}_${++calls}_${i}`;
+}
+
+/** Arguments as text: a few servers send the object itself instead of its JSON encoding. */
+function argumentsText(a: unknown): string {
+  return typeof a === 'string' ? a : a === undefined || a === null ? '' : JSON.stringify(a);
 }
 
 function assistant(
@@ -311,28 +420,7 @@ function assistant(
   return toolCalls.length ? { role: 'assistant', content, toolCalls } : { role: 'assistant', content };
 }
 
-/** A message in OpenAI's wire format (also the chat format of SFT exports). */
-export function toWire(m: ChatMessage): ChatCompletionMessageParam {
-  switch (m.role) {
-    case 'system':
-    case 'user':
-      return { role: m.role, content: m.content };
-    case 'tool':
-      return { role: 'tool', tool_call_id: m.toolCallId, content: m.content };
-    case 'assistant':
-      return m.toolCalls?.length
-        ? {
-            role: 'assistant',
-            content: m.content,
-            tool_calls: m.toolCalls.map((c) => ({
-              id: c.id,
-              type: 'function' as const,
-              function: { name: c.name, arguments: c.arguments },
-            })),
-          }
-        : { role: 'assistant', content: m.content ?? '' };
-  }
-}
+export { toWire } from './dialects';
 
 export function toWireTool(t: {
   name: string;

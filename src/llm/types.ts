@@ -10,7 +10,16 @@ export interface ToolCall {
 export type ChatMessage =
   | { role: 'system'; content: string }
   | { role: 'user'; content: string }
-  | { role: 'assistant'; content: string | null; toolCalls?: ToolCall[] }
+  | {
+      role: 'assistant';
+      content: string | null;
+      toolCalls?: ToolCall[];
+      /**
+       * The model's reasoning, only when the provider wants it back in later requests (DeepSeek's
+       * thinking mode after tool calls); otherwise it is in ChatResponse.reasoning and the log only.
+       */
+      reasoning?: string;
+    }
   | { role: 'tool'; toolCallId: string; content: string };
 
 export interface ToolSpec {
@@ -24,6 +33,8 @@ export interface Usage {
   promptTokens: number;
   cachedTokens: number;
   completionTokens: number;
+  /** The endpoint reported no usage (Ollama, some vLLM and llama.cpp builds): these are our estimates. */
+  estimated?: boolean;
 }
 
 export interface Prices {
@@ -41,10 +52,17 @@ export interface ChatRequest {
   toolChoice?: 'auto' | 'none';
   /** Called with each streamed text delta. */
   onDelta?: (text: string) => void;
+  /**
+   * How many leading messages are the pinned head (system prompt, paper): the end of the head is a
+   * prompt-cache breakpoint for providers that need explicit ones (Anthropic through a gateway).
+   */
+  headLength?: number;
 }
 
 export interface ChatResponse {
   message: Extract<ChatMessage, { role: 'assistant' }>;
+  /** Reasoning text the provider returned (reasoning_content / reasoning / <think>) that is not in `message`. */
+  reasoning?: string;
   usage: Usage;
   finishReason: string | null;
 }

@@ -237,6 +237,8 @@ export function detailFor(events: AgentEventBody[]): DetailSection[] {
       case 'model_response': {
         const m = e.message;
         if (m.role === 'assistant') {
+          const reasoning = e.reasoning ?? m.reasoning;
+          if (reasoning) out.push(section('Reasoning', reasoning));
           if (m.content) out.push(section('Assistant', m.content));
           for (const c of m.toolCalls ?? [])
             out.push(section(`Tool call ${c.name}`, prettyArgs(c.arguments)));
@@ -245,7 +247,7 @@ export function detailFor(events: AgentEventBody[]): DetailSection[] {
         out.push(
           section(
             'Usage',
-            `prompt ${u.promptTokens} (cached ${u.cachedTokens}), completion ${u.completionTokens}, $${e.costUsd.toFixed(4)}`,
+            `${u.estimated ? '~ (estimated: the endpoint reported no usage) ' : ''}prompt ${u.promptTokens} (cached ${u.cachedTokens}), completion ${u.completionTokens}, $${e.costUsd.toFixed(4)}`,
           ),
         );
         break;

@@ -48,9 +48,22 @@ export type Fault =
   | { kind: 'context_length' }
   | { kind: 'unauthorized' }
   | { kind: 'forbidden' }
-  | { kind: 'model_not_found' };
+  | { kind: 'model_not_found' }
+  /** 400 invalid_request_error with this message (e.g. an unsupported parameter). */
+  | { kind: 'bad_request'; message: string; param?: string };
 
-export type StepResult = Reply | Fault;
+/**
+ * A response written by hand in a provider's documented shape (see test/support/dialect-shapes.ts):
+ * `json` answers a non-streamed request, `sse` a streamed one (each item one `data:` line; a string
+ * is sent as is, e.g. "[DONE]").
+ */
+export interface Recorded {
+  kind: 'recorded';
+  json?: unknown;
+  sse?: (string | Record<string, unknown>)[];
+}
+
+export type StepResult = Reply | Fault | Recorded;
 export type ScriptStep = StepResult | ((req: ChatBody, index: number) => StepResult | Promise<StepResult>);
 export type Script = ScriptStep[] | ((req: ChatBody, index: number) => ScriptStep);
 
@@ -66,7 +79,9 @@ export interface ChatBody {
 
 export interface WireMessage {
   role: 'system' | 'user' | 'assistant' | 'tool';
+  /** Text parts instead when the client marks a prompt-cache breakpoint (see `textOf`). */
   content: string | null;
+  reasoning_content?: string;
   tool_calls?: { id: string; type: 'function'; function: { name: string; arguments: string } }[];
   tool_call_id?: string;
 }
@@ -120,6 +135,11 @@ export const faults = {
   unauthorized: (): Fault => ({ kind: 'unauthorized' }),
   forbidden: (): Fault => ({ kind: 'forbidden' }),
   modelNotFound: (): Fault => ({ kind: 'model_not_found' }),
+  badRequest: (message: string, param?: string): Fault => ({
+    kind: 'bad_request',
+    message,
+    ...(param ? { param } : {}),
+  }),
   /** A tool call whose arguments are not valid JSON. */
   malformedArgs: (name = 'write_file'): Reply => tools(call(name, '{"path": "a.py", "content": "x = 1')),
 };
@@ -128,7 +148,7 @@ export const faults = {
 export function lastObservation(req: ChatBody): string {
   for (let i = req.messages.length - 1; i >= 0; i--) {
     const m = req.messages[i]!;
-    if (m.role === 'user' || m.role === 'tool') return m.content ?? '';
+    if (m.role === 'user' || m.role === 'tool') return textOf(m.content);
   }
   return '';
 }
@@ -146,8 +166,14 @@ function tokens(text: string): number {
   return n;
 }
 
+/** A message's text, whether it came as a string or as text parts (cache_control breakpoints). */
+export function textOf(content: unknown): string {
+  if (typeof content === 'string') return content;
+  return Array.isArray(content) ? content.map((p: { text?: string }) => p.text ?? '').join('') : '';
+}
+
 function messageTokens(m: WireMessage): number {
-  let n = 4 + tokens(m.content ?? '');
+  let n = 4 + tokens(textOf(m.content));
   for (const c of m.tool_calls ?? []) n += 4 + tokens(c.function.name) + tokens(c.function.arguments);
   return n;
 }
@@ -232,7 +258,7 @@ export async function startModelServer(script: Script, opts: ModelServerOptions 
         type: 'invalid_request_error',
       });
     }
-    served.push(step.kind === 'reply' ? 'reply' : step.kind);
+    served.push(step.kind === 'reply' || step.kind === 'recorded' ? 'reply' : step.kind);
     switch (step.kind) {
       case 'rate_limit':
         return jsonError(
@@ -269,6 +295,13 @@ export async function startModelServer(script: Script, opts: ModelServerOptions 
           type: 'invalid_request_error',
           code: 'model_not_found',
         });
+      case 'bad_request':
+        return jsonError(res, 400, {
+          message: step.message,
+          type: 'invalid_request_error',
+          param: step.param ?? null,
+          code: 'unsupported_parameter',
+        });
       case 'stall':
         if (body.stream) {
           res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
@@ -279,6 +312,8 @@ export async function startModelServer(script: Script, opts: ModelServerOptions 
         return; // silence until the client disconnects or the server closes
       case 'reply':
         return sendReply(res, body, step, prompt, cached);
+      case 'recorded':
+        return sendRecorded(res, body, step);
     }
   }
 
@@ -303,6 +338,31 @@ export async function startModelServer(script: Script, opts: ModelServerOptions 
       model,
       choices: [{ index: 0, delta, finish_reason: finish }],
     };
+  }
+
+  function sendRecorded(res: ServerResponse, body: ChatBody, step: Recorded): void {
+    if (body.stream) {
+      if (!step.sse) {
+        jsonError(res, 400, { message: 'model-server: no streamed shape recorded' });
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      // A string starting with ':' is an SSE comment (OpenRouter's ": OPENROUTER PROCESSING").
+      for (const e of step.sse)
+        res.write(
+          typeof e === 'string' && e.startsWith(':')
+            ? `${e}\n\n`
+            : `data: ${typeof e === 'string' ? e : JSON.stringify(e)}\n\n`,
+        );
+      res.end();
+      return;
+    }
+    if (step.json === undefined) {
+      jsonError(res, 400, { message: 'model-server: no non-streamed shape recorded' });
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(step.json));
   }
 
   function sendReply(res: ServerResponse, body: ChatBody, step: Reply, prompt: number, cached: number): void {

@@ -4,7 +4,7 @@ import type { AgentEvent, AgentEventBody } from '../../src/agent/events';
 import type { RubricNode } from '../../src/paper/types';
 import { type ModelChange, SessionModel } from '../../src/ui/sessionModel';
 import { contextState, statusText } from '../../src/ui/statusText';
-import { toolTitle } from '../../src/ui/timelineEntries';
+import { detailFor, toolTitle } from '../../src/ui/timelineEntries';
 
 const T0 = Date.UTC(2026, 0, 1, 9);
 function stamp(bodies: AgentEventBody[], dt = 60_000): AgentEvent[] {
@@ -220,4 +220,27 @@ test('tool titles and the status bar text', () => {
   assert.equal(contextState('starting'), 'running');
   assert.equal(contextState('paused'), 'paused');
   assert.equal(contextState('done'), 'idle');
+});
+
+test("the timeline shows a reply's reasoning and marks estimated usage", () => {
+  const sections = detailFor([
+    {
+      type: 'model_response',
+      step: 3,
+      message: {
+        role: 'assistant',
+        content: null,
+        toolCalls: [{ id: 'c', name: 'bash', arguments: '{"command":"ls"}' }],
+      },
+      reasoning: 'List the files first.',
+      usage: { promptTokens: 900, cachedTokens: 0, completionTokens: 20, estimated: true },
+      costUsd: 0.002,
+    },
+  ]);
+  assert.deepEqual(
+    sections.map((s) => s.label),
+    ['Reasoning', 'Tool call bash', 'Usage'],
+  );
+  assert.equal(sections[0]!.text, 'List the files first.');
+  assert.match(sections[2]!.text, /^~ \(estimated: the endpoint reported no usage\) prompt 900/);
 });
