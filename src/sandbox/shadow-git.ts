@@ -223,13 +223,16 @@ exit 0`,
   const sections = all.slice(nl + 1).split(`${SEP}\0`);
   const fields = (s: string | undefined) => (s ?? '').split('\0').filter((x) => x !== '');
   const status = fields(sections[0]);
-  const sizes = new Map<string, { size: number; symlink: boolean; executable: boolean }>();
+  const sizes = new Map<string, { size: number; symlink: boolean; executable?: boolean }>();
   for (const f of fields(sections[2])) {
     const [size, type, ...name] = f.split('\t');
     if (size === undefined || type === undefined) continue;
     // `regular file -rwxr-xr-x`: an x (or s/t) in the owner, group or other slot.
-    const perms = / ([-a-zA-Z?]{10})$/.exec(type)?.[1] ?? '';
-    const executable = type.startsWith('regular') && [3, 6, 9].some((i) => 'xst'.includes(perms[i] ?? ''));
+    // No permissions from a watcher started by an older version (it lives as long as its container): unknown.
+    const perms = / ([-a-zA-Z?]{10})$/.exec(type)?.[1];
+    const executable = perms
+      ? type.startsWith('regular') && [3, 6, 9].some((i) => 'xst'.includes(perms[i] ?? ''))
+      : undefined;
     sizes.set(name.join('\t'), { size: Number(size), symlink: type.startsWith('symbolic link'), executable });
   }
   const wasExecutable = new Set<string>();
@@ -260,7 +263,10 @@ exit 0`,
     const size = info?.size ?? 0;
     const binary = size > 0 && !info?.symlink && !text.has(path);
     const kind = xy === '??' || xy.includes('A') ? 'added' : 'modified';
-    const modes = info ? { executable: info.executable, wasExecutable: wasExecutable.has(path) } : {};
+    const modes =
+      info?.executable !== undefined
+        ? { executable: info.executable, wasExecutable: wasExecutable.has(path) }
+        : {};
     out.push({ path, kind, binary, size, ...modes });
   }
   out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
