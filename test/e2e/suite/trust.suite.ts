@@ -84,6 +84,39 @@ describe('trust: sensitive edits, machine settings, keys per endpoint', function
     }
   });
 
+  it('ask-each: the prompt for a sensitive edit says so, with the reason', async function () {
+    if (!hasDriver()) this.skip();
+    const sandbox = await DirSandbox.create({});
+    await vscode.workspace.getConfiguration().update('klong.edits.approvalMode', 'ask-each', user);
+    const queue = new EditQueue({ sandbox, ...edits.queueHooks() });
+    edits.setQueue(queue);
+    try {
+      assert.equal(queue.mode, 'ask-each');
+      await sandbox.writeFile('.envrc', 'export PATH=./bin:$PATH\n');
+      const asked = queue.afterTool(1);
+      // Modals are refused under test: the prompt is a notification.
+      const wb = view('workbench');
+      await wb.waitFor('.notification-toast', {
+        text: 'KLong proposes an edit to .envrc (+1 −0). Sensitive file.',
+      });
+      await wb.waitFor('.notification-toast', {
+        text: 'Sensitive: direnv file: runs in your shell when you enter the folder',
+      });
+      await screenshot('edits-sensitive-ask-each');
+      await wb.click('.notification-toast .monaco-button:has-text("Decide later")');
+      const r = await asked;
+      assert.deepEqual(r.outcomes, []);
+      assert.equal(existsSync(ws('.envrc')), false);
+      assert.ok(queue.get('.envrc')?.sensitive);
+    } finally {
+      edits.setQueue(undefined);
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+      await vscode.commands.executeCommand('notifications.clearAll');
+      await vscode.workspace.getConfiguration().update('klong.edits.approvalMode', 'review', user);
+      await sandbox.dispose();
+    }
+  });
+
   it("a workspace's settings cannot set the endpoint or the Docker engine (machine settings)", async () => {
     const c = () => vscode.workspace.getConfiguration('klong');
     await c().update('model.baseUrl', 'https://api.openai.com/v1', user);
