@@ -156,7 +156,7 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
       say(`${pending.length} proposed edit(s) not applied to ${workspaceDir}:`);
       for (const p of pending)
         say(
-          `  ${p.change.padEnd(8)} ${p.path} (+${p.stats.additions} −${p.stats.deletions})${p.sensitive ? `  SENSITIVE: ${p.sensitive}` : ''}`,
+          `  ${p.change.padEnd(8)} ${p.path} (${p.wholeFileOnly ? 'binary or large: not in the patch; the container keeps it' : `+${p.stats.additions} −${p.stats.deletions}`})${p.sensitive ? `  SENSITIVE: ${p.sensitive}` : ''}`,
         );
       const sensitive = pending.filter((p) => p.sensitive).length;
       if (sensitive)
