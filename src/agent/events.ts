@@ -21,6 +21,8 @@ export interface ProposalSummary {
   deletions: number;
   /** An added file with exactly the content of a deleted one is proposed as a rename. */
   renamedFrom?: string;
+  /** Why this change needs an explicit accept (it touches what runs on the user's machine). */
+  sensitive?: string;
 }
 
 /** Event bodies; the log adds `seq` and `ts`. */

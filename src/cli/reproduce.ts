@@ -186,7 +186,14 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
       writeFileSync(patchFile, patch);
       say(`${pending.length} proposed edit(s) not applied to ${workspaceDir}:`);
       for (const p of pending)
-        say(`  ${p.change.padEnd(8)} ${p.path} (+${p.stats.additions} −${p.stats.deletions})`);
+        say(
+          `  ${p.change.padEnd(8)} ${p.path} (${p.wholeFileOnly ? 'binary or large: not in the patch; the container keeps it' : `+${p.stats.additions} −${p.stats.deletions}`})${p.sensitive ? `  SENSITIVE: ${p.sensitive}` : ''}`,
+        );
+      const sensitive = pending.filter((p) => p.sensitive).length;
+      if (sensitive)
+        say(
+          `${sensitive} of them touch what runs on your machine (git, editor, devcontainer, CI, executables): never applied automatically; read them before you apply the patch.`,
+        );
       say(`The patch is in ${patchFile} (git apply); the container keeps the changes.`);
     }
     if (result.status === 'done') {

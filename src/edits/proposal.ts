@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import type { ProposalSummary } from '../agent/events';
 import type { FileChange, Sandbox } from '../sandbox/sandbox';
 import { computeHunks, type DiffStats, type Hunk, statsOf } from './hunks';
+import { type SensitiveReason, sensitiveChange, sensitivePath } from './sensitive';
 import { bytesEqual, type DecodedText, decodeText, type Eol, formatBytes, HUGE_FILE_BYTES } from './text';
 
 export type ProposalKind = 'add' | 'modify' | 'delete' | 'binary';
@@ -40,6 +41,11 @@ export interface Proposal {
   digest: string | null;
   /** A sentence for the UI when the diff cannot show everything (binary, huge, rename, delete). */
   note?: string;
+  /**
+   * Set when the change touches what runs on the user's machine (git hooks, editor tasks,
+   * devcontainer, CI, a new executable…; see sensitive.ts): it needs an explicit accept in every mode.
+   */
+  sensitive?: SensitiveReason;
 }
 
 const LF: TextStyle = { eol: '\n', bom: false };
@@ -51,6 +57,7 @@ export function summarize(p: Proposal): ProposalSummary {
     additions: p.stats.additions,
     deletions: p.stats.deletions,
     ...(p.renamedFrom ? { renamedFrom: p.renamedFrom } : {}),
+    ...(p.sensitive ? { sensitive: p.sensitive } : {}),
   };
 }
 
@@ -122,6 +129,7 @@ function fromSides(
     sizeBefore: before.size,
     sizeAfter: after.size,
     digest: after.bytes ? createHash('sha1').update(after.bytes).digest('hex') : null,
+    ...sensitiveField(sensitiveChange(change.path, change)),
   };
   if (wholeFileOnly) {
     const what = huge ? `Large file (over ${formatBytes(HUGE_FILE_BYTES)})` : 'Binary file';
@@ -165,6 +173,10 @@ function fromSides(
   };
 }
 
+function sensitiveField(reason: SensitiveReason | undefined): { sensitive?: SensitiveReason } {
+  return reason ? { sensitive: reason } : {};
+}
+
 function styleOf(t: DecodedText): TextStyle {
   return { eol: t.eol, bom: t.bom };
 }
@@ -178,6 +190,8 @@ export function asRename(added: Proposal, deleted: Proposal): Proposal {
     beforeStyle: deleted.beforeStyle,
     hunks: [],
     stats: { additions: 0, deletions: 0 },
+    // Moving a hook or a task away changes what runs as much as writing one.
+    ...sensitiveField(added.sensitive ?? sensitivePath(deleted.path)),
     note: `Renamed from ${deleted.path} (content unchanged). Accept moves the file in your workspace.`,
   };
 }
@@ -218,6 +232,7 @@ export function sameContent(a: Proposal, b: Proposal): boolean {
     a.sizeBefore === b.sizeBefore &&
     a.sizeAfter === b.sizeAfter &&
     a.digest === b.digest &&
-    a.renamedFrom === b.renamedFrom
+    a.renamedFrom === b.renamedFrom &&
+    a.sensitive === b.sensitive
   );
 }

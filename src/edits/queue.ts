@@ -108,6 +108,8 @@ export class EditQueue {
   /** One counter for all paths, so a version number is never reused. */
   private nextVersion = 1;
   private currentMode: ApprovalMode;
+  /** Sensitive paths auto-accept already told the user about. */
+  private readonly heldBackPaths = new Set<string>();
 
   constructor(private readonly opts: EditQueueOptions) {
     this.currentMode = opts.mode ?? 'review';
@@ -152,7 +154,11 @@ export class EditQueue {
     const proposed = await this.refresh(step);
     const outcomes: Outcome[] = [];
     if (this.currentMode === 'auto-accept') {
-      for (const p of proposed) outcomes.push(await this.accept(p.path, { version: p.version }));
+      for (const p of proposed) {
+        // What runs on the user's machine is never applied without them (see sensitive.ts).
+        if (p.sensitive) this.heldBack(p);
+        else outcomes.push(await this.accept(p.path, { version: p.version }));
+      }
     } else if (this.currentMode === 'ask-each' && this.opts.decide) {
       for (const p of proposed) {
         const current = this.proposals.get(p.path);
@@ -205,10 +211,21 @@ export class EditQueue {
     );
   }
 
+  /** Accepts every pending proposal except the sensitive ones, which need an accept of their own. */
   async acceptAll(opts: Pick<DecideOptions, 'onConflict'> = {}): Promise<Outcome[]> {
     const out: Outcome[] = [];
-    for (const p of this.list()) out.push(await this.accept(p.path, { ...opts, version: p.version }));
+    for (const p of this.list())
+      if (!p.sensitive) out.push(await this.accept(p.path, { ...opts, version: p.version }));
     return out;
+  }
+
+  /** Auto-accept left this proposal pending: said once per path until it is decided. */
+  private heldBack(p: Proposal): void {
+    if (this.heldBackPaths.has(p.path)) return;
+    this.heldBackPaths.add(p.path);
+    this.opts.onWarning?.(
+      `${p.path} was not applied: ${p.sensitive}. It needs your explicit accept (it stays in the proposed edits).`,
+    );
   }
 
   async rejectAll(reason?: string): Promise<Outcome[]> {
@@ -260,6 +277,7 @@ export class EditQueue {
   private async settle(p: Proposal, outcome: Outcome, next: Proposal | null | undefined): Promise<void> {
     if (outcome.status !== 'accepted' && outcome.status !== 'rejected') return;
     this.proposals.delete(p.path);
+    this.heldBackPaths.delete(p.path);
     this.opts.emit?.({
       type: 'edit_decided',
       path: p.path,

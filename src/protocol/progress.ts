@@ -59,6 +59,8 @@ export const proposalViewSchema = object({
   status: literal(['pending', 'accepted', 'rejected']),
   step: optional(count()),
   reason: optional(string()),
+  /** Why the change needs an explicit accept (it touches what runs on the user's machine). */
+  sensitive: optional(string()),
 });
 export type ProposalView = zm.infer<typeof proposalViewSchema>;
 

@@ -194,7 +194,8 @@ def info(tok, cid):
             continue
         m = s.st_mode
         kind = b'symbolic link' if stat.S_ISLNK(m) else b'regular file' if stat.S_ISREG(m) else b'other'
-        sizes.append(b'%d\t%s\t%s' % (s.st_size, kind, p))
+        # The permissions as stat %A prints them, so that changes() sees a file made executable.
+        sizes.append(b'%d\t%s %s\t%s' % (s.st_size, kind, stat.filemode(m).encode(), p))
         if not stat.S_ISREG(m) or s.st_size == 0:
             continue
         try:

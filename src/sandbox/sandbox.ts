@@ -28,6 +28,10 @@ export interface FileChange {
   kind: ChangeKind;
   binary: boolean;
   size: number;
+  /** Executable (any x bit) in the sandbox now; absent when not known or deleted. */
+  executable?: boolean;
+  /** Executable at the baseline (false for an added file); absent when not known. */
+  wasExecutable?: boolean;
 }
 
 export interface Sandbox {

@@ -167,8 +167,8 @@ ${journal ? JOURNAL : ''}printf '%s\\t%s\\t%s\\n' "$mode" "$jgen" "$jend"
 [ $mode = inc ] && gi=(-c core.preloadIndex=false) || gi=()
 mapfile -d '' entries < <(g "\${gi[@]}" status --porcelain=v1 -z --untracked-files=all --no-renames -- \${ps[@]+"\${ps[@]}"})
 wait $!
-exist=(); del=()
-for e in \${entries[@]+"\${entries[@]}"}; do case \${e:0:2} in *D*) del+=("\${e:3}");; *) exist+=("\${e:3}");; esac; done
+exist=(); del=(); mod=()
+for e in \${entries[@]+"\${entries[@]}"}; do case \${e:0:2} in *D*) del+=("\${e:3}");; '??'|*A*) exist+=("\${e:3}");; *) exist+=("\${e:3}"); mod+=("\${e:3}");; esac; done
 (( \${#entries[@]} )) && printf '%s\\0' "\${entries[@]}"
 printf '${SEP}\\0'
 # Few paths: straight to stat/grep; many: through xargs (argument length limit).
@@ -192,7 +192,7 @@ if (( \${#exist[@]} )) && klong_info 2>/dev/null; then
   (( \${#sizes[@]} )) && printf '%s\\0' "\${sizes[@]}"
 elif (( \${#exist[@]} )); then
   # Side by side (the sizes are read back after grep's output).
-  exec {sz}< <(each stat --printf '%s\\t%F\\t%n\\0' 2>/dev/null || true)
+  exec {sz}< <(each stat --printf '%s\\t%F %A\\t%n\\0' 2>/dev/null || true)
   each grep -D skip -d skip -I -l -Z -e '' 2>/dev/null || true
   printf '${SEP}\\0'
   mapfile -d '' sizes <&$sz
@@ -200,6 +200,9 @@ elif (( \${#exist[@]} )); then
 else
   printf '${SEP}\\0'
 fi
+printf '${SEP}\\0'
+# Baseline modes of the modified files (the index equals HEAD): a file made executable is told apart.
+if (( \${#mod[@]} > 500 )); then g ls-files -s -z; elif (( \${#mod[@]} )); then g ls-files -s -z -- "\${mod[@]}"; fi
 printf '${SEP}\\0'
 if (( \${#del[@]} )); then
   g diff --numstat -z --diff-filter=D -- \${ps[@]+"\${ps[@]}"}
@@ -209,7 +212,7 @@ if (( \${#del[@]} )); then
     g cat-file --batch-check='%(objectsize) %(rest)' | while read -r size i; do printf '%s %s\\0' "$size" "\${raw[i+1]}"; done
 fi
 # The control shell saves the script's variables for the next command: not these big ones.
-unset entries exist del raw jp ps sizes src text unknown r
+unset entries exist del mod raw jp ps sizes src text unknown r
 exit 0`,
     args,
   );
@@ -220,20 +223,31 @@ exit 0`,
   const sections = all.slice(nl + 1).split(`${SEP}\0`);
   const fields = (s: string | undefined) => (s ?? '').split('\0').filter((x) => x !== '');
   const status = fields(sections[0]);
-  const sizes = new Map<string, { size: number; symlink: boolean }>();
+  const sizes = new Map<string, { size: number; symlink: boolean; executable?: boolean }>();
   for (const f of fields(sections[2])) {
     const [size, type, ...name] = f.split('\t');
     if (size === undefined || type === undefined) continue;
-    sizes.set(name.join('\t'), { size: Number(size), symlink: type === 'symbolic link' });
+    // `regular file -rwxr-xr-x`: an x (or s/t) in the owner, group or other slot.
+    // No permissions from a watcher started by an older version (it lives as long as its container): unknown.
+    const perms = / ([-a-zA-Z?]{10})$/.exec(type)?.[1];
+    const executable = perms
+      ? type.startsWith('regular') && [3, 6, 9].some((i) => 'xst'.includes(perms[i] ?? ''))
+      : undefined;
+    sizes.set(name.join('\t'), { size: Number(size), symlink: type.startsWith('symbolic link'), executable });
+  }
+  const wasExecutable = new Set<string>();
+  for (const f of fields(sections[3])) {
+    const tab = f.indexOf('\t');
+    if (tab > 0 && f.startsWith('100755 ')) wasExecutable.add(f.slice(tab + 1));
   }
   const text = new Set(fields(sections[1]));
   const delBinary = new Set<string>();
-  for (const f of fields(sections[3])) {
+  for (const f of fields(sections[4])) {
     const m = /^(-|\d+)\t(-|\d+)\t(.*)$/s.exec(f);
     if (m && m[1] === '-') delBinary.add(m[3]!);
   }
   const delSize = new Map<string, number>();
-  for (const f of fields(sections[4])) {
+  for (const f of fields(sections[5])) {
     const sp = f.indexOf(' ');
     if (sp > 0) delSize.set(f.slice(sp + 1), Number(f.slice(0, sp)));
   }
@@ -248,7 +262,12 @@ exit 0`,
     const info = sizes.get(path);
     const size = info?.size ?? 0;
     const binary = size > 0 && !info?.symlink && !text.has(path);
-    out.push({ path, kind: xy === '??' || xy.includes('A') ? 'added' : 'modified', binary, size });
+    const kind = xy === '??' || xy.includes('A') ? 'added' : 'modified';
+    const modes =
+      info?.executable !== undefined
+        ? { executable: info.executable, wasExecutable: wasExecutable.has(path) }
+        : {};
+    out.push({ path, kind, binary, size, ...modes });
   }
   out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   if (journal) {

@@ -198,6 +198,13 @@ export class EditsController implements vscode.Disposable {
     for (const o of outcomes) await this.report(o, { quiet: true });
     const ok = outcomes.filter((o) => o.status === 'accepted').length;
     vscode.window.setStatusBarMessage(`KLong: accepted ${ok} of ${outcomes.length} proposed edits`, 5000);
+    const held = q.list().filter((p) => p.sensitive);
+    if (held.length) {
+      const names = held.map((p) => p.path).join(', ');
+      void vscode.window.showInformationMessage(
+        `KLong: ${held.length} sensitive edit${held.length === 1 ? ' was' : 's were'} left for you to accept one by one (${names}): they change what runs on your machine.`,
+      );
+    }
   }
 
   private async rejectAll(reason?: string): Promise<void> {

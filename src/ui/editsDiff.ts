@@ -5,7 +5,13 @@ import { proposalUri } from './editsDocuments';
 import type { VscodeUserFiles } from './editsWorkspace';
 
 /** The diff's title says what kind of change the agent proposes. */
-function diffTitle(p: Proposal): string {
+export function diffTitle(p: Proposal): string {
+  // A sensitive change says so where the user looks before accepting.
+  const mark = p.sensitive ? ` ⚠ sensitive: ${p.sensitive}` : '';
+  return `${kindTitle(p)}${mark}`;
+}
+
+function kindTitle(p: Proposal): string {
   return p.renamedFrom
     ? `${p.renamedFrom} → ${p.path} (renamed by KLong)`
     : p.change === 'deleted'

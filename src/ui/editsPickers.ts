@@ -37,16 +37,25 @@ export function pickProposal(
     return Promise.resolve(undefined);
   }
   const items: Item[] = list.map((p) => ({
-    label: `$(file) ${p.path}`,
-    description: describe(p),
-    detail: p.note,
+    label: p.sensitive ? `$(shield) ${p.path}` : `$(file) ${p.path}`,
+    description: p.sensitive ? `sensitive · ${describe(p)}` : describe(p),
+    detail: p.sensitive
+      ? `Sensitive: ${p.sensitive}. Accept it on its own.${p.note ? ` ${p.note}` : ''}`
+      : p.note,
     buttons: actions ? [ACCEPT, REJECT] : [],
     choice: { action: 'open', path: p.path },
   }));
+  const ordinary = list.filter((p) => !p.sensitive).length;
   if (actions && list.length > 1) {
     items.push(
       { label: '', kind: vscode.QuickPickItemKind.Separator },
-      { label: `$(check-all) Accept all ${list.length}`, choice: { action: 'acceptAll' } },
+      {
+        label:
+          ordinary === list.length
+            ? `$(check-all) Accept all ${list.length}`
+            : `$(check-all) Accept all ${ordinary} but the ${list.length - ordinary} sensitive`,
+        choice: { action: 'acceptAll' },
+      },
       { label: `$(close-all) Reject all ${list.length}…`, choice: { action: 'rejectAll' } },
     );
   }
@@ -106,8 +115,9 @@ export async function askDecision(p: Proposal): Promise<Decision | undefined> {
       ? 'to delete'
       : 'an edit to';
   const stats = p.wholeFileOnly ? '' : ` (+${p.stats.additions} −${p.stats.deletions})`;
-  const message = `KLong proposes ${verb} ${p.path}${stats}.`;
-  const detail = `${p.note ? `${p.note}\n` : ''}The agent is waiting for your decision.`;
+  const message = `KLong proposes ${verb} ${p.path}${stats}.${p.sensitive ? ' Sensitive file.' : ''}`;
+  const warn = p.sensitive ? `Sensitive: ${p.sensitive}. Read the diff before accepting.\n` : '';
+  const detail = `${warn}${p.note ? `${p.note}\n` : ''}The agent is waiting for your decision.`;
   const buttons = ['Accept', 'Reject…', 'Decide later'];
   let answer: string | undefined;
   try {

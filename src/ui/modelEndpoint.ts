@@ -1,43 +1,132 @@
-/** The model endpoint's API key (secret storage, the environment, or asked once) and the connection test. */
+/**
+ * The model endpoint's API key and the connection test. Keys are kept in secret storage per endpoint
+ * origin (src/llm/endpoint-origin.ts): a key saved for one server is sent to another only after the
+ * user says so. KLONG_API_KEY from the environment VS Code was started in is used for whatever
+ * endpoint is configured (as in the CLI); `klong.model.baseUrl` is machine-scoped, so a workspace
+ * cannot point it elsewhere.
+ */
 import * as vscode from 'vscode';
+import {
+  endpointOrigin,
+  keySecretName,
+  LEGACY_KEY_SECRET,
+  migrateLegacyKey,
+  planApiKey,
+  withOrigin,
+} from '../llm/endpoint-origin';
 import { notifyError } from './notify';
 import { endpointSettings } from './runSettings';
 
-const SECRET = 'klong.apiKey';
+/** Origins with a stored key (secret storage cannot list its keys); not secret. */
+const ORIGINS = 'klong.apiKeyOrigins';
+
+/** A modal where the host allows one, else a notification (VS Code under test refuses modals). */
+async function ask(message: string, detail: string, ...buttons: string[]): Promise<string | undefined> {
+  try {
+    return await vscode.window.showWarningMessage(message, { modal: true, detail }, ...buttons);
+  } catch {
+    return vscode.window.showWarningMessage(`${message} ${detail}`, ...buttons);
+  }
+}
 
 export class ModelEndpoint {
-  constructor(private readonly secrets: vscode.SecretStorage) {}
+  constructor(
+    private readonly secrets: vscode.SecretStorage,
+    private readonly state: vscode.Memento,
+  ) {}
 
-  /**
-   * The key from secret storage, else KLONG_API_KEY from the environment VS Code was started in;
-   * asks once when there is neither (empty is fine for local servers).
-   */
-  async apiKey(): Promise<string | undefined> {
-    const stored = await this.secrets.get(SECRET);
-    if (stored !== undefined) return stored;
-    if (process.env.KLONG_API_KEY !== undefined) return process.env.KLONG_API_KEY;
-    return this.askApiKey(false);
+  /** The configured endpoint's origin, or undefined after telling the user the URL is unusable. */
+  private origin(): string | undefined {
+    try {
+      return endpointOrigin(endpointSettings().baseUrl);
+    } catch (err) {
+      void notifyError((err as Error).message, { settings: 'klong.model.baseUrl', log: false });
+      return undefined;
+    }
   }
 
-  /** Asks for the key and stores it; `explicit` (the Set API key command) then offers a connection test. */
+  private origins(): string[] {
+    return this.state.get<string[]>(ORIGINS, []);
+  }
+
+  private async store(origin: string, key: string): Promise<void> {
+    await this.secrets.store(keySecretName(origin), key);
+    await this.state.update(ORIGINS, withOrigin(this.origins(), origin, true));
+  }
+
+  /** An earlier version's single key becomes the key of the origin configured now. */
+  private async migrate(origin: string): Promise<void> {
+    const legacy = await this.secrets.get(LEGACY_KEY_SECRET);
+    if (legacy === undefined) return;
+    const plan = migrateLegacyKey(legacy, origin, await this.secrets.get(keySecretName(origin)));
+    if (plan.store) await this.store(plan.store.origin, plan.store.key);
+    if (plan.removeLegacy) await this.secrets.delete(LEGACY_KEY_SECRET);
+  }
+
+  /**
+   * The key for the configured endpoint: the one stored for its origin, else KLONG_API_KEY; asks
+   * when there is neither (before sending a key stored for another origin). Undefined = dismissed.
+   */
+  async apiKey(): Promise<string | undefined> {
+    const origin = this.origin();
+    if (!origin) return undefined;
+    await this.migrate(origin);
+    const plan = planApiKey({
+      origin,
+      stored: await this.secrets.get(keySecretName(origin)),
+      env: process.env.KLONG_API_KEY,
+      originsWithKeys: this.origins(),
+    });
+    if (plan.kind === 'use') return plan.key;
+    if (plan.kind === 'ask') return this.askApiKey(false);
+    const enter = 'Enter a key';
+    const sends = plan.others.slice(0, 2).map((o) => `Send the key of ${o}`);
+    const pick = await ask(
+      `KLong has no API key for ${origin}.`,
+      `Your stored key is for ${plan.others.join(', ')}. KLong sends a key only to the server it was saved for, unless you choose to send it here.`,
+      enter,
+      ...sends,
+    );
+    if (pick === enter) return this.askApiKey(false);
+    const other = pick ? plan.others[sends.indexOf(pick)] : undefined;
+    if (!other) return undefined;
+    const key = await this.secrets.get(keySecretName(other));
+    if (key === undefined) return this.askApiKey(false);
+    await this.store(origin, key);
+    return key;
+  }
+
+  /** Asks for the configured origin's key and stores it; `explicit` (the Set API key command) then offers a connection test. */
   async askApiKey(explicit: boolean): Promise<string | undefined> {
+    const origin = this.origin();
+    if (!origin) return undefined;
     const key = await vscode.window.showInputBox({
-      title: 'KLong: API key of the model endpoint',
-      prompt:
-        'Stored in VS Code secret storage; it never enters the container, logs or webviews. Leave empty for local servers without a key.',
+      title: `KLong: API key for ${origin}`,
+      prompt: `Stored in VS Code secret storage for ${origin} only; it never enters the container, logs or webviews. Leave empty for local servers without a key.`,
       password: true,
       ignoreFocusOut: true,
     });
     if (key === undefined) return undefined;
-    await this.secrets.store(SECRET, key);
+    await this.store(origin, key);
     if (explicit)
-      void vscode.window.showInformationMessage('KLong: API key saved.', 'Test connection').then((c) => {
-        if (c) void this.testConnection();
-      });
+      void vscode.window
+        .showInformationMessage(`KLong: API key saved for ${origin}.`, 'Test connection')
+        .then((c) => {
+          if (c) void this.testConnection();
+        });
     return key;
   }
 
   async testConnection(): Promise<void> {
+    // The key goes to the configured server: not from a window whose folder the user has not trusted.
+    if (!vscode.workspace.isTrusted) {
+      const choice = await vscode.window.showErrorMessage(
+        'KLong: Test model connection sends your API key, so it only runs in a trusted workspace. Trust this folder first, or test from another window.',
+        'Manage Workspace Trust',
+      );
+      if (choice) await vscode.commands.executeCommand('workbench.trust.manage');
+      return;
+    }
     const { baseUrl, name: model } = endpointSettings();
     const apiKey = await this.apiKey();
     if (apiKey === undefined) return;

@@ -41,7 +41,7 @@ export class ReproduceController implements vscode.Disposable {
     private readonly context: vscode.ExtensionContext,
     private readonly ui: KlongUi,
   ) {
-    this.endpoint = new ModelEndpoint(context.secrets);
+    this.endpoint = new ModelEndpoint(context.secrets, context.globalState);
   }
 
   private get stateDir(): string {

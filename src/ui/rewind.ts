@@ -14,6 +14,7 @@ import { EventLog } from '../session';
 import { proposalUri } from './editsDocuments';
 import { notifyError } from './notify';
 import type { ReproduceController } from './reproduce';
+import { dockerHostSetting } from './runSettings';
 import type { SessionModel } from './sessionModel';
 
 export const STEP_SCHEME = 'klong-step';
@@ -92,7 +93,7 @@ export class RewindController implements vscode.TextDocumentContentProvider, vsc
     if (run?.sessionId === id) return Promise.resolve(run.sandbox);
     let p = this.attached.get(id);
     if (!p) {
-      const host = vscode.workspace.getConfiguration('klong').get<string>('docker.host') || undefined;
+      const host = dockerHostSetting();
       p = import('../engine/lazy').then((m) => m.attachSandbox(id, host));
       p.catch(() => this.attached.delete(id));
       this.attached.set(id, p);
@@ -176,7 +177,7 @@ export class RewindController implements vscode.TextDocumentContentProvider, vsc
       },
       async () => {
         if (wasRunning) await reproduce.interrupt();
-        const host = vscode.workspace.getConfiguration('klong').get<string>('docker.host') || undefined;
+        const host = dockerHostSetting();
         const attached = this.attached.get(id);
         const { rewindSession } = await import('../engine/lazy');
         return rewindSession({

@@ -6,13 +6,28 @@ import type { RunSettings } from '../engine/reproduction';
 import { validPrices } from '../llm/prices';
 import { notifyError } from './notify';
 
+/**
+ * A machine-scoped setting (package.json `"scope": "machine"`): the user's value or the default, never
+ * a workspace's (VS Code already ignores those; this holds even where the scope is not enforced).
+ */
+export function machineSetting<T>(c: vscode.WorkspaceConfiguration, key: string, fallback: T): T {
+  const i = c.inspect<T>(key);
+  return i?.globalValue ?? i?.defaultValue ?? fallback;
+}
+
+/** klong.docker.host (machine-scoped), undefined for the local default engine. */
+export function dockerHostSetting(c = vscode.workspace.getConfiguration('klong')): string | undefined {
+  return machineSetting(c, 'docker.host', '') || undefined;
+}
+
 /** The endpoint settings (klong.model.*) as the Reproduce command and Test connection read them. */
 export function endpointSettings(c = vscode.workspace.getConfiguration('klong')): {
   baseUrl: string;
   name: string;
 } {
   return {
-    baseUrl: c.get<string>('model.baseUrl', 'https://api.openai.com/v1'),
+    // Where the key goes: a cloned repository's .vscode/settings.json must not choose it.
+    baseUrl: machineSetting(c, 'model.baseUrl', 'https://api.openai.com/v1'),
     name: c.get<string>('model.name', 'gpt-4.1'),
   };
 }
@@ -59,7 +74,7 @@ export async function runSettings(
     approval: (APPROVAL_MODES as string[]).includes(mode) ? (mode as ApprovalMode) : 'review',
     network: c.get<string>('docker.network', 'bridge'),
     defaultImage: c.get<string>('docker.defaultImage', 'klong/python:bookworm'),
-    ...(c.get<string>('docker.host') ? { dockerHost: c.get<string>('docker.host') } : {}),
+    ...(dockerHostSetting(c) ? { dockerHost: dockerHostSetting(c) } : {}),
     limits: {
       memory: c.get<string>('docker.memoryLimit', '8g'),
       cpus: c.get<number>('docker.cpus', 2),

@@ -135,8 +135,10 @@ export function entryFor(e: AgentEvent): NewEntry | undefined {
         ...base,
         kind: 'edit',
         step: e.step,
-        title: oneLine(`Proposed ${p.kind}: ${p.path} (+${p.additions} −${p.deletions})`),
-        state: 'info',
+        title: oneLine(
+          `Proposed ${p.kind}: ${p.path} (+${p.additions} −${p.deletions})${p.sensitive ? ` ⚠ sensitive: ${p.sensitive}` : ''}`,
+        ),
+        state: p.sensitive ? 'warn' : 'info',
         hasDetail: false,
       };
     }

@@ -78,7 +78,14 @@ describe('changes() with the change journal', { skip: skipDocker }, () => {
   test('edits by shell commands are all reported: append, new nested dirs, rm -rf, mv of a dir, chmod, symlink', async () => {
     await sb.exec('echo more >> README.md');
     assert.deepEqual(await journalChanges(), [
-      { path: 'README.md', kind: 'modified', binary: false, size: 11 },
+      {
+        path: 'README.md',
+        kind: 'modified',
+        binary: false,
+        size: 11,
+        executable: false,
+        wasExecutable: false,
+      },
     ]);
 
     // Directories and files made in one command, before the watcher can watch the new directories.
@@ -86,8 +93,15 @@ describe('changes() with the change journal', { skip: skipDocker }, () => {
     // Then an edit inside the new directory: it must be watched by now.
     await sb.exec('echo again >> new/deep/er/f.txt');
     assert.deepEqual((await journalChanges()).slice(1), [
-      { path: 'new/deep/er/f.txt', kind: 'added', binary: false, size: 9 },
-      { path: 'new/g.bin', kind: 'added', binary: true, size: 3 },
+      {
+        path: 'new/deep/er/f.txt',
+        kind: 'added',
+        binary: false,
+        size: 9,
+        executable: false,
+        wasExecutable: false,
+      },
+      { path: 'new/g.bin', kind: 'added', binary: true, size: 3, executable: false, wasExecutable: false },
     ]);
 
     await sb.exec('rm -rf src && mv lib lib2 && chmod +x run.sh && ln -s README.md link');
@@ -107,6 +121,9 @@ describe('changes() with the change journal', { skip: skipDocker }, () => {
     ]);
     const b = (await sb.changes()).find((c) => c.path === 'lib2/sub/b.py');
     assert.equal(b?.size, 12, 'the edit inside the moved directory is seen');
+    // The mode is part of the answer: run.sh was made executable (a sensitive change, see edits/sensitive.ts).
+    const run = (await sb.changes()).find((c) => c.path === 'run.sh');
+    assert.deepEqual([run?.executable, run?.wasExecutable], [true, false]);
 
     // A directory moved in from outside the workspace, then a file written through the engine (putArchive).
     await sb.exec('mkdir -p /tmp/outside/in && echo o > /tmp/outside/in/o.txt && mv /tmp/outside ./moved');
@@ -119,8 +136,22 @@ describe('changes() with the change journal', { skip: skipDocker }, () => {
     assert.deepEqual(
       all.filter((c) => c.path.startsWith('big')),
       [
-        { path: 'big.txt', kind: 'added', binary: false, size: 40000 },
-        { path: 'bignul.dat', kind: 'added', binary: true, size: 40002 },
+        {
+          path: 'big.txt',
+          kind: 'added',
+          binary: false,
+          size: 40000,
+          executable: false,
+          wasExecutable: false,
+        },
+        {
+          path: 'bignul.dat',
+          kind: 'added',
+          binary: true,
+          size: 40002,
+          executable: false,
+          wasExecutable: false,
+        },
       ],
     );
     const cs = paths(all);

@@ -28,6 +28,8 @@ async function walk(root: string, dir = root, out: string[] = []): Promise<strin
 
 export class DirSandbox implements Sandbox {
   private baseline = new Map<string, Buffer>();
+  /** Baseline paths with an x bit (a chmod +x is a change, as in the docker sandbox). */
+  private baselineExec = new Set<string>();
   /** Every command run, for assertions. */
   readonly commands: string[] = [];
 
@@ -41,8 +43,15 @@ export class DirSandbox implements Sandbox {
       await mkdir(dirname(join(dir, p)), { recursive: true });
       await writeFile(join(dir, p), c);
     }
-    for (const p of await walk(dir)) sb.baseline.set(p, await readFile(join(dir, p)));
+    for (const p of await walk(dir)) {
+      sb.baseline.set(p, await readFile(join(dir, p)));
+      if (await sb.isExecutable(p)) sb.baselineExec.add(p);
+    }
     return sb;
+  }
+
+  private async isExecutable(p: string): Promise<boolean> {
+    return ((await stat(join(this.workdir, p))).mode & 0o111) !== 0;
   }
 
   /** Host path of a workspace path; throws if it (or a symlink on the way) escapes the workspace. */
@@ -132,9 +141,12 @@ export class DirSandbox implements Sandbox {
     for (const p of [...now].sort()) {
       const cur = await readFile(join(this.workdir, p));
       const base = this.baseline.get(p);
-      if (!base) out.push({ path: p, kind: 'added', binary: cur.includes(0), size: cur.length });
-      else if (!base.equals(cur))
-        out.push({ path: p, kind: 'modified', binary: cur.includes(0), size: cur.length });
+      const executable = await this.isExecutable(p);
+      const wasExecutable = this.baselineExec.has(p);
+      const common = { path: p, binary: cur.includes(0), size: cur.length, executable };
+      if (!base) out.push({ ...common, kind: 'added', wasExecutable: false });
+      else if (!base.equals(cur) || executable !== wasExecutable)
+        out.push({ ...common, kind: 'modified', wasExecutable });
     }
     for (const p of this.baseline.keys())
       if (!now.has(p)) out.push({ path: p, kind: 'deleted', binary: false, size: 0 });
@@ -156,8 +168,14 @@ export class DirSandbox implements Sandbox {
     for (const path of paths) {
       const p = resolveWorkspacePath(path);
       const host = join(this.workdir, p);
-      if (existsSync(host) && (await stat(host)).isFile()) this.baseline.set(p, await readFile(host));
-      else this.baseline.delete(p);
+      if (existsSync(host) && (await stat(host)).isFile()) {
+        this.baseline.set(p, await readFile(host));
+        if (await this.isExecutable(p)) this.baselineExec.add(p);
+        else this.baselineExec.delete(p);
+      } else {
+        this.baseline.delete(p);
+        this.baselineExec.delete(p);
+      }
     }
   }
 

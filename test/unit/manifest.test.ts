@@ -52,6 +52,14 @@ test('settings have defaults and descriptions', () => {
   for (const bad of ['12', 'h', '2 days']) assert.doesNotMatch(bad, pattern);
 });
 
+test('where the API key and the Docker engine are reached is a machine setting, not a workspace one', () => {
+  const props = manifest.contributes.configuration.properties as Record<string, Record<string, unknown>>;
+  for (const key of ['klong.model.baseUrl', 'klong.docker.host'])
+    assert.equal(props[key]!.scope, 'machine', key);
+  // A workspace may still choose the rest (model name, budget, approval mode…).
+  assert.equal(props['klong.model.name']!.scope, undefined);
+});
+
 test('the engine matches the @types/vscode we compile against', () => {
   const engine = manifest.engines.vscode.replace('^', '');
   const types = JSON.parse(

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { AgentEvent, AgentEventBody } from '../../src/agent/events';
 import type { RubricNode } from '../../src/paper/types';
+import { proposalViewSchema } from '../../src/protocol/progress';
+import { receive } from '../../src/protocol/validate';
 import { type ModelChange, SessionModel } from '../../src/ui/sessionModel';
 import { contextState, statusText } from '../../src/ui/statusText';
 import { detailFor, toolTitle } from '../../src/ui/timelineEntries';
@@ -243,4 +245,36 @@ test("the timeline shows a reply's reasoning and marks estimated usage", () => {
   );
   assert.equal(sections[0]!.text, 'List the files first.');
   assert.match(sections[2]!.text, /^~ \(estimated: the endpoint reported no usage\) prompt 900/);
+});
+
+test('a sensitive proposal carries its reason to the progress view and warns in the timeline', () => {
+  const m = new SessionModel();
+  const reason = 'VS Code config: tasks and launch configs can run on folder open';
+  m.applyAll(
+    stamp([
+      start,
+      {
+        type: 'edit_proposed',
+        step: 1,
+        proposal: { path: '.vscode/tasks.json', kind: 'add', additions: 1, deletions: 0, sensitive: reason },
+      },
+      { type: 'edit_proposed', step: 1, proposal: { path: 'a.py', kind: 'add', additions: 1, deletions: 0 } },
+    ]),
+  );
+  const [tasks, plain] = m.snapshot.proposals;
+  assert.equal(tasks?.sensitive, reason);
+  assert.equal(plain?.sensitive, undefined);
+  // The webview accepts the state with the field (the protocol schema knows it).
+  assert.deepEqual(
+    receive(proposalViewSchema, tasks, () => undefined, 'test'),
+    tasks,
+  );
+  const rows = m.timeline(0, 10).filter((r) => r.kind === 'edit');
+  assert.deepEqual(
+    rows.map((r) => [r.title, r.state]),
+    [
+      [`Proposed add: .vscode/tasks.json (+1 −0) ⚠ sensitive: ${reason}`, 'warn'],
+      ['Proposed add: a.py (+1 −0)', 'info'],
+    ],
+  );
 });

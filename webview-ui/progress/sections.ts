@@ -209,6 +209,13 @@ function editItem(p: ProposalView, send: Send): HTMLElement {
     'li',
     { 'data-path': p.path, 'data-status': p.status },
     h('span', { class: 'path', title: p.path, text: p.path }),
+    p.sensitive
+      ? h('span', {
+          class: 'sensitive',
+          title: `Needs your explicit accept: ${p.sensitive}`,
+          text: '⚠ sensitive',
+        })
+      : null,
     h('span', { class: 'add', text: `+${p.additions}` }),
     h('span', { class: 'del', text: `−${p.deletions}` }),
     pending

@@ -57,6 +57,7 @@ ul.edits .actions { display: flex; gap: 4px; }
 .add { color: var(--vscode-gitDecoration-addedResourceForeground, #81b88b); }
 .del { color: var(--vscode-gitDecoration-deletedResourceForeground, #c74e39); }
 .decided { color: var(--vscode-descriptionForeground); font-style: italic; }
+.sensitive { color: var(--vscode-editorWarning-foreground, #cca700); font-weight: 600; }
 .rubric details details { margin-left: 14px; }
 .rubric summary { cursor: pointer; display: flex; gap: 6px; list-style: none; padding: 1px 0; }
 .rubric summary::-webkit-details-marker { display: none; }
