@@ -6,7 +6,7 @@ import { type GradedNode, gradedLeaves, gradeTree } from './graded';
 import { buildJudgeMessages, DEFAULT_BUDGETS, type JudgeBudgets, type JudgeVerdict, judge } from './judge';
 import { PaperIndex } from './search';
 import { indexFiles, type SubmissionFile } from './submission';
-import type { Paper, RubricNode } from './types';
+import { nodePath, type Paper, type RubricNode } from './types';
 
 export interface GradeOptions {
   client: ModelClient;
@@ -27,6 +27,8 @@ export interface GradeOptions {
     done: number;
     total: number;
     leafId: string;
+    /** The leaf's place in the tree (nodePath): ids may repeat. */
+    leafPath: string;
     score: number;
     cached: boolean;
   }) => void;
@@ -53,11 +55,12 @@ export interface GradeResult {
 interface LeafJob {
   leaf: RubricNode;
   ancestors: RubricNode[];
+  path: string;
 }
 
-function leafJobs(n: RubricNode, ancestors: RubricNode[] = []): LeafJob[] {
-  if (!n.sub_tasks.length) return [{ leaf: n, ancestors }];
-  return n.sub_tasks.flatMap((c) => leafJobs(c, [...ancestors, n]));
+function leafJobs(n: RubricNode, ancestors: RubricNode[] = [], path = ''): LeafJob[] {
+  if (!n.sub_tasks.length) return [{ leaf: n, ancestors, path }];
+  return n.sub_tasks.flatMap((c, i) => leafJobs(c, [...ancestors, n], nodePath(path, i)));
 }
 
 /** Runs `worker` over `items` with at most `limit` in flight; the first fatal error stops new work. */
@@ -85,7 +88,7 @@ export async function gradeSubmission(opts: GradeOptions): Promise<GradeResult> 
   const jobs = leafJobs(opts.rubric);
   const verdicts = new Map<string, JudgeVerdict & { files: string[] }>();
   let done = 0;
-  await pool(jobs, opts.concurrency ?? 4, async ({ leaf, ancestors }) => {
+  await pool(jobs, opts.concurrency ?? 4, async ({ leaf, ancestors, path }) => {
     const prompt = (shrink: number) =>
       buildJudgeMessages({
         paperTitle: opts.paper.title,
@@ -130,12 +133,19 @@ export async function gradeSubmission(opts: GradeOptions): Promise<GradeResult> 
         completionTokens: 0,
       };
     }
-    verdicts.set(leaf.id, { ...v, files });
+    verdicts.set(path, { ...v, files });
     done++;
-    opts.onLeaf?.({ done, total: jobs.length, leafId: leaf.id, score: v.score, cached: v.cached });
+    opts.onLeaf?.({
+      done,
+      total: jobs.length,
+      leafId: leaf.id,
+      leafPath: path,
+      score: v.score,
+      cached: v.cached,
+    });
   });
-  const root = gradeTree(opts.rubric, (leaf) => {
-    const v = verdicts.get(leaf.id)!;
+  const root = gradeTree(opts.rubric, (_leaf, path) => {
+    const v = verdicts.get(path)!;
     return {
       score: v.score,
       valid_score: v.valid,

@@ -47,14 +47,19 @@ export {
   LEAF_CATEGORIES,
   leaves,
   loadRubric,
+  nodePath,
   parseRubric,
   RubricError,
+  type RubricIssue,
   RubricNodeSchema,
   type RubricStats,
   rubricStats,
   rubricSummary,
   serializeRubric,
+  treeIssues,
+  treeWarnings,
 } from './rubric';
+export { checkRubricText, issueLine, type LocatedIssue, type RubricCheck } from './rubric-check';
 export { type GeneratedRubric, type GenerateOptions, generateRubric, repairDraft } from './rubric-generate';
 export { findSection, PaperIndex, readSection, type SearchHit, searchPaper } from './search';
 export { buildSections } from './sections';

@@ -38,23 +38,63 @@ export function zodProblems(error: z.core.$ZodError): string[] {
   return error.issues.map((i) => `${formatPath(i.path)}: ${i.message.replace(/^Invalid input: /, '')}`);
 }
 
-/** Tree rules beyond field types: leaves carry a category, ids are unique. */
-export function treeProblems(root: RubricNode): string[] {
-  const out: string[] = [];
+export { nodePath } from './types';
+
+/** One finding about a rubric, at a JSON path into its file. */
+export interface RubricIssue {
+  path: (string | number)[];
+  message: string;
+}
+
+const issueText = (i: RubricIssue) => `${formatPath(i.path)}: ${i.message}`;
+
+/**
+ * Tree rules beyond field types. Errors make a rubric unusable (a leaf without a category). Warnings
+ * are what PaperBench accepts but is probably a slip: repeated ids (some of PaperBench's published
+ * rubrics have them), weight-0 nodes (they never count), children whose weights all are 0 (their
+ * parent always scores 0).
+ */
+export function treeIssues(root: RubricNode): { errors: RubricIssue[]; warnings: RubricIssue[] } {
+  const errors: RubricIssue[] = [];
+  const warnings: RubricIssue[] = [];
   const seen = new Map<string, string>();
-  const walk = (n: RubricNode, path: string) => {
-    const at = path || '(root)';
+  const walk = (n: RubricNode, path: (string | number)[], parentZero: boolean) => {
     const prev = seen.get(n.id);
-    if (prev !== undefined) out.push(`${at}.id: duplicate id ${n.id} (also at ${prev})`);
-    else seen.set(n.id, at);
+    if (prev !== undefined)
+      warnings.push({ path: [...path, 'id'], message: `repeated id ${n.id} (also at ${prev})` });
+    else seen.set(n.id, formatPath(path));
     if (n.sub_tasks.length === 0 && n.task_category === null)
-      out.push(`${at}.task_category: a leaf needs one of ${LEAF_CATEGORIES.join(', ')}`);
+      errors.push({
+        path: [...path, 'task_category'],
+        message: `a leaf needs one of ${LEAF_CATEGORIES.join(', ')}`,
+      });
+    if (n.weight === 0 && path.length && !parentZero)
+      warnings.push({
+        path: [...path, 'weight'],
+        message: '0, so this requirement never counts toward the score',
+      });
+    const allZero = n.sub_tasks.length > 0 && n.sub_tasks.every((c) => c.weight === 0);
+    if (allZero)
+      warnings.push({
+        path: [...path, 'sub_tasks'],
+        message: 'every weight is 0, so this node always scores 0',
+      });
     n.sub_tasks.forEach((c, i) => {
-      walk(c, `${path ? `${path}.` : ''}sub_tasks[${i}]`);
+      walk(c, [...path, 'sub_tasks', i], allZero);
     });
   };
-  walk(root, '');
-  return out;
+  walk(root, [], false);
+  return { errors, warnings };
+}
+
+/** The tree errors as "path: message" lines. */
+export function treeProblems(root: RubricNode): string[] {
+  return treeIssues(root).errors.map(issueText);
+}
+
+/** The tree warnings as "path: message" lines. */
+export function treeWarnings(root: RubricNode): string[] {
+  return treeIssues(root).warnings.map(issueText);
 }
 
 export class RubricError extends PaperError {
