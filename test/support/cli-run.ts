@@ -131,7 +131,7 @@ export interface CliSession {
 
 /**
  * `klong reproduce` of `s` against the scripted model at `baseUrl`: model test-model, network none,
- * the test image and label, a 1 h budget.
+ * the test image and label, a 1 h budget, no rubric (none generated: the scripts do not answer it).
  */
 export function reproduceArgs(s: CliSession, baseUrl: string): string[] {
   return [
@@ -155,6 +155,7 @@ export function reproduceArgs(s: CliSession, baseUrl: string): string[] {
     'klong.test=1',
     '--budget',
     '1h',
+    '--no-rubric',
   ];
 }
 
