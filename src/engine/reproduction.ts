@@ -279,6 +279,7 @@ export class Reproduction {
           paper: this.paper,
           rubric: this.rubric,
           ...(this.finalRun?.ran ? { reproduceLog: this.finalRun.log } : {}),
+          ...(this.finalRun ? { finalRun: this.finalRun } : {}),
           cacheDir: join(this.live.dir, 'judge-cache'),
           onLeaf: (done, total) => {
             if (done === total || done % 10 === 0) this.hooks.say(`Grading: ${done}/${total} requirements`);

@@ -15,6 +15,7 @@ export {
   scanEvents,
 } from './blacklist';
 export { PaperError } from './errors';
+export { type DecidedLeaf, evidenceDecides, type FinalRunEvidence, NOT_JUDGED } from './evidence';
 export { type GradeOptions, type GradeResult, gradeSubmission } from './grade';
 export {
   AGGREGATED,

@@ -300,12 +300,12 @@ describe('klong rubric generate', { skip: noCli }, () => {
 });
 
 describe('klong reproduce without --rubric', { skip: noCli || cliDockerSkip() }, () => {
-  test('writes a rubric first (as VS Code does), puts it in the agent head, grades with it; --no-rubric skips it', async () => {
+  test('writes a rubric first (as VS Code does), puts it in the agent head, grades with it; with no reproduce.sh the result leaf is not asked; --no-rubric skips it', async () => {
     let agentStep = 0;
     const server = await cleanup.modelServer(
       (req) => {
         if (isGenerator(req)) return reply(JSON.stringify(DRAFT));
-        if (isJudge(req)) return reply('{"score": 1, "explanation": "hello.py is there"}');
+        if (isJudge(req)) return reply('{"score": 1, "explanation": "looks fine"}'); // over-generous
         agentStep++;
         return agentStep === 1
           ? tools(call('write_file', { path: 'hello.py', content: 'print("hello", 42)\n' }))
@@ -315,7 +315,8 @@ describe('klong reproduce without --rubric', { skip: noCli || cliDockerSkip() },
     );
     const s = cleanup.session('gen-rubric');
     const args = reproduceArgs(s, server.url).filter((a) => a !== '--no-rubric');
-    const r = await runCli([...args, '--no-final-run', '--approval', 'auto-accept']);
+    // The final run is on: it finds no reproduce.sh.
+    const r = await runCli([...args, '--approval', 'auto-accept']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /Writing a grading rubric from the paper/);
     assert.ok(isGenerator(server.requests[0]!), 'the rubric is written before the agent starts');
@@ -324,10 +325,25 @@ describe('klong reproduce without --rubric', { skip: noCli || cliDockerSkip() },
       JSON.stringify(agent[0]!.messages.slice(0, 2)),
       /# Rubric \(how the reproduction will be graded\)[\s\S]*\(weight 1\) Running reproduce\.sh prints/,
     );
-    assert.equal(server.requests.filter(isJudge).length, 2, 'one judge call per generated leaf');
-    assert.match(r.stderr, /Grade: 100\.0% of the rubric/);
     const saved = join(s.stateDir, s.sessionId, 'rubric.json');
     assert.ok(existsSync(saved), 'the generated rubric is kept in the session folder');
+    // Only the Code Development leaf went to the judge; the Result Analysis one is decided by the
+    // missing reproduce.sh, so the over-generous judge cannot pass it.
+    const judged = server.requests.filter(isJudge);
+    assert.equal(judged.length, 1);
+    assert.match(judged[0]!.messages[1]!.content!, /# Requirement to grade\n\nhello\.py prints hello/);
+    assert.match(r.stderr, /Grade: 50\.0% of the rubric/);
+    const report = readFileSync(join(s.workspace, 'REPRODUCTION.md'), 'utf8');
+    assert.match(
+      report,
+      /1 Code Execution \/ Result Analysis requirement\(s\) scored 0 without asking the judge: the submission has no reproduce\.sh/,
+    );
+    assert.match(
+      report,
+      /Running reproduce\.sh prints "hello 42"\. \| Result Analysis \| 1 \| ❌ 0 \(no judge\)/,
+    );
+    const grade = JSON.parse(readFileSync(join(s.stateDir, s.sessionId, 'grade.json'), 'utf8'));
+    assert.equal(grade.sub_tasks[1].judge_metadata, null);
     assert.ok(sessionEvents(s.stateDir, s.sessionId).some((e) => e.type === 'grade'));
 
     // --no-rubric: no generator call, no judge call, and the report says it was not graded.
