@@ -209,6 +209,8 @@ async function showCommand(args: string[], io: CliIO): Promise<number> {
   };
   walk(r.rubric, 0, 0);
   io.out.write(`${out.join('\n')}\n`);
+  if (r.warnings.length)
+    io.err.write(`${file}: ${r.warnings.length} warning(s); see "klong rubric check ${file}".\n`);
   return 0;
 }
 

@@ -37,7 +37,9 @@ function position(starts: number[], offset: number): { line: number; column: num
 }
 
 /** Checks rubric.json text: syntax, PaperBench's node schema, then the tree rules. */
-export function checkRubricText(text: string): RubricCheck {
+export function checkRubricText(raw: string): RubricCheck {
+  // A byte-order mark (some Windows editors write one) is not an error; a space keeps the offsets.
+  const text = raw.charCodeAt(0) === 0xfeff ? ` ${raw.slice(1)}` : raw;
   const starts = lineStarts(text);
   const at = (offset: number) => position(starts, offset);
   const syntax: ParseError[] = [];

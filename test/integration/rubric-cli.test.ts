@@ -108,6 +108,7 @@ describe('klong rubric on generated rubrics', { skip: noCli }, () => {
     );
     assert.equal(lines.length, 2 + 30);
     assert.match(lines[2]!, /^ {2}- \[w\d+ \d+%\] Requirement group at level 2 \[\+40 leaves\]$/);
+    assert.match(show.stderr, /big\.json: 12 warning\(s\); see "klong rubric check /);
     const whole = await runCli(['rubric', 'show', file]);
     const all = whole.stdout.trimEnd().split('\n');
     assert.equal(all.length, 1 + 1 + 30 * 8 + 1_200);

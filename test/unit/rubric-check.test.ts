@@ -148,4 +148,8 @@ test('checkRubricText: line and column of a bad value, a missing field, a syntax
   assert.deepEqual([b.errors[0]!.line, b.errors[0]!.column], [3, 15]);
   assert.match(b.errors[0]!.message, /^not valid JSON: /);
   assert.match(checkRubricText('').errors[0]!.message, /not valid JSON/);
+  // A byte-order mark is not an error, and positions stay right after it.
+  const bom = checkRubricText(`\uFEFF${serializeRubric(inner('r', 1, [leafNode('a', 1)]))}`);
+  assert.deepEqual(bom.errors, []);
+  assert.equal(bom.rubric?.sub_tasks[0]?.id, 'a');
 });
