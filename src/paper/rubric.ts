@@ -114,7 +114,7 @@ export function parseRubric(json: unknown, source = 'rubric'): RubricNode {
   let value = json;
   if (typeof json === 'string') {
     try {
-      value = JSON.parse(json);
+      value = JSON.parse(json.charCodeAt(0) === 0xfeff ? json.slice(1) : json);
     } catch (err) {
       throw new RubricError(source, [`not valid JSON (${(err as Error).message})`]);
     }

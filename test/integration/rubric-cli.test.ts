@@ -300,6 +300,54 @@ describe('klong rubric generate', { skip: noCli }, () => {
   });
 });
 
+describe('klong reproduce --rubric with a repeated id', { skip: noCli || cliDockerSkip() }, () => {
+  test('runs (a warning, not a refusal) and grades the two leaves that share an id apart', async () => {
+    const dup = {
+      ...leafNode('root', 1),
+      task_category: null,
+      sub_tasks: [
+        leafNode('same-id', 1, 'Code Development', 'hello.py prints hello.'),
+        leafNode('same-id', 1, 'Code Development', 'goodbye.py prints goodbye.'),
+      ],
+    };
+    const rubricFile = write('dup.json', JSON.stringify(dup, null, 2));
+    let step = 0;
+    const server = await cleanup.modelServer(
+      (req) => {
+        if (isJudge(req)) {
+          const hello = /# Requirement to grade\n\nhello\.py/.test(req.messages[1]!.content!);
+          return reply(
+            `{"score": ${hello ? 1 : 0}, "explanation": "${hello ? 'hello.py is there' : 'no goodbye.py'}"}`,
+          );
+        }
+        step++;
+        return step === 1
+          ? tools(call('write_file', { path: 'hello.py', content: 'print("hello")\n' }))
+          : tools(call('end_task', { summary: 'hello only' }));
+      },
+      { apiKey: 'sk-test' },
+    );
+    const s = cleanup.session('dup-id');
+    const args = reproduceArgs(s, server.url).filter((a) => a !== '--no-rubric');
+    const r = await runCli([...args, '--rubric', rubricFile, '--no-final-run', '--approval', 'auto-accept']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      /warning: .*dup\.json: sub_tasks\[1\]\.id: repeated id same-id \(also at sub_tasks\[0\]\)/,
+    );
+    assert.equal(server.requests.filter(isJudge).length, 2);
+    assert.match(r.stderr, /Grade: 50\.0% of the rubric/);
+    const grade = JSON.parse(readFileSync(join(s.stateDir, s.sessionId, 'grade.json'), 'utf8'));
+    assert.deepEqual(
+      grade.sub_tasks.map((l: { id: string; score: number }) => [l.id, l.score]),
+      [
+        ['same-id', 1],
+        ['same-id', 0],
+      ],
+    );
+  });
+});
+
 describe('klong reproduce without --rubric', { skip: noCli || cliDockerSkip() }, () => {
   test('writes a rubric first (as VS Code does), puts it in the agent head, grades with it; with no reproduce.sh the result leaf is not asked; --no-rubric skips it', async () => {
     let agentStep = 0;
