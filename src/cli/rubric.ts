@@ -80,7 +80,9 @@ export function rubricFigures(root: RubricNode): RubricFigures {
     depth = Math.max(depth, level);
     if (!n.sub_tasks.length) {
       leaves++;
-      const c = n.task_category && n.task_category !== 'Subtree' ? categories[n.task_category] : undefined;
+      // A leaf without a category is graded as Code Development (see judge.ts).
+      const cat = n.task_category ?? 'Code Development';
+      const c = cat !== 'Subtree' ? categories[cat] : undefined;
       if (c) {
         c.leaves++;
         c.share += share;
@@ -270,11 +272,13 @@ export async function rubricCommand(args: string[], io: CliIO, env: NodeJS.Proce
     case 'generate':
       return generateCommand(rest, io, env);
     case undefined:
+      io.err.write(`${RUBRIC_USAGE}\n`);
+      return 2;
     case 'help':
     case '--help':
     case '-h':
       io.out.write(`${RUBRIC_USAGE}\n`);
-      return sub === undefined ? 2 : 0;
+      return 0;
     default:
       throw new CliError(`klong rubric: unknown subcommand "${sub}".\n\n${RUBRIC_USAGE}`);
   }

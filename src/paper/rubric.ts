@@ -15,15 +15,20 @@ export const FINEGRAINED_CATEGORIES = [
   'Logging, Analysis & Presentation',
 ] as const;
 
-// Field order matches PaperBench's files so that a parsed rubric serialises back byte for byte.
+// Field order matches PaperBench's files so that a parsed rubric serialises back byte for byte. What
+// PaperBench's TaskNode.from_dict accepts is accepted: any non-negative number as weight, the two
+// category fields absent (null).
 export const RubricNodeSchema: z.ZodMiniType<RubricNode> = z.lazy(() =>
   z.object({
-    id: z.string().check(z.minLength(1)),
+    id: z.string(),
     requirements: z.string(),
-    weight: z.int().check(z.nonnegative()),
+    weight: z.number().check(z.nonnegative()),
     sub_tasks: z.array(RubricNodeSchema),
-    task_category: z.nullable(z.enum(['Code Development', 'Code Execution', 'Result Analysis', 'Subtree'])),
-    finegrained_task_category: z.nullable(z.string()),
+    task_category: z._default(
+      z.nullable(z.enum(['Code Development', 'Code Execution', 'Result Analysis', 'Subtree'])),
+      null,
+    ),
+    finegrained_task_category: z._default(z.nullable(z.string()), null),
   }),
 );
 
@@ -49,10 +54,11 @@ export interface RubricIssue {
 const issueText = (i: RubricIssue) => `${formatPath(i.path)}: ${i.message}`;
 
 /**
- * Tree rules beyond field types. Errors make a rubric unusable (a leaf without a category). Warnings
- * are what PaperBench accepts but is probably a slip: repeated ids (some of PaperBench's published
- * rubrics have them), weight-0 nodes (they never count), children whose weights all are 0 (their
- * parent always scores 0).
+ * Tree rules beyond field types. PaperBench's loader accepts every tree whose fields are right, so
+ * these are warnings: repeated ids (some of PaperBench's published rubrics have them), empty ids,
+ * leaves without a category, categories on inner nodes, weight-0 nodes (they never count), children
+ * whose weights all are 0 (their parent always scores 0). `errors` is for rules a rubric cannot be
+ * used without (none at the moment beyond the field types).
  */
 export function treeIssues(root: RubricNode): { errors: RubricIssue[]; warnings: RubricIssue[] } {
   const errors: RubricIssue[] = [];
@@ -63,10 +69,16 @@ export function treeIssues(root: RubricNode): { errors: RubricIssue[]; warnings:
     if (prev !== undefined)
       warnings.push({ path: [...path, 'id'], message: `repeated id ${n.id} (also at ${prev})` });
     else seen.set(n.id, formatPath(path));
+    if (!n.id.trim()) warnings.push({ path: [...path, 'id'], message: 'empty id' });
     if (n.sub_tasks.length === 0 && n.task_category === null)
-      errors.push({
+      warnings.push({
         path: [...path, 'task_category'],
-        message: `a leaf needs one of ${LEAF_CATEGORIES.join(', ')}`,
+        message: `a leaf without a category (${LEAF_CATEGORIES.join(', ')}) is graded as Code Development`,
+      });
+    if (n.sub_tasks.length > 0 && n.task_category !== null)
+      warnings.push({
+        path: [...path, 'task_category'],
+        message: `${n.task_category} on a node with sub-tasks is ignored (PaperBench refuses it)`,
       });
     if (n.weight === 0 && path.length && !parentZero)
       warnings.push({

@@ -53,6 +53,42 @@ test('repeated ids load with a warning naming both places, and zero weights are 
   ]);
 });
 
+test('what PaperBench TaskNode.from_dict accepts loads: absent categories, float weights, uncategorised leaves', () => {
+  const loose = {
+    id: 'r',
+    requirements: 'root',
+    weight: 1,
+    task_category: 'Code Development', // on an inner node: PaperBench refuses it, we ignore it
+    sub_tasks: [
+      { id: 'a', requirements: 'no category fields at all', weight: 0.5, sub_tasks: [] },
+      { id: '', requirements: 'empty id', weight: 2, sub_tasks: [], task_category: 'Code Execution' },
+    ],
+  };
+  const r = parseRubric(loose);
+  assert.equal(r.sub_tasks[0]!.task_category, null);
+  assert.equal(r.sub_tasks[0]!.finegrained_task_category, null);
+  assert.equal(r.sub_tasks[0]!.weight, 0.5);
+  assert.deepEqual(Object.keys(r.sub_tasks[0]!), [
+    'id',
+    'requirements',
+    'weight',
+    'sub_tasks',
+    'task_category',
+    'finegrained_task_category',
+  ]);
+  assert.deepEqual(treeWarnings(r), [
+    'task_category: Code Development on a node with sub-tasks is ignored (PaperBench refuses it)',
+    'sub_tasks[0].task_category: a leaf without a category (Code Development, Code Execution, Result Analysis) is graded as Code Development',
+    'sub_tasks[1].id: empty id',
+  ]);
+  // What PaperBench refuses stays an error: a missing required field, a negative weight.
+  assert.throws(
+    () => parseRubric({ ...loose, sub_tasks: [{ id: 'x', requirements: 'y', weight: 1 }] }),
+    /sub_tasks\[0\]\.sub_tasks: /,
+  );
+  assert.throws(() => parseRubric({ ...loose, weight: -1 }), /weight: Too small/);
+});
+
 test('grades of leaves with the same id stay apart: judged, aggregated and shown by path', async () => {
   const judge = startModelServer((req: ChatBody) =>
     // Pass LDA, fail QDA: both leaves have id "dup".
