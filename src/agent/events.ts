@@ -103,6 +103,8 @@ export type AgentEventBody =
   | {
       type: 'grade_leaf';
       leafId: string;
+      /** The leaf's place in the rubric tree (ids may repeat); absent in logs of older versions. */
+      leafPath?: string;
       score: number;
       valid: boolean;
       cached: boolean;

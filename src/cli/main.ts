@@ -23,6 +23,7 @@ const USAGE = `Usage: klong <command> [options]
 Commands:
   reproduce <paper.pdf|paper.md|URL|arXiv id>   Reproduce a paper in a workspace
   paper <paper.pdf|URL|arXiv id> [--out F]      The paper as the agent reads it (Markdown)
+  rubric check|show|generate ...                Validate, show or write a PaperBench rubric.json
   sessions [--json]                             List the sessions in the state directory
   attach SESSION                                Follow a running session (Ctrl-C detaches)
   say SESSION TEXT                              Send a message to the agent of a running session
@@ -40,7 +41,9 @@ const REPRODUCE_USAGE = `Usage: klong reproduce <paper> --workspace DIR [options
 
 Options:
   --workspace DIR        Folder the agent works on (copied into the container; created if missing)
-  --rubric FILE          PaperBench rubric.json: summarised in the agent's context
+  --rubric FILE          PaperBench rubric.json: summarised in the agent's context, used to grade
+                         (without it, the model writes one from the paper first, as VS Code does)
+  --no-rubric            No rubric: none is generated and the session is not graded
   --blacklist FILE       PaperBench blacklist.txt (the paper's own repositories are added)
   --model M              Model name (default $KLONG_MODEL or gpt-4.1)
   --base-url U           OpenAI-compatible endpoint (default $OPENAI_BASE_URL or https://api.openai.com/v1)
@@ -86,6 +89,7 @@ export function parseReproduceArgs(args: string[], env: NodeJS.ProcessEnv): Repr
   const parsed = parseCommandArgs('reproduce', REPRODUCE_USAGE, args, {
     workspace: { type: 'string' },
     rubric: { type: 'string' },
+    'no-rubric': { type: 'boolean' },
     blacklist: { type: 'string' },
     model: { type: 'string' },
     'base-url': { type: 'string' },
@@ -113,6 +117,8 @@ export function parseReproduceArgs(args: string[], env: NodeJS.ProcessEnv): Repr
   if (parsed.positionals.length > 1)
     throw new CliError(`klong reproduce: one paper at a time (got ${parsed.positionals.length}).`);
   const apiKey = apiKeyFrom('reproduce', env);
+  if (v.rubric && v['no-rubric'])
+    throw new CliError('klong reproduce: --rubric and --no-rubric contradict each other; give one.');
   const approval = v.approval;
   if (approval !== undefined && approval !== 'auto-accept' && approval !== 'review') {
     throw new CliError(`--approval must be auto-accept or review, got "${approval}".`);
@@ -134,6 +140,7 @@ export function parseReproduceArgs(args: string[], env: NodeJS.ProcessEnv): Repr
     ...(parsed.positionals[0] ? { paper: parsed.positionals[0] } : {}),
     ...(v.workspace ? { workspace: v.workspace } : {}),
     ...(v.rubric ? { rubric: v.rubric } : {}),
+    generateRubric: !v.rubric && !v['no-rubric'],
     ...(v.blacklist ? { blacklist: v.blacklist } : {}),
     model: v.model ?? env.KLONG_MODEL ?? 'gpt-4.1',
     baseUrl: v['base-url'] ?? env.OPENAI_BASE_URL ?? 'https://api.openai.com/v1',
@@ -355,6 +362,8 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
         return await paperCommand(rest, io);
       case 'sessions':
         return await listSessions(rest, io);
+      case 'rubric':
+        return await (await import('./rubric')).rubricCommand(rest, io, process.env);
       case 'batch':
         return await (await import('./batch')).batchCommand(rest, io, process.env);
       case 'export-sft':

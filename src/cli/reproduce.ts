@@ -18,6 +18,8 @@ export interface ReproduceOptions {
   paper?: string;
   workspace?: string;
   rubric?: string;
+  /** Without `rubric`: have the model write one from the paper (as the extension does). */
+  generateRubric?: boolean;
   blacklist?: string;
   model: string;
   baseUrl: string;
@@ -91,7 +93,7 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
     from = {
       paper,
       workspace,
-      ...(o.rubric ? { rubric: resolve(o.rubric) } : {}),
+      ...(o.rubric ? { rubric: resolve(o.rubric) } : o.generateRubric ? { generateRubric: true } : {}),
       ...(o.blacklist ? { blacklist: resolve(o.blacklist) } : {}),
       ...(o.sessionId ? { sessionId: o.sessionId } : {}),
     };

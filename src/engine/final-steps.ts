@@ -54,7 +54,7 @@ export function finishRecord(log: PagedLog, page = 256): FinishRecord {
           started = true;
           break;
         case 'grade_leaf':
-          rec.gradedLeaves.add(e.leafId);
+          rec.gradedLeaves.add(e.leafPath ?? e.leafId);
           break;
         case 'grade':
           rec.graded = true;

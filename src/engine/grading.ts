@@ -4,6 +4,7 @@
  */
 import type { ModelClient } from '../llm/types';
 import { type GradeResult, gradeSubmission, type Paper, type RubricNode, renderReport } from '../paper';
+import type { FinalRunEvidence } from '../paper/evidence';
 import type { LeafProgress } from '../paper/grade';
 import type { SubmissionFile } from '../paper/submission';
 import type { Sandbox } from '../sandbox/sandbox';
@@ -39,6 +40,8 @@ export interface GradeRunOptions {
   paper: Paper;
   rubric: RubricNode;
   reproduceLog?: string;
+  /** The final run of reproduce.sh, when there was one: no script, a failure or no output decides Execution/Result leaves. */
+  finalRun?: FinalRunEvidence;
   cacheDir: string;
   signal?: AbortSignal;
   onLeaf?: (progress: LeafProgress) => void;
@@ -54,6 +57,8 @@ export async function gradeInSandbox(o: GradeRunOptions): Promise<GradeResult> {
     files,
     ...(reproduceSh !== undefined ? { reproduceSh } : {}),
     ...(o.reproduceLog !== undefined ? { reproduceLog: o.reproduceLog } : {}),
+    // Without a final run (--no-final-run) the judge decides every leaf, as before.
+    ...(o.finalRun ? { decideFromEvidence: true, finalRun: o.finalRun } : {}),
     cacheDir: o.cacheDir,
     ...(o.signal ? { signal: o.signal } : {}),
     ...(o.onLeaf ? { onLeaf: o.onLeaf } : {}),

@@ -344,11 +344,12 @@ export class Reproduction {
           paper: this.paper,
           rubric: this.rubric,
           ...(this.finalRun?.ran ? { reproduceLog: this.finalRun.log } : {}),
+          ...(this.finalRun ? { finalRun: this.finalRun } : {}),
           cacheDir: join(this.live.dir, 'judge-cache'),
           ...(signal ? { signal } : {}),
           onLeaf: (p) => {
             // Each verdict is a recorded step (a resume finds it in the judge cache).
-            if (!done.gradedLeaves.has(p.leafId)) {
+            if (!done.gradedLeaves.has(p.leafPath)) {
               this.emit({ type: 'grade_leaf', ...p });
               this.live.flush();
             }

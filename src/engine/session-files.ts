@@ -6,7 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ApprovalMode } from '../edits';
 import type { ModelClient } from '../llm/types';
-import { generateRubric, loadPaper, loadRubric } from '../paper';
+import { generateRubric, loadPaper, loadRubric, treeWarnings } from '../paper';
 import type { Paper } from '../paper/types';
 import { type LiveSession, SessionStore } from '../session';
 import type { NewSession, RunHooks, RunSettings } from './settings';
@@ -54,7 +54,14 @@ export async function openSessionFiles(
     hooks.say('Reading the paper…');
     paper = await loadPaper(from.paper, { cacheDir: join(cacheDir, 'papers') });
     const rubricFile = from.rubric;
-    if (rubricFile) await loadRubric(rubricFile); // a bad rubric fails before anything is created
+    if (rubricFile) {
+      // A bad rubric fails before anything is created; what PaperBench accepts only warns.
+      const warnings = treeWarnings(await loadRubric(rubricFile));
+      if (warnings.length)
+        hooks.onWarning?.(
+          `${rubricFile}: ${warnings[0]}${warnings.length > 1 ? ` (and ${warnings.length - 1} more)` : ''}; see "klong rubric check".`,
+        );
+    }
     live = store.create({
       ...(from.sessionId ? { sessionId: from.sessionId } : {}),
       paperTitle: paper.title,

@@ -2,11 +2,12 @@
 import type { ModelClient } from '../llm/types';
 import { ContextLengthError, FatalModelError, ModelUnavailableError } from '../llm/types';
 import type { BlacklistHit } from './blacklist';
+import { type DecidedLeaf, evidenceDecides, type FinalRunEvidence } from './evidence';
 import { type GradedNode, gradedLeaves, gradeTree } from './graded';
 import { buildJudgeMessages, DEFAULT_BUDGETS, type JudgeBudgets, type JudgeVerdict, judge } from './judge';
 import { PaperIndex } from './search';
 import { indexFiles, type SubmissionFile } from './submission';
-import type { Paper, RubricNode } from './types';
+import { nodePath, type Paper, type RubricNode } from './types';
 
 export interface GradeOptions {
   client: ModelClient;
@@ -15,6 +16,13 @@ export interface GradeOptions {
   files: SubmissionFile[];
   reproduceSh?: string;
   reproduceLog?: string;
+  /**
+   * Score Code Execution and Result Analysis leaves 0 without a judge call when the evidence decides
+   * them (see evidenceDecides): `reproduceSh` absent means the submission has none; `finalRun`, when
+   * given, says whether it failed or printed nothing.
+   */
+  decideFromEvidence?: boolean;
+  finalRun?: FinalRunEvidence;
   /** Judge answers are cached here by content hash; a rerun after a crash reuses them. */
   cacheDir?: string;
   /** Judge calls in flight at once (default 4). */
@@ -31,6 +39,8 @@ export interface LeafProgress {
   done: number;
   total: number;
   leafId: string;
+  /** The leaf's place in the tree (nodePath): ids may repeat. */
+  leafPath: string;
   score: number;
   /** False when the judge's answer could not be used (scored 0). */
   valid: boolean;
@@ -49,6 +59,8 @@ export interface GradeResult {
   /** Leaves whose judge answer could not be used (scored 0, valid_score false). */
   invalid: number;
   cachedLeaves: number;
+  /** Leaves scored 0 without a judge call because the evidence decided them. */
+  decided: DecidedLeaf[];
   promptTokens: number;
   completionTokens: number;
   flags: { blacklist: BlacklistHit[] };
@@ -58,11 +70,12 @@ export interface GradeResult {
 interface LeafJob {
   leaf: RubricNode;
   ancestors: RubricNode[];
+  path: string;
 }
 
-function leafJobs(n: RubricNode, ancestors: RubricNode[] = []): LeafJob[] {
-  if (!n.sub_tasks.length) return [{ leaf: n, ancestors }];
-  return n.sub_tasks.flatMap((c) => leafJobs(c, [...ancestors, n]));
+function leafJobs(n: RubricNode, ancestors: RubricNode[] = [], path = ''): LeafJob[] {
+  if (!n.sub_tasks.length) return [{ leaf: n, ancestors, path }];
+  return n.sub_tasks.flatMap((c, i) => leafJobs(c, [...ancestors, n], nodePath(path, i)));
 }
 
 /** Runs `worker` over `items` with at most `limit` in flight; the first fatal error stops new work. */
@@ -90,7 +103,24 @@ export async function gradeSubmission(opts: GradeOptions): Promise<GradeResult> 
   const jobs = leafJobs(opts.rubric);
   const verdicts = new Map<string, JudgeVerdict & { files: string[] }>();
   let done = 0;
-  await pool(jobs, opts.concurrency ?? 4, async ({ leaf, ancestors }) => {
+  const decided = new Map<string, DecidedLeaf>();
+  for (const { leaf, path } of opts.decideFromEvidence ? jobs : []) {
+    const reason = evidenceDecides(leaf, opts);
+    if (!reason) continue;
+    decided.set(path, { path, requirements: leaf.requirements, category: leaf.task_category ?? '', reason });
+    done++;
+    opts.onLeaf?.({
+      done,
+      total: jobs.length,
+      leafId: leaf.id,
+      leafPath: path,
+      score: 0,
+      valid: true,
+      cached: false,
+    });
+  }
+  const asked = jobs.filter((j) => !decided.has(j.path));
+  await pool(asked, opts.concurrency ?? 4, async ({ leaf, ancestors, path }) => {
     const prompt = (shrink: number) =>
       buildJudgeMessages({
         paperTitle: opts.paper.title,
@@ -135,19 +165,22 @@ export async function gradeSubmission(opts: GradeOptions): Promise<GradeResult> 
         completionTokens: 0,
       };
     }
-    verdicts.set(leaf.id, { ...v, files: shown.files });
+    verdicts.set(path, { ...v, files: shown.files });
     done++;
     opts.onLeaf?.({
       done,
       total: jobs.length,
       leafId: leaf.id,
+      leafPath: path,
       score: v.score,
       valid: v.valid,
       cached: v.cached,
     });
   });
-  const root = gradeTree(opts.rubric, (leaf) => {
-    const v = verdicts.get(leaf.id)!;
+  const root = gradeTree(opts.rubric, (_leaf, path) => {
+    const d = decided.get(path);
+    if (d) return { score: 0, valid_score: true, explanation: d.reason, judge_metadata: null };
+    const v = verdicts.get(path)!;
     return {
       score: v.score,
       valid_score: v.valid,
@@ -173,6 +206,7 @@ export async function gradeSubmission(opts: GradeOptions): Promise<GradeResult> 
     passed: leaves.filter((l) => l.score === 1).length,
     invalid: leaves.filter((l) => !l.valid_score).length,
     cachedLeaves: all.filter((v) => v.cached).length,
+    decided: [...decided.values()],
     promptTokens: all.reduce((a, v) => a + v.promptTokens, 0),
     completionTokens: all.reduce((a, v) => a + v.completionTokens, 0),
     flags: { blacklist: opts.blacklistHits ?? [] },

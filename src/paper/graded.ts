@@ -1,5 +1,5 @@
 /** Graded rubric trees in PaperBench's result shape, and the score aggregation PaperBench uses. */
-import type { RubricNode, TaskCategory } from './types';
+import { nodePath, type RubricNode, type TaskCategory } from './types';
 
 export interface JudgeMetadata {
   model: string;
@@ -48,14 +48,18 @@ export function aggregate(node: GradedNode): GradedNode {
   };
 }
 
-/** A graded tree with every leaf's score taken from `leafScore` (id → result). */
+/**
+ * A graded tree with every leaf's result from `leafResult`, given the leaf and its path (child
+ * indices joined by dots, see nodePath: ids may repeat).
+ */
 export function gradeTree(
   rubric: RubricNode,
   leafResult: (
     leaf: RubricNode,
+    path: string,
   ) => Pick<GradedNode, 'score' | 'valid_score' | 'explanation' | 'judge_metadata'>,
 ): GradedNode {
-  const build = (n: RubricNode): GradedNode => ({
+  const build = (n: RubricNode, path: string): GradedNode => ({
     id: n.id,
     requirements: n.requirements,
     weight: n.weight,
@@ -65,10 +69,10 @@ export function gradeTree(
     finegrained_task_category: n.finegrained_task_category,
     explanation: AGGREGATED,
     judge_metadata: null,
-    ...(n.sub_tasks.length ? {} : leafResult(n)),
-    sub_tasks: n.sub_tasks.map(build),
+    ...(n.sub_tasks.length ? {} : leafResult(n, path)),
+    sub_tasks: n.sub_tasks.map((c, i) => build(c, nodePath(path, i))),
   });
-  return aggregate(build(rubric));
+  return aggregate(build(rubric, ''));
 }
 
 export function gradedLeaves(n: GradedNode): GradedNode[] {

@@ -15,6 +15,7 @@ export {
   scanEvents,
 } from './blacklist';
 export { PaperError } from './errors';
+export { type DecidedLeaf, evidenceDecides, type FinalRunEvidence, NOT_JUDGED } from './evidence';
 export { type GradeOptions, type GradeResult, gradeSubmission } from './grade';
 export {
   AGGREGATED,
@@ -47,14 +48,19 @@ export {
   LEAF_CATEGORIES,
   leaves,
   loadRubric,
+  nodePath,
   parseRubric,
   RubricError,
+  type RubricIssue,
   RubricNodeSchema,
   type RubricStats,
   rubricStats,
   rubricSummary,
   serializeRubric,
+  treeIssues,
+  treeWarnings,
 } from './rubric';
+export { checkRubricText, issueLine, type LocatedIssue, type RubricCheck } from './rubric-check';
 export { type GeneratedRubric, type GenerateOptions, generateRubric, repairDraft } from './rubric-generate';
 export { findSection, PaperIndex, readSection, type SearchHit, searchPaper } from './search';
 export { buildSections } from './sections';

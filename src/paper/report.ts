@@ -1,4 +1,5 @@
 /** Markdown report of a grade: score by top-level node, then every leaf with its reason. */
+import { NOT_JUDGED } from './evidence';
 import type { GradeResult } from './grade';
 import { type GradedNode, gradedLeaves } from './graded';
 
@@ -20,6 +21,14 @@ export function renderReport(result: GradeResult): string {
       '',
       `${result.invalid} requirement(s) could not be judged (unparseable answer or failed call) and count as 0.`,
     );
+  const decided = result.decided ?? [];
+  if (decided.length) {
+    const reasons = [...new Set(decided.map((d) => d.reason.replace(/^[^:]*: /, '')))];
+    out.push(
+      '',
+      `${decided.length} Code Execution / Result Analysis requirement(s) scored 0 without asking the judge: ${reasons.join(' ')} They are marked "no judge" below.`,
+    );
+  }
   if (result.flags.blacklist.length) {
     out.push('', '## ⚠ Blacklisted resources used', '');
     out.push(
@@ -50,14 +59,15 @@ export function renderReport(result: GradeResult): string {
   tops.forEach((n, i) => {
     out.push(`### ${i + 1}. ${cell(n.requirements, 160)} — ${pct(n.score)}`, '');
     out.push('| Requirement | Category | Weight | Score | Reason |', '|---|---|---|---|---|');
-    for (const l of gradedLeaves(n)) out.push(leafRow(l));
+    for (const l of gradedLeaves(n)) out.push(leafRow(l, decided.length > 0));
     out.push('');
   });
   return `${out.join('\n').trimEnd()}\n`;
 }
 
-function leafRow(l: GradedNode): string {
-  const mark = !l.valid_score ? '⚠ 0' : l.score === 1 ? '✅ 1' : '❌ 0';
+function leafRow(l: GradedNode, someDecided: boolean): string {
+  const noJudge = someDecided && l.judge_metadata === null && l.explanation.startsWith(NOT_JUDGED);
+  const mark = !l.valid_score ? '⚠ 0' : l.score === 1 ? '✅ 1' : noJudge ? '❌ 0 (no judge)' : '❌ 0';
   return `| ${cell(l.requirements)} | ${l.task_category ?? ''} | ${l.weight} | ${mark} | ${cell(l.explanation, 400)} |`;
 }
 

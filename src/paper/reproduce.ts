@@ -67,6 +67,8 @@ export async function reproduceAndGrade(
     ...grade,
     reproduceSh,
     reproduceLog: reproduction.ran ? reproduction.log : undefined,
+    decideFromEvidence: true,
+    finalRun: reproduction,
   });
   return { reproduction, grade: result };
 }

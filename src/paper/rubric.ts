@@ -15,15 +15,20 @@ export const FINEGRAINED_CATEGORIES = [
   'Logging, Analysis & Presentation',
 ] as const;
 
-// Field order matches PaperBench's files so that a parsed rubric serialises back byte for byte.
+// Field order matches PaperBench's files so that a parsed rubric serialises back byte for byte. What
+// PaperBench's TaskNode.from_dict accepts is accepted: any non-negative number as weight, the two
+// category fields absent (null).
 export const RubricNodeSchema: z.ZodMiniType<RubricNode> = z.lazy(() =>
   z.object({
-    id: z.string().check(z.minLength(1)),
+    id: z.string(),
     requirements: z.string(),
-    weight: z.int().check(z.nonnegative()),
+    weight: z.number().check(z.nonnegative()),
     sub_tasks: z.array(RubricNodeSchema),
-    task_category: z.nullable(z.enum(['Code Development', 'Code Execution', 'Result Analysis', 'Subtree'])),
-    finegrained_task_category: z.nullable(z.string()),
+    task_category: z._default(
+      z.nullable(z.enum(['Code Development', 'Code Execution', 'Result Analysis', 'Subtree'])),
+      null,
+    ),
+    finegrained_task_category: z._default(z.nullable(z.string()), null),
   }),
 );
 
@@ -38,23 +43,70 @@ export function zodProblems(error: z.core.$ZodError): string[] {
   return error.issues.map((i) => `${formatPath(i.path)}: ${i.message.replace(/^Invalid input: /, '')}`);
 }
 
-/** Tree rules beyond field types: leaves carry a category, ids are unique. */
-export function treeProblems(root: RubricNode): string[] {
-  const out: string[] = [];
+export { nodePath } from './types';
+
+/** One finding about a rubric, at a JSON path into its file. */
+export interface RubricIssue {
+  path: (string | number)[];
+  message: string;
+}
+
+const issueText = (i: RubricIssue) => `${formatPath(i.path)}: ${i.message}`;
+
+/**
+ * Tree rules beyond field types. PaperBench's loader accepts every tree whose fields are right, so
+ * these are warnings: repeated ids (some of PaperBench's published rubrics have them), empty ids,
+ * leaves without a category, categories on inner nodes, weight-0 nodes (they never count), children
+ * whose weights all are 0 (their parent always scores 0). `errors` is for rules a rubric cannot be
+ * used without (none at the moment beyond the field types).
+ */
+export function treeIssues(root: RubricNode): { errors: RubricIssue[]; warnings: RubricIssue[] } {
+  const errors: RubricIssue[] = [];
+  const warnings: RubricIssue[] = [];
   const seen = new Map<string, string>();
-  const walk = (n: RubricNode, path: string) => {
-    const at = path || '(root)';
+  const walk = (n: RubricNode, path: (string | number)[], parentZero: boolean) => {
     const prev = seen.get(n.id);
-    if (prev !== undefined) out.push(`${at}.id: duplicate id ${n.id} (also at ${prev})`);
-    else seen.set(n.id, at);
+    if (prev !== undefined)
+      warnings.push({ path: [...path, 'id'], message: `repeated id ${n.id} (also at ${prev})` });
+    else seen.set(n.id, formatPath(path));
+    if (!n.id.trim()) warnings.push({ path: [...path, 'id'], message: 'empty id' });
     if (n.sub_tasks.length === 0 && n.task_category === null)
-      out.push(`${at}.task_category: a leaf needs one of ${LEAF_CATEGORIES.join(', ')}`);
+      warnings.push({
+        path: [...path, 'task_category'],
+        message: `a leaf without a category (${LEAF_CATEGORIES.join(', ')}) is graded as Code Development`,
+      });
+    if (n.sub_tasks.length > 0 && n.task_category !== null)
+      warnings.push({
+        path: [...path, 'task_category'],
+        message: `${n.task_category} on a node with sub-tasks is ignored (PaperBench refuses it)`,
+      });
+    if (n.weight === 0 && path.length && !parentZero)
+      warnings.push({
+        path: [...path, 'weight'],
+        message: '0, so this requirement never counts toward the score',
+      });
+    const allZero = n.sub_tasks.length > 0 && n.sub_tasks.every((c) => c.weight === 0);
+    if (allZero)
+      warnings.push({
+        path: [...path, 'sub_tasks'],
+        message: 'every weight is 0, so this node always scores 0',
+      });
     n.sub_tasks.forEach((c, i) => {
-      walk(c, `${path ? `${path}.` : ''}sub_tasks[${i}]`);
+      walk(c, [...path, 'sub_tasks', i], allZero);
     });
   };
-  walk(root, '');
-  return out;
+  walk(root, [], false);
+  return { errors, warnings };
+}
+
+/** The tree errors as "path: message" lines. */
+export function treeProblems(root: RubricNode): string[] {
+  return treeIssues(root).errors.map(issueText);
+}
+
+/** The tree warnings as "path: message" lines. */
+export function treeWarnings(root: RubricNode): string[] {
+  return treeIssues(root).warnings.map(issueText);
 }
 
 export class RubricError extends PaperError {
@@ -74,7 +126,7 @@ export function parseRubric(json: unknown, source = 'rubric'): RubricNode {
   let value = json;
   if (typeof json === 'string') {
     try {
-      value = JSON.parse(json);
+      value = JSON.parse(json.charCodeAt(0) === 0xfeff ? json.slice(1) : json);
     } catch (err) {
       throw new RubricError(source, [`not valid JSON (${(err as Error).message})`]);
     }

@@ -1,6 +1,6 @@
-/** The rubric tree of the progress view: grades by rubric node id, folded up as weighted means. */
+/** The rubric tree of the progress view: grades by node path (ids may repeat), folded up as weighted means. */
 import type { GradedNode } from '../paper/graded';
-import type { RubricNode } from '../paper/types';
+import { nodePath, type RubricNode } from '../paper/types';
 import type { RubricView } from '../protocol/progress';
 
 export interface Grade {
@@ -9,9 +9,9 @@ export interface Grade {
 }
 
 /** The rubric as the view shows it, with grades folded up as weighted means. */
-export function rubricView(node: RubricNode, grades: Record<string, Grade>): RubricView {
-  const children = node.sub_tasks.map((c) => rubricView(c, grades));
-  const own = grades[node.id];
+export function rubricView(node: RubricNode, grades: Record<string, Grade>, path = ''): RubricView {
+  const children = node.sub_tasks.map((c, i) => rubricView(c, grades, nodePath(path, i)));
+  const own = grades[path];
   let score: number | null = own ? Math.min(1, Math.max(0, own.score)) : null;
   if (score === null && children.length && children.every((c) => typeof c.score === 'number')) {
     const w = children.reduce((a, c) => a + c.weight, 0);
@@ -28,9 +28,15 @@ export function rubricView(node: RubricNode, grades: Record<string, Grade>): Rub
   };
 }
 
-/** Scores of every rubric node by id, for the rubric tree in the progress view. */
-export function gradesOf(node: GradedNode, out: Record<string, Grade> = {}): Record<string, Grade> {
-  out[node.id] = { score: node.score, explanation: node.explanation };
-  for (const c of node.sub_tasks) gradesOf(c, out);
+/** Scores of every rubric node by path (nodePath), for the rubric tree in the progress view. */
+export function gradesOf(
+  node: GradedNode,
+  out: Record<string, Grade> = {},
+  path = '',
+): Record<string, Grade> {
+  out[path] = { score: node.score, explanation: node.explanation };
+  node.sub_tasks.forEach((c, i) => {
+    gradesOf(c, out, nodePath(path, i));
+  });
   return out;
 }

@@ -127,7 +127,7 @@ describe('Ctrl-C and kill -9 during the final run and during grading', { skip },
 
     // 0. Ctrl-C while reproduce.sh runs: the run is cut short and its container removed; the session
     // stops resumable (no result recorded, no end).
-    const zeroth = start([...reproduceArgs(session, server.url), '--rubric', rubric]);
+    const zeroth = start(reproduceArgs(session, server.url, { rubric }));
     await until(
       'the final run',
       () => zeroth.stderr().includes(`reproduce.sh: ${MARKER}`),

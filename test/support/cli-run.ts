@@ -131,9 +131,9 @@ export interface CliSession {
 
 /**
  * `klong reproduce` of `s` against the scripted model at `baseUrl`: model test-model, network none,
- * the test image and label, a 1 h budget.
+ * the test image and label, a 1 h budget, `opts.rubric`, else no rubric (none generated: the scripts do not answer a rubric request).
  */
-export function reproduceArgs(s: CliSession, baseUrl: string): string[] {
+export function reproduceArgs(s: CliSession, baseUrl: string, opts: { rubric?: string } = {}): string[] {
   return [
     'reproduce',
     s.paper,
@@ -155,6 +155,7 @@ export function reproduceArgs(s: CliSession, baseUrl: string): string[] {
     'klong.test=1',
     '--budget',
     '1h',
+    ...(opts.rubric ? ['--rubric', opts.rubric] : ['--no-rubric']),
   ];
 }
 

@@ -71,6 +71,17 @@ test('argument parsing: defaults, env key, durations, labels', () => {
   assert.equal(o.contextLimit, 128_000);
   assert.deepEqual(o.labels, { a: 'b', 'klong.test': '1' });
   assert.equal(o.finalRun, true);
+  assert.equal(o.generateRubric, true, 'without --rubric one is generated');
+  const nr = parseReproduceArgs(['p.md', '--no-rubric'], { OPENAI_API_KEY: 'k1' });
+  assert.ok(nr !== 'help');
+  assert.equal(nr.generateRubric, false);
+  const given = parseReproduceArgs(['p.md', '--rubric', 'r.json'], { OPENAI_API_KEY: 'k1' });
+  assert.ok(given !== 'help');
+  assert.equal(given.generateRubric, false);
+  assert.throws(
+    () => parseReproduceArgs(['p.md', '--rubric', 'r.json', '--no-rubric'], { OPENAI_API_KEY: 'k1' }),
+    /--rubric and --no-rubric contradict/,
+  );
   const k = parseReproduceArgs(['p.md', '--no-final-run'], {
     OPENAI_API_KEY: 'k1',
     KLONG_API_KEY: 'k2',

@@ -161,7 +161,8 @@ test('rubric scores are weighted means of graded children', () => {
   const m = new SessionModel();
   m.setRubric(root);
   assert.equal(m.snapshot.rubric?.score, undefined);
-  m.setGrades({ a: { score: 1 }, b1: { score: 1, explanation: 'ok' }, b2: { score: 0 } });
+  // Keyed by path (child indices), not id: ids may repeat.
+  m.setGrades({ '0': { score: 1 }, '1.0': { score: 1, explanation: 'ok' }, '1.1': { score: 0 } });
   const r = m.snapshot.rubric!;
   assert.equal(r.children[1]!.score, 0.5);
   assert.equal(r.score, (3 * 1 + 1 * 0.5) / 4);

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { loadRubric } from '../../../src/paper/rubric';
-import type { RubricNode } from '../../../src/paper/types';
+import { nodePath, type RubricNode } from '../../../src/paper/types';
 import { notifyError } from '../../../src/ui/notify';
 import { EventFeed, klong } from './api';
 import { hasDriver, repoRoot, screenshot, until, view } from './driver';
@@ -83,10 +83,11 @@ describe('status bar, notifications and rubric', () => {
     await progress.waitFor('.rubric summary');
     // Grade every leaf of the first top-level task: 1 for even positions, 0 for odd.
     const grades: Record<string, { score: number }> = {};
-    const leaves = (n: RubricNode): RubricNode[] => (n.sub_tasks.length ? n.sub_tasks.flatMap(leaves) : [n]);
-    const first = rubric.sub_tasks[0]!;
-    leaves(first).forEach((l, i) => {
-      grades[l.id] = { score: i % 2 === 0 ? 1 : 0 };
+    // Grades are keyed by the node's path (child indices), not its id.
+    const leaves = (n: RubricNode, path: string): string[] =>
+      n.sub_tasks.length ? n.sub_tasks.flatMap((c, i) => leaves(c, nodePath(path, i))) : [path];
+    leaves(rubric.sub_tasks[0]!, '0').forEach((p, i) => {
+      grades[p] = { score: i % 2 === 0 ? 1 : 0 };
     });
     ui.session.setGrades(grades);
     const score = ui.session.snapshot.rubric?.children[0]?.score;
