@@ -4,6 +4,7 @@
  * monitor scans a finished session's commands and outputs for them.
  */
 import { readFile } from 'node:fs/promises';
+import { type Spelling, textViews, type Vars } from './blacklist-spellings';
 import { PaperError } from './errors';
 import type { Paper } from './types';
 
@@ -18,8 +19,10 @@ export interface BlacklistEntry {
 
 export interface BlacklistMatch {
   entry: BlacklistEntry;
-  /** The URL or reference as written in the text. */
+  /** The URL or reference as it reads in the spelling it was found in. */
   found: string;
+  /** How it was spelled: as written, after the shell's quoting and variables, base64, … */
+  how: Spelling;
 }
 
 export interface BlacklistHit extends BlacklistMatch {
@@ -27,11 +30,16 @@ export interface BlacklistHit extends BlacklistMatch {
   tool: string;
   step: number;
   seq?: number;
+  callId?: string;
+  /** The command (bash) or the arguments of the tool call the finding belongs to. */
+  command: string;
   excerpt: string;
 }
 
+// A host followed by a path; the scheme, user and port are optional, a trailing dot on the host
+// (`github.com./o/r`, the absolute DNS name) is allowed.
 const URL_RE =
-  /(?:(?:git\+)?(?:https?|git|ssh):\/\/(?:git@)?|git@)?(?:www\.)?((?:[a-z0-9-]+\.)+[a-z]{2,})(?::\d+)?[/:]([^\s'"`<>()[\]{},;|\\]*)/gi;
+  /(?:(?:git\+)?(?:https?|git|ssh):\/\/(?:git@)?|git@)?(?:www\.)?((?:[a-z0-9-]+\.)+[a-z]{2,})\.?(?::\d+)?[/:]([^\s'"`<>()[\]{},;|\\]*)/gi;
 
 /** "host/path" for a URL-ish string; undefined when it has no host. */
 export function normalizeTarget(raw: string): string | undefined {
@@ -49,12 +57,14 @@ function canonical(hostIn: string, pathIn: string): string {
   let path = pathIn
     .toLowerCase()
     .replace(/[?#].*$/, '')
-    .replace(/[.]+$/, '')
-    .replace(/\/+$/, '')
+    .replace(/\/{2,}/g, '/')
+    .replace(/^\//, '')
+    .replace(/[./]+$/, '')
     .replace(/@[^/]*/, '') // pip's git+https://host/owner/repo@ref
     .replace(/\.git(?=\/|$)/, '');
   // Other doors to the same GitHub repository.
-  if (host === 'raw.githubusercontent.com' || host === 'codeload.github.com') host = 'github.com';
+  if (['raw.githubusercontent.com', 'codeload.github.com', 'ssh.github.com'].includes(host))
+    host = 'github.com';
   if (host === 'api.github.com' && path.startsWith('repos/')) {
     host = 'github.com';
     path = path.slice('repos/'.length);
@@ -133,19 +143,31 @@ export class Blacklist {
     return this.list.length;
   }
 
-  /** Every blacklisted URL the text reaches (host+path prefix, any scheme, .git, case-insensitive). */
-  matches(text: string): BlacklistMatch[] {
+  /**
+   * Every blacklisted repository the text reaches (host+path prefix, any scheme, .git, www., case),
+   * however it is spelled: see textViews. One match per repository and spelling. `vars` carries the
+   * variables assigned in earlier text of the same session.
+   */
+  matches(text: string, vars?: Vars): BlacklistMatch[] {
     if (!this.list.length) return [];
     const out: BlacklistMatch[] = [];
-    const check = (target: string, found: string) => {
+    const check = (target: string, found: string, how: Spelling) => {
       for (const entry of this.list)
-        if (target === entry.pattern || target.startsWith(`${entry.pattern}/`)) out.push({ entry, found });
+        if (
+          (target === entry.pattern || target.startsWith(`${entry.pattern}/`)) &&
+          !out.some((m) => m.entry === entry && m.how === how)
+        )
+          out.push({ entry, found, how });
     };
-    const re = new RegExp(URL_RE.source, 'gi');
-    for (let m = re.exec(text); m; m = re.exec(text)) check(canonical(m[1]!, m[2]!), m[0]);
-    // `gh repo clone owner/repo` reaches GitHub without writing its host.
-    const gh = /\bgh\s+repo\s+(?:clone|view|fork)\s+([\w.-]+\/[\w.-]+)/gi;
-    for (let m = gh.exec(text); m; m = gh.exec(text)) check(canonical('github.com', m[1]!), m[0]);
+    for (const view of textViews(text, vars)) {
+      const re = new RegExp(URL_RE.source, 'gi');
+      for (let m = re.exec(view.text); m; m = re.exec(view.text))
+        check(canonical(m[1]!, m[2]!), m[0], view.how);
+      // `gh repo clone owner/repo` reaches GitHub without writing its host.
+      const gh = /\bgh\s+repo\s+(?:clone|view|fork)\s+([\w.-]+\/[\w.-]+)/gi;
+      for (let m = gh.exec(view.text); m; m = gh.exec(view.text))
+        check(canonical('github.com', m[1]!), m[0], view.how);
+    }
     return out;
   }
 
@@ -202,34 +224,111 @@ export interface ScannableEvent {
   type: string;
   seq?: number;
   step?: number;
+  callId?: string;
   name?: string;
   args?: string;
   output?: string;
 }
 
-/**
- * The monitor: blacklisted URLs in a session's tool calls (commands, arguments) and tool outputs.
- * read_paper output is skipped: the paper naming its own repository is not a use of it.
- */
-export function scanEvents(events: Iterable<ScannableEvent>, blacklist: Blacklist): BlacklistHit[] {
-  const hits: BlacklistHit[] = [];
-  for (const ev of events) {
-    if (ev.type !== 'tool_call' && ev.type !== 'tool_result') continue;
-    if (ev.type === 'tool_result' && ev.name === 'read_paper') continue;
-    const text = (ev.type === 'tool_call' ? ev.args : ev.output) ?? '';
-    for (const m of blacklist.matches(text)) {
-      const at = text.toLowerCase().indexOf(m.found.toLowerCase());
-      const excerpt = text.slice(Math.max(0, at - 60), at + m.found.length + 60).replace(/\s+/g, ' ');
-      hits.push({
-        ...m,
-        where: ev.type,
-        tool: ev.name ?? '',
-        step: ev.step ?? 0,
-        ...(ev.seq !== undefined ? { seq: ev.seq } : {}),
-        excerpt,
-      });
-    }
+const COMMAND_MAX = 2000;
+
+function cap(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/** The strings of a tool call's JSON arguments (each scanned on its own), or the raw text. */
+function argStrings(args: string): string[] {
+  try {
+    const v = JSON.parse(args) as unknown;
+    if (v && typeof v === 'object')
+      return Object.values(v as Record<string, unknown>).filter((x): x is string => typeof x === 'string');
+  } catch {
+    // Malformed arguments: scan them as they are.
   }
+  return [args];
+}
+
+/** The command of a bash call, or the call's arguments. */
+function commandOf(name: string, args: string): string {
+  try {
+    const v = JSON.parse(args) as Record<string, unknown>;
+    if (name === 'bash' && typeof v?.command === 'string') return v.command;
+  } catch {
+    // fall through
+  }
+  return args;
+}
+
+/**
+ * The monitor: blacklisted repositories in a session's tool calls (commands, arguments) and outputs,
+ * in any spelling textViews knows, with the variables the session's commands assigned so far. One
+ * finding per tool call and repository (a refused clone is found in the command, not again in its
+ * error). read_paper output is skipped: the paper naming its own repository is not a use of it.
+ */
+export class BlacklistMonitor {
+  private readonly vars: Vars = new Map();
+  private readonly commands = new Map<string, { tool: string; command: string }>();
+  private readonly seen = new Set<string>();
+
+  constructor(private readonly blacklist: Blacklist) {}
+
+  static key(h: { callId?: string; seq?: number; repo: string }): string {
+    return `${h.callId ?? `#${h.seq ?? ''}`}|${h.repo}`;
+  }
+
+  /** A finding already recorded (read back from the log): not reported again. */
+  markRecorded(h: { callId?: string; seq?: number; repo: string }): void {
+    this.seen.add(BlacklistMonitor.key(h));
+  }
+
+  observe(ev: ScannableEvent): BlacklistHit[] {
+    if (!this.blacklist.size || (ev.type !== 'tool_call' && ev.type !== 'tool_result')) return [];
+    const tool = ev.name ?? '';
+    let texts: string[];
+    let command: string;
+    if (ev.type === 'tool_call') {
+      const args = ev.args ?? '';
+      texts = argStrings(args);
+      command = cap(commandOf(tool, args), COMMAND_MAX);
+      if (ev.callId) this.commands.set(ev.callId, { tool, command });
+    } else {
+      if (tool === 'read_paper') return [];
+      texts = [ev.output ?? ''];
+      command = (ev.callId && this.commands.get(ev.callId)?.command) ?? '';
+    }
+    const hits: BlacklistHit[] = [];
+    for (const text of texts)
+      for (const m of this.blacklist.matches(text, this.vars)) {
+        const key = BlacklistMonitor.key({
+          ...(ev.callId ? { callId: ev.callId } : {}),
+          ...(ev.seq !== undefined ? { seq: ev.seq } : {}),
+          repo: m.entry.pattern,
+        });
+        if (this.seen.has(key)) continue;
+        this.seen.add(key);
+        const at = text.toLowerCase().indexOf(m.found.toLowerCase());
+        const excerpt =
+          at < 0 ? m.found : text.slice(Math.max(0, at - 60), at + m.found.length + 60).replace(/\s+/g, ' ');
+        hits.push({
+          ...m,
+          where: ev.type,
+          tool,
+          step: ev.step ?? 0,
+          ...(ev.seq !== undefined ? { seq: ev.seq } : {}),
+          ...(ev.callId ? { callId: ev.callId } : {}),
+          command,
+          excerpt: cap(excerpt, 400),
+        });
+      }
+    return hits;
+  }
+}
+
+/** The monitor over a whole list of events (e.g. a finished session). */
+export function scanEvents(events: Iterable<ScannableEvent>, blacklist: Blacklist): BlacklistHit[] {
+  const monitor = new BlacklistMonitor(blacklist);
+  const hits: BlacklistHit[] = [];
+  for (const ev of events) hits.push(...monitor.observe(ev));
   return hits;
 }
 

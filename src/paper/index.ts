@@ -4,6 +4,7 @@ export {
   type BlacklistEntry,
   type BlacklistHit,
   type BlacklistMatch,
+  BlacklistMonitor,
   type BlacklistSource,
   type LoadBlacklistOptions,
   loadBlacklist,
@@ -14,6 +15,14 @@ export {
   scanEventLog,
   scanEvents,
 } from './blacklist';
+export {
+  decodeEscapes,
+  type Spelling,
+  shellView,
+  type TextView,
+  textViews,
+  type Vars,
+} from './blacklist-spellings';
 export { PaperError } from './errors';
 export { type GradeOptions, type GradeResult, gradeSubmission } from './grade';
 export {
