@@ -32,7 +32,7 @@ const POSITIVE: [string, string][] = [
   [`git clone "https://git"'hub.com/own'"er/repo"`, 'shell'],
   [`echo ${b64('https://github.com/owner/repo')} | base64 -d | xargs git clone`, 'base64'],
   ['git clone https://git\\hub.com/owner/re\\po', 'shell'],
-  ['H=github; git clone https://${H}.com/owner/repo', 'shell'],
+  [`H=github; git clone https://\${H}.com/owner/repo`, 'shell'],
   // More of the same family:
   ['git clone https://github.com/\\\nowner/repo', 'shell'],
   ["git clone $'https://git\\x68ub.com/owner/repo'", 'shell'],
@@ -60,7 +60,7 @@ const NEGATIVE = [
   'git clone https://gitlab.com/owner/repo', // the same path on another host
   'curl https://example.com/github.com-owner-repo.txt',
   'echo github.com/owner', // the owner alone
-  'H=gitlab; git clone https://${H}.com/owner/repo',
+  `H=gitlab; git clone https://\${H}.com/owner/repo`,
   `echo ${b64('https://github.com/owner/repos')} | base64 -d`,
   'pip install numpy torch && python train.py --seed 0',
   'cat /usr/lib/python3/dist-packages/owner/repo/__init__.py',
@@ -86,17 +86,17 @@ test(`normaliser: ${NEGATIVE.length} near misses (same owner, shared prefix, oth
   assert.equal(list.refusal('ls -la'), undefined);
 });
 
-test('shell view: quotes, backslashes, line continuations, $VAR/${VAR} from assignments in sight', () => {
+test(`shell view: quotes, backslashes, line continuations, $VAR/\${VAR} from assignments in sight`, () => {
   const vars = new Map<string, string>();
   assert.equal(shellView(`a"b"'c'\\d $'\\x65'`, vars), 'abcd e');
   assert.equal(
-    shellView('export HOST=git"hub".com; echo https://$HOST/x ${HOST}', vars),
+    shellView(`export HOST=git"hub".com; echo https://$HOST/x \${HOST}`, vars),
     'export HOST=github.com; echo https://github.com/x github.com',
   );
   assert.equal(vars.get('HOST'), 'github.com');
   assert.equal(
-    shellView('echo $UNKNOWN ${ALSO}', vars),
-    'echo $UNKNOWN ${ALSO}',
+    shellView(`echo $UNKNOWN \${ALSO}`, vars),
+    `echo $UNKNOWN \${ALSO}`,
     'unknown variables stay as written',
   );
   assert.equal(shellView("echo '$HOST'", vars), 'echo $HOST', 'no expansion inside single quotes');
@@ -120,7 +120,7 @@ test('monitor: variables carry across steps; a call and its result give one find
       step: 2,
       callId: 'b',
       name: 'bash',
-      args: JSON.stringify({ command: 'git clone "https://${H}.com/owner/repo" /tmp/r' }),
+      args: JSON.stringify({ command: `git clone "https://\${H}.com/owner/repo" /tmp/r` }),
     },
     {
       seq: 4,
@@ -161,7 +161,7 @@ test('monitor: variables carry across steps; a call and its result give one find
   assert.deepEqual(
     hits.map((h) => [h.seq, h.where, h.how, h.command]),
     [
-      [3, 'tool_call', 'shell', 'git clone "https://${H}.com/owner/repo" /tmp/r'],
+      [3, 'tool_call', 'shell', `git clone "https://\${H}.com/owner/repo" /tmp/r`],
       [6, 'tool_result', 'as written', 'bash get.sh'],
     ],
   );
