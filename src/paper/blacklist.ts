@@ -29,9 +29,12 @@ export interface BlacklistHit extends BlacklistMatch {
   where: 'tool_call' | 'tool_result';
   tool: string;
   step: number;
+  /** The event it was seen in. */
   seq?: number;
   callId?: string;
-  /** The command (bash) or the arguments of the tool call the finding belongs to. */
+  /** The tool call it belongs to (the call itself, or the call whose output it is in). */
+  callSeq?: number;
+  /** The command (bash) or the arguments of that tool call. */
   command: string;
   excerpt: string;
 }
@@ -267,17 +270,19 @@ function commandOf(name: string, args: string): string {
  */
 export class BlacklistMonitor {
   private readonly vars: Vars = new Map();
-  private readonly commands = new Map<string, { tool: string; command: string }>();
+  /** Tool calls by id (ids may repeat over a session: the latest call with an id owns its result). */
+  private readonly calls = new Map<string, { command: string; seq?: number }>();
   private readonly seen = new Set<string>();
 
   constructor(private readonly blacklist: Blacklist) {}
 
-  static key(h: { callId?: string; seq?: number; repo: string }): string {
-    return `${h.callId ?? `#${h.seq ?? ''}`}|${h.repo}`;
+  /** Identity of a finding: the tool call it belongs to and the repository. */
+  static key(h: { callSeq?: number; callId?: string; repo: string }): string {
+    return `${h.callSeq !== undefined ? `#${h.callSeq}` : (h.callId ?? '')}|${h.repo}`;
   }
 
   /** A finding already recorded (read back from the log): not reported again. */
-  markRecorded(h: { callId?: string; seq?: number; repo: string }): void {
+  markRecorded(h: { callSeq?: number; callId?: string; repo: string }): void {
     this.seen.add(BlacklistMonitor.key(h));
   }
 
@@ -285,23 +290,28 @@ export class BlacklistMonitor {
     if (!this.blacklist.size || (ev.type !== 'tool_call' && ev.type !== 'tool_result')) return [];
     const tool = ev.name ?? '';
     let texts: string[];
-    let command: string;
+    let call: { command: string; seq?: number };
     if (ev.type === 'tool_call') {
       const args = ev.args ?? '';
       texts = argStrings(args);
-      command = cap(commandOf(tool, args), COMMAND_MAX);
-      if (ev.callId) this.commands.set(ev.callId, { tool, command });
+      call = {
+        command: cap(commandOf(tool, args), COMMAND_MAX),
+        ...(ev.seq !== undefined ? { seq: ev.seq } : {}),
+      };
+      if (ev.callId) this.calls.set(ev.callId, call);
     } else {
       if (tool === 'read_paper') return [];
       texts = [ev.output ?? ''];
-      command = (ev.callId && this.commands.get(ev.callId)?.command) ?? '';
+      call = (ev.callId && this.calls.get(ev.callId)) || { command: '' };
     }
+    const callSeq = call.seq;
+    const command = call.command;
     const hits: BlacklistHit[] = [];
     for (const text of texts)
       for (const m of this.blacklist.matches(text, this.vars)) {
         const key = BlacklistMonitor.key({
+          ...(callSeq !== undefined ? { callSeq } : {}),
           ...(ev.callId ? { callId: ev.callId } : {}),
-          ...(ev.seq !== undefined ? { seq: ev.seq } : {}),
           repo: m.entry.pattern,
         });
         if (this.seen.has(key)) continue;
@@ -316,6 +326,7 @@ export class BlacklistMonitor {
           step: ev.step ?? 0,
           ...(ev.seq !== undefined ? { seq: ev.seq } : {}),
           ...(ev.callId ? { callId: ev.callId } : {}),
+          ...(callSeq !== undefined ? { callSeq } : {}),
           command,
           excerpt: cap(excerpt, 400),
         });

@@ -5,6 +5,7 @@ import { DEFAULT_WORKDIR, imageConfig } from './devcontainer';
 import { connectDocker, dockerError } from './docker-client';
 import { DockerSandbox } from './docker-sandbox';
 import { SandboxError } from './errors';
+import { type GitGuard, installGitGuard } from './git-guard';
 import { copyWorkspaceIn } from './open';
 import type { ExecResult } from './sandbox';
 import { PersistentShell } from './shell';
@@ -23,6 +24,8 @@ export interface FreshRunOptions {
   /** Files (workspace-relative) to read back after the run, e.g. reproduce.log. */
   readBack?: string[];
   labels?: Record<string, string>;
+  /** The blacklist guard for git (reproduce.sh must not fetch a blacklisted repository either). */
+  gitGuard?: GitGuard;
   signal?: AbortSignal;
 }
 
@@ -54,6 +57,7 @@ export async function runFreshContainer(o: FreshRunOptions): Promise<FreshRunRes
   }
   try {
     await prepareDirs(container, workdir, user);
+    if (o.gitGuard) await installGitGuard(container, o.gitGuard);
     if (fromSandbox) {
       const archive = await fromSandbox.container.getArchive({ path: `${workdir}/.` });
       await container.putArchive(archive, { path: workdir });

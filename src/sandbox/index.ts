@@ -6,6 +6,7 @@ export { checkDocker, type DockerInfo } from './docker-client';
 export { DockerSandbox, type SandboxInfo } from './docker-sandbox';
 export { SandboxError, type SandboxErrorCode } from './errors';
 export { type FreshRunOptions, type FreshRunResult, runFreshContainer } from './fresh-run';
+export { type GitGuard, installGitGuard } from './git-guard';
 export {
   attachSandbox,
   findSandbox,

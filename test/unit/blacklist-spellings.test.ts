@@ -167,7 +167,7 @@ test('monitor: variables carry across steps; a call and its result give one find
   );
   // A finding read back from the log is not recorded twice by a rescan.
   const m = new BlacklistMonitor(bl());
-  m.markRecorded({ callId: 'b', repo: 'github.com/owner/repo' });
+  m.markRecorded({ callSeq: 3, repo: 'github.com/owner/repo' });
   assert.deepEqual(
     events.flatMap((e) => m.observe(e)).map((h) => h.callId),
     ['c'],
