@@ -3,7 +3,16 @@
  * grade against the rubric, and the report that is proposed to the user as REPRODUCTION.md.
  */
 import type { ModelClient } from '../llm/types';
-import { type GradeResult, gradeSubmission, type Paper, type RubricNode, renderReport } from '../paper';
+import {
+  type BlacklistHit,
+  flaggedLine,
+  type GradeResult,
+  gradeSubmission,
+  type Paper,
+  type RubricNode,
+  renderFindings,
+  renderReport,
+} from '../paper';
 import type { SubmissionFile } from '../paper/submission';
 import type { Sandbox } from '../sandbox/sandbox';
 
@@ -38,6 +47,8 @@ export interface GradeRunOptions {
   paper: Paper;
   rubric: RubricNode;
   reproduceLog?: string;
+  /** The blacklist monitor's findings: listed in the grade, which they flag for review. */
+  blacklistHits?: BlacklistHit[];
   cacheDir: string;
   signal?: AbortSignal;
   onLeaf?: (done: number, total: number) => void;
@@ -53,6 +64,7 @@ export async function gradeInSandbox(o: GradeRunOptions): Promise<GradeResult> {
     files,
     ...(reproduceSh !== undefined ? { reproduceSh } : {}),
     ...(o.reproduceLog !== undefined ? { reproduceLog: o.reproduceLog } : {}),
+    ...(o.blacklistHits ? { blacklistHits: o.blacklistHits } : {}),
     cacheDir: o.cacheDir,
     ...(o.signal ? { signal: o.signal } : {}),
     onLeaf: (p) => o.onLeaf?.(p.done, p.total),
@@ -65,6 +77,8 @@ export function reproductionReport(o: {
   grade?: GradeResult;
   summary?: string;
   reproduction?: { ran: boolean; exitCode: number | null; durationMs: number };
+  /** Blacklist findings; listed here when there is no grade to list them. */
+  findings?: BlacklistHit[];
 }): string {
   const lines = [`# Reproduction of "${o.paper.title}"`, ''];
   if (o.summary) lines.push(o.summary.trim(), '');
@@ -81,6 +95,10 @@ export function reproductionReport(o: {
     );
   }
   if (o.grade) lines.push(renderReport(o.grade).replace(/^# /m, '## '));
-  else lines.push('## Grade', '', 'Not graded: no rubric was given or generated for this session.', '');
+  else {
+    lines.push('## Grade', '', 'Not graded: no rubric was given or generated for this session.', '');
+    if (o.findings?.length)
+      lines.push(flaggedLine(o.findings.length), '', ...renderFindings(o.findings, '###'), '');
+  }
   return `${lines.join('\n').trimEnd()}\n`;
 }

@@ -27,6 +27,7 @@ import {
 import type { Paper, RubricNode } from '../paper/types';
 import { type DockerSandbox, openSandbox, runFreshContainer } from '../sandbox';
 import type { LiveSession } from '../session';
+import { BlacklistWatch } from './blacklist-watch';
 import { gradeInSandbox, reproductionReport } from './grading';
 import { recordStep } from './rewind';
 import { openSessionFiles, type SavedRun } from './session-files';
@@ -38,11 +39,13 @@ export interface RunOutcome {
   result: RunResult;
   score?: number;
   reportPath?: string;
+  /** Blacklist findings of the session: any flags the grade for review (PaperBench). */
+  findings?: number;
 }
 
 export class Reproduction {
   private finalRun: ReproductionResult | undefined;
-  private outcome: { score?: number; reportPath?: string } = {};
+  private outcome: { score?: number; reportPath?: string; findings?: number } = {};
   private disposed = false;
 
   private constructor(
@@ -60,6 +63,7 @@ export class Reproduction {
     private readonly settings: RunSettings,
     private readonly hooks: RunHooks,
     private readonly emit: (e: AgentEventBody) => void,
+    private readonly watch: BlacklistWatch,
   ) {}
 
   get workspace(): string {
@@ -117,6 +121,13 @@ export class Reproduction {
     });
     const sessionId = live.sessionId;
     const labels = settings.labels ?? {};
+    let watch!: BlacklistWatch;
+    const emit = (body: AgentEventBody) => {
+      const event = live.append(body);
+      watch.see(event);
+      hooks.onEvent?.(event);
+    };
+    watch = new BlacklistWatch(blacklist, emit);
     const sandbox = await openSandbox({
       workspace: live.summary.workspace,
       sessionId,
@@ -126,13 +137,10 @@ export class Reproduction {
       ...(settings.dockerHost ? { dockerHost: settings.dockerHost } : {}),
       ...(settings.limits ? { limits: settings.limits } : {}),
       labels,
+      ...(watch.gitGuard ? { gitGuard: watch.gitGuard } : {}),
       onProgress: (m) => hooks.say(m),
     });
 
-    const emit = (body: AgentEventBody) => {
-      const event = live.append(body);
-      hooks.onEvent?.(event);
-    };
     const snapState = live.snapshot?.state as SessionState | undefined;
     const budgetFrom = snapState?.budget
       ? { ...snapState.budget, activeMs: Math.max(snapState.budget.activeMs, live.summary.activeMs) }
@@ -182,6 +190,7 @@ export class Reproduction {
         afterTool: queue.hook(),
         finalReproduction: (_reason, summary) => run.finish(summary),
         onStepEnd: async ({ step, final }) => {
+          watch.endStep();
           await recordStep(sandbox, step, emit, hooks.onWarning);
           if (final) live.snapshotNow(agent.snapshot());
           else live.endStep(() => agent.snapshot());
@@ -211,6 +220,7 @@ export class Reproduction {
       settings,
       hooks,
       emit,
+      watch,
     );
     // Proposals the session had before a reload come back from the container's changes.
     if (resumed) await queue.refresh(agent.step);
@@ -234,6 +244,7 @@ export class Reproduction {
             labels,
             ...(this.settings.dockerHost ? { dockerHost: this.settings.dockerHost } : {}),
             ...(this.settings.limits ? { limits: this.settings.limits } : {}),
+            ...(this.watch.gitGuard ? { gitGuard: this.watch.gitGuard } : {}),
           }),
       },
       { timeoutMs: this.settings.finalTimeoutMs ?? 3600_000 },
@@ -268,6 +279,7 @@ export class Reproduction {
   private async finish(summary: string): Promise<{ ok: boolean; output: string } | undefined> {
     const final = this.settings.finalRun === false ? undefined : await this.runFinal();
     this.finalRun = final;
+    const findings = this.watch.beforeGrading(this.live.log.iterate(0));
     let grade: Awaited<ReturnType<typeof gradeInSandbox>> | undefined;
     if (this.rubric && this.settings.grade !== false) {
       await this.reloadRubric();
@@ -279,6 +291,7 @@ export class Reproduction {
           paper: this.paper,
           rubric: this.rubric,
           ...(this.finalRun?.ran ? { reproduceLog: this.finalRun.log } : {}),
+          blacklistHits: findings,
           cacheDir: join(this.live.dir, 'judge-cache'),
           onLeaf: (done, total) => {
             if (done === total || done % 10 === 0) this.hooks.say(`Grading: ${done}/${total} requirements`);
@@ -296,14 +309,22 @@ export class Reproduction {
       ...(grade ? { grade } : {}),
       ...(summary ? { summary } : {}),
       ...(this.finalRun ? { reproduction: this.finalRun } : {}),
+      findings,
     });
     writeFileSync(join(this.live.dir, 'REPRODUCTION.md'), report);
     await this.sandbox.writeFile('REPRODUCTION.md', report);
-    if (grade) this.emit({ type: 'grade', score: grade.score, reportPath: 'REPRODUCTION.md' });
+    if (grade)
+      this.emit({
+        type: 'grade',
+        score: grade.score,
+        reportPath: 'REPRODUCTION.md',
+        ...(findings.length ? { flagged: true } : {}),
+      });
     await this.queue.afterTool(this.agent.step); // the approval mode applies to the report too
     this.outcome = {
       ...(grade ? { score: grade.score } : {}),
       reportPath: join(this.live.dir, 'REPRODUCTION.md'),
+      findings: findings.length,
     };
     return final ? { ok: final.ran && final.exitCode === 0, output: final.log } : undefined;
   }

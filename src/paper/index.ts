@@ -42,7 +42,7 @@ export {
 } from './judge';
 export { loadPaper, paperFromMarkdown, paperFromPdf } from './paper';
 export { createPaperReader, formatIndex, type PaperReader } from './reader';
-export { gradeToJson, renderReport } from './report';
+export { flaggedLine, gradeToJson, renderFindings, renderReport } from './report';
 export {
   type ReproductionResult,
   type ReproductionRunner,
