@@ -91,6 +91,7 @@ export type AgentEventBody =
       /** The tool call it belongs to, and the event it was seen in (the call or its result). */
       callSeq?: number;
       seenSeq?: number;
+      callId?: string;
       where: 'tool_call' | 'tool_result';
       tool: string;
       /** The repository (normalised host/path) and why it is blacklisted. */

@@ -5,6 +5,7 @@
  * variables of earlier steps; a crash can cut a step short), and findings not yet recorded are added.
  */
 import type { AgentEvent, AgentEventBody } from '../agent/events';
+import { FINAL_CALL_ID } from '../agent/replay';
 import { type Blacklist, type BlacklistHit, BlacklistMonitor, type ScannableEvent } from '../paper';
 import { type GitGuardFiles, gitGuardFiles } from '../paper/blacklist-guard';
 
@@ -16,6 +17,7 @@ export function findingEvent(h: BlacklistHit): FindingEvent {
     step: h.step,
     ...(h.callSeq !== undefined ? { callSeq: h.callSeq } : {}),
     ...(h.seq !== undefined ? { seenSeq: h.seq } : {}),
+    ...(h.callId ? { callId: h.callId } : {}),
     where: h.where,
     tool: h.tool,
     repo: h.entry.pattern,
@@ -37,6 +39,7 @@ export function hitFromEvent(e: FindingEvent): BlacklistHit {
     step: e.step,
     ...(e.seenSeq !== undefined ? { seq: e.seenSeq } : {}),
     ...(e.callSeq !== undefined ? { callSeq: e.callSeq } : {}),
+    ...(e.callId ? { callId: e.callId } : {}),
     command: e.command,
     excerpt: e.found,
   };
@@ -75,16 +78,28 @@ export class BlacklistWatch {
   }
 
   /**
-   * Before grading: the whole log scanned in order; findings not in it yet are recorded. Returns every
-   * finding of the session (recorded before and now).
+   * Before grading: the whole log scanned in order, then the final run's output (reproduce.sh in its
+   * fresh container, not logged yet); findings not in the log yet are recorded. Returns every finding
+   * of the session (recorded before and now).
    */
-  beforeGrading(log: Iterable<AgentEvent>): BlacklistHit[] {
+  beforeGrading(log: Iterable<AgentEvent>, finalRun?: { step: number; log: string }): BlacklistHit[] {
     this.pending = [];
-    const events = [...log];
-    const recorded = events.filter((e): e is AgentEvent & FindingEvent => e.type === 'blacklist_finding');
+    const events: ScannableEvent[] = [...log];
+    if (finalRun) {
+      const final = { step: finalRun.step, callId: FINAL_CALL_ID, name: 'final_reproduction' };
+      events.push(
+        { ...final, type: 'tool_call', args: JSON.stringify({ command: 'bash reproduce.sh' }) },
+        { ...final, type: 'tool_result', output: finalRun.log },
+      );
+    }
+    const recorded = events.filter((e): e is ScannableEvent & FindingEvent => e.type === 'blacklist_finding');
     const full = new BlacklistMonitor(this.blacklist);
     for (const r of recorded)
-      full.markRecorded({ ...(r.callSeq !== undefined ? { callSeq: r.callSeq } : {}), repo: r.repo });
+      full.markRecorded({
+        ...(r.callSeq !== undefined ? { callSeq: r.callSeq } : {}),
+        ...(r.callId ? { callId: r.callId } : {}),
+        repo: r.repo,
+      });
     const fresh = events.flatMap((e) => full.observe(e));
     for (const h of fresh) this.emit(findingEvent(h));
     // The per-step monitor must not record these again if the session goes on after grading.

@@ -279,7 +279,10 @@ export class Reproduction {
   private async finish(summary: string): Promise<{ ok: boolean; output: string } | undefined> {
     const final = this.settings.finalRun === false ? undefined : await this.runFinal();
     this.finalRun = final;
-    const findings = this.watch.beforeGrading(this.live.log.iterate(0));
+    const findings = this.watch.beforeGrading(
+      this.live.log.iterate(0),
+      final?.ran ? { step: this.agent.step, log: final.log } : undefined,
+    );
     let grade: Awaited<ReturnType<typeof gradeInSandbox>> | undefined;
     if (this.rubric && this.settings.grade !== false) {
       await this.reloadRubric();

@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { Blacklist } from '../../src/paper';
 import { gitGuardFiles } from '../../src/paper/blacklist-guard';
 import { type DockerSandbox, removeSandbox } from '../../src/sandbox/index';
+import { FAKE_GITHUB } from '../support/fake-github';
 import { openTestSandbox, removeDir, skipDocker, tempWorkspace, uniqueSession } from './sandbox-support';
 
 const MESSAGE =
@@ -19,26 +20,6 @@ const blacklist = (more: string[] = []) =>
     { raw: 'https://github.com/owner/repo', source: 'paper' },
     ...more.map((raw) => ({ raw, source: 'paperbench' as const })),
   ]);
-
-/** A bare repository per path under /srv/git, served over dumb HTTP as http://github.com/<path>. */
-const SERVER = `set -e
-mk() {
-  d=/srv/git/$1
-  git init -q /tmp/src-$2 && cd /tmp/src-$2
-  echo "$2 sources" > README && git add README
-  git -c user.name=t -c user.email=t@t commit -qm init
-  git clone -q --bare /tmp/src-$2 "$d"
-  git -C "$d" update-server-info
-}
-mk owner/repo.git repo
-mk owner/other.git other
-mk owner/repo-fork.git fork
-ln -s repo.git /srv/git/owner/repo
-ln -s other.git /srv/git/owner/other
-echo '127.0.0.1 github.com www.github.com codeload.github.com' >> /etc/hosts
-cd /srv/git && nohup python3 -m http.server 80 --bind 127.0.0.1 >/tmp/http.log 2>&1 &
-for i in $(seq 50); do curl -fs http://github.com/owner/other.git/HEAD >/dev/null 2>&1 && break; python3 -c 'import time; time.sleep(0.1)'; done
-`;
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
@@ -78,7 +59,7 @@ describe('blacklist guard: git inside the container', { skip: skipDocker }, () =
   before(async () => {
     ws = tempWorkspace({ 'README.md': '# ws\n' });
     sb = await openTestSandbox(ws, session, { gitGuard: gitGuardFiles(blacklist()) });
-    const r = await sb.exec(SERVER, { timeoutMs: 120_000 });
+    const r = await sb.exec(FAKE_GITHUB, { timeoutMs: 120_000 });
     assert.equal(r.exitCode, 0, r.output);
   });
 
