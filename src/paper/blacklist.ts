@@ -147,11 +147,23 @@ export class Blacklist {
   }
 
   /**
+   * What any match must contain, lower case: a blacklisted host's first name (github for github.com,
+   * raw.githubusercontent.com and codeload.github.com alike) or a repository's path (`gh repo clone`).
+   */
+  private hints(): string[] {
+    return [
+      ...new Set(
+        this.list.flatMap((e) => [e.pattern.split(/[./]/)[0]!, e.pattern.split('/').slice(1).join('/')]),
+      ),
+    ].filter(Boolean);
+  }
+
+  /**
    * Every blacklisted repository the text reaches (host+path prefix, any scheme, .git, www., case),
    * however it is spelled: see textViews. One match per repository and spelling. `vars` carries the
    * variables assigned in earlier text of the same session.
    */
-  matches(text: string, vars?: Vars): BlacklistMatch[] {
+  matches(text: string, vars?: Vars, opts: { decode?: boolean } = {}): BlacklistMatch[] {
     if (!this.list.length) return [];
     const out: BlacklistMatch[] = [];
     const check = (target: string, found: string, how: Spelling) => {
@@ -162,7 +174,9 @@ export class Blacklist {
         )
           out.push({ entry, found, how });
     };
-    for (const view of textViews(text, vars)) {
+    const hints = this.hints();
+    for (const view of textViews(text, { ...opts, ...(vars ? { vars } : {}), hints })) {
+      if (!hints.some((h) => view.text.toLowerCase().includes(h))) continue;
       const re = new RegExp(URL_RE.source, 'gi');
       for (let m = re.exec(view.text); m; m = re.exec(view.text))
         check(canonical(m[1]!, m[2]!), m[0], view.how);
@@ -307,8 +321,12 @@ export class BlacklistMonitor {
     const callSeq = call.seq;
     const command = call.command;
     const hits: BlacklistHit[] = [];
+    // Outputs are not decoded: the agent writes what it decodes (commands, file contents), and logs
+    // are long; anything that reaches git is refused by the guard, whose message is found here. An
+    // output assigns no variables in the session's shell.
+    const isCall = ev.type === 'tool_call';
     for (const text of texts)
-      for (const m of this.blacklist.matches(text, this.vars)) {
+      for (const m of this.blacklist.matches(text, isCall ? this.vars : undefined, { decode: isCall })) {
         const key = BlacklistMonitor.key({
           ...(callSeq !== undefined ? { callSeq } : {}),
           ...(ev.callId ? { callId: ev.callId } : {}),
