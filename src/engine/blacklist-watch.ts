@@ -7,7 +7,7 @@
 import type { AgentEvent, AgentEventBody } from '../agent/events';
 import { FINAL_CALL_ID } from '../agent/replay';
 import { type Blacklist, type BlacklistHit, BlacklistMonitor, type ScannableEvent } from '../paper';
-import { type GitGuardFiles, gitGuardFiles } from '../paper/blacklist-guard';
+import { type GitGuardFiles, gitGuardFiles, guardTampering } from '../paper/blacklist-guard';
 
 type FindingEvent = Extract<AgentEventBody, { type: 'blacklist_finding' }>;
 
@@ -57,6 +57,11 @@ export class BlacklistWatch {
   ) {
     this.gitGuard = blacklist.size ? gitGuardFiles(blacklist) : undefined;
     this.monitor = new BlacklistMonitor(blacklist);
+  }
+
+  /** The bash tool's refusal: a blacklisted repository in any spelling, or a hand on the git guard. */
+  refusal(command: string): string | undefined {
+    return this.monitor.refusal(command) ?? (this.gitGuard ? guardTampering(command) : undefined);
   }
 
   /** Every event the session appends; tool calls and results wait for the end of the step. */

@@ -183,7 +183,7 @@ export class Reproduction {
         sink: emit,
         budget,
         paper: createPaperReader(paper),
-        isBlocked: (c) => blacklist.refusal(c),
+        isBlocked: (c) => watch.refusal(c),
         prices: settings.model.prices,
         ...(saved.spendCapUsd ? { spendCap: { usd: saved.spendCapUsd } } : {}),
         onSpendCap: async (reason, totals) => hooks.onSpendCap?.(reason, totals),

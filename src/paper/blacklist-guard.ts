@@ -141,3 +141,18 @@ echo "KLong: $url is refused: it starts like the ssh address of a blacklisted re
 exit 1
 `;
 }
+
+const TAMPERING =
+  /GIT_CONFIG_(?:NOSYSTEM|SYSTEM)\b|\/etc\/klong\b|git-remote-klong|protocol\.klong\b|\bklong::|insteadof|include\.path|(?:>|\brm\b|\bmv\b|\bcp\b|\btee\b|\bsed\s+-i\b|\bchmod\b|\bln\b)[^;&|\n]*\/etc\/gitconfig/i;
+
+/**
+ * Refusal for a command that would switch the guard off (git's system config ignored or rewritten,
+ * the helper replaced, URL rewrites of its own), or undefined. The guard is root-owned but the agent
+ * often runs as root: this keeps an honest agent from breaking it by accident and makes an attack
+ * take more than one obvious line.
+ */
+export function guardTampering(command: string): string | undefined {
+  const m = TAMPERING.exec(command);
+  if (!m) return undefined;
+  return `Refused: the command touches KLong's blacklist guard for git (${m[0].trim()}). Leave git's system configuration and URL rewrites as they are; fetch other repositories by their usual https:// URL.`;
+}

@@ -197,8 +197,9 @@ export class Blacklist {
   }
 
   /** Refusal text for a tool, or undefined when the command is allowed. */
-  refusal(command: string): string | undefined {
-    const m = this.match(command);
+  refusal(command: string, vars?: Vars): string | undefined {
+    // A copy: a refused command's assignments never ran.
+    const m = this.matches(command, vars && new Map(vars))[0];
     if (!m) return undefined;
     return `Refused: ${m.found} is blacklisted (${m.entry.source === 'paper' ? "the paper's official code" : m.entry.source === 'paperbench' ? 'PaperBench blacklist' : 'blocked by the user'}). Reproduce the paper without the authors' code.`;
   }
@@ -293,6 +294,11 @@ export class BlacklistMonitor {
   /** Identity of a finding: the tool call it belongs to and the repository. */
   static key(h: { callSeq?: number; callId?: string; repo: string }): string {
     return `${h.callSeq !== undefined ? `#${h.callSeq}` : (h.callId ?? '')}|${h.repo}`;
+  }
+
+  /** The bash tool's refusal for a command, with the variables the session's earlier commands set. */
+  refusal(command: string): string | undefined {
+    return this.blacklist.refusal(command, this.vars);
   }
 
   /** A finding already recorded (read back from the log): not reported again. */

@@ -78,3 +78,35 @@ test('REPRODUCTION.md without a grade still lists the findings and the flag', ()
   );
   assert.doesNotMatch(reproductionReport({ paper: paperFromMarkdown('# P\n', 'p.md') }), /Flagged/);
 });
+
+test('the bash tool refuses with the variables of earlier commands, and refuses hands on the git guard', () => {
+  const s = session();
+  for (const e of bash(1, 'a', 'H=github; echo ok', 'ok')) s.emit(e);
+  s.watch.endStep();
+  assert.match(
+    s.watch.refusal('git clone "https://$H.com/owner/repo"')!,
+    /^Refused: https:\/\/github\.com\/owner\/repo is blacklisted \(the paper's official code\)/,
+  );
+  assert.equal(s.watch.refusal('git clone "https://$H.com/owner/other"'), undefined);
+  for (const c of [
+    'GIT_CONFIG_NOSYSTEM=1 git clone x',
+    'export GIT_CONFIG_SYSTEM=/dev/null',
+    'git config --system --unset-all include.path',
+    'git config --global url."https://github.com/".insteadOf gh:',
+    'rm -f /usr/local/bin/git-remote-klong',
+    'echo > /etc/klong/gitconfig',
+    'cp my.cfg /etc/gitconfig',
+    'sed -i d /etc/gitconfig',
+  ])
+    assert.match(s.watch.refusal(c) ?? '', /^Refused: the command touches KLong's blacklist guard/, c);
+  for (const c of [
+    'git config --system safe.directory "*"',
+    'cat /etc/gitconfig',
+    'git clone https://github.com/owner/other',
+  ])
+    assert.equal(s.watch.refusal(c), undefined, c);
+  // Without a blacklist there is no guard to protect.
+  const none = new BlacklistWatch(new Blacklist(), () => undefined);
+  assert.equal(none.gitGuard, undefined);
+  assert.equal(none.refusal('GIT_CONFIG_NOSYSTEM=1 git clone x'), undefined);
+});
