@@ -6,6 +6,7 @@
  * CLI's output.
  */
 import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -13,10 +14,30 @@ import type { AgentEvent } from '../../src/agent/events';
 import { entryFor } from '../../src/ui/timelineEntries';
 import { ATTACKS, ATTEMPT_IDS, attackerScript, BLACKLISTED } from '../support/blacklist-attacker';
 import { cliCleanup, cliDockerSkip, reproduceArgs, runCli, sessionEvents } from '../support/cli-run';
-import { REPO_MARK } from '../support/fake-github';
+import { FAKE_GITHUB, REPO_MARK } from '../support/fake-github';
+import { call, reply, tools } from '../support/model-server';
 
 const skip = cliDockerSkip();
 const cleanup = cliCleanup();
+
+function writeRubric(dir: string): string {
+  const rubric = join(dir, 'rubric.json');
+  const leaf = { id: 'code', requirements: 'hello.py prints a greeting.', weight: 1 };
+  writeFileSync(
+    rubric,
+    JSON.stringify({
+      id: 'root',
+      requirements: 'The greeting is reproduced.',
+      weight: 1,
+      task_category: null,
+      finegrained_task_category: null,
+      sub_tasks: [
+        { ...leaf, task_category: 'Code Development', finegrained_task_category: null, sub_tasks: [] },
+      ],
+    }),
+  );
+  return rubric;
+}
 
 const GUARD_MESSAGE = "KLong: github.com/owner/repo is on the paper's PaperBench blacklist and is off limits";
 
@@ -27,27 +48,7 @@ describe('blacklist: a scripted attacker through the CLI', { skip }, () => {
     const dir = cleanup.temp('klong-bl-');
     const blacklist = join(dir, 'blacklist.txt');
     writeFileSync(blacklist, `${BLACKLISTED}\n`);
-    const rubric = join(dir, 'rubric.json');
-    writeFileSync(
-      rubric,
-      JSON.stringify({
-        id: 'root',
-        requirements: 'The greeting is reproduced.',
-        weight: 1,
-        task_category: null,
-        finegrained_task_category: null,
-        sub_tasks: [
-          {
-            id: 'code',
-            requirements: 'hello.py prints a greeting.',
-            weight: 1,
-            task_category: 'Code Development',
-            finegrained_task_category: null,
-            sub_tasks: [],
-          },
-        ],
-      }),
-    );
+    const rubric = writeRubric(dir);
     const r = await runCli([
       ...reproduceArgs(session, server.url),
       '--blacklist',
@@ -116,5 +117,77 @@ describe('blacklist: a scripted attacker through the CLI', { skip }, () => {
     assert.match(report, /`final_reproduction`/);
     assert.match(r.stderr, /Grade: 100\.0% of the rubric\./);
     assert.match(r.stderr, /⚠ Flagged for review: the blacklist monitor recorded \d+ finding\(s\)/);
+  });
+
+  test('a resumed session: the new process does not know the URL’s variable, git refuses, the rescan records nothing twice', async () => {
+    let child: ChildProcess | undefined;
+    const session = cleanup.session('blresume');
+    const dir = cleanup.temp('klong-bl-');
+    const blacklist = join(dir, 'blacklist.txt');
+    writeFileSync(blacklist, `${BLACKLISTED}\n`);
+    const judge = () => reply('{"score": 1, "explanation": "scripted judge"}');
+    const first = await cleanup.modelServer(
+      [
+        tools(call('bash', { command: FAKE_GITHUB }, 'setup')),
+        tools(
+          call('write_file', { path: 'env.sh', content: 'export U=http://github.com/owner/repo\n' }, 'env'),
+        ),
+        () => {
+          setTimeout(() => child?.kill('SIGINT'), 1500);
+          return tools(call('bash', { command: 'sleep 60' }, 'sleep'));
+        },
+      ],
+      { apiKey: 'sk-test' },
+    );
+    const args = [
+      ...reproduceArgs(session, first.url),
+      '--blacklist',
+      blacklist,
+      '--rubric',
+      writeRubric(dir),
+    ];
+    const r1 = await runCli(args, { onChild: (c) => (child = c) });
+    assert.equal(r1.code, 130, r1.stderr);
+    const second = await cleanup.modelServer(
+      (req) =>
+        !req.tools?.length
+          ? judge()
+          : req.messages.some((m) => m.tool_call_id === 'clone')
+            ? tools(call('end_task', { summary: 'resumed' }, 'end'))
+            : tools(call('bash', { command: 'source env.sh && git clone "$U" /tmp/r' }, 'clone')),
+      { apiKey: 'sk-test' },
+    );
+    const r2 = await runCli([
+      'reproduce',
+      '--resume',
+      session.sessionId,
+      '--state-dir',
+      session.stateDir,
+      '--base-url',
+      second.url,
+      '--model',
+      'test-model',
+      '--no-final-run',
+      '--label',
+      'klong.test=1',
+    ]);
+    assert.equal(r2.code, 0, r2.stderr);
+    const events = sessionEvents(session.stateDir, session.sessionId) as unknown as AgentEvent[];
+    const clone = events.find((e) => e.type === 'tool_result' && e.callId === 'clone');
+    assert.ok(clone?.type === 'tool_result' && clone.output.includes(GUARD_MESSAGE), JSON.stringify(clone));
+    assert.ok(!clone.output.includes(REPO_MARK));
+    const findings = events.filter((e) => e.type === 'blacklist_finding');
+    const callSeq = (id: string) => events.find((e) => e.type === 'tool_call' && e.callId === id)!.seq;
+    assert.deepEqual(
+      findings.map((f) => f.type === 'blacklist_finding' && [f.callSeq, f.where]),
+      [
+        [callSeq('env'), 'tool_call'],
+        [callSeq('clone'), 'tool_result'],
+      ],
+      'one finding per attempt, none recorded again by the rescan before grading',
+    );
+    const grade = events.find((e) => e.type === 'grade');
+    assert.equal(grade?.type === 'grade' && grade.flagged, true);
+    assert.match(r2.stderr, /⚠ Flagged for review: the blacklist monitor recorded 2 finding\(s\)/);
   });
 });
