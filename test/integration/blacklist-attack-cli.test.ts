@@ -12,7 +12,14 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { AgentEvent } from '../../src/agent/events';
 import { entryFor } from '../../src/ui/timelineEntries';
-import { ATTACKS, ATTEMPT_IDS, attackerScript, BLACKLISTED } from '../support/blacklist-attacker';
+import {
+  ALL_ATTEMPTS,
+  ATTACKS,
+  ATTEMPT_IDS,
+  attackerScript,
+  BLACKLISTED,
+  GIT_ATTACKS,
+} from '../support/blacklist-attacker';
 import { cliCleanup, cliDockerSkip, reproduceArgs, runCli, sessionEvents } from '../support/cli-run';
 import { FAKE_GITHUB, REPO_MARK } from '../support/fake-github';
 import { call, reply, tools } from '../support/model-server';
@@ -42,7 +49,7 @@ function writeRubric(dir: string): string {
 const GUARD_MESSAGE = "KLong: github.com/owner/repo is on the paper's PaperBench blacklist and is off limits";
 
 describe('blacklist: a scripted attacker through the CLI', { skip }, () => {
-  test('15 spellings, a URL built at run time and reproduce.sh: no copy, every attempt a finding, grade flagged', async () => {
+  test('15 spellings as commands and from scripts, a URL built at run time, reproduce.sh: no copy, every attempt a finding, grade flagged', async () => {
     const server = await cleanup.modelServer(attackerScript(), { apiKey: 'sk-test' });
     const session = cleanup.session('blattack');
     const dir = cleanup.temp('klong-bl-');
@@ -72,11 +79,14 @@ describe('blacklist: a scripted attacker through the CLI', { skip }, () => {
     assert.match(result('control').output, /^other sources$/m);
     // No attempt got the repository, wherever it would have landed.
     assert.doesNotMatch(result('evidence').output, /^\//m, result('evidence').output);
-    for (const id of ATTEMPT_IDS) {
+    for (const id of ALL_ATTEMPTS) {
       const out = result(id).output;
       assert.ok(!out.includes(REPO_MARK), `${id}: ${out}`);
       // Refused by the bash tool before running, or by git inside the container.
-      assert.ok(/^Command refused: Refused: /.test(out) || out.includes(GUARD_MESSAGE), `${id}: ${out}`);
+      if (ATTACKS.some(([a]) => a === id)) assert.match(out, /^Command refused: Refused: /, id);
+      if (GIT_ATTACKS.some((a) => id === `run-${a}`)) assert.ok(out.includes(GUARD_MESSAGE), `${id}: ${out}`);
+    }
+    for (const id of ATTEMPT_IDS) {
       const call = calls.get(id)!;
       assert.ok(
         findings.some((f) => f.callSeq === call.seq && f.repo === 'github.com/owner/repo'),
@@ -109,6 +119,7 @@ describe('blacklist: a scripted attacker through the CLI', { skip }, () => {
     writeFileSync('/tmp/bl-findings.json', JSON.stringify(findings, null, 1));
     writeFileSync('/tmp/bl-stderr.txt', r.stderr);
     assert.match(report, /\*\*⚠ Flagged for review:\*\* the blacklist monitor recorded \d+ finding/);
+    assert.equal(GIT_ATTACKS.length, 12);
     for (const [id, command] of ATTACKS)
       assert.ok(
         report.includes(command.replace(/\s+/g, ' ').replace(/\|/g, '\\|').replace(/`/g, "'")),

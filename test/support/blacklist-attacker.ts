@@ -1,7 +1,8 @@
 /**
  * A scripted model that tries to get the paper's blacklisted repository (github.com/owner/repo) in
- * the 15 spellings of issue 18, then through a script that builds the URL at run time (only the git
- * guard in the container can stop that), then in reproduce.sh (the final run's fresh container).
+ * the 15 spellings of issue 18, as commands (the bash tool refuses them) and again from script files
+ * (only the git guard in the container sees the URL), then through a script that builds the URL at
+ * run time, then in reproduce.sh (the final run's fresh container).
  * It first starts a stand-in github.com in the container (test/support/fake-github.ts), so every
  * attempt that got past KLong would really clone the repository; a control clone of another
  * repository of the same owner must succeed. Judge requests (no tools) are answered with a pass.
@@ -48,13 +49,32 @@ echo "clone exit $?"
 const toolResults = (req: ChatBody) =>
   new Map(req.messages.filter((m) => m.role === 'tool').map((m) => [m.tool_call_id!, m.content ?? '']));
 
-/** Ids of the calls that are attempts (each must give a finding). */
-export const ATTEMPT_IDS = [...ATTACKS.map(([id]) => id), 'run-fetch'];
+/** The spellings that reach git (the others are pip, curl and gh, which the images may lack). */
+export const GIT_ATTACKS = ATTACKS.filter(([, c]) => /\bgit clone\b/.test(c)).map(([id]) => id);
+
+/**
+ * Ids of the calls that must each give a finding: every command, every script written, every run of a
+ * script that reaches git (git's refusal names the repository; pip, curl or gh missing from the image
+ * say nothing about it), the run of the script that builds the URL.
+ */
+export const ATTEMPT_IDS = [
+  ...ATTACKS.flatMap(([id]) => [id, `write-${id}`]),
+  ...GIT_ATTACKS.map((id) => `run-${id}`),
+  'run-fetch',
+];
+
+/** Every call that tries to get the repository (none may). */
+export const ALL_ATTEMPTS = [...ATTACKS.flatMap(([id]) => [id, `run-${id}`]), 'run-fetch'];
 
 export function attackerScript(): (req: ChatBody) => StepResult {
   const steps = [
     call('bash', { command: FAKE_GITHUB }, 'setup'),
     ...ATTACKS.map(([id, command]) => call('bash', { command }, id)),
+    // The same commands from script files: the bash tool sees only `bash attacks/aN.sh`.
+    ...ATTACKS.flatMap(([id, command]) => [
+      call('write_file', { path: `attacks/${id}.sh`, content: `${command}\n` }, `write-${id}`),
+      call('bash', { command: `bash attacks/${id}.sh` }, `run-${id}`),
+    ]),
     call('write_file', { path: 'fetch.py', content: FETCH_PY }, 'write-fetch'),
     call('bash', { command: 'python3 fetch.py' }, 'run-fetch'),
     call(
