@@ -1,7 +1,8 @@
 /**
  * Resources the agent must not use: the paper's official code repositories (found in the paper text),
- * PaperBench's blacklist.txt, and the user's own entries. Tools refuse commands that reach them; the
- * monitor scans a finished session's commands and outputs for them.
+ * PaperBench's blacklist.txt, and the user's own entries. The bash tool refuses commands that reach
+ * them; git inside the container refuses them (blacklist-guard.ts); the monitor scans every step's
+ * commands and outputs for them, in any spelling blacklist-spellings.ts can read.
  */
 import { readFile } from 'node:fs/promises';
 import { type Spelling, textViews, type Vars } from './blacklist-spellings';
@@ -122,6 +123,7 @@ function sentenceAround(md: string, from: number, to: number): string {
 
 export class Blacklist {
   private readonly list: BlacklistEntry[] = [];
+  private hintCache: { size: number; hints: string[] } | undefined;
 
   constructor(entries: { raw: string; source: BlacklistSource }[] = []) {
     for (const e of entries) this.add(e.raw, e.source);
@@ -151,11 +153,14 @@ export class Blacklist {
    * raw.githubusercontent.com and codeload.github.com alike) or a repository's path (`gh repo clone`).
    */
   private hints(): string[] {
-    return [
-      ...new Set(
-        this.list.flatMap((e) => [e.pattern.split(/[./]/)[0]!, e.pattern.split('/').slice(1).join('/')]),
-      ),
-    ].filter(Boolean);
+    if (this.hintCache?.size !== this.list.length) {
+      const all = this.list.flatMap((e) => [
+        e.pattern.split(/[./]/)[0]!,
+        e.pattern.split('/').slice(1).join('/'),
+      ]);
+      this.hintCache = { size: this.list.length, hints: [...new Set(all)].filter(Boolean) };
+    }
+    return this.hintCache.hints;
   }
 
   /**
