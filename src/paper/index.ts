@@ -15,6 +15,7 @@ export {
   scanEventLog,
   scanEvents,
 } from './blacklist';
+export { type GitGuardFiles, gitGuardFiles, guardMessage, guardTampering } from './blacklist-guard';
 export {
   decodeEscapes,
   type Spelling,
