@@ -111,7 +111,29 @@ export type AgentEventBody =
       done: number;
       total: number;
     }
-  | { type: 'grade'; score: number; reportPath?: string }
+  /**
+   * The blacklist monitor saw a blacklisted repository in a tool call or its output. As in
+   * PaperBench, any finding flags the grade for review.
+   */
+  | {
+      type: 'blacklist_finding';
+      step: number;
+      /** The tool call it belongs to, and the event it was seen in (the call or its result). */
+      callSeq?: number;
+      seenSeq?: number;
+      callId?: string;
+      where: 'tool_call' | 'tool_result';
+      tool: string;
+      /** The repository (normalised host/path) and why it is blacklisted. */
+      repo: string;
+      source: 'paper' | 'paperbench' | 'user';
+      /** What was seen, and how it was spelled (as written, shell, base64, …). */
+      found: string;
+      how: string;
+      /** The command (bash) or arguments of the tool call, capped. */
+      command: string;
+    }
+  | { type: 'grade'; score: number; reportPath?: string; flagged?: boolean }
   | { type: 'end'; reason: 'end_task' | 'deadline' | 'stopped' | 'error'; summary?: string };
 
 export type AgentEvent = AgentEventBody & { seq: number; ts: number };

@@ -176,7 +176,7 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
   });
   let removeContainer = false;
   try {
-    const { result, score, reportPath } = await run.run();
+    const { result, score, reportPath, findings } = await run.run();
     progress.done();
     const pending = run.queue.list();
     if (pending.length) {
@@ -201,6 +201,10 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
     if (result.status === 'done') {
       say(`Session ${sessionId} ended (${result.reason})${result.summary ? `: ${result.summary}` : ''}.`);
       if (score !== undefined) say(`Grade: ${(score * 100).toFixed(1)}% of the rubric.`);
+      if (findings)
+        say(
+          `⚠ Flagged for review: the blacklist monitor recorded ${findings} finding(s) of blacklisted repositories (listed in the report).`,
+        );
       if (reportPath) say(`Report: ${reportPath}`);
       if (existsSync(join(workspaceDir, 'reproduce.sh')))
         say(

@@ -3,7 +3,16 @@
  * grade against the rubric, and the report that is proposed to the user as REPRODUCTION.md.
  */
 import type { ModelClient } from '../llm/types';
-import { type GradeResult, gradeSubmission, type Paper, type RubricNode, renderReport } from '../paper';
+import {
+  type BlacklistHit,
+  flaggedLine,
+  type GradeResult,
+  gradeSubmission,
+  type Paper,
+  type RubricNode,
+  renderFindings,
+  renderReport,
+} from '../paper';
 import type { FinalRunEvidence } from '../paper/evidence';
 import type { LeafProgress } from '../paper/grade';
 import type { SubmissionFile } from '../paper/submission';
@@ -42,6 +51,8 @@ export interface GradeRunOptions {
   reproduceLog?: string;
   /** The final run of reproduce.sh, when there was one: no script, a failure or no output decides Execution/Result leaves. */
   finalRun?: FinalRunEvidence;
+  /** The blacklist monitor's findings: listed in the grade, which they flag for review. */
+  blacklistHits?: BlacklistHit[];
   cacheDir: string;
   signal?: AbortSignal;
   onLeaf?: (progress: LeafProgress) => void;
@@ -59,6 +70,7 @@ export async function gradeInSandbox(o: GradeRunOptions): Promise<GradeResult> {
     ...(o.reproduceLog !== undefined ? { reproduceLog: o.reproduceLog } : {}),
     // Without a final run (--no-final-run) the judge decides every leaf, as before.
     ...(o.finalRun ? { decideFromEvidence: true, finalRun: o.finalRun } : {}),
+    ...(o.blacklistHits ? { blacklistHits: o.blacklistHits } : {}),
     cacheDir: o.cacheDir,
     ...(o.signal ? { signal: o.signal } : {}),
     ...(o.onLeaf ? { onLeaf: o.onLeaf } : {}),
@@ -71,6 +83,8 @@ export function reproductionReport(o: {
   grade?: GradeResult;
   summary?: string;
   reproduction?: { ran: boolean; exitCode: number | null; durationMs: number };
+  /** Blacklist findings; listed here when there is no grade to list them. */
+  findings?: BlacklistHit[];
 }): string {
   const lines = [`# Reproduction of "${o.paper.title}"`, ''];
   if (o.summary) lines.push(o.summary.trim(), '');
@@ -87,6 +101,10 @@ export function reproductionReport(o: {
     );
   }
   if (o.grade) lines.push(renderReport(o.grade).replace(/^# /m, '## '));
-  else lines.push('## Grade', '', 'Not graded: no rubric was given or generated for this session.', '');
+  else {
+    lines.push('## Grade', '', 'Not graded: no rubric was given or generated for this session.', '');
+    if (o.findings?.length)
+      lines.push(flaggedLine(o.findings.length), '', ...renderFindings(o.findings, '###'), '');
+  }
   return `${lines.join('\n').trimEnd()}\n`;
 }

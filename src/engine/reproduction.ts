@@ -28,6 +28,7 @@ import {
 import type { Paper, RubricNode } from '../paper/types';
 import { type DockerSandbox, openSandbox, removeFreshContainers, runFreshContainer } from '../sandbox';
 import type { LiveSession } from '../session';
+import { BlacklistWatch } from './blacklist-watch';
 import { type FinishRecord, finishRecord, lineSplitter, loadFinalRun, saveFinalRunLog } from './final-steps';
 import { gradeInSandbox, reproductionReport } from './grading';
 import { recordStep } from './rewind';
@@ -40,11 +41,13 @@ export interface RunOutcome {
   result: RunResult;
   score?: number;
   reportPath?: string;
+  /** Blacklist findings of the session: any flags the grade for review (PaperBench). */
+  findings?: number;
 }
 
 export class Reproduction {
   private finalRun: ReproductionResult | undefined;
-  private outcome: { score?: number; reportPath?: string } = {};
+  private outcome: { score?: number; reportPath?: string; findings?: number } = {};
   private disposed = false;
 
   private constructor(
@@ -62,6 +65,7 @@ export class Reproduction {
     private readonly settings: RunSettings,
     private readonly hooks: RunHooks,
     private readonly emit: (e: AgentEventBody) => void,
+    private readonly watch: BlacklistWatch,
   ) {}
 
   get workspace(): string {
@@ -125,6 +129,13 @@ export class Reproduction {
     });
     const sessionId = live.sessionId;
     const labels = settings.labels ?? {};
+    let watch!: BlacklistWatch;
+    const emit = (body: AgentEventBody) => {
+      const event = live.append(body);
+      watch.see(event);
+      hooks.onEvent?.(event);
+    };
+    watch = new BlacklistWatch(blacklist, emit);
     const sandbox = await openSandbox({
       workspace: live.summary.workspace,
       sessionId,
@@ -134,15 +145,12 @@ export class Reproduction {
       ...(settings.dockerHost ? { dockerHost: settings.dockerHost } : {}),
       ...(settings.limits ? { limits: settings.limits } : {}),
       labels,
+      ...(watch.gitGuard ? { gitGuard: watch.gitGuard } : {}),
       onProgress: (m) => hooks.say(m),
       onWarning: (m) => (hooks.onWarning ? hooks.onWarning(m) : hooks.say(m)),
       secrets: [settings.model.apiKey],
     });
 
-    const emit = (body: AgentEventBody) => {
-      const event = live.append(body);
-      hooks.onEvent?.(event);
-    };
     const snapState = live.snapshot?.state as SessionState | undefined;
     const budgetFrom = snapState?.budget
       ? { ...snapState.budget, activeMs: Math.max(snapState.budget.activeMs, live.summary.activeMs) }
@@ -190,13 +198,14 @@ export class Reproduction {
         sink: emit,
         budget,
         paper: createPaperReader(paper),
-        isBlocked: (c) => blacklist.refusal(c),
+        isBlocked: (c) => watch.refusal(c),
         ...(priced.prices ? { prices: priced.prices } : {}),
         ...(saved.spendCapUsd ? { spendCap: { usd: saved.spendCapUsd } } : {}),
         onSpendCap: async (reason, totals) => hooks.onSpendCap?.(reason, totals),
         afterTool: queue.hook(),
         finalReproduction: (_reason, summary, signal) => run.finish(summary, signal),
         onStepEnd: async ({ step, final }) => {
+          watch.endStep();
           await recordStep(sandbox, step, emit, hooks.onWarning);
           if (final) live.snapshotNow(agent.snapshot());
           else live.endStep(() => agent.snapshot());
@@ -226,6 +235,7 @@ export class Reproduction {
       settings,
       hooks,
       emit,
+      watch,
     );
     // Proposals the session had before a reload come back from the container's changes.
     if (resumed) await queue.refresh(agent.step);
@@ -272,6 +282,7 @@ export class Reproduction {
             ...(signal ? { signal } : {}),
             ...(this.settings.dockerHost ? { dockerHost: this.settings.dockerHost } : {}),
             ...(this.settings.limits ? { limits: this.settings.limits } : {}),
+            ...(this.watch.gitGuard ? { gitGuard: this.watch.gitGuard } : {}),
           }),
       },
       { timeoutMs, onOutput: lineSplitter((line) => this.hooks.say(`reproduce.sh: ${line}`)) },
@@ -333,6 +344,10 @@ export class Reproduction {
     const done = finishRecord(this.live.log);
     const final = this.settings.finalRun === false ? undefined : await this.runFinal(done, signal);
     this.finalRun = final;
+    const findings = this.watch.beforeGrading(
+      this.live.log.iterate(0),
+      final?.ran ? { step: this.agent.step, log: final.log } : undefined,
+    );
     let grade: Awaited<ReturnType<typeof gradeInSandbox>> | undefined;
     if (this.rubric && this.settings.grade !== false) {
       await this.reloadRubric();
@@ -345,6 +360,7 @@ export class Reproduction {
           rubric: this.rubric,
           ...(this.finalRun?.ran ? { reproduceLog: this.finalRun.log } : {}),
           ...(this.finalRun ? { finalRun: this.finalRun } : {}),
+          blacklistHits: findings,
           cacheDir: join(this.live.dir, 'judge-cache'),
           ...(signal ? { signal } : {}),
           onLeaf: (p) => {
@@ -370,16 +386,23 @@ export class Reproduction {
       ...(grade ? { grade } : {}),
       ...(summary ? { summary } : {}),
       ...(this.finalRun ? { reproduction: this.finalRun } : {}),
+      findings,
     });
     writeFileSync(join(this.live.dir, 'REPRODUCTION.md'), report);
     await this.sandbox.writeFile('REPRODUCTION.md', report);
     // Once per end: a crash after it regrades from the cache without logging the grade again.
     if (grade && !done.graded)
-      this.emit({ type: 'grade', score: grade.score, reportPath: 'REPRODUCTION.md' });
+      this.emit({
+        type: 'grade',
+        score: grade.score,
+        reportPath: 'REPRODUCTION.md',
+        ...(findings.length ? { flagged: true } : {}),
+      });
     await this.queue.afterTool(this.agent.step); // the approval mode applies to the report too
     this.outcome = {
       ...(grade ? { score: grade.score } : {}),
       reportPath: join(this.live.dir, 'REPRODUCTION.md'),
+      findings: findings.length,
     };
     return final ? { ok: final.ran && final.exitCode === 0, output: final.log } : undefined;
   }

@@ -1,9 +1,11 @@
 /**
  * Resources the agent must not use: the paper's official code repositories (found in the paper text),
- * PaperBench's blacklist.txt, and the user's own entries. Tools refuse commands that reach them; the
- * monitor scans a finished session's commands and outputs for them.
+ * PaperBench's blacklist.txt, and the user's own entries. The bash tool refuses commands that reach
+ * them; git inside the container refuses them (blacklist-guard.ts); the monitor scans every step's
+ * commands and outputs for them, in any spelling blacklist-spellings.ts can read.
  */
 import { readFile } from 'node:fs/promises';
+import { type Spelling, textViews, type Vars } from './blacklist-spellings';
 import { PaperError } from './errors';
 import type { Paper } from './types';
 
@@ -18,20 +20,30 @@ export interface BlacklistEntry {
 
 export interface BlacklistMatch {
   entry: BlacklistEntry;
-  /** The URL or reference as written in the text. */
+  /** The URL or reference as it reads in the spelling it was found in. */
   found: string;
+  /** How it was spelled: as written, after the shell's quoting and variables, base64, … */
+  how: Spelling;
 }
 
 export interface BlacklistHit extends BlacklistMatch {
   where: 'tool_call' | 'tool_result';
   tool: string;
   step: number;
+  /** The event it was seen in. */
   seq?: number;
+  callId?: string;
+  /** The tool call it belongs to (the call itself, or the call whose output it is in). */
+  callSeq?: number;
+  /** The command (bash) or the arguments of that tool call. */
+  command: string;
   excerpt: string;
 }
 
+// A host followed by a path; the scheme, user and port are optional, a trailing dot on the host
+// (`github.com./o/r`, the absolute DNS name) is allowed.
 const URL_RE =
-  /(?:(?:git\+)?(?:https?|git|ssh):\/\/(?:git@)?|git@)?(?:www\.)?((?:[a-z0-9-]+\.)+[a-z]{2,})(?::\d+)?[/:]([^\s'"`<>()[\]{},;|\\]*)/gi;
+  /(?:(?:git\+)?(?:https?|git|ssh):\/\/(?:git@)?|git@)?(?:www\.)?((?:[a-z0-9-]+\.)+[a-z]{2,})\.?(?::\d+)?[/:]([^\s'"`<>()[\]{},;|\\]*)/gi;
 
 /** "host/path" for a URL-ish string; undefined when it has no host. */
 export function normalizeTarget(raw: string): string | undefined {
@@ -49,12 +61,14 @@ function canonical(hostIn: string, pathIn: string): string {
   let path = pathIn
     .toLowerCase()
     .replace(/[?#].*$/, '')
-    .replace(/[.]+$/, '')
-    .replace(/\/+$/, '')
+    .replace(/\/{2,}/g, '/')
+    .replace(/^\//, '')
+    .replace(/[./]+$/, '')
     .replace(/@[^/]*/, '') // pip's git+https://host/owner/repo@ref
     .replace(/\.git(?=\/|$)/, '');
   // Other doors to the same GitHub repository.
-  if (host === 'raw.githubusercontent.com' || host === 'codeload.github.com') host = 'github.com';
+  if (['raw.githubusercontent.com', 'codeload.github.com', 'ssh.github.com'].includes(host))
+    host = 'github.com';
   if (host === 'api.github.com' && path.startsWith('repos/')) {
     host = 'github.com';
     path = path.slice('repos/'.length);
@@ -109,6 +123,7 @@ function sentenceAround(md: string, from: number, to: number): string {
 
 export class Blacklist {
   private readonly list: BlacklistEntry[] = [];
+  private hintCache: { size: number; hints: string[] } | undefined;
 
   constructor(entries: { raw: string; source: BlacklistSource }[] = []) {
     for (const e of entries) this.add(e.raw, e.source);
@@ -133,19 +148,48 @@ export class Blacklist {
     return this.list.length;
   }
 
-  /** Every blacklisted URL the text reaches (host+path prefix, any scheme, .git, case-insensitive). */
-  matches(text: string): BlacklistMatch[] {
+  /**
+   * What any match must contain, lower case: a blacklisted host's first name (github for github.com,
+   * raw.githubusercontent.com and codeload.github.com alike) or a repository's path (`gh repo clone`).
+   */
+  private hints(): string[] {
+    if (this.hintCache?.size !== this.list.length) {
+      const all = this.list.flatMap((e) => [
+        e.pattern.split(/[./]/)[0]!,
+        e.pattern.split('/').slice(1).join('/'),
+      ]);
+      this.hintCache = { size: this.list.length, hints: [...new Set(all)].filter(Boolean) };
+    }
+    return this.hintCache.hints;
+  }
+
+  /**
+   * Every blacklisted repository the text reaches (host+path prefix, any scheme, .git, www., case),
+   * however it is spelled: see textViews. One match per repository and spelling. `vars` carries the
+   * variables assigned in earlier text of the same session.
+   */
+  matches(text: string, vars?: Vars, opts: { decode?: boolean } = {}): BlacklistMatch[] {
     if (!this.list.length) return [];
     const out: BlacklistMatch[] = [];
-    const check = (target: string, found: string) => {
+    const check = (target: string, found: string, how: Spelling) => {
       for (const entry of this.list)
-        if (target === entry.pattern || target.startsWith(`${entry.pattern}/`)) out.push({ entry, found });
+        if (
+          (target === entry.pattern || target.startsWith(`${entry.pattern}/`)) &&
+          !out.some((m) => m.entry === entry && m.how === how)
+        )
+          out.push({ entry, found, how });
     };
-    const re = new RegExp(URL_RE.source, 'gi');
-    for (let m = re.exec(text); m; m = re.exec(text)) check(canonical(m[1]!, m[2]!), m[0]);
-    // `gh repo clone owner/repo` reaches GitHub without writing its host.
-    const gh = /\bgh\s+repo\s+(?:clone|view|fork)\s+([\w.-]+\/[\w.-]+)/gi;
-    for (let m = gh.exec(text); m; m = gh.exec(text)) check(canonical('github.com', m[1]!), m[0]);
+    const hints = this.hints();
+    for (const view of textViews(text, { ...opts, ...(vars ? { vars } : {}), hints })) {
+      if (!hints.some((h) => view.text.toLowerCase().includes(h))) continue;
+      const re = new RegExp(URL_RE.source, 'gi');
+      for (let m = re.exec(view.text); m; m = re.exec(view.text))
+        check(canonical(m[1]!, m[2]!), m[0], view.how);
+      // `gh repo clone owner/repo` reaches GitHub without writing its host.
+      const gh = /\bgh\s+repo\s+(?:clone|view|fork)\s+([\w.-]+\/[\w.-]+)/gi;
+      for (let m = gh.exec(view.text); m; m = gh.exec(view.text))
+        check(canonical('github.com', m[1]!), m[0], view.how);
+    }
     return out;
   }
 
@@ -158,8 +202,9 @@ export class Blacklist {
   }
 
   /** Refusal text for a tool, or undefined when the command is allowed. */
-  refusal(command: string): string | undefined {
-    const m = this.match(command);
+  refusal(command: string, vars?: Vars): string | undefined {
+    // A copy: a refused command's assignments never ran.
+    const m = this.matches(command, vars && new Map(vars))[0];
     if (!m) return undefined;
     return `Refused: ${m.found} is blacklisted (${m.entry.source === 'paper' ? "the paper's official code" : m.entry.source === 'paperbench' ? 'PaperBench blacklist' : 'blocked by the user'}). Reproduce the paper without the authors' code.`;
   }
@@ -202,34 +247,128 @@ export interface ScannableEvent {
   type: string;
   seq?: number;
   step?: number;
+  callId?: string;
   name?: string;
   args?: string;
   output?: string;
 }
 
-/**
- * The monitor: blacklisted URLs in a session's tool calls (commands, arguments) and tool outputs.
- * read_paper output is skipped: the paper naming its own repository is not a use of it.
- */
-export function scanEvents(events: Iterable<ScannableEvent>, blacklist: Blacklist): BlacklistHit[] {
-  const hits: BlacklistHit[] = [];
-  for (const ev of events) {
-    if (ev.type !== 'tool_call' && ev.type !== 'tool_result') continue;
-    if (ev.type === 'tool_result' && ev.name === 'read_paper') continue;
-    const text = (ev.type === 'tool_call' ? ev.args : ev.output) ?? '';
-    for (const m of blacklist.matches(text)) {
-      const at = text.toLowerCase().indexOf(m.found.toLowerCase());
-      const excerpt = text.slice(Math.max(0, at - 60), at + m.found.length + 60).replace(/\s+/g, ' ');
-      hits.push({
-        ...m,
-        where: ev.type,
-        tool: ev.name ?? '',
-        step: ev.step ?? 0,
-        ...(ev.seq !== undefined ? { seq: ev.seq } : {}),
-        excerpt,
-      });
-    }
+const COMMAND_MAX = 2000;
+
+function cap(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/** The strings of a tool call's JSON arguments (each scanned on its own), or the raw text. */
+function argStrings(args: string): string[] {
+  try {
+    const v = JSON.parse(args) as unknown;
+    if (v && typeof v === 'object')
+      return Object.values(v as Record<string, unknown>).filter((x): x is string => typeof x === 'string');
+  } catch {
+    // Malformed arguments: scan them as they are.
   }
+  return [args];
+}
+
+/** The command of a bash call, or the call's arguments. */
+function commandOf(name: string, args: string): string {
+  try {
+    const v = JSON.parse(args) as Record<string, unknown>;
+    if (name === 'bash' && typeof v?.command === 'string') return v.command;
+  } catch {
+    // fall through
+  }
+  return args;
+}
+
+/**
+ * The monitor: blacklisted repositories in a session's tool calls (commands, arguments) and outputs,
+ * in any spelling textViews knows, with the variables the session's commands assigned so far. One
+ * finding per tool call and repository (a refused clone is found in the command, not again in its
+ * error). read_paper output is skipped: the paper naming its own repository is not a use of it.
+ */
+export class BlacklistMonitor {
+  private readonly vars: Vars = new Map();
+  /** Tool calls by id (ids may repeat over a session: the latest call with an id owns its result). */
+  private readonly calls = new Map<string, { command: string; seq?: number }>();
+  private readonly seen = new Set<string>();
+
+  constructor(private readonly blacklist: Blacklist) {}
+
+  /** Identity of a finding: the tool call it belongs to and the repository. */
+  static key(h: { callSeq?: number; callId?: string; repo: string }): string {
+    return `${h.callSeq !== undefined ? `#${h.callSeq}` : (h.callId ?? '')}|${h.repo}`;
+  }
+
+  /** The bash tool's refusal for a command, with the variables the session's earlier commands set. */
+  refusal(command: string): string | undefined {
+    return this.blacklist.refusal(command, this.vars);
+  }
+
+  /** A finding already recorded (read back from the log): not reported again. */
+  markRecorded(h: { callSeq?: number; callId?: string; repo: string }): void {
+    this.seen.add(BlacklistMonitor.key(h));
+  }
+
+  observe(ev: ScannableEvent): BlacklistHit[] {
+    if (!this.blacklist.size || (ev.type !== 'tool_call' && ev.type !== 'tool_result')) return [];
+    const tool = ev.name ?? '';
+    let texts: string[];
+    let call: { command: string; seq?: number };
+    if (ev.type === 'tool_call') {
+      const args = ev.args ?? '';
+      texts = argStrings(args);
+      call = {
+        command: cap(commandOf(tool, args), COMMAND_MAX),
+        ...(ev.seq !== undefined ? { seq: ev.seq } : {}),
+      };
+      if (ev.callId) this.calls.set(ev.callId, call);
+    } else {
+      if (tool === 'read_paper') return [];
+      texts = [ev.output ?? ''];
+      call = (ev.callId && this.calls.get(ev.callId)) || { command: '' };
+    }
+    const callSeq = call.seq;
+    const command = call.command;
+    const hits: BlacklistHit[] = [];
+    // Outputs are not decoded: the agent writes what it decodes (commands, file contents), and logs
+    // are long; anything that reaches git is refused by the guard, whose message is found here. An
+    // output assigns no variables in the session's shell.
+    const isCall = ev.type === 'tool_call';
+    for (const text of texts)
+      for (const m of this.blacklist.matches(text, isCall ? this.vars : undefined, { decode: isCall })) {
+        const key = BlacklistMonitor.key({
+          ...(callSeq !== undefined ? { callSeq } : {}),
+          ...(ev.callId ? { callId: ev.callId } : {}),
+          repo: m.entry.pattern,
+        });
+        if (this.seen.has(key)) continue;
+        this.seen.add(key);
+        const at = text.toLowerCase().indexOf(m.found.toLowerCase());
+        const excerpt =
+          at < 0 ? m.found : text.slice(Math.max(0, at - 60), at + m.found.length + 60).replace(/\s+/g, ' ');
+        hits.push({
+          ...m,
+          where: ev.type,
+          tool,
+          step: ev.step ?? 0,
+          ...(ev.seq !== undefined ? { seq: ev.seq } : {}),
+          ...(ev.callId ? { callId: ev.callId } : {}),
+          ...(callSeq !== undefined ? { callSeq } : {}),
+          command,
+          excerpt: cap(excerpt, 400),
+        });
+      }
+    return hits;
+  }
+}
+
+/** The monitor over a whole list of events (e.g. a finished session). */
+export function scanEvents(events: Iterable<ScannableEvent>, blacklist: Blacklist): BlacklistHit[] {
+  const monitor = new BlacklistMonitor(blacklist);
+  const hits: BlacklistHit[] = [];
+  for (const ev of events) hits.push(...monitor.observe(ev));
   return hits;
 }
 

@@ -64,6 +64,8 @@ export interface GradeResult {
   promptTokens: number;
   completionTokens: number;
   flags: { blacklist: BlacklistHit[] };
+  /** Flagged for review, as PaperBench does when its monitor finds blacklisted resources in the session. */
+  flagged: boolean;
   gradedAt: string;
 }
 
@@ -210,6 +212,7 @@ export async function gradeSubmission(opts: GradeOptions): Promise<GradeResult> 
     promptTokens: all.reduce((a, v) => a + v.promptTokens, 0),
     completionTokens: all.reduce((a, v) => a + v.completionTokens, 0),
     flags: { blacklist: opts.blacklistHits ?? [] },
+    flagged: (opts.blacklistHits?.length ?? 0) > 0,
     gradedAt: new Date().toISOString(),
   };
 }

@@ -4,6 +4,7 @@ export {
   type BlacklistEntry,
   type BlacklistHit,
   type BlacklistMatch,
+  BlacklistMonitor,
   type BlacklistSource,
   type LoadBlacklistOptions,
   loadBlacklist,
@@ -14,6 +15,15 @@ export {
   scanEventLog,
   scanEvents,
 } from './blacklist';
+export { type GitGuardFiles, gitGuardFiles, guardMessage, guardTampering } from './blacklist-guard';
+export {
+  decodeEscapes,
+  type Spelling,
+  shellView,
+  type TextView,
+  textViews,
+  type Vars,
+} from './blacklist-spellings';
 export { PaperError } from './errors';
 export { type DecidedLeaf, evidenceDecides, type FinalRunEvidence, NOT_JUDGED } from './evidence';
 export { type GradeOptions, type GradeResult, gradeSubmission } from './grade';
@@ -34,7 +44,7 @@ export {
 } from './judge';
 export { loadPaper, paperFromMarkdown, paperFromPdf } from './paper';
 export { createPaperReader, formatIndex, type PaperReader } from './reader';
-export { gradeToJson, renderReport } from './report';
+export { flaggedLine, gradeToJson, renderFindings, renderReport } from './report';
 export {
   type ReproductionResult,
   type ReproductionRunner,

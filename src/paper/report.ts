@@ -1,4 +1,6 @@
 /** Markdown report of a grade: score by top-level node, then every leaf with its reason. */
+
+import type { BlacklistHit } from './blacklist';
 import { NOT_JUDGED } from './evidence';
 import type { GradeResult } from './grade';
 import { type GradedNode, gradedLeaves } from './graded';
@@ -8,6 +10,30 @@ const cell = (s: string, max = 200) => {
   const t = s.replace(/\s+/g, ' ').trim().replace(/\|/g, '\\|');
   return t.length > max ? `${t.slice(0, max - 1)}…` : t;
 };
+
+/** The line that marks a grade as flagged for review (PaperBench: any monitor finding). */
+export function flaggedLine(findings: number): string {
+  return `**⚠ Flagged for review:** the blacklist monitor recorded ${findings} finding(s) of blacklisted resources in the session (PaperBench rules); check them before using this grade.`;
+}
+
+/** The monitor's findings, each with the command it belongs to. */
+export function renderFindings(hits: BlacklistHit[], level = '##'): string[] {
+  const out = [
+    `${level} ⚠ Blacklisted resources used`,
+    '',
+    'The session reached resources it was not allowed to use; this reproduction may not be independent:',
+    '',
+  ];
+  for (const h of hits.slice(0, 50)) {
+    const spelled = h.how === 'as written' ? '' : `, spelled ${h.how}`;
+    const cmd = h.command ? `; command: \`${cell(h.command, 300).replace(/`/g, "'")}\`` : '';
+    out.push(
+      `- step ${h.step} (${h.where}, \`${h.tool}\`): \`${cell(h.found, 120).replace(/`/g, "'")}\` matches ${h.entry.pattern}${spelled}${cmd}`,
+    );
+  }
+  if (hits.length > 50) out.push(`- … ${hits.length - 50} more (the session's events.jsonl has them all)`);
+  return out;
+}
 
 export function renderReport(result: GradeResult): string {
   const { root } = result;
@@ -29,18 +55,8 @@ export function renderReport(result: GradeResult): string {
       `${decided.length} Code Execution / Result Analysis requirement(s) scored 0 without asking the judge: ${reasons.join(' ')} They are marked "no judge" below.`,
     );
   }
-  if (result.flags.blacklist.length) {
-    out.push('', '## ⚠ Blacklisted resources used', '');
-    out.push(
-      'The session reached resources it was not allowed to use; this reproduction may not be independent:',
-      '',
-    );
-    for (const h of result.flags.blacklist.slice(0, 30))
-      out.push(
-        `- step ${h.step} (${h.where}, \`${h.tool}\`): \`${cell(h.found, 120)}\` matches ${h.entry.pattern}`,
-      );
-    if (result.flags.blacklist.length > 30) out.push(`- … ${result.flags.blacklist.length - 30} more`);
-  }
+  if (result.flagged) out.push('', flaggedLine(result.flags.blacklist.length));
+  if (result.flags.blacklist.length) out.push('', ...renderFindings(result.flags.blacklist, '##'));
   out.push(
     '',
     '## Score by top-level requirement',

@@ -5,6 +5,7 @@ import { DEFAULT_WORKDIR, imageConfig } from './devcontainer';
 import { connectDocker, dockerError } from './docker-client';
 import { DockerSandbox } from './docker-sandbox';
 import { SandboxError } from './errors';
+import { type GitGuard, installGitGuard } from './git-guard';
 import { copyWorkspaceIn } from './open';
 import type { ExecResult } from './sandbox';
 import { PersistentShell } from './shell';
@@ -26,6 +27,8 @@ export interface FreshRunOptions {
   /** The session this run belongs to: its container carries it in LABEL_FRESH_OF, so that a resume
    * after a crash (which skips the removal below) can find and remove it. */
   freshOf?: string;
+  /** The blacklist guard for git (reproduce.sh must not fetch a blacklisted repository either). */
+  gitGuard?: GitGuard;
   signal?: AbortSignal;
 }
 
@@ -60,6 +63,7 @@ export async function runFreshContainer(o: FreshRunOptions): Promise<FreshRunRes
   }
   try {
     await prepareDirs(container, workdir, user);
+    if (o.gitGuard) await installGitGuard(container, o.gitGuard);
     if (fromSandbox) {
       const archive = await fromSandbox.container.getArchive({ path: `${workdir}/.` });
       await container.putArchive(archive, { path: workdir });

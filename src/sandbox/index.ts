@@ -12,6 +12,7 @@ export {
   removeFreshContainers,
   runFreshContainer,
 } from './fresh-run';
+export { type GitGuard, installGitGuard } from './git-guard';
 export {
   attachSandbox,
   findSandbox,

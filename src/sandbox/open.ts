@@ -15,6 +15,7 @@ import { connectDocker, dockerError } from './docker-client';
 import { DockerSandbox } from './docker-sandbox';
 import { SandboxError } from './errors';
 import { bashScript } from './exec';
+import { type GitGuard, installGitGuard } from './git-guard';
 import { initBaseline } from './shadow-git';
 import { listWorkspace, tarEntries, type WorkspaceEntry } from './workspace-archive';
 
@@ -39,6 +40,8 @@ export interface OpenSandboxOptions {
   labels?: Record<string, string>;
   /** Path of the devcontainer CLI script (default: shipped copy or node_modules). */
   devcontainerCli?: string;
+  /** The blacklist guard for git, installed before any lifecycle command runs (new or reattached container). */
+  gitGuard?: GitGuard;
   onProgress?: (message: string) => void;
   /** What the user should know about (a `${localEnv:…}` that is not passed on); default onProgress. */
   onWarning?: (message: string) => void;
@@ -92,6 +95,7 @@ async function reattach(
   id: string,
   meta: ContainerMeta,
   onProgress?: (m: string) => void,
+  gitGuard?: GitGuard,
 ): Promise<DockerSandbox | undefined> {
   const container = docker.getContainer(id);
   const state = await engineCall(host, () => container.inspect());
@@ -103,6 +107,8 @@ async function reattach(
   }
   const ready = await bashScript(container, `test -f ${READY_MARKER}`, [], { user: 'root' });
   if (ready.exitCode !== 0) return undefined; // setup never finished: start over
+  // The blacklist may have changed since the container was made (a new blacklist.txt): write it again.
+  if (gitGuard) await installGitGuard(container, gitGuard);
   if (started) await runLifecycle(container, 'postStartCommand', meta.postStart, meta, onProgress);
   return new DockerSandbox(docker, container, meta, {
     containerId: id,
@@ -124,7 +130,7 @@ export async function openSandbox(o: OpenSandboxOptions): Promise<DockerSandbox>
 
   for (const found of await engineCall(host, () => findContainers(docker, o.sessionId))) {
     if (found.meta) {
-      const sb = await reattach(docker, host, found.id, found.meta, progress);
+      const sb = await reattach(docker, host, found.id, found.meta, progress, o.gitGuard);
       if (sb) return sb;
     }
     progress?.('Removing an unfinished container of this session');
@@ -175,6 +181,7 @@ export async function openSandbox(o: OpenSandboxOptions): Promise<DockerSandbox>
       network,
     };
     await prepareDirs(container, cfg.workspaceFolder, user);
+    if (o.gitGuard) await installGitGuard(container, o.gitGuard);
     progress?.('Copying the workspace into the container');
     const n = await copyWorkspaceIn(container, workspace, cfg.workspaceFolder, user, { entries });
     progress?.(`Copied ${n} entries`);

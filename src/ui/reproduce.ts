@@ -254,8 +254,11 @@ export class ReproduceController implements vscode.Disposable {
       const r = outcome.result;
       if (r.status === 'done' && r.reason !== 'stopped') {
         const score = outcome.score !== undefined ? ` Score: ${(outcome.score * 100).toFixed(1)}%.` : '';
+        const flagged = outcome.findings
+          ? ` ⚠ Flagged for review: ${outcome.findings} blacklist finding(s), listed in the report.`
+          : '';
         const open = await vscode.window.showInformationMessage(
-          `KLong: the reproduction of "${run.paper.title}" is finished.${score} The report is proposed as REPRODUCTION.md.`,
+          `KLong: the reproduction of "${run.paper.title}" is finished.${score}${flagged} The report is proposed as REPRODUCTION.md.`,
           'Open report',
         );
         if (open) await vscode.commands.executeCommand('klong.openProposal', 'REPRODUCTION.md');

@@ -198,11 +198,22 @@ export function entryFor(e: AgentEvent): NewEntry | undefined {
         durationMs: e.durationMs,
         hasDetail: false,
       };
+    case 'blacklist_finding':
+      return {
+        ...base,
+        kind: 'error',
+        step: e.step,
+        title: oneLine(
+          `Blacklisted: ${e.repo} in the ${e.where === 'tool_call' ? 'command' : 'output'} of ${e.tool}`,
+        ),
+        state: 'warn',
+        hasDetail: true,
+      };
     case 'grade':
       return {
         ...base,
         kind: 'grade',
-        title: `Grade: ${(e.score * 100).toFixed(1)}%`,
+        title: `Grade: ${(e.score * 100).toFixed(1)}%${e.flagged ? ' — flagged for review (blacklist)' : ''}`,
         state: 'info',
         hasDetail: false,
       };
@@ -283,6 +294,9 @@ export function detailFor(events: AgentEventBody[]): DetailSection[] {
         break;
       case 'error':
         out.push(section(e.fatal ? 'Fatal error' : 'Error', e.message));
+        break;
+      case 'blacklist_finding':
+        out.push(section(`Found (${e.how})`, e.found), section('Command', e.command || '(none)'));
         break;
       case 'end':
         if (e.summary) out.push(section('Summary', e.summary));
