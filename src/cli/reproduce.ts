@@ -104,7 +104,6 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
   };
 
   let progress: ProgressLine | undefined;
-  let workspaceDir = typeof from === 'string' ? '' : from.workspace;
   let run: Reproduction;
   try {
     run = await Reproduction.open(settings, from, {
@@ -113,16 +112,15 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
       onWarning: (m) => (progress ? progress.message(`warning: ${m}`) : say(`warning: ${m}`)),
       // Headless: the spend cap stops the session (resumable) and says so.
       onSpendCap: async () => undefined,
-      get userFiles() {
-        return new DirUserFiles(workspaceDir);
-      },
+      // The session's own folder: on a resume it comes from the session log.
+      userFiles: (workspace) => new DirUserFiles(workspace),
     });
   } catch (err) {
     if (err instanceof SessionLockedError) throw new CliError(`${err.message} Close it there first.`);
     if (err instanceof CliError) throw err;
     throw new CliError(err instanceof Error ? err.message : String(err), 1);
   }
-  workspaceDir = run.workspace;
+  const workspaceDir = run.workspace;
   const sessionId = run.sessionId;
   const resumeHint = `klong reproduce --resume ${sessionId} --state-dir ${o.stateDir}`;
   say(

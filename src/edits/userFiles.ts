@@ -26,7 +26,10 @@ export interface UserFiles {
 
 /** The workspace as a plain directory: for the CLI and tests. Refuses paths and symlinks that escape it. */
 export class DirUserFiles implements UserFiles {
-  constructor(private readonly root: string) {}
+  constructor(private readonly root: string) {
+    // An empty root would resolve against the process's cwd (or fail as `realpath ''` on each accept).
+    if (!root) throw new Error('The workspace folder of the session is unknown: no user files to write.');
+  }
 
   async read(path: string): Promise<Uint8Array | null> {
     const abs = await this.resolve(path);

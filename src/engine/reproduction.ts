@@ -160,7 +160,7 @@ export class Reproduction {
     let agent!: AgentSession;
     const queue = new EditQueue({
       sandbox,
-      user: hooks.userFiles,
+      user: typeof hooks.userFiles === 'function' ? hooks.userFiles(live.summary.workspace) : hooks.userFiles,
       emit,
       mode: saved.approval,
       ...(hooks.decide ? { decide: hooks.decide } : {}),
@@ -212,8 +212,13 @@ export class Reproduction {
       hooks,
       emit,
     );
-    // Proposals the session had before a reload come back from the container's changes.
-    if (resumed) await queue.refresh(agent.step);
+    // Proposals the session had before a reload come back from the container's changes; in
+    // auto-accept mode the ones the crash left undecided are accepted now, as they would have been.
+    if (resumed) {
+      await queue.refresh(agent.step);
+      if (queue.mode === 'auto-accept')
+        for (const o of await queue.acceptAll()) if (o.status === 'conflict') hooks.onWarning?.(o.message);
+    }
     return run;
   }
 
