@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import type { ApprovalMode } from '../edits';
 import { DirUserFiles } from '../edits';
-import { type NewSession, Reproduction, type RunSettings } from '../engine/reproduction';
+import { type NewSession, Reproduction, type RunSettings, SessionStartError } from '../engine/reproduction';
 import { FatalModelError, type Prices } from '../llm/types';
 import { removeSandbox } from '../sandbox';
 import { SessionLockedError } from '../session';
@@ -118,6 +118,12 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
   } catch (err) {
     if (err instanceof SessionLockedError) throw new CliError(`${err.message} Close it there first.`);
     if (err instanceof CliError) throw err;
+    if (err instanceof SessionStartError) {
+      throw new CliError(
+        `${err.message}\nSession ${err.sessionId} did not start. Fix the cause, then resume it with: klong reproduce --resume ${err.sessionId} --state-dir ${o.stateDir}`,
+        1,
+      );
+    }
     throw new CliError(err instanceof Error ? err.message : String(err), 1);
   }
   const workspaceDir = run.workspace;

@@ -40,6 +40,19 @@ export interface RunOutcome {
   reportPath?: string;
 }
 
+/**
+ * The session exists on disk but could not start (bad devcontainer.json, Docker down, ...): it is
+ * marked stopped with the reason, and a resume retries it once the cause is fixed.
+ */
+export class SessionStartError extends Error {
+  constructor(
+    readonly sessionId: string,
+    cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+  }
+}
+
 export class Reproduction {
   private finalRun: ReproductionResult | undefined;
   private outcome: { score?: number; reportPath?: string } = {};
@@ -96,8 +109,18 @@ export class Reproduction {
         typeof from === 'string',
       );
     } catch (err) {
+      // Not left "starting": listed as stopped (resumable), with why.
+      try {
+        live.append({
+          type: 'status',
+          status: 'stopped',
+          reason: `could not start: ${err instanceof Error ? err.message : String(err)}`.slice(0, 2000),
+        });
+      } catch {
+        // The log itself failed: nothing more to record.
+      }
       live.close();
-      throw err;
+      throw new SessionStartError(live.sessionId, err);
     }
   }
 

@@ -106,6 +106,11 @@ describe('crash and resume with auto-accept (real CLI, real Docker)', { skip }, 
     const accepted = sessionEvents(stateDir, sessionId)
       .filter((e) => e.type === 'edit_decided' && e.decision === 'accepted')
       .map((e) => e.path);
-    assert.deepEqual([...new Set(accepted)].sort(), ['REPRODUCTION.md', 'c.txt', 'data/b.txt', 'notes/a.txt']);
+    assert.deepEqual([...new Set(accepted)].sort(), [
+      'REPRODUCTION.md',
+      'c.txt',
+      'data/b.txt',
+      'notes/a.txt',
+    ]);
   });
 });
