@@ -3,7 +3,9 @@
  * editor's text wins over the disk and writes go through a WorkspaceEdit (src/ui/editsWorkspace.ts);
  * the CLI and tests use the directory implementation below.
  */
-import { mkdir, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { resolveWorkspacePath } from '../sandbox/sandbox';
 
@@ -22,6 +24,22 @@ export interface UserFiles {
   read(path: string): Promise<UserContent | null>;
   /** Applies the edits together (one undo step where the host has undo); false if the host refused. */
   apply(edits: UserFileEdit[], label: string): Promise<boolean>;
+  // Optional, for files too big to hold in memory (accepted whole): callers fall back to read/apply.
+  /** Git blob id and size of the file as it is now, read as a stream; null when it does not exist. */
+  fileId?(path: string): Promise<{ id: string; size: number } | null>;
+  /**
+   * Replaces the file with the bytes `fill` writes into a temp file beside it (renamed into place
+   * only when `fill` resolves); false if the host refused.
+   */
+  writeFrom?(path: string, fill: (tmpFile: string) => Promise<void>, label: string): Promise<boolean>;
+}
+
+/** Git blob id (SHA-1 of "blob <size>\0" + bytes) of a host file, read as a stream. */
+export async function hostBlobId(file: string): Promise<{ id: string; size: number }> {
+  const { size } = await stat(file);
+  const h = createHash('sha1').update(`blob ${size}\0`);
+  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) h.update(chunk as Buffer);
+  return { id: h.digest('hex'), size };
 }
 
 /** The workspace as a plain directory: for the CLI and tests. Refuses paths and symlinks that escape it. */
@@ -50,9 +68,32 @@ export class DirUserFiles implements UserFiles {
       }
       await mkdir(dirname(abs), { recursive: true });
       // Temp file + rename: a crash never leaves the user's file half-written.
-      const tmp = `${abs}.klong-${process.pid}-${Date.now()}.tmp`;
+      const tmp = tmpName(abs);
       await writeFile(tmp, e.content);
       await rename(tmp, abs);
+    }
+    return true;
+  }
+
+  async fileId(path: string): Promise<{ id: string; size: number } | null> {
+    const abs = await this.resolve(path);
+    try {
+      return await hostBlobId(abs);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  async writeFrom(path: string, fill: (tmpFile: string) => Promise<void>): Promise<boolean> {
+    const abs = await this.resolve(path);
+    await mkdir(dirname(abs), { recursive: true });
+    const tmp = tmpName(abs);
+    try {
+      await fill(tmp);
+      await rename(tmp, abs);
+    } finally {
+      await rm(tmp, { force: true });
     }
     return true;
   }
@@ -78,4 +119,13 @@ export class DirUserFiles implements UserFiles {
       }
     }
   }
+}
+
+/** A temp file beside the target (same file system, so the rename is atomic). */
+function tmpName(abs: string): string {
+  // A short name of its own: the target's name plus a suffix could pass the file system's name limit.
+  return join(
+    dirname(abs),
+    `.klong-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}.tmp`,
+  );
 }

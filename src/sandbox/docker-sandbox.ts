@@ -4,16 +4,18 @@ import type Docker from 'dockerode';
 import { ChangeJournal } from './change-journal';
 import type { ContainerMeta } from './container';
 import { SandboxError } from './errors';
-import { bashScript } from './exec';
+import { bashScript, streamToFile } from './exec';
 import {
   type ExecOptions,
   type ExecResult,
   type FileChange,
+  type LineRange,
   resolveWorkspacePath,
   type Sandbox,
 } from './sandbox';
 import {
   acceptPaths,
+  baselineBlobId,
   baselineContent,
   type GitTarget,
   listChanges,
@@ -128,6 +130,78 @@ export class DockerSandbox implements Sandbox {
       throw new SandboxError('FILE_NOT_FOUND', `No such file in the sandbox: ${rel}`, 'Check the path.');
     if (r.exitCode !== 0) throw new Error(`Reading ${rel} failed: ${r.stderr.trim()}`);
     return new Uint8Array(r.stdout);
+  }
+
+  /** Runs `body` on the resolved file "$p" (a regular file inside the workspace); null when there is none. */
+  private async onFile(path: string, body: string, args: string[] = [], maxStdout?: number) {
+    const rel = this.rel(path);
+    const r = await bashScript(
+      this.container,
+      `${RESOLVE}[ -f "$p" ] || exit ${NOT_FOUND}\n${body}`,
+      [rel, ...args],
+      { user: this.meta.user, env: [`KLONG_WORKDIR=${this.workdir}`], maxStdout },
+    );
+    if (r.exitCode === ESCAPE) throw this.escape(path, r.stdout.toString().trim());
+    if (r.exitCode === NOT_FOUND) return null;
+    if (r.exitCode !== 0) throw new Error(`Reading ${rel} failed: ${r.stderr.trim()}`);
+    return r.stdout;
+  }
+
+  async fileSize(path: string): Promise<number | null> {
+    const out = await this.onFile(path, `stat -c %s -- "$p"`);
+    return out === null ? null : Number(out.toString('utf8').trim());
+  }
+
+  async fileId(path: string): Promise<{ id: string; size: number } | null> {
+    // --stdin without --path: the bytes as they are (no .gitattributes filter), read as a stream.
+    const out = await this.onFile(path, `stat --printf '%s ' -- "$p"; git hash-object --no-filters --stdin < "$p"`);
+    if (out === null) return null;
+    const [size, id] = out.toString('utf8').trim().split(' ');
+    return { id: id!, size: Number(size) };
+  }
+
+  baselineId(path: string): Promise<string | null> {
+    return baselineBlobId(this.git, this.rel(path));
+  }
+
+  async exportFile(path: string, hostFile: string): Promise<void> {
+    const rel = this.rel(path);
+    const r = await streamToFile(
+      this.container,
+      ['bash', '-c', `${RESOLVE}[ -f "$p" ] || exit ${NOT_FOUND}\nexec cat -- "$p"`, 'klong', rel],
+      hostFile,
+      { user: this.meta.user, env: [`KLONG_WORKDIR=${this.workdir}`] },
+    );
+    if (r.exitCode === ESCAPE) throw this.escape(path, '');
+    if (r.exitCode === NOT_FOUND)
+      throw new SandboxError('FILE_NOT_FOUND', `No such file in the sandbox: ${rel}`, 'Check the path.');
+    if (r.exitCode !== 0) throw new Error(`Reading ${rel} failed: ${r.stderr.trim()}`);
+  }
+
+  async readLines(path: string, start: number, end: number, maxBytes: number): Promise<LineRange | null> {
+    // One pass each for the count and the range, in the container: nothing but the range reaches us.
+    const out = await this.onFile(
+      path,
+      `s=$(stat -c %s -- "$p"); n=$(wc -l < "$p")
+[ "$s" -gt 0 ] && [ -n "$(tail -c 1 -- "$p")" ] && n=$((n + 1))
+z=$(head -c 8192 -- "$p" | tr -cd '\\000' | wc -c)
+printf '%s %s %s\n' "$s" "$n" "$z"
+sed -n "$2,$3p;$3q" -- "$p" | head -c "$4"`,
+      [String(start), String(end), String(maxBytes + 1)],
+      maxBytes + 1 + 256,
+    );
+    if (out === null) return null;
+    const nl = out.indexOf(10);
+    const [size, lines, nul] = out.subarray(0, nl).toString('utf8').split(' ').map(Number);
+    const body = out.subarray(nl + 1);
+    const cut = body.length > maxBytes;
+    return {
+      size: size!,
+      lines: lines!,
+      binary: nul! > 0,
+      bytes: new Uint8Array(cut ? body.subarray(0, maxBytes) : body),
+      cut,
+    };
   }
 
   async writeFile(path: string, data: Uint8Array | string): Promise<void> {

@@ -273,6 +273,14 @@ export async function baselineContent(t: GitTarget, rel: string): Promise<Uint8A
   return new Uint8Array(r.stdout);
 }
 
+/** Git blob id of a file at the baseline, or null if it was not there. */
+export async function baselineBlobId(t: GitTarget, rel: string): Promise<string | null> {
+  const r = await gitFast(t, `g rev-parse -q --verify "HEAD:$1" 2>/dev/null || true`, [rel]);
+  if (r.exitCode !== 0) throw failed('rev-parse', r.stderr);
+  const id = r.stdout.toString('utf8').trim();
+  return /^[0-9a-f]{40,64}$/.test(id) ? id : null;
+}
+
 /** Back to the baseline: restored if it existed there, removed if it was added. */
 export async function revertPath(t: GitTarget, rel: string): Promise<void> {
   const r = await gitFast(
