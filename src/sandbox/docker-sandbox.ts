@@ -154,7 +154,10 @@ export class DockerSandbox implements Sandbox {
 
   async fileId(path: string): Promise<{ id: string; size: number } | null> {
     // --stdin without --path: the bytes as they are (no .gitattributes filter), read as a stream.
-    const out = await this.onFile(path, `stat --printf '%s ' -- "$p"; git hash-object --no-filters --stdin < "$p"`);
+    const out = await this.onFile(
+      path,
+      `stat --printf '%s ' -- "$p"; git hash-object --no-filters --stdin < "$p"`,
+    );
     if (out === null) return null;
     const [size, id] = out.toString('utf8').trim().split(' ');
     return { id: id!, size: Number(size) };
