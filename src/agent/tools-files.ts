@@ -12,7 +12,8 @@ const EDIT_MAX_BYTES = 16 * 1024 * 1024;
 /** Workspace-relative path from what the model wrote: relative, or absolute under the workdir. */
 export function workspacePath(path: string, sandbox: Sandbox): string {
   const wd = sandbox.workdir.replace(/\/+$/, '');
-  let p = path.trim();
+  // What the model wrote: a Windows-style separator is taken as one (file names from git are not).
+  let p = path.trim().replace(/\\/g, '/');
   if (p.startsWith('/')) {
     if (p === wd || !p.startsWith(`${wd}/`)) {
       throw new Error(`${path} is outside the workspace; use a path under ${wd} or relative to it.`);

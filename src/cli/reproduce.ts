@@ -2,11 +2,10 @@
  * `klong reproduce`: one session on the real engine (docker sandbox, session store, edit queue,
  * paper/rubric/blacklist), with a progress line and Ctrl-C that checkpoints and exits 130.
  */
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createTwoFilesPatch } from 'diff';
 import type { ApprovalMode } from '../edits';
-import { DirUserFiles } from '../edits';
+import { DirUserFiles, gitQuotePath, proposalsPatch } from '../edits';
 import { type NewSession, Reproduction, type RunSettings, SessionStartError } from '../engine/reproduction';
 import { FatalModelError, type Prices } from '../llm/types';
 import { removeSandbox } from '../sandbox';
@@ -151,16 +150,14 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
     progress.done();
     const pending = run.queue.list();
     if (pending.length) {
-      const patch = pending
-        .filter((p) => !p.wholeFileOnly)
-        .map((p) => createTwoFilesPatch(`a/${p.path}`, `b/${p.path}`, p.before ?? '', p.after ?? ''))
-        .join('');
       const patchFile = join(run.live.dir, 'proposals.patch');
-      writeFileSync(patchFile, patch);
+      const complete = await writePatch(run, patchFile);
       say(`${pending.length} proposed edit(s) not applied to ${workspaceDir}:`);
       for (const p of pending)
-        say(`  ${p.change.padEnd(8)} ${p.path} (+${p.stats.additions} −${p.stats.deletions})`);
-      say(`The patch is in ${patchFile} (git apply); the container keeps the changes.`);
+        say(`  ${p.change.padEnd(8)} ${gitQuotePath(p.path)} (+${p.stats.additions} −${p.stats.deletions})`);
+      say(
+        `The patch is in ${patchFile} (git apply${complete ? '' : '; text files only'}); the container keeps the changes.`,
+      );
     }
     if (result.status === 'done') {
       say(`Session ${sessionId} ended (${result.reason})${result.summary ? `: ${result.summary}` : ''}.`);
@@ -180,5 +177,22 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
     progress.done();
     await run.dispose();
     if (removeContainer) await removeSandbox(sessionId).catch(() => undefined);
+  }
+}
+
+/**
+ * The pending proposals as proposals.patch: written by git in the container (binary files and any
+ * file name included), or, when that fails, from the text proposals. True when complete.
+ */
+async function writePatch(run: Reproduction, patchFile: string): Promise<boolean> {
+  const tmp = `${patchFile}.${process.pid}.tmp`;
+  try {
+    await run.sandbox.pendingPatch(tmp);
+    renameSync(tmp, patchFile);
+    return true;
+  } catch {
+    rmSync(tmp, { force: true });
+    writeFileSync(patchFile, proposalsPatch(run.queue.list()));
+    return false;
   }
 }

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
-import { resolveWorkspacePath } from '../sandbox/sandbox';
+import { isInsideGitDir, resolveWorkspacePath } from '../sandbox/sandbox';
 
 /** A string is an editor's text (any line endings); bytes are the file on disk. */
 export type UserContent = string | Uint8Array;
@@ -101,6 +101,7 @@ export class DirUserFiles implements UserFiles {
   /** Absolute path inside the root, following symlinks of the existing part of the path. */
   private async resolve(path: string): Promise<string> {
     const rel = resolveWorkspacePath(path);
+    if (isInsideGitDir(rel)) throw new Error(`KLong never writes inside a .git folder: ${path}`);
     const root = await realpath(this.root);
     const abs = join(root, ...rel.split('/'));
     let probe = abs;

@@ -17,6 +17,7 @@ import {
   acceptPaths,
   baselineBlobId,
   baselineContent,
+  exportPendingPatch,
   type GitTarget,
   listChanges,
   revertPath,
@@ -296,6 +297,11 @@ printf '%s\\n%s\\n%s' "$(id -u):$(id -g)" "$(stat -c %a -- "$p" 2>/dev/null || e
 
   fileAt(commit: string, path: string): Promise<Uint8Array | null> {
     return contentAt(this.git, commit, this.rel(path));
+  }
+
+  /** The pending changes as a git patch (binary included) in a new host file. */
+  pendingPatch(hostFile: string): Promise<void> {
+    return exportPendingPatch(this.git, hostFile);
   }
 
   shadowGitBytes(): Promise<number> {

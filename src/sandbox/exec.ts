@@ -155,8 +155,7 @@ export async function streamToFile(
       return;
     }
     bytes += data.length;
-    // A copy: the frame is a view of the socket's chunk, which must not stay alive while queued.
-    if (!out.write(Buffer.from(data)) && !paused) {
+    if (!out.write(data) && !paused) {
       paused = true;
       stream.pause();
       out.once('drain', () => {

@@ -76,7 +76,8 @@ export interface LineRange {
 /** A path inside the workspace, or an error saying why not. Shared by every Sandbox implementation. */
 export function resolveWorkspacePath(path: string): string {
   const parts: string[] = [];
-  for (const part of path.replace(/\\/g, '/').split('/')) {
+  // POSIX: a backslash is part of a file name (git and Linux allow it), not a separator.
+  for (const part of path.split('/')) {
     if (part === '' || part === '.') continue;
     if (part === '..') {
       if (parts.length === 0) throw new Error(`Path escapes the workspace: ${path}`);
@@ -86,4 +87,9 @@ export function resolveWorkspacePath(path: string): string {
   if (path.startsWith('/')) throw new Error(`Use a path relative to the workspace, not ${path}`);
   if (parts.length === 0) throw new Error(`Not a file path: ${path || '(empty)'}`);
   return parts.join('/');
+}
+
+/** True for a path with a `.git` component in any letter case: a repository's insides, never an edit. */
+export function isInsideGitDir(path: string): boolean {
+  return path.split('/').some((part) => part.toLowerCase() === '.git');
 }

@@ -8,14 +8,32 @@ import { createHash } from 'node:crypto';
 import type Docker from 'dockerode';
 import { type ChangeJournal, JOURNAL_MAX_PATHS, WATCH_DIR, WATCH_SKIP, WATCHER_PY } from './change-journal';
 import { SandboxError } from './errors';
-import { bashScript } from './exec';
+import { bashScript, streamToFile } from './exec';
 import type { FileChange } from './sandbox';
 import { ansiCQuote, type PersistentShell } from './shell';
 
 export const SHADOW_GIT_DIR = '/var/lib/klong/shadow.git';
 
+/**
+ * `.git` in any letter case, at any depth: git refuses such paths ("invalid path", which failed every
+ * later step commit), and a repository's insides are never the agent's edits nor part of the history.
+ */
+export const GIT_DIR_EXCLUDE = '.[gG][iI][tT]';
+
 /** Generated files that are never proposed as edits. */
-const SHADOW_EXCLUDES = ['__pycache__/', '*.pyc', '.ipynb_checkpoints/', 'node_modules/'];
+const SHADOW_EXCLUDES = ['__pycache__/', '*.pyc', '.ipynb_checkpoints/', 'node_modules/', GIT_DIR_EXCLUDE];
+
+/** Baselines made before GIT_DIR_EXCLUDE existed get it on first use (a container outlives an upgrade). */
+const ENSURE_EXCLUDES = `grep -qxF '${GIT_DIR_EXCLUDE}' "$GIT_DIR/info/exclude" 2>/dev/null || printf '%s\\n' '${GIT_DIR_EXCLUDE}' >> "$GIT_DIR/info/exclude"
+`;
+
+/** Runs ENSURE_EXCLUDES once per target. */
+export async function ensureExcludes(t: GitTarget): Promise<void> {
+  if (t.excludesChecked) return;
+  const r = await git(t, ENSURE_EXCLUDES);
+  if (r.exitCode !== 0) throw failed('exclude', r.stderr);
+  t.excludesChecked = true;
+}
 
 // The control shell keeps exported variables between scripts, so the step index that commitStep
 // exports must not leak into the next script: every script starts on the baseline's own index.
@@ -23,7 +41,9 @@ const PRELUDE = `set -euo pipefail
 unset GIT_INDEX_FILE
 export GIT_DIR=${SHADOW_GIT_DIR} GIT_WORK_TREE="$KLONG_WORKDIR" GIT_LITERAL_PATHSPECS=1
 export GIT_AUTHOR_NAME=klong GIT_AUTHOR_EMAIL=klong@localhost GIT_COMMITTER_NAME=klong GIT_COMMITTER_EMAIL=klong@localhost
-g() { git -c safe.directory='*' -c core.quotepath=off "$@"; }
+# Loose objects stored without zlib: deflating a large file at accept time costs ~10× hashing it (and
+# model weights do not compress); the background gc packs, and compresses, them later.
+g() { git -c safe.directory='*' -c core.quotepath=off -c core.looseCompression=0 "$@"; }
 cd "$KLONG_WORKDIR"
 `;
 
@@ -35,6 +55,8 @@ export interface GitTarget {
   shell?: PersistentShell;
   /** Script files already written into the container through this shell (see gitFast). */
   scripts?: Set<string>;
+  /** ensureExcludes ran. */
+  excludesChecked?: boolean;
 }
 
 /** Where the control shell keeps KLong's scripts, named by content hash (so a new version never runs an old one). */
@@ -149,6 +171,7 @@ fi
  * changes); without one, or when the journal cannot be trusted, about the whole tree.
  */
 export async function listChanges(t: GitTarget, journal?: ChangeJournal): Promise<FileChange[]> {
+  await ensureExcludes(t);
   const now = Date.now();
   const inc = journal?.usable(now) ?? false;
   // The watcher's source only when it may have to be started: the control shell reads each command byte by
@@ -306,6 +329,25 @@ g commit -q --allow-empty --no-verify -m accept`,
     rels,
   );
   if (r.exitCode !== 0) throw failed('accept', r.stderr);
+}
+
+/**
+ * Every change against the baseline (what is still proposed) as a patch for `git apply`, written by
+ * git itself into a new host file: paths quoted the way git quotes them, binary files included
+ * (--binary), streamed so that its size does not matter. The baseline's index is not touched.
+ */
+export async function exportPendingPatch(t: GitTarget, hostFile: string): Promise<void> {
+  await ensureExcludes(t);
+  const script = `${PRELUDE}export GIT_INDEX_FILE=$(mktemp)
+trap 'rm -f "$GIT_INDEX_FILE"' EXIT
+cp "$GIT_DIR/index" "$GIT_INDEX_FILE"
+g add -A
+g -c core.quotepath=true diff --cached --binary --full-index --no-color --no-ext-diff --no-textconv --no-renames HEAD --`;
+  const r = await streamToFile(t.container, ['bash', '-c', script, 'klong'], hostFile, {
+    user: t.user,
+    env: [`KLONG_WORKDIR=${t.workdir}`],
+  });
+  if (r.exitCode !== 0) throw failed('diff', r.stderr);
 }
 
 /** Bytes the shadow git takes on disk (objects, packs, indexes). */

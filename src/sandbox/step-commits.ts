@@ -1,5 +1,5 @@
 /** Step checkpoints of the shadow git: commit, restore and compare the workspace as it was after a step. */
-import { failed, type GitTarget, git, gitFast } from './shadow-git';
+import { ensureExcludes, failed, type GitTarget, git, gitFast } from './shadow-git';
 
 /**
  * Step checkpoints: each file-changing step records the whole workspace as a commit on
@@ -25,6 +25,7 @@ export async function rootCommit(t: GitTarget): Promise<string> {
  * first one, from the root baseline). Returns the commit, or undefined when nothing changed.
  */
 export async function commitStep(t: GitTarget, message: string): Promise<string | undefined> {
+  await ensureExcludes(t);
   const r = await gitFast(
     t,
     `${STEPS_ENV}g add -A
@@ -49,6 +50,7 @@ printf '%s' "$c"
  * kept), touching only the files that differ. Ignored files (caches) are left alone.
  */
 export async function restoreCommit(t: GitTarget, commit: string): Promise<void> {
+  await ensureExcludes(t);
   const r = await gitFast(
     t,
     `g cat-file -e "$1^{commit}" || { echo "unknown commit $1" >&2; exit 3; }
