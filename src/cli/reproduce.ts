@@ -149,12 +149,15 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
     const { result, score, reportPath } = await run.run();
     progress.done();
     const pending = run.queue.list();
-    if (pending.length) {
+    // Changes the queue could not propose (a name that is not UTF-8) are kept in the patch too.
+    const unproposed = (await run.sandbox.changes().catch(() => [])).filter((c) => !run.queue.get(c.path));
+    if (pending.length || unproposed.length) {
       const patchFile = join(run.live.dir, 'proposals.patch');
       const complete = await writePatch(run, patchFile);
-      say(`${pending.length} proposed edit(s) not applied to ${workspaceDir}:`);
+      say(`${pending.length + unproposed.length} proposed edit(s) not applied to ${workspaceDir}:`);
       for (const p of pending)
         say(`  ${p.change.padEnd(8)} ${gitQuotePath(p.path)} (+${p.stats.additions} −${p.stats.deletions})`);
+      for (const c of unproposed) say(`  ${c.kind.padEnd(8)} ${gitQuotePath(c.path)} (not proposable)`);
       say(
         `The patch is in ${patchFile} (git apply${complete ? '' : '; text files only'}); the container keeps the changes.`,
       );
@@ -163,7 +166,7 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
       say(`Session ${sessionId} ended (${result.reason})${result.summary ? `: ${result.summary}` : ''}.`);
       if (score !== undefined) say(`Grade: ${(score * 100).toFixed(1)}% of the rubric.`);
       if (reportPath) say(`Report: ${reportPath}`);
-      removeContainer = !o.keepContainer && !pending.length;
+      removeContainer = !o.keepContainer && !pending.length && !unproposed.length;
       return 0;
     }
     if (result.reason === 'interrupted') {

@@ -44,6 +44,17 @@ export GIT_AUTHOR_NAME=klong GIT_AUTHOR_EMAIL=klong@localhost GIT_COMMITTER_NAME
 # Loose objects stored without zlib: deflating a large file at accept time costs ~10× hashing it (and
 # model weights do not compress); the background gc packs, and compresses, them later.
 g() { git -c safe.directory='*' -c core.quotepath=off -c core.looseCompression=0 "$@"; }
+# The whole tree into the index. A nested repository (a folder with its own .git) is a gitlink to git:
+# its files cannot be tracked, and one without a commit fails the whole add; it is passed over, and
+# every other error still fails.
+add_all() {
+  local e
+  e=$(g add -A --ignore-errors 2>&1 >/dev/null) && return 0
+  if printf '%s\n' "$e" | grep -v -e 'does not have a commit checked out' -e '^hint:' -e '^warning: adding embedded' -e '^warning: in the working copy' | grep -q .; then
+    printf '%s\n' "$e" >&2
+    return 1
+  fi
+}
 cd "$KLONG_WORKDIR"
 `;
 
@@ -119,7 +130,7 @@ export async function initBaseline(t: GitTarget): Promise<void> {
   # Unchanged directories are not re-read on every status (their mtime is cached in the index).
   g config core.untrackedCache true
   printf '%s\\n' "$@" > "$GIT_DIR/info/exclude"
-  g add -A
+  add_all
   g commit -q --allow-empty --no-verify -m baseline
 fi`,
     SHADOW_EXCLUDES,
@@ -188,7 +199,8 @@ ${journal ? JOURNAL : ''}printf '%s\\t%s\\t%s\\n' "$mode" "$jgen" "$jend"
 [ $mode = inc ] && (( \${#ps[@]} == 0 )) && exit 0
 # A few paths: threads to lstat them in parallel cost more than they save.
 [ $mode = inc ] && gi=(-c core.preloadIndex=false) || gi=()
-mapfile -d '' entries < <(g "\${gi[@]}" status --porcelain=v1 -z --untracked-files=all --no-renames -- \${ps[@]+"\${ps[@]}"})
+# Nested repositories: not files (an untracked one is listed as "dir/"), their gitlinks are not edits.
+mapfile -d '' entries < <(g "\${gi[@]}" status --porcelain=v1 -z --untracked-files=all --no-renames --ignore-submodules=all -- \${ps[@]+"\${ps[@]}"} | { LC_ALL=C grep -a -zv '/$' || true; })
 wait $!
 exist=(); del=()
 for e in \${entries[@]+"\${entries[@]}"}; do case \${e:0:2} in *D*) del+=("\${e:3}");; *) exist+=("\${e:3}");; esac; done
@@ -341,7 +353,7 @@ export async function exportPendingPatch(t: GitTarget, hostFile: string): Promis
   const script = `${PRELUDE}export GIT_INDEX_FILE=$(mktemp)
 trap 'rm -f "$GIT_INDEX_FILE"' EXIT
 cp "$GIT_DIR/index" "$GIT_INDEX_FILE"
-g add -A
+add_all
 g -c core.quotepath=true diff --cached --binary --full-index --no-color --no-ext-diff --no-textconv --no-renames HEAD --`;
   const r = await streamToFile(t.container, ['bash', '-c', script, 'klong'], hostFile, {
     user: t.user,

@@ -28,7 +28,7 @@ export async function commitStep(t: GitTarget, message: string): Promise<string 
   await ensureExcludes(t);
   const r = await gitFast(
     t,
-    `${STEPS_ENV}g add -A
+    `${STEPS_ENV}add_all
 tree=$(g write-tree)
 prev=$(g rev-parse -q --verify "${STEPS_REF}" || true)
 last=$(g rev-parse "\${prev:-$(g rev-list --max-parents=0 HEAD | tail -n 1)}^{tree}")
@@ -54,7 +54,7 @@ export async function restoreCommit(t: GitTarget, commit: string): Promise<void>
   const r = await gitFast(
     t,
     `g cat-file -e "$1^{commit}" || { echo "unknown commit $1" >&2; exit 3; }
-${STEPS_ENV}g add -A
+${STEPS_ENV}add_all
 g read-tree --reset -u "$1"
 # The ref's tip must be the workspace now, so that the next step commits (or not) against it; the
 # new tip keeps the old one as parent, so no step commit ever becomes unreachable.
