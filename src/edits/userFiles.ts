@@ -86,15 +86,7 @@ export class DirUserFiles implements UserFiles {
   }
 
   async writeFrom(path: string, fill: (tmpFile: string) => Promise<void>): Promise<boolean> {
-    const abs = await this.resolve(path);
-    await mkdir(dirname(abs), { recursive: true });
-    const tmp = tmpName(abs);
-    try {
-      await fill(tmp);
-      await rename(tmp, abs);
-    } finally {
-      await rm(tmp, { force: true });
-    }
+    await writeViaTemp(await this.resolve(path), fill);
     return true;
   }
 
@@ -119,6 +111,18 @@ export class DirUserFiles implements UserFiles {
         probe = up;
       }
     }
+  }
+}
+
+/** Replaces `abs` with what `fill` writes into a temp file beside it; nothing changes if `fill` throws. */
+export async function writeViaTemp(abs: string, fill: (tmpFile: string) => Promise<void>): Promise<void> {
+  await mkdir(dirname(abs), { recursive: true });
+  const tmp = tmpName(abs);
+  try {
+    await fill(tmp);
+    await rename(tmp, abs);
+  } finally {
+    await rm(tmp, { force: true });
   }
 }
 
