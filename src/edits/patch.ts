@@ -3,6 +3,7 @@
  * DockerSandbox.pendingPatch): text proposals only, paths quoted the way git quotes them.
  */
 import { createTwoFilesPatch } from 'diff';
+import { encodePath } from '../sandbox/path-bytes';
 import type { Proposal } from './proposal';
 
 const ESCAPES: Record<number, string> = {
@@ -22,7 +23,7 @@ const ESCAPES: Record<number, string> = {
  * is plain printable ASCII, otherwise in double quotes with C escapes and octal for other bytes.
  */
 export function gitQuotePath(path: string): string {
-  const bytes = Buffer.from(path, 'utf8');
+  const bytes = encodePath(path);
   if (bytes.every((b) => b >= 0x20 && b < 0x7f && b !== 0x22 && b !== 0x5c)) return path;
   let out = '"';
   for (const b of bytes) {

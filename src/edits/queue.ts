@@ -108,8 +108,6 @@ export class EditQueue {
   /** One counter for all paths, so a version number is never reused. */
   private nextVersion = 1;
   private currentMode: ApprovalMode;
-  /** Changed paths whose names were not UTF-8 (already warned about). */
-  private readonly unnamable = new Set<string>();
 
   constructor(private readonly opts: EditQueueOptions) {
     this.currentMode = opts.mode ?? 'review';
@@ -286,16 +284,6 @@ export class EditQueue {
     const changes: FileChange[] = [];
     for (const c of await this.opts.sandbox.changes()) {
       if (isInsideGitDir(c.path)) continue; // never proposed (the docker sandbox does not list them)
-      if (c.path.includes('\uFFFD')) {
-        // Bytes that are not UTF-8 in the name: it cannot be named on this side (said once).
-        if (!this.unnamable.has(c.path)) {
-          this.unnamable.add(c.path);
-          this.opts.onWarning?.(
-            `The agent made a file whose name is not valid UTF-8 (${c.path}); it cannot be proposed, but it is kept in the step history and in proposals.patch. Ask the agent to rename it.`,
-          );
-        }
-        continue;
-      }
       try {
         changes.push({ ...c, path: resolveWorkspacePath(c.path) });
       } catch (err) {

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
+import { encodePath, hasEscapedBytes } from '../sandbox/path-bytes';
 import { isInsideGitDir, resolveWorkspacePath } from '../sandbox/sandbox';
 
 /** A string is an editor's text (any line endings); bytes are the file on disk. */
@@ -31,11 +32,15 @@ export interface UserFiles {
    * Replaces the file with the bytes `fill` writes into a temp file beside it (renamed into place
    * only when `fill` resolves); false if the host refused.
    */
-  writeFrom?(path: string, fill: (tmpFile: string) => Promise<void>, label: string): Promise<boolean>;
+  writeFrom?(
+    path: string,
+    fill: (tmpFile: string | Buffer) => Promise<void>,
+    label: string,
+  ): Promise<boolean>;
 }
 
 /** Git blob id (SHA-1 of "blob <size>\0" + bytes) of a host file, read as a stream. */
-export async function hostBlobId(file: string): Promise<{ id: string; size: number }> {
+export async function hostBlobId(file: string | Buffer): Promise<{ id: string; size: number }> {
   const { size } = await stat(file);
   const h = createHash('sha1').update(`blob ${size}\0`);
   for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) h.update(chunk as Buffer);
@@ -66,11 +71,9 @@ export class DirUserFiles implements UserFiles {
         await rm(abs, { force: true });
         continue;
       }
-      await mkdir(dirname(abs), { recursive: true });
       // Temp file + rename: a crash never leaves the user's file half-written.
-      const tmp = tmpName(abs);
-      await writeFile(tmp, e.content);
-      await rename(tmp, abs);
+      const content = e.content;
+      await writeViaTemp(abs, (tmp) => writeFile(tmp, content));
     }
     return true;
   }
@@ -85,13 +88,16 @@ export class DirUserFiles implements UserFiles {
     }
   }
 
-  async writeFrom(path: string, fill: (tmpFile: string) => Promise<void>): Promise<boolean> {
+  async writeFrom(path: string, fill: (tmpFile: string | Buffer) => Promise<void>): Promise<boolean> {
     await writeViaTemp(await this.resolve(path), fill);
     return true;
   }
 
-  /** Absolute path inside the root, following symlinks of the existing part of the path. */
-  private async resolve(path: string): Promise<string> {
+  /**
+   * Absolute path inside the root, following symlinks of the existing part of the path. A name with
+   * bytes that are not UTF-8 (see path-bytes.ts) is given as a Buffer, which every fs call takes.
+   */
+  private async resolve(path: string): Promise<string | Buffer> {
     const rel = resolveWorkspacePath(path);
     if (isInsideGitDir(rel)) throw new Error(`KLong never writes inside a .git folder: ${path}`);
     const root = await realpath(this.root);
@@ -99,15 +105,15 @@ export class DirUserFiles implements UserFiles {
     let probe = abs;
     for (;;) {
       try {
-        const real = await realpath(probe);
+        const real = await realpath(encodePath(probe));
         if (real !== root && !real.startsWith(root + sep)) {
           throw new Error(`Path leads outside the workspace through a symbolic link: ${path}`);
         }
-        return abs;
+        return hasEscapedBytes(abs) ? encodePath(abs) : abs;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
         const up = dirname(probe);
-        if (up === probe) return abs;
+        if (up === probe) return hasEscapedBytes(abs) ? encodePath(abs) : abs;
         probe = up;
       }
     }
@@ -115,8 +121,11 @@ export class DirUserFiles implements UserFiles {
 }
 
 /** Replaces `abs` with what `fill` writes into a temp file beside it; nothing changes if `fill` throws. */
-export async function writeViaTemp(abs: string, fill: (tmpFile: string) => Promise<void>): Promise<void> {
-  await mkdir(dirname(abs), { recursive: true });
+export async function writeViaTemp(
+  abs: string | Buffer,
+  fill: (tmpFile: string | Buffer) => Promise<void>,
+): Promise<void> {
+  await mkdir(dirOf(abs), { recursive: true });
   const tmp = tmpName(abs);
   try {
     await fill(tmp);
@@ -127,10 +136,13 @@ export async function writeViaTemp(abs: string, fill: (tmpFile: string) => Promi
 }
 
 /** A temp file beside the target (same file system, so the rename is atomic). */
-function tmpName(abs: string): string {
+function tmpName(abs: string | Buffer): string | Buffer {
   // A short name of its own: the target's name plus a suffix could pass the file system's name limit.
-  return join(
-    dirname(abs),
-    `.klong-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}.tmp`,
-  );
+  const name = `.klong-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}.tmp`;
+  const dir = dirOf(abs);
+  return typeof dir === 'string' ? join(dir, name) : Buffer.concat([dir, Buffer.from(`/${name}`)]);
+}
+
+function dirOf(abs: string | Buffer): string | Buffer {
+  return typeof abs === 'string' ? dirname(abs) : abs.subarray(0, Math.max(1, abs.lastIndexOf(0x2f)));
 }

@@ -4,7 +4,8 @@ import type Docker from 'dockerode';
 import { ChangeJournal } from './change-journal';
 import type { ContainerMeta } from './container';
 import { SandboxError } from './errors';
-import { bashScript, streamToFile } from './exec';
+import { bashCmd, bashScript, streamToFile } from './exec';
+import { decodePath } from './path-bytes';
 import {
   type ExecOptions,
   type ExecResult,
@@ -120,7 +121,7 @@ export class DockerSandbox implements Sandbox {
     const r = await this.run(`${RESOLVE}printf '%s' "\${p#"$W"/}"`, [rel]);
     if (r.exitCode === ESCAPE) throw this.escape(path, r.stdout.toString().trim());
     if (r.exitCode !== 0) throw new Error(`Resolving ${path} failed: ${r.stderr.trim()}`);
-    return r.stdout.toString('utf8');
+    return decodePath(r.stdout);
   }
 
   async readFile(path: string): Promise<Uint8Array> {
@@ -168,11 +169,11 @@ export class DockerSandbox implements Sandbox {
     return baselineBlobId(this.git, this.rel(path));
   }
 
-  async exportFile(path: string, hostFile: string): Promise<void> {
+  async exportFile(path: string, hostFile: string | Buffer): Promise<void> {
     const rel = this.rel(path);
     const r = await streamToFile(
       this.container,
-      ['bash', '-c', `${RESOLVE}[ -f "$p" ] || exit ${NOT_FOUND}\nexec cat -- "$p"`, 'klong', rel],
+      bashCmd(`${RESOLVE}[ -f "$p" ] || exit ${NOT_FOUND}\nexec cat -- "$p"`, [rel]),
       hostFile,
       { user: this.meta.user, env: [`KLONG_WORKDIR=${this.workdir}`] },
     );
@@ -220,7 +221,7 @@ printf '%s\\n%s\\n%s' "$(id -u):$(id -g)" "$(stat -c %a -- "$p" 2>/dev/null || e
     if (r.exitCode === ESCAPE) throw this.escape(path, r.stdout.toString().trim());
     if (r.exitCode !== 0)
       throw new Error(`Writing ${rel} failed: ${r.stdout.toString().trim()} ${r.stderr.trim()}`);
-    const [ids, mode, real] = r.stdout.toString('utf8').split('\n');
+    const [ids, mode, real] = decodePath(r.stdout).split('\n');
     const [uid, gid] = (ids ?? '0:0').split(':').map(Number);
     this.owner = { uid: uid ?? 0, gid: gid ?? 0 };
     const abs = real ?? posix.join(this.workdir, rel);

@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import { SandboxError } from './errors';
 import { Demuxer } from './output-buffer';
+import { ansiCQuote, hasEscapedBytes } from './path-bytes';
 
 export interface RunOptions {
   user?: string;
@@ -119,7 +120,16 @@ export async function bashScript(
   args: string[] = [],
   opts: RunOptions = {},
 ): Promise<RunResult> {
-  return runInContainer(container, ['bash', '-c', script, 'klong', ...args], opts);
+  return runInContainer(container, bashCmd(script, args), opts);
+}
+
+/**
+ * `bash -c script klong args...`. The Engine API takes the command as JSON text, where a file name's
+ * bytes that are not UTF-8 cannot travel: such arguments are set inside the script, ANSI-C quoted.
+ */
+export function bashCmd(script: string, args: string[]): string[] {
+  if (!args.some(hasEscapedBytes)) return ['bash', '-c', script, 'klong', ...args];
+  return ['bash', '-c', `set -- ${args.map(ansiCQuote).join(' ')}\n${script}`, 'klong'];
 }
 
 /**
@@ -129,7 +139,7 @@ export async function bashScript(
 export async function streamToFile(
   container: Docker.Container,
   cmd: string[],
-  hostFile: string,
+  hostFile: string | Buffer,
   opts: Omit<RunOptions, 'stdin' | 'maxStdout'> = {},
 ): Promise<{ exitCode: number; stderr: string; bytes: number }> {
   const exec = await container.exec({

@@ -56,7 +56,7 @@ export interface Sandbox {
   /** Git blob id of a file at the baseline, or null when it was not there. */
   baselineId?(path: string): Promise<string | null>;
   /** Streams a file's bytes into a new file on the host. */
-  exportFile?(path: string, hostFile: string): Promise<void>;
+  exportFile?(path: string, hostFile: string | Buffer): Promise<void>;
   /** Lines start..end (1-based, inclusive) of a file, at most maxBytes of them, with its size and line count. */
   readLines?(path: string, start: number, end: number, maxBytes: number): Promise<LineRange | null>;
 }

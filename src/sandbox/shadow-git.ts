@@ -9,6 +9,7 @@ import type Docker from 'dockerode';
 import { type ChangeJournal, JOURNAL_MAX_PATHS, WATCH_DIR, WATCH_SKIP, WATCHER_PY } from './change-journal';
 import { SandboxError } from './errors';
 import { bashScript, streamToFile } from './exec';
+import { decodePath } from './path-bytes';
 import type { FileChange } from './sandbox';
 import { ansiCQuote, type PersistentShell } from './shell';
 
@@ -75,7 +76,13 @@ const SCRIPT_DIR = '/var/lib/klong/scripts';
 const NO_SCRIPT = 197;
 
 /** Text-output scripts through the control shell; falls back to a one-off exec (which keeps stderr apart). */
-export async function gitFast(t: GitTarget, script: string, args: string[] = []) {
+export async function gitFast(
+  t: GitTarget,
+  script: string,
+  args: string[] = [],
+  /** The output lists file names: re-run through an exec (raw bytes) when the shell's text lost some. */
+  opts: { names?: boolean } = {},
+) {
   if (t.shell) {
     // Runs in the shell's own subshell: no extra bash, no exec round trip; stderr is dropped so that it cannot
     // mix with the parsed output (a failure is re-run below through an exec that keeps it).
@@ -96,7 +103,8 @@ export async function gitFast(t: GitTarget, script: string, args: string[] = [])
       t.scripts.delete(file);
       r = await t.shell.exec(head + body, { outputCap: 512 * 1024 * 1024 });
     } else t.scripts.add(file);
-    if (r.exitCode === 0) return { exitCode: 0, stdout: Buffer.from(r.output, 'utf8'), stderr: '' };
+    const lossy = opts.names && r.output.includes('\uFFFD');
+    if (r.exitCode === 0 && !lossy) return { exitCode: 0, stdout: Buffer.from(r.output, 'utf8'), stderr: '' };
   }
   return git(t, script, args);
 }
@@ -247,9 +255,10 @@ fi
 unset entries exist del raw jp ps sizes src text unknown r
 exit 0`,
     args,
+    { names: true },
   );
   if (r.exitCode !== 0) throw failed('status', r.stderr);
-  const all = r.stdout.toString('utf8');
+  const all = decodePath(r.stdout);
   const nl = all.indexOf('\n');
   const [mode, gen, end] = all.slice(0, nl).split('\t');
   const sections = all.slice(nl + 1).split(`${SEP}\0`);

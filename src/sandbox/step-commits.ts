@@ -1,4 +1,5 @@
 /** Step checkpoints of the shadow git: commit, restore and compare the workspace as it was after a step. */
+import { decodePath } from './path-bytes';
 import { ensureExcludes, failed, type GitTarget, git, gitFast } from './shadow-git';
 
 /**
@@ -80,10 +81,11 @@ export async function changedBetween(
   from: string,
   to: string,
 ): Promise<{ path: string; kind: 'added' | 'modified' | 'deleted' }[]> {
-  const r = await gitFast(t, `g diff --name-status -z --no-renames "$1" "$2" --`, [from, to]);
+  const r = await gitFast(t, `g diff --name-status -z --no-renames "$1" "$2" --`, [from, to], {
+    names: true,
+  });
   if (r.exitCode !== 0) throw failed('diff', r.stderr);
-  const f = r.stdout
-    .toString('utf8')
+  const f = decodePath(r.stdout)
     .split('\0')
     .filter((x) => x !== '');
   const out: { path: string; kind: 'added' | 'modified' | 'deleted' }[] = [];

@@ -15,6 +15,7 @@ import {
   type UserFiles,
   writeViaTemp,
 } from '../edits/userFiles';
+import { hasEscapedBytes } from '../sandbox/path-bytes';
 import { resolveWorkspacePath } from '../sandbox/sandbox';
 
 export class VscodeUserFiles implements UserFiles {
@@ -44,6 +45,11 @@ export class VscodeUserFiles implements UserFiles {
   }
 
   uri(path: string): vscode.Uri {
+    // A URI cannot carry a name's bytes that are not UTF-8: refuse rather than write another name.
+    if (hasEscapedBytes(path))
+      throw new Error(
+        `The file name is not valid UTF-8 (${path}); VS Code cannot write it. Ask the agent to rename it, or apply proposals.patch.`,
+      );
     return vscode.Uri.joinPath(this.folder, ...resolveWorkspacePath(path).split('/'));
   }
 

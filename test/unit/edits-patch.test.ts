@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { DirUserFiles, EditQueue, gitQuotePath, proposalsPatch } from '../../src/edits';
+import { decodePath, encodePath, hasEscapedBytes } from '../../src/sandbox/path-bytes';
 import { DirSandbox } from '../support/dir-sandbox';
 
 const NAMES = [
@@ -29,14 +30,16 @@ function git(cwd: string, args: string[], input?: string) {
   return r.stdout;
 }
 
-test('gitQuotePath quotes every name exactly as git does (core.quotePath on)', () => {
+test('gitQuotePath quotes every name exactly as git does (core.quotePath on), bytes that are not UTF-8 too', () => {
   const dir = mkdtempSync(join(tmpdir(), 'klong-quote-'));
   try {
     git(dir, ['init', '-q']);
     for (const n of NAMES) writeFileSync(join(dir, n), 'x\n');
+    const latin1 = Buffer.from('bad-\xe9-\xff.txt', 'latin1');
+    writeFileSync(Buffer.concat([Buffer.from(`${dir}/`), latin1]), 'y\n');
     git(dir, ['add', '-A']);
     const listed = git(dir, ['-c', 'core.quotepath=true', 'ls-files']).trimEnd().split('\n').sort();
-    assert.deepEqual(listed, NAMES.map(gitQuotePath).sort());
+    assert.deepEqual(listed, [...NAMES, decodePath(latin1)].map(gitQuotePath).sort());
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -93,4 +96,21 @@ test('the user files never write inside a .git folder, in any letter case', asyn
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('file names that are not UTF-8 round-trip through strings byte for byte', () => {
+  const samples = [
+    Buffer.from('plain/caf\u00e9.txt'),
+    Buffer.from([0x62, 0xe9, 0x2e, 0x74]),
+    Buffer.from([0xff, 0xfe, 0x80, 0xc3]),
+    Buffer.from([0xf0, 0x9f, 0x98, 0x80, 0xed, 0xa0, 0x80, 0x41]),
+  ];
+  for (let i = 0; i < 300; i++)
+    samples.push(Buffer.from(Array.from({ length: 12 }, () => Math.floor(Math.random() * 256))));
+  for (const b of samples) {
+    const s = decodePath(b);
+    assert.ok(encodePath(s).equals(b), b.toString('hex'));
+    assert.equal(hasEscapedBytes(s), !Buffer.from(b.toString('utf8'), 'utf8').equals(b), b.toString('hex'));
+  }
+  assert.equal(decodePath(Buffer.from('caf\u00e9')), 'caf\u00e9', 'valid UTF-8 is unchanged');
 });
