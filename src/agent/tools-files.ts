@@ -55,7 +55,7 @@ async function readRange(
   args: Args,
 ): Promise<ToolOutcome> {
   const start = Math.max(1, Math.floor((args.start_line as number | undefined) ?? 1));
-  const asked = args.end_line as number | undefined;
+  const asked = typeof args.end_line === 'number' ? Math.floor(args.end_line) : undefined;
   const last = start + MAX_LINES - 1;
   const r = await sandbox.readLines(p, start, asked !== undefined ? Math.min(asked, last) : last, MAX_BYTES);
   if (r === null) return fail(`${p} does not exist. Use search or bash (ls) to find the right path.`);

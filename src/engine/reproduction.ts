@@ -41,8 +41,8 @@ export interface RunOutcome {
 }
 
 /**
- * The session exists on disk but could not start (bad devcontainer.json, Docker down, ...): it is
- * marked stopped with the reason, and a resume retries it once the cause is fixed.
+ * The session exists on disk but could not start (bad devcontainer.json, Docker down, ...): the
+ * reason is in its log, and a resume retries it once the cause is fixed.
  */
 export class SessionStartError extends Error {
   constructor(
@@ -109,12 +109,13 @@ export class Reproduction {
         typeof from === 'string',
       );
     } catch (err) {
-      // Not left "starting": listed as stopped (resumable), with why.
+      // Why, in the log; the status stays unfinished, so that it is offered for resume (VS Code) and
+      // the caller prints how to resume it (CLI).
       try {
         live.append({
-          type: 'status',
-          status: 'stopped',
-          reason: `could not start: ${err instanceof Error ? err.message : String(err)}`.slice(0, 2000),
+          type: 'error',
+          message: `Could not start: ${err instanceof Error ? err.message : String(err)}`.slice(0, 2000),
+          fatal: true,
         });
       } catch {
         // The log itself failed: nothing more to record.
