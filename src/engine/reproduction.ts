@@ -238,10 +238,10 @@ export class Reproduction {
     );
     // Proposals the session had before a reload come back from the container's changes; in
     // auto-accept mode the ones the crash left undecided are accepted now, as they would have been.
+    // (afterTool: the same rules as after a tool call, conflicts reported the same way).
     if (resumed) {
-      await queue.refresh(agent.step);
-      if (queue.mode === 'auto-accept')
-        for (const o of await queue.acceptAll()) if (o.status === 'conflict') hooks.onWarning?.(o.message);
+      if (queue.mode === 'auto-accept') await queue.afterTool(agent.step);
+      else await queue.refresh(agent.step);
     }
     return run;
   }
