@@ -186,7 +186,8 @@ export async function streamToFile(
       });
     });
   } finally {
-    await new Promise<void>((resolve) => out.end(resolve));
+    // A stream that failed is already closed: end() would wait for a 'finish' that never comes.
+    if (!out.destroyed) await new Promise<void>((resolve) => out.end(resolve));
   }
   const code = await execExitCode(exec).catch(() => null);
   if (code === null) {

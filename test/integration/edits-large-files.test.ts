@@ -116,5 +116,9 @@ describe('large files on the docker sandbox', { skip: skipDocker }, () => {
     assert.match(missing.output, /nope\.txt does not exist/);
     const bin = await readTool.run({ path: 'model.bin' }, { sandbox: sb });
     assert.match(bin.output, /model\.bin is a binary file/);
+    // A copy never overwrites a file that is there (the temp name is new) and fails cleanly.
+    await assert.rejects(sb.exportFile('model.bin', join(ws, 'keep.txt')), /EEXIST/);
+    assert.equal(readFileSync(join(ws, 'keep.txt'), 'utf8'), 'x\n');
+    await assert.rejects(sb.exportFile('nope.bin', join(ws, 'nope.tmp')), /No such file in the sandbox/);
   });
 });
