@@ -236,6 +236,12 @@ export class AgentSession {
             });
             continue;
           }
+          if (err instanceof ContextLengthError) {
+            // The endpoint's window is smaller than the limit the context is cut to: only the user can fix that.
+            throw new FatalModelError(
+              `The model refused the request as too long for its context window even after splitting the context ${contextRetries} times (${err.message}). KLong cuts the context to ${this.context.config.contextLimit} tokens: set the model's real window lower (CLI --context-limit, VS Code setting klong.model.contextLimit), then resume.`,
+            );
+          }
           // A provider outage outlasting the client's retries: wait (not active time) and try again.
           if (err instanceof ModelUnavailableError && outages < (this.deps.outageRetries ?? 10)) {
             outages++;

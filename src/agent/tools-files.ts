@@ -4,11 +4,16 @@ import { type Args, fail, type Tool, type ToolContext, type ToolOutcome } from '
 
 const MAX_LINES = 400;
 const MAX_CHARS = 40_000;
+/** Bytes of a file one read_file brings out of the sandbox (the shown text is cut to MAX_CHARS). */
+const MAX_BYTES = 4 * MAX_CHARS;
+/** Files above this are not edited in memory by edit_file. */
+const EDIT_MAX_BYTES = 16 * 1024 * 1024;
 
 /** Workspace-relative path from what the model wrote: relative, or absolute under the workdir. */
 export function workspacePath(path: string, sandbox: Sandbox): string {
   const wd = sandbox.workdir.replace(/\/+$/, '');
-  let p = path.trim();
+  // What the model wrote: a Windows-style separator is taken as one (file names from git are not).
+  let p = path.trim().replace(/\\/g, '/');
   if (p.startsWith('/')) {
     if (p === wd || !p.startsWith(`${wd}/`)) {
       throw new Error(`${path} is outside the workspace; use a path under ${wd} or relative to it.`);
@@ -40,6 +45,61 @@ function withPath(fn: (p: string, args: Args, ctx: ToolContext) => Promise<ToolO
   };
 }
 
+/**
+ * read_file through the sandbox's range reads: only the requested lines leave the container, so a
+ * file of any size is read in bounded memory; what does not fit says how to page on.
+ */
+async function readRange(
+  sandbox: Sandbox & Required<Pick<Sandbox, 'readLines'>>,
+  p: string,
+  args: Args,
+): Promise<ToolOutcome> {
+  const start = Math.max(1, Math.floor((args.start_line as number | undefined) ?? 1));
+  const asked = typeof args.end_line === 'number' ? Math.floor(args.end_line) : undefined;
+  const last = start + MAX_LINES - 1;
+  const r = await sandbox.readLines(p, start, asked !== undefined ? Math.min(asked, last) : last, MAX_BYTES);
+  if (r === null) return fail(`${p} does not exist. Use search or bash (ls) to find the right path.`);
+  if (r.binary) return fail(`${p} is a binary file (${r.size} bytes); inspect it with bash.`);
+  const total = r.lines;
+  if (total === 0) return { ok: true, output: `${p} is empty.` };
+  if (start > total) return fail(`${p} has ${total} lines; start_line ${start} is past the end.`);
+  const wanted = Math.min(total, asked ?? total);
+  const text = Buffer.from(r.bytes).toString('utf8');
+  const lines = text.split('\n');
+  // The last piece is a whole line only when the range ended there (not when the byte cap cut it).
+  if (lines.length > 1 && (lines[lines.length - 1] === '' || r.cut)) lines.pop();
+  const end = Math.min(wanted, start + lines.length - 1);
+  const width = String(end).length;
+  let body = '';
+  let shownEnd = start - 1;
+  let longLine = '';
+  for (let i = start; i <= end; i++) {
+    let content = lines[i - start]!;
+    if (content.length > MAX_CHARS) {
+      longLine = ` Line ${i} is longer than ${MAX_CHARS} characters and was cut; see it in pieces with bash (e.g. sed -n '${i}p' ${shellQuote(p)} | cut -c 1-2000).`;
+      content = `${content.slice(0, MAX_CHARS)}…`;
+    }
+    const line = `${String(i).padStart(width)}\t${content}\n`;
+    if (body.length + line.length > MAX_CHARS && i > start) break;
+    body += line;
+    shownEnd = i;
+  }
+  const more = shownEnd < wanted ? ` Continue with start_line ${shownEnd + 1}.` : '';
+  const size = r.size > MAX_BYTES ? `, ${formatSize(r.size)}` : '';
+  return {
+    ok: true,
+    output: `${p} (lines ${start}-${shownEnd} of ${total}${size}):${more || longLine ? ` [partial]${more}${longLine}` : ''}\n${body}`,
+  };
+}
+
+function formatSize(n: number): string {
+  return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MB` : `${(n / 1024).toFixed(1)} KB`;
+}
+
+function shellQuote(s: string): string {
+  return /^[\w./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
 const readFile: Tool = {
   spec: {
     name: 'read_file',
@@ -55,6 +115,8 @@ const readFile: Tool = {
     },
   },
   run: withPath(async (p, args, ctx) => {
+    if (ctx.sandbox.readLines)
+      return readRange(ctx.sandbox as Sandbox & Required<Pick<Sandbox, 'readLines'>>, p, args);
     const text = await readText(ctx.sandbox, p);
     if (text === undefined)
       return fail(`${p} does not exist. Use search or bash (ls) to find the right path.`);
@@ -98,7 +160,9 @@ const writeFile: Tool = {
   },
   run: withPath(async (p, args, ctx) => {
     const content = args.content as string;
-    const existed = (await readText(ctx.sandbox, p)) !== undefined;
+    const existed = ctx.sandbox.fileSize
+      ? (await ctx.sandbox.fileSize(p)) !== null
+      : (await readText(ctx.sandbox, p)) !== undefined;
     await ctx.sandbox.writeFile(p, content);
     const lines = content === '' ? 0 : content.split('\n').length - (content.endsWith('\n') ? 1 : 0);
     return {
@@ -135,6 +199,11 @@ const editFile: Tool = {
     const oldText = args.old_text as string;
     const newText = args.new_text as string;
     if (oldText === '') return fail('old_text is empty; to create or overwrite a file use write_file.');
+    const size = await ctx.sandbox.fileSize?.(p);
+    if (size != null && size > EDIT_MAX_BYTES)
+      return fail(
+        `${p} is ${formatSize(size)}, too large for edit_file; change it with bash (e.g. sed -i or a Python script).`,
+      );
     const text = await readText(ctx.sandbox, p);
     if (text === undefined) return fail(`${p} does not exist; create it with write_file.`);
     const hits: number[] = [];

@@ -2,6 +2,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { parseDuration } from '../agent/budget';
 import { parsePrices } from '../llm/prices';
 import type { Prices } from '../llm/types';
 import { type Limits, parseSize } from '../sandbox';
@@ -20,8 +21,20 @@ export function parseCommandArgs<O extends Options>(
   args: string[],
   options: O,
 ) {
+  // `--budget -5m`: a value that starts with a dash and a digit is the option's (negative) value, so
+  // that it gets the option's own error instead of parseArgs' "argument is ambiguous".
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const next = args[i + 1];
+    const name = a.startsWith('--') ? a.slice(2) : undefined;
+    if (name && options[name]?.type === 'string' && next !== undefined && /^-[\d.]/.test(next)) {
+      joined.push(`${a}=${next}`);
+      i++;
+    } else joined.push(a);
+  }
   try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
+    return parseArgs({ args: joined, options, allowPositionals: true, strict: true });
   } catch (err) {
     throw new CliError(`klong ${command}: ${err instanceof Error ? err.message : String(err)}\n\n${usage}`);
   }
@@ -40,6 +53,21 @@ export function numberOption(
   const kind = `${integer ? 'whole ' : ''}number`;
   throw new CliError(
     `--${name} must be ${min === undefined ? `a positive ${kind}` : `a ${kind} ≥ ${min}`}, got "${v}".`,
+  );
+}
+
+/** A time budget such as 12h, 90m or 1h30m: undefined when absent, refused when not above zero. */
+export function durationOption(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  let ms: number | undefined;
+  try {
+    ms = parseDuration(v);
+  } catch {
+    ms = undefined;
+  }
+  if (ms !== undefined && ms > 0) return ms;
+  throw new CliError(
+    `--${name} must be a time above zero with its unit, e.g. 12h, 90m or 1h30m; got "${v}".`,
   );
 }
 

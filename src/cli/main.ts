@@ -2,10 +2,10 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { version as VERSION } from '../../package.json';
-import { parseDuration } from '../agent/budget';
 import {
   apiKeyFrom,
   defaultStateDir,
+  durationOption,
   LIMIT_OPTIONS,
   LIMITS_USAGE,
   labelOptions,
@@ -124,14 +124,7 @@ export function parseReproduceArgs(args: string[], env: NodeJS.ProcessEnv): Repr
     throw new CliError(`--approval must be auto-accept or review, got "${approval}".`);
   }
   const network = networkOption(v.network);
-  let budgetMs: number | undefined;
-  if (v.budget !== undefined) {
-    try {
-      budgetMs = parseDuration(v.budget);
-    } catch (err) {
-      throw new CliError(`--budget: ${(err as Error).message}`);
-    }
-  }
+  const budgetMs = durationOption('budget', v.budget);
   const labels = labelOptions(v.label);
   const maxSteps = numberOption('max-steps', v['max-steps'], { integer: true });
   const spendCapUsd = numberOption('spend-cap', v['spend-cap']);

@@ -2,12 +2,11 @@
  * `klong reproduce`: one session on the real engine (docker sandbox, session store, edit queue,
  * paper/rubric/blacklist), with a progress line and Ctrl-C that checkpoints and exits 130.
  */
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createTwoFilesPatch } from 'diff';
 import type { ApprovalMode } from '../edits';
-import { DirUserFiles } from '../edits';
-import { type NewSession, Reproduction, type RunSettings } from '../engine/reproduction';
+import { DirUserFiles, gitQuotePath, proposalsPatch } from '../edits';
+import { type NewSession, Reproduction, type RunSettings, SessionStartError } from '../engine/reproduction';
 import { FatalModelError, type Prices } from '../llm/types';
 import { type Limits, removeSandbox } from '../sandbox';
 import { SessionLockedError } from '../session';
@@ -122,7 +121,6 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
   };
 
   let progress: ProgressLine | undefined;
-  let workspaceDir = typeof from === 'string' ? '' : from.workspace;
   let run: Reproduction;
   const control = new EngineControl(settings.budgetMs, (m) => say(`warning: ${m}`));
   try {
@@ -144,17 +142,22 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
       onSessionOpened: (live) => control.open(live),
       // Headless: the spend cap stops the session (resumable) and says so.
       onSpendCap: async () => undefined,
-      get userFiles() {
-        return new DirUserFiles(workspaceDir);
-      },
+      // The session's own folder: on a resume it comes from the session log.
+      userFiles: (workspace) => new DirUserFiles(workspace),
     });
   } catch (err) {
     await control.close();
     if (err instanceof SessionLockedError) throw new CliError(`${err.message} Close it there first.`);
     if (err instanceof CliError) throw err;
+    if (err instanceof SessionStartError) {
+      throw new CliError(
+        `${err.message}\nSession ${err.sessionId} did not start. Fix the cause, then resume it with: klong reproduce --resume ${err.sessionId} --state-dir ${o.stateDir}`,
+        1,
+      );
+    }
     throw new CliError(err instanceof Error ? err.message : String(err), 1);
   }
-  workspaceDir = run.workspace;
+  const workspaceDir = run.workspace;
   const sessionId = run.sessionId;
   const resumeHint = `klong reproduce --resume ${sessionId} --state-dir ${o.stateDir}`;
   say(
@@ -179,24 +182,25 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
     const { result, score, reportPath, findings } = await run.run();
     progress.done();
     const pending = run.queue.list();
-    if (pending.length) {
-      const patch = pending
-        .filter((p) => !p.wholeFileOnly)
-        .map((p) => createTwoFilesPatch(`a/${p.path}`, `b/${p.path}`, p.before ?? '', p.after ?? ''))
-        .join('');
+    // Changes the queue could not propose (a name that is not UTF-8) are kept in the patch too.
+    const unproposed = (await run.sandbox.changes().catch(() => [])).filter((c) => !run.queue.get(c.path));
+    if (pending.length || unproposed.length) {
       const patchFile = join(run.live.dir, 'proposals.patch');
-      writeFileSync(patchFile, patch);
-      say(`${pending.length} proposed edit(s) not applied to ${workspaceDir}:`);
+      const complete = await writePatch(run, patchFile);
+      say(`${pending.length + unproposed.length} proposed edit(s) not applied to ${workspaceDir}:`);
       for (const p of pending)
         say(
-          `  ${p.change.padEnd(8)} ${p.path} (${p.wholeFileOnly ? 'binary or large: not in the patch; the container keeps it' : `+${p.stats.additions} −${p.stats.deletions}`})${p.sensitive ? `  SENSITIVE: ${p.sensitive}` : ''}`,
+          `  ${p.change.padEnd(8)} ${gitQuotePath(p.path)} (${p.wholeFileOnly ? (complete ? 'binary or large' : 'binary or large: not in the patch; the container keeps it') : `+${p.stats.additions} −${p.stats.deletions}`})${p.sensitive ? `  SENSITIVE: ${p.sensitive}` : ''}`,
         );
+      for (const c of unproposed) say(`  ${c.kind.padEnd(8)} ${gitQuotePath(c.path)} (not proposable)`);
       const sensitive = pending.filter((p) => p.sensitive).length;
       if (sensitive)
         say(
           `${sensitive} of them touch what runs on your machine (git, editor, devcontainer, CI, executables): never applied automatically; read them before you apply the patch.`,
         );
-      say(`The patch is in ${patchFile} (git apply); the container keeps the changes.`);
+      say(
+        `The patch is in ${patchFile} (git apply${complete ? '' : '; text files only'}); the container keeps the changes.`,
+      );
     }
     if (result.status === 'done') {
       say(`Session ${sessionId} ended (${result.reason})${result.summary ? `: ${result.summary}` : ''}.`);
@@ -210,7 +214,7 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
         say(
           `The reproduction is in ${workspaceDir}; run it again with: cd ${workspaceDir} && bash reproduce.sh`,
         );
-      removeContainer = !o.keepContainer && !pending.length;
+      removeContainer = !o.keepContainer && !pending.length && !unproposed.length;
       return 0;
     }
     if (result.reason === 'interrupted') {
@@ -225,5 +229,22 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
     await control.close();
     await run.dispose();
     if (removeContainer) await removeSandbox(sessionId).catch(() => undefined);
+  }
+}
+
+/**
+ * The pending proposals as proposals.patch: written by git in the container (binary files and any
+ * file name included), or, when that fails, from the text proposals. True when complete.
+ */
+async function writePatch(run: Reproduction, patchFile: string): Promise<boolean> {
+  const tmp = `${patchFile}.${process.pid}.tmp`;
+  try {
+    await run.sandbox.pendingPatch(tmp);
+    renameSync(tmp, patchFile);
+    return true;
+  } catch {
+    rmSync(tmp, { force: true });
+    writeFileSync(patchFile, proposalsPatch(run.queue.list()));
+    return false;
   }
 }

@@ -11,7 +11,7 @@ import { applyHunks, computeHunks, type Hunk, statsOf } from './hunks';
 import { type MergeResult, merge3 } from './merge';
 import type { Proposal, TextStyle } from './proposal';
 import { bytesEqual, type DecodedText, decodeText, encodeText, fromString, toStyle } from './text';
-import type { UserContent, UserFiles } from './userFiles';
+import { hostBlobId, type UserContent, type UserFiles } from './userFiles';
 
 /** What to do when the user's file cannot be merged cleanly: report (default), write conflict markers, or overwrite. */
 export type ConflictPolicy = 'report' | 'markers' | 'overwrite';
@@ -173,6 +173,25 @@ function rebase(p: Proposal, newBefore: string): Proposal | null {
 }
 
 async function acceptDelete(ctx: DecideContext, p: Proposal, policy: ConflictPolicy): Promise<Decided> {
+  const io = p.before === null ? streamed(ctx) : undefined;
+  if (io) {
+    // Not diffed (binary or large): compared by blob id, never read whole.
+    const mine = await io.user.fileId(p.path);
+    if (mine !== null) {
+      if (mine.id !== (await io.sandbox.baselineId(p.path)) && policy !== 'overwrite') {
+        return conflict(
+          p,
+          `You changed ${p.path} after the agent deleted it. Keep your file (reject) or delete it anyway.`,
+        );
+      }
+      if (!(await applyUser(ctx, p, [{ path: p.path, content: null }]))) return refused(p);
+    }
+    await ctx.sandbox.acceptIntoBaseline([p.path]);
+    return {
+      outcome: { status: 'accepted', path: p.path, message: `Deleted ${p.path}.`, remaining: 0 },
+      next: null,
+    };
+  }
   const read = await ctx.user.read(p.path);
   if (read !== null) {
     const same =
@@ -194,7 +213,64 @@ async function acceptDelete(ctx: DecideContext, p: Proposal, policy: ConflictPol
   };
 }
 
+type Streamed = {
+  sandbox: Required<Pick<Sandbox, 'fileId' | 'baselineId' | 'exportFile'>>;
+  user: Required<Pick<UserFiles, 'fileId' | 'writeFrom'>>;
+};
+
+/** Both sides can compare by blob id and copy file to file: nothing is held in memory whole. */
+function streamed(ctx: DecideContext): Streamed | undefined {
+  const { sandbox: s, user: u } = ctx;
+  if (!s.fileId || !s.baselineId || !s.exportFile || !u.fileId || !u.writeFrom) return undefined;
+  return {
+    sandbox: {
+      fileId: s.fileId.bind(s),
+      baselineId: s.baselineId.bind(s),
+      exportFile: s.exportFile.bind(s),
+    },
+    user: { fileId: u.fileId.bind(u), writeFrom: u.writeFrom.bind(u) },
+  };
+}
+
+async function acceptBytesStreamed(
+  ctx: DecideContext,
+  io: Streamed,
+  p: Proposal,
+  policy: ConflictPolicy,
+): Promise<Decided> {
+  const theirs = await io.sandbox.fileId(p.path);
+  if (!theirs) throw new Error(`${p.path} is no longer in the sandbox.`);
+  const base = p.change === 'added' ? null : await io.sandbox.baselineId(p.path);
+  const mine = (await io.user.fileId(p.path))?.id ?? null;
+  if (mine !== base && mine !== theirs.id && policy !== 'overwrite') {
+    return conflict(
+      p,
+      `${p.path} changed in your workspace since the agent's proposal. It is not diffable text, so it cannot be merged: overwrite it with the agent's version, or reject.`,
+    );
+  }
+  if (mine !== theirs.id) {
+    const ok = await io.user.writeFrom(
+      p.path,
+      async (tmp) => {
+        await io.sandbox.exportFile(p.path, tmp);
+        // What the baseline takes next must be what the user got.
+        if ((await hostBlobId(tmp)).id !== theirs.id)
+          throw new Error(`the agent changed ${p.path} while it was copied; decide again.`);
+      },
+      `KLong: accept edit to ${p.path}`,
+    );
+    if (!ok) return refused(p);
+  }
+  await ctx.sandbox.acceptIntoBaseline([p.path]);
+  return {
+    outcome: { status: 'accepted', path: p.path, message: `Accepted ${p.path} (whole file).`, remaining: 0 },
+    next: null,
+  };
+}
+
 async function acceptBytes(ctx: DecideContext, p: Proposal, policy: ConflictPolicy): Promise<Decided> {
+  const io = streamed(ctx);
+  if (io) return acceptBytesStreamed(ctx, io, p, policy);
   const bytes = await ctx.sandbox.readFile(p.path);
   const base = p.change === 'added' ? null : await ctx.sandbox.baselineFile(p.path);
   const read = await ctx.user.read(p.path);

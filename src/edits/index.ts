@@ -3,6 +3,7 @@ export type { ConflictPolicy, Outcome } from './decide';
 export { rejectedFileText, rejectedHunksText } from './feedback';
 export { applyHunks, computeHunks, type DiffStats, describeHunk, type Hunk, statsOf } from './hunks';
 export { type ConflictRegion, type MergeResult, merge3 } from './merge';
+export { gitQuotePath, proposalsPatch } from './patch';
 export { buildProposal, type Proposal, type ProposalKind, summarize, type TextStyle } from './proposal';
 export {
   type AfterToolResult,

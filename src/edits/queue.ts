@@ -5,7 +5,7 @@
  * observation. Operations run one at a time so a decision never races a refresh.
  */
 import type { EventSink } from '../agent/events';
-import { type FileChange, resolveWorkspacePath, type Sandbox } from '../sandbox/sandbox';
+import { type FileChange, isInsideGitDir, resolveWorkspacePath, type Sandbox } from '../sandbox/sandbox';
 import { accept, type ConflictPolicy, type Decided, type Outcome, reject } from './decide';
 import { asRename, buildProposal, findRenames, type Proposal, sameContent, summarize } from './proposal';
 import { HUGE_FILE_BYTES } from './text';
@@ -301,6 +301,7 @@ export class EditQueue {
     const limit = this.opts.hugeBytes ?? HUGE_FILE_BYTES;
     const changes: FileChange[] = [];
     for (const c of await this.opts.sandbox.changes()) {
+      if (isInsideGitDir(c.path)) continue; // never proposed (the docker sandbox does not list them)
       try {
         changes.push({ ...c, path: resolveWorkspacePath(c.path) });
       } catch (err) {

@@ -45,6 +45,19 @@ export interface RunOutcome {
   findings?: number;
 }
 
+/**
+ * The session exists on disk but could not start (bad devcontainer.json, Docker down, ...): the
+ * reason is in its log, and a resume retries it once the cause is fixed.
+ */
+export class SessionStartError extends Error {
+  constructor(
+    readonly sessionId: string,
+    cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+  }
+}
+
 export class Reproduction {
   private finalRun: ReproductionResult | undefined;
   private outcome: { score?: number; reportPath?: string; findings?: number } = {};
@@ -108,8 +121,19 @@ export class Reproduction {
         typeof from === 'string',
       );
     } catch (err) {
+      // Why, in the log; the status stays unfinished, so that it is offered for resume (VS Code) and
+      // the caller prints how to resume it (CLI).
+      try {
+        live.append({
+          type: 'error',
+          message: `Could not start: ${err instanceof Error ? err.message : String(err)}`.slice(0, 2000),
+          fatal: true,
+        });
+      } catch {
+        // The log itself failed: nothing more to record.
+      }
       live.close();
-      throw err;
+      throw new SessionStartError(live.sessionId, err);
     }
   }
 
@@ -178,7 +202,7 @@ export class Reproduction {
     let agent!: AgentSession;
     const queue = new EditQueue({
       sandbox,
-      user: hooks.userFiles,
+      user: typeof hooks.userFiles === 'function' ? hooks.userFiles(live.summary.workspace) : hooks.userFiles,
       emit,
       mode: saved.approval,
       ...(hooks.decide ? { decide: hooks.decide } : {}),
@@ -237,8 +261,13 @@ export class Reproduction {
       emit,
       watch,
     );
-    // Proposals the session had before a reload come back from the container's changes.
-    if (resumed) await queue.refresh(agent.step);
+    // Proposals the session had before a reload come back from the container's changes; in
+    // auto-accept mode the ones the crash left undecided are accepted now, as they would have been.
+    // (afterTool: the same rules as after a tool call, conflicts reported the same way).
+    if (resumed) {
+      if (queue.mode === 'auto-accept') await queue.afterTool(agent.step);
+      else await queue.refresh(agent.step);
+    }
     return run;
   }
 

@@ -58,8 +58,11 @@ export interface RunHooks {
   onEvent?(event: AgentEvent): void;
   /** The session's folder is open and locked by this process (before the container is built). */
   onSessionOpened?(live: LiveSession): Promise<void>;
-  /** The user's files: a folder for the CLI, VS Code documents for the extension. */
-  userFiles: UserFiles;
+  /**
+   * The user's files: a folder for the CLI, VS Code documents for the extension. A function is given
+   * the session's workspace folder (on a resume only the session log knows it).
+   */
+  userFiles: UserFiles | ((workspace: string) => UserFiles);
   /** `ask-each` mode: the agent waits for this answer. */
   decide?: DecideFn;
   /** The spend cap was reached: a new cap to go on, or undefined to stop (resumable). */

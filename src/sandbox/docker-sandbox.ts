@@ -4,17 +4,21 @@ import type Docker from 'dockerode';
 import { ChangeJournal } from './change-journal';
 import type { ContainerMeta } from './container';
 import { SandboxError } from './errors';
-import { bashScript } from './exec';
+import { bashCmd, bashScript, streamToFile } from './exec';
+import { decodePath } from './path-bytes';
 import {
   type ExecOptions,
   type ExecResult,
   type FileChange,
+  type LineRange,
   resolveWorkspacePath,
   type Sandbox,
 } from './sandbox';
 import {
   acceptPaths,
+  baselineBlobId,
   baselineContent,
+  exportPendingPatch,
   type GitTarget,
   listChanges,
   revertPath,
@@ -117,7 +121,7 @@ export class DockerSandbox implements Sandbox {
     const r = await this.run(`${RESOLVE}printf '%s' "\${p#"$W"/}"`, [rel]);
     if (r.exitCode === ESCAPE) throw this.escape(path, r.stdout.toString().trim());
     if (r.exitCode !== 0) throw new Error(`Resolving ${path} failed: ${r.stderr.trim()}`);
-    return r.stdout.toString('utf8');
+    return decodePath(r.stdout);
   }
 
   async readFile(path: string): Promise<Uint8Array> {
@@ -128,6 +132,81 @@ export class DockerSandbox implements Sandbox {
       throw new SandboxError('FILE_NOT_FOUND', `No such file in the sandbox: ${rel}`, 'Check the path.');
     if (r.exitCode !== 0) throw new Error(`Reading ${rel} failed: ${r.stderr.trim()}`);
     return new Uint8Array(r.stdout);
+  }
+
+  /** Runs `body` on the resolved file "$p" (a regular file inside the workspace); null when there is none. */
+  private async onFile(path: string, body: string, args: string[] = [], maxStdout?: number) {
+    const rel = this.rel(path);
+    const r = await bashScript(
+      this.container,
+      `${RESOLVE}[ -f "$p" ] || exit ${NOT_FOUND}\n${body}`,
+      [rel, ...args],
+      { user: this.meta.user, env: [`KLONG_WORKDIR=${this.workdir}`], maxStdout },
+    );
+    if (r.exitCode === ESCAPE) throw this.escape(path, r.stdout.toString().trim());
+    if (r.exitCode === NOT_FOUND) return null;
+    if (r.exitCode !== 0) throw new Error(`Reading ${rel} failed: ${r.stderr.trim()}`);
+    return r.stdout;
+  }
+
+  async fileSize(path: string): Promise<number | null> {
+    const out = await this.onFile(path, `stat -c %s -- "$p"`);
+    return out === null ? null : Number(out.toString('utf8').trim());
+  }
+
+  async fileId(path: string): Promise<{ id: string; size: number } | null> {
+    // --stdin without --path: the bytes as they are (no .gitattributes filter), read as a stream.
+    const out = await this.onFile(
+      path,
+      `stat --printf '%s ' -- "$p"; git hash-object --no-filters --stdin < "$p"`,
+    );
+    if (out === null) return null;
+    const [size, id] = out.toString('utf8').trim().split(' ');
+    return { id: id!, size: Number(size) };
+  }
+
+  baselineId(path: string): Promise<string | null> {
+    return baselineBlobId(this.git, this.rel(path));
+  }
+
+  async exportFile(path: string, hostFile: string | Buffer): Promise<void> {
+    const rel = this.rel(path);
+    const r = await streamToFile(
+      this.container,
+      bashCmd(`${RESOLVE}[ -f "$p" ] || exit ${NOT_FOUND}\nexec cat -- "$p"`, [rel]),
+      hostFile,
+      { user: this.meta.user, env: [`KLONG_WORKDIR=${this.workdir}`] },
+    );
+    if (r.exitCode === ESCAPE) throw this.escape(path, '');
+    if (r.exitCode === NOT_FOUND)
+      throw new SandboxError('FILE_NOT_FOUND', `No such file in the sandbox: ${rel}`, 'Check the path.');
+    if (r.exitCode !== 0) throw new Error(`Reading ${rel} failed: ${r.stderr.trim()}`);
+  }
+
+  async readLines(path: string, start: number, end: number, maxBytes: number): Promise<LineRange | null> {
+    // One pass each for the count and the range, in the container: nothing but the range reaches us.
+    const out = await this.onFile(
+      path,
+      `s=$(stat -c %s -- "$p"); n=$(wc -l < "$p")
+[ "$s" -gt 0 ] && [ -n "$(tail -c 1 -- "$p")" ] && n=$((n + 1))
+z=$(head -c 8192 -- "$p" | tr -cd '\\000' | wc -c)
+printf '%s %s %s\n' "$s" "$n" "$z"
+sed -n "$2,$3p;$3q" -- "$p" | head -c "$4"`,
+      [String(start), String(end), String(maxBytes + 1)],
+      maxBytes + 1 + 256,
+    );
+    if (out === null) return null;
+    const nl = out.indexOf(10);
+    const [size, lines, nul] = out.subarray(0, nl).toString('utf8').split(' ').map(Number);
+    const body = out.subarray(nl + 1);
+    const cut = body.length > maxBytes;
+    return {
+      size: size!,
+      lines: lines!,
+      binary: nul! > 0,
+      bytes: new Uint8Array(cut ? body.subarray(0, maxBytes) : body),
+      cut,
+    };
   }
 
   async writeFile(path: string, data: Uint8Array | string): Promise<void> {
@@ -142,7 +221,7 @@ printf '%s\\n%s\\n%s' "$(id -u):$(id -g)" "$(stat -c %a -- "$p" 2>/dev/null || e
     if (r.exitCode === ESCAPE) throw this.escape(path, r.stdout.toString().trim());
     if (r.exitCode !== 0)
       throw new Error(`Writing ${rel} failed: ${r.stdout.toString().trim()} ${r.stderr.trim()}`);
-    const [ids, mode, real] = r.stdout.toString('utf8').split('\n');
+    const [ids, mode, real] = decodePath(r.stdout).split('\n');
     const [uid, gid] = (ids ?? '0:0').split(':').map(Number);
     this.owner = { uid: uid ?? 0, gid: gid ?? 0 };
     const abs = real ?? posix.join(this.workdir, rel);
@@ -219,6 +298,11 @@ printf '%s\\n%s\\n%s' "$(id -u):$(id -g)" "$(stat -c %a -- "$p" 2>/dev/null || e
 
   fileAt(commit: string, path: string): Promise<Uint8Array | null> {
     return contentAt(this.git, commit, this.rel(path));
+  }
+
+  /** The pending changes as a git patch (binary included) in a new host file. */
+  pendingPatch(hostFile: string): Promise<void> {
+    return exportPendingPatch(this.git, hostFile);
   }
 
   shadowGitBytes(): Promise<number> {

@@ -1,8 +1,10 @@
 /** One-off commands in a container through the Engine API (create + start + inspect). */
+import { createWriteStream } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import { SandboxError } from './errors';
 import { Demuxer } from './output-buffer';
+import { ansiCQuote, hasEscapedBytes } from './path-bytes';
 
 export interface RunOptions {
   user?: string;
@@ -118,5 +120,79 @@ export async function bashScript(
   args: string[] = [],
   opts: RunOptions = {},
 ): Promise<RunResult> {
-  return runInContainer(container, ['bash', '-c', script, 'klong', ...args], opts);
+  return runInContainer(container, bashCmd(script, args), opts);
+}
+
+/**
+ * `bash -c script klong args...`. The Engine API takes the command as JSON text, where a file name's
+ * bytes that are not UTF-8 cannot travel: such arguments are set inside the script, ANSI-C quoted.
+ */
+export function bashCmd(script: string, args: string[]): string[] {
+  if (!args.some(hasEscapedBytes)) return ['bash', '-c', script, 'klong', ...args];
+  return ['bash', '-c', `set -- ${args.map(ansiCQuote).join(' ')}\n${script}`, 'klong'];
+}
+
+/**
+ * Runs a command and streams its stdout into a new host file, with backpressure (the container's
+ * output is paused while the disk catches up), so memory stays bounded whatever the size.
+ */
+export async function streamToFile(
+  container: Docker.Container,
+  cmd: string[],
+  hostFile: string | Buffer,
+  opts: Omit<RunOptions, 'stdin' | 'maxStdout'> = {},
+): Promise<{ exitCode: number; stderr: string; bytes: number }> {
+  const exec = await container.exec({
+    Cmd: cmd,
+    AttachStdout: true,
+    AttachStderr: true,
+    User: opts.user,
+    Env: opts.env,
+    WorkingDir: opts.workdir,
+  });
+  const stream = (await exec.start({ hijack: true, stdin: false })) as Duplex;
+  const out = createWriteStream(hostFile, { flags: 'wx', highWaterMark: 1024 * 1024 });
+  const err: Buffer[] = [];
+  let errLen = 0;
+  let bytes = 0;
+  let paused = false;
+  const demux = new Demuxer((type, data) => {
+    if (type === 2) {
+      if (errLen < 64 * 1024) {
+        err.push(Buffer.from(data));
+        errLen += data.length;
+      }
+      return;
+    }
+    bytes += data.length;
+    if (!out.write(data) && !paused) {
+      paused = true;
+      stream.pause();
+      out.once('drain', () => {
+        paused = false;
+        stream.resume();
+      });
+    }
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      stream.on('data', (c: Buffer) => demux.push(c));
+      stream.on('end', resolve);
+      stream.on('close', resolve);
+      stream.on('error', reject);
+      out.on('error', (e) => {
+        stream.destroy();
+        reject(e);
+      });
+    });
+  } finally {
+    // A stream that failed is already closed: end() would wait for a 'finish' that never comes.
+    if (!out.destroyed) await new Promise<void>((resolve) => out.end(resolve));
+  }
+  const code = await execExitCode(exec).catch(() => null);
+  if (code === null) {
+    const gone = await containerGoneError(container);
+    if (gone) throw gone;
+  }
+  return { exitCode: code ?? -1, stderr: Buffer.concat(err).toString('utf8'), bytes };
 }

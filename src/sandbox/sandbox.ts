@@ -51,12 +51,37 @@ export interface Sandbox {
   /** Make the current content of these paths part of the baseline (after the user accepts them). */
   acceptIntoBaseline(paths: string[]): Promise<void>;
   dispose(): Promise<void>;
+  // Optional streaming access, so that memory stays bounded whatever the file size (callers fall
+  // back to readFile/baselineFile where a sandbox lacks them).
+  /** Size in bytes of a regular file, or null when there is none. */
+  fileSize?(path: string): Promise<number | null>;
+  /** Git blob id (SHA-1 of "blob <size>\0" + bytes) and size of a file, or null when there is none. */
+  fileId?(path: string): Promise<{ id: string; size: number } | null>;
+  /** Git blob id of a file at the baseline, or null when it was not there. */
+  baselineId?(path: string): Promise<string | null>;
+  /** Streams a file's bytes into a new file on the host. */
+  exportFile?(path: string, hostFile: string | Buffer): Promise<void>;
+  /** Lines start..end (1-based, inclusive) of a file, at most maxBytes of them, with its size and line count. */
+  readLines?(path: string, start: number, end: number, maxBytes: number): Promise<LineRange | null>;
+}
+
+export interface LineRange {
+  size: number;
+  /** Number of lines (a last line without a newline counts). */
+  lines: number;
+  /** A NUL byte in the first 8 KB. */
+  binary: boolean;
+  /** The bytes of the requested lines, cut at maxBytes. */
+  bytes: Uint8Array;
+  /** maxBytes cut the range. */
+  cut: boolean;
 }
 
 /** A path inside the workspace, or an error saying why not. Shared by every Sandbox implementation. */
 export function resolveWorkspacePath(path: string): string {
   const parts: string[] = [];
-  for (const part of path.replace(/\\/g, '/').split('/')) {
+  // POSIX: a backslash is part of a file name (git and Linux allow it), not a separator.
+  for (const part of path.split('/')) {
     if (part === '' || part === '.') continue;
     if (part === '..') {
       if (parts.length === 0) throw new Error(`Path escapes the workspace: ${path}`);
@@ -66,4 +91,9 @@ export function resolveWorkspacePath(path: string): string {
   if (path.startsWith('/')) throw new Error(`Use a path relative to the workspace, not ${path}`);
   if (parts.length === 0) throw new Error(`Not a file path: ${path || '(empty)'}`);
   return parts.join('/');
+}
+
+/** True for a path with a `.git` component in any letter case: a repository's insides, never an edit. */
+export function isInsideGitDir(path: string): boolean {
+  return path.split('/').some((part) => part.toLowerCase() === '.git');
 }

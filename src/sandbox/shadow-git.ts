@@ -8,14 +8,33 @@ import { createHash } from 'node:crypto';
 import type Docker from 'dockerode';
 import { type ChangeJournal, JOURNAL_MAX_PATHS, WATCH_DIR, WATCH_SKIP, WATCHER_PY } from './change-journal';
 import { SandboxError } from './errors';
-import { bashScript } from './exec';
+import { bashScript, streamToFile } from './exec';
+import { decodePath } from './path-bytes';
 import type { FileChange } from './sandbox';
 import { ansiCQuote, type PersistentShell } from './shell';
 
 export const SHADOW_GIT_DIR = '/var/lib/klong/shadow.git';
 
+/**
+ * `.git` in any letter case, at any depth: git refuses such paths ("invalid path", which failed every
+ * later step commit), and a repository's insides are never the agent's edits nor part of the history.
+ */
+export const GIT_DIR_EXCLUDE = '.[gG][iI][tT]';
+
 /** Generated files that are never proposed as edits. */
-const SHADOW_EXCLUDES = ['__pycache__/', '*.pyc', '.ipynb_checkpoints/', 'node_modules/'];
+const SHADOW_EXCLUDES = ['__pycache__/', '*.pyc', '.ipynb_checkpoints/', 'node_modules/', GIT_DIR_EXCLUDE];
+
+/** Baselines made before GIT_DIR_EXCLUDE existed get it on first use (a container outlives an upgrade). */
+const ENSURE_EXCLUDES = `grep -qxF '${GIT_DIR_EXCLUDE}' "$GIT_DIR/info/exclude" 2>/dev/null || printf '%s\\n' '${GIT_DIR_EXCLUDE}' >> "$GIT_DIR/info/exclude"
+`;
+
+/** Runs ENSURE_EXCLUDES once per target. */
+export async function ensureExcludes(t: GitTarget): Promise<void> {
+  if (t.excludesChecked) return;
+  const r = await git(t, ENSURE_EXCLUDES);
+  if (r.exitCode !== 0) throw failed('exclude', r.stderr);
+  t.excludesChecked = true;
+}
 
 // The control shell keeps exported variables between scripts, so the step index that commitStep
 // exports must not leak into the next script: every script starts on the baseline's own index.
@@ -23,7 +42,20 @@ const PRELUDE = `set -euo pipefail
 unset GIT_INDEX_FILE
 export GIT_DIR=${SHADOW_GIT_DIR} GIT_WORK_TREE="$KLONG_WORKDIR" GIT_LITERAL_PATHSPECS=1
 export GIT_AUTHOR_NAME=klong GIT_AUTHOR_EMAIL=klong@localhost GIT_COMMITTER_NAME=klong GIT_COMMITTER_EMAIL=klong@localhost
-g() { git -c safe.directory='*' -c core.quotepath=off "$@"; }
+# Loose objects stored without zlib: deflating a large file at accept time costs ~10× hashing it (and
+# model weights do not compress); the background gc packs, and compresses, them later.
+g() { git -c safe.directory='*' -c core.quotepath=off -c core.looseCompression=0 "$@"; }
+# The whole tree into the index. A nested repository (a folder with its own .git) is a gitlink to git:
+# its files cannot be tracked, and one without a commit fails the whole add; it is passed over, and
+# every other error still fails.
+add_all() {
+  local e
+  e=$(g add -A --ignore-errors 2>&1 >/dev/null) && return 0
+  if printf '%s\n' "$e" | grep -v -e 'does not have a commit checked out' -e '^hint:' -e '^warning: adding embedded' -e '^warning: in the working copy' | grep -q .; then
+    printf '%s\n' "$e" >&2
+    return 1
+  fi
+}
 cd "$KLONG_WORKDIR"
 `;
 
@@ -35,6 +67,8 @@ export interface GitTarget {
   shell?: PersistentShell;
   /** Script files already written into the container through this shell (see gitFast). */
   scripts?: Set<string>;
+  /** ensureExcludes ran. */
+  excludesChecked?: boolean;
 }
 
 /** Where the control shell keeps KLong's scripts, named by content hash (so a new version never runs an old one). */
@@ -42,7 +76,13 @@ const SCRIPT_DIR = '/var/lib/klong/scripts';
 const NO_SCRIPT = 197;
 
 /** Text-output scripts through the control shell; falls back to a one-off exec (which keeps stderr apart). */
-export async function gitFast(t: GitTarget, script: string, args: string[] = []) {
+export async function gitFast(
+  t: GitTarget,
+  script: string,
+  args: string[] = [],
+  /** The output lists file names: re-run through an exec (raw bytes) when the shell's text lost some. */
+  opts: { names?: boolean } = {},
+) {
   if (t.shell) {
     // Runs in the shell's own subshell: no extra bash, no exec round trip; stderr is dropped so that it cannot
     // mix with the parsed output (a failure is re-run below through an exec that keeps it).
@@ -63,7 +103,8 @@ export async function gitFast(t: GitTarget, script: string, args: string[] = [])
       t.scripts.delete(file);
       r = await t.shell.exec(head + body, { outputCap: 512 * 1024 * 1024 });
     } else t.scripts.add(file);
-    if (r.exitCode === 0) return { exitCode: 0, stdout: Buffer.from(r.output, 'utf8'), stderr: '' };
+    const lossy = opts.names && r.output.includes('\uFFFD');
+    if (r.exitCode === 0 && !lossy) return { exitCode: 0, stdout: Buffer.from(r.output, 'utf8'), stderr: '' };
   }
   return git(t, script, args);
 }
@@ -97,7 +138,7 @@ export async function initBaseline(t: GitTarget): Promise<void> {
   # Unchanged directories are not re-read on every status (their mtime is cached in the index).
   g config core.untrackedCache true
   printf '%s\\n' "$@" > "$GIT_DIR/info/exclude"
-  g add -A
+  add_all
   g commit -q --allow-empty --no-verify -m baseline
 fi`,
     SHADOW_EXCLUDES,
@@ -149,6 +190,7 @@ fi
  * changes); without one, or when the journal cannot be trusted, about the whole tree.
  */
 export async function listChanges(t: GitTarget, journal?: ChangeJournal): Promise<FileChange[]> {
+  await ensureExcludes(t);
   const now = Date.now();
   const inc = journal?.usable(now) ?? false;
   // The watcher's source only when it may have to be started: the control shell reads each command byte by
@@ -165,7 +207,8 @@ ${journal ? JOURNAL : ''}printf '%s\\t%s\\t%s\\n' "$mode" "$jgen" "$jend"
 [ $mode = inc ] && (( \${#ps[@]} == 0 )) && exit 0
 # A few paths: threads to lstat them in parallel cost more than they save.
 [ $mode = inc ] && gi=(-c core.preloadIndex=false) || gi=()
-mapfile -d '' entries < <(g "\${gi[@]}" status --porcelain=v1 -z --untracked-files=all --no-renames -- \${ps[@]+"\${ps[@]}"})
+# Nested repositories: not files (an untracked one is listed as "dir/"), their gitlinks are not edits.
+mapfile -d '' entries < <(g "\${gi[@]}" status --porcelain=v1 -z --untracked-files=all --no-renames --ignore-submodules=all -- \${ps[@]+"\${ps[@]}"} | { LC_ALL=C grep -a -zv '/$' || true; })
 wait $!
 exist=(); del=(); mod=()
 for e in \${entries[@]+"\${entries[@]}"}; do case \${e:0:2} in *D*) del+=("\${e:3}");; '??'|*A*) exist+=("\${e:3}");; *) exist+=("\${e:3}"); mod+=("\${e:3}");; esac; done
@@ -215,9 +258,10 @@ fi
 unset entries exist del mod raw jp ps sizes src text unknown r
 exit 0`,
     args,
+    { names: true },
   );
   if (r.exitCode !== 0) throw failed('status', r.stderr);
-  const all = r.stdout.toString('utf8');
+  const all = decodePath(r.stdout);
   const nl = all.indexOf('\n');
   const [mode, gen, end] = all.slice(0, nl).split('\t');
   const sections = all.slice(nl + 1).split(`${SEP}\0`);
@@ -292,6 +336,14 @@ export async function baselineContent(t: GitTarget, rel: string): Promise<Uint8A
   return new Uint8Array(r.stdout);
 }
 
+/** Git blob id of a file at the baseline, or null if it was not there. */
+export async function baselineBlobId(t: GitTarget, rel: string): Promise<string | null> {
+  const r = await gitFast(t, `g rev-parse -q --verify "HEAD:$1" 2>/dev/null || true`, [rel]);
+  if (r.exitCode !== 0) throw failed('rev-parse', r.stderr);
+  const id = r.stdout.toString('utf8').trim();
+  return /^[0-9a-f]{40,64}$/.test(id) ? id : null;
+}
+
 /** Back to the baseline: restored if it existed there, removed if it was added. */
 export async function revertPath(t: GitTarget, rel: string): Promise<void> {
   const r = await gitFast(
@@ -317,6 +369,25 @@ g commit -q --allow-empty --no-verify -m accept`,
     rels,
   );
   if (r.exitCode !== 0) throw failed('accept', r.stderr);
+}
+
+/**
+ * Every change against the baseline (what is still proposed) as a patch for `git apply`, written by
+ * git itself into a new host file: paths quoted the way git quotes them, binary files included
+ * (--binary), streamed so that its size does not matter. The baseline's index is not touched.
+ */
+export async function exportPendingPatch(t: GitTarget, hostFile: string): Promise<void> {
+  await ensureExcludes(t);
+  const script = `${PRELUDE}export GIT_INDEX_FILE=$(mktemp)
+trap 'rm -f "$GIT_INDEX_FILE"' EXIT
+cp "$GIT_DIR/index" "$GIT_INDEX_FILE"
+add_all
+g -c core.quotepath=true diff --cached --binary --full-index --no-color --no-ext-diff --no-textconv --no-renames HEAD --`;
+  const r = await streamToFile(t.container, ['bash', '-c', script, 'klong'], hostFile, {
+    user: t.user,
+    env: [`KLONG_WORKDIR=${t.workdir}`],
+  });
+  if (r.exitCode !== 0) throw failed('diff', r.stderr);
 }
 
 /** Bytes the shadow git takes on disk (objects, packs, indexes). */

@@ -13,6 +13,10 @@ import type { Duplex } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type Docker from 'dockerode';
 import { SandboxError } from './errors';
+import { ansiCQuote } from './path-bytes';
+
+export { ansiCQuote };
+
 import { containerGoneError, runInContainer } from './exec';
 import { CappedOutput, DEFAULT_OUTPUT_CAP, Demuxer } from './output-buffer';
 import type { ExecOptions, ExecResult } from './sandbox';
@@ -56,17 +60,6 @@ __klong_run() {
 [ -r "$__klong_state" ] && . "$__klong_state" >/dev/null 2>&1
 printf '\\036KREADY\\036\\n'
 `;
-
-/** Bash ANSI-C quoting ($'...') for any bytes: no fork, no base64 needed in the container. */
-export function ansiCQuote(s: string): string {
-  let out = "$'";
-  for (const b of Buffer.from(s, 'utf8')) {
-    if (b >= 0x20 && b < 0x7f && b !== 0x27 && b !== 0x5c) out += String.fromCharCode(b);
-    else if (b === 0x0a) out += '\\n';
-    else out += `\\x${b.toString(16).padStart(2, '0')}`;
-  }
-  return `${out}'`;
-}
 
 /**
  * Finds the end marker `\x1eKE <id> <rc>\x1e\n` in a command's stdout, passing everything before it on.

