@@ -53,6 +53,26 @@ const ATTACH_USAGE = `Usage: klong attach SESSION [--state-dir D]
 Follows a session: its last ${ATTACH_HISTORY} events, then the progress line and events as they come.
 Ctrl-C detaches; the session goes on.`;
 
+/** SESSION [more…] [--state-dir D] [--help]: undefined when the usage was printed. */
+function sessionArgs(
+  cmd: string,
+  usage: string,
+  args: string[],
+  io: CliIO,
+): { id: string; rest: string[]; stateDir: string } | undefined {
+  const { values, positionals } = parseCommandArgs(cmd, usage, args, {
+    'state-dir': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    io.out.write(`${usage}\n`);
+    return undefined;
+  }
+  const [id, ...rest] = positionals;
+  if (!id) throw new CliError(`klong ${cmd}: name the session.\n\n${usage}`);
+  return { id, rest, stateDir: values['state-dir'] ?? defaultStateDir() };
+}
+
 /** `klong say|pause|resume|stop SESSION`. */
 export async function steerCommand(
   cmd: 'say' | 'pause' | 'resume' | 'stop',
@@ -71,20 +91,12 @@ export async function steerCommand(
             stop: 'Stops a running session and saves it (resume later with klong reproduce --resume).',
           }[cmd],
         );
-  const { values, positionals } = parseCommandArgs(cmd, usage, args, {
-    'state-dir': { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  });
-  if (values.help) {
-    io.out.write(`${usage}\n`);
-    return 0;
-  }
-  const [id, ...rest] = positionals;
-  if (!id) throw new CliError(`klong ${cmd}: name the session.\n\n${usage}`);
-  const text = rest.join(' ').trim();
+  const a = sessionArgs(cmd, usage, args, io);
+  if (!a) return 0;
+  const text = a.rest.join(' ').trim();
   if (cmd === 'say' && !text) throw new CliError(`klong say: give the message.\n\n${usage}`);
-  if (cmd !== 'say' && rest.length) throw new CliError(`klong ${cmd}: one session at a time.\n\n${usage}`);
-  const client = await connectOrExplain(values['state-dir'] ?? defaultStateDir(), id);
+  if (cmd !== 'say' && a.rest.length) throw new CliError(`klong ${cmd}: one session at a time.\n\n${usage}`);
+  const client = await connectOrExplain(a.stateDir, a.id);
   try {
     const s =
       cmd === 'say'
@@ -119,17 +131,10 @@ function lastEvents(dir: string, n: number): AgentEvent[] {
 
 /** `klong attach SESSION`: the end of the log, then live events until the engine ends or Ctrl-C. */
 export async function attachCommand(args: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseCommandArgs('attach', ATTACH_USAGE, args, {
-    'state-dir': { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  });
-  if (values.help) {
-    io.out.write(`${ATTACH_USAGE}\n`);
-    return 0;
-  }
-  const [id, ...rest] = positionals;
-  if (!id || rest.length) throw new CliError(`klong attach: name one session.\n\n${ATTACH_USAGE}`);
-  const stateDir = values['state-dir'] ?? defaultStateDir();
+  const a = sessionArgs('attach', ATTACH_USAGE, args, io);
+  if (!a) return 0;
+  if (a.rest.length) throw new CliError(`klong attach: name one session.\n\n${ATTACH_USAGE}`);
+  const { id, stateDir } = a;
   const dir = sessionDir(stateDir, id);
   const client = await connectOrExplain(stateDir, id);
 
