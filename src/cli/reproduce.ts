@@ -10,7 +10,7 @@ import { DirUserFiles } from '../edits';
 import { type NewSession, Reproduction, type RunSettings } from '../engine/reproduction';
 import { FatalModelError, type Prices } from '../llm/types';
 import { removeSandbox } from '../sandbox';
-import { SessionLockedError } from '../session';
+import { SessionLockedError, SessionStore } from '../session';
 import { ProgressLine } from './progress';
 
 export interface ReproduceOptions {
@@ -104,7 +104,9 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
   };
 
   let progress: ProgressLine | undefined;
-  let workspaceDir = typeof from === 'string' ? '' : from.workspace;
+  // Read before Reproduction.open: a resume in auto-accept mode decides on proposals while opening.
+  let workspaceDir =
+    typeof from === 'string' ? (new SessionStore(stateDir).get(from)?.workspace ?? '') : from.workspace;
   let run: Reproduction;
   try {
     run = await Reproduction.open(settings, from, {
@@ -156,13 +158,20 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
       say(`${pending.length} proposed edit(s) not applied to ${workspaceDir}:`);
       for (const p of pending)
         say(`  ${p.change.padEnd(8)} ${p.path} (+${p.stats.additions} −${p.stats.deletions})`);
-      say(`The patch is in ${patchFile} (git apply); the container keeps the changes.`);
+      say(
+        `The patch is in ${patchFile} (git apply); \`klong diff ${sessionId}\` shows every change of the session.`,
+      );
     }
     if (result.status === 'done') {
       say(`Session ${sessionId} ended (${result.reason})${result.summary ? `: ${result.summary}` : ''}.`);
       if (score !== undefined) say(`Grade: ${(score * 100).toFixed(1)}% of the rubric.`);
       if (reportPath) say(`Report: ${reportPath}`);
-      removeContainer = !o.keepContainer && !pending.length;
+      // The container goes once the host holds its history (the pending edits are in the patch).
+      if (!o.keepContainer) {
+        removeContainer = await run.saveHistory();
+        if (!removeContainer)
+          say('The container is kept: its step history could not be saved on this machine.');
+      }
       return 0;
     }
     if (result.reason === 'interrupted') {

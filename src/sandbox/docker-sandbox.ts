@@ -5,6 +5,8 @@ import { ChangeJournal } from './change-journal';
 import type { ContainerMeta } from './container';
 import { SandboxError } from './errors';
 import { bashScript } from './exec';
+import { importHostHistory, mirrorHistory } from './history-sync';
+import type { HistoryRefs, HostHistory } from './host-history';
 import {
   type ExecOptions,
   type ExecResult,
@@ -58,6 +60,8 @@ export class DockerSandbox implements Sandbox {
   private control: PersistentShell;
   private readonly git: GitTarget;
   private owner?: { uid: number; gid: number };
+  /** The baseline moved (an accept) since the host history last received it. */
+  baselineMoved = false;
   /** Which paths changed since the last changes(): lets it skip statting every file. */
   private readonly journal = new ChangeJournal();
 
@@ -187,6 +191,7 @@ printf '%s\\n%s\\n%s' "$(id -u):$(id -g)" "$(stat -c %a -- "$p" 2>/dev/null || e
 
   async acceptIntoBaseline(paths: string[]): Promise<void> {
     const rels = paths.map((p) => this.rel(p));
+    this.baselineMoved = true;
     // Their baseline changes without a write in the workspace: the journal would not name them.
     this.journal.touched(rels);
     await acceptPaths(this.git, rels);
@@ -219,6 +224,23 @@ printf '%s\\n%s\\n%s' "$(id -u):$(id -g)" "$(stat -c %a -- "$p" 2>/dev/null || e
 
   fileAt(commit: string, path: string): Promise<Uint8Array | null> {
     return contentAt(this.git, commit, this.rel(path));
+  }
+
+  /** Sends the new step commits and the baseline to the session's history on the host. */
+  async mirrorHistory(history: HostHistory): Promise<HistoryRefs> {
+    const moved = this.baselineMoved;
+    this.baselineMoved = false;
+    try {
+      return await mirrorHistory(this.git, history);
+    } catch (err) {
+      this.baselineMoved ||= moved;
+      throw err;
+    }
+  }
+
+  /** A new container takes the host history back (step commits and root); see importHostHistory. */
+  importHistory(history: HostHistory): Promise<HistoryRefs | undefined> {
+    return importHostHistory(this.git, history);
   }
 
   shadowGitBytes(): Promise<number> {

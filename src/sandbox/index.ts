@@ -1,11 +1,18 @@
 /** Public API of the sandbox layer (devcontainer → container on a Docker engine). */
 
-export type { Limits } from './container';
+export { LABEL_SESSION, LABEL_STATE, type Limits, stateLabel } from './container';
 export { findDevcontainerCli, type SandboxConfig } from './devcontainer';
 export { checkDocker, type DockerInfo } from './docker-client';
 export { DockerSandbox, type SandboxInfo } from './docker-sandbox';
 export { SandboxError, type SandboxErrorCode } from './errors';
 export { type FreshRunOptions, type FreshRunResult, runFreshContainer } from './fresh-run';
+export {
+  HISTORY_DIR,
+  type HistoryRefs,
+  HostGitMissingError,
+  HostHistory,
+  hostGitMissing,
+} from './host-history';
 export {
   attachSandbox,
   findSandbox,

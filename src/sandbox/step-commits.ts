@@ -9,13 +9,18 @@ import { failed, type GitTarget, git, gitFast } from './shadow-git';
  * abandoned branches of a rewind are never pruned.
  */
 const STEPS_REF = 'refs/klong/steps';
+/** Names the root commit in a ref, so that a container rebuilt from the history keeps step 0. */
+export const ROOT_REF = 'refs/klong/root';
 const STEPS_ENV = `export GIT_INDEX_FILE="$GIT_DIR/klong-steps.index"
 [ -f "$GIT_INDEX_FILE" ] || g read-tree "$(g rev-parse -q --verify "${STEPS_REF}^{tree}" || g rev-parse 'HEAD^{tree}')"
 `;
 
 /** The first commit of the baseline: the workspace as copied in, before any step. */
 export async function rootCommit(t: GitTarget): Promise<string> {
-  const r = await gitFast(t, `g rev-list --max-parents=0 HEAD | tail -n 1`);
+  const r = await gitFast(
+    t,
+    `g rev-parse -q --verify "${ROOT_REF}" || g rev-list --max-parents=0 HEAD | tail -n 1`,
+  );
   if (r.exitCode !== 0) throw failed('rev-list', r.stderr);
   return r.stdout.toString('utf8').trim();
 }
@@ -30,7 +35,7 @@ export async function commitStep(t: GitTarget, message: string): Promise<string 
     `${STEPS_ENV}g add -A
 tree=$(g write-tree)
 prev=$(g rev-parse -q --verify "${STEPS_REF}" || true)
-last=$(g rev-parse "\${prev:-$(g rev-list --max-parents=0 HEAD | tail -n 1)}^{tree}")
+last=$(g rev-parse "\${prev:-$(g rev-parse -q --verify "${ROOT_REF}" || g rev-list --max-parents=0 HEAD | tail -n 1)}^{tree}")
 [ "$tree" = "$last" ] && exit 0
 c=$(g commit-tree "$tree" \${prev:+-p "$prev"} -m "$1")
 g update-ref "${STEPS_REF}" "$c"
@@ -102,4 +107,52 @@ export async function contentAt(t: GitTarget, commit: string, rel: string): Prom
   if (r.exitCode === 44) return null;
   if (r.exitCode !== 0) throw failed('show', r.stderr);
   return new Uint8Array(r.stdout);
+}
+
+/** The container's history refs: its step tip, its baseline (HEAD) and its root (step 0). */
+export interface ShadowRefs {
+  steps?: string;
+  baseline: string;
+  root: string;
+}
+
+/**
+ * Sends what the host's history lacks: prints `steps baseline root` on one line, then (when a tip
+ * is new) a thin pack of the objects reachable from the new tips and not from `known` (the host's
+ * tips, which hold every object reachable from them). The pack is only the step's delta, and with
+ * git's sparse walk (pack.useSparse) its cost follows the changed paths, not the history's length.
+ */
+export const MIRROR_SCRIPT = `steps=$(g rev-parse -q --verify "${STEPS_REF}" || true)
+base=$(g rev-parse HEAD)
+root=$(g rev-parse -q --verify "${ROOT_REF}" || g rev-list --max-parents=0 HEAD | tail -n 1)
+printf '%s %s %s\\n' "\${steps:--}" "$base" "$root"
+new=()
+for t in $steps $base $root; do
+  case " $* " in *" $t "*) ;; *) new+=("$t");; esac
+done
+(( \${#new[@]} )) || exit 0
+{ printf '%s\\n' "\${new[@]}"; for k in "$@"; do g cat-file -e "$k^{commit}" 2>/dev/null && printf '^%s\\n' "$k"; done; } |
+  g -c pack.useSparse=true pack-objects --revs --stdout --thin -q
+`;
+
+/**
+ * A rebuilt container takes the session's history back: the pack at `packPath` (every object of
+ * the host's history) goes into the shadow git, the step ref and the root are set, and the pack
+ * file is removed. The baseline (HEAD) stays the user's files as copied in.
+ */
+export async function importHistory(
+  t: GitTarget,
+  packPath: string,
+  refs: { steps?: string; root?: string },
+): Promise<void> {
+  const r = await git(
+    t,
+    `g index-pack --stdin < "$1" >/dev/null
+rm -f -- "$1"
+[ -z "$2" ] || g update-ref "${STEPS_REF}" "$2"
+[ -z "$3" ] || g update-ref "${ROOT_REF}" "$3"
+rm -f "$GIT_DIR/klong-steps.index"`,
+    [packPath, refs.steps ?? '', refs.root ?? ''],
+  );
+  if (r.exitCode !== 0) throw failed('history import', r.stderr);
 }

@@ -1,0 +1,87 @@
+/** Moving the step history between the container's shadow git and the host's history.git. */
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { HistoryRefs, HostHistory } from './host-history';
+import { failed, type GitTarget, gitStream } from './shadow-git';
+import { importHistory, MIRROR_SCRIPT } from './step-commits';
+import { tarStream } from './tar-writer';
+
+/**
+ * Sends the container's new step commits, baseline and root to the host history (only the objects
+ * the host lacks) and moves the host's refs. Returns the refs as they are now.
+ */
+export async function mirrorHistory(t: GitTarget, history: HostHistory): Promise<HistoryRefs> {
+  await history.init();
+  const known = await history.refs();
+  const tips = [...new Set([known.steps, known.baseline, known.root].filter((x): x is string => !!x))];
+  let header = '';
+  let headerDone = false;
+  let recv: ReturnType<HostHistory['receiver']> | undefined;
+  const r = await gitStream(t, MIRROR_SCRIPT, tips, async (chunk) => {
+    if (!headerDone) {
+      const nl = chunk.indexOf(10);
+      if (nl < 0) {
+        header += chunk.toString('utf8');
+        return;
+      }
+      header += chunk.subarray(0, nl).toString('utf8');
+      headerDone = true;
+      chunk = chunk.subarray(nl + 1);
+      if (!chunk.length) return;
+    }
+    recv ??= history.receiver();
+    await recv.write(chunk);
+  }).catch((err: unknown) => {
+    recv?.abort();
+    throw err;
+  });
+  if (r.exitCode !== 0) {
+    recv?.abort();
+    throw failed('history mirror', r.stderr);
+  }
+  if (recv) await recv.end();
+  const [steps, baseline, root] = header.trim().split(' ');
+  const now: HistoryRefs = {
+    ...(steps && steps !== '-' ? { steps } : {}),
+    ...(baseline ? { baseline } : {}),
+    ...(root ? { root } : {}),
+  };
+  const moved: HistoryRefs = {};
+  if (now.steps && now.steps !== known.steps) moved.steps = now.steps;
+  if (now.baseline && now.baseline !== known.baseline) moved.baseline = now.baseline;
+  if (now.root && now.root !== known.root) moved.root = now.root;
+  await history.setRefs(moved);
+  return { ...known, ...now };
+}
+
+/** Where the pack of a history import is put in the container (removed once imported). */
+const IMPORT_PACK = '/var/lib/klong/history-import.pack';
+
+/**
+ * Gives a new container the session's history: every object of the host history goes into its
+ * shadow git (through putArchive, which works on remote engines too) and its step ref and root are
+ * set to the host's. Returns the host refs, or undefined when the host has no history.
+ */
+export async function importHostHistory(
+  t: GitTarget,
+  history: HostHistory,
+): Promise<HistoryRefs | undefined> {
+  if (!history.exists()) return undefined;
+  const refs = await history.refs();
+  if (!refs.steps && !refs.root) return undefined;
+  const tmp = mkdtempSync(join(tmpdir(), 'klong-history-'));
+  try {
+    const file = join(tmp, 'history.pack');
+    if (!(await history.packAll(file))) return undefined;
+    const size = statSync(file).size;
+    const tar = tarStream([
+      { name: 'history-import.pack', type: 'file', size, mode: 0o644, mtime: new Date(), source: file },
+    ]);
+    await t.container.putArchive(tar, { path: '/var/lib/klong' });
+    await importHistory(t, IMPORT_PACK, refs);
+    return refs;
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
