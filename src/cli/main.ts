@@ -17,7 +17,7 @@ const USAGE = `Usage: klong <command> [options]
 Commands:
   reproduce <paper.pdf|paper.md|URL|arXiv id>   Reproduce a paper in a workspace
   paper <paper.pdf|URL|arXiv id> [--out F]      The paper as the agent reads it (Markdown)
-  sessions                                      List the sessions in the state directory
+  sessions [--prune]                            List the sessions (--prune: remove idle containers)
   export-sft SESSION... --out data.jsonl        Sessions as KLong trajectory-splitting SFT data
   batch papers.json --stages 2h,4h,12h          Staged runs of many papers, rubric score as reward
   rewind SESSION --to STEP [--code|--conversation]  Go back to a step (default: code and conversation)
@@ -168,10 +168,35 @@ async function paperCommand(args: string[], io: CliIO): Promise<number> {
   return 0;
 }
 
+const SESSIONS_USAGE = `Usage: klong sessions [--state-dir D] [--prune [--label K=V]...]
+
+Lists the sessions. --prune removes the containers of this state folder's sessions that are not
+running (a session's files and step history stay in its folder; a resume creates a new container);
+--label limits it to containers with that label.`;
+
 async function listSessions(args: string[], io: CliIO): Promise<number> {
-  const { values } = parseCommandArgs('sessions', 'Usage: klong sessions [--state-dir D]', args, {
+  const { values } = parseCommandArgs('sessions', SESSIONS_USAGE, args, {
     'state-dir': { type: 'string' },
+    prune: { type: 'boolean' },
+    label: { type: 'string', multiple: true },
+    help: { type: 'boolean', short: 'h' },
   });
+  if (values.help) {
+    io.out.write(`${SESSIONS_USAGE}\n`);
+    return 0;
+  }
+  if (values.label && !values.prune) throw new CliError('klong sessions: --label goes with --prune.');
+  if (values.prune) {
+    const { pruneContainers } = await import('../engine/containers');
+    const r = await pruneContainers({
+      stateDir: values['state-dir'] ?? defaultStateDir(),
+      labels: labelOptions(values.label),
+    });
+    for (const c of r.removed) io.out.write(`removed ${c.name} (session ${c.sessionId})\n`);
+    for (const c of r.kept) io.out.write(`kept    ${c.name} (session ${c.sessionId}): ${c.why}\n`);
+    io.out.write(`${r.removed.length} container(s) removed, ${r.kept.length} kept.\n`);
+    return 0;
+  }
   const { SessionStore } = await import('../session');
   const store = new SessionStore(values['state-dir'] ?? defaultStateDir());
   const list = store.list();

@@ -16,8 +16,10 @@ export {
 export {
   attachSandbox,
   findSandbox,
+  listSessionContainers,
   type OpenSandboxOptions,
   openSandbox,
+  removeContainer,
   removeSandbox,
   type SandboxSummary,
 } from './open';

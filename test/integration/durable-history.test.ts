@@ -6,11 +6,12 @@
  * `klong rewind` work without it, and the next resume rebuilds it at the rewound step.
  */
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { type ChildProcess, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { EventLog } from '../../src/session';
+import { stateLabel } from '../../src/sandbox';
+import { EventLog, SessionStore } from '../../src/session';
 import {
   type CliSession,
   cliCleanup,
@@ -18,6 +19,7 @@ import {
   reproduceArgs,
   runCli,
   sessionEvents,
+  TEST_IMAGE,
 } from '../support/cli-run';
 import { containerIds, removeContainers } from '../support/docker';
 import { type ChatBody, call, lastObservation, type StepResult, tools } from '../support/model-server';
@@ -195,5 +197,83 @@ describe('a session survives the loss of its container', { skip }, () => {
       assert.equal(readFileSync(join(s.workspace, f), 'utf8'), text, `${f} on the host`);
     assert.ok(!existsSync(join(s.stateDir, s.sessionId, 'proposals.patch')), 'nothing left pending');
     assert.deepEqual(containerIds(`klong.session=${s.sessionId}`), []);
+  });
+
+  test('klong sessions --prune removes the idle containers of its state folder only', async () => {
+    const stateDir = cleanup.temp('klong-prune-state-');
+    const otherState = cleanup.temp('klong-prune-other-');
+    const scope = `prune-${process.pid}-${Date.now().toString(36)}`;
+    cleanup.removeLabel(`klong.test-prune=${scope}`);
+    const store = new SessionStore(stateDir, { durability: 'none' });
+    const session = (id: string) =>
+      store.create({
+        sessionId: id,
+        paperTitle: 'p',
+        paperPath: 'p.md',
+        workspace: stateDir,
+        model: 'm',
+        budgetMs: 60_000,
+      });
+    const running = session(`${scope}-running`); // this process holds its lock
+    session(`${scope}-idle`).close();
+    /** A container as KLong labels them (created, not started: prune does not care). */
+    const container = (sessionId: string, labels: Record<string, string>) => {
+      const args = ['create', '--network', 'none', '--label', `klong.session=${sessionId}`];
+      for (const [k, v] of Object.entries({ 'klong.test': '1', 'klong.test-prune': scope, ...labels }))
+        args.push('--label', `${k}=${v}`);
+      const r = spawnSync('docker', [...args, TEST_IMAGE!, 'true'], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout.trim();
+    };
+    const idle = container(`${scope}-idle`, stateLabel(stateDir));
+    const gone = container(`${scope}-deleted`, stateLabel(stateDir)); // its session folder was deleted
+    const live = container(`${scope}-running`, stateLabel(stateDir));
+    const other = container(`${scope}-idle`, stateLabel(otherState)); // another state folder's
+    mkdirSync(join(otherState, 'x'), { recursive: true });
+    try {
+      const r = await runCli([
+        'sessions',
+        '--prune',
+        '--state-dir',
+        stateDir,
+        '--label',
+        `klong.test-prune=${scope}`,
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /2 container\(s\) removed, 1 kept\./);
+      assert.match(r.stdout, /kept .*running\): its session is running/);
+      const left = containerIds(`klong.test-prune=${scope}`).map((id) => id.slice(0, 12));
+      assert.deepEqual(left.sort(), [live, other].map((id) => id.slice(0, 12)).sort());
+      assert.ok(!left.includes(idle.slice(0, 12)) && !left.includes(gone.slice(0, 12)));
+    } finally {
+      running.close();
+    }
+  });
+
+  test('without git on this machine the session runs, says so once, and keeps its container', async () => {
+    const s = cleanup.session('durable-nogit');
+    const server = await cleanup.modelServer(
+      [
+        tools(call('write_file', { path: 'a.txt', content: 'one\n' })),
+        tools(call('write_file', { path: 'b.txt', content: 'two\n' })),
+        tools(call('end_task', { summary: 'done without git' })),
+      ],
+      { apiKey: 'sk-test' },
+    );
+    // A PATH with node's folder only: no git (Docker is reached through its socket, not its CLI).
+    const bin = cleanup.temp('klong-nogit-bin-');
+    const r = await runCli([...reproduceArgs(s, server.url), '--no-final-run'], {
+      env: { PATH: bin },
+      killAfterMs: 180_000,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const said = r.stderr.match(/git is not installed on this machine/g) ?? [];
+    assert.equal(said.length, 1, r.stderr);
+    assert.match(r.stderr, /The container is kept/);
+    assert.equal(containerIds(`klong.session=${s.sessionId}`).length, 1);
+    // The history is in the container: diff still works through it.
+    const diff = await runCli(['diff', s.sessionId, '--state-dir', s.stateDir], { env: { PATH: bin } });
+    assert.equal(diff.code, 0, diff.stderr);
+    assert.match(diff.stdout, /\+two/);
   });
 });
