@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HistoryRefs, HostHistory } from './host-history';
-import { failed, type GitTarget, gitStream } from './shadow-git';
+import { failed, type GitTarget, gitFast, gitStream } from './shadow-git';
 import { importHistory, MIRROR_SCRIPT } from './step-commits';
 import { tarStream } from './tar-writer';
 
@@ -15,33 +15,28 @@ export async function mirrorHistory(t: GitTarget, history: HostHistory): Promise
   await history.init();
   const known = await history.refs();
   const tips = [...new Set([known.steps, known.baseline, known.root].filter((x): x is string => !!x))];
-  let header = '';
-  let headerDone = false;
-  let recv: ReturnType<HostHistory['receiver']> | undefined;
-  const r = await gitStream(t, MIRROR_SCRIPT, tips, async (chunk) => {
-    if (!headerDone) {
-      const nl = chunk.indexOf(10);
-      if (nl < 0) {
-        header += chunk.toString('utf8');
-        return;
-      }
-      header += chunk.subarray(0, nl).toString('utf8');
-      headerDone = true;
-      chunk = chunk.subarray(nl + 1);
-      if (!chunk.length) return;
+  const r = await gitFast(t, MIRROR_SCRIPT, tips);
+  if (r.exitCode !== 0) throw failed('history mirror', r.stderr);
+  const out = r.stdout.toString('utf8');
+  const nl = out.indexOf('\n');
+  const [steps, baseline, root] = out.slice(0, nl < 0 ? undefined : nl).trim().split(' ');
+  if (nl >= 0 && nl + 1 < out.length) {
+    const nl2 = out.indexOf('\n', nl + 1);
+    const [how, a, b] = out.slice(nl + 1, nl2).split(' ');
+    const recv = history.receiver();
+    try {
+      if (how === 'B64') await recv.write(Buffer.from(out.slice(nl2 + 1), 'base64'));
+      else if (how === 'FILE' && a && b) {
+        // A big pack (a large file the agent wrote): streamed from the container, never held whole.
+        const s = await gitStream(t, 'cat -- "$1" && rm -f -- "$1"', [a], (chunk) => recv.write(chunk));
+        if (s.exitCode !== 0) throw failed('history read', s.stderr);
+      } else throw new Error(`Unexpected history mirror output: ${out.slice(nl + 1, nl + 200)}`);
+      await recv.end();
+    } catch (err) {
+      recv.abort();
+      throw err;
     }
-    recv ??= history.receiver();
-    await recv.write(chunk);
-  }).catch((err: unknown) => {
-    recv?.abort();
-    throw err;
-  });
-  if (r.exitCode !== 0) {
-    recv?.abort();
-    throw failed('history mirror', r.stderr);
   }
-  if (recv) await recv.end();
-  const [steps, baseline, root] = header.trim().split(' ');
   const now: HistoryRefs = {
     ...(steps && steps !== '-' ? { steps } : {}),
     ...(baseline ? { baseline } : {}),

@@ -9,6 +9,8 @@ import { failed, type GitTarget, git, gitFast } from './shadow-git';
  * abandoned branches of a rewind are never pruned.
  */
 const STEPS_REF = 'refs/klong/steps';
+/** Packs up to this size come back inline through the control shell (base64). */
+const INLINE_PACK_MAX = 4 * 1024 * 1024;
 /** Names the root commit in a ref, so that a container rebuilt from the history keeps step 0. */
 export const ROOT_REF = 'refs/klong/root';
 const STEPS_ENV = `export GIT_INDEX_FILE="$GIT_DIR/klong-steps.index"
@@ -117,22 +119,35 @@ export interface ShadowRefs {
 }
 
 /**
- * Sends what the host's history lacks: prints `steps baseline root` on one line, then (when a tip
- * is new) a thin pack of the objects reachable from the new tips and not from `known` (the host's
- * tips, which hold every object reachable from them). The pack is only the step's delta, and with
- * git's sparse walk (pack.useSparse) its cost follows the changed paths, not the history's length.
+ * Sends what the host's history lacks: prints `steps baseline root` on one line; then, when a tip is
+ * new, a thin pack of the objects reachable from the new tips and not from the host's tips (given
+ * as arguments; the host holds every object reachable from them). The pack is the step's delta, and
+ * git's sparse walk (pack.useSparse) follows only the changed paths, so the cost does not grow with
+ * the history. Runs through the control shell (a one-off exec costs several times more): a small
+ * pack comes back inline as `B64 size` and base64, a big one as `FILE path size` for a streaming read.
  */
-export const MIRROR_SCRIPT = `steps=$(g rev-parse -q --verify "${STEPS_REF}" || true)
+export const MIRROR_SCRIPT = `steps= root=
+while read -r name oid; do
+  case $name in ${STEPS_REF}) steps=$oid;; ${ROOT_REF}) root=$oid;; esac
+done < <(g for-each-ref --format='%(refname) %(objectname)' refs/klong/)
 base=$(g rev-parse HEAD)
-root=$(g rev-parse -q --verify "${ROOT_REF}" || g rev-list --max-parents=0 HEAD | tail -n 1)
-printf '%s %s %s\\n' "\${steps:--}" "$base" "$root"
+[ -n "$root" ] || root=$(g rev-list --max-parents=0 HEAD | tail -n 1)
+printf '%s %s %s\n' "\${steps:--}" "$base" "$root"
 new=()
 for t in $steps $base $root; do
   case " $* " in *" $t "*) ;; *) new+=("$t");; esac
 done
 (( \${#new[@]} )) || exit 0
-{ printf '%s\\n' "\${new[@]}"; for k in "$@"; do g cat-file -e "$k^{commit}" 2>/dev/null && printf '^%s\\n' "$k"; done; } |
-  g -c pack.useSparse=true pack-objects --revs --stdout --thin -q
+f=/var/lib/klong/mirror.$BASHPID.pack
+# Against the host's tips; should one be unknown here, the whole history instead (still correct).
+printf '%s\n' "\${new[@]}" "\${@/#/^}" | g pack-objects --revs --stdout --thin -q > "$f" 2>/dev/null ||
+  printf '%s\n' "\${new[@]}" | g pack-objects --revs --stdout -q > "$f"
+sz=$(stat -c %s "$f")
+if (( sz <= ${INLINE_PACK_MAX} )) && command -v base64 >/dev/null; then
+  printf 'B64 %s\n' "$sz"; base64 -w0 < "$f"; rm -f "$f"
+else
+  printf 'FILE %s %s\n' "$f" "$sz"
+fi
 `;
 
 /**

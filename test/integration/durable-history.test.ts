@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -61,7 +62,13 @@ function resumeArgs(s: CliSession, url: string, approval: string): string[] {
 const BEFORE_CRASH: StepResult[] = [
   tools(call('write_file', { path: 'a.txt', content: 'one\n' })),
   tools(call('write_file', { path: 'b.txt', content: 'two\n' })),
-  tools(call('bash', { command: 'mkdir -p d && printf "three\\n" > d/c.txt && echo made' })),
+  // A 6 MB file that does not compress: its pack is streamed to the host, not sent inline.
+  tools(
+    call('bash', {
+      command:
+        'mkdir -p d && printf "three\\n" > d/c.txt && head -c 6000000 /dev/urandom > big.bin && sha256sum big.bin',
+    }),
+  ),
 ];
 
 /**
@@ -99,11 +106,21 @@ async function crashAfterThreeSteps(s: CliSession, approval: string): Promise<vo
   assert.equal(containerIds(`klong.session=${s.sessionId}`).length, 0);
 }
 
+/** `sha256sum big.bin` as step 3 printed it before the crash. */
+function bigSum(s: CliSession): string {
+  const r = sessionEvents(s.stateDir, s.sessionId).find(
+    (e) => e.type === 'tool_result' && /big\.bin/.test(String(e.output)),
+  );
+  const m = /[0-9a-f]{64} {2}big\.bin/.exec(String(r?.output));
+  assert.ok(m, 'step 3 printed the checksum');
+  return m[0];
+}
+
 /** After the resume, the agent reads its files back, then ends the task. */
 function afterCrashScript(extra: StepResult[] = []) {
   const seen: string[] = [];
   const steps: ((req: ChatBody) => StepResult)[] = [
-    () => tools(call('bash', { command: 'cat a.txt b.txt d/c.txt' })),
+    () => tools(call('bash', { command: 'cat a.txt b.txt d/c.txt; sha256sum big.bin' })),
     (req) => {
       seen.push(lastObservation(req));
       return extra[0] ?? tools(call('end_task', { summary: 'finished after the crash' }));
@@ -125,6 +142,7 @@ describe('a session survives the loss of its container', { skip }, () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /container was gone: created a new one and restored the agent’s files of step 3/);
     assert.match(after.seen[0] ?? '', /^one\ntwo\nthree\n/, 'the agent finds every file it wrote');
+    assert.ok(after.seen[0]?.includes(bigSum(s)), 'the big binary file comes back byte for byte');
     const recreated = sessionEvents(s.stateDir, s.sessionId).filter((e) => e.type === 'sandbox_recreated');
     assert.equal(recreated.length, 1);
     assert.equal(recreated[0]!.restored, true);
@@ -188,6 +206,13 @@ describe('a session survives the loss of its container', { skip }, () => {
     assert.match(r.stderr, /container was gone: created a new one/);
     assert.doesNotMatch(r.stderr, /Could not decide/);
     assert.match(after.seen[0] ?? '', /^one\ntwo\nthree\n/);
+    assert.ok(after.seen[0]?.includes(bigSum(s)));
+    assert.equal(
+      createHash('sha256')
+        .update(readFileSync(join(s.workspace, 'big.bin')))
+        .digest('hex'),
+      bigSum(s).split(' ')[0],
+    );
     for (const [f, text] of [
       ['a.txt', 'one\n'],
       ['b.txt', 'two\n'],
