@@ -7,6 +7,8 @@ import { failed, type GitTarget, gitFast, gitStream } from './shadow-git';
 import { importHistory, MIRROR_SCRIPT } from './step-commits';
 import { tarStream } from './tar-writer';
 
+const OID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+
 /**
  * Sends the container's new step commits, baseline and root to the host history (only the objects
  * the host lacks) and moves the host's refs. Returns the refs as they are now.
@@ -19,7 +21,14 @@ export async function mirrorHistory(t: GitTarget, history: HostHistory): Promise
   if (r.exitCode !== 0) throw failed('history mirror', r.stderr);
   const out = r.stdout.toString('utf8');
   const nl = out.indexOf('\n');
-  const [steps, baseline, root] = out.slice(0, nl < 0 ? undefined : nl).trim().split(' ');
+  const [steps, baseline, root] = out
+    .slice(0, nl < 0 ? undefined : nl)
+    .trim()
+    .split(' ');
+  // What the container says is not trusted blindly: only object ids become refs on the host.
+  for (const oid of [baseline, root, steps === '-' ? undefined : steps])
+    if (oid !== undefined && !OID.test(oid))
+      throw new Error(`Unexpected history mirror output: ${out.slice(0, 200)}`);
   if (nl >= 0 && nl + 1 < out.length) {
     const nl2 = out.indexOf('\n', nl + 1);
     const [how, a, b] = out.slice(nl + 1, nl2).split(' ');

@@ -167,8 +167,14 @@ export class HostHistory {
       write: (chunk) =>
         new Promise((resolve, reject) => {
           if (failure) return reject(failure);
-          if (child.stdin!.write(chunk)) resolve();
-          else child.stdin!.once('drain', resolve);
+          if (child.stdin!.write(chunk)) return resolve();
+          // A git that died never drains: its end is the answer too (end() says why).
+          const go = () => {
+            child.stdin!.off('drain', go);
+            resolve();
+          };
+          child.stdin!.once('drain', go);
+          void closed.then(go);
         }),
       end: async () => {
         child.stdin!.end();

@@ -231,7 +231,7 @@ export async function removeSandbox(sessionId: string, dockerHost?: string): Pro
 
 /**
  * The session's existing container, started if stopped, without ever creating one: rewind and diff
- * need the shadow git that lives inside it.
+ * read the shadow git inside it (sessions without a history on the host).
  */
 export async function attachSandbox(sessionId: string, dockerHost?: string): Promise<DockerSandbox> {
   const { docker, host } = connectDocker(dockerHost);
