@@ -96,7 +96,7 @@ done; g update-ref refs/klong/steps $prev`,
     if (loop.exitCode !== 0) throw new Error(`making commits failed: ${loop.output}`);
     if (!(await s.keeper.mirror(s.sb))) throw new Error('mirror failed');
     s.step = upto;
-    if (upto % 1000 === 0) log(`step ${upto}: ${s.keeper.history.packCount()} packs on the host`);
+    if (upto % 1000 === 1) log(`step ${upto}: ${s.keeper.history.packCount()} packs on the host`);
   }
   // commitStep's own gc --auto would have packed the container's loose objects along the way.
   await s.sb.exec('git --git-dir=/var/lib/klong/shadow.git -c safe.directory=* repack -d -q', {

@@ -258,13 +258,20 @@ export class Reproduction {
       emit({ type: 'sandbox_recreated', step: h.head, restored: false, message: m });
       return;
     }
-    const commit = h.code ?? refs.root;
-    await sandbox.restoreCommit(commit);
-    let step = 0;
+    if (!h.code) {
+      // The agent had not changed a file yet: the user's files are its workspace as they were.
+      const m =
+        'The session’s container was gone: created a new one from your workspace (the agent had not changed any file yet).';
+      hooks.say(m);
+      emit({ type: 'sandbox_recreated', step: 0, restored: true, message: m });
+      return;
+    }
+    await sandbox.restoreCommit(h.code);
+    let step = 0; // the step whose files these are (the last recorded one, or a rewind's target)
     for (const n of h.steps.values()) if (n.code === h.code && n.step > step) step = n.step;
-    const m = `The session’s container was gone: created a new one and restored the agent’s files of step ${step} (the last recorded step) from the history in the session folder.`;
+    const m = `The session’s container was gone: created a new one and restored the agent’s files of step ${step} from the history in the session folder.`;
     hooks.say(m);
-    emit({ type: 'sandbox_recreated', step, restored: true, commit, message: m });
+    emit({ type: 'sandbox_recreated', step, restored: true, commit: h.code, message: m });
     await keeper.mirror(sandbox);
   }
 
