@@ -301,4 +301,70 @@ describe('a session survives the loss of its container', { skip }, () => {
     assert.equal(diff.code, 0, diff.stderr);
     assert.match(diff.stdout, /\+two/);
   });
+
+  test('kill -9 at random points, the container removed each time: every write in the log ends in the patch', async () => {
+    const KILLS = 3;
+    let ended = false;
+    const server = await cleanup.modelServer(
+      (_req: ChatBody, i: number) =>
+        ended
+          ? tools(call('end_task', { summary: 'done after the kills' }))
+          : tools(call('write_file', { path: `w/f${i}.txt`, content: `v${i}\n` })),
+      { apiKey: 'sk-test' },
+    );
+    const s = cleanup.session('durable-kills');
+    const dir = join(s.stateDir, s.sessionId);
+    let checkpoints = 0;
+    for (let k = 0; k < KILLS; k++) {
+      let child: ChildProcess | undefined;
+      let stderr = '';
+      const run = runCli(
+        k === 0 ? [...reproduceArgs(s, server.url), '--no-final-run'] : resumeArgs(s, server.url, 'review'),
+        {
+          onChild: (c) => {
+            child = c;
+            c.stderr!.on('data', (b) => {
+              stderr += b;
+            });
+          },
+          killAfterMs: 180_000,
+        },
+      );
+      const target = checkpoints + 3;
+      const start = Date.now();
+      while (typesOnDisk(dir).filter((e) => e.type === 'checkpoint').length < target) {
+        assert.ok(Date.now() - start < 120_000, `run ${k} made no progress: ${stderr}`);
+        assert.equal(child?.exitCode ?? null, null, `run ${k} exited early: ${stderr}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 400)));
+      child!.kill('SIGKILL');
+      await run;
+      if (k > 0) assert.match(stderr, /container was gone: created a new one and restored/);
+      checkpoints = typesOnDisk(dir).filter((e) => e.type === 'checkpoint').length;
+      removeContainers(`klong.session=${s.sessionId}`);
+    }
+    ended = true;
+    const r = await runCli(resumeArgs(s, server.url, 'review'), { killAfterMs: 180_000 });
+    assert.equal(r.code, 0, r.stderr);
+    const events = sessionEvents(s.stateDir, s.sessionId);
+    assert.equal(events.filter((e) => e.type === 'sandbox_recreated').length, KILLS);
+    const paths = new Map<string, string>();
+    for (const e of events)
+      if (e.type === 'tool_call' && e.name === 'write_file')
+        paths.set(String(e.callId), JSON.parse(String(e.args)).path as string);
+    const written = events
+      .filter((e) => e.type === 'tool_result' && e.name === 'write_file' && e.ok)
+      .map((e) => paths.get(String(e.callId))!);
+    assert.ok(written.length >= KILLS * 3, `${written.length} writes in the log`);
+    const patch = readFileSync(join(dir, 'proposals.patch'), 'utf8');
+    for (const path of written) {
+      const i = /f(\d+)\.txt$/.exec(path)![1];
+      assert.match(
+        patch,
+        new RegExp(`\\+\\+\\+ b/${path}\\n@@ [^\\n]+\\n\\+v${i}\\n`),
+        `${path} in the patch`,
+      );
+    }
+  });
 });
