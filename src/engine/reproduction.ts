@@ -266,7 +266,9 @@ export class Reproduction {
       emit({ type: 'sandbox_recreated', step: 0, restored: true, message: m });
       return;
     }
-    await sandbox.restoreCommit(h.code);
+    // The agent's changes against what the old container had accepted, over the user's files now.
+    if (refs.baseline) await sandbox.restoreOnto(refs.baseline, h.code);
+    else await sandbox.restoreCommit(h.code);
     let step = 0; // the step whose files these are (the last recorded one, or a rewind's target)
     for (const n of h.steps.values()) if (n.code === h.code && n.step > step) step = n.step;
     const m = `The session’s container was gone: created a new one and restored the agent’s files of step ${step} from the history in the session folder.`;

@@ -29,6 +29,7 @@ import {
   contentAt,
   diffCommits,
   restoreCommit,
+  restoreOnto,
   rootCommit,
 } from './step-commits';
 import { tarFromFiles } from './workspace-archive';
@@ -212,6 +213,12 @@ printf '%s\\n%s\\n%s' "$(id -u):$(id -g)" "$(stat -c %a -- "$p" 2>/dev/null || e
     // Rewrites many files at once: the next changes() scans the whole tree.
     this.journal.invalidate();
     await restoreCommit(this.git, commit);
+  }
+
+  /** A rebuilt container: the agent's changes of `commit` against `base` over the user's files (see restoreOnto). */
+  async restoreOnto(base: string, commit: string): Promise<void> {
+    this.journal.invalidate();
+    await restoreOnto(this.git, base, commit);
   }
 
   diffCommits(from: string, to: string): Promise<string> {

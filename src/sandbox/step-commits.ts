@@ -158,7 +158,7 @@ fi
 export async function importHistory(
   t: GitTarget,
   packPath: string,
-  refs: { steps?: string; root?: string },
+  refs: { steps?: string; root?: string; baseline?: string },
 ): Promise<void> {
   const r = await git(
     t,
@@ -166,8 +166,38 @@ export async function importHistory(
 rm -f -- "$1"
 [ -z "$2" ] || g update-ref "${STEPS_REF}" "$2"
 [ -z "$3" ] || g update-ref "${ROOT_REF}" "$3"
+[ -z "$4" ] || g update-ref refs/klong/prior-baseline "$4"
 rm -f "$GIT_DIR/klong-steps.index"`,
-    [packPath, refs.steps ?? '', refs.root ?? ''],
+    [packPath, refs.steps ?? '', refs.root ?? '', refs.baseline ?? ''],
   );
   if (r.exitCode !== 0) throw failed('history import', r.stderr);
+}
+
+/**
+ * A rebuilt container's workspace: the user's files as copied in, plus the agent's changes of
+ * `commit` against `base` (the accepted state the old container had). Paths the agent changed take
+ * the commit's version (or go, if it deleted them); every other path keeps the user's file, so files
+ * the user added or edited meanwhile are neither proposed for deletion nor undone.
+ */
+export async function restoreOnto(t: GitTarget, base: string, commit: string): Promise<void> {
+  const r = await git(
+    t,
+    `g cat-file -e "$1^{commit}" && g cat-file -e "$2^{commit}" || { echo "unknown commit $1 or $2" >&2; exit 3; }
+mapfile -d '' f < <(g diff --name-status -z --no-renames "$1" "$2" --)
+put=()
+for ((i = 0; i + 1 < \${#f[@]}; i += 2)); do
+  p=\${f[i+1]}
+  if [ "\${f[i]}" = D ]; then
+    rm -f -- "$p"; d=$(dirname -- "$p"); [ "$d" = . ] || rmdir -p --ignore-fail-on-non-empty -- "$d" 2>/dev/null || true
+  else put+=("$p"); fi
+done
+if (( \${#put[@]} )); then
+  export GIT_INDEX_FILE="$GIT_DIR/klong-restore.index"
+  g read-tree "$2"
+  printf '%s\\0' "\${put[@]}" | g checkout-index -f -z --stdin
+  rm -f "$GIT_INDEX_FILE"
+fi`,
+    [base, commit],
+  );
+  if (r.exitCode !== 0) throw failed('restore', r.stderr);
 }

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { stateLabel } from '../../src/sandbox';
@@ -198,6 +198,9 @@ describe('a session survives the loss of its container', { skip }, () => {
   test('auto-accept: kill -9, container removed, resume: every file the agent wrote is in the user’s folder', async () => {
     const s = cleanup.session('durable-auto');
     await crashAfterThreeSteps(s, 'auto-accept');
+    // The user's own work while the session was down: the rebuilt container must not undo it.
+    writeFileSync(join(s.workspace, 'notes.md'), 'my notes\n');
+    writeFileSync(join(s.workspace, 'README.md'), '# Reproduction, edited by me\n');
 
     const after = afterCrashScript([tools(call('write_file', { path: 'e.txt', content: 'four\n' }))]);
     const server = await cleanup.modelServer(after.script, { apiKey: 'sk-test' });
@@ -220,6 +223,12 @@ describe('a session survives the loss of its container', { skip }, () => {
       ['e.txt', 'four\n'],
     ] as const)
       assert.equal(readFileSync(join(s.workspace, f), 'utf8'), text, `${f} on the host`);
+    assert.equal(
+      readFileSync(join(s.workspace, 'notes.md'), 'utf8'),
+      'my notes\n',
+      'the user’s new file stays',
+    );
+    assert.equal(readFileSync(join(s.workspace, 'README.md'), 'utf8'), '# Reproduction, edited by me\n');
     assert.ok(!existsSync(join(s.stateDir, s.sessionId, 'proposals.patch')), 'nothing left pending');
     assert.deepEqual(containerIds(`klong.session=${s.sessionId}`), []);
   });
