@@ -84,6 +84,11 @@ export type AgentEventBody =
       /** The commit the workspace was restored to (code and both). */
       commit?: string;
     }
+  /**
+   * The session's container was gone at a resume: a new one was created and (restored) its files
+   * were put back from the host history to the commit of `step`.
+   */
+  | { type: 'sandbox_recreated'; step: number; restored: boolean; commit?: string; message: string }
   | { type: 'error'; message: string; fatal: boolean }
   /** reproduce.sh started in a fresh container (the end of the session). */
   | { type: 'final_run_started'; timeoutMs: number }

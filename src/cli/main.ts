@@ -24,7 +24,7 @@ Commands:
   reproduce <paper.pdf|paper.md|URL|arXiv id>   Reproduce a paper in a workspace
   paper <paper.pdf|URL|arXiv id> [--out F]      The paper as the agent reads it (Markdown)
   rubric check|show|generate ...                Validate, show or write a PaperBench rubric.json
-  sessions [--json]                             List the sessions in the state directory
+  sessions [--json] [--prune]                   List the sessions (--prune: remove idle containers)
   attach SESSION                                Follow a running session (Ctrl-C detaches)
   say SESSION TEXT                              Send a message to the agent of a running session
   pause | resume | stop SESSION                 Steer a running session
@@ -188,20 +188,37 @@ async function paperCommand(args: string[], io: CliIO): Promise<number> {
   return 0;
 }
 
-const SESSIONS_USAGE = `Usage: klong sessions [--json] [--state-dir D]
+const SESSIONS_USAGE = `Usage: klong sessions [--json] [--state-dir D] [--prune [--label K=V]...]
 
 Lists the sessions in the state directory, newest first: id, status, steps, cost, paper, workspace.
 A session whose engine is running shows "running"; one whose driver went away shows "interrupted".
---json prints one JSON array (the same fields, with "engine": "running" | "none").`;
+--json prints one JSON array (the same fields, with "engine": "running" | "none").
+--prune removes the containers of this state folder's sessions that are not running (a session's
+files and step history stay in its folder; a resume creates a new container); --label limits it to
+containers with that label.`;
 
 async function listSessions(args: string[], io: CliIO): Promise<number> {
   const { values } = parseCommandArgs('sessions', SESSIONS_USAGE, args, {
     'state-dir': { type: 'string' },
     json: { type: 'boolean' },
+    prune: { type: 'boolean' },
+    label: { type: 'string', multiple: true },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
     io.out.write(`${SESSIONS_USAGE}\n`);
+    return 0;
+  }
+  if (values.label && !values.prune) throw new CliError('klong sessions: --label goes with --prune.');
+  if (values.prune) {
+    const { pruneContainers } = await import('../engine/containers');
+    const r = await pruneContainers({
+      stateDir: values['state-dir'] ?? defaultStateDir(),
+      labels: labelOptions(values.label),
+    });
+    for (const c of r.removed) io.out.write(`removed ${c.name} (session ${c.sessionId})\n`);
+    for (const c of r.kept) io.out.write(`kept    ${c.name} (session ${c.sessionId}): ${c.why}\n`);
+    io.out.write(`${r.removed.length} container(s) removed, ${r.kept.length} kept.\n`);
     return 0;
   }
   const { SessionStore } = await import('../session');

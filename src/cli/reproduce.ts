@@ -199,7 +199,7 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
           `${sensitive} of them touch what runs on your machine (git, editor, devcontainer, CI, executables): never applied automatically; read them before you apply the patch.`,
         );
       say(
-        `The patch is in ${patchFile} (git apply${complete ? '' : '; text files only'}); the container keeps the changes.`,
+        `The patch is in ${patchFile} (git apply${complete ? '' : '; text files only'}); \`klong diff ${sessionId}\` shows every change of the session.`,
       );
     }
     if (result.status === 'done') {
@@ -214,7 +214,12 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
         say(
           `The reproduction is in ${workspaceDir}; run it again with: cd ${workspaceDir} && bash reproduce.sh`,
         );
-      removeContainer = !o.keepContainer && !pending.length && !unproposed.length;
+      // The container goes once the host holds its history (the pending edits are in the patch).
+      if (!o.keepContainer) {
+        removeContainer = await run.saveHistory();
+        if (!removeContainer)
+          say('The container is kept: its step history could not be saved on this machine.');
+      }
       return 0;
     }
     if (result.reason === 'interrupted') {

@@ -6,5 +6,6 @@
 export { OpenAIModelClient } from '../llm/openai-client';
 export { loadPaper } from '../paper';
 export { attachSandbox } from '../sandbox';
+export { pruneContainers, removeSessionContainer } from './containers';
 export { Reproduction } from './reproduction';
-export { readHistory, rewindSession, stepOwnRange, stepRange } from './rewind';
+export { readHistory, rewindSession, type StepReader, stepOwnRange, stepRange, stepReader } from './rewind';

@@ -12,6 +12,7 @@ import type { AgentEventBody } from '../agent/events';
 import { buildHead } from '../agent/head';
 import { AgentSession, type RunResult, type SessionState } from '../agent/loop';
 import { defaultSystemPrompt, defaultTask } from '../agent/prompt';
+import { foldHistory } from '../agent/rewind';
 import { estimateCounter } from '../agent/tokens';
 import { EditQueue } from '../edits';
 import { OpenAIModelClient } from '../llm/openai-client';
@@ -26,12 +27,18 @@ import {
   runReproduction,
 } from '../paper';
 import type { Paper, RubricNode } from '../paper/types';
-import { type DockerSandbox, openSandbox, removeFreshContainers, runFreshContainer } from '../sandbox';
+import {
+  type DockerSandbox,
+  openSandbox,
+  removeFreshContainers,
+  runFreshContainer,
+  stateLabel,
+} from '../sandbox';
 import type { LiveSession } from '../session';
 import { BlacklistWatch } from './blacklist-watch';
 import { type FinishRecord, finishRecord, lineSplitter, loadFinalRun, saveFinalRunLog } from './final-steps';
 import { gradeInSandbox, reproductionReport } from './grading';
-import { recordStep } from './rewind';
+import { HistoryKeeper, recordStep } from './rewind';
 import { openSessionFiles, type SavedRun } from './session-files';
 import type { NewSession, RunHooks, RunSettings } from './settings';
 
@@ -79,6 +86,8 @@ export class Reproduction {
     private readonly hooks: RunHooks,
     private readonly emit: (e: AgentEventBody) => void,
     private readonly watch: BlacklistWatch,
+    /** The step history on the host (history.git in the session folder). */
+    readonly keeper: HistoryKeeper,
   ) {}
 
   get workspace(): string {
@@ -152,7 +161,8 @@ export class Reproduction {
       ...(saved.blacklist ? { file: saved.blacklist } : {}),
     });
     const sessionId = live.sessionId;
-    const labels = settings.labels ?? {};
+    // The state folder's label lets `klong sessions --prune` find this container (and only its own).
+    const labels = { ...settings.labels, ...stateLabel(settings.stateDir) };
     let watch!: BlacklistWatch;
     const emit = (body: AgentEventBody) => {
       const event = live.append(body);
@@ -175,6 +185,10 @@ export class Reproduction {
       secrets: [settings.model.apiKey],
     });
 
+    const keeper = new HistoryKeeper(live.dir, hooks.onWarning);
+    if (resumed && !sandbox.info.reattached) await Reproduction.rebuild(live, sandbox, keeper, hooks, emit);
+    // The root (step 0) and anything a crash kept from the host are sent now, not at the first change.
+    else await keeper.mirror(sandbox);
     const snapState = live.snapshot?.state as SessionState | undefined;
     const budgetFrom = snapState?.budget
       ? { ...snapState.budget, activeMs: Math.max(snapState.budget.activeMs, live.summary.activeMs) }
@@ -230,7 +244,7 @@ export class Reproduction {
         finalReproduction: (_reason, summary, signal) => run.finish(summary, signal),
         onStepEnd: async ({ step, final }) => {
           watch.endStep();
-          await recordStep(sandbox, step, emit, hooks.onWarning);
+          await recordStep(sandbox, step, emit, hooks.onWarning, keeper);
           if (final) live.snapshotNow(agent.snapshot());
           else live.endStep(() => agent.snapshot());
         },
@@ -260,6 +274,7 @@ export class Reproduction {
       hooks,
       emit,
       watch,
+      keeper,
     );
     // Proposals the session had before a reload come back from the container's changes; in
     // auto-accept mode the ones the crash left undecided are accepted now, as they would have been.
@@ -269,6 +284,64 @@ export class Reproduction {
       else await queue.refresh(agent.step);
     }
     return run;
+  }
+
+  /**
+   * A resumed session whose container is gone got a new one (the user's files as its baseline):
+   * the host history goes into it and its workspace is put back to the last recorded step, so the
+   * agent finds its files and the proposals are that step against the user's files.
+   */
+  private static async rebuild(
+    live: LiveSession,
+    sandbox: DockerSandbox,
+    keeper: HistoryKeeper,
+    hooks: RunHooks,
+    emit: (e: AgentEventBody) => void,
+  ): Promise<void> {
+    const h = foldHistory(live.log.iterate(0, live.log.durableCount));
+    if (h.maxStep === 0) return; // nothing was recorded yet: the new container is the session's start
+    let refs: Awaited<ReturnType<DockerSandbox['importHistory']>>;
+    try {
+      refs = await sandbox.importHistory(keeper.history);
+    } catch (err) {
+      hooks.onWarning?.(
+        `The session's container was gone and its step history could not be restored: ${(err as Error).message}`,
+      );
+      return;
+    }
+    if (!refs?.root) {
+      const m =
+        'The session’s container was gone and this session has no step history on this machine: the new container has your workspace as it is now, without the agent’s earlier files.';
+      hooks.onWarning?.(m);
+      emit({ type: 'sandbox_recreated', step: h.head, restored: false, message: m });
+      return;
+    }
+    if (!h.code) {
+      // The agent had not changed a file yet: the user's files are its workspace as they were.
+      const m =
+        'The session’s container was gone: created a new one from your workspace (the agent had not changed any file yet).';
+      hooks.say(m);
+      emit({ type: 'sandbox_recreated', step: 0, restored: true, message: m });
+      return;
+    }
+    // The agent's changes against what the old container had accepted, over the user's files now.
+    if (refs.baseline) await sandbox.restoreOnto(refs.baseline, h.code);
+    else await sandbox.restoreCommit(h.code);
+    let step = 0; // the step whose files these are (the last recorded one, or a rewind's target)
+    for (const n of h.steps.values()) if (n.code === h.code && n.step > step) step = n.step;
+    const m = `The session’s container was gone: created a new one and restored the agent’s files of step ${step} from the history in the session folder.`;
+    hooks.say(m);
+    emit({ type: 'sandbox_recreated', step, restored: true, commit: h.code, message: m });
+    await keeper.mirror(sandbox);
+  }
+
+  /**
+   * Sends the last steps to the host history; true when the host holds everything the container
+   * recorded (so the container may be removed without losing anything).
+   */
+  async saveHistory(): Promise<boolean> {
+    if (!this.keeper.upToDate || this.sandbox.baselineMoved) await this.keeper.mirror(this.sandbox);
+    return this.keeper.upToDate;
   }
 
   /**

@@ -1,29 +1,149 @@
 /**
  * Rewind and review on the real engine, shared by the CLI and the extension. The step history is
  * the session log (which step has which commit, see agent/rewind.ts); the files are the shadow git
- * inside the session's container.
+ * inside the session's container, mirrored step by step into history.git in the session folder, so
+ * diff, review and rewind also work once the container is gone.
  */
 import type { AgentEvent, AgentEventBody, RewindMode } from '../agent/events';
 import { checkRewind, foldHistory, type History, rewindNote } from '../agent/rewind';
-import { attachSandbox, type DockerSandbox } from '../sandbox';
+import {
+  attachSandbox,
+  type DockerSandbox,
+  HostGitMissingError,
+  HostHistory,
+  SandboxError,
+} from '../sandbox';
 import { EventLog, SessionStore } from '../session';
 
-/** After each step: commit the workspace if it changed, and name the commit in a checkpoint event. */
+type Mirrorable = Pick<DockerSandbox, 'mirrorHistory' | 'baselineMoved'>;
+
+/**
+ * Keeps a session's step history on the host (history.git in its folder). A failure never stops the
+ * agent (the next step sends what is missing); a host without git is said once, then left alone.
+ */
+export class HistoryKeeper {
+  readonly history: HostHistory;
+  private off = false;
+  private lastWarning = '';
+  /** Whether the last mirror succeeded: the host has every step recorded so far. */
+  upToDate = false;
+
+  constructor(
+    sessionDir: string,
+    private readonly onWarning?: (m: string) => void,
+  ) {
+    this.history = HostHistory.of(sessionDir);
+  }
+
+  async mirror(sandbox: Mirrorable): Promise<boolean> {
+    if (this.off) return false;
+    try {
+      await sandbox.mirrorHistory(this.history);
+      this.upToDate = true;
+      this.lastWarning = '';
+      return true;
+    } catch (err) {
+      this.upToDate = false;
+      if (err instanceof HostGitMissingError) {
+        this.off = true;
+        this.onWarning?.(`${err.message} ${err.hint}`);
+      } else {
+        const m = `Could not keep the step history on this machine: ${(err as Error).message}`;
+        if (m !== this.lastWarning) this.onWarning?.(m); // once per distinct problem, not every step
+        this.lastWarning = m;
+      }
+      return false;
+    }
+  }
+}
+
+/**
+ * After each step: commit the workspace if it changed, send it to the host history (with the
+ * baseline, when an accept moved it), and name the commit in a checkpoint event.
+ */
 export async function recordStep(
-  sandbox: Pick<DockerSandbox, 'commitStep'>,
+  sandbox: Pick<DockerSandbox, 'commitStep'> & Partial<Mirrorable>,
   step: number,
   emit: (e: AgentEventBody) => void,
   onWarning?: (m: string) => void,
+  keeper?: HistoryKeeper,
 ): Promise<string | undefined> {
+  let commit: string | undefined;
   try {
-    const commit = await sandbox.commitStep(step);
-    if (commit) emit({ type: 'checkpoint', step, commit });
-    return commit;
+    commit = await sandbox.commitStep(step);
   } catch (err) {
     // The step history is a convenience: a failure must not stop the agent; the next step retries.
     onWarning?.(`Could not record the files of step ${step}: ${(err as Error).message}`);
     return undefined;
   }
+  if (keeper && sandbox.mirrorHistory && (commit || sandbox.baselineMoved || !keeper.upToDate))
+    await keeper.mirror(sandbox as Mirrorable);
+  if (commit) emit({ type: 'checkpoint', step, commit });
+  return commit;
+}
+
+/** The session's history on the host when it holds `commit` (or, without one, its root). */
+async function hostHistoryWith(
+  sessionDir: string,
+  commit: string | undefined,
+): Promise<HostHistory | undefined> {
+  const h = HostHistory.of(sessionDir);
+  if (!h.exists()) return undefined;
+  try {
+    const refs = await h.refs();
+    if (!refs.root) return undefined;
+    if (commit && !(await h.has(commit))) return undefined;
+    return h;
+  } catch {
+    return undefined; // no git on this machine: the container is the only way
+  }
+}
+
+/** Reading a session's step commits: from the host history, or from the session's container. */
+export interface StepReader {
+  rootCommit(): Promise<string>;
+  diffCommits(from: string, to: string): Promise<string>;
+  changedBetween(
+    from: string,
+    to: string,
+  ): Promise<{ path: string; kind: 'added' | 'modified' | 'deleted' }[]>;
+  fileAt(commit: string, path: string): Promise<Uint8Array | null>;
+  dispose(): Promise<void>;
+}
+
+function hostReader(h: HostHistory): StepReader {
+  return {
+    rootCommit: async () => (await h.refs()).root!,
+    diffCommits: (a, b) => h.diff(a, b),
+    changedBetween: (a, b) => h.changedBetween(a, b),
+    fileAt: (c, p) => h.contentAt(c, p),
+    dispose: async () => undefined,
+  };
+}
+
+/**
+ * The step commits of a session, read from the host history when it has the session's latest
+ * code, otherwise from its container (a session from before the host history, or a host without git).
+ */
+export async function stepReader(o: {
+  stateDir: string;
+  sessionId: string;
+  dockerHost?: string;
+  history?: History;
+}): Promise<StepReader> {
+  const store = new SessionStore(o.stateDir);
+  if (!store.get(o.sessionId)) throw new Error(`No session ${o.sessionId} in ${o.stateDir}.`);
+  const h = o.history ?? readHistory(o.stateDir, o.sessionId).history;
+  const host = await hostHistoryWith(store.dirOf(o.sessionId), h.code);
+  if (host) return hostReader(host);
+  const sb = await attachSandbox(o.sessionId, o.dockerHost);
+  return {
+    rootCommit: () => sb.rootCommit(),
+    diffCommits: (a, b) => sb.diffCommits(a, b),
+    changedBetween: (a, b) => sb.changedBetween(a, b),
+    fileAt: (c, p) => sb.fileAt(c, p),
+    dispose: () => sb.dispose().catch(() => undefined),
+  };
 }
 
 /** Every event of a session, read without taking its lock. */
@@ -75,10 +195,26 @@ export async function rewindSession(r: RewindRequest): Promise<RewindOutcome> {
     let commit: string | undefined;
     let changedFiles = 0;
     if (r.mode !== 'conversation') {
-      sandbox ??= await attachSandbox(r.sessionId, r.dockerHost);
-      commit = target.code ?? (await sandbox.rootCommit());
-      await sandbox.restoreCommit(commit);
-      changedFiles = (await sandbox.changes()).length;
+      if (!sandbox) {
+        try {
+          sandbox = await attachSandbox(r.sessionId, r.dockerHost);
+        } catch (err) {
+          if (!(err instanceof SandboxError && err.code === 'CONTAINER_GONE')) throw err;
+          // No container: the host history has the files; the next resume rebuilds the container
+          // at the rewound step (the rewind event names its commit).
+          const host = await hostHistoryWith(live.dir, target.code);
+          if (!host) throw err;
+          const refs = await host.refs();
+          commit = target.code ?? refs.root!;
+          changedFiles = refs.baseline ? (await host.changedBetween(refs.baseline, commit)).length : 0;
+        }
+      }
+      if (sandbox) {
+        commit = target.code ?? (await sandbox.rootCommit());
+        await sandbox.restoreCommit(commit);
+        changedFiles = (await sandbox.changes()).length;
+        await new HistoryKeeper(live.dir).mirror(sandbox);
+      }
     }
     live.append({
       type: 'rewind',
@@ -113,7 +249,7 @@ export interface StepRange {
  */
 export async function stepRange(
   h: History,
-  sandbox: Pick<DockerSandbox, 'rootCommit'>,
+  sandbox: Pick<StepReader, 'rootCommit'>,
   from?: number,
   to?: number,
 ): Promise<StepRange> {
@@ -144,11 +280,11 @@ export async function diffSession(o: {
   dockerHost?: string;
 }): Promise<string> {
   const { history } = readHistory(o.stateDir, o.sessionId);
-  const sandbox = await attachSandbox(o.sessionId, o.dockerHost);
+  const reader = await stepReader({ ...o, history });
   try {
-    const range = await stepRange(history, sandbox, o.from, o.to);
-    return await sandbox.diffCommits(range.from, range.to);
+    const range = await stepRange(history, reader, o.from, o.to);
+    return await reader.diffCommits(range.from, range.to);
   } finally {
-    await sandbox.dispose().catch(() => undefined);
+    await reader.dispose();
   }
 }

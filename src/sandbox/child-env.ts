@@ -6,6 +6,8 @@
  */
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
 
+export type { ChildProcess };
+
 /** Variables passed by exact name (compared in upper case: Windows names are case-insensitive). */
 const ALLOWED_NAMES = new Set([
   'PATH',

@@ -1,5 +1,6 @@
 /** Creating, finding and removing the session's container; its setup and lifecycle commands. */
 import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
 import type Docker from 'dockerode';
 import type { LifecycleCommand, SandboxConfig } from './devcontainer';
 import { SandboxError } from './errors';
@@ -8,6 +9,8 @@ import { SHELL_STATE_DIR } from './shell';
 
 export const LABEL_SESSION = 'klong.session';
 export const LABEL_WORKSPACE = 'klong.workspace';
+/** Hash of the state folder of the session: `klong sessions --prune` removes only its own folder's containers. */
+export const LABEL_STATE = 'klong.state';
 /** JSON of what a reattach needs (workdir, user, env, postStart commands). */
 export const LABEL_META = 'klong.sandbox';
 /** Written inside the container once setup (copy, baseline, lifecycle) finished. */
@@ -31,6 +34,11 @@ export interface ContainerMeta {
 
 export function workspaceHash(workspace: string): string {
   return createHash('sha256').update(workspace).digest('hex').slice(0, 16);
+}
+
+/** The label that ties a container to the state folder its session lives in. */
+export function stateLabel(stateDir: string): Record<string, string> {
+  return { [LABEL_STATE]: createHash('sha256').update(resolve(stateDir)).digest('hex').slice(0, 16) };
 }
 
 export function parseSize(v: number | string | undefined): number | undefined {

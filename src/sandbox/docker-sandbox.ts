@@ -5,6 +5,8 @@ import { ChangeJournal } from './change-journal';
 import type { ContainerMeta } from './container';
 import { SandboxError } from './errors';
 import { bashCmd, bashScript, streamToFile } from './exec';
+import { importHostHistory, mirrorHistory } from './history-sync';
+import type { HistoryRefs, HostHistory } from './host-history';
 import { decodePath } from './path-bytes';
 import {
   type ExecOptions,
@@ -31,6 +33,7 @@ import {
   contentAt,
   diffCommits,
   restoreCommit,
+  restoreOnto,
   rootCommit,
 } from './step-commits';
 import { tarFromFiles } from './workspace-archive';
@@ -62,6 +65,8 @@ export class DockerSandbox implements Sandbox {
   private control: PersistentShell;
   private readonly git: GitTarget;
   private owner?: { uid: number; gid: number };
+  /** The baseline moved (an accept) since the host history last received it. */
+  baselineMoved = false;
   /** Which paths changed since the last changes(): lets it skip statting every file. */
   private readonly journal = new ChangeJournal();
 
@@ -266,6 +271,7 @@ printf '%s\\n%s\\n%s' "$(id -u):$(id -g)" "$(stat -c %a -- "$p" 2>/dev/null || e
 
   async acceptIntoBaseline(paths: string[]): Promise<void> {
     const rels = paths.map((p) => this.rel(p));
+    this.baselineMoved = true;
     // Their baseline changes without a write in the workspace: the journal would not name them.
     this.journal.touched(rels);
     await acceptPaths(this.git, rels);
@@ -288,6 +294,12 @@ printf '%s\\n%s\\n%s' "$(id -u):$(id -g)" "$(stat -c %a -- "$p" 2>/dev/null || e
     await restoreCommit(this.git, commit);
   }
 
+  /** A rebuilt container: the agent's changes of `commit` against `base` over the user's files (see restoreOnto). */
+  async restoreOnto(base: string, commit: string): Promise<void> {
+    this.journal.invalidate();
+    await restoreOnto(this.git, base, commit);
+  }
+
   diffCommits(from: string, to: string): Promise<string> {
     return diffCommits(this.git, from, to);
   }
@@ -303,6 +315,23 @@ printf '%s\\n%s\\n%s' "$(id -u):$(id -g)" "$(stat -c %a -- "$p" 2>/dev/null || e
   /** The pending changes as a git patch (binary included) in a new host file. */
   pendingPatch(hostFile: string): Promise<void> {
     return exportPendingPatch(this.git, hostFile);
+  }
+
+  /** Sends the new step commits and the baseline to the session's history on the host. */
+  async mirrorHistory(history: HostHistory): Promise<HistoryRefs> {
+    const moved = this.baselineMoved;
+    this.baselineMoved = false;
+    try {
+      return await mirrorHistory(this.git, history);
+    } catch (err) {
+      this.baselineMoved ||= moved;
+      throw err;
+    }
+  }
+
+  /** A new container takes the host history back (step commits and root); see importHostHistory. */
+  importHistory(history: HostHistory): Promise<HistoryRefs | undefined> {
+    return importHostHistory(this.git, history);
   }
 
   shadowGitBytes(): Promise<number> {

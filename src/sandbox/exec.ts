@@ -196,3 +196,63 @@ export async function streamToFile(
   }
   return { exitCode: code ?? -1, stderr: Buffer.concat(err).toString('utf8'), bytes };
 }
+
+/**
+ * Runs a command and hands its stdout on chunk by chunk as it arrives: the engine's stream is
+ * paused while `onStdout`'s promise is pending, so memory stays bounded whatever the output size.
+ */
+export async function runStreaming(
+  container: Docker.Container,
+  cmd: string[],
+  onStdout: (chunk: Buffer) => Promise<void> | void,
+  opts: Omit<RunOptions, 'stdin' | 'maxStdout'> = {},
+): Promise<{ exitCode: number; stderr: string }> {
+  const exec = await container.exec({
+    Cmd: cmd,
+    AttachStdout: true,
+    AttachStderr: true,
+    User: opts.user,
+    Env: opts.env,
+    WorkingDir: opts.workdir,
+  });
+  const stream = (await exec.start({ hijack: true, stdin: false })) as Duplex;
+  const err: Buffer[] = [];
+  let chain: Promise<void> = Promise.resolve();
+  let failure: unknown;
+  const demux = new Demuxer((type, data) => {
+    if (type === 2) {
+      if (err.reduce((n, b) => n + b.length, 0) < 64 * 1024) err.push(Buffer.from(data));
+      return;
+    }
+    const chunk = Buffer.from(data);
+    const r = failure ? undefined : onStdout(chunk);
+    if (r) {
+      stream.pause();
+      // Handled at once (a rejection must not wait for the chain to reach it).
+      const settled = r.then(
+        () => {
+          stream.resume();
+        },
+        (e: unknown) => {
+          failure ??= e;
+          stream.destroy();
+        },
+      );
+      chain = chain.then(() => settled);
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    stream.on('data', (c: Buffer) => demux.push(c));
+    stream.on('end', resolve);
+    stream.on('close', resolve);
+    stream.on('error', (e) => (failure ? resolve() : reject(e)));
+  });
+  await chain;
+  if (failure) throw failure;
+  const code = await execExitCode(exec).catch(() => null);
+  if (code === null) {
+    const gone = await containerGoneError(container);
+    if (gone) throw gone;
+  }
+  return { exitCode: code ?? -1, stderr: Buffer.concat(err).toString('utf8') };
+}

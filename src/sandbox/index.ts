@@ -1,6 +1,6 @@
 /** Public API of the sandbox layer (devcontainer → container on a Docker engine). */
 
-export { type Limits, parseSize } from './container';
+export { LABEL_SESSION, LABEL_STATE, type Limits, parseSize, stateLabel } from './container';
 export { findDevcontainerCli, type SandboxConfig } from './devcontainer';
 export { checkDocker, type DockerInfo } from './docker-client';
 export { DockerSandbox, type SandboxInfo } from './docker-sandbox';
@@ -14,10 +14,19 @@ export {
 } from './fresh-run';
 export { type GitGuard, installGitGuard } from './git-guard';
 export {
+  HISTORY_DIR,
+  type HistoryRefs,
+  HostGitMissingError,
+  HostHistory,
+  hostGitMissing,
+} from './host-history';
+export {
   attachSandbox,
   findSandbox,
+  listSessionContainers,
   type OpenSandboxOptions,
   openSandbox,
+  removeContainer,
   removeSandbox,
   type SandboxSummary,
 } from './open';

@@ -5,6 +5,7 @@ import {
   type ContainerMeta,
   createContainer,
   findContainers,
+  LABEL_SESSION,
   type Limits,
   prepareDirs,
   READY_MARKER,
@@ -247,7 +248,7 @@ export async function removeSandbox(sessionId: string, dockerHost?: string): Pro
 
 /**
  * The session's existing container, started if stopped, without ever creating one: rewind and diff
- * need the shadow git that lives inside it.
+ * read the shadow git inside it (sessions without a history on the host).
  */
 export async function attachSandbox(sessionId: string, dockerHost?: string): Promise<DockerSandbox> {
   const { docker, host } = connectDocker(dockerHost);
@@ -259,7 +260,34 @@ export async function attachSandbox(sessionId: string, dockerHost?: string): Pro
   }
   throw new SandboxError(
     'CONTAINER_GONE',
-    `Session ${sessionId} has no container any more, and its step history lives inside it.`,
-    'Rewind and diff need the session’s container: VS Code keeps it until the session is deleted; `klong reproduce` removes it at the end unless run with --keep-container. Rewinding only the conversation (--conversation) still works.',
+    `Session ${sessionId} has no container any more, and no step history on this machine.`,
+    'Rewind and diff read the step history that KLong keeps in the session folder (history.git, which needs git on this machine) or, for sessions from before it, in the container (kept with --keep-container). Rewinding only the conversation (--conversation) still works.',
   );
+}
+
+/** Every container KLong made on the engine (any session, any state), with its labels. */
+export async function listSessionContainers(
+  dockerHost?: string,
+): Promise<{ id: string; name: string; state: string; labels: Record<string, string> }[]> {
+  const { docker, host } = connectDocker(dockerHost);
+  const list = await engineCall(host, () =>
+    docker.listContainers({ all: true, filters: { label: [LABEL_SESSION] } }),
+  );
+  return list.map((c) => ({
+    id: c.Id,
+    name: (c.Names[0] ?? '').replace(/^\//, ''),
+    state: c.State,
+    labels: c.Labels,
+  }));
+}
+
+/** Removes one container by id (and its anonymous volumes); a container already gone is fine. */
+export async function removeContainer(id: string, dockerHost?: string): Promise<void> {
+  const { docker, host } = connectDocker(dockerHost);
+  try {
+    await docker.getContainer(id).remove({ force: true, v: true });
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 404) return;
+    throw dockerError(err, host);
+  }
 }

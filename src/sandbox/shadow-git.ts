@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type Docker from 'dockerode';
 import { type ChangeJournal, JOURNAL_MAX_PATHS, WATCH_DIR, WATCH_SKIP, WATCHER_PY } from './change-journal';
 import { SandboxError } from './errors';
-import { bashScript, streamToFile } from './exec';
+import { bashScript, runStreaming, streamToFile } from './exec';
 import { decodePath } from './path-bytes';
 import type { FileChange } from './sandbox';
 import { ansiCQuote, type PersistentShell } from './shell';
@@ -124,6 +124,19 @@ export async function git(t: GitTarget, script: string, args: string[] = [], max
   return r;
 }
 
+/** A script whose stdout is handed on as it comes (binary, any size; see runStreaming). */
+export function gitStream(
+  t: GitTarget,
+  script: string,
+  args: string[],
+  onStdout: (chunk: Buffer) => Promise<void> | void,
+) {
+  return runStreaming(t.container, ['bash', '-c', PRELUDE + script, 'klong', ...args], onStdout, {
+    user: t.user,
+    env: [`KLONG_WORKDIR=${t.workdir}`],
+  });
+}
+
 export function failed(what: string, stderr: string): Error {
   return new Error(`Shadow git ${what} failed: ${stderr.trim().slice(-2000)}`);
 }
@@ -140,6 +153,7 @@ export async function initBaseline(t: GitTarget): Promise<void> {
   printf '%s\\n' "$@" > "$GIT_DIR/info/exclude"
   add_all
   g commit -q --allow-empty --no-verify -m baseline
+  g update-ref refs/klong/root HEAD
 fi`,
     SHADOW_EXCLUDES,
   );

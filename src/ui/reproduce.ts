@@ -64,7 +64,45 @@ export class ReproduceController implements vscode.Disposable {
       vscode.commands.registerCommand('klong.setApiKey', () => this.endpoint.askApiKey(true)),
       vscode.commands.registerCommand('klong.testConnection', () => this.endpoint.testConnection()),
       vscode.commands.registerCommand('klong.openRubric', () => this.openRubric()),
+      vscode.commands.registerCommand('klong.cleanupContainers', () => this.cleanupContainers()),
     ];
+  }
+
+  private dockerHost(): string | undefined {
+    return vscode.workspace.getConfiguration('klong').get<string>('docker.host') || undefined;
+  }
+
+  /**
+   * A deleted, discarded or replaced session's container goes too (its GPUs and memory with it).
+   * In the background: the session's files are already gone, and Docker may be slow or down.
+   */
+  private removeContainerOf(id: string): void {
+    void import('../engine/lazy')
+      .then((m) => m.removeSessionContainer(id, this.dockerHost()))
+      .then((n) => n && this.ui.log.info(`Removed the container of session ${id}.`))
+      .catch((err: unknown) =>
+        this.ui.log.warn(`Could not remove the container of session ${id}: ${(err as Error).message}`),
+      );
+  }
+
+  /** "KLong: Clean up containers": every container of a session that is not running. */
+  private async cleanupContainers(): Promise<void> {
+    try {
+      const { pruneContainers } = await import('../engine/lazy');
+      const host = this.dockerHost();
+      const r = await pruneContainers({ stateDir: this.stateDir, ...(host ? { dockerHost: host } : {}) });
+      for (const c of r.removed) this.ui.log.info(`Removed container ${c.name} (session ${c.sessionId}).`);
+      const kept = r.kept.length ? ` Kept ${r.kept.length} of running sessions.` : '';
+      void vscode.window.showInformationMessage(
+        r.removed.length
+          ? `KLong: removed ${r.removed.length} container(s) of sessions that are not running.${kept} Their history stays; a resume creates a new container.`
+          : `KLong: no container to clean up.${kept}`,
+      );
+    } catch (err) {
+      void notifyError(`Could not clean up containers: ${(err as Error).message}`, {
+        settings: 'klong.docker',
+      });
+    }
   }
 
   /** On activation: offer to resume a session of this workspace that did not finish. */
@@ -77,7 +115,10 @@ export class ReproduceController implements vscode.Disposable {
       'Discard',
     );
     if (choice === 'Resume') await this.resumeById(entry.id);
-    else if (choice === 'Discard') this.store().delete(entry.id);
+    else if (choice === 'Discard') {
+      this.store().delete(entry.id);
+      this.removeContainerOf(entry.id);
+    }
   }
 
   private store(): SessionStore {
@@ -130,6 +171,7 @@ export class ReproduceController implements vscode.Disposable {
       if (choice === 'Resume it') return this.resumeById(earlier.id);
       if (choice !== 'Replace it') return;
       this.store().delete(earlier.id);
+      this.removeContainerOf(earlier.id);
     }
     const paper = uri?.scheme === 'file' ? uri.fsPath : await pickPaper();
     if (!paper) return;
@@ -279,8 +321,17 @@ export class ReproduceController implements vscode.Disposable {
         retry: () => this.resumeById(run.sessionId),
       });
     } finally {
+      // A finished session's container goes once nothing needs it: no edit waiting for a decision
+      // (deciding reads the container) and its history safe on the host. klong.docker.keepContainer keeps it.
+      const ended = run.live.summary.status === 'done';
+      const remove =
+        ended &&
+        !vscode.workspace.getConfiguration('klong').get<boolean>('docker.keepContainer') &&
+        run.queue.list().length === 0 &&
+        (await run.saveHistory().catch(() => false));
       await run.dispose();
       if (this.current === run) this.current = undefined;
+      if (remove) this.removeContainerOf(run.sessionId);
     }
   }
 

@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { RewindMode } from '../agent/events';
-import type { DockerSandbox } from '../sandbox';
+import type { StepReader } from '../engine/rewind';
 import { EventLog } from '../session';
 import { proposalUri } from './editsDocuments';
 import { notifyError } from './notify';
@@ -48,7 +48,7 @@ export interface RewindUiDeps {
 }
 
 export class RewindController implements vscode.TextDocumentContentProvider, vscode.Disposable {
-  private readonly attached = new Map<string, Promise<DockerSandbox>>();
+  private readonly attached = new Map<string, Promise<StepReader>>();
 
   constructor(private readonly deps: RewindUiDeps) {}
 
@@ -87,14 +87,20 @@ export class RewindController implements vscode.TextDocumentContentProvider, vsc
     return id;
   }
 
-  /** The running session's sandbox, or the session's container attached for reading. */
-  private sandbox(id: string): Promise<DockerSandbox> {
+  /**
+   * The running session's sandbox, or the session's step history for reading: the host's
+   * history.git (no container needed), or the session's container for a session from before it.
+   */
+  private sandbox(id: string): Promise<StepReader> {
     const run = this.deps.reproduce.running;
     if (run?.sessionId === id) return Promise.resolve(run.sandbox);
     let p = this.attached.get(id);
     if (!p) {
       const host = dockerHostSetting();
-      p = import('../engine/lazy').then((m) => m.attachSandbox(id, host));
+      const stateDir = this.deps.stateDir;
+      p = import('../engine/lazy').then((m) =>
+        m.stepReader({ stateDir, sessionId: id, ...(host ? { dockerHost: host } : {}) }),
+      );
       p.catch(() => this.attached.delete(id));
       this.attached.set(id, p);
     }
@@ -178,15 +184,14 @@ export class RewindController implements vscode.TextDocumentContentProvider, vsc
       async () => {
         if (wasRunning) await reproduce.interrupt();
         const host = dockerHostSetting();
-        const attached = this.attached.get(id);
         const { rewindSession } = await import('../engine/lazy');
+        // Without a container the rewind is recorded and the next resume rebuilds it at that step.
         return rewindSession({
           stateDir: this.deps.stateDir,
           sessionId: id,
           toStep: step,
           mode: mode as RewindMode,
           ...(host ? { dockerHost: host } : {}),
-          ...(attached ? { sandbox: await attached } : {}),
         });
       },
     );
@@ -261,7 +266,7 @@ export class RewindController implements vscode.TextDocumentContentProvider, vsc
   }
 
   dispose(): void {
-    for (const p of this.attached.values()) void p.then((sb) => sb.dispose()).catch(() => undefined);
+    for (const p of this.attached.values()) void p.then((r) => r.dispose()).catch(() => undefined);
     this.attached.clear();
   }
 }

@@ -216,13 +216,17 @@ export function registerSessionsView(
       `Delete the KLong session "${e.paperTitle || e.id}"?`,
       {
         modal: true,
-        detail: 'Its event log, snapshots and history are removed. Files in your workspace are not touched.',
+        detail:
+          'Its event log, snapshots, step history and container are removed. Files in your workspace are not touched.',
       },
       'Delete',
     );
     if (ok !== 'Delete') return;
     try {
       store.delete(e.id);
+      // Its container goes too (GPUs, memory), in the background: Docker may be slow or down.
+      const host = vscode.workspace.getConfiguration('klong').get<string>('docker.host') || undefined;
+      void import('../engine/lazy').then((m) => m.removeSessionContainer(e.id, host)).catch(() => undefined);
     } catch (err) {
       const msg =
         err instanceof SessionLockedError ? `${err.message} Close it there first.` : (err as Error).message;

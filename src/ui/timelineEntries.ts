@@ -161,6 +161,15 @@ export function entryFor(e: AgentEvent): NewEntry | undefined {
         state: 'info',
         hasDetail: false,
       };
+    case 'sandbox_recreated':
+      return {
+        ...base,
+        kind: 'status',
+        step: e.step,
+        title: oneLine(e.message),
+        state: 'warn',
+        hasDetail: false,
+      };
     case 'rewind': {
       const what = e.mode === 'both' ? 'code and conversation' : e.mode;
       return {

@@ -3,7 +3,7 @@
  * dist/cli.js, the scripted model server (real HTTP), a real container (network none).
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { cliCleanup, cliDockerSkip, reproduceArgs, runCli, sessionEvents } from '../support/cli-run';
@@ -91,9 +91,14 @@ test('rewind both to step 1, diff, and resume: the agent continues from step 1 w
   const summary = JSON.parse(readFileSync(join(stateDir, sessionId, 'summary.json'), 'utf8'));
   assert.ok(summary.activeMs >= activeBefore, 'the time spent on the abandoned steps still counts');
 
-  // Without the container (a finished session run without --keep-container) the code cannot be
-  // rewound: the message says why and what still works; the conversation can still go back.
+  // Without the container the code rewinds from the host history (history.git in the session folder).
   removeContainers(`klong.session=${sessionId}`);
+  const hostOnly = await runCli(['rewind', sessionId, '--to', '1', '--code', '--state-dir', stateDir]);
+  assert.equal(hostOnly.code, 0, hostOnly.stderr);
+  assert.match(hostOnly.stdout, /Code of .* rewound to step 1/);
+  // Without either (a session from before the host history, or no git here) the code cannot be
+  // rewound: the message says why and what still works; the conversation can still go back.
+  rmSync(join(stateDir, sessionId, 'history.git'), { recursive: true, force: true });
   const gone = await runCli(['rewind', sessionId, '--to', '1', '--code', '--state-dir', stateDir]);
   assert.equal(gone.code, 1, gone.stderr);
   assert.match(gone.stderr, /has no container any more/);

@@ -56,11 +56,12 @@ describe('sandbox workspace copy and shadow-git baseline', { skip: skipDocker },
     );
     await sb.writeFile('src/added.py', 'Y = 2\n');
     const changes = await sb.changes();
+    const plain = { executable: false, wasExecutable: false }; // no mode changes here
     assert.deepEqual(changes, [
-      { path: 'README.md', kind: 'modified', binary: false, size: 12 },
-      { path: 'blob.bin', kind: 'added', binary: true, size: 5 },
-      { path: 'out/new.txt', kind: 'added', binary: false, size: 4 },
-      { path: 'src/added.py', kind: 'added', binary: false, size: 6 },
+      { path: 'README.md', kind: 'modified', binary: false, size: 12, ...plain },
+      { path: 'blob.bin', kind: 'added', binary: true, size: 5, ...plain },
+      { path: 'out/new.txt', kind: 'added', binary: false, size: 4, ...plain },
+      { path: 'src/added.py', kind: 'added', binary: false, size: 6, ...plain },
       { path: 'src/util.py', kind: 'deleted', binary: false, size: 6 },
     ]);
     assert.equal(text(await sb.baselineFile('README.md')), 'hello\n');
