@@ -79,7 +79,6 @@ export {
   estimateTokens,
   type FileIndex,
   indexFiles,
-  readSubmissionDir,
   type SubmissionFile,
   selectFiles,
 } from './submission';

@@ -1,6 +1,4 @@
 /** The submission as the judge sees it: text files ranked by relevance to a requirement, within a budget. */
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
 import { tokenize } from './search';
 
 export interface SubmissionFile {
@@ -12,48 +10,6 @@ export interface SubmissionFile {
 /** Rough token count (4 characters per token) — budgets only need to be approximately right. */
 export function estimateTokens(text: string): number {
   return Math.ceil(text.length / 4);
-}
-
-const SKIP_DIRS = new Set([
-  '.git',
-  'node_modules',
-  '__pycache__',
-  '.venv',
-  'venv',
-  '.mypy_cache',
-  '.pytest_cache',
-  '.ipynb_checkpoints',
-]);
-
-/** Text files under `dir` (binary files, VCS and environment folders skipped; large files capped). */
-export async function readSubmissionDir(
-  dir: string,
-  opts: { maxFileBytes?: number; maxFiles?: number } = {},
-): Promise<SubmissionFile[]> {
-  const maxBytes = opts.maxFileBytes ?? 200_000;
-  const maxFiles = opts.maxFiles ?? 2000;
-  const out: SubmissionFile[] = [];
-  const walk = async (d: string): Promise<void> => {
-    const entries = await readdir(d, { withFileTypes: true });
-    entries.sort((a, b) => a.name.localeCompare(b.name));
-    for (const e of entries) {
-      if (out.length >= maxFiles) return;
-      const p = join(d, e.name);
-      if (e.isDirectory()) {
-        if (!SKIP_DIRS.has(e.name)) await walk(p);
-      } else if (e.isFile()) {
-        const size = (await stat(p)).size;
-        const buf = await readFile(p);
-        const head = buf.subarray(0, 8192);
-        if (head.includes(0)) continue;
-        let content = buf.subarray(0, maxBytes).toString('utf8');
-        if (size > maxBytes) content += `\n[… file truncated: ${size} bytes]`;
-        out.push({ path: relative(dir, p).split(sep).join('/'), content });
-      }
-    }
-  };
-  await walk(dir);
-  return out;
 }
 
 const CODE_EXT =

@@ -6,7 +6,6 @@ import {
   openSync,
   readFileSync,
   renameSync,
-  rmSync,
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -73,10 +72,6 @@ export function readJsonIfExists(path: string): unknown {
     throw err;
   }
   return JSON.parse(text) as unknown;
-}
-
-export function removeIfExists(path: string): void {
-  rmSync(path, { force: true, recursive: true });
 }
 
 export function isErrno(err: unknown, code: string): boolean {
