@@ -1,13 +1,5 @@
 /** Small synchronous file helpers with the durability the checkpoint needs (fsync file and directory). */
-import {
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /** fsync a directory so a rename or create in it survives a crash (best effort where unsupported). */
