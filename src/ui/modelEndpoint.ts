@@ -21,12 +21,9 @@ import { endpointSettings } from './runSettings';
 const ORIGINS = 'klong.apiKeyOrigins';
 
 /** A modal where the host allows one, else a notification (VS Code under test refuses modals). */
-async function ask(message: string, detail: string, ...buttons: string[]): Promise<string | undefined> {
-  try {
-    return await vscode.window.showWarningMessage(message, { modal: true, detail }, ...buttons);
-  } catch {
-    return vscode.window.showWarningMessage(`${message} ${detail}`, ...buttons);
-  }
+/** A question as a notification (not a modal dialog: it must not block the window while a session runs). */
+function ask(message: string, detail: string, ...buttons: string[]): Thenable<string | undefined> {
+  return vscode.window.showWarningMessage(`${message} ${detail}`, ...buttons);
 }
 
 export class ModelEndpoint {
