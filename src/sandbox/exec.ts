@@ -142,59 +142,41 @@ export async function streamToFile(
   hostFile: string | Buffer,
   opts: Omit<RunOptions, 'stdin' | 'maxStdout'> = {},
 ): Promise<{ exitCode: number; stderr: string; bytes: number }> {
-  const exec = await container.exec({
-    Cmd: cmd,
-    AttachStdout: true,
-    AttachStderr: true,
-    User: opts.user,
-    Env: opts.env,
-    WorkingDir: opts.workdir,
-  });
-  const stream = (await exec.start({ hijack: true, stdin: false })) as Duplex;
   const out = createWriteStream(hostFile, { flags: 'wx', highWaterMark: 1024 * 1024 });
-  const err: Buffer[] = [];
-  let errLen = 0;
-  let bytes = 0;
-  let paused = false;
-  const demux = new Demuxer((type, data) => {
-    if (type === 2) {
-      if (errLen < 64 * 1024) {
-        err.push(Buffer.from(data));
-        errLen += data.length;
-      }
-      return;
-    }
-    bytes += data.length;
-    if (!out.write(data) && !paused) {
-      paused = true;
-      stream.pause();
-      out.once('drain', () => {
-        paused = false;
-        stream.resume();
-      });
-    }
+  let failed: unknown;
+  out.on('error', (e) => {
+    failed ??= e;
   });
+  let bytes = 0;
   try {
-    await new Promise<void>((resolve, reject) => {
-      stream.on('data', (c: Buffer) => demux.push(c));
-      stream.on('end', resolve);
-      stream.on('close', resolve);
-      stream.on('error', reject);
-      out.on('error', (e) => {
-        stream.destroy();
-        reject(e);
-      });
-    });
+    const r = await runStreaming(
+      container,
+      cmd,
+      (chunk) => {
+        if (failed) return Promise.reject(failed);
+        bytes += chunk.length;
+        if (out.write(chunk)) return;
+        return new Promise<void>((resolve, reject) => {
+          const onError = (e: unknown) => {
+            out.off('drain', onDrain);
+            reject(e);
+          };
+          const onDrain = () => {
+            out.off('error', onError);
+            resolve();
+          };
+          out.once('drain', onDrain);
+          out.once('error', onError);
+        });
+      },
+      opts,
+    );
+    if (failed) throw failed;
+    return { ...r, bytes };
   } finally {
     // A stream that failed is already closed: end() would wait for a 'finish' that never comes.
     if (!out.destroyed) await new Promise<void>((resolve) => out.end(resolve));
   }
-  const code = await execExitCode(exec).catch(() => null);
-  if (code === null) {
-    const gone = await containerGoneError(container);
-    if (gone) throw gone;
-  }
-  return { exitCode: code ?? -1, stderr: Buffer.concat(err).toString('utf8'), bytes };
 }
 
 /**
