@@ -172,7 +172,7 @@ want=$1 off=$2 cid=$3 D=${WATCH_DIR} A=${WATCH_DIR}/ack.$3 src=$4; shift 4
 klong_sync() {
   local pid t g e c cl
   # Alive and ours (after a container restart the old pid may belong to anything): its argv[0] is klong-watch.
-  [ -p "$D/req" ] && read -r pid < "$D/pid" && read -r -d '' cl < "/proc/$pid/cmdline" && [ "$cl" = klong-watch ] || return 1
+  [ -p "$D/req" ] && read -r pid < "$D/pid" && read -r -d '' cl 2>/dev/null < "/proc/$pid/cmdline" && [ "$cl" = klong-watch ] || return 1
   [ -p "$A" ] || mkfifo -m 600 "$A" || return 1
   exec {ak}<>"$A" {rq}<>"$D/req"
   t=$BASHPID.$RANDOM$RANDOM

@@ -6,8 +6,9 @@ import { openTestSandbox, removeDir, skipDocker, tempWorkspace, uniqueSession } 
 /** Processes in the container whose command line contains `needle` (the image may lack ps: read /proc). */
 async function processesMatching(sb: DockerSandbox, needle: string): Promise<string[]> {
   const r = await sb.exec(
-    `for p in /proc/[0-9]*; do c=$(tr '\\0' ' ' < $p/cmdline 2>/dev/null); case "$c" in *"${needle}"*) echo "\${p#/proc/} $c";; esac; done`,
+    `for p in /proc/[0-9]*; do c=$(tr '\\0' ' ' 2>/dev/null < $p/cmdline); case "$c" in *"${needle}"*) echo "\${p#/proc/} $c";; esac; done`,
   );
+  // A process may exit between the glob and the read: stderr is redirected before the file is opened.
   // The scan itself contains the needle in its own command line: drop the scanning shells.
   return r.output.split('\n').filter((l) => l.trim() && !l.includes('for p in'));
 }
