@@ -105,21 +105,28 @@ export async function gradeSubmission(opts: GradeOptions): Promise<GradeResult> 
   const jobs = leafJobs(opts.rubric);
   const verdicts = new Map<string, JudgeVerdict & { files: string[] }>();
   let done = 0;
-  const decided = new Map<string, DecidedLeaf>();
-  for (const { leaf, path } of opts.decideFromEvidence ? jobs : []) {
-    const reason = evidenceDecides(leaf, opts);
-    if (!reason) continue;
-    decided.set(path, { path, requirements: leaf.requirements, category: leaf.task_category ?? '', reason });
+  const reportLeaf = (
+    leaf: RubricNode,
+    path: string,
+    v: Pick<LeafProgress, 'score' | 'valid' | 'cached'>,
+  ) => {
     done++;
     opts.onLeaf?.({
       done,
       total: jobs.length,
       leafId: leaf.id,
       leafPath: path,
-      score: 0,
-      valid: true,
-      cached: false,
+      score: v.score,
+      valid: v.valid,
+      cached: v.cached,
     });
+  };
+  const decided = new Map<string, DecidedLeaf>();
+  for (const { leaf, path } of opts.decideFromEvidence ? jobs : []) {
+    const reason = evidenceDecides(leaf, opts);
+    if (!reason) continue;
+    decided.set(path, { path, requirements: leaf.requirements, category: leaf.task_category ?? '', reason });
+    reportLeaf(leaf, path, { score: 0, valid: true, cached: false });
   }
   const asked = jobs.filter((j) => !decided.has(j.path));
   await pool(asked, opts.concurrency ?? 4, async ({ leaf, ancestors, path }) => {
@@ -168,16 +175,7 @@ export async function gradeSubmission(opts: GradeOptions): Promise<GradeResult> 
       };
     }
     verdicts.set(path, { ...v, files: shown.files });
-    done++;
-    opts.onLeaf?.({
-      done,
-      total: jobs.length,
-      leafId: leaf.id,
-      leafPath: path,
-      score: v.score,
-      valid: v.valid,
-      cached: v.cached,
-    });
+    reportLeaf(leaf, path, v);
   });
   const root = gradeTree(opts.rubric, (_leaf, path) => {
     const d = decided.get(path);
