@@ -9,7 +9,14 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { cliCleanup, cliDockerSkip, reproduceArgs, runCli, sessionEvents } from '../support/cli-run';
+import {
+  cliCleanup,
+  cliDockerSkip,
+  reproduceArgs,
+  resumeArgs,
+  runCli,
+  sessionEvents,
+} from '../support/cli-run';
 import { containerIds } from '../support/docker';
 import { call, tools } from '../support/model-server';
 
@@ -75,22 +82,7 @@ describe('crash and resume with auto-accept (real CLI, real Docker)', { skip }, 
     phase = 'resumed';
     resumedAt = server.requests.length;
     const r = await runCli(
-      [
-        'reproduce',
-        '--resume',
-        sessionId,
-        '--state-dir',
-        stateDir,
-        '--model',
-        'test-model',
-        '--base-url',
-        server.url,
-        '--no-final-run',
-        '--approval',
-        'auto-accept',
-        '--label',
-        'klong.test=1',
-      ],
+      [...resumeArgs({ sessionId, stateDir }, server.url), '--no-final-run', '--approval', 'auto-accept'],
       { killAfterMs: 300_000 },
     );
     assert.equal(r.code, 0, r.stderr);

@@ -18,6 +18,7 @@ import {
   cliCleanup,
   cliDockerSkip,
   reproduceArgs,
+  resumeArgs,
   runCli,
   sessionEvents,
   TEST_IMAGE,
@@ -39,23 +40,9 @@ function typesOnDisk(dir: string): { type: string; step?: number }[] {
   }
 }
 
-function resumeArgs(s: CliSession, url: string, approval: string): string[] {
-  return [
-    'reproduce',
-    '--resume',
-    s.sessionId,
-    '--state-dir',
-    s.stateDir,
-    '--model',
-    'test-model',
-    '--base-url',
-    url,
-    '--no-final-run',
-    '--label',
-    'klong.test=1',
-    '--approval',
-    approval,
-  ];
+/** A resume without the final run, in the given approval mode. */
+function resumeIn(s: CliSession, url: string, approval: string): string[] {
+  return [...resumeArgs(s, url), '--no-final-run', '--approval', approval];
 }
 
 /** The agent writes three files in three steps, then idles until it is killed. */
@@ -138,7 +125,7 @@ describe('a session survives the loss of its container', { skip }, () => {
 
     const after = afterCrashScript();
     const server = await cleanup.modelServer(after.script, { apiKey: 'sk-test' });
-    const r = await runCli(resumeArgs(s, server.url, 'review'), { killAfterMs: 180_000 });
+    const r = await runCli(resumeIn(s, server.url, 'review'), { killAfterMs: 180_000 });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /container was gone: created a new one and restored the agent’s files of step 3/);
     assert.match(after.seen[0] ?? '', /^one\ntwo\nthree\n/, 'the agent finds every file it wrote');
@@ -188,7 +175,7 @@ describe('a session survives the loss of its container', { skip }, () => {
       ],
       { apiKey: 'sk-test' },
     );
-    const r2 = await runCli(resumeArgs(s, server2.url, 'review'), { killAfterMs: 180_000 });
+    const r2 = await runCli(resumeIn(s, server2.url, 'review'), { killAfterMs: 180_000 });
     assert.equal(r2.code, 0, r2.stderr);
     assert.match(r2.stderr, /restored the agent’s files of step 1/);
     assert.match(seen[0] ?? '', /^README\.md\na\.txt\none\n/);
@@ -204,7 +191,7 @@ describe('a session survives the loss of its container', { skip }, () => {
 
     const after = afterCrashScript([tools(call('write_file', { path: 'e.txt', content: 'four\n' }))]);
     const server = await cleanup.modelServer(after.script, { apiKey: 'sk-test' });
-    const r = await runCli(resumeArgs(s, server.url, 'auto-accept'), { killAfterMs: 180_000 });
+    const r = await runCli(resumeIn(s, server.url, 'auto-accept'), { killAfterMs: 180_000 });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /container was gone: created a new one/);
     assert.doesNotMatch(r.stderr, /Could not decide/);
@@ -328,7 +315,7 @@ describe('a session survives the loss of its container', { skip }, () => {
       let child: ChildProcess | undefined;
       let stderr = '';
       const run = runCli(
-        k === 0 ? [...reproduceArgs(s, server.url), '--no-final-run'] : resumeArgs(s, server.url, 'review'),
+        k === 0 ? [...reproduceArgs(s, server.url), '--no-final-run'] : resumeIn(s, server.url, 'review'),
         {
           onChild: (c) => {
             child = c;
@@ -354,7 +341,7 @@ describe('a session survives the loss of its container', { skip }, () => {
       removeContainers(`klong.session=${s.sessionId}`);
     }
     ended = true;
-    const r = await runCli(resumeArgs(s, server.url, 'review'), { killAfterMs: 180_000 });
+    const r = await runCli(resumeIn(s, server.url, 'review'), { killAfterMs: 180_000 });
     assert.equal(r.code, 0, r.stderr);
     const events = sessionEvents(s.stateDir, s.sessionId);
     assert.equal(events.filter((e) => e.type === 'sandbox_recreated').length, KILLS);

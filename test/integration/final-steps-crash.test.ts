@@ -11,7 +11,14 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { cliCleanup, cliDockerSkip, reproduceArgs, runCli, sessionEvents } from '../support/cli-run';
+import {
+  cliCleanup,
+  cliDockerSkip,
+  reproduceArgs,
+  resumeArgs,
+  runCli,
+  sessionEvents,
+} from '../support/cli-run';
 import { containerIds } from '../support/docker';
 import { type ChatBody, call, reply, tools } from '../support/model-server';
 
@@ -111,19 +118,7 @@ describe('Ctrl-C and kill -9 during the final run and during grading', { skip },
     writeFileSync(rubric, JSON.stringify(RUBRIC));
     const events = () => (existsSync(join(dir, 'events.jsonl')) ? sessionEvents(stateDir, sessionId) : []);
     const count = (type: string) => events().filter((e) => e.type === type).length;
-    const resume = [
-      'reproduce',
-      '--resume',
-      sessionId,
-      '--state-dir',
-      stateDir,
-      '--model',
-      'test-model',
-      '--base-url',
-      server.url,
-      '--label',
-      'klong.test=1',
-    ];
+    const resume = resumeArgs(session, server.url);
 
     // 0. Ctrl-C while reproduce.sh runs: the run is cut short and its container removed; the session
     // stops resumable (no result recorded, no end).

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { EventLog, openSession } from '../../src/session';
-import { cliCleanup, cliDockerSkip, reproduceArgs, runCli } from '../support/cli-run';
+import { cliCleanup, cliDockerSkip, reproduceArgs, resumeArgs, runCli } from '../support/cli-run';
 import { call, tools } from '../support/model-server';
 
 const KILLS = 5;
@@ -41,20 +41,7 @@ describe('kill -9 of the real CLI', { skip }, () => {
     const { stateDir, sessionId } = session;
     const dir = join(stateDir, sessionId);
     const first = [...reproduceArgs(session, server.url), '--no-final-run'];
-    const resume = [
-      'reproduce',
-      '--resume',
-      sessionId,
-      '--state-dir',
-      stateDir,
-      '--model',
-      'test-model',
-      '--base-url',
-      server.url,
-      '--no-final-run',
-      '--label',
-      'klong.test=1',
-    ];
+    const resume = [...resumeArgs(session, server.url), '--no-final-run'];
 
     let before: string[] = [];
     for (let k = 0; k < KILLS; k++) {

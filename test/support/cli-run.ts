@@ -159,6 +159,23 @@ export function reproduceArgs(s: CliSession, baseUrl: string, opts: { rubric?: s
   ];
 }
 
+/** `klong reproduce --resume` of `s` against the scripted model at `baseUrl` (test model and label). */
+export function resumeArgs(s: Pick<CliSession, 'sessionId' | 'stateDir'>, baseUrl: string): string[] {
+  return [
+    'reproduce',
+    '--resume',
+    s.sessionId,
+    '--state-dir',
+    s.stateDir,
+    '--model',
+    'test-model',
+    '--base-url',
+    baseUrl,
+    '--label',
+    'klong.test=1',
+  ];
+}
+
 /** The events of a session as written to its log (the header line left out). */
 export function sessionEvents(stateDir: string, sessionId: string) {
   return readFileSync(join(stateDir, sessionId, 'events.jsonl'), 'utf8')
