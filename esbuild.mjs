@@ -155,8 +155,14 @@ async function copyDevcontainerCli() {
   }
 }
 
+/** The change watcher runs in the container with python3; the engine reads it from beside its bundle. */
+async function copyWatcher() {
+  await mkdir('dist', { recursive: true });
+  await cp('src/sandbox/watcher.py', 'dist/watcher.py');
+}
+
 if (production) await rm('dist', { recursive: true, force: true });
-await Promise.all([copyPdfjs(), copyDevcontainerCli()]);
+await Promise.all([copyPdfjs(), copyDevcontainerCli(), copyWatcher()]);
 if (watch) {
   const contexts = await Promise.all(targets.map((t) => esbuild.context(t)));
   await Promise.all(contexts.map((c) => c.watch()));

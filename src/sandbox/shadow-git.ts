@@ -6,7 +6,13 @@
  */
 import { createHash } from 'node:crypto';
 import type Docker from 'dockerode';
-import { type ChangeJournal, JOURNAL_MAX_PATHS, WATCH_DIR, WATCH_SKIP, WATCHER_PY } from './change-journal';
+import {
+  type ChangeJournal,
+  JOURNAL_MAX_PATHS,
+  WATCH_DIR,
+  WATCH_SKIP,
+  watcherSource,
+} from './change-journal';
 import { SandboxError } from './errors';
 import { bashScript, runStreaming, streamToFile } from './exec';
 import { decodePath } from './path-bytes';
@@ -210,7 +216,7 @@ export async function listChanges(t: GitTarget, journal?: ChangeJournal): Promis
   // The watcher's source only when it may have to be started: the control shell reads each command byte by
   // byte, and a long one costs milliseconds. A watcher found dead on an incremental call is started on the next.
   const args = journal
-    ? [inc ? journal.gen! : '', String(journal.offset), journal.id, inc ? '' : WATCHER_PY]
+    ? [inc ? journal.gen! : '', String(journal.offset), journal.id, inc ? '' : watcherSource()]
     : [];
   if (journal && inc) args.push(...journal.pending);
   const r = await gitFast(

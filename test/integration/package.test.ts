@@ -33,6 +33,7 @@ test('the .vsix holds the bundles and runs without node_modules', {
     'dist/webview/pdfjs/pdf.min.mjs',
     'dist/webview/pdfjs/pdf.worker.min.mjs',
     'dist/devcontainer-cli/devcontainer.js',
+    'dist/watcher.py',
   ]) {
     assert.ok(listed.includes(f), `${f} is not in the .vsix`);
   }
