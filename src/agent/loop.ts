@@ -3,7 +3,7 @@
  * fatal model error. Every step is an event; state changes only through `applyEvent`, so replaying
  * the log after a snapshot rebuilds the same state (see AgentSession.restore).
  */
-import { abortableSleep } from '../llm/openai-client';
+import { abortableSleep } from '../llm/sleep';
 import {
   type ChatResponse,
   ContextLengthError,

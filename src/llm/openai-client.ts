@@ -15,6 +15,7 @@ import {
   usageOf,
   wireMessages,
 } from './dialects';
+import { abortableSleep, abortError } from './sleep';
 import {
   type ChatMessage,
   type ChatRequest,
@@ -377,29 +378,6 @@ export function retryAfterMs(headers: Headers | undefined, now = Date.now()): nu
   if (/^\d+(\.\d+)?$/.test(ra.trim())) return Number(ra) * 1000;
   const date = Date.parse(ra);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
-function abortError(signal: AbortSignal): Error {
-  const r: unknown = signal.reason;
-  if (r instanceof Error) return r;
-  const e = new Error('The request was aborted');
-  e.name = 'AbortError';
-  return e;
-}
-
-export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortError(signal));
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(abortError(signal!));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 let calls = 0;

@@ -48,7 +48,6 @@ export { flaggedLine, gradeToJson, renderFindings, renderReport } from './report
 export {
   type ReproductionResult,
   type ReproductionRunner,
-  reproduceAndGrade,
   runReproduction,
 } from './reproduce';
 export {
@@ -76,7 +75,6 @@ export { findSection, PaperIndex, readSection, type SearchHit, searchPaper } fro
 export { buildSections } from './sections';
 export { type FetchOptions, fetchSource, type PaperSource, resolveSource } from './source';
 export {
-  estimateTokens,
   type FileIndex,
   indexFiles,
   type SubmissionFile,

@@ -1,5 +1,4 @@
-/** Final reproduction: run reproduce.sh with a time limit, keep its log, then grade with it. */
-import { type GradeOptions, type GradeResult, gradeSubmission } from './grade';
+/** Final reproduction: run reproduce.sh with a time limit and keep its log (the grade reads it). */
 
 /** Runs a shell command where the submission lives (a fresh container from the session's image). */
 export interface ReproductionRunner {
@@ -51,24 +50,4 @@ export async function runReproduction(
     log += `\n[reproduce.sh was stopped at the time limit of ${Math.round(opts.timeoutMs / 1000)} s]`;
   else if (res.exitCode !== 0) log += `\n[reproduce.sh exited with code ${res.exitCode}]`;
   return { ran: true, exitCode: res.exitCode, timedOut, log, durationMs: now() - t0 };
-}
-
-/** Runs the reproduction, then grades with its log (Code Execution / Result Analysis leaves see it). */
-export async function reproduceAndGrade(
-  runner: ReproductionRunner,
-  opts: Omit<GradeOptions, 'reproduceLog'> & { timeoutMs: number },
-): Promise<{ reproduction: ReproductionResult; grade: GradeResult }> {
-  const reproduction = await runReproduction(runner, { timeoutMs: opts.timeoutMs });
-  const { timeoutMs: _t, ...grade } = opts;
-  let reproduceSh = opts.reproduceSh;
-  if (reproduceSh === undefined && reproduction.ran)
-    reproduceSh = (await runner.run('cat reproduce.sh', 30_000)).output;
-  const result = await gradeSubmission({
-    ...grade,
-    reproduceSh,
-    reproduceLog: reproduction.ran ? reproduction.log : undefined,
-    decideFromEvidence: true,
-    finalRun: reproduction,
-  });
-  return { reproduction, grade: result };
 }

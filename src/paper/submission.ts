@@ -1,15 +1,11 @@
 /** The submission as the judge sees it: text files ranked by relevance to a requirement, within a budget. */
+import { estimateTokens } from '../llm/tokens';
 import { tokenize } from './search';
 
 export interface SubmissionFile {
   /** Path relative to the submission root, POSIX separators. */
   path: string;
   content: string;
-}
-
-/** Rough token count (4 characters per token) — budgets only need to be approximately right. */
-export function estimateTokens(text: string): number {
-  return Math.ceil(text.length / 4);
 }
 
 const CODE_EXT =

@@ -18,9 +18,9 @@ import {
   type ReproductionRunner,
   type RubricNode,
   renderReport,
-  reproduceAndGrade,
 } from '../../src/paper';
 import { type ChatBody, reply, startModelServer } from '../support/model-server';
+import { reproduceAndGrade } from '../support/reproduce-grade';
 import { leafNode } from '../support/rubrics';
 
 const RUBRIC = parseRubric({

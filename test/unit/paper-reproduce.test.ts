@@ -5,14 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { OpenAIModelClient } from '../../src/llm/openai-client';
-import {
-  paperFromMarkdown,
-  parseRubric,
-  type ReproductionRunner,
-  reproduceAndGrade,
-  runReproduction,
-} from '../../src/paper';
+import { paperFromMarkdown, parseRubric, type ReproductionRunner, runReproduction } from '../../src/paper';
 import { reply, startModelServer } from '../support/model-server';
+import { reproduceAndGrade } from '../support/reproduce-grade';
 
 /** A real runner: bash in a directory, process group killed at the time limit. */
 function dirRunner(cwd: string): ReproductionRunner {
