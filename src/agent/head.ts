@@ -4,6 +4,7 @@
  * summary and the blacklist. Built once per session and stored as text, so it is byte-stable.
  */
 import type { ChatMessage } from '../llm/types';
+import { rubricSummary } from '../paper/rubric';
 import type { Paper, RubricNode, Section } from '../paper/types';
 import type { TokenCounter } from './tokens';
 
@@ -27,11 +28,14 @@ const KEY_SECTIONS = [
   /introduction|background|preliminar/i,
 ];
 
+/** The rubric outline in the head: whole when it fits, else cut by depth (about 1,500 tokens). */
+const RUBRIC_CHARS = 6_000;
+
 export function buildHead(input: HeadInput, counter: TokenCounter): ChatMessage[] {
   const budget = input.paperBudget ?? Math.min(40_000, Math.floor((input.contextLimit ?? 128_000) * 0.35));
   const parts = [`# Task\n\n${input.task.trim()}`, paperBlock(input.paper, budget, counter)];
   if (input.rubric)
-    parts.push(`# Rubric (how the reproduction will be graded)\n\n${rubricSummary(input.rubric)}`);
+    parts.push(`# Rubric (how the reproduction will be graded)\n\n${rubricSummary(input.rubric, RUBRIC_CHARS)}`);
   if (input.blacklist?.length) {
     parts.push(
       `# Blacklist\n\nDo not access or copy from these resources (the paper's official code); the bash tool refuses commands that mention them:\n${input.blacklist.map((b) => `- ${b}`).join('\n')}`,
@@ -80,24 +84,4 @@ function paperBlock(paper: Paper, budget: number, counter: TokenCounter): string
     .map((s) => `## [${s.id}] ${s.title}\n\n${sectionText(paper, s)}`);
   const omitted = paper.sections.filter((s) => leaves.includes(s) && !chosen.has(s)).map((s) => s.id);
   return `${intro}\n\n${shown.join('\n\n')}${omitted.length ? `\n\n(Not shown here; use read_paper: ${omitted.join(', ')})` : ''}`;
-}
-
-/** Top two levels of the rubric with weights: enough to steer, small enough to pin. */
-export function rubricSummary(root: RubricNode, maxLines = 60): string {
-  const lines: string[] = [root.requirements.trim()];
-  for (const child of root.sub_tasks) {
-    lines.push(`- (weight ${child.weight}) ${oneLine(child.requirements)}`);
-    for (const g of child.sub_tasks) lines.push(`  - (weight ${g.weight}) ${oneLine(g.requirements)}`);
-  }
-  if (lines.length > maxLines) {
-    const more = lines.length - maxLines;
-    lines.length = maxLines;
-    lines.push(`  … ${more} more items`);
-  }
-  return lines.join('\n');
-}
-
-function oneLine(s: string): string {
-  const t = s.replace(/\s+/g, ' ').trim();
-  return t.length > 240 ? `${t.slice(0, 237)}…` : t;
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import { ContextManager, ContextOverflowError, capText } from '../../src/agent/context';
-import { buildHead, rubricSummary } from '../../src/agent/head';
+import { buildHead } from '../../src/agent/head';
 import { estimateCounter, estimateTokens } from '../../src/agent/tokens';
 import type { ChatMessage } from '../../src/llm/types';
 import type { Paper, RubricNode } from '../../src/paper/types';
@@ -73,7 +73,7 @@ test('a short paper is pinned whole; a long one as abstract + index + key sectio
   assert.ok(estimateTokens(h2) < 2500 + 300);
 });
 
-test('rubric summary lists the top two levels with weights', () => {
+test('the head carries the rubric as an outline with weights and categories', () => {
   const leaf = (id: string, w: number): RubricNode => ({
     id,
     requirements: `req ${id}`,
@@ -87,7 +87,12 @@ test('rubric summary lists the top two levels with weights', () => {
     requirements: 'Reproduce',
     sub_tasks: [{ ...leaf('a', 3), sub_tasks: [leaf('a1', 2)] }],
   };
-  assert.equal(rubricSummary(root), 'Reproduce\n- (weight 3) req a\n  - (weight 2) req a1');
+  const head = buildHead(
+    { systemPrompt: 'sys', task: 'task', paper: paperOf([{ title: 'M', body: 'x' }]), rubric: root },
+    estimateCounter,
+  )[1]!.content!;
+  assert.match(head, /# Rubric \(how the reproduction will be graded\)\n\nRubric: 1 gradable requirements/);
+  assert.match(head, /\n {2}- \[w3 100%\] \(dev\) req a\n {4}- \[w2 100%\] \(dev\) req a1/);
 });
 
 test('splits keep the head byte-identical, keep whole turns, and stay under the limit', () => {
