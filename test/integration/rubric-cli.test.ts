@@ -377,7 +377,7 @@ describe('klong reproduce without --rubric', { skip: noCli || cliDockerSkip() },
     const agent = server.requests.filter((q) => !isGenerator(q) && !isJudge(q));
     assert.match(
       JSON.stringify(agent[0]!.messages.slice(0, 2)),
-      /# Rubric \(how the reproduction will be graded\)[\s\S]*\(weight 1\) Running reproduce\.sh prints/,
+      /# Rubric \(how the reproduction will be graded\)[\s\S]*\[w1[^\]]*\] \(result\) Running reproduce\.sh prints/,
     );
     const saved = join(s.stateDir, s.sessionId, 'rubric.json');
     assert.ok(existsSync(saved), 'the generated rubric is kept in the session folder');
