@@ -173,32 +173,9 @@ function rebase(p: Proposal, newBefore: string): Proposal | null {
 }
 
 async function acceptDelete(ctx: DecideContext, p: Proposal, policy: ConflictPolicy): Promise<Decided> {
-  const io = p.before === null ? streamed(ctx) : undefined;
-  if (io) {
-    // Not diffed (binary or large): compared by blob id, never read whole.
-    const mine = await io.user.fileId(p.path);
-    if (mine !== null) {
-      if (mine.id !== (await io.sandbox.baselineId(p.path)) && policy !== 'overwrite') {
-        return conflict(
-          p,
-          `You changed ${p.path} after the agent deleted it. Keep your file (reject) or delete it anyway.`,
-        );
-      }
-      if (!(await applyUser(ctx, p, [{ path: p.path, content: null }]))) return refused(p);
-    }
-    await ctx.sandbox.acceptIntoBaseline([p.path]);
-    return {
-      outcome: { status: 'accepted', path: p.path, message: `Deleted ${p.path}.`, remaining: 0 },
-      next: null,
-    };
-  }
-  const read = await ctx.user.read(p.path);
-  if (read !== null) {
-    const same =
-      p.before !== null
-        ? decodeUser(read)?.text === p.before
-        : bytesEqual(asBytes(read), await ctx.sandbox.baselineFile(p.path));
-    if (!same && policy !== 'overwrite') {
+  const changed = await userChangedDeleted(ctx, p);
+  if (changed !== undefined) {
+    if (changed && policy !== 'overwrite') {
       return conflict(
         p,
         `You changed ${p.path} after the agent deleted it. Keep your file (reject) or delete it anyway.`,
@@ -211,6 +188,21 @@ async function acceptDelete(ctx: DecideContext, p: Proposal, policy: ConflictPol
     outcome: { status: 'accepted', path: p.path, message: `Deleted ${p.path}.`, remaining: 0 },
     next: null,
   };
+}
+
+/** Whether the user's copy of a file the agent deleted differs from the baseline; undefined when the user has none. */
+async function userChangedDeleted(ctx: DecideContext, p: Proposal): Promise<boolean | undefined> {
+  const io = p.before === null ? streamed(ctx) : undefined;
+  if (io) {
+    // Not diffed (binary or large): compared by blob id, never read whole.
+    const mine = await io.user.fileId(p.path);
+    return mine === null ? undefined : mine.id !== (await io.sandbox.baselineId(p.path));
+  }
+  const read = await ctx.user.read(p.path);
+  if (read === null) return undefined;
+  return p.before !== null
+    ? decodeUser(read)?.text !== p.before
+    : !bytesEqual(asBytes(read), await ctx.sandbox.baselineFile(p.path));
 }
 
 type Streamed = {
