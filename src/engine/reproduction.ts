@@ -28,6 +28,7 @@ import {
 } from '../paper';
 import type { Paper, RubricNode } from '../paper/types';
 import {
+  checkDocker,
   type DockerSandbox,
   openSandbox,
   removeFreshContainers,
@@ -39,7 +40,7 @@ import { BlacklistWatch } from './blacklist-watch';
 import { type FinishRecord, finishRecord, lineSplitter, loadFinalRun, saveFinalRunLog } from './final-steps';
 import { gradeInSandbox, reproductionReport } from './grading';
 import { HistoryKeeper, recordStep } from './rewind';
-import { openSessionFiles, type SavedRun } from './session-files';
+import { ensureRubric, openSessionFiles, type SavedRun } from './session-files';
 import type { NewSession, RunHooks, RunSettings } from './settings';
 
 export type { ModelSettings, NewSession, RunHooks, RunSettings } from './settings';
@@ -111,10 +112,13 @@ export class Reproduction {
         ),
     });
 
-    const { live, saved, paper } = await openSessionFiles(settings, from, hooks, model);
+    const { live, saved, paper } = await openSessionFiles(settings, from, hooks);
 
     try {
       await hooks.onSessionOpened?.(live);
+      // The engine first: a rubric is written with the model only when the sandbox can start.
+      await checkDocker(settings.dockerHost);
+      await ensureRubric(live, saved, paper, model, hooks);
       // Under the session's lock (no other process drives it): a final run a crash left running.
       if (typeof from === 'string') {
         const n = await removeFreshContainers(live.sessionId, settings.dockerHost).catch(() => 0);

@@ -21,6 +21,8 @@ export interface SavedRun {
   image?: string;
   contextLimit: number;
   spendCapUsd?: number;
+  /** A rubric is to be written from the paper (done once the sandbox can start; then `rubric` is set). */
+  generateRubric?: boolean;
 }
 const SAVED = 'run.json';
 
@@ -29,7 +31,6 @@ export async function openSessionFiles(
   settings: RunSettings,
   from: NewSession | string,
   hooks: RunHooks,
-  model: ModelClient,
 ): Promise<{ live: LiveSession; saved: SavedRun; paper: Paper }> {
   const store = new SessionStore(settings.stateDir);
   const cacheDir = join(settings.stateDir, 'cache');
@@ -80,18 +81,30 @@ export async function openSessionFiles(
       contextLimit: settings.model.contextLimit,
       ...(settings.spendCapUsd !== undefined ? { spendCapUsd: settings.spendCapUsd } : {}),
     };
-    if (!rubricFile && from.generateRubric) {
-      hooks.say('Writing a grading rubric from the paper…');
-      try {
-        const generated = await generateRubric(model, paper);
-        const path = join(live.dir, 'rubric.json');
-        writeFileSync(path, `${JSON.stringify(generated.rubric, null, 2)}\n`);
-        saved.rubric = path;
-      } catch (err) {
-        hooks.onWarning?.(`No rubric: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    }
+    if (!rubricFile && from.generateRubric) saved.generateRubric = true;
     writeFileSync(join(live.dir, SAVED), JSON.stringify(saved, null, 2));
   }
   return { live, saved, paper };
+}
+
+/** Writes the rubric a session asked for from its paper, once; a failure leaves the session ungraded, with a warning. */
+export async function ensureRubric(
+  live: LiveSession,
+  saved: SavedRun,
+  paper: Paper,
+  model: ModelClient,
+  hooks: RunHooks,
+): Promise<void> {
+  if (!saved.generateRubric || saved.rubric) return;
+  hooks.say('Writing a grading rubric from the paper…');
+  try {
+    const generated = await generateRubric(model, paper);
+    const path = join(live.dir, 'rubric.json');
+    writeFileSync(path, `${JSON.stringify(generated.rubric, null, 2)}\n`);
+    saved.rubric = path;
+  } catch (err) {
+    hooks.onWarning?.(`No rubric: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  saved.generateRubric = false;
+  writeFileSync(join(live.dir, SAVED), JSON.stringify(saved, null, 2));
 }

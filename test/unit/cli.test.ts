@@ -52,7 +52,7 @@ test('klong reproduce: a zero or negative --budget gets one clear error', () => 
   }
 });
 
-test('klong reproduce: a start that fails (Docker unreachable) names the session and how to resume it', () => {
+test('klong reproduce: a start that fails (Docker unreachable) names the session and how to resume it, before any rubric is written', () => {
   const root = mkdtempSync(join(tmpdir(), 'klong-cli-start-'));
   try {
     const ws = join(root, 'ws');
@@ -82,12 +82,14 @@ test('klong reproduce: a start that fails (Docker unreachable) names the session
         'm',
         '--base-url',
         'http://127.0.0.1:9/v1',
-        '--no-rubric',
       ],
       { encoding: 'utf8', env, timeout: 60_000 },
     );
     assert.equal(r.status, 1, r.stderr);
     assert.match(r.stderr, /Session nodocker did not start/);
+    // Docker is checked before the model writes a rubric; the resume writes it.
+    assert.doesNotMatch(r.stderr, /Writing a grading rubric|No rubric/);
+    assert.equal(JSON.parse(readFileSync(join(state, 'nodocker', 'run.json'), 'utf8')).generateRubric, true);
     assert.match(r.stderr, /klong reproduce --resume nodocker --state-dir /);
     // The log says why; the session stays resumable (VS Code offers it on the next start).
     const log = readFileSync(join(state, 'nodocker', 'events.jsonl'), 'utf8');
