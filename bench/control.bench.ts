@@ -53,7 +53,8 @@ function makeSession(root: string, id: string, steps: number): string {
   return store.dirOf(id);
 }
 
-const handlers = (id: string): ControlHandlers => ({
+/** The engine's handlers; `recent` reads from the session's open log, as the engine does. */
+const handlers = (id: string, log: EventLog): ControlHandlers => ({
   status: () => ({
     sessionId: id,
     pid: process.pid,
@@ -67,39 +68,40 @@ const handlers = (id: string): ControlHandlers => ({
   resume: () => undefined,
   stop: () => undefined,
   say: () => undefined,
+  recent: (n) => log.read(Math.max(0, log.count - n)),
 });
 
 /** What `klong attach` reads before following, in ms. */
-async function attachOnce(root: string, id: string, dir: string): Promise<number> {
+async function attachOnce(dir: string): Promise<number> {
   const t0 = performance.now();
   const client = await ControlClient.connect(dir);
   if (!client) throw new Error('no engine');
   await client.status();
-  const log = EventLog.open(dir);
-  log.read(Math.max(0, log.count - 20));
-  log.close();
-  new SessionStore(root).get(id);
+  await client.recent(20);
   const ms = performance.now() - t0;
   client.dispose();
   return ms;
 }
 
 /** Medians of 21 attaches to each session, interleaved so that both see the same machine load. */
-async function attachMs(root: string, ids: string[], dirs: string[]): Promise<number[]> {
-  const servers = await Promise.all(dirs.map((d, i) => ControlServer.listen(d, handlers(ids[i]!))));
+async function attachMs(ids: string[], dirs: string[]): Promise<number[]> {
+  const logs = dirs.map((d) => EventLog.open(d, { mode: 'read' }));
+  const servers = await Promise.all(dirs.map((d, i) => ControlServer.listen(d, handlers(ids[i]!, logs[i]!))));
   const times: number[][] = ids.map(() => []);
   try {
     for (let k = 0; k < 21; k++) {
-      for (const [i, id] of ids.entries()) times[i]!.push(await attachOnce(root, id, dirs[i]!));
+      for (const i of ids.keys()) times[i]!.push(await attachOnce(dirs[i]!));
     }
   } finally {
     await Promise.all(servers.map((s) => s.close()));
+    for (const l of logs) l.close();
   }
   return times.map(median);
 }
 
 async function latencyP95(dir: string): Promise<number> {
-  const server = await ControlServer.listen(dir, handlers('lat'));
+  const log = EventLog.open(dir, { mode: 'read' });
+  const server = await ControlServer.listen(dir, handlers('lat', log));
   const client = await ControlClient.connect(dir);
   if (!client) throw new Error('no engine');
   const latencies: number[] = [];
@@ -126,6 +128,7 @@ async function latencyP95(dir: string): Promise<number> {
   await got;
   client.dispose();
   await server.close();
+  log.close();
   return percentile(latencies, 95);
 }
 
@@ -134,7 +137,7 @@ export default async function bench(): Promise<BenchRow[]> {
   try {
     const small = makeSession(root, 'small', 100);
     const large = makeSession(root, 'large', 10_000);
-    const [a100, a10k] = (await attachMs(root, ['small', 'large'], [small, large])) as [number, number];
+    const [a100, a10k] = (await attachMs(['small', 'large'], [small, large])) as [number, number];
     const p95 = await latencyP95(makeSession(root, 'lat', 1));
     return [
       row('attach to a running session: 10k steps vs 100', 'ms', a10k, a100, { max: 2 }),

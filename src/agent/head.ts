@@ -35,7 +35,9 @@ export function buildHead(input: HeadInput, counter: TokenCounter): ChatMessage[
   const budget = input.paperBudget ?? Math.min(40_000, Math.floor((input.contextLimit ?? 128_000) * 0.35));
   const parts = [`# Task\n\n${input.task.trim()}`, paperBlock(input.paper, budget, counter)];
   if (input.rubric)
-    parts.push(`# Rubric (how the reproduction will be graded)\n\n${rubricSummary(input.rubric, RUBRIC_CHARS)}`);
+    parts.push(
+      `# Rubric (how the reproduction will be graded)\n\n${rubricSummary(input.rubric, RUBRIC_CHARS)}`,
+    );
   if (input.blacklist?.length) {
     parts.push(
       `# Blacklist\n\nDo not access or copy from these resources (the paper's official code); the bash tool refuses commands that mention them:\n${input.blacklist.map((b) => `- ${b}`).join('\n')}`,

@@ -14,7 +14,7 @@ import {
   type StopMode,
 } from '../engine/control';
 import type { Reproduction } from '../engine/reproduction';
-import type { LiveSession } from '../session';
+import type { LiveSession, SessionSummary } from '../session';
 
 export class EngineControl {
   private server: ControlServer | undefined;
@@ -80,6 +80,7 @@ export class EngineControl {
         activeMs: this.run?.budget.activeMs() ?? this.live?.summary.activeMs ?? 0,
         budgetMs: this.live?.summary.budgetMs || this.budgetMs,
         queuedMessages: this.early.length,
+        ...(this.live ? { usage: usageOf(this.live.summary) } : {}),
       }),
       pause: () => this.run?.pause(),
       resume: () => this.run?.resume(),
@@ -91,6 +92,12 @@ export class EngineControl {
         if (this.run) this.run.agent.injectUserMessage(fromUser(text));
         else this.early.push(text);
       },
+      recent: (n) => (this.live ? this.live.log.read(Math.max(0, this.live.log.count - n)) : []),
     };
   }
+}
+
+function usageOf(s: SessionSummary): NonNullable<ControlStatus['usage']> {
+  const t = s.tokens ?? { prompt: 0, cached: 0, completion: 0, estimated: false };
+  return { seq: s.seq, ...t, usd: s.costUsd };
 }

@@ -28,9 +28,16 @@ export class ProgressLine {
     private readonly out: ProgressOut,
     private readonly budgetMs: number,
     private readonly activeMs: () => number,
-    totals?: { promptTokens: number; cachedTokens: number; completionTokens: number; usd: number },
+    totals?: {
+      promptTokens: number;
+      cachedTokens: number;
+      completionTokens: number;
+      usd: number;
+      estimated?: boolean;
+    },
   ) {
     if (totals) {
+      this.estimated = totals.estimated === true;
       this.prompt = totals.promptTokens;
       this.cached = totals.cachedTokens;
       this.completion = totals.completionTokens;
@@ -124,7 +131,7 @@ export class ProgressLine {
   }
 }
 
-function compact(n: number): string {
+export function compact(n: number): string {
   if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
   if (n >= 1e3) return `${(n / 1e3).toFixed(1)}k`;
   return String(n);

@@ -119,23 +119,12 @@ export async function steerCommand(
   }
 }
 
-/** The last `n` events of a session's log. */
-function lastEvents(dir: string, n: number): AgentEvent[] {
-  const log = EventLog.open(dir);
-  try {
-    return log.read(Math.max(0, log.count - n));
-  } finally {
-    log.close();
-  }
-}
-
 /** `klong attach SESSION`: the end of the log, then live events until the engine ends or Ctrl-C. */
 export async function attachCommand(args: string[], io: CliIO): Promise<number> {
   const a = sessionArgs('attach', ATTACH_USAGE, args, io);
   if (!a) return 0;
   if (a.rest.length) throw new CliError(`klong attach: name one session.\n\n${ATTACH_USAGE}`);
   const { id, stateDir } = a;
-  const dir = sessionDir(stateDir, id);
   const client = await connectOrExplain(stateDir, id);
 
   // Subscribe before reading the log so that nothing falls between the two; seq drops the overlap.
@@ -143,14 +132,18 @@ export async function attachCommand(args: string[], io: CliIO): Promise<number> 
   let progress: ProgressLine | undefined;
   let lastSeq = -1;
   let ended: (() => void) | undefined;
+  // The engine's token totals already count the model responses up to its seq.
+  let counted = -1;
   const show = (e: AgentEvent) => {
     if (e.seq <= lastSeq) return;
     lastSeq = e.seq;
+    if (e.type === 'model_response' && e.seq <= counted) return;
     if (e.type === 'user_message') progress?.message(`→ agent: ${e.text}`);
     progress?.onEvent(e);
   };
+  let following = false;
   client.onEvent((e) => {
-    if (progress) show(e);
+    if (following) show(e);
     else early.push(e);
     if (e.type === 'end') setTimeout(() => ended?.(), 200); // the last messages may follow
   });
@@ -158,16 +151,27 @@ export async function attachCommand(args: string[], io: CliIO): Promise<number> 
 
   let status = await client.status();
   let statusAt = Date.now();
-  const summary = new SessionStore(resolve(stateDir)).get(id);
+  const u = status.usage;
   progress = new ProgressLine(
     io.err,
     status.budgetMs,
     () => status.activeMs + (status.state === 'running' ? Date.now() - statusAt : 0),
-    summary ? { promptTokens: 0, cachedTokens: 0, completionTokens: 0, usd: summary.costUsd } : undefined,
+    u
+      ? {
+          promptTokens: u.prompt,
+          cachedTokens: u.cached,
+          completionTokens: u.completion,
+          usd: u.usd,
+          estimated: u.estimated,
+        }
+      : undefined,
   );
+  counted = u?.seq ?? -1;
   io.err.write(`Attached to ${describe(status)}. Ctrl-C detaches; the session goes on.\n`);
-  for (const e of lastEvents(dir, ATTACH_HISTORY)) show(e);
+  // From the engine, not the file: events of the current step are not flushed to the log yet.
+  for (const e of await client.recent(ATTACH_HISTORY)) show(e);
   for (const e of early.splice(0)) show(e);
+  following = true;
 
   const poll = setInterval(() => {
     client.status().then(

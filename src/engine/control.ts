@@ -42,6 +42,15 @@ export interface ControlStatus {
   budgetMs: number;
   /** Messages given with `say` that the agent has not been handed yet (at its next step). */
   queuedMessages: number;
+  /** Tokens and cost of the whole session, counted through event `seq`. */
+  usage?: {
+    seq: number;
+    prompt: number;
+    cached: number;
+    completion: number;
+    estimated: boolean;
+    usd: number;
+  };
 }
 
 export type StopMode = 'interrupt' | 'end';
@@ -51,6 +60,7 @@ const pause = new RequestType0<ControlStatus, void>('klong/pause');
 const resume = new RequestType0<ControlStatus, void>('klong/resume');
 const stop = new RequestType<{ mode: StopMode }, ControlStatus, void>('klong/stop');
 const say = new RequestType<{ text: string }, ControlStatus, void>('klong/say');
+const recent = new RequestType<{ n: number }, AgentEvent[], void>('klong/recent');
 const eventNote = new NotificationType<AgentEvent>('klong/event');
 const messageNote = new NotificationType<EngineMessage>('klong/message');
 
@@ -66,6 +76,8 @@ export interface ControlHandlers {
   resume(): void;
   stop(mode: StopMode): void;
   say(text: string): void;
+  /** The last `n` events, including those not yet flushed to the log (a late client reads the file only up to its last flush). */
+  recent(n: number): AgentEvent[];
 }
 
 /**
@@ -125,6 +137,7 @@ export class ControlServer {
       if (!text) throw new Error('say: the message is empty.');
       return then(() => h.say(text));
     });
+    conn.onRequest(recent, (p) => h.recent(Math.max(0, Math.min(1000, Math.floor(Number(p?.n) || 0)))));
     const drop = () => {
       this.clients.delete(conn);
       conn.dispose();
@@ -207,6 +220,9 @@ export class ControlClient {
   }
   say(text: string): Promise<ControlStatus> {
     return this.conn.sendRequest(say, { text });
+  }
+  recent(n: number): Promise<AgentEvent[]> {
+    return this.conn.sendRequest(recent, { n });
   }
   onEvent(f: (e: AgentEvent) => void): void {
     this.conn.onNotification(eventNote, f);

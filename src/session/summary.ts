@@ -15,6 +15,8 @@ export interface SessionSummary {
   lastScore: number | null;
   steps: number;
   costUsd: number;
+  /** Tokens over the whole session (absent in summaries written before they were counted). */
+  tokens?: { prompt: number; cached: number; completion: number; estimated: boolean };
   createdAt: number;
   /** Timestamp of the last event folded in. */
   updatedAt: number;
@@ -35,6 +37,7 @@ export function emptySummary(id: string, createdAt = 0): SessionSummary {
     lastScore: null,
     steps: 0,
     costUsd: 0,
+    tokens: { prompt: 0, cached: 0, completion: 0, estimated: false },
     createdAt,
     updatedAt: createdAt,
     seq: -1,
@@ -67,9 +70,16 @@ export function foldSummary(s: SessionSummary, e: AgentEvent): SessionSummary {
     case 'reminder':
       s.activeMs = Math.max(s.activeMs, e.activeMs);
       break;
-    case 'model_response':
+    case 'model_response': {
       s.costUsd += e.costUsd;
+      s.tokens ??= { prompt: 0, cached: 0, completion: 0, estimated: false };
+      const t = s.tokens;
+      t.prompt += e.usage.promptTokens;
+      t.cached += e.usage.cachedTokens;
+      t.completion += e.usage.completionTokens;
+      if (e.usage.estimated) t.estimated = true;
       break;
+    }
     case 'grade':
       s.lastScore = e.score;
       break;

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { after, describe, test } from 'node:test';
+import { compact } from '../../src/cli/progress';
 import { readControlInfo } from '../../src/engine/control';
 import { CLI, cliCleanup, cliDockerSkip, reproduceArgs, runCli, sessionEvents } from '../support/cli-run';
 import { call, tools } from '../support/model-server';
@@ -93,6 +94,10 @@ describe('klong reproduce --detach, attach, say, pause, resume, stop', { skip },
       );
     });
 
+    // A client that attaches late, when the log holds more than it replays.
+    const c = attach(s.sessionId, s.stateDir);
+    await until('the late client to attach', () => /Attached/.test(c.out()));
+
     const paused = await runCli(['pause', s.sessionId, '--state-dir', s.stateDir]);
     assert.equal(paused.code, 0, paused.stderr);
     assert.match(paused.stdout, /Paused\. .*: paused/);
@@ -109,6 +114,19 @@ describe('klong reproduce --detach, attach, say, pause, resume, stop', { skip },
     assert.match(b.out(), new RegExp(`→ agent: Message from the user.*${MESSAGE.replace('.', '\\.')}`));
     assert.match(b.out(), /ended \(end_task\)/);
     const events = sessionEvents(s.stateDir, s.sessionId);
+    // A client that attached mid-session counts every token of the session, not only those it saw.
+    const used = events
+      .filter((e) => e.type === 'model_response')
+      .reduce((n, e) => {
+        const u = e.usage as { promptTokens: number; completionTokens: number };
+        return n + u.promptTokens + u.completionTokens;
+      }, 0);
+    assert.ok(used > 0);
+    assert.equal(await c.done, 0, c.out());
+    for (const client of [b, c]) {
+      const shown = [...client.out().matchAll(/ (~?[\d.]+[kM]?) tok /g)].map((m) => m[1]!.replace('~', ''));
+      assert.equal(shown.at(-1), compact(used), client.out());
+    }
     assert.ok(events.some((e) => e.type === 'user_message' && String(e.text).endsWith(MESSAGE)));
     assert.ok(events.some((e) => e.type === 'end'));
     await until('the engine to exit', () => !readControlInfo(`${s.stateDir}/${s.sessionId}`));

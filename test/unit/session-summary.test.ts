@@ -65,3 +65,36 @@ test("the agent's reminders correct the active time upwards; end sets the final 
   foldSummary(s, { type: 'end', reason: 'error', seq: 3, ts: 6 * MIN } as AgentEvent);
   assert.equal(s.status, 'failed');
 });
+
+test('tokens add up over the model responses (what `klong attach` starts from), estimated when any was', () => {
+  const usage = (p: number, c: number, estimated = false) => ({
+    promptTokens: p,
+    cachedTokens: c,
+    completionTokens: 10,
+    ...(estimated ? { estimated } : {}),
+  });
+  const s = fold([
+    [
+      0,
+      {
+        type: 'model_response',
+        step: 1,
+        usage: usage(1000, 0),
+        costUsd: 0.01,
+        message: { role: 'assistant', content: 'a' },
+      },
+    ],
+    [
+      1,
+      {
+        type: 'model_response',
+        step: 2,
+        usage: usage(1500, 900, true),
+        costUsd: 0.02,
+        message: { role: 'assistant', content: 'b' },
+      },
+    ],
+  ]);
+  assert.deepEqual(s.tokens, { prompt: 2500, cached: 900, completion: 20, estimated: true });
+  assert.equal(Math.round(s.costUsd * 100), 3);
+});
