@@ -271,10 +271,11 @@ async function outlineFromPdf(pdf: PdfJs.PDFDocumentProxy): Promise<OutlineSecti
   outlineDests.clear();
   const walk = (list: NonNullable<typeof items>, level: number, prefix: string) =>
     list.forEach((it, i) => {
-      const id = `pdf-${prefix}${i + 1}`;
+      const n = `${prefix}${i + 1}`;
+      const id = `pdf-${n}`; // never the id of a section from src/paper
       out.push({ id, title: it.title, level: Math.min(9, level) });
       if (it.dest) outlineDests.set(id, it.dest);
-      if (it.items?.length) walk(it.items, level + 1, `${id}.`);
+      if (it.items?.length) walk(it.items, level + 1, `${n}.`);
     });
   if (items) walk(items, 1, '');
   return out;
@@ -324,7 +325,8 @@ async function load(
     restored = {};
     const pdf = await v.open(msg.data, own.zoom ?? msg.zoom);
     const ownOutline = await outlineFromPdf(pdf);
-    if (!doc.sections.length) doc.sections = ownOutline;
+    // A restored panel saved the PDF's own outline as its sections: it is read again from the PDF.
+    if (!doc.sections.length || doc.sections.every((x) => x.id.startsWith('pdf-'))) doc.sections = ownOutline;
     fillPdfOutline(doc.sections === ownOutline ? [] : ownOutline);
     pageCount.textContent = `/ ${v.pageCount}`;
     pageInput.max = String(v.pageCount);

@@ -238,6 +238,11 @@ export class PaperPanels implements vscode.Disposable, vscode.WebviewPanelSerial
     this.current?.highlight(sectionId);
   }
 
+  /** Where downloaded papers are cached (shared with the engine, so a paper is fetched once). */
+  get cacheDir(): string {
+    return this.host.cacheDir;
+  }
+
   async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown): Promise<void> {
     const p = this.adopt(panel);
     const parsed = paperViewStateSchema.safeParse(state);

@@ -259,7 +259,9 @@ export class ReproduceController implements vscode.Disposable {
     // Any source: a file (PDF or Markdown), or the URL the engine downloaded into the paper cache.
     void ui.paper
       .show({ source: run.paper.source, title: run.paper.title, sections: run.paper.sections })
-      .catch((err: unknown) => ui.log.warn(`The paper panel could not open the paper: ${(err as Error).message}`));
+      .catch((err: unknown) =>
+        ui.log.warn(`The paper panel could not open the paper: ${(err as Error).message}`),
+      );
     if (typeof from !== 'string' && run.rubric && run.rubricFile?.startsWith(run.live.dir)) {
       void vscode.window
         .showInformationMessage(

@@ -2,7 +2,8 @@
 export const markdownCss = `
 .md { line-height: 1.45; word-break: break-word; }
 .md > :first-child { margin-top: 0; }
-.md h1, .md h2, .md h3, .md h4, .md h5, .md h6 { margin: .9em 0 .35em; font-weight: 600; line-height: 1.25; }
+.md h1, .md h2, .md h3, .md h4, .md h5, .md h6 { margin: .9em 0 .35em; font-weight: 600; line-height: 1.25;
+  text-transform: none; letter-spacing: normal; }
 .md h1 { font-size: 1.5em; } .md h2 { font-size: 1.3em; } .md h3 { font-size: 1.15em; } .md h4, .md h5, .md h6 { font-size: 1em; }
 .md p, .md ul, .md ol, .md blockquote, .md pre, .md table { margin: .4em 0; }
 .md ul, .md ol { padding-left: 1.6em; }
@@ -22,4 +23,5 @@ export const markdownCss = `
 .md .math.display { display: block; margin: .5em 0; padding: 4px 8px; white-space: pre-wrap; overflow-x: auto;
   background: var(--vscode-textCodeBlock-background); }
 .tl-md { margin: 2px 0; font-size: 12px; }
+.tl-md h1 { font-size: 1.25em; } .tl-md h2 { font-size: 1.15em; } .tl-md h3, .tl-md h4, .tl-md h5, .tl-md h6 { font-size: 1.05em; }
 `;
