@@ -233,7 +233,9 @@ describe('progress view', () => {
         costUsd: 0.001,
       });
       // The row's title is the message's text without Markdown marks.
-      await progress.waitFor('.tl-row .tl-title', { text: 'Plan for the estimator read Section 2 write resample.py' });
+      await progress.waitFor('.tl-row .tl-title', {
+        text: 'Plan for the estimator read Section 2 write resample.py',
+      });
       await progress.click('.tl-row:has-text("Plan for the estimator")');
       const md = '.tl-row.open .tl-md';
       await progress.waitFor(`${md} h2`, { text: 'Plan for the estimator' });
