@@ -65,8 +65,9 @@ export class ReproduceController implements vscode.Disposable {
       vscode.commands.registerCommand('klong.testConnection', () => this.endpoint.testConnection()),
       vscode.commands.registerCommand('klong.openRubric', () => this.openRubric()),
       vscode.commands.registerCommand('klong.cleanupContainers', () => this.cleanupContainers()),
-      vscode.commands.registerCommand('klong.openReport', (id?: string) =>
-        this.openReport(typeof id === 'string' ? id : undefined),
+      // From the palette (no argument), with a session id, or from a Sessions view item ({ id }).
+      vscode.commands.registerCommand('klong.openReport', (arg?: string | { id?: unknown }) =>
+        this.openReport(typeof arg === 'string' ? arg : typeof arg?.id === 'string' ? arg.id : undefined),
       ),
     ];
   }

@@ -131,7 +131,12 @@ describe('Sessions view', () => {
       }
       // The copy every session keeps (a CLI session, or an edit the user rejected).
       writeFileSync(join(store.dirOf(id), 'REPRODUCTION.md'), '# Session copy\n');
-      await vscode.commands.executeCommand('klong.openReport', id);
+      // From the Sessions view's context menu: the command gets the view's entry.
+      await vscode.commands.executeCommand('klong.sessions.refresh');
+      const entry = await until('the session in the view', () =>
+        ui.sessions!.getChildren().find((e) => e.id === id),
+      );
+      await vscode.commands.executeCommand('klong.openReport', entry);
       await until('the session copy open', () => active() === join(store.dirOf(id), 'REPRODUCTION.md'));
       // Auto-accept wrote it into the workspace (nothing pending): that one opens, also without an id.
       writeFileSync(inWorkspace, '# Workspace copy\n');
