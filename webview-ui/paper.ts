@@ -108,9 +108,7 @@ searchInput.addEventListener('keydown', (ev) => {
 let lastQuery = '';
 async function runSearch(dir: number): Promise<void> {
   if (article) {
-    // A Markdown paper is one document: the browser's own find selects and scrolls to the match.
-    const found = searchInput.value !== '' && findInPage(searchInput.value, dir < 0);
-    searchInfo.textContent = searchInput.value && !found ? 'no matches' : '';
+    searchInfo.textContent = findInArticle(article, searchInput.value, dir);
     return;
   }
   if (!viewer) return;
@@ -122,9 +120,42 @@ async function runSearch(dir: number): Promise<void> {
   }
   stepMatch(dir);
 }
-function findInPage(q: string, backwards: boolean): boolean {
-  const find = (window as unknown as { find?: (...a: unknown[]) => boolean }).find;
-  return find ? find.call(window, q, false, backwards, true, false, false, false) : false;
+
+/** Selects and shows the next (dir 1) or previous (-1) match in a Markdown paper's text; returns the status line. */
+function findInArticle(root: HTMLElement, query: string, dir: number): string {
+  if (query !== lastQuery) {
+    lastQuery = query;
+    matchAt = -1;
+  }
+  const needle = query.toLowerCase();
+  if (!needle) return '';
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  const nodes: { node: Text; start: number }[] = [];
+  let text = '';
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    nodes.push({ node: n as Text, start: text.length });
+    text += n.nodeValue ?? '';
+  }
+  const hay = text.toLowerCase();
+  const hits: number[] = [];
+  for (let i = hay.indexOf(needle); i >= 0; i = hay.indexOf(needle, i + needle.length)) hits.push(i);
+  if (!hits.length) return 'no matches';
+  matchAt = (matchAt + dir + hits.length) % hits.length;
+  const at = (pos: number) => {
+    const k = nodes.findLastIndex((x) => x.start <= pos);
+    const hit = nodes[Math.max(0, k)]!;
+    return { node: hit.node, offset: Math.min(pos - hit.start, hit.node.length) };
+  };
+  const from = at(hits[matchAt]!);
+  const to = at(hits[matchAt]! + needle.length);
+  const range = document.createRange();
+  range.setStart(from.node, from.offset);
+  range.setEnd(to.node, to.offset);
+  const sel = window.getSelection();
+  sel?.removeAllRanges();
+  sel?.addRange(range);
+  from.node.parentElement?.scrollIntoView({ block: 'center' });
+  return `${matchAt + 1}/${hits.length} matches`;
 }
 function stepMatch(dir: number): void {
   if (article) return void runSearch(dir);

@@ -322,6 +322,18 @@ describe('paper panel', () => {
       await paper.click(`#outline [data-section="${method.id}"]`);
       await paper.waitFor('.md-paper h2.flash', { text: '2 Method' });
       await screenshot('paper-panel-markdown');
+      // Search selects the match in the rendered text (PDF-only controls are hidden).
+      assert.equal(
+        await paper.evaluate<boolean>(`document.getElementById('zoom-in').checkVisibility()`),
+        false,
+      );
+      await paper.fill('#search', 'surprising');
+      await paper.press('#search', 'Enter');
+      await paper.waitFor('#search-info', { text: '1/1 matches' });
+      assert.equal(await paper.evaluate<string>('String(window.getSelection())'), 'surprising');
+      await paper.fill('#search', 'no such words');
+      await paper.press('#search', 'Enter');
+      await paper.waitFor('#search-info', { text: 'no matches' });
     } finally {
       links.restore();
       await vscode.commands.executeCommand('workbench.action.closeAllEditors');
