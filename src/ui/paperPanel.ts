@@ -103,7 +103,9 @@ export class PaperPanel implements vscode.Disposable {
       bytes: view(got.bytes),
       uri: src.url,
       source: opts.source,
-      markdown: got.markdown && !isPdf(got.bytes),
+      // A download is kept only when it is a PDF or Markdown; the cache's name says .pdf for Markdown
+      // served as text/markdown without a .md name, so the bytes decide.
+      markdown: !isPdf(got.bytes),
     };
   }
 

@@ -386,6 +386,19 @@ describe('paper panel', () => {
       await paper.waitFor('.page.rendered canvas');
       assert.equal(arxivFetches, 1);
       await screenshot('paper-panel-url');
+
+      // Markdown at a URL without a .md name (served as text/markdown): rendered, also from the cache.
+      const md = await serve(new TextEncoder().encode(MARKDOWN_PAPER), 'text/markdown; charset=utf-8');
+      try {
+        for (const time of ['first', 'second']) {
+          await ui.paper.show({ source: `${md.base}/paper`, title: `Markdown URL, ${time} time` });
+          await paper.waitFor('.md-paper h1', { text: 'Resampling, in Markdown' });
+          await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+        }
+        assert.equal(md.hits.get('/paper'), 1);
+      } finally {
+        await md.close();
+      }
     } finally {
       await server.close();
       await vscode.commands.executeCommand('workbench.action.closeAllEditors');
