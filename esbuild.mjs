@@ -84,6 +84,19 @@ const withoutBuildKit = {
   },
 };
 
+/**
+ * markdown-it (the webviews' Markdown) imports only the HTML entity decoders from `entities`; its
+ * index also carries the encoder's tables (~23 KB minified per webview bundle), so take decode alone.
+ */
+const entitiesDecodeOnly = {
+  name: 'entities-decode-only',
+  setup(build) {
+    build.onResolve({ filter: /^entities$/ }, (args) =>
+      build.resolve('entities/lib/decode.js', { kind: args.kind, resolveDir: args.resolveDir }),
+    );
+  },
+};
+
 /** @type {esbuild.BuildOptions[]} */
 const targets = [
   {
@@ -132,6 +145,7 @@ const targets = [
     platform: 'browser',
     format: 'iife',
     target: 'chrome120',
+    plugins: [entitiesDecodeOnly],
   },
 ];
 

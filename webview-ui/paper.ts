@@ -7,17 +7,23 @@ import {
   toPaperSchema,
 } from '../src/protocol/paper';
 import { paperCss } from './paper/styles';
-import { PdfViewer } from './paper/viewer';
+import { normalize, PdfViewer } from './paper/viewer';
+import { onLink, renderMarkdown } from './shared/markdownDom';
+import { markdownCss } from './shared/markdownStyles';
 import { getState, h, logHome, onMessage, post, setState } from './shared/vscode';
 
 const send = (msg: FromPaper) => post(msg);
 const app = document.getElementById('app') as HTMLElement;
 const style = document.createElement('style');
-style.textContent = paperCss;
+style.textContent = paperCss + markdownCss;
 document.head.append(style);
 
 let viewer: PdfViewer | null = null;
-let doc: { uri: string; title: string; sections: OutlineSection[] } | null = null;
+/** A Markdown paper's rendered body (instead of the PDF viewer). */
+let article: HTMLElement | null = null;
+let doc: { uri: string; source?: string; title: string; sections: OutlineSection[] } | null = null;
+/** Destinations of the PDF's own outline entries, by entry id. */
+const outlineDests = new Map<string, unknown>();
 const sectionPages = new Map<string, number>();
 let reading: string | null = null;
 
@@ -37,6 +43,13 @@ const searchInput = h('input', {
   'aria-label': 'Search the paper',
 });
 const searchInfo = h('span', { class: 'muted', id: 'search-info', role: 'status' });
+/** The PDF's own outline when the sidebar shows the section index from src/paper. */
+const pdfOutline = h('select', { id: 'pdf-outline', 'aria-label': 'PDF outline', hidden: true });
+pdfOutline.addEventListener('change', () => {
+  const dest = outlineDests.get(pdfOutline.value);
+  pdfOutline.selectedIndex = 0;
+  if (dest !== undefined) void viewer?.goToDestination(dest);
+});
 const outlineToggle = btn('☰', 'Toggle outline', () => outline.classList.toggle('hidden'), {
   'aria-controls': 'outline',
 });
@@ -44,20 +57,25 @@ const toolbar = h(
   'div',
   { class: 'toolbar', role: 'toolbar', 'aria-label': 'Paper' },
   outlineToggle,
-  btn('◀', 'Previous page', () => viewer?.goToPage(viewer.currentPage() - 1)),
-  pageInput,
-  pageCount,
-  btn('▶', 'Next page', () => viewer?.goToPage(viewer.currentPage() + 1)),
-  h('span', { class: 'sep' }),
-  btn('−', 'Zoom out', () => zoomBy(1 / 1.2), { id: 'zoom-out' }),
-  zoomLabel,
-  btn('+', 'Zoom in', () => zoomBy(1.2), { id: 'zoom-in' }),
-  btn('↔', 'Fit width', () => viewer && setZoom(viewer.fitWidthZoom())),
-  h('span', { class: 'sep' }),
+  h(
+    'span',
+    { class: 'pdf-only' },
+    btn('◀', 'Previous page', () => viewer?.goToPage(viewer.currentPage() - 1)),
+    pageInput,
+    pageCount,
+    btn('▶', 'Next page', () => viewer?.goToPage(viewer.currentPage() + 1)),
+    h('span', { class: 'sep' }),
+    btn('−', 'Zoom out', () => zoomBy(1 / 1.2), { id: 'zoom-out' }),
+    zoomLabel,
+    btn('+', 'Zoom in', () => zoomBy(1.2), { id: 'zoom-in' }),
+    btn('↔', 'Fit width', () => viewer && setZoom(viewer.fitWidthZoom())),
+    h('span', { class: 'sep' }),
+  ),
   searchInput,
   btn('↑', 'Previous match', () => stepMatch(-1)),
   btn('↓', 'Next match', () => stepMatch(1)),
   searchInfo,
+  pdfOutline,
 );
 const banner = h('div', { class: 'reading-banner', id: 'reading', role: 'status', hidden: true });
 const outline = h('nav', { class: 'outline', id: 'outline', 'aria-label': 'Sections' });
@@ -89,6 +107,10 @@ searchInput.addEventListener('keydown', (ev) => {
 });
 let lastQuery = '';
 async function runSearch(dir: number): Promise<void> {
+  if (article) {
+    searchInfo.textContent = findInArticle(article, searchInput.value, dir);
+    return;
+  }
   if (!viewer) return;
   const q = searchInput.value;
   if (q !== lastQuery) {
@@ -98,7 +120,45 @@ async function runSearch(dir: number): Promise<void> {
   }
   stepMatch(dir);
 }
+
+/** Selects and shows the next (dir 1) or previous (-1) match in a Markdown paper's text; returns the status line. */
+function findInArticle(root: HTMLElement, query: string, dir: number): string {
+  if (query !== lastQuery) {
+    lastQuery = query;
+    matchAt = -1;
+  }
+  const needle = query.toLowerCase();
+  if (!needle) return '';
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  const nodes: { node: Text; start: number }[] = [];
+  let text = '';
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    nodes.push({ node: n as Text, start: text.length });
+    text += n.nodeValue ?? '';
+  }
+  const hay = text.toLowerCase();
+  const hits: number[] = [];
+  for (let i = hay.indexOf(needle); i >= 0; i = hay.indexOf(needle, i + needle.length)) hits.push(i);
+  if (!hits.length) return 'no matches';
+  matchAt = (matchAt + dir + hits.length) % hits.length;
+  const at = (pos: number) => {
+    const k = nodes.findLastIndex((x) => x.start <= pos);
+    const hit = nodes[Math.max(0, k)]!;
+    return { node: hit.node, offset: Math.min(pos - hit.start, hit.node.length) };
+  };
+  const from = at(hits[matchAt]!);
+  const to = at(hits[matchAt]! + needle.length);
+  const range = document.createRange();
+  range.setStart(from.node, from.offset);
+  range.setEnd(to.node, to.offset);
+  const sel = window.getSelection();
+  sel?.removeAllRanges();
+  sel?.addRange(range);
+  from.node.parentElement?.scrollIntoView({ block: 'center' });
+  return `${matchAt + 1}/${hits.length} matches`;
+}
 function stepMatch(dir: number): void {
+  if (article) return void runSearch(dir);
   if (!viewer) return;
   if (!matches.length) {
     searchInfo.textContent = lastQuery ? 'no matches' : '';
@@ -122,6 +182,7 @@ function persist(): void {
   );
   const state: PaperViewState = {
     uri: doc.uri,
+    ...(doc.source ? { source: doc.source } : {}),
     title: doc.title,
     sections: doc.sections,
     page: viewer.currentPage(),
@@ -183,9 +244,37 @@ async function mapSections(v: PdfViewer, sections: OutlineSection[]): Promise<vo
   }
 }
 
+/** The heading element of a section in a Markdown paper: the first at or after the previous section's. */
+function markdownHeading(id: string): HTMLElement | null {
+  if (!article || !doc) return null;
+  const headings = [...article.querySelectorAll<HTMLElement>('h1, h2, h3, h4, h5, h6')];
+  let from = 0;
+  for (const s of doc.sections) {
+    const t = normalize(s.title);
+    const at = headings.findIndex((el, i) => i >= from && normalize(el.textContent ?? '') === t);
+    if (s.id === id) return at >= 0 ? headings[at]! : null;
+    if (at >= 0) from = at;
+  }
+  return null;
+}
+
+function showHeading(el: HTMLElement): void {
+  el.scrollIntoView({ block: 'start' });
+  el.classList.add('flash');
+  setTimeout(() => el.classList.remove('flash'), 900);
+}
+
 async function goToSection(id: string): Promise<void> {
   const s = doc?.sections.find((x) => x.id === id);
+  if (s && article) {
+    const el = markdownHeading(id);
+    if (el) showHeading(el);
+    else logHome('info', `section "${s.title}" not found in the paper`);
+    return;
+  }
   if (!s || !viewer) return;
+  const dest = outlineDests.get(id);
+  if (dest !== undefined && (await viewer.goToDestination(dest))) return;
   const page = sectionPages.get(id) ?? (await viewer.findHeading(s.title, 1));
   if (page === null) {
     logHome('info', `section "${s.title}" not found in the PDF text`);
@@ -206,14 +295,18 @@ function showReading(): void {
   renderOutline();
 }
 
+/** The PDF's own outline (bookmarks), with each entry's destination kept in outlineDests. */
 async function outlineFromPdf(pdf: PdfJs.PDFDocumentProxy): Promise<OutlineSection[]> {
   const items = await pdf.getOutline().catch(() => null);
   const out: OutlineSection[] = [];
+  outlineDests.clear();
   const walk = (list: NonNullable<typeof items>, level: number, prefix: string) =>
     list.forEach((it, i) => {
-      const id = `${prefix}${i + 1}`;
+      const n = `${prefix}${i + 1}`;
+      const id = `pdf-${n}`; // never the id of a section from src/paper
       out.push({ id, title: it.title, level: Math.min(9, level) });
-      if (it.items?.length) walk(it.items, level + 1, `${id}.`);
+      if (it.dest) outlineDests.set(id, it.dest);
+      if (it.items?.length) walk(it.items, level + 1, `${n}.`);
     });
   if (items) walk(items, 1, '');
   return out;
@@ -223,6 +316,9 @@ onMessage(toPaperSchema, (msg) => {
   switch (msg.type) {
     case 'paper/load':
       void load(msg);
+      return;
+    case 'paper/markdown':
+      loadMarkdown(msg);
       return;
     case 'paper/highlight':
       reading = msg.sectionId;
@@ -244,14 +340,25 @@ async function load(
     const v = new PdfViewer(pdfjs);
     viewer?.close();
     viewer = v;
+    article = null;
+    app.classList.remove('markdown-paper');
+    v.onExternalLink = openLink;
     main.replaceChildren(v.element);
-    doc = { uri: msg.uri, title: msg.title, sections: msg.sections };
+    doc = {
+      uri: msg.uri,
+      ...(msg.source ? { source: msg.source } : {}),
+      title: msg.title,
+      sections: msg.sections,
+    };
     sectionPages.clear();
     // A re-created webview (panel hidden and shown again) keeps its own page and zoom.
     const own = restored.uri === msg.uri ? restored : {};
     restored = {};
     const pdf = await v.open(msg.data, own.zoom ?? msg.zoom);
-    if (!doc.sections.length) doc.sections = await outlineFromPdf(pdf);
+    const ownOutline = await outlineFromPdf(pdf);
+    // A restored panel saved the PDF's own outline as its sections: it is read again from the PDF.
+    if (!doc.sections.length || doc.sections.every((x) => x.id.startsWith('pdf-'))) doc.sections = ownOutline;
+    fillPdfOutline(doc.sections === ownOutline ? [] : ownOutline);
     pageCount.textContent = `/ ${v.pageCount}`;
     pageInput.max = String(v.pageCount);
     zoomLabel.textContent = `${Math.round(v.currentZoom * 100)}%`;
@@ -273,6 +380,72 @@ async function load(
     message.classList.add('error');
     logHome('error', text);
   }
+}
+
+function fillPdfOutline(entries: OutlineSection[]): void {
+  pdfOutline.replaceChildren(
+    h('option', { value: '', text: 'PDF outline…' }),
+    ...entries.map((e) => h('option', { value: e.id, text: `${'\u2003'.repeat(e.level - 1)}${e.title}` })),
+  );
+  pdfOutline.hidden = entries.length === 0;
+}
+
+/** A web link from the paper goes to the host (which opens it in the browser after checking it). */
+function openLink(url: string): void {
+  send({ type: 'link/open', url });
+}
+
+/** A Markdown paper: rendered here (sanitised, see shared/markdown.ts), sections found by their headings. */
+function loadMarkdown(
+  msg: Extract<import('../src/protocol/paper').ToPaper, { type: 'paper/markdown' }>,
+): void {
+  viewer?.close();
+  viewer = null;
+  outlineDests.clear();
+  fillPdfOutline([]);
+  doc = {
+    uri: msg.uri,
+    ...(msg.source ? { source: msg.source } : {}),
+    title: msg.title,
+    sections: msg.sections,
+  };
+  const body = renderMarkdown(msg.markdown, 'md md-paper');
+  onLink(body, (href) => {
+    if (!href.startsWith('#')) return openLink(href);
+    const id = decodeURIComponent(href.slice(1));
+    const el = body.querySelector<HTMLElement>(`[id="md-${CSS.escape(id)}"], [id="${CSS.escape(id)}"]`);
+    if (el) showHeading(el);
+  });
+  const scroller = h(
+    'div',
+    { class: 'md-scroll', tabindex: 0, role: 'document', 'aria-label': 'Paper' },
+    body,
+  );
+  article = body;
+  main.replaceChildren(scroller);
+  // Without a section index from src/paper, the outline is the Markdown's own headings.
+  if (!doc.sections.length) {
+    doc.sections = [...body.querySelectorAll<HTMLElement>('h1, h2, h3, h4, h5, h6')].map((el, i) => ({
+      id: `h${i + 1}`,
+      title: (el.textContent ?? '').trim(),
+      level: Number(el.tagName.slice(1)),
+    }));
+  }
+  app.classList.add('markdown-paper');
+  renderOutline();
+  showReading();
+  if (doc) {
+    const state = {
+      uri: doc.uri,
+      ...(doc.source ? { source: doc.source } : {}),
+      title: doc.title,
+      sections: doc.sections,
+      page: 1,
+      zoom: 1,
+    };
+    setState(state satisfies PaperViewState);
+  }
+  send({ type: 'paper/loaded', pages: 1 });
 }
 
 // Keyboard: Ctrl/Cmd+F focuses search, +/- zoom.

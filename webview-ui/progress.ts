@@ -17,6 +17,10 @@ let state: ProgressState | null = null;
 const timeline = new Timeline({
   requestRange: (start, end) => send({ type: 'timeline/range', start, end }),
   requestDetail: (index) => send({ type: 'timeline/detail', index }),
+  // Fragments have nothing to scroll to in a message; web links go to the host, which checks them again.
+  openLink: (href) => {
+    if (!href.startsWith('#')) send({ type: 'link/open', url: href });
+  },
 });
 
 type GroupId = 'budget' | 'plan' | 'edits' | 'rubric' | 'timeline';

@@ -26,6 +26,7 @@ import {
   string,
   type ZodMiniType,
 } from 'zod/mini';
+import { openLinkSchema } from './links';
 
 /** Largest page of timeline rows one request may ask for. */
 export const TIMELINE_PAGE_MAX = 500;
@@ -155,6 +156,8 @@ export const detailSectionSchema = object({
   label: string(),
   text: string().check(maxLength(DETAIL_TEXT_MAX + 200)),
   truncated: optional(boolean()),
+  /** The text is Markdown (the agent's and the user's messages): the view renders it, sanitised. */
+  markdown: optional(boolean()),
 });
 export type DetailSection = zm.infer<typeof detailSectionSchema>;
 
@@ -184,6 +187,7 @@ export const fromProgressSchema = discriminatedUnion('type', [
   object({ type: literal('timeline/detail'), index: count() }),
   object({ type: literal('proposal'), action: proposalActionSchema, path: string().check(minLength(1)) }),
   object({ type: literal('session'), action: sessionActionSchema }),
+  openLinkSchema,
   object({
     type: literal('log'),
     level: literal(['info', 'warn', 'error']),

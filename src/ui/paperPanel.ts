@@ -1,19 +1,38 @@
 import * as vscode from 'vscode';
+import { fetchSource, resolveSource } from '../paper/source';
 import type { Section } from '../paper/types';
 import {
   type FromPaper,
   fromPaperSchema,
+  MARKDOWN_MAX,
   type OutlineSection,
   type PaperViewState,
   paperViewStateSchema,
   type ToPaper,
 } from '../protocol/paper';
 import { receive } from '../protocol/validate';
+import type { ExternalLinks } from './externalLinks';
 import { webviewHtml } from './webviewHtml';
 
+export interface PaperPanelHost {
+  links: ExternalLinks;
+  /** The engine's download cache of papers (`<state>/cache/papers`). */
+  cacheDir: string;
+}
+
+/** What a paper's bytes are: a PDF by its header, Markdown by its name when it is not a PDF. */
+function isPdf(bytes: Uint8Array): boolean {
+  return new TextDecoder('latin1').decode(bytes.subarray(0, 1024)).includes('%PDF-');
+}
+
 export interface ShowPaperOptions {
-  /** The PDF (a file or workspace URI). */
-  uri: vscode.Uri;
+  /** The PDF or Markdown paper (a file or workspace URI)... */
+  uri?: vscode.Uri;
+  /**
+   * ...or what the user named: a path, an http(s) URL or an arXiv id / URL. Downloads go through the
+   * engine's paper cache (<state>/cache/papers), so a paper the session already fetched is not fetched again.
+   */
+  source?: string;
   title?: string;
   /** Section index of the paper (src/paper) for the outline; without it the PDF's own outline is used. */
   sections?: Pick<Section, 'id' | 'title' | 'level'>[];
@@ -45,6 +64,7 @@ export class PaperPanel implements vscode.Disposable {
     readonly panel: vscode.WebviewPanel,
     extensionUri: vscode.Uri,
     private readonly log: (message: string) => void,
+    private readonly host: PaperPanelHost,
   ) {
     const root = vscode.Uri.joinPath(extensionUri, 'dist', 'webview');
     panel.webview.options = { enableScripts: true, localResourceRoots: [root] };
@@ -62,18 +82,47 @@ export class PaperPanel implements vscode.Disposable {
     );
   }
 
-  /** Loads a PDF into the panel (reads the file here; the webview never touches the disk). */
+  /** The paper's bytes, read or downloaded here (the webview never touches the disk or the network). */
+  private async read(
+    opts: ShowPaperOptions,
+  ): Promise<{ bytes: Uint8Array<ArrayBuffer>; uri: string; source?: string; markdown: boolean }> {
+    const view = (buf: Uint8Array) =>
+      // A Node Buffer would arrive as a plain object; a Uint8Array view arrives as one.
+      new Uint8Array(buf.buffer as ArrayBuffer, buf.byteOffset, buf.byteLength);
+    const fromFile = async (uri: vscode.Uri) => {
+      const bytes = view(await vscode.workspace.fs.readFile(uri));
+      return { bytes, uri: uri.toString(), markdown: /\.(md|markdown)$/i.test(uri.path) && !isPdf(bytes) };
+    };
+    if (opts.uri) return fromFile(opts.uri);
+    if (!opts.source) throw new Error('no paper given (a file, a URL or an arXiv id)');
+    const src = resolveSource(opts.source);
+    if (src.kind === 'file') return fromFile(vscode.Uri.file(src.path));
+    const got = await fetchSource(src, { cacheDir: this.host.cacheDir });
+    this.log(`paper panel: ${src.url} ${got.fromCache ? 'from the download cache' : 'downloaded'}`);
+    return {
+      bytes: view(got.bytes),
+      uri: src.url,
+      source: opts.source,
+      // A download is kept only when it is a PDF or Markdown; the cache's name says .pdf for Markdown
+      // served as text/markdown without a .md name, so the bytes decide.
+      markdown: !isPdf(got.bytes),
+    };
+  }
+
+  /** Loads a PDF or a Markdown paper into the panel. */
   async load(opts: ShowPaperOptions): Promise<void> {
     this.last = opts;
-    const title = opts.title ?? opts.uri.path.split('/').pop() ?? 'Paper';
-    this.panel.title = title;
-    let bytes: Uint8Array<ArrayBuffer>;
+    const named = opts.uri?.path ?? opts.source ?? '';
+    const title = opts.title ?? named.split(/[/\\]/).pop() ?? 'Paper';
+    this.panel.title = title || 'Paper';
+    let got: Awaited<ReturnType<PaperPanel['read']>>;
     try {
-      const buf = await vscode.workspace.fs.readFile(opts.uri);
-      // A Node Buffer would arrive as a plain object; a Uint8Array view arrives as one.
-      bytes = new Uint8Array(buf.buffer as ArrayBuffer, buf.byteOffset, buf.byteLength);
+      got = await this.read(opts);
     } catch (err) {
-      const text = `Could not read ${opts.uri.fsPath}: ${err instanceof Error ? err.message : String(err)}`;
+      const where = opts.uri?.fsPath ?? opts.source ?? '';
+      const why = err instanceof Error ? err.message : String(err);
+      // PaperError messages already start with the file or URL.
+      const text = why.startsWith(where) ? `Could not open ${why}` : `Could not read ${where}: ${why}`;
       this.log(text);
       this.send({ type: 'paper/error', message: text });
       throw new Error(text);
@@ -83,15 +132,27 @@ export class PaperPanel implements vscode.Disposable {
       title: s.title,
       level: Math.min(9, Math.max(1, Math.round(s.level))),
     }));
-    this.send({
-      type: 'paper/load',
-      uri: opts.uri.toString(),
-      title,
-      data: bytes,
-      sections,
-      ...(opts.page ? { page: opts.page } : {}),
-      ...(opts.zoom ? { zoom: opts.zoom } : {}),
-    });
+    const source = got.source ? { source: got.source } : {};
+    if (got.markdown) {
+      const markdown = new TextDecoder('utf-8').decode(got.bytes);
+      if (markdown.length > MARKDOWN_MAX) {
+        const text = `${got.uri} is too large to show (${Math.round(markdown.length / 1024 / 1024)} MB of Markdown)`;
+        this.send({ type: 'paper/error', message: text });
+        throw new Error(text);
+      }
+      this.send({ type: 'paper/markdown', uri: got.uri, ...source, title, markdown, sections });
+    } else {
+      this.send({
+        type: 'paper/load',
+        uri: got.uri,
+        ...source,
+        title,
+        data: got.bytes,
+        sections,
+        ...(opts.page ? { page: opts.page } : {}),
+        ...(opts.zoom ? { zoom: opts.zoom } : {}),
+      });
+    }
     if (this.highlighted) this.send({ type: 'paper/highlight', sectionId: this.highlighted });
   }
 
@@ -135,6 +196,9 @@ export class PaperPanel implements vscode.Disposable {
       case 'paper/page':
         if (this.last) this.last = { ...this.last, page: msg.page, zoom: msg.zoom };
         return;
+      case 'link/open':
+        void this.host.links.open(msg.url, 'the paper panel');
+        return;
       case 'log':
         this.log(`[paper panel] ${msg.level}: ${msg.message}`);
         return;
@@ -150,6 +214,7 @@ export class PaperPanels implements vscode.Disposable, vscode.WebviewPanelSerial
   constructor(
     private readonly extensionUri: vscode.Uri,
     private readonly log: (message: string) => void,
+    private readonly host: PaperPanelHost,
   ) {
     this.registration = vscode.window.registerWebviewPanelSerializer(PaperPanel.viewType, this);
   }
@@ -175,6 +240,11 @@ export class PaperPanels implements vscode.Disposable, vscode.WebviewPanelSerial
     this.current?.highlight(sectionId);
   }
 
+  /** Where downloaded papers are cached (shared with the engine, so a paper is fetched once). */
+  get cacheDir(): string {
+    return this.host.cacheDir;
+  }
+
   async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown): Promise<void> {
     const p = this.adopt(panel);
     const parsed = paperViewStateSchema.safeParse(state);
@@ -185,7 +255,7 @@ export class PaperPanels implements vscode.Disposable, vscode.WebviewPanelSerial
     const s: PaperViewState = parsed.data;
     await p
       .load({
-        uri: vscode.Uri.parse(s.uri),
+        ...(s.source ? { source: s.source } : { uri: vscode.Uri.parse(s.uri) }),
         title: s.title,
         sections: s.sections,
         page: s.page,
@@ -200,7 +270,7 @@ export class PaperPanels implements vscode.Disposable, vscode.WebviewPanelSerial
   }
 
   private adopt(panel: vscode.WebviewPanel): PaperPanel {
-    const p = new PaperPanel(panel, this.extensionUri, this.log);
+    const p = new PaperPanel(panel, this.extensionUri, this.log, this.host);
     this.current?.dispose();
     this.current = p;
     p.onDidDispose(() => {

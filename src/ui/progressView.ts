@@ -9,6 +9,7 @@ import {
   type ToProgress,
 } from '../protocol/progress';
 import { receive } from '../protocol/validate';
+import type { ExternalLinks } from './externalLinks';
 import type { ModelChange, SessionModel, StateKey } from './sessionModel';
 import { webviewHtml } from './webviewHtml';
 
@@ -56,6 +57,7 @@ export class ProgressViewProvider implements vscode.WebviewViewProvider, vscode.
     private readonly extensionUri: vscode.Uri,
     private readonly model: SessionModel,
     private readonly log: (message: string) => void,
+    private readonly links?: ExternalLinks,
   ) {
     this.unsubscribe = model.onChange((c) => this.changed(c));
   }
@@ -129,6 +131,9 @@ export class ProgressViewProvider implements vscode.WebviewViewProvider, vscode.
       case 'session':
         this.actions.fire({ kind: 'session', action: msg.action });
         await this.run(sessionCommands[msg.action]);
+        return;
+      case 'link/open':
+        await this.links?.open(msg.url, 'the progress view');
         return;
       case 'log':
         this.log(`[progress view] ${msg.level}: ${msg.message}`);

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { SessionStore } from '../session';
 import { type EditsController, registerEdits } from './editsController';
+import { ExternalLinks } from './externalLinks';
 import { PaperPanels } from './paperPanel';
 import { registerPaperText } from './paperText';
 import { ProgressViewProvider } from './progressView';
@@ -21,6 +22,8 @@ export interface KlongUi {
   /** Proposed edits: attach a session's EditQueue with `edits.setQueue(queue)`. */
   edits: EditsController;
   reproduce?: ReproduceController;
+  /** Links clicked in the webviews (tests replace `links.opener`). */
+  links?: ExternalLinks;
   /** The Sessions tree view (its `store` is the extension's session store). */
   sessions?: SessionsViewProvider;
 }
@@ -28,8 +31,12 @@ export interface KlongUi {
 export function registerUi(context: vscode.ExtensionContext): KlongUi {
   const log = vscode.window.createOutputChannel('KLong', { log: true });
   const session = new SessionModel();
-  const progress = new ProgressViewProvider(context.extensionUri, session, (m) => log.warn(m));
-  const paper = new PaperPanels(context.extensionUri, (m) => log.warn(m));
+  const links = new ExternalLinks((m) => log.warn(m));
+  const progress = new ProgressViewProvider(context.extensionUri, session, (m) => log.warn(m), links);
+  const paper = new PaperPanels(context.extensionUri, (m) => log.warn(m), {
+    links,
+    cacheDir: join(context.globalStorageUri.fsPath, 'sessions', 'cache', 'papers'),
+  });
   const statusBar = new SessionStatusBar(session);
   session.onReadSection((id) => paper.highlight(id));
   // Proposed edits: commands from activation; the returned EditsController takes a session's queue (setQueue).
@@ -63,5 +70,5 @@ export function registerUi(context: vscode.ExtensionContext): KlongUi {
     ...rewind.register(),
   );
   void reproduce.offerResume();
-  return { session, progress, paper, statusBar, log, edits, reproduce, sessions: sessions.provider };
+  return { session, progress, paper, statusBar, log, edits, reproduce, links, sessions: sessions.provider };
 }

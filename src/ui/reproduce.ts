@@ -65,6 +65,10 @@ export class ReproduceController implements vscode.Disposable {
       vscode.commands.registerCommand('klong.testConnection', () => this.endpoint.testConnection()),
       vscode.commands.registerCommand('klong.openRubric', () => this.openRubric()),
       vscode.commands.registerCommand('klong.cleanupContainers', () => this.cleanupContainers()),
+      // From the palette (no argument), with a session id, or from a Sessions view item ({ id }).
+      vscode.commands.registerCommand('klong.openReport', (arg?: string | { id?: unknown }) =>
+        this.openReport(typeof arg === 'string' ? arg : typeof arg?.id === 'string' ? arg.id : undefined),
+      ),
     ];
   }
 
@@ -253,13 +257,12 @@ export class ReproduceController implements vscode.Disposable {
     attached = true;
     ui.edits.setQueue(run.queue);
     void ui.progress.reveal();
-    if (run.paper.source.toLowerCase().endsWith('.pdf') && existsSync(run.paper.source)) {
-      void ui.paper.show({
-        uri: vscode.Uri.file(run.paper.source),
-        title: run.paper.title,
-        sections: run.paper.sections,
-      });
-    }
+    // Any source: a file (PDF or Markdown), or the URL the engine downloaded into the paper cache.
+    void ui.paper
+      .show({ source: run.paper.source, title: run.paper.title, sections: run.paper.sections })
+      .catch((err: unknown) =>
+        ui.log.warn(`The paper panel could not open the paper: ${(err as Error).message}`),
+      );
     if (typeof from !== 'string' && run.rubric && run.rubricFile?.startsWith(run.live.dir)) {
       void vscode.window
         .showInformationMessage(
@@ -285,6 +288,43 @@ export class ReproduceController implements vscode.Disposable {
     return this.resumeById(id);
   }
 
+  /**
+   * "Open report": REPRODUCTION.md of a session (the running one, the id given, or this workspace's
+   * latest). Pending for review: its diff. Otherwise (accepted, auto-accept, or a CLI session) the file
+   * in the workspace, else the copy the session folder always keeps.
+   */
+  async openReport(id?: string, run: Reproduction | undefined = this.current): Promise<void> {
+    const REPORT = 'REPRODUCTION.md';
+    const live = run && (!id || run.sessionId === id) ? run : undefined;
+    if (live?.queue.get(REPORT)) {
+      await vscode.commands.executeCommand('klong.openProposal', REPORT);
+      return;
+    }
+    const folder = this.folder()?.uri.fsPath;
+    const entry = id
+      ? this.store().get(id)
+      : live
+        ? this.store().get(live.sessionId)
+        : this.store()
+            .list()
+            .filter((s) => s.workspace === folder)
+            .sort((a, b) => b.updatedAt - a.updatedAt)[0];
+    const candidates = [
+      ...(entry?.workspace ? [join(entry.workspace, REPORT)] : folder && !id ? [join(folder, REPORT)] : []),
+      ...(entry ? [join(this.store().dirOf(entry.id), REPORT)] : []),
+    ];
+    const file = candidates.find((f) => existsSync(f));
+    if (!file) {
+      void vscode.window.showInformationMessage(
+        entry
+          ? `KLong: the session "${entry.paperTitle}" has no ${REPORT} yet (it is written at the end of a session).`
+          : `KLong: no session of this workspace has a ${REPORT} yet.`,
+      );
+      return;
+    }
+    await vscode.window.showTextDocument(vscode.Uri.file(file), { preview: false });
+  }
+
   /** The rubric's JSON in an editor: generated ones live in the session folder. */
   private async openRubric(): Promise<void> {
     const file = this.current?.rubricFile;
@@ -308,7 +348,7 @@ export class ReproduceController implements vscode.Disposable {
           `KLong: the reproduction of "${run.paper.title}" is finished.${score}${flagged} The report is proposed as REPRODUCTION.md.`,
           'Open report',
         );
-        if (open) await vscode.commands.executeCommand('klong.openProposal', 'REPRODUCTION.md');
+        if (open) await this.openReport(run.sessionId, run);
       } else if (r.status === 'stopped' && r.reason !== 'interrupted') {
         void notifyError(`Session stopped: ${r.reason}. It can be resumed (KLong: Resume session).`, {
           retry: () => this.resumeById(run.sessionId),

@@ -77,7 +77,11 @@ export function entryFor(e: AgentEvent): NewEntry | undefined {
       const m = e.message;
       const text = m.role === 'assistant' ? (m.content ?? '') : '';
       const calls = m.role === 'assistant' ? (m.toolCalls ?? []).map((c) => c.name) : [];
-      const title = text.trim() ? oneLine(text) : calls.length ? `→ ${calls.join(', ')}` : '(empty response)';
+      const title = text.trim()
+        ? plainTitle(text)
+        : calls.length
+          ? `→ ${calls.join(', ')}`
+          : '(empty response)';
       return { ...base, kind: 'model', step: e.step, title, state: 'ok', hasDetail: true };
     }
     case 'tool_call':
@@ -239,9 +243,24 @@ export function entryFor(e: AgentEvent): NewEntry | undefined {
   }
 }
 
-function section(label: string, text: string): DetailSection {
+function section(label: string, text: string, markdown = false): DetailSection {
   const c = capText(text, DETAIL_TEXT_MAX);
-  return c.truncated ? { label, text: c.text, truncated: true } : { label, text: c.text };
+  return {
+    label,
+    text: c.text,
+    ...(c.truncated ? { truncated: true } : {}),
+    ...(markdown ? { markdown: true } : {}),
+  };
+}
+
+/** A row title from a Markdown message: its text without heading marks, emphasis, code ticks or link targets. */
+export function plainTitle(markdown: string): string {
+  return oneLine(
+    markdown
+      .replace(/^\s{0,3}(#{1,6}|[-*+]|\d+[.)])\s+/gm, '')
+      .replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1')
+      .replace(/(\*\*|__|`+)(.+?)\1/g, '$2'),
+  );
 }
 
 function prettyArgs(args: string): string {
@@ -260,8 +279,8 @@ export function detailFor(events: AgentEventBody[]): DetailSection[] {
         const m = e.message;
         if (m.role === 'assistant') {
           const reasoning = e.reasoning ?? m.reasoning;
-          if (reasoning) out.push(section('Reasoning', reasoning));
-          if (m.content) out.push(section('Assistant', m.content));
+          if (reasoning) out.push(section('Reasoning', reasoning, true));
+          if (m.content) out.push(section('Assistant', m.content, true));
           for (const c of m.toolCalls ?? [])
             out.push(section(`Tool call ${c.name}`, prettyArgs(c.arguments)));
         }
@@ -286,7 +305,7 @@ export function detailFor(events: AgentEventBody[]): DetailSection[] {
         );
         break;
       case 'user_message':
-        out.push(section('Message', e.text));
+        out.push(section('Message', e.text, true));
         break;
       case 'plan':
         out.push(
@@ -299,7 +318,7 @@ export function detailFor(events: AgentEventBody[]): DetailSection[] {
         );
         break;
       case 'split':
-        out.push(section('Progress note', e.note));
+        out.push(section('Progress note', e.note, true));
         break;
       case 'error':
         out.push(section(e.fatal ? 'Fatal error' : 'Error', e.message));
@@ -308,7 +327,7 @@ export function detailFor(events: AgentEventBody[]): DetailSection[] {
         out.push(section(`Found (${e.how})`, e.found), section('Command', e.command || '(none)'));
         break;
       case 'end':
-        if (e.summary) out.push(section('Summary', e.summary));
+        if (e.summary) out.push(section('Summary', e.summary, true));
         break;
       default:
         break;

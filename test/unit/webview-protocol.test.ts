@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fromPaperSchema, toPaperSchema } from '../../src/protocol/paper';
+import { isExternalUrl } from '../../src/protocol/links';
+import { fromPaperSchema, paperViewStateSchema, toPaperSchema } from '../../src/protocol/paper';
 import { fromProgressSchema, TIMELINE_PAGE_MAX, toProgressSchema } from '../../src/protocol/progress';
 import { capText, receive } from '../../src/protocol/validate';
 import { initialState } from '../../src/ui/sessionModel';
@@ -111,4 +112,56 @@ test('capText keeps head and tail and says how much was cut', () => {
   assert.ok(c.text.endsWith('z'.repeat(400)));
   assert.match(c.text, /9,006 characters not shown/);
   assert.ok(!c.text.includes('MIDDLE'));
+});
+
+test('link/open from either webview: only absolute http(s) and mailto URLs reach the host', () => {
+  for (const schema of [fromPaperSchema, fromProgressSchema]) {
+    for (const url of [
+      'https://arxiv.org/abs/2602.17547',
+      'http://127.0.0.1:8080/x?y=1#z',
+      'mailto:a@b.org',
+    ]) {
+      assert.deepEqual(receive(schema, { type: 'link/open', url }, logs().log, 'view'), {
+        type: 'link/open',
+        url,
+      });
+    }
+    for (const url of [
+      'javascript:alert(1)',
+      'JavaScript:alert(1)',
+      'file:///etc/passwd',
+      'command:workbench.action.terminal.new',
+      'vscode://ms-python.python/x',
+      'data:text/html,<script>1</script>',
+      '/relative/path',
+      '#fragment',
+      'https://',
+      `https://example.org/${'a'.repeat(5000)}`,
+    ]) {
+      const { lines, log } = logs();
+      assert.equal(receive(schema, { type: 'link/open', url }, log, 'the webview'), undefined, url);
+      assert.match(lines[0]!, /dropped an invalid message from the webview \(type link\/open\): url:/);
+    }
+    assert.equal(receive(schema, { type: 'link/open' }, logs().log, 'view'), undefined);
+    assert.equal(receive(schema, { type: 'link/open', url: 42 }, logs().log, 'view'), undefined);
+  }
+  assert.equal(isExternalUrl('mailto:'), false);
+  assert.equal(isExternalUrl('https://example.org'), true);
+});
+
+test('paper/markdown carries the text and sections; a restored state may name its source', () => {
+  const md = {
+    type: 'paper/markdown',
+    uri: 'file:///p/paper.md',
+    source: 'https://example.org/paper.md',
+    title: 'P',
+    markdown: '# P\n\ntext',
+    sections: [{ id: '1', title: 'P', level: 1 }],
+  };
+  assert.ok(toPaperSchema.safeParse(md).success);
+  assert.ok(!toPaperSchema.safeParse({ ...md, markdown: 7 }).success);
+  assert.ok(!toPaperSchema.safeParse({ ...md, source: '' }).success);
+  const state = { uri: 'file:///p.pdf', title: 'P', sections: [], page: 1, zoom: 1 };
+  assert.ok(paperViewStateSchema.safeParse(state).success, 'states saved before the source field still load');
+  assert.ok(paperViewStateSchema.safeParse({ ...state, source: '2602.17547' }).success);
 });

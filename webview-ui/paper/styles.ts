@@ -39,7 +39,7 @@ button.section.reading { background: var(--vscode-list-activeSelectionBackground
 .message { padding: 16px; }
 .message.error { color: var(--vscode-errorForeground); }
 .pages { flex: 1; overflow: auto; padding: 8px 16px; background: var(--vscode-editorWidget-background, #808080); }
-.page { position: relative; margin: 0 auto 12px; background: #fff; box-shadow: 0 1px 4px rgba(0,0,0,.35);
+.page { --scale-round-x: 1px; --scale-round-y: 1px; position: relative; margin: 0 auto 12px; background: #fff; box-shadow: 0 1px 4px rgba(0,0,0,.35);
   border: 1px solid var(--vscode-contrastBorder, transparent); }
 .page.flash { outline: 3px solid var(--vscode-focusBorder); }
 .page canvas { display: block; }
@@ -57,5 +57,17 @@ button.section.reading { background: var(--vscode-list-activeSelectionBackground
 .textLayer br::selection { background: transparent; }
 .textLayer .endOfContent { display: block; position: absolute; inset: 100% 0 0; z-index: 0; cursor: default; user-select: none; }
 .textLayer span.match { background: rgba(255, 200, 0, .45); border-radius: 2px; }
+.annotationLayer { position: absolute; inset: 0; pointer-events: none; transform-origin: 0 0; z-index: 3; }
+.annotationLayer section { position: absolute; pointer-events: auto; box-sizing: border-box; transform-origin: 0 0; }
+.annotationLayer .linkAnnotation > a { position: absolute; inset: 0; font-size: 1em; }
+.annotationLayer .linkAnnotation > a:hover { opacity: .2; background: #ff0; box-shadow: 0 2px 10px #ff0; }
+.toolbar .pdf-only { display: contents; }
+.markdown-paper .toolbar .pdf-only { display: none; }
+#pdf-outline { max-width: 180px; font: inherit; color: var(--vscode-dropdown-foreground); background: var(--vscode-dropdown-background);
+  border: 1px solid var(--vscode-dropdown-border, transparent); }
+#pdf-outline[hidden] { display: none; }
+.md-scroll { flex: 1; overflow: auto; padding: 12px 24px; }
+.md-paper { max-width: 860px; margin: 0 auto; font-size: 14px; }
+.md-paper .flash { outline: 2px solid var(--vscode-focusBorder); outline-offset: 2px; }
 .textLayer span.heading-mark { background: rgba(0, 120, 255, .25); outline: 2px solid rgba(0, 120, 255, .6); }
 `;

@@ -42,6 +42,42 @@ export class PdfViewer {
   private programmatic = false;
   /** Called when the page at the top of the view changes. */
   onPage: (page: number) => void = () => {};
+  /** Called with the URL of a web link clicked in the PDF (the host opens it, not the webview). */
+  onExternalLink: (url: string) => void = () => {};
+
+  /**
+   * What pdf.js's annotation layer calls to make and follow links: web links are marked here and
+   * opened by the host; links to a destination in the document scroll to it.
+   */
+  private readonly linkService = {
+    externalLinkEnabled: true,
+    isInPresentationMode: false,
+    eventBus: { on() {}, off() {}, _on() {}, _off() {}, dispatch() {} },
+    get pagesCount(): number {
+      return 0;
+    },
+    addLinkAttributes: (link: HTMLAnchorElement, url: string) => {
+      link.href = url;
+      link.title = url;
+      link.rel = 'noopener noreferrer nofollow';
+      link.dataset.external = '';
+    },
+    getDestinationHash: (dest: unknown) => (typeof dest === 'string' ? `#${encodeURIComponent(dest)}` : '#'),
+    getAnchorUrl: (anchor: string) => `#${anchor}`,
+    goToDestination: (dest: unknown) => void this.goToDestination(dest),
+    goToPage: (n: number) => this.goToPage(n),
+    executeNamedAction: (action: string) => {
+      const cur = this.currentPage();
+      const to: Record<string, number> = {
+        NextPage: cur + 1,
+        PrevPage: cur - 1,
+        FirstPage: 1,
+        LastPage: this.slots.length,
+      };
+      if (to[action] !== undefined) this.goToPage(to[action]!);
+    },
+    executeSetOCGState: () => {},
+  };
 
   constructor(private readonly pdfjs: typeof PdfJs) {
     this.element = h('div', { class: 'pages', tabindex: 0, role: 'document', 'aria-label': 'Paper pages' });
@@ -132,6 +168,37 @@ export class PdfViewer {
       s.el.classList.add('flash');
       setTimeout(() => s.el.classList.remove('flash'), 900);
     }
+  }
+
+  /**
+   * Scrolls to a PDF destination (a named one, or an explicit [page ref, {name: 'XYZ' | 'FitH' | …},
+   * …coordinates] array): its page, and the top coordinate when the destination gives one.
+   */
+  async goToDestination(dest: unknown): Promise<boolean> {
+    const pdf = this.pdf;
+    if (!pdf) return false;
+    const explicit = typeof dest === 'string' ? await pdf.getDestination(dest).catch(() => null) : dest;
+    if (!Array.isArray(explicit) || explicit.length === 0) return false;
+    const ref = explicit[0] as unknown;
+    let index: number;
+    try {
+      index =
+        typeof ref === 'number' ? ref : await pdf.getPageIndex(ref as Parameters<typeof pdf.getPageIndex>[0]);
+    } catch {
+      return false;
+    }
+    const s = this.slots[index];
+    if (!s || this.pdf !== pdf) return false;
+    const kind = (explicit[1] as { name?: string } | undefined)?.name;
+    const top = kind === 'XYZ' ? explicit[3] : kind === 'FitH' || kind === 'FitBH' ? explicit[2] : null;
+    this.goToPage(s.n);
+    if (typeof top === 'number' && top < s.height) {
+      const y = (s.height - top) * this.zoom * (96 / 72);
+      const before = this.element.scrollTop;
+      this.element.scrollTop = Math.max(0, s.el.offsetTop + y - 8);
+      if (this.element.scrollTop !== before) this.programmatic = true;
+    }
+    return true;
   }
 
   currentPage(): number {
@@ -263,8 +330,11 @@ export class PdfViewer {
         viewport: vp,
       });
       await layer.render();
+      const links = await this.annotations(page, vp);
       if (this.pdf !== pdf || this.zoom !== zoom) return;
-      s.el.replaceChildren(canvas, text);
+      s.el.style.setProperty('--scale-factor', String(scale));
+      s.el.style.setProperty('--total-scale-factor', String(scale));
+      s.el.replaceChildren(canvas, text, ...(links ? [links] : []));
       s.el.classList.add('rendered');
       s.renderedAt = zoom;
       this.markMatches(s);
@@ -278,6 +348,49 @@ export class PdfViewer {
         s.task = null;
       });
     return s.task;
+  }
+
+  /** pdf.js's annotation layer for a page's links (no forms, no scripts); null when it has none. */
+  private async annotations(page: Page, vp: PdfJs.PageViewport): Promise<HTMLElement | null> {
+    const annotations = await page.getAnnotations({ intent: 'display' });
+    if (!annotations.some((a: { subtype?: string }) => a.subtype === 'Link')) return null;
+    const div = h('div', { class: 'annotationLayer' });
+    const viewport = vp.clone({ dontFlip: true });
+    const layer = new this.pdfjs.AnnotationLayer({
+      div,
+      page,
+      viewport,
+      linkService: this.linkService,
+      accessibilityManager: null,
+      annotationCanvasMap: null,
+      annotationEditorUIManager: null,
+      structTreeLayer: null,
+      commentManager: null,
+      annotationStorage: null,
+    });
+    await layer.render({
+      div,
+      page,
+      viewport,
+      annotations: annotations.filter((a: { subtype?: string }) => a.subtype === 'Link'),
+      linkService: this.linkService as never,
+      renderForms: false,
+      enableScripting: false,
+      hasJSActions: false,
+    });
+    // Web links go to the host. Stopping the click here also keeps VS Code's own handler (on the
+    // webview's window) from opening the link past our checks; pdf.js's handler on an internal link
+    // has already scrolled.
+    div.addEventListener('click', (ev) => {
+      const a = (ev.target as Element).closest('a');
+      if (!a) return;
+      ev.stopPropagation();
+      if (a.dataset.external !== undefined) {
+        ev.preventDefault();
+        this.onExternalLink(a.href);
+      }
+    });
+    return div;
   }
 
   private markMatches(s: Slot): void {

@@ -1,3 +1,5 @@
+import { markdownCss } from '../shared/markdownStyles';
+
 /** Styles of the progress view: VS Code theme variables only (light, dark and high contrast). */
 export const progressCss = `
 :root { color-scheme: light dark; }
@@ -96,4 +98,5 @@ ul.edits .actions { display: flex; gap: 4px; }
 .tl-pre { margin: 2px 0; padding: 4px; white-space: pre-wrap; word-break: break-all; font-size: 12px;
   font-family: var(--vscode-editor-font-family); background: var(--vscode-textCodeBlock-background); }
 .empty { padding: 12px 0; }
+${markdownCss}
 `;

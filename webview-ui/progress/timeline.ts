@@ -4,6 +4,7 @@
  * row expands it (the command and its output, fetched on demand); arrow keys move between rows.
  */
 import type { DetailSection, TimelineEntry } from '../../src/protocol/progress';
+import { onLink, renderMarkdown } from '../shared/markdownDom';
 import { h } from '../shared/vscode';
 import {
   indexAt,
@@ -24,6 +25,8 @@ const CACHE_MAX = 6000;
 export interface TimelineIo {
   requestRange(start: number, end: number): void;
   requestDetail(index: number): void;
+  /** A link clicked in a rendered message (the host opens it). */
+  openLink(href: string): void;
 }
 
 const KIND_ICON: Record<TimelineEntry['kind'], string> = {
@@ -288,9 +291,10 @@ export class Timeline {
     for (const s of sections ?? []) {
       box.append(
         h('div', { class: 'tl-detail-label', text: s.label + (s.truncated ? ' (truncated)' : '') }),
-        h('pre', { class: 'tl-pre', text: s.text }),
+        s.markdown ? renderMarkdown(s.text, 'md tl-md') : h('pre', { class: 'tl-pre', text: s.text }),
       );
     }
+    onLink(box, (href) => this.io.openLink(href));
     row.append(box);
   }
 

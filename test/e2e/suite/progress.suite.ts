@@ -195,4 +195,66 @@ describe('progress view', () => {
     await cfg.update('colorTheme', 'Default Dark Modern', vscode.ConfigurationTarget.Global);
     assert.equal(new Set(seen.values()).size, 3, [...seen].join('; '));
   });
+
+  it('renders the agent\u2019s Markdown messages safely: script as text, links through the host', async () => {
+    const ui = await klong();
+    ui.session.reset();
+    await ui.progress.reveal();
+    await until('progress view ready', () => ui.progress.isReady);
+    assert.ok(ui.links, 'the test API has no links');
+    const before = ui.links.opener;
+    const opened: string[] = [];
+    ui.links.opener = async (uri) => {
+      opened.push(uri.toString(true));
+      return true;
+    };
+    try {
+      const message = [
+        '## Plan for the estimator',
+        '',
+        '1. read **Section 2**',
+        '2. write `resample.py`',
+        '',
+        '```python',
+        'def resample(x, b):',
+        '    return [mean(choice(x, len(x))) for _ in range(b)]',
+        '```',
+        '',
+        'Details in [the paper](https://example.org/paper#method).',
+        '',
+        '<script>window.__klongPwned = 1</script>',
+        '<img src=x onerror="window.__klongPwned = 2">',
+      ].join('\n');
+      new EventFeed(ui).push({
+        type: 'model_response',
+        step: 1,
+        message: { role: 'assistant', content: message },
+        usage: { promptTokens: 100, cachedTokens: 0, completionTokens: 50 },
+        costUsd: 0.001,
+      });
+      // The row's title is the message's text without Markdown marks.
+      await progress.waitFor('.tl-row .tl-title', {
+        text: 'Plan for the estimator read Section 2 write resample.py',
+      });
+      await progress.click('.tl-row:has-text("Plan for the estimator")');
+      const md = '.tl-row.open .tl-md';
+      await progress.waitFor(`${md} h2`, { text: 'Plan for the estimator' });
+      assert.deepEqual(
+        await progress.evaluate<string[]>(
+          `[...document.querySelectorAll('${md} ol > li')].map((e) => e.textContent)`,
+        ),
+        ['read Section 2', 'write resample.py'],
+      );
+      assert.equal(await progress.text(`${md} li strong`), 'Section 2');
+      assert.match(await progress.text(`${md} pre code.language-python`), /def resample\(x, b\):/);
+      assert.equal(await progress.count(`${md} script, ${md} img`), 0);
+      await progress.waitFor(`${md} p`, { text: '<script>window.__klongPwned = 1</script>' });
+      assert.equal(await progress.evaluate<string>('typeof window.__klongPwned'), 'undefined');
+      await progress.click(`${md} a[href="https://example.org/paper#method"]`);
+      await until('link opened through the host', () => opened.includes('https://example.org/paper#method'));
+      await screenshot('progress-markdown-message', 'progress');
+    } finally {
+      ui.links.opener = before;
+    }
+  });
 });

@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { klong } from './api';
 import { hasDriver, screenshot, until, view } from './driver';
@@ -99,6 +100,53 @@ describe('Sessions view', () => {
       live.close();
       sessions.store.delete(id);
       ui.session.reset();
+    }
+  });
+
+  it('Open report opens REPRODUCTION.md whatever the approval mode: the workspace copy, else the session folder', async () => {
+    const ui = await klong();
+    const store = ui.sessions!.store;
+    const ws = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath as string;
+    const id = `e2e-report-${Date.now().toString(36)}`;
+    const live = store.create({
+      sessionId: id,
+      paperTitle: 'E2E Report Paper',
+      paperPath: '/papers/e2e.pdf',
+      workspace: ws,
+      model: 'test-model',
+      budgetMs: 3_600_000,
+    });
+    live.append({ type: 'status', status: 'done' });
+    live.close();
+    const active = () => vscode.window.activeTextEditor?.document.uri.fsPath;
+    const inWorkspace = join(ws, 'REPRODUCTION.md');
+    try {
+      // No session has a report yet: it says so instead of "no pending edit".
+      await vscode.commands.executeCommand('klong.openReport', id);
+      if (hasDriver()) {
+        await view('workbench').waitFor('.notification-toast', {
+          text: 'the session "E2E Report Paper" has no REPRODUCTION.md yet',
+        });
+        await vscode.commands.executeCommand('notifications.clearAll');
+      }
+      // The copy every session keeps (a CLI session, or an edit the user rejected).
+      writeFileSync(join(store.dirOf(id), 'REPRODUCTION.md'), '# Session copy\n');
+      // From the Sessions view's context menu: the command gets the view's entry.
+      await vscode.commands.executeCommand('klong.sessions.refresh');
+      const entry = await until('the session in the view', () =>
+        ui.sessions!.getChildren().find((e) => e.id === id),
+      );
+      await vscode.commands.executeCommand('klong.openReport', entry);
+      await until('the session copy open', () => active() === join(store.dirOf(id), 'REPRODUCTION.md'));
+      // Auto-accept wrote it into the workspace (nothing pending): that one opens, also without an id.
+      writeFileSync(inWorkspace, '# Workspace copy\n');
+      await vscode.commands.executeCommand('klong.openReport');
+      await until('the workspace report open', () => active() === inWorkspace);
+      assert.equal(vscode.window.activeTextEditor?.document.getText(), '# Workspace copy\n');
+    } finally {
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+      rmSync(inWorkspace, { force: true });
+      store.delete(id);
     }
   });
 });
