@@ -155,6 +155,7 @@ export async function attachCommand(args: string[], io: CliIO): Promise<number> 
     if (e.type === 'end') setTimeout(() => ended?.(), 200); // the last messages may follow
   });
   client.onMessage((m) => progress?.message(m.level === 'warning' ? `warning: ${m.text}` : m.text));
+  client.onLive((m) => progress?.live(m));
 
   let status = await client.status();
   let statusAt = Date.now();

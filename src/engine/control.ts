@@ -20,6 +20,7 @@ import {
   SocketMessageWriter,
 } from 'vscode-jsonrpc/node';
 import type { AgentEvent } from '../agent/events';
+import type { LiveMessage } from '../agent/live';
 import { writeFileAtomic } from '../session/fsutil';
 
 export const CONTROL_FILE = 'control.json';
@@ -53,6 +54,7 @@ const stop = new RequestType<{ mode: StopMode }, ControlStatus, void>('klong/sto
 const say = new RequestType<{ text: string }, ControlStatus, void>('klong/say');
 const eventNote = new NotificationType<AgentEvent>('klong/event');
 const messageNote = new NotificationType<EngineMessage>('klong/message');
+const liveNote = new NotificationType<LiveMessage>('klong/live');
 
 export interface EngineMessage {
   level: 'info' | 'warning';
@@ -79,8 +81,15 @@ export function controlAddress(sessionDir: string, platform = process.platform):
   return Buffer.byteLength(local) < 100 ? local : join(tmpdir(), `klong-${hash}.sock`);
 }
 
+/**
+ * A client whose socket has this much unsent data gets no live messages until it catches up: they
+ * are snapshots (the next one carries the whole tail), so a stalled client costs the engine no more.
+ */
+const LIVE_BACKLOG_MAX = 1024 * 1024;
+
 export class ControlServer {
   private readonly clients = new Set<MessageConnection>();
+  private readonly sockets = new WeakMap<MessageConnection, Socket>();
 
   private constructor(
     private readonly server: Server,
@@ -133,6 +142,7 @@ export class ControlServer {
     conn.onError(drop);
     socket.on('error', drop); // a client that vanished must never disturb the engine
     this.clients.add(conn);
+    this.sockets.set(conn, socket);
     conn.listen();
   }
 
@@ -148,6 +158,14 @@ export class ControlServer {
   /** A progress message (container build, retries, grading) that is not in the event log. */
   message(m: EngineMessage): void {
     for (const c of this.clients) void c.sendNotification(messageNote, m).catch(() => undefined);
+  }
+
+  /** Live work (a running command's output tail, a retry's wait, grading): transient, bounded. */
+  live(m: LiveMessage): void {
+    for (const c of this.clients) {
+      if ((this.sockets.get(c)?.writableLength ?? 0) > LIVE_BACKLOG_MAX) continue;
+      void c.sendNotification(liveNote, m).catch(() => undefined);
+    }
   }
 
   async close(): Promise<void> {
@@ -213,6 +231,9 @@ export class ControlClient {
   }
   onMessage(f: (m: EngineMessage) => void): void {
     this.conn.onNotification(messageNote, f);
+  }
+  onLive(f: (m: LiveMessage) => void): void {
+    this.conn.onNotification(liveNote, f);
   }
   /** The engine went away (it ended, crashed or was killed). */
   onClose(f: () => void): void {
