@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { AgentEvent } from '../../src/agent/events';
@@ -14,7 +14,7 @@ import { LIVE_TAIL_CHARS, LIVE_TAIL_LINES, type LiveMessage } from '../../src/ag
 import { ControlClient, readControlInfo } from '../../src/engine/control';
 import { CLI, cliCleanup, cliDockerSkip, reproduceArgs, runCli, sessionEvents } from '../support/cli-run';
 import { containerIds } from '../support/docker';
-import { call, faults, tools } from '../support/model-server';
+import { type ChatBody, call, faults, reply, tools } from '../support/model-server';
 
 const skip = cliDockerSkip();
 const cleanup = cliCleanup();
@@ -211,6 +211,86 @@ describe('live output, retries and grading progress', { skip }, () => {
     assert.ok(
       grew < 40e6,
       `the engine's peak memory grew by ${(grew / 1e6).toFixed(1)} MB for 50 MB of output`,
+    );
+  });
+  test('the final reproduce.sh run streams while it runs; grading says n of N leaves', {
+    timeout: 10 * 60_000,
+  }, async () => {
+    const leaf = (id: string, requirements: string, category: string) => ({
+      id,
+      requirements,
+      weight: 1,
+      task_category: category,
+      finegrained_task_category: null,
+      sub_tasks: [],
+    });
+    const rubric = join(cleanup.temp('klong-live-rubric-'), 'rubric.json');
+    writeFileSync(
+      rubric,
+      JSON.stringify({
+        id: 'root',
+        requirements: 'The ticker is reproduced.',
+        weight: 1,
+        task_category: null,
+        finegrained_task_category: null,
+        sub_tasks: [
+          leaf('dev', 'reproduce.sh prints ticks.', 'Code Development'),
+          leaf('exec', 'reproduce.sh runs to the end.', 'Code Execution'),
+          leaf('res', 'The log says released.', 'Result Analysis'),
+        ],
+      }),
+    );
+    let connected!: () => void;
+    const ready = new Promise<void>((r) => {
+      connected = r;
+    });
+    const server = await cleanup.modelServer(
+      (req: ChatBody, i) => async () => {
+        if (i === 0) await ready;
+        if (!req.tools?.length) return reply('{"score": 1, "explanation": "scripted judge"}');
+        const done = new Set(req.messages.filter((m) => m.role === 'tool').map((m) => m.tool_call_id));
+        return done.has('c_sh')
+          ? tools(call('end_task', { summary: 'ticker reproduced' }, 'c_end'))
+          : tools(call('write_file', { path: 'reproduce.sh', content: `${TICKER}\n` }, 'c_sh'));
+      },
+      { apiKey: 'sk-test' },
+    );
+    const s = cleanup.session('live-final');
+    const dir = join(s.stateDir, s.sessionId);
+    cleanup.removeLabel(`klong.fresh-of=${s.sessionId}`);
+    let stderr = '';
+    const run = runCli([...reproduceArgs(s, server.url, { rubric }), '--approval', 'auto-accept'], {
+      killAfterMs: 300_000,
+      onChild: (c) => c.stderr!.on('data', (b) => (stderr += b)),
+    });
+    await until('the control channel', () => !!readControlInfo(dir));
+    const { arrivals, client } = await record(dir);
+    connected();
+
+    // reproduce.sh cannot end before this: its output reached the CLI while it ran.
+    await until("the final run's output", () => /reproduce\.sh: tick 2\n/.test(stderr));
+    assert.ok(!sessionEvents(s.stateDir, s.sessionId).some((e) => e.type === 'final_run'));
+    release(`klong.fresh-of=${s.sessionId}`);
+    const r = await run;
+    client.dispose();
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /reproduce\.sh: released\n/);
+    assert.equal(r.stderr.split('reproduce.sh: tick 1\n').length - 1, 1, 'each line printed once');
+    assert.match(r.stderr, /grading 1 of 3 leaves/);
+    assert.match(r.stderr, /grading 3 of 3 leaves/);
+
+    const final = outputs(arrivals, 'final-reproduction');
+    assert.ok(final.some((m) => !m.done && /tick 1/.test(m.text) && !/released/.test(m.text)));
+    assert.match(final.at(-1)!.text, /released\n$/);
+    const finalRun = arrivals.findIndex((x) => 'event' in x && x.event.type === 'final_run');
+    const firstOut = arrivals.findIndex(
+      (x) => 'live' in x && x.live.kind === 'output' && x.live.callId === 'final-reproduction',
+    );
+    assert.ok(firstOut >= 0 && firstOut < finalRun, "the output came before the final run's result");
+    const grading = arrivals.flatMap((x) => ('live' in x && x.live.kind === 'grading' ? [x.live] : []));
+    assert.deepEqual(
+      grading.map((g) => `${g.done}/${g.total}`),
+      ['1/3', '2/3', '3/3'],
     );
   });
 });
