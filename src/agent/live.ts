@@ -6,6 +6,9 @@
  * sent at most every LIVE_INTERVAL_MS, whatever the command prints.
  */
 
+/** The call id of the final reproduce.sh run (in its tool_result, and its live output). */
+export const FINAL_CALL_ID = 'final-reproduction';
+
 export const LIVE_TAIL_CHARS = 64 * 1024;
 export const LIVE_TAIL_LINES = 200;
 /** At most 4 updates a second per running command. */
@@ -179,9 +182,13 @@ export function lastLine(text: string): string {
 }
 
 /** "retrying in 12 s, attempt 2 of 7 (429 rate limited)", counting down to `until`. */
-export function retryText(m: Extract<LiveMessage, { kind: 'retry' }>, now: number): string {
+export function retryText(
+  m: { attempt: number; of: number; reason: string; until: number },
+  now: number,
+  withReason = true,
+): string {
   const s = Math.max(0, Math.ceil((m.until - now) / 1000));
-  return `${s > 0 ? `retrying in ${s} s` : 'retrying now'}, attempt ${m.attempt} of ${m.of} (${m.reason})`;
+  return `${s > 0 ? `retrying in ${s} s` : 'retrying now'}, attempt ${m.attempt} of ${m.of}${withReason ? ` (${m.reason})` : ''}`;
 }
 
 export function gradingText(m: { done: number; total: number }): string {

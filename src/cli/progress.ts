@@ -4,8 +4,7 @@
  */
 import { formatDuration } from '../agent/budget';
 import type { AgentEventBody, Stage } from '../agent/events';
-import { displayLines, gradingText, type LiveMessage, retryText } from '../agent/live';
-import { FINAL_CALL_ID } from '../agent/replay';
+import { displayLines, FINAL_CALL_ID, gradingText, type LiveMessage, retryText } from '../agent/live';
 import { parseArgumentsText } from '../agent/tool-args';
 
 /** Lines of a running command's output printed per update (the rest is counted, not shown). */

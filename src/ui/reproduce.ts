@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { raiseSpendCap } from '../agent/budget';
+import { retryText } from '../agent/live';
 import { fromUser } from '../agent/prompt';
 import type { DecideFn, UserFiles } from '../edits';
 import type { NewSession, Reproduction } from '../engine/reproduction';
@@ -210,6 +211,10 @@ export class ReproduceController implements vscode.Disposable {
             },
             onEvent: (e) => {
               if (attached) ui.session.apply(e);
+            },
+            onLive: (m) => {
+              if (m.kind === 'retry') ui.log.warn(`Model request failed: ${retryText(m, Date.now())}`);
+              if (attached) ui.session.live(m);
             },
             onGrade: (g) => ui.session.setGrades(gradesOf(g.root)),
             onWarning: (m) => {
