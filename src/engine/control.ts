@@ -82,14 +82,16 @@ export function controlAddress(sessionDir: string, platform = process.platform):
 }
 
 /**
- * A client whose socket has this much unsent data gets no live messages until it catches up: they
- * are snapshots (the next one carries the whole tail), so a stalled client costs the engine no more.
+ * A client with this many live messages not yet written to its socket gets no more running output
+ * until it catches up: each update carries the whole tail, so skipping some loses nothing, and a
+ * stalled client (a paused `klong attach`) does not make the engine queue output without end.
+ * The last update of a command, retries and grading progress are always sent.
  */
-const LIVE_BACKLOG_MAX = 1024 * 1024;
+const LIVE_PENDING_MAX = 4;
 
 export class ControlServer {
   private readonly clients = new Set<MessageConnection>();
-  private readonly sockets = new WeakMap<MessageConnection, Socket>();
+  private readonly pendingLive = new Map<MessageConnection, number>();
 
   private constructor(
     private readonly server: Server,
@@ -136,13 +138,13 @@ export class ControlServer {
     });
     const drop = () => {
       this.clients.delete(conn);
+      this.pendingLive.delete(conn);
       conn.dispose();
     };
     conn.onClose(drop);
     conn.onError(drop);
     socket.on('error', drop); // a client that vanished must never disturb the engine
     this.clients.add(conn);
-    this.sockets.set(conn, socket);
     conn.listen();
   }
 
@@ -162,15 +164,25 @@ export class ControlServer {
 
   /** Live work (a running command's output tail, a retry's wait, grading): transient, bounded. */
   live(m: LiveMessage): void {
+    const skippable = m.kind === 'output' && !m.done;
     for (const c of this.clients) {
-      if ((this.sockets.get(c)?.writableLength ?? 0) > LIVE_BACKLOG_MAX) continue;
-      void c.sendNotification(liveNote, m).catch(() => undefined);
+      const pending = this.pendingLive.get(c) ?? 0;
+      if (skippable && pending >= LIVE_PENDING_MAX) continue;
+      this.pendingLive.set(c, pending + 1);
+      void c
+        .sendNotification(liveNote, m)
+        .catch(() => undefined)
+        .finally(() => {
+          const n = this.pendingLive.get(c);
+          if (n !== undefined) this.pendingLive.set(c, n - 1);
+        });
     }
   }
 
   async close(): Promise<void> {
     for (const c of this.clients) c.dispose();
     this.clients.clear();
+    this.pendingLive.clear();
     await new Promise<void>((r) => this.server.close(() => r()));
     const file = join(this.dir, CONTROL_FILE);
     try {
