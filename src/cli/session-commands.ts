@@ -50,7 +50,8 @@ the middle of a command) and shows in the timeline like any other event.`;
 
 const ATTACH_USAGE = `Usage: klong attach SESSION [--state-dir D]
 
-Follows a session: its last ${ATTACH_HISTORY} events, then the progress line and events as they come.
+Follows a session: its last ${ATTACH_HISTORY} events, then the progress line and events as they come,
+with the output of a running command (and of the final reproduce.sh run) as it prints it.
 Ctrl-C detaches; the session goes on.`;
 
 /** SESSION [more…] [--state-dir D] [--help]: undefined when the usage was printed. */
