@@ -4,7 +4,14 @@
  */
 import { formatDuration } from '../agent/budget';
 import type { AgentEventBody, Stage } from '../agent/events';
-import { displayLines, FINAL_CALL_ID, gradingText, type LiveMessage, retryText } from '../agent/live';
+import {
+  displayLines,
+  FINAL_CALL_ID,
+  gradingText,
+  type LiveMessage,
+  lastLine,
+  retryText,
+} from '../agent/live';
 import { parseArgumentsText } from '../agent/tool-args';
 
 /** Lines of a running command's output printed per update (the rest is counted, not shown). */
@@ -31,6 +38,8 @@ export class ProgressLine {
   /** Per running command: how far its output has been printed (characters of the whole output). */
   private readonly printed = new Map<string, number>();
   private retry: Extract<LiveMessage, { kind: 'retry' }> | undefined;
+  /** The running command's latest line (a progress bar redrawn with \r has no newline to print it). */
+  private outputLine = '';
   private ticker: NodeJS.Timeout | undefined;
 
   constructor(
@@ -67,6 +76,7 @@ export class ProgressLine {
         break;
       case 'tool_call':
         this.doing = describeCall(e.name, e.args);
+        this.outputLine = '';
         break;
       case 'split':
         this.doing = `context window ${e.window + 1}`;
@@ -91,6 +101,7 @@ export class ProgressLine {
         break;
       case 'tool_result':
         this.printed.delete(e.callId);
+        this.outputLine = '';
         return;
       default:
         return;
@@ -137,7 +148,11 @@ export class ProgressLine {
     text = text.slice(0, cut);
     if (m.done) this.printed.delete(m.callId);
     else this.printed.set(m.callId, from + cut);
-    if (!text && !skipped) return;
+    this.outputLine = m.done ? '' : lastLine(m.text);
+    if (!text && !skipped) {
+      this.render(false); // on a terminal the line shows the latest output
+      return;
+    }
     const prefix = m.callId === FINAL_CALL_ID ? 'reproduce.sh: ' : '  │ ';
     let lines = displayLines(text);
     const notes: string[] = [];
@@ -165,7 +180,11 @@ export class ProgressLine {
     const tokens = this.prompt + this.completion;
     const cachedPct = this.prompt ? Math.round((100 * this.cached) / this.prompt) : 0;
     const doing =
-      this.retry && Date.now() < this.retry.until ? retryText(this.retry, Date.now()) : this.doing;
+      this.retry && Date.now() < this.retry.until
+        ? retryText(this.retry, Date.now())
+        : this.outputLine && this.out.isTTY
+          ? `${this.doing} › ${this.outputLine}`
+          : this.doing;
     return `step ${this.step} · ${this.stage} · ${formatDuration(this.activeMs())} / ${formatDuration(this.budgetMs)} · ${this.estimated ? '~' : ''}${compact(tokens)} tok (${cachedPct}% cached) · $${this.usd.toFixed(2)} · ${doing}`;
   }
 

@@ -188,3 +188,29 @@ test('CLI: a retry is said once with its countdown; grading shows n of N leaves'
   assert.match(out.at(-1)!, /· grading 1 of 12 leaves\n$/);
   p.done();
 });
+
+test('CLI on a terminal: a progress bar redrawn with \\r (no newline yet) shows in the progress line', () => {
+  const out: string[] = [];
+  const p = new ProgressLine(
+    { isTTY: true, columns: 200, write: (s: string) => out.push(s) },
+    3600_000,
+    () => 0,
+  );
+  p.onEvent({ type: 'tool_call', step: 2, callId: 'c', name: 'bash', args: '{"command":"python train.py"}' });
+  const bar = ' 10%|#         | 1/10\r 50%|#####     | 5/10';
+  p.live({ kind: 'output', callId: 'c', step: 2, text: bar, start: 0, end: bar.length, done: false });
+  assert.match(out.at(-1)!, /bash: python train\.py › 50%\|##### {5}\| 5\/10$/);
+  assert.doesNotMatch(out.join(''), /\n/, 'nothing printed above the line: no whole line yet');
+  p.onEvent({
+    type: 'tool_result',
+    step: 2,
+    callId: 'c',
+    name: 'bash',
+    ok: true,
+    output: bar,
+    durationMs: 1,
+  });
+  p.onEvent({ type: 'tool_call', step: 3, callId: 'd', name: 'bash', args: '{"command":"ls"}' });
+  assert.match(out.at(-1)!, /bash: ls$/);
+  p.done();
+});
