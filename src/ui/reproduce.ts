@@ -213,7 +213,11 @@ export class ReproduceController implements vscode.Disposable {
               if (attached) ui.session.apply(e);
             },
             onLive: (m) => {
-              if (m.kind === 'retry') ui.log.warn(`Model request failed: ${retryText(m, Date.now())}`);
+              if (m.kind === 'retry') {
+                const text = `Model request failed: ${retryText(m, Date.now())}`;
+                ui.log.warn(text);
+                if (!attached) progress.report({ message: text }); // still opening (e.g. writing the rubric)
+              }
               if (attached) ui.session.live(m);
             },
             onGrade: (g) => ui.session.setGrades(gradesOf(g.root)),
