@@ -10,7 +10,7 @@ import { systemClock, TimeBudget } from '../agent/budget';
 import { ContextManager } from '../agent/context';
 import type { AgentEventBody } from '../agent/events';
 import { buildHead } from '../agent/head';
-import { FINAL_CALL_ID, gradingText, LiveOutput, retryText } from '../agent/live';
+import { FINAL_CALL_ID, LiveOutput, retryText } from '../agent/live';
 import { AgentSession, type RunResult, type SessionState } from '../agent/loop';
 import { defaultSystemPrompt, defaultTask } from '../agent/prompt';
 import { foldHistory } from '../agent/rewind';
@@ -491,7 +491,7 @@ export class Reproduction {
             }
             if (this.hooks.onLive) this.hooks.onLive({ kind: 'grading', done: p.done, total: p.total });
             else if (p.done === 1 || p.done % 10 === 0 || p.done === p.total)
-              this.hooks.say(`G${gradingText(p).slice(1)}`);
+              this.hooks.say(`Grading ${p.done} of ${p.total} leaves`);
           },
         });
         mkdirSync(this.live.dir, { recursive: true });
