@@ -1,6 +1,6 @@
 /** Progress view (runs in the webview): renders pushed state; the timeline pages rows on demand. */
 import { type FromProgress, type ProgressState, toProgressSchema } from '../src/protocol/progress';
-import { budget, edits, header, plan, rubric, type Send } from './progress/sections';
+import { activity, budget, edits, header, plan, rubric, type Send } from './progress/sections';
 import { progressCss } from './progress/styles';
 import { Timeline } from './progress/timeline';
 import { getState, h, onMessage, post, setState } from './shared/vscode';
@@ -48,6 +48,8 @@ function group(
 }
 
 const headerBox = h('div', { id: 'header' });
+// No live region: a countdown read out every second would drown everything else.
+const activityBox = h('div', { id: 'activity', class: 'activity' });
 const groups = {
   budget: group('budget', 'Budget'),
   plan: group('plan', 'Plan'),
@@ -60,7 +62,7 @@ const empty = h('p', {
   class: 'empty muted',
   text: 'No session yet. Run "KLong: Reproduce this paper" on a PDF to start one.',
 });
-app.append(headerBox, empty, ...Object.values(groups).map((g) => g.root));
+app.append(headerBox, activityBox, empty, ...Object.values(groups).map((g) => g.root));
 
 const sendAction: Send = (msg) => send(msg);
 
@@ -74,6 +76,7 @@ function render(keys: Set<keyof ProgressState>): void {
   if (any('session', 'status', 'statusReason', 'stage', 'step', 'window', 'lastError'))
     headerBox.replaceChildren(header(s, sendAction));
   if (any('budget', 'usage', 'network')) renderBudget();
+  if (any('retry', 'grading')) renderActivity();
   if (any('plan')) {
     groups.plan.body.replaceChildren(plan(s));
     const done = s.plan.filter((p) => p.status === 'done').length;
@@ -98,9 +101,15 @@ function renderBudget(): void {
   if (state) groups.budget.body.replaceChildren(budget(state, Date.now()));
 }
 
-// Active time ticks locally while running; no message per second.
+function renderActivity(): void {
+  if (state) activityBox.replaceChildren(...activity(state, Date.now()));
+}
+
+// Active time and a retry's countdown tick locally; no message per second.
 setInterval(() => {
-  if (state?.budget.runningSince != null && !document.hidden) renderBudget();
+  if (document.hidden) return;
+  if (state?.budget.runningSince != null) renderBudget();
+  if (state?.retry && Date.now() < state.retry.until + 2000) renderActivity();
 }, 1000);
 
 onMessage(toProgressSchema, (msg) => {

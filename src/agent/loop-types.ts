@@ -4,6 +4,7 @@ import type { Sandbox } from '../sandbox/sandbox';
 import type { BudgetSnapshot, SpendCap, SpendTotals, TimeBudget } from './budget';
 import type { ContextSnapshot } from './context';
 import type { EventSink } from './events';
+import type { LiveSink } from './live';
 import type { LoopState } from './replay';
 import type { PaperReader, Tool, ToolOutcome } from './tools';
 
@@ -42,6 +43,8 @@ export interface AgentSessionDeps {
   /** At the end of every step, and with final=true when the loop returns: flush / snapshot here. */
   onStepEnd?: (info: { step: number; final: boolean }) => void | Promise<void>;
   bashTimeoutMs?: number;
+  /** Transient progress (a running command's output): never logged, bounded and throttled. */
+  onLive?: LiveSink;
   /** Safety net for tests and batch runs. */
   maxSteps?: number;
   /** After the client's own retries fail (outage), wait this long and try again (default 60 s) … */

@@ -6,6 +6,7 @@ import { costUsd, type Prices, type ToolCall } from '../llm/types';
 import type { SpendTotals } from './budget';
 import type { ContextManager } from './context';
 import type { AgentEventBody } from './events';
+import { FINAL_CALL_ID } from './live';
 import { noteCommand, noteFile, noteFinding, noteProblem, type ProgressState } from './progress-note';
 import { parseArgumentsText } from './tool-args';
 
@@ -109,7 +110,7 @@ export function applyEvent(e: AgentEventBody, cm: ContextManager, st: LoopState,
   }
 }
 
-export const FINAL_CALL_ID = 'final-reproduction';
+export { FINAL_CALL_ID };
 
 /** The summary argument of the end_task call `callId` (from the assistant message that made it). */
 function endSummary(cm: ContextManager, callId: string): string {

@@ -1,6 +1,7 @@
 /** Running a step's tool calls: log each, run it in the sandbox, answer it (unrun after a stop or end_task). */
 import type { ToolCall } from '../llm/types';
 import type { AgentEventBody } from './events';
+import { LiveOutput } from './live';
 import type { AgentSessionDeps } from './loop-types';
 import { runToolCall, type Tool, type ToolOutcome, toolNameOf } from './tools';
 
@@ -36,6 +37,8 @@ export async function runStepCalls(
     }
     d.emit({ type: 'tool_call', step, callId: call.id, name: call.name, args: call.arguments });
     const t0 = Date.now();
+    // Its output streams to live views while it runs (throttled, a bounded tail).
+    const live = d.deps.onLive ? new LiveOutput({ callId: call.id, step }, d.deps.onLive) : undefined;
     let outcome: ToolOutcome;
     try {
       outcome = await runToolCall(call, d.tools, {
@@ -46,6 +49,7 @@ export async function runStepCalls(
         ...(d.deps.bashTimeoutMs ? { bashTimeoutMs: d.deps.bashTimeoutMs } : {}),
         // No command may outlive the time budget.
         maxBashTimeoutMs: Math.max(5_000, budget.config.totalMs - budget.activeMs()),
+        ...(live ? { onOutput: live.push } : {}),
       });
     } catch (err) {
       outcome = {
@@ -53,6 +57,7 @@ export async function runStepCalls(
         output: `Interrupted: ${err instanceof Error ? err.message : String(err)}`,
       };
     }
+    live?.end(); // its last update goes out before the result
     d.emit({
       type: 'tool_result',
       step,

@@ -26,6 +26,8 @@ export interface ToolContext {
   maxBashTimeoutMs?: number;
   /** Bytes of command output kept (head + tail) for the log (default 256 KiB). */
   outputCap?: number;
+  /** A running command's output as it comes (for live views; the result still has all of it). */
+  onOutput?: (chunk: string) => void;
 }
 
 export interface ToolOutcome {

@@ -48,6 +48,7 @@ const bash: Tool = {
       timeoutMs,
       outputCap: ctx.outputCap ?? 256 * 1024,
       signal: ctx.signal,
+      ...(ctx.onOutput ? { onOutput: ctx.onOutput } : {}),
     });
     const status = r.timedOut
       ? `[timed out after ${Math.round(timeoutMs / 1000)} s; the command and its child processes were killed]`

@@ -5,6 +5,7 @@
  */
 
 import type { AgentEvent } from '../agent/events';
+import type { LiveMessage } from '../agent/live';
 import { fromUser } from '../agent/prompt';
 import {
   type ControlHandlers,
@@ -55,6 +56,11 @@ export class EngineControl {
 
   message(level: 'info' | 'warning', text: string): void {
     this.server?.message({ level, text });
+  }
+
+  /** Live work to every client (transient: not in the log). */
+  onLive(m: LiveMessage): void {
+    this.server?.live(m);
   }
 
   async close(): Promise<void> {

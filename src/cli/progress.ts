@@ -4,7 +4,19 @@
  */
 import { formatDuration } from '../agent/budget';
 import type { AgentEventBody, Stage } from '../agent/events';
+import {
+  displayLines,
+  FINAL_CALL_ID,
+  gradingText,
+  type LiveMessage,
+  lastLine,
+  retryText,
+} from '../agent/live';
 import { parseArgumentsText } from '../agent/tool-args';
+
+/** Lines of a running command's output printed per update (the rest is counted, not shown). */
+export const CLI_LIVE_LINES = 40;
+const CLI_LINE_MAX = 400;
 
 export interface ProgressOut {
   write(s: string): void;
@@ -23,6 +35,12 @@ export class ProgressLine {
   private estimated = false;
   private doing = 'starting';
   private lastPrinted = '';
+  /** Per running command: how far its output has been printed (characters of the whole output). */
+  private readonly printed = new Map<string, number>();
+  private retry: Extract<LiveMessage, { kind: 'retry' }> | undefined;
+  /** The running command's latest line (a progress bar redrawn with \r has no newline to print it). */
+  private outputLine = '';
+  private ticker: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly out: ProgressOut,
@@ -56,6 +74,7 @@ export class ProgressLine {
         this.doing = 'thinking';
         break;
       case 'model_response':
+        this.stopRetry();
         this.prompt += e.usage.promptTokens;
         this.cached += e.usage.cachedTokens;
         this.completion += e.usage.completionTokens;
@@ -64,6 +83,7 @@ export class ProgressLine {
         break;
       case 'tool_call':
         this.doing = describeCall(e.name, e.args);
+        this.outputLine = '';
         break;
       case 'split':
         this.doing = `context window ${e.window + 1}`;
@@ -84,8 +104,12 @@ export class ProgressLine {
         this.doing = `final run: ${e.ran ? `exit ${e.exitCode ?? 'none (time limit)'}` : 'no reproduce.sh'}`;
         break;
       case 'grade_leaf':
-        this.doing = `grading ${e.done}/${e.total}`;
+        this.doing = gradingText(e);
         break;
+      case 'tool_result':
+        this.printed.delete(e.callId);
+        this.outputLine = '';
+        return;
       default:
         return;
     }
@@ -98,10 +122,77 @@ export class ProgressLine {
     );
   }
 
+  /**
+   * Live work: a running command's new output lines above the progress line (at most CLI_LIVE_LINES
+   * per update), a retry's countdown, grading progress.
+   */
+  live(m: LiveMessage): void {
+    if (m.kind === 'grading') {
+      this.stopRetry(); // a verdict came: the request it waited for went through
+      this.doing = gradingText(m);
+      this.render(m.done === 1 || m.done === m.total || m.done % 10 === 0);
+      return;
+    }
+    if (m.kind === 'retry') {
+      this.retry = m;
+      this.message(`model request failed: ${retryText(m, Date.now())}`);
+      // On a terminal the line counts down; elsewhere the message above says it once.
+      if (this.out.isTTY && !this.ticker) {
+        this.ticker = setInterval(() => {
+          if (!this.retry || Date.now() > this.retry.until + 1000) this.stopRetry();
+          this.render(false);
+        }, 1000);
+        this.ticker.unref?.();
+      }
+      return;
+    }
+    const prev = this.printed.get(m.callId) ?? 0;
+    const from = Math.max(prev, m.start);
+    const skipped = from > prev; // the tail moved past what was printed (or this client came late)
+    let text = m.text.slice(from - m.start);
+    // Whole lines only, until the command ends (its last partial line comes with the last update).
+    const cut = m.done ? text.length : text.lastIndexOf('\n') + 1;
+    text = text.slice(0, cut);
+    if (m.done) this.printed.delete(m.callId);
+    else this.printed.set(m.callId, from + cut);
+    this.outputLine = m.done ? '' : lastLine(m.text);
+    if (!text && !skipped) {
+      this.render(false); // on a terminal the line shows the latest output
+      return;
+    }
+    const prefix = m.callId === FINAL_CALL_ID ? 'reproduce.sh: ' : '  │ ';
+    let lines = displayLines(text);
+    const notes: string[] = [];
+    if (skipped) notes.push(`${prefix}[… earlier output not shown …]`);
+    if (lines.length > CLI_LIVE_LINES) {
+      notes.push(`${prefix}[… ${lines.length - CLI_LIVE_LINES} lines not shown …]`);
+      lines = lines.slice(-CLI_LIVE_LINES);
+    }
+    const body = [
+      ...notes,
+      ...lines.map((l) => `${prefix}${l.length > CLI_LINE_MAX ? `${l.slice(0, CLI_LINE_MAX - 1)}…` : l}`),
+    ];
+    // Output is not progress: off a terminal no progress line is repeated after it.
+    if (this.out.isTTY) this.message(body.join('\n'));
+    else this.out.write(`${body.join('\n')}\n`);
+  }
+
+  private stopRetry(): void {
+    this.retry = undefined;
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = undefined;
+  }
+
   line(): string {
     const tokens = this.prompt + this.completion;
     const cachedPct = this.prompt ? Math.round((100 * this.cached) / this.prompt) : 0;
-    return `step ${this.step} · ${this.stage} · ${formatDuration(this.activeMs())} / ${formatDuration(this.budgetMs)} · ${this.estimated ? '~' : ''}${compact(tokens)} tok (${cachedPct}% cached) · $${this.usd.toFixed(2)} · ${this.doing}`;
+    const doing =
+      this.retry && Date.now() < this.retry.until
+        ? retryText(this.retry, Date.now())
+        : this.outputLine && this.out.isTTY
+          ? `${this.doing} › ${this.outputLine}`
+          : this.doing;
+    return `step ${this.step} · ${this.stage} · ${formatDuration(this.activeMs())} / ${formatDuration(this.budgetMs)} · ${this.estimated ? '~' : ''}${compact(tokens)} tok (${cachedPct}% cached) · $${this.usd.toFixed(2)} · ${doing}`;
   }
 
   /** A message on its own line, keeping the progress line below it. */
@@ -114,6 +205,7 @@ export class ProgressLine {
 
   /** Leave the progress line and move to a new line (before exiting). */
   done(): void {
+    this.stopRetry();
     if (this.out.isTTY && this.lastPrinted) this.out.write('\n');
     this.lastPrinted = '';
   }

@@ -4,6 +4,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { retryText } from '../agent/live';
 import type { ApprovalMode } from '../edits';
 import { DirUserFiles, gitQuotePath, proposalsPatch } from '../edits';
 import { type NewSession, Reproduction, type RunSettings, SessionStartError } from '../engine/reproduction';
@@ -133,6 +134,11 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
       onEvent: (e) => {
         progress?.onEvent(e);
         control.event(e);
+      },
+      onLive: (m) => {
+        control.onLive(m);
+        if (progress) progress.live(m);
+        else if (m.kind === 'retry') say(`Model request failed: ${retryText(m, Date.now())}.`);
       },
       onWarning: (m) => {
         control.message('warning', m);

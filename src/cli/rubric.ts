@@ -3,8 +3,10 @@
  * line/column, statistics, warnings), shown as a tree, or written from a paper by the model, so that
  * it can be reviewed before a 12 h run.
  */
+
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { retryText } from '../agent/live';
 import type { RubricCheck } from '../paper/rubric-check';
 import type { RubricNode, TaskCategory } from '../paper/types';
 import { apiKeyFrom, defaultStateDir, numberOption, parseCommandArgs } from './args';
@@ -244,7 +246,9 @@ async function generateCommand(args: string[], io: CliIO, env: NodeJS.ProcessEnv
     apiKey,
     model,
     onRetry: (r) =>
-      say(`Model request failed (${r.reason}); retry ${r.attempt} in ${Math.round(r.delayMs / 1000)} s.`),
+      say(
+        `Model request failed: ${retryText({ attempt: r.attempt + 1, of: r.maxRetries + 1, reason: r.reason, until: Date.now() + r.delayMs }, Date.now())}.`,
+      ),
   });
   say(`Writing a grading rubric for "${paper.title}" with ${model}…`);
   const g = await generateRubric(client, paper, targetLeaves ? { targetLeaves } : {});

@@ -50,7 +50,8 @@ the middle of a command) and shows in the timeline like any other event.`;
 
 const ATTACH_USAGE = `Usage: klong attach SESSION [--state-dir D]
 
-Follows a session: its last ${ATTACH_HISTORY} events, then the progress line and events as they come.
+Follows a session: its last ${ATTACH_HISTORY} events, then the progress line and events as they come,
+with the output of a running command (and of the final reproduce.sh run) as it prints it.
 Ctrl-C detaches; the session goes on.`;
 
 /** SESSION [more…] [--state-dir D] [--help]: undefined when the usage was printed. */
@@ -148,6 +149,7 @@ export async function attachCommand(args: string[], io: CliIO): Promise<number> 
     if (e.type === 'end') setTimeout(() => ended?.(), 200); // the last messages may follow
   });
   client.onMessage((m) => progress?.message(m.level === 'warning' ? `warning: ${m.text}` : m.text));
+  client.onLive((m) => progress?.live(m));
 
   let status = await client.status();
   let statusAt = Date.now();

@@ -20,6 +20,7 @@ import {
   SocketMessageWriter,
 } from 'vscode-jsonrpc/node';
 import type { AgentEvent } from '../agent/events';
+import type { LiveMessage } from '../agent/live';
 import { writeFileAtomic } from '../session/fsutil';
 
 export const CONTROL_FILE = 'control.json';
@@ -63,6 +64,7 @@ const say = new RequestType<{ text: string }, ControlStatus, void>('klong/say');
 const recent = new RequestType<{ n: number }, AgentEvent[], void>('klong/recent');
 const eventNote = new NotificationType<AgentEvent>('klong/event');
 const messageNote = new NotificationType<EngineMessage>('klong/message');
+const liveNote = new NotificationType<LiveMessage>('klong/live');
 
 export interface EngineMessage {
   level: 'info' | 'warning';
@@ -91,8 +93,17 @@ export function controlAddress(sessionDir: string, platform = process.platform):
   return Buffer.byteLength(local) < 100 ? local : join(tmpdir(), `klong-${hash}.sock`);
 }
 
+/**
+ * A client with this many live messages not yet written to its socket gets no more running output
+ * until it catches up: each update carries the whole tail, so skipping some loses nothing, and a
+ * stalled client (a paused `klong attach`) does not make the engine queue output without end.
+ * The last update of a command, retries and grading progress are always sent.
+ */
+const LIVE_PENDING_MAX = 4;
+
 export class ControlServer {
   private readonly clients = new Set<MessageConnection>();
+  private readonly pendingLive = new Map<MessageConnection, number>();
 
   private constructor(
     private readonly server: Server,
@@ -140,6 +151,7 @@ export class ControlServer {
     conn.onRequest(recent, (p) => h.recent(Math.max(0, Math.min(1000, Math.floor(Number(p?.n) || 0)))));
     const drop = () => {
       this.clients.delete(conn);
+      this.pendingLive.delete(conn);
       conn.dispose();
     };
     conn.onClose(drop);
@@ -163,9 +175,27 @@ export class ControlServer {
     for (const c of this.clients) void c.sendNotification(messageNote, m).catch(() => undefined);
   }
 
+  /** Live work (a running command's output tail, a retry's wait, grading): transient, bounded. */
+  live(m: LiveMessage): void {
+    const skippable = m.kind === 'output' && !m.done;
+    for (const c of this.clients) {
+      const pending = this.pendingLive.get(c) ?? 0;
+      if (skippable && pending >= LIVE_PENDING_MAX) continue;
+      this.pendingLive.set(c, pending + 1);
+      void c
+        .sendNotification(liveNote, m)
+        .catch(() => undefined)
+        .finally(() => {
+          const n = this.pendingLive.get(c);
+          if (n !== undefined) this.pendingLive.set(c, n - 1);
+        });
+    }
+  }
+
   async close(): Promise<void> {
     for (const c of this.clients) c.dispose();
     this.clients.clear();
+    this.pendingLive.clear();
     await new Promise<void>((r) => this.server.close(() => r()));
     const file = join(this.dir, CONTROL_FILE);
     try {
@@ -229,6 +259,9 @@ export class ControlClient {
   }
   onMessage(f: (m: EngineMessage) => void): void {
     this.conn.onNotification(messageNote, f);
+  }
+  onLive(f: (m: LiveMessage) => void): void {
+    this.conn.onNotification(liveNote, f);
   }
   /** The engine went away (it ended, crashed or was killed). */
   onClose(f: () => void): void {

@@ -10,6 +10,7 @@ import { systemClock, TimeBudget } from '../agent/budget';
 import { ContextManager } from '../agent/context';
 import type { AgentEventBody } from '../agent/events';
 import { buildHead } from '../agent/head';
+import { FINAL_CALL_ID, LiveOutput, retryText } from '../agent/live';
 import { AgentSession, type RunResult, type SessionState } from '../agent/loop';
 import { defaultSystemPrompt, defaultTask } from '../agent/prompt';
 import { foldHistory } from '../agent/rewind';
@@ -106,10 +107,18 @@ export class Reproduction {
       apiKey: settings.model.apiKey,
       model: settings.model.name,
       ...(settings.model.stallTimeoutMs ? { stallTimeoutMs: settings.model.stallTimeoutMs } : {}),
-      onRetry: (r) =>
-        hooks.say(
-          `Model request failed (${r.reason}); retry ${r.attempt} in ${Math.round(r.delayMs / 1000)} s.`,
-        ),
+      onRetry: (r) => {
+        const m = {
+          kind: 'retry' as const,
+          attempt: r.attempt + 1,
+          of: r.maxRetries + 1,
+          reason: r.reason,
+          delayMs: r.delayMs,
+          until: Date.now() + r.delayMs,
+        };
+        if (hooks.onLive) hooks.onLive(m);
+        else hooks.say(`Model request failed: ${retryText(m, Date.now())}.`);
+      },
     });
 
     const { live, saved, paper } = await openSessionFiles(settings, from, hooks);
@@ -245,6 +254,7 @@ export class Reproduction {
         ...(saved.spendCapUsd ? { spendCap: { usd: saved.spendCapUsd } } : {}),
         onSpendCap: async (reason, totals) => hooks.onSpendCap?.(reason, totals),
         afterTool: queue.hook(),
+        ...(hooks.onLive ? { onLive: (m) => hooks.onLive?.(m) } : {}),
         finalReproduction: (_reason, summary, signal) => run.finish(summary, signal),
         onStepEnd: async ({ step, final }) => {
           watch.endStep();
@@ -373,6 +383,11 @@ export class Reproduction {
     this.emit({ type: 'final_run_started', timeoutMs });
     this.live.flush();
     const labels = this.settings.labels ?? {};
+    const onLive = this.hooks.onLive;
+    // Its output streams like a command's (a throttled tail), as the tool call of the final step.
+    const live = onLive
+      ? new LiveOutput({ callId: FINAL_CALL_ID, step: this.agent.step }, onLive)
+      : undefined;
     const r = await runReproduction(
       {
         run: (command, ms, onOutput) =>
@@ -391,8 +406,11 @@ export class Reproduction {
             ...(this.watch.gitGuard ? { gitGuard: this.watch.gitGuard } : {}),
           }),
       },
-      { timeoutMs, onOutput: lineSplitter((line) => this.hooks.say(`reproduce.sh: ${line}`)) },
-    );
+      {
+        timeoutMs,
+        onOutput: live ? live.push : lineSplitter((line) => this.hooks.say(`reproduce.sh: ${line}`)),
+      },
+    ).finally(() => live?.end());
     signal?.throwIfAborted(); // cut short: not a result (a resume runs it again)
     const logFile = saveFinalRunLog(this.live.dir, r.log);
     this.emit({
@@ -475,8 +493,9 @@ export class Reproduction {
               this.emit({ type: 'grade_leaf', ...p });
               this.live.flush();
             }
-            if (p.done === 1 || p.done % 10 === 0 || p.done === p.total)
-              this.hooks.say(`Grading ${p.done} of ${p.total} requirements`);
+            if (this.hooks.onLive) this.hooks.onLive({ kind: 'grading', done: p.done, total: p.total });
+            else if (p.done === 1 || p.done % 10 === 0 || p.done === p.total)
+              this.hooks.say(`Grading ${p.done} of ${p.total} leaves`);
           },
         });
         mkdirSync(this.live.dir, { recursive: true });

@@ -1,6 +1,7 @@
 /** What a reproduction run is given: model, budget, sandbox and approval settings, and the front end's hooks. */
 import type { SpendCap, SpendTotals } from '../agent/budget';
 import type { AgentEvent } from '../agent/events';
+import type { LiveMessage } from '../agent/live';
 import type { ApprovalMode, DecideFn, UserFiles } from '../edits';
 import type { Prices } from '../llm/types';
 import type { GradeResult } from '../paper';
@@ -56,6 +57,11 @@ export interface RunHooks {
   say(message: string): void;
   /** Every event, once it is in the log. */
   onEvent?(event: AgentEvent): void;
+  /**
+   * Live work that is not an event: a running command's or the final run's output (a bounded tail,
+   * throttled), a model retry's wait, grading progress. Without it these go to `say` as lines.
+   */
+  onLive?(message: LiveMessage): void;
   /** The session's folder is open and locked by this process (before the container is built). */
   onSessionOpened?(live: LiveSession): Promise<void>;
   /**

@@ -29,7 +29,10 @@ import {
 } from './types';
 
 export interface RetryInfo {
+  /** The retry that follows the wait (1 = the second attempt). */
   attempt: number;
+  /** Retries allowed in all (attempts = maxRetries + 1). */
+  maxRetries: number;
   delayMs: number;
   reason: string;
 }
@@ -117,7 +120,7 @@ export class OpenAIModelClient implements ModelClient {
         const backoff =
           Math.min((this.opts.baseDelayMs ?? 1000) * 2 ** attempt, 60_000) * (0.8 + 0.4 * Math.random());
         const delayMs = Math.min(c.delayMs ?? backoff, this.opts.maxDelayMs ?? 120_000);
-        this.opts.onRetry?.({ attempt: attempt + 1, delayMs, reason: c.reason });
+        this.opts.onRetry?.({ attempt: attempt + 1, maxRetries, delayMs, reason: c.reason });
         await sleep(delayMs, req.signal);
       }
     }

@@ -32,6 +32,8 @@ import { openLinkSchema } from './links';
 export const TIMELINE_PAGE_MAX = 500;
 /** Cap of one detail section's text in a message (head and tail are kept). */
 export const DETAIL_TEXT_MAX = 64 * 1024;
+/** Cap of a running row's latest output line. */
+export const LIVE_LINE_MAX = 200;
 
 const count = () => int().check(minimum(0));
 const nonneg = () => number().check(minimum(0));
@@ -115,6 +117,12 @@ export const progressStateSchema = object({
   window: count(),
   readingSection: nullable(string()),
   lastError: nullable(string()),
+  /** A model request failed and waits to be retried (transient: the view counts down to `until`). */
+  retry: nullable(
+    object({ attempt: count(), of: count(), reason: string().check(maxLength(500)), until: nonneg() }),
+  ),
+  /** Grading progress: rubric leaves graded of all. */
+  grading: nullable(object({ done: count(), total: count() })),
 });
 export type ProgressState = zm.infer<typeof progressStateSchema>;
 
@@ -149,6 +157,8 @@ export const timelineEntrySchema = object({
   hasDetail: boolean(),
   /** The row belongs to a step that a rewind left behind (an abandoned branch). */
   abandoned: optional(boolean()),
+  /** A running command's latest output line (its output so far is in the row's detail). */
+  live: optional(string().check(maxLength(LIVE_LINE_MAX))),
 });
 export type TimelineEntry = zm.infer<typeof timelineEntrySchema>;
 

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { raiseSpendCap } from '../agent/budget';
+import { retryText } from '../agent/live';
 import { fromUser } from '../agent/prompt';
 import type { DecideFn, UserFiles } from '../edits';
 import type { NewSession, Reproduction } from '../engine/reproduction';
@@ -214,6 +215,14 @@ export class ReproduceController implements vscode.Disposable {
             },
             onEvent: (e) => {
               if (attached) ui.session.apply(e);
+            },
+            onLive: (m) => {
+              if (m.kind === 'retry') {
+                const text = `Model request failed: ${retryText(m, Date.now())}`;
+                ui.log.warn(text);
+                if (!attached) progress.report({ message: text }); // still opening (e.g. writing the rubric)
+              }
+              if (attached) ui.session.live(m);
             },
             onGrade: (g) => ui.session.setGrades(gradesOf(g.root)),
             onWarning: (m) => {

@@ -3,8 +3,16 @@
  * Plain TypeScript (no `vscode`): the progress view, the status bar and tests consume it.
  */
 import type { AgentEvent } from '../agent/events';
+import { displayLines, FINAL_CALL_ID, LIVE_TAIL_CHARS, type LiveMessage, lastLine } from '../agent/live';
 import type { RubricNode } from '../paper/types';
-import type { DetailSection, ProgressState, TimelineEntry } from '../protocol/progress';
+import {
+  DETAIL_TEXT_MAX,
+  type DetailSection,
+  LIVE_LINE_MAX,
+  type ProgressState,
+  type TimelineEntry,
+} from '../protocol/progress';
+import { capText } from '../protocol/validate';
 import { DetailMemory, type LoadEvents } from './detailMemory';
 import { type Grade, rubricView } from './rubricView';
 import { StepTree } from './stepTree';
@@ -52,6 +60,8 @@ export function initialState(): ProgressState {
     window: 0,
     readingSection: null,
     lastError: null,
+    retry: null,
+    grading: null,
   };
 }
 
@@ -75,6 +85,10 @@ export class SessionModel {
   /** The step tree (see agent/rewind.ts): tells which rows belong to abandoned steps. */
   private readonly tree = new StepTree();
   private readingListeners = new Set<(sectionId: string) => void>();
+  /** Output so far of the running rows (row index → a bounded tail); dropped when the row ends. */
+  private readonly liveOutput = new Map<number, string>();
+  /** The row of the final reproduce.sh run while it runs. */
+  private finalRow: number | undefined;
 
   constructor(private readonly opts: SessionModelOptions = {}) {
     this.memory = new DetailMemory(opts.detailMemoryChars ?? 32_000_000);
@@ -115,6 +129,8 @@ export class SessionModel {
     this.tree.clear();
     this.openCalls.clear();
     this.requestTs.clear();
+    this.liveOutput.clear();
+    this.finalRow = undefined;
     this.rubricSource = null;
     this.grades = {};
     this.emit(new Set(Object.keys(this.state) as StateKey[]), new Set());
@@ -130,6 +146,44 @@ export class SessionModel {
     const updated = new Set<number>();
     for (const e of events) this.fold(e, keys, updated);
     if (keys.size || updated.size) this.emit(keys, updated);
+  }
+
+  /**
+   * Live work from the engine (transient, not in the log): a running command's output tail goes to
+   * its row (the latest line in the row, the tail in its detail), a retry's wait and grading
+   * progress to the state.
+   */
+  live(m: LiveMessage): void {
+    const keys = new Set<StateKey>();
+    const updated = new Set<number>();
+    const s = this.state;
+    if (m.kind === 'retry') {
+      s.retry = { attempt: m.attempt, of: m.of, reason: m.reason.slice(0, 500), until: m.until };
+      keys.add('retry');
+    } else if (m.kind === 'grading') {
+      s.grading = { done: m.done, total: m.total };
+      s.retry = null; // a verdict came: the request it waited for went through
+      keys.add('grading').add('retry');
+    } else {
+      const i = m.callId === FINAL_CALL_ID ? this.finalRow : this.openCalls.get(m.callId);
+      const row = i === undefined ? undefined : this.entries[i];
+      if (i === undefined || !row) return; // ended, or from before this model's history
+      const text = m.text.length > LIVE_TAIL_CHARS ? m.text.slice(-LIVE_TAIL_CHARS) : m.text;
+      this.liveOutput.set(i, text);
+      const line = lastLine(text);
+      row.live = line.length > LIVE_LINE_MAX ? `${line.slice(0, LIVE_LINE_MAX - 1)}…` : line;
+      row.hasDetail = true;
+      updated.add(i);
+    }
+    this.emit(keys, updated);
+  }
+
+  /** A row stopped running: its live output goes (the result has the whole output). */
+  private endLive(i: number, updated: Set<number>): void {
+    const row = this.entries[i];
+    if (!this.liveOutput.delete(i) && row?.live === undefined) return;
+    if (row) delete row.live;
+    updated.add(i);
   }
 
   setRubric(rubric: RubricNode | null): void {
@@ -167,6 +221,11 @@ export class SessionModel {
     const seqs = this.rowSeqs[index];
     if (!seqs) return [{ label: 'Detail', text: `No timeline row ${index}.` }];
     const bodies = await this.memory.bodiesOf(seqs, this.opts.loadEvents);
+    const live = this.liveOutput.get(index);
+    if (live !== undefined) {
+      const text = capText(displayLines(live).join('\n'), DETAIL_TEXT_MAX).text;
+      return [...(bodies ? detailFor(bodies) : []), { label: 'Output so far (live)', text }];
+    }
     if (!bodies) {
       return [
         { label: 'Detail', text: 'This step is no longer kept in memory; open the session log to see it.' },
@@ -271,6 +330,10 @@ export class SessionModel {
         keys.add('step').add('window').add('usage');
         return;
       case 'model_response': {
+        if (s.retry) {
+          s.retry = null;
+          keys.add('retry');
+        }
         const u = e.usage;
         s.usage = {
           ...s.usage,
@@ -305,6 +368,7 @@ export class SessionModel {
           return;
         }
         this.openCalls.delete(e.callId);
+        this.endLive(i, updated);
         const row = this.entries[i]!;
         row.state = e.ok ? 'ok' : 'failed';
         row.durationMs = e.durationMs;
@@ -353,9 +417,29 @@ export class SessionModel {
         break;
       case 'grade':
         s.grade = Math.min(1, Math.max(0, e.score));
-        keys.add('grade');
+        s.grading = null;
+        keys.add('grade').add('grading');
+        break;
+      case 'grade_leaf':
+        s.grading = { done: e.done, total: e.total };
+        keys.add('grading');
+        break;
+      case 'final_run_started':
+        this.finalRow = this.addRow(e, keys);
+        return;
+      case 'final_run':
+        if (this.finalRow !== undefined) {
+          this.endLive(this.finalRow, updated);
+          this.entries[this.finalRow]!.hasDetail = false;
+          this.finalRow = undefined;
+        }
         break;
       case 'end':
+        if (s.retry || s.grading) {
+          s.retry = null;
+          s.grading = null;
+          keys.add('retry').add('grading');
+        }
         if (s.budget.runningSince !== null) {
           s.budget = stopClock(s.budget, e.ts);
           keys.add('budget');

@@ -20,9 +20,17 @@ export class SessionStatusBar implements vscode.Disposable {
     this.item.name = 'KLong session';
     this.item.command = focusCommand;
     this.unsubscribe = model.onChange(() => this.update());
+    // Each second while a retry counts down; otherwise the active time, every 30 s.
+    let ticks = 0;
     this.timer = setInterval(() => {
-      if (this.model.snapshot.budget.runningSince !== null) this.update();
-    }, 30_000);
+      const s = this.model.snapshot;
+      ticks++;
+      if (
+        (s.retry && Date.now() < s.retry.until + 1000) ||
+        (ticks % 30 === 0 && s.budget.runningSince !== null)
+      )
+        this.update();
+    }, 1000);
     this.update();
   }
 

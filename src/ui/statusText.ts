@@ -1,4 +1,5 @@
 /** Status bar text and context key of a session state (no `vscode`: unit-testable). */
+import { gradingText, retryText } from '../agent/live';
 import type { ProgressState } from '../protocol/progress';
 
 const ICON: Record<ProgressState['status'], string> = {
@@ -31,6 +32,10 @@ export function statusText(s: ProgressState, now: number): { text: string; toolt
   if (s.usage.costUsd > 0) parts.push(`$${s.usage.costUsd.toFixed(2)}`);
   const pending = s.proposals.filter((p) => p.status === 'pending').length;
   if (pending) parts.push(`$(diff) ${pending}`);
+  // What it waits for now: a retry's countdown (ticks while it lasts), grading progress.
+  const retrying = s.retry && now < s.retry.until ? s.retry : null;
+  if (retrying) parts.push(`$(watch) ${retryText(retrying, now, false)}`);
+  else if (s.grading) parts.push(gradingText(s.grading));
   const tooltip = [
     s.session ? `Paper: ${s.session.paperTitle}` : 'No session',
     `Status: ${s.status}${s.statusReason ? ` (${s.statusReason})` : ''}`,
@@ -38,6 +43,7 @@ export function statusText(s: ProgressState, now: number): { text: string; toolt
     b.totalMs ? `Active time: ${hm(active)} of ${hm(b.totalMs)}` : '',
     `Cost: $${s.usage.costUsd.toFixed(2)}`,
     pending ? `${pending} proposed edit(s) waiting` : '',
+    retrying ? `Model request failed (${retrying.reason}): ${retryText(retrying, now, false)}` : '',
     s.lastError ? `Last error: ${s.lastError}` : '',
     'Click to show the progress view.',
   ]

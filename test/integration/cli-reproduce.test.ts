@@ -51,7 +51,7 @@ describe('klong reproduce (CLI)', { skip }, () => {
     assert.equal(readFileSync(join(s.workspace, 'reproduce.sh'), 'utf8'), 'python3 hello.py\n');
     assert.match(r.stderr, /step \d+ · \w[\w-]* · \d+s \/ 1h · [\d.]+k? tok \(\d+% cached\) · \$[\d.]+/);
     assert.match(r.stderr, /ended \(end_task\): hello 42 reproduced/);
-    assert.match(r.stderr, /retry 1 in \d+ s/);
+    assert.match(r.stderr, /model request failed: retrying in \d+ s, attempt 2 of 7 \(429/);
     assert.deepEqual(s.server.served, [
       'reply',
       'reply',

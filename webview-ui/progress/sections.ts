@@ -113,6 +113,41 @@ function button(
   return b;
 }
 
+/** What the session waits for now: a model retry's countdown, or grading progress (empty otherwise). */
+export function activity(s: ProgressState, now: number): HTMLElement[] {
+  const r = s.retry;
+  if (r && now < r.until + 1000) {
+    const secs = Math.max(0, Math.ceil((r.until - now) / 1000));
+    const when = secs > 0 ? `retrying in ${secs} s` : 'retrying now';
+    return [
+      h('div', {
+        class: 'muted',
+        id: 'retry-text',
+        text: `⏳ Model request failed (${r.reason}): ${when}, attempt ${r.attempt} of ${r.of}`,
+      }),
+    ];
+  }
+  const g = s.grading;
+  if (g) {
+    return [
+      h('div', { class: 'muted', id: 'grading-text', text: `Grading ${g.done} of ${g.total} leaves` }),
+      h(
+        'div',
+        {
+          class: 'bar',
+          role: 'progressbar',
+          'aria-label': 'Rubric leaves graded',
+          'aria-valuemin': 0,
+          'aria-valuemax': g.total,
+          'aria-valuenow': g.done,
+        },
+        barFill(g.total ? (100 * g.done) / g.total : 0),
+      ),
+    ];
+  }
+  return [];
+}
+
 export function budget(s: ProgressState, now: number): HTMLElement {
   const used = activeMs(s, now);
   const total = s.budget.totalMs;

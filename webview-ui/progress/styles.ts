@@ -92,6 +92,9 @@ ul.edits .actions { display: flex; gap: 4px; }
 .tl-time, .tl-step, .tl-dur { color: var(--vscode-descriptionForeground); font-variant-numeric: tabular-nums; flex: none; }
 .tl-kind { width: 12px; text-align: center; flex: none; font-family: var(--vscode-editor-font-family); }
 .tl-title { flex: 1; overflow: hidden; text-overflow: ellipsis; }
+.tl-live { flex: 1 1 0; max-width: 45%; min-width: 0; overflow: hidden; text-overflow: ellipsis; color: var(--vscode-descriptionForeground); font-family: var(--vscode-editor-font-family); font-size: 0.95em; }
+.activity { margin: 4px 0; }
+.activity:empty { display: none; }
 .tl-detail { margin: 0 6px 8px 20px; overflow: auto; cursor: auto; border-left: 2px solid var(--vscode-focusBorder);
   padding-left: 6px; }
 .tl-detail-label { font-weight: 600; font-size: 11px; margin-top: 4px; }

@@ -131,6 +131,14 @@ export class Timeline {
 
   addEntries(entries: TimelineEntry[]): void {
     for (const e of entries) {
+      const before = this.cache.get(e.index);
+      // An open running row: its live output (or its result) changed the detail, fetch it again.
+      if (
+        before &&
+        this.expanded.includes(e.index) &&
+        (e.live !== undefined || before.live !== undefined || before.state !== e.state)
+      )
+        this.io.requestDetail(e.index);
       this.cache.set(e.index, e);
       const row = this.rows.get(e.index);
       if (row) this.fillRow(row, e);
@@ -261,6 +269,7 @@ export class Timeline {
         h('span', { class: `tl-kind k-${e.kind}`, 'aria-hidden': 'true', text: KIND_ICON[e.kind] }),
         e.step !== undefined ? h('span', { class: 'tl-step', text: `#${e.step}` }) : null,
         h('span', { class: 'tl-title', text: e.title, title: e.title }),
+        e.live ? h('span', { class: 'tl-live', text: e.live, title: e.live }) : null,
         h('span', { class: 'tl-dur', text: duration(e.durationMs) }),
       ),
     );
@@ -276,7 +285,7 @@ export class Timeline {
     } else delete row.dataset.vscodeContext;
     row.setAttribute(
       'aria-label',
-      `${e.kind} ${e.title} (${e.state})${e.abandoned ? ', abandoned by a rewind' : ''}`,
+      `${e.kind} ${e.title} (${e.state})${e.abandoned ? ', abandoned by a rewind' : ''}${e.live ? `, output: ${e.live}` : ''}`,
     );
     if (detail) row.append(detail);
   }

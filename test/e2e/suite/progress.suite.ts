@@ -171,6 +171,78 @@ describe('progress view', () => {
     await screenshot('progress-100k-timeline');
   });
 
+  it('a running command streams its output into its row; a retry counts down; grading says n of N', async () => {
+    const ui = await klong();
+    ui.session.reset();
+    await ui.progress.reveal();
+    await until('progress view ready', () => ui.progress.isReady);
+    const feed = new EventFeed(ui);
+    feed.push(
+      {
+        type: 'session_started',
+        sessionId: 's-live',
+        paperTitle: 'Live output',
+        paperPath: '/w/paper.pdf',
+        workspace: '/w',
+        model: 'scripted-model',
+        budgetMs: 3600_000,
+      },
+      { type: 'status', status: 'running' },
+      { type: 'tool_call', step: 1, callId: 'run1', name: 'bash', args: '{"command":"python train.py"}' },
+    );
+    const row = '.tl-row:has-text("bash: python train.py")';
+    await progress.waitFor(row);
+    // What the engine hands the view while the command runs (RunHooks.onLive / the control channel).
+    const output = (text: string) =>
+      ui.session.live({
+        kind: 'output',
+        callId: 'run1',
+        step: 1,
+        text,
+        start: 0,
+        end: text.length,
+        done: false,
+      });
+    output('epoch 1/3 loss 0.91\n');
+    await progress.waitFor(`${row} .tl-live`, { text: 'epoch 1/3 loss 0.91' });
+    await progress.click(row);
+    await progress.waitFor('.tl-row.open .tl-detail-label', { text: 'Output so far (live)' });
+    output('epoch 1/3 loss 0.91\nepoch 2/3 loss 0.52\n');
+    await progress.waitFor(`${row} .tl-live`, { text: 'epoch 2/3 loss 0.52' });
+    await progress.waitFor('.tl-row.open .tl-pre', { text: 'epoch 2/3 loss 0.52' });
+    await screenshot('progress-live-output');
+
+    ui.session.live({
+      kind: 'retry',
+      attempt: 2,
+      of: 7,
+      reason: '429 rate limited',
+      delayMs: 30_000,
+      until: Date.now() + 30_000,
+    });
+    await progress.waitFor('#retry-text', { text: 'attempt 2 of 7' });
+    assert.match(await progress.text('#retry-text'), /retrying in \d+ s/);
+    assert.match(ui.statusBar.text, /retrying in \d+ s, attempt 2 of 7/);
+
+    // The result ends the live output: the row shows the result, its detail the whole output.
+    feed.push({
+      type: 'tool_result',
+      step: 1,
+      callId: 'run1',
+      name: 'bash',
+      ok: true,
+      output: 'epoch 1/3 loss 0.91\nepoch 2/3 loss 0.52\nepoch 3/3 loss 0.40\n[exit code: 0]',
+      durationMs: 1500,
+    });
+    await progress.waitFor('.tl-row.open .tl-detail-label', { text: 'Output (ok, 1.5 s)' });
+    assert.equal(await progress.count(`${row} .tl-live`), 0);
+
+    ui.session.live({ kind: 'grading', done: 3, total: 12 });
+    await progress.waitFor('#grading-text', { text: 'Grading 3 of 12 leaves' });
+    assert.match(ui.statusBar.text, /grading 3 of 12 leaves/);
+    await progress.click(row); // close it again for the tests that follow
+  });
+
   it('follows the theme: light and high contrast', async () => {
     const cfg = vscode.workspace.getConfiguration('workbench');
     // The view's colours come from VS Code's theme variables: its background and text follow the theme.
