@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import type { AgentEvent } from '../agent/events';
 import { ControlClient, type ControlStatus, readControlInfo } from '../engine/control';
 import { spawnEngine } from '../sandbox/child-env';
-import { EventLog, FILES, newSessionId, SessionStore } from '../session';
+import { FILES, newSessionId, SessionStore } from '../session';
 import { defaultStateDir, parseCommandArgs } from './args';
 import { ProgressLine } from './progress';
 import { CliError, type CliIO } from './reproduce';
