@@ -110,6 +110,8 @@ export interface CliOptions {
   onWarning?: (message: string) => void;
   /** Values that must not reach the CLI's environment (the model key), whatever the variable's name. */
   secrets?: readonly (string | undefined)[];
+  /** Kills the CLI and what it started (the docker client of a build, so the engine stops the build). */
+  signal?: AbortSignal;
 }
 
 /** The CLI's allow-listed environment, with the withheld `${localEnv:…}` names of the config blanked. */
@@ -130,11 +132,27 @@ export function runDevcontainerCli(
   env: ChildEnv = cliEnv(opts).env,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const cli = findDevcontainerCli(opts.cliPath);
+  const { signal } = opts;
   return new Promise((resolve, reject) => {
+    if (signal?.aborted) return resolve({ code: -1, stdout: '', stderr: 'cancelled' });
+    // A process group of its own (POSIX): cancelling kills the CLI and the docker client it runs,
+    // whose closed connection makes the engine stop the build.
+    const group = process.platform !== 'win32';
     const child = spawnChild(process.execPath, [cli, ...args], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: group,
+      windowsHide: true,
     });
+    const kill = () => {
+      try {
+        if (group && child.pid) process.kill(-child.pid, 'SIGKILL');
+        else child.kill('SIGKILL');
+      } catch {
+        // already gone
+      }
+    };
+    signal?.addEventListener('abort', kill, { once: true });
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (d: Buffer) => {
@@ -145,8 +163,14 @@ export function runDevcontainerCli(
       stderr = (stderr + s).slice(-64 * 1024);
       if (opts.onProgress) for (const line of s.split('\n')) if (line.trim()) opts.onProgress(line);
     });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.on('error', (err) => {
+      signal?.removeEventListener('abort', kill);
+      reject(err);
+    });
+    child.on('close', (code) => {
+      signal?.removeEventListener('abort', kill);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
   });
 }
 
@@ -328,6 +352,12 @@ export async function buildConfigImage(
     opts,
     env,
   );
+  if (opts.signal?.aborted)
+    throw new SandboxError(
+      'BUILD_CANCELLED',
+      `Building the devcontainer image from ${relative(workspace, cfg.configFile)} was cancelled.`,
+      'Start again to continue (Docker keeps the finished layers).',
+    );
   const res = lastJson(r.stdout);
   if (r.code !== 0 || res?.outcome !== 'success') {
     throw new SandboxError(

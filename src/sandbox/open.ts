@@ -11,6 +11,7 @@ import {
   READY_MARKER,
   runLifecycle,
 } from './container';
+import { type DefaultBuildOptions, ensureDefaultSandboxImage } from './default-sandbox';
 import { buildConfigImage, DEFAULT_IMAGE, imageConfig, resolveConfig } from './devcontainer';
 import { connectDocker, dockerError } from './docker-client';
 import { DockerSandbox } from './docker-sandbox';
@@ -31,8 +32,17 @@ export interface OpenSandboxOptions {
   dockerHost?: string;
   /** Use this image and skip the workspace's devcontainer.json. */
   image?: string;
-  /** Image when the workspace has no devcontainer.json (default klong/python:bookworm). */
+  /**
+   * Image when the workspace has no devcontainer.json (default klong/python:bookworm). When it is the
+   * default and the engine does not have it, KLong's shipped definition is built instead.
+   */
   defaultImage?: string;
+  /** The offline image that is preferred when the engine has it (default klong/python:bookworm). */
+  offlineImage?: string;
+  /** How that definition is built (tests: a base image on a local registry, no pip). */
+  defaultBuild?: DefaultBuildOptions;
+  /** Cancels the build of the default sandbox (and whatever opening step comes next). */
+  signal?: AbortSignal;
   /** Bytes of workspace copied at most (default 1 GiB). */
   sizeLimit?: number;
   /** Extra ignore patterns for the copy (gitignore syntax). */
@@ -58,6 +68,24 @@ async function engineCall<T>(host: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+async function hasImage(docker: Docker, host: string, image: string): Promise<boolean> {
+  try {
+    await docker.getImage(image).inspect();
+    return true;
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 404) return false;
+    throw dockerError(err, host);
+  }
+}
+
+function cancelledOpen(): SandboxError {
+  return new SandboxError(
+    'BUILD_CANCELLED',
+    'Opening the sandbox was cancelled.',
+    'Start the session again to continue.',
+  );
+}
+
 async function ensureImage(docker: Docker, host: string, image: string, isDefault: boolean): Promise<void> {
   try {
     await docker.getImage(image).inspect();
@@ -67,7 +95,7 @@ async function ensureImage(docker: Docker, host: string, image: string, isDefaul
       'IMAGE_NOT_FOUND',
       `The sandbox image ${image} is not on the Docker engine at ${host}.`,
       isDefault
-        ? 'Build it once with scripts/build-default-image.sh (Debian host, offline), or add a .devcontainer/devcontainer.json to the workspace.'
+        ? 'Pull or build it, or clear the klong.docker.defaultImage setting so that KLong builds its default sandbox, or add a .devcontainer/devcontainer.json to the workspace.'
         : `Pull or build ${image} (e.g. \`docker pull ${image}\`), or change the image in devcontainer.json.`,
     );
   }
@@ -147,10 +175,36 @@ export async function openSandbox(o: OpenSandboxOptions): Promise<DockerSandbox>
     onProgress: progress,
     onWarning: o.onWarning ?? progress,
     secrets: o.secrets,
+    signal: o.signal,
   };
-  const cfg = o.image
+  let cfg = o.image
     ? imageConfig(o.image)
-    : await resolveConfig(workspace, { ...cliOpts, defaultImage: o.defaultImage ?? DEFAULT_IMAGE });
+    : await resolveConfig(workspace, {
+        ...cliOpts,
+        defaultImage: o.defaultImage ?? o.offlineImage ?? DEFAULT_IMAGE,
+      });
+  // No devcontainer.json: the offline image when the engine has it (air-gapped hosts, CI), else the
+  // definition KLong ships, built once.
+  if (
+    !o.image &&
+    !cfg.configFile &&
+    cfg.image === (o.offlineImage ?? DEFAULT_IMAGE) &&
+    !(await hasImage(docker, host, cfg.image))
+  ) {
+    const built = await ensureDefaultSandboxImage(
+      {
+        docker,
+        host,
+        cliPath: o.devcontainerCli,
+        onProgress: progress,
+        secrets: o.secrets,
+        signal: o.signal,
+      },
+      o.defaultBuild,
+    );
+    cfg = imageConfig(built);
+  }
+  if (o.signal?.aborted) throw cancelledOpen();
   if (cfg.needsBuild) {
     progress?.(`Building the devcontainer image ${cfg.image}`);
     await buildConfigImage(workspace, cfg, cliOpts);

@@ -33,12 +33,14 @@ test('the .vsix holds the bundles and runs without node_modules', {
     'dist/webview/pdfjs/pdf.min.mjs',
     'dist/webview/pdfjs/pdf.worker.min.mjs',
     'dist/devcontainer-cli/devcontainer.js',
+    'resources/default-sandbox/Dockerfile',
+    'resources/default-sandbox/devcontainer.json',
   ]) {
     assert.ok(listed.includes(f), `${f} is not in the .vsix`);
   }
   const stray = listed.filter(
     (f) =>
-      !/^(package\.json|README\.md|LICENSE|CHANGELOG\.md|media\/.+|dist\/.+)$/.test(f) ||
+      !/^(package\.json|README\.md|LICENSE|CHANGELOG\.md|media\/.+|resources\/default-sandbox\/.+|dist\/.+)$/.test(f) ||
       /\.(map|vsix|ts)$/.test(f),
   );
   assert.deepEqual(stray, [], 'sources, tests, source maps or node_modules in the .vsix');
