@@ -40,8 +40,9 @@ test('the .vsix holds the bundles and runs without node_modules', {
   }
   const stray = listed.filter(
     (f) =>
-      !/^(package\.json|README\.md|LICENSE|CHANGELOG\.md|media\/.+|resources\/default-sandbox\/.+|dist\/.+)$/.test(f) ||
-      /\.(map|vsix|ts)$/.test(f),
+      !/^(package\.json|README\.md|LICENSE|CHANGELOG\.md|media\/.+|resources\/default-sandbox\/.+|dist\/.+)$/.test(
+        f,
+      ) || /\.(map|vsix|ts)$/.test(f),
   );
   assert.deepEqual(stray, [], 'sources, tests, source maps or node_modules in the .vsix');
 
