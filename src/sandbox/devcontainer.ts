@@ -10,6 +10,7 @@ import { dirname, join, relative } from 'node:path';
 import { type ParseError, parse, printParseErrorCode } from 'jsonc-parser';
 import { type ChildEnv, childEnv, spawnChild, withholdLocalEnv } from './child-env';
 import { SandboxError } from './errors';
+import { type GpuRequest, gpusFromRunArgs, otherRunArgs } from './gpus';
 
 export const DEFAULT_IMAGE = 'klong/python:bookworm';
 export const DEFAULT_WORKDIR = '/workspace';
@@ -34,6 +35,8 @@ export interface SandboxConfig {
   postCreate: LifecycleCommand[];
   postStart: LifecycleCommand[];
   gpu: boolean | 'optional';
+  /** GPUs that runArgs asks for with `--gpus` (the one run argument KLong applies). */
+  gpuRequest?: GpuRequest;
   overrideCommand: boolean;
 }
 
@@ -260,10 +263,14 @@ export async function resolveConfig(
       `${relative(workspace, configFile)} uses Docker Compose (dockerComposeFile), which KLong does not run.`,
       'Point the configuration at an "image" or a "build.dockerfile" instead (e.g. a second file in .devcontainer/<name>/).',
     );
-  const ignored = IGNORED_PROPERTIES.filter((k) => raw[k] !== undefined);
+  // runArgs' --gpus is applied (as a device request); any other run argument is not.
+  const ignored = IGNORED_PROPERTIES.filter(
+    (k) => raw[k] !== undefined && (k !== 'runArgs' || otherRunArgs(raw.runArgs).length > 0),
+  );
+  const gpuRequest = gpusFromRunArgs(raw.runArgs, `runArgs in ${relative(workspace, configFile)}`);
   if (ignored.length)
     (opts.onWarning ?? opts.onProgress)?.(
-      `${relative(workspace, configFile)} sets ${ignored.join(', ')}, which KLong does not apply: the agent's container gets no extra privileges, capabilities, mounts or run arguments, and nothing runs on the host.`,
+      `${relative(workspace, configFile)} sets ${ignored.join(', ')}, which KLong does not apply: the agent's container gets no extra privileges, capabilities, mounts or run arguments (except --gpus), and nothing runs on the host.`,
     );
   const { env, warnings } = cliEnv(opts, text);
   for (const w of warnings) (opts.onWarning ?? opts.onProgress)?.(w);
@@ -324,6 +331,7 @@ export async function resolveConfig(
         : gpu === 'optional'
           ? 'optional'
           : false,
+    ...(gpuRequest && gpuRequest.kind !== 'none' ? { gpuRequest } : {}),
     overrideCommand: merged.overrideCommand !== false,
   };
 }

@@ -5,6 +5,7 @@ import {
   type ContainerMeta,
   createContainer,
   findContainers,
+  LABEL_META,
   LABEL_SESSION,
   type Limits,
   prepareDirs,
@@ -18,6 +19,7 @@ import { DockerSandbox } from './docker-sandbox';
 import { SandboxError } from './errors';
 import { bashScript } from './exec';
 import { type GitGuard, installGitGuard } from './git-guard';
+import type { GpuRequest } from './gpus';
 import { initBaseline } from './shadow-git';
 import { listWorkspace, tarEntries, type WorkspaceEntry } from './workspace-archive';
 
@@ -41,6 +43,8 @@ export interface OpenSandboxOptions {
   offlineImage?: string;
   /** How that definition is built (tests: a base image on a local registry, no pip). */
   defaultBuild?: DefaultBuildOptions;
+  /** GPUs (klong.docker.gpus / --gpus); none (default) leaves it to devcontainer.json. */
+  gpus?: GpuRequest;
   /** Cancels the build of the default sandbox (and whatever opening step comes next). */
   signal?: AbortSignal;
   /** Bytes of workspace copied at most (default 1 GiB). */
@@ -147,6 +151,7 @@ async function reattach(
     user: meta.user,
     reattached: true,
     engine: host,
+    ...(meta.gpus ? { gpus: meta.gpus } : {}),
   });
 }
 
@@ -223,10 +228,14 @@ export async function openSandbox(o: OpenSandboxOptions): Promise<DockerSandbox>
       network,
       limits: o.limits,
       labels: o.labels,
+      ...(o.gpus ? { gpus: o.gpus } : {}),
     }),
   );
   try {
     const user = cfg.remoteUser ?? cfg.containerUser;
+    // What the container got: an optional GPU may have been left out.
+    const created = await container.inspect();
+    const gpus = (JSON.parse(created.Config.Labels[LABEL_META] ?? '{}') as Partial<ContainerMeta>).gpus;
     const meta: ContainerMeta = {
       workdir: cfg.workspaceFolder,
       user,
@@ -234,6 +243,7 @@ export async function openSandbox(o: OpenSandboxOptions): Promise<DockerSandbox>
       postStart: cfg.postStart,
       image: cfg.image,
       network,
+      ...(gpus ? { gpus } : {}),
     };
     await prepareDirs(container, cfg.workspaceFolder, user);
     if (o.gitGuard) await installGitGuard(container, o.gitGuard);
@@ -256,6 +266,7 @@ export async function openSandbox(o: OpenSandboxOptions): Promise<DockerSandbox>
       user,
       reattached: false,
       engine: host,
+      ...(gpus ? { gpus } : {}),
     });
   } catch (err) {
     await container.remove({ force: true, v: true }).catch(() => undefined);
