@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { parseReproduceArgs } from '../../src/cli/main';
+import { CliError, type ReproduceOptions } from '../../src/cli/reproduce';
 import { containerSpec, gpuPlan } from '../../src/sandbox/container';
 import { imageConfig } from '../../src/sandbox/devcontainer';
 import { SandboxError } from '../../src/sandbox/errors';
@@ -122,5 +124,29 @@ describe('klong.docker.gpus / --gpus', () => {
       { Driver: '', Count: 0, DeviceIDs: ['0', '1'], Capabilities: [['gpu']] },
     ]);
     assert.deepEqual(JSON.parse(two.Labels!['klong.sandbox']!).gpus, { kind: 'devices', ids: ['0', '1'] });
+  });
+});
+
+describe('klong reproduce --gpus', () => {
+  const parse = (...args: string[]) =>
+    parseReproduceArgs(['paper.md', '--workspace', 'ws', ...args], {
+      KLONG_API_KEY: 'k',
+    }) as ReproduceOptions;
+
+  test('absent is none; a value is parsed into the run settings', () => {
+    assert.equal(parse().gpus, undefined);
+    assert.deepEqual(parse('--gpus', '0,1').gpus, { kind: 'devices', ids: ['0', '1'] });
+    assert.deepEqual(parse('--gpus', 'all').gpus, { kind: 'all' });
+  });
+
+  test('a bad value stops before anything starts, with the forms allowed (exit 2)', () => {
+    assert.throws(
+      () => parse('--gpus', 'lots'),
+      (e: unknown) =>
+        e instanceof CliError &&
+        e.exitCode === 2 &&
+        e.message.includes('"lots" (--gpus)') &&
+        e.message.includes('device ids such as 0,1'),
+    );
   });
 });
