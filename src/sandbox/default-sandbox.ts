@@ -188,6 +188,19 @@ async function pullBase(ctx: DefaultBuildContext, ref: string): Promise<void> {
   });
 }
 
+/** The end of a failed build's log, without the CLI's stack trace and the long docker command line. */
+export function buildLogTail(stderr: string, lines = 10): string {
+  return (
+    stderr
+      .split('\n')
+      .map((l) => l.replace(/^\[[^\]]*\]\s*/, '').trimEnd())
+      // apt writes "E" / "W" and ":" in writes of their own, which the CLI shows as lines of their own.
+      .filter((l) => !/^\s*[EW:]?\s*$/.test(l) && !/^\s*at /.test(l) && !/^Error: Command failed: /.test(l))
+      .slice(-lines)
+      .join('\n')
+  );
+}
+
 /** Lines of the build log worth showing as progress (steps, pip's downloads, the end). */
 const PROGRESS_LINE = /^(Step \d+\/\d+|#\d+ \[|Collecting |Downloading |Installing collected|Successfully)/;
 
@@ -225,7 +238,6 @@ export async function ensureDefaultSandboxImage(
   try {
     await cp(def.dir, work, { recursive: true });
     await writeFile(join(work, 'devcontainer.json'), JSON.stringify(def.config, null, 2));
-    const tail: string[] = [];
     const r = await runDevcontainerCli(
       [
         'build',
@@ -245,18 +257,13 @@ export async function ensureDefaultSandboxImage(
         signal,
         onProgress: (line) => {
           const l = line.replace(/^\[[^\]]*\]\s*/, '').trim();
-          tail.push(l);
-          if (tail.length > 40) tail.shift();
           if (PROGRESS_LINE.test(l)) ctx.onProgress?.(`Building the default sandbox: ${l.slice(0, 200)}`);
         },
       },
     );
     if (signal?.aborted) throw cancelled("Building KLong's default sandbox image");
     if (r.code !== 0 || !(await have(image))) {
-      const log = tail
-        .filter((l) => l)
-        .slice(-12)
-        .join('\n');
+      const log = buildLogTail(r.stderr);
       const network = /pip|Could not|Temporary failure|resolve|Connection|apt-get|Failed to fetch/i.test(log);
       throw new SandboxError(
         'IMAGE_BUILD_FAILED',

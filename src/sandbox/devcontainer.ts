@@ -161,11 +161,19 @@ export function runDevcontainerCli(
     child.stdout?.on('data', (d: Buffer) => {
       stdout += d.toString('utf8');
     });
+    // Whole lines only: a chunk may end in the middle of one.
+    let partial = '';
+    const say = (line: string) => {
+      if (opts.onProgress && line.trim()) opts.onProgress(line);
+    };
     child.stderr?.on('data', (d: Buffer) => {
       const s = d.toString('utf8');
       stderr = (stderr + s).slice(-64 * 1024);
-      if (opts.onProgress) for (const line of s.split('\n')) if (line.trim()) opts.onProgress(line);
+      const lines = (partial + s).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) say(line);
     });
+    child.stderr?.on('end', () => say(partial));
     child.on('error', (err) => {
       signal?.removeEventListener('abort', kill);
       reject(err);

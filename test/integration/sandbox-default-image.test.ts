@@ -196,6 +196,40 @@ describe('default sandbox built from a registry base image', { skip }, () => {
     assert.equal(await removeSandbox(session), 0);
   });
 
+  test("packages that cannot be downloaded: IMAGE_BUILD_FAILED with apt's output and the network and offline hints", async () => {
+    const ws = tempWorkspace({ 'a.txt': 'a' });
+    dirs.push(ws);
+    // procps is not in the base, and the build has no network: apt-get cannot fetch it.
+    const opts = { ...build(), aptPackages: 'git procps' };
+    const image = await defaultSandboxImage(opts);
+    images.push(image);
+    const session = uniqueSession('default-noapt');
+    await assert.rejects(
+      openSandbox({
+        workspace: ws,
+        sessionId: session,
+        network: 'none',
+        labels: TEST_LABELS,
+        offlineImage: NO_OFFLINE_IMAGE,
+        defaultBuild: opts,
+      }),
+      (e: unknown) =>
+        e instanceof SandboxError &&
+        e.code === 'IMAGE_BUILD_FAILED' &&
+        e.message.includes(image) &&
+        e.message.includes(`from ${base}`) &&
+        /apt|Temporary failure|resolve/i.test(e.message) &&
+        e.hint.includes('deb.debian.org and pypi.org') &&
+        e.hint.includes('scripts/build-default-image.sh'),
+    );
+    assert.notEqual(
+      spawnSync('docker', ['image', 'inspect', image]).status,
+      0,
+      'a failed build left an image',
+    );
+    assert.equal(await removeSandbox(session), 0);
+  });
+
   test('Cancel kills the build: no build process or build container is left, and no image', async () => {
     // The shipped definition with a step that would run for minutes.
     const def = mkdtempSync(join(tmpdir(), 'klong-def-'));
