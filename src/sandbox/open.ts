@@ -35,11 +35,11 @@ export interface OpenSandboxOptions {
   /** Use this image and skip the workspace's devcontainer.json. */
   image?: string;
   /**
-   * Image when the workspace has no devcontainer.json (default klong/python:bookworm). When it is the
-   * default and the engine does not have it, KLong's shipped definition is built instead.
+   * Image when the workspace has no devcontainer.json (default: the offline image). When it is the
+   * offline image and the engine does not have it, KLong's shipped definition is built instead.
    */
   defaultImage?: string;
-  /** The offline image that is preferred when the engine has it (default klong/python:bookworm). */
+  /** The offline image, preferred when the engine has it (default klong/python:bookworm; tests name an absent one). */
   offlineImage?: string;
   /** How that definition is built (tests: a base image on a local registry, no pip). */
   defaultBuild?: DefaultBuildOptions;
