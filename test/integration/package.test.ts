@@ -25,6 +25,8 @@ test('the .vsix holds the bundles and runs without node_modules', {
   for (const f of [
     'package.json',
     'README.md',
+    'resources/default-sandbox/Dockerfile',
+    'resources/default-sandbox/devcontainer.json',
     'dist/extension.js',
     'dist/engine.js',
     'dist/cli.js',
@@ -33,8 +35,6 @@ test('the .vsix holds the bundles and runs without node_modules', {
     'dist/webview/pdfjs/pdf.min.mjs',
     'dist/webview/pdfjs/pdf.worker.min.mjs',
     'dist/devcontainer-cli/devcontainer.js',
-    'resources/default-sandbox/Dockerfile',
-    'resources/default-sandbox/devcontainer.json',
   ]) {
     assert.ok(listed.includes(f), `${f} is not in the .vsix`);
   }
