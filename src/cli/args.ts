@@ -5,7 +5,7 @@ import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { parseDuration } from '../agent/budget';
 import { parsePrices } from '../llm/prices';
 import type { Prices } from '../llm/types';
-import { type Limits, parseSize } from '../sandbox';
+import { type GpuRequest, type Limits, parseGpus, parseSize, type SandboxError } from '../sandbox';
 import { CliError } from './reproduce';
 
 /** Where sessions are kept unless --state-dir says otherwise. */
@@ -86,6 +86,16 @@ export function networkOption(v: string | undefined): 'bridge' | 'none' {
   if (network !== 'bridge' && network !== 'none')
     throw new CliError(`--network must be bridge or none, got "${network}".`);
   return network;
+}
+
+/** `--gpus`: none, all, a count or device ids, as with `docker run --gpus`. */
+export function gpusOption(v: string | undefined): GpuRequest | undefined {
+  if (v === undefined) return undefined;
+  try {
+    return parseGpus(v, '--gpus');
+  } catch (err) {
+    throw new CliError(`${(err as SandboxError).message} ${(err as SandboxError).hint}`);
+  }
 }
 
 /** Repeated `--label K=V` as container labels. */

@@ -4,6 +4,7 @@ import { BATCH_FILE, runBatch } from '../engine/batch';
 import { parseStages } from '../engine/batch-papers';
 import {
   apiKeyFrom,
+  gpusOption,
   LIMIT_OPTIONS,
   LIMITS_USAGE,
   labelOptions,
@@ -39,6 +40,7 @@ Options:
 ${PRICE_USAGE}
   --network MODE         Container network: bridge (default) or none
   --image IMG            Container image for every run
+  --gpus G               GPUs for every run: none (default), all, a count (2) or device ids (0,1)
 ${LIMITS_USAGE}
   --docker-host H        Docker engine (default $DOCKER_HOST, then the local socket)
   --max-steps N          Per run: stop after N steps (resumable)
@@ -61,6 +63,7 @@ export async function batchCommand(args: string[], io: CliIO, env: NodeJS.Proces
     price: { type: 'string' },
     network: { type: 'string' },
     image: { type: 'string' },
+    gpus: { type: 'string' },
     'docker-host': { type: 'string' },
     'max-steps': { type: 'string' },
     'no-final-run': { type: 'boolean' },
@@ -86,6 +89,7 @@ export async function batchCommand(args: string[], io: CliIO, env: NodeJS.Proces
     throw new CliError(`klong batch: ${(err as Error).message}`);
   }
   const network = networkOption(v.network);
+  const gpus = gpusOption(v.gpus);
   const labels = labelOptions(v.label);
   const concurrency = numberOption('concurrency', v.concurrency, { integer: true }) ?? 1;
   const maxSteps = numberOption('max-steps', v['max-steps'], { integer: true });
@@ -124,6 +128,7 @@ export async function batchCommand(args: string[], io: CliIO, env: NodeJS.Proces
           approval: 'auto-accept',
           network,
           ...(v.image ? { image: v.image } : {}),
+          ...(gpus ? { gpus } : {}),
           ...(dockerHost ? { dockerHost } : {}),
           finalRun: !v['no-final-run'],
           finalTimeoutMs: 2 * 3600_000,

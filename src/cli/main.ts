@@ -6,6 +6,7 @@ import {
   apiKeyFrom,
   defaultStateDir,
   durationOption,
+  gpusOption,
   LIMIT_OPTIONS,
   LIMITS_USAGE,
   labelOptions,
@@ -59,6 +60,8 @@ ${PRICE_USAGE}
   --session-id ID        Id for a new session (default: generated)
   --network MODE         Container network: bridge (default) or none
   --image IMG            Container image (skips the workspace's devcontainer.json)
+  --gpus G               GPUs for the container and the final run: none (default: only what
+                         devcontainer.json asks for), all, a count (2) or device ids (0,1)
 ${LIMITS_USAGE}
   --max-steps N          Stop after N steps (resumable)
   --request-timeout S    A model response silent for S seconds is retried (default 120)
@@ -103,6 +106,7 @@ export function parseReproduceArgs(args: string[], env: NodeJS.ProcessEnv): Repr
     'session-id': { type: 'string' },
     network: { type: 'string' },
     image: { type: 'string' },
+    gpus: { type: 'string' },
     'max-steps': { type: 'string' },
     'request-timeout': { type: 'string' },
     'no-final-run': { type: 'boolean' },
@@ -124,6 +128,7 @@ export function parseReproduceArgs(args: string[], env: NodeJS.ProcessEnv): Repr
     throw new CliError(`--approval must be auto-accept or review, got "${approval}".`);
   }
   const network = networkOption(v.network);
+  const gpus = gpusOption(v.gpus);
   const budgetMs = durationOption('budget', v.budget);
   const labels = labelOptions(v.label);
   const maxSteps = numberOption('max-steps', v['max-steps'], { integer: true });
@@ -147,6 +152,7 @@ export function parseReproduceArgs(args: string[], env: NodeJS.ProcessEnv): Repr
     contextLimit: numberOption('context-limit', v['context-limit'], { integer: true }) ?? 128_000,
     network,
     ...(v.image ? { image: v.image } : {}),
+    ...(gpus ? { gpus } : {}),
     ...(maxSteps !== undefined ? { maxSteps } : {}),
     ...(requestTimeout !== undefined ? { stallTimeoutMs: requestTimeout * 1000 } : {}),
     finalRun: !v['no-final-run'],

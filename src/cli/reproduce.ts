@@ -9,7 +9,7 @@ import type { ApprovalMode } from '../edits';
 import { DirUserFiles, gitQuotePath, proposalsPatch } from '../edits';
 import { type NewSession, Reproduction, type RunSettings, SessionStartError } from '../engine/reproduction';
 import { FatalModelError, type Prices } from '../llm/types';
-import { type Limits, removeSandbox } from '../sandbox';
+import { type GpuRequest, type Limits, removeSandbox } from '../sandbox';
 import { SessionLockedError } from '../session';
 import { EngineControl } from './engine-control';
 import { ProgressLine } from './progress';
@@ -34,6 +34,8 @@ export interface ReproduceOptions {
   contextLimit: number;
   network: string;
   image?: string;
+  /** --gpus (absent: none, i.e. what devcontainer.json asks for). */
+  gpus?: GpuRequest;
   maxSteps?: number;
   /** A model response silent this long is abandoned and retried (default 120 s). */
   stallTimeoutMs?: number;
@@ -114,6 +116,7 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
     ...(approval ? { approval } : {}),
     network: o.network,
     ...(o.image ? { image: o.image } : {}),
+    ...(o.gpus ? { gpus: o.gpus } : {}),
     finalRun: o.finalRun,
     finalTimeoutMs: o.finalTimeoutMs,
     ...(o.maxSteps !== undefined ? { maxSteps: o.maxSteps } : {}),
@@ -124,8 +127,16 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
   let progress: ProgressLine | undefined;
   let run: Reproduction;
   const control = new EngineControl(settings.budgetMs, (m) => say(`warning: ${m}`));
+  // Ctrl-C while the sandbox is opened (a default image build can take minutes) cancels the build.
+  const opening = new AbortController();
+  const stopOpening = io.onInterrupt(() => {
+    if (opening.signal.aborted) process.exit(130);
+    say('Interrupted: cancelling (Ctrl-C again to quit at once)…');
+    opening.abort();
+  });
   try {
     run = await Reproduction.open(settings, from, {
+      signal: opening.signal,
       say: (m) => {
         control.message('info', m);
         if (progress) progress.message(m);
@@ -152,17 +163,21 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
       userFiles: (workspace) => new DirUserFiles(workspace),
     });
   } catch (err) {
+    stopOpening();
     await control.close();
     if (err instanceof SessionLockedError) throw new CliError(`${err.message} Close it there first.`);
     if (err instanceof CliError) throw err;
     if (err instanceof SessionStartError) {
       throw new CliError(
-        `${err.message}\nSession ${err.sessionId} did not start. Fix the cause, then resume it with: klong reproduce --resume ${err.sessionId} --state-dir ${o.stateDir}`,
-        1,
+        opening.signal.aborted
+          ? `${err.message}\nResume session ${err.sessionId} with: klong reproduce --resume ${err.sessionId} --state-dir ${o.stateDir}`
+          : `${err.message}\nSession ${err.sessionId} did not start. Fix the cause, then resume it with: klong reproduce --resume ${err.sessionId} --state-dir ${o.stateDir}`,
+        opening.signal.aborted ? 130 : 1,
       );
     }
     throw new CliError(err instanceof Error ? err.message : String(err), 1);
   }
+  stopOpening();
   const workspaceDir = run.workspace;
   const sessionId = run.sessionId;
   const resumeHint = `klong reproduce --resume ${sessionId} --state-dir ${o.stateDir}`;

@@ -5,7 +5,7 @@ import type { LiveMessage } from '../agent/live';
 import type { ApprovalMode, DecideFn, UserFiles } from '../edits';
 import type { Prices } from '../llm/types';
 import type { GradeResult } from '../paper';
-import type { Limits } from '../sandbox';
+import type { GpuRequest, Limits } from '../sandbox';
 import type { LiveSession } from '../session';
 
 export interface ModelSettings {
@@ -30,6 +30,8 @@ export interface RunSettings {
   network: string;
   image?: string;
   defaultImage?: string;
+  /** GPUs for the session's container and the final run (klong.docker.gpus / --gpus); absent: none. */
+  gpus?: GpuRequest;
   dockerHost?: string;
   limits?: Limits;
   /** Run reproduce.sh in a fresh container at the end (default true). */
@@ -76,4 +78,6 @@ export interface RunHooks {
   onWarning?(message: string): void;
   /** The graded rubric tree (PaperBench's shape), when the session was graded. */
   onGrade?(result: GradeResult): void;
+  /** Cancels opening the session's sandbox (pulling and building the default image can take minutes). */
+  signal?: AbortSignal;
 }

@@ -5,6 +5,7 @@ import type Docker from 'dockerode';
 import type { LifecycleCommand, SandboxConfig } from './devcontainer';
 import { SandboxError } from './errors';
 import { bashScript, runInContainer } from './exec';
+import { describeGpus, deviceRequests, type GpuRequest, NO_GPUS } from './gpus';
 import { SHELL_STATE_DIR } from './shell';
 
 export const LABEL_SESSION = 'klong.session';
@@ -30,6 +31,8 @@ export interface ContainerMeta {
   postStart: LifecycleCommand[];
   image: string;
   network: string;
+  /** The GPUs the container got (absent: none); a fresh final-run container gets the same. */
+  gpus?: GpuRequest;
 }
 
 export function workspaceHash(workspace: string): string {
@@ -59,13 +62,42 @@ export interface CreateOptions {
   network: string;
   limits?: Limits;
   labels?: Record<string, string>;
+  /** The user's GPU choice (klong.docker.gpus / --gpus); none defers to what devcontainer.json asks for. */
+  gpus?: GpuRequest;
 }
 
-function containerName(sessionId: string): string {
-  return `klong-${sessionId.replace(/[^a-zA-Z0-9_.-]/g, '-').slice(0, 60)}`;
+/** Which GPUs a container asks for, whether it may go without them, and who asked (for messages). */
+export interface GpuPlan {
+  request: GpuRequest;
+  optional: boolean;
+  source: string;
 }
 
-export async function createContainer(docker: Docker, o: CreateOptions): Promise<Docker.Container> {
+/**
+ * The user's choice when it is not none (it narrows or widens what the configuration asks for), then
+ * runArgs' --gpus, then hostRequirements.gpu (all GPUs; "optional" may go without).
+ */
+export function gpuPlan(cfg: SandboxConfig, setting: GpuRequest = NO_GPUS): GpuPlan {
+  if (setting.kind !== 'none')
+    return { request: setting, optional: false, source: 'klong.docker.gpus / --gpus' };
+  if (cfg.gpuRequest)
+    return { request: cfg.gpuRequest, optional: false, source: 'runArgs --gpus in devcontainer.json' };
+  if (cfg.gpu !== false)
+    return {
+      request: { kind: 'all' },
+      optional: cfg.gpu === 'optional',
+      source: 'hostRequirements.gpu in devcontainer.json',
+    };
+  return { request: NO_GPUS, optional: false, source: 'none' };
+}
+
+/** The Engine API's create options for the session's container (exported for tests that create without starting). */
+export function containerSpec(
+  o: CreateOptions,
+  gpus: GpuRequest,
+  cpus = o.limits?.cpus,
+): Docker.ContainerCreateOptions {
+  const memory = parseSize(o.limits?.memory);
   const meta: ContainerMeta = {
     workdir: o.cfg.workspaceFolder,
     user: o.cfg.remoteUser ?? o.cfg.containerUser,
@@ -73,11 +105,10 @@ export async function createContainer(docker: Docker, o: CreateOptions): Promise
     postStart: o.cfg.postStart,
     image: o.cfg.image,
     network: o.network,
+    ...(gpus.kind !== 'none' ? { gpus } : {}),
   };
-  const memory = parseSize(o.limits?.memory);
-  let cpus = o.limits?.cpus;
-  const gpuRequest = [{ Driver: '', Count: -1, Capabilities: [['gpu']] }];
-  const spec = (gpu: boolean): Docker.ContainerCreateOptions => ({
+  const devices = deviceRequests(gpus);
+  return {
     name: containerName(o.sessionId),
     Image: o.cfg.image,
     // Only the configuration's containerEnv: nothing from the host environment (API keys stay out).
@@ -101,10 +132,18 @@ export async function createContainer(docker: Docker, o: CreateOptions): Promise
       ...(memory ? { Memory: memory, MemorySwap: memory } : {}),
       ...(cpus ? { NanoCpus: Math.round(cpus * 1e9) } : {}),
       ...(o.limits?.pids ? { PidsLimit: o.limits.pids } : {}),
-      ...(gpu ? { DeviceRequests: gpuRequest } : {}),
+      ...(devices.length ? { DeviceRequests: devices } : {}),
     },
-  });
-  const wantGpu = o.cfg.gpu !== false;
+  };
+}
+
+function containerName(sessionId: string): string {
+  return `klong-${sessionId.replace(/[^a-zA-Z0-9_.-]/g, '-').slice(0, 60)}`;
+}
+
+export async function createContainer(docker: Docker, o: CreateOptions): Promise<Docker.Container> {
+  let cpus = o.limits?.cpus;
+  const plan = gpuPlan(o.cfg, o.gpus);
   // The default of 2 CPUs on a one-CPU engine: the engine refuses it, so use what it has.
   const fitCpus = async <T>(create: () => Promise<T>): Promise<T> => {
     try {
@@ -119,8 +158,8 @@ export async function createContainer(docker: Docker, o: CreateOptions): Promise
     }
   };
   // A container that was created but could not start is removed: a failed open leaves nothing behind.
-  const createAndStart = async (gpu: boolean) => {
-    const c = await fitCpus(() => docker.createContainer(spec(gpu)));
+  const createAndStart = async (gpus: GpuRequest) => {
+    const c = await fitCpus(() => docker.createContainer(containerSpec(o, gpus, cpus)));
     try {
       await c.start();
     } catch (err) {
@@ -130,17 +169,20 @@ export async function createContainer(docker: Docker, o: CreateOptions): Promise
     return c;
   };
   try {
-    return await createAndStart(wantGpu);
+    return await createAndStart(plan.request);
   } catch (err) {
     const msg = String((err as { json?: { message?: string } }).json?.message ?? (err as Error).message);
-    if (wantGpu && /device driver|gpu|nvidia/i.test(msg)) {
-      if (o.cfg.gpu === 'optional') {
-        return createAndStart(false);
+    if (plan.request.kind !== 'none' && /device driver|gpu|nvidia/i.test(msg)) {
+      if (plan.optional) {
+        return createAndStart(NO_GPUS);
       }
+      const fromSetting = plan.source.startsWith('klong.docker.gpus');
       throw new SandboxError(
         'GPU_UNAVAILABLE',
-        `The devcontainer asks for a GPU (hostRequirements.gpu) but the Docker engine cannot provide one: ${msg}`,
-        'Install the NVIDIA Container Toolkit on the Docker host, or set "hostRequirements": { "gpu": "optional" }.',
+        `The container asks for GPUs (${describeGpus(plan.request)}, from ${plan.source}) but the Docker engine cannot provide them: ${msg}`,
+        fromSetting
+          ? 'Install the NVIDIA Container Toolkit on the Docker host (and check the device ids with `nvidia-smi -L`), or set klong.docker.gpus / --gpus to none.'
+          : 'Install the NVIDIA Container Toolkit on the Docker host, or set "hostRequirements": { "gpu": "optional" } in devcontainer.json.',
         { cause: err },
       );
     }

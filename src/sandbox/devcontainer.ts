@@ -10,6 +10,7 @@ import { dirname, join, relative } from 'node:path';
 import { type ParseError, parse, printParseErrorCode } from 'jsonc-parser';
 import { type ChildEnv, childEnv, spawnChild, withholdLocalEnv } from './child-env';
 import { SandboxError } from './errors';
+import { type GpuRequest, gpusFromRunArgs, otherRunArgs } from './gpus';
 
 export const DEFAULT_IMAGE = 'klong/python:bookworm';
 export const DEFAULT_WORKDIR = '/workspace';
@@ -34,6 +35,8 @@ export interface SandboxConfig {
   postCreate: LifecycleCommand[];
   postStart: LifecycleCommand[];
   gpu: boolean | 'optional';
+  /** GPUs that runArgs asks for with `--gpus` (the one run argument KLong applies). */
+  gpuRequest?: GpuRequest;
   overrideCommand: boolean;
 }
 
@@ -110,6 +113,8 @@ export interface CliOptions {
   onWarning?: (message: string) => void;
   /** Values that must not reach the CLI's environment (the model key), whatever the variable's name. */
   secrets?: readonly (string | undefined)[];
+  /** Kills the CLI and what it started (the docker client of a build, so the engine stops the build). */
+  signal?: AbortSignal;
 }
 
 /** The CLI's allow-listed environment, with the withheld `${localEnv:…}` names of the config blanked. */
@@ -130,23 +135,53 @@ export function runDevcontainerCli(
   env: ChildEnv = cliEnv(opts).env,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const cli = findDevcontainerCli(opts.cliPath);
+  const { signal } = opts;
   return new Promise((resolve, reject) => {
+    if (signal?.aborted) return resolve({ code: -1, stdout: '', stderr: 'cancelled' });
+    // A process group of its own (POSIX): cancelling kills the CLI and the docker client it runs,
+    // whose closed connection makes the engine stop the build.
+    const group = process.platform !== 'win32';
     const child = spawnChild(process.execPath, [cli, ...args], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: group,
+      windowsHide: true,
     });
+    const kill = () => {
+      try {
+        if (group && child.pid) process.kill(-child.pid, 'SIGKILL');
+        else child.kill('SIGKILL');
+      } catch {
+        // already gone
+      }
+    };
+    signal?.addEventListener('abort', kill, { once: true });
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (d: Buffer) => {
       stdout += d.toString('utf8');
     });
+    // Whole lines only: a chunk may end in the middle of one.
+    let partial = '';
+    const say = (line: string) => {
+      if (opts.onProgress && line.trim()) opts.onProgress(line);
+    };
     child.stderr?.on('data', (d: Buffer) => {
       const s = d.toString('utf8');
       stderr = (stderr + s).slice(-64 * 1024);
-      if (opts.onProgress) for (const line of s.split('\n')) if (line.trim()) opts.onProgress(line);
+      const lines = (partial + s).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) say(line);
     });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stderr?.on('end', () => say(partial));
+    child.on('error', (err) => {
+      signal?.removeEventListener('abort', kill);
+      reject(err);
+    });
+    child.on('close', (code) => {
+      signal?.removeEventListener('abort', kill);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
   });
 }
 
@@ -236,10 +271,14 @@ export async function resolveConfig(
       `${relative(workspace, configFile)} uses Docker Compose (dockerComposeFile), which KLong does not run.`,
       'Point the configuration at an "image" or a "build.dockerfile" instead (e.g. a second file in .devcontainer/<name>/).',
     );
-  const ignored = IGNORED_PROPERTIES.filter((k) => raw[k] !== undefined);
+  // runArgs' --gpus is applied (as a device request); any other run argument is not.
+  const ignored = IGNORED_PROPERTIES.filter(
+    (k) => raw[k] !== undefined && (k !== 'runArgs' || otherRunArgs(raw.runArgs).length > 0),
+  );
+  const gpuRequest = gpusFromRunArgs(raw.runArgs, `runArgs in ${relative(workspace, configFile)}`);
   if (ignored.length)
     (opts.onWarning ?? opts.onProgress)?.(
-      `${relative(workspace, configFile)} sets ${ignored.join(', ')}, which KLong does not apply: the agent's container gets no extra privileges, capabilities, mounts or run arguments, and nothing runs on the host.`,
+      `${relative(workspace, configFile)} sets ${ignored.join(', ')}, which KLong does not apply: the agent's container gets no extra privileges, capabilities, mounts or run arguments (except --gpus), and nothing runs on the host.`,
     );
   const { env, warnings } = cliEnv(opts, text);
   for (const w of warnings) (opts.onWarning ?? opts.onProgress)?.(w);
@@ -300,6 +339,7 @@ export async function resolveConfig(
         : gpu === 'optional'
           ? 'optional'
           : false,
+    ...(gpuRequest && gpuRequest.kind !== 'none' ? { gpuRequest } : {}),
     overrideCommand: merged.overrideCommand !== false,
   };
 }
@@ -328,6 +368,12 @@ export async function buildConfigImage(
     opts,
     env,
   );
+  if (opts.signal?.aborted)
+    throw new SandboxError(
+      'BUILD_CANCELLED',
+      `Building the devcontainer image from ${relative(workspace, cfg.configFile)} was cancelled.`,
+      'Start again to continue (Docker keeps the finished layers).',
+    );
   const res = lastJson(r.stdout);
   if (r.code !== 0 || res?.outcome !== 'success') {
     throw new SandboxError(

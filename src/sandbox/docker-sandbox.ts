@@ -5,6 +5,7 @@ import { ChangeJournal } from './change-journal';
 import type { ContainerMeta } from './container';
 import { SandboxError } from './errors';
 import { bashCmd, bashScript, streamToFile } from './exec';
+import type { GpuRequest } from './gpus';
 import { importHostHistory, mirrorHistory } from './history-sync';
 import type { HistoryRefs, HostHistory } from './host-history';
 import { decodePath } from './path-bytes';
@@ -56,6 +57,8 @@ export interface SandboxInfo {
   /** True when an existing container was found by its session label and reused. */
   reattached: boolean;
   engine: string;
+  /** The GPUs the container got (absent: none); the final run's fresh container gets the same. */
+  gpus?: GpuRequest;
 }
 
 export class DockerSandbox implements Sandbox {

@@ -6,6 +6,7 @@ import { connectDocker, dockerError } from './docker-client';
 import { DockerSandbox } from './docker-sandbox';
 import { SandboxError } from './errors';
 import { type GitGuard, installGitGuard } from './git-guard';
+import type { GpuRequest } from './gpus';
 import { copyWorkspaceIn } from './open';
 import type { ExecResult } from './sandbox';
 import { PersistentShell } from './shell';
@@ -29,6 +30,8 @@ export interface FreshRunOptions {
   freshOf?: string;
   /** The blacklist guard for git (reproduce.sh must not fetch a blacklisted repository either). */
   gitGuard?: GitGuard;
+  /** The GPUs of the session's container (its info.gpus): the final run gets the same. */
+  gpus?: GpuRequest;
   signal?: AbortSignal;
 }
 
@@ -57,6 +60,7 @@ export async function runFreshContainer(o: FreshRunOptions): Promise<FreshRunRes
       network: o.network ?? 'bridge',
       limits: o.limits,
       labels: { ...o.labels, 'klong.fresh': '1', ...(o.freshOf ? { [LABEL_FRESH_OF]: o.freshOf } : {}) },
+      ...(o.gpus ? { gpus: o.gpus } : {}),
     });
   } catch (err) {
     throw dockerError(err, host);

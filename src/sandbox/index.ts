@@ -1,6 +1,7 @@
 /** Public API of the sandbox layer (devcontainer → container on a Docker engine). */
 
 export { LABEL_SESSION, LABEL_STATE, type Limits, parseSize, stateLabel } from './container';
+export { type DefaultBuildOptions, LABEL_DEFAULT_SANDBOX } from './default-sandbox';
 export { findDevcontainerCli, type SandboxConfig } from './devcontainer';
 export { checkDocker, type DockerInfo } from './docker-client';
 export { DockerSandbox, type SandboxInfo } from './docker-sandbox';
@@ -13,6 +14,7 @@ export {
   runFreshContainer,
 } from './fresh-run';
 export { type GitGuard, installGitGuard } from './git-guard';
+export { describeGpus, type GpuRequest, NO_GPUS, parseGpus } from './gpus';
 export {
   HISTORY_DIR,
   type HistoryRefs,

@@ -5,18 +5,21 @@ import {
   type ContainerMeta,
   createContainer,
   findContainers,
+  LABEL_META,
   LABEL_SESSION,
   type Limits,
   prepareDirs,
   READY_MARKER,
   runLifecycle,
 } from './container';
+import { type DefaultBuildOptions, ensureDefaultSandboxImage } from './default-sandbox';
 import { buildConfigImage, DEFAULT_IMAGE, imageConfig, resolveConfig } from './devcontainer';
 import { connectDocker, dockerError } from './docker-client';
 import { DockerSandbox } from './docker-sandbox';
 import { SandboxError } from './errors';
 import { bashScript } from './exec';
 import { type GitGuard, installGitGuard } from './git-guard';
+import type { GpuRequest } from './gpus';
 import { initBaseline } from './shadow-git';
 import { listWorkspace, tarEntries, type WorkspaceEntry } from './workspace-archive';
 
@@ -31,8 +34,19 @@ export interface OpenSandboxOptions {
   dockerHost?: string;
   /** Use this image and skip the workspace's devcontainer.json. */
   image?: string;
-  /** Image when the workspace has no devcontainer.json (default klong/python:bookworm). */
+  /**
+   * Image when the workspace has no devcontainer.json (default: the offline image). When it is the
+   * offline image and the engine does not have it, KLong's shipped definition is built instead.
+   */
   defaultImage?: string;
+  /** The offline image, preferred when the engine has it (default klong/python:bookworm; tests name an absent one). */
+  offlineImage?: string;
+  /** How that definition is built (tests: a base image on a local registry, no pip). */
+  defaultBuild?: DefaultBuildOptions;
+  /** GPUs (klong.docker.gpus / --gpus); none (default) leaves it to devcontainer.json. */
+  gpus?: GpuRequest;
+  /** Cancels the build of the default sandbox (and whatever opening step comes next). */
+  signal?: AbortSignal;
   /** Bytes of workspace copied at most (default 1 GiB). */
   sizeLimit?: number;
   /** Extra ignore patterns for the copy (gitignore syntax). */
@@ -58,6 +72,24 @@ async function engineCall<T>(host: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+async function hasImage(docker: Docker, host: string, image: string): Promise<boolean> {
+  try {
+    await docker.getImage(image).inspect();
+    return true;
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 404) return false;
+    throw dockerError(err, host);
+  }
+}
+
+function cancelledOpen(): SandboxError {
+  return new SandboxError(
+    'BUILD_CANCELLED',
+    'Opening the sandbox was cancelled.',
+    'Start the session again to continue.',
+  );
+}
+
 async function ensureImage(docker: Docker, host: string, image: string, isDefault: boolean): Promise<void> {
   try {
     await docker.getImage(image).inspect();
@@ -67,7 +99,7 @@ async function ensureImage(docker: Docker, host: string, image: string, isDefaul
       'IMAGE_NOT_FOUND',
       `The sandbox image ${image} is not on the Docker engine at ${host}.`,
       isDefault
-        ? 'Build it once with scripts/build-default-image.sh (Debian host, offline), or add a .devcontainer/devcontainer.json to the workspace.'
+        ? 'Pull or build it, or clear the klong.docker.defaultImage setting so that KLong builds its default sandbox, or add a .devcontainer/devcontainer.json to the workspace.'
         : `Pull or build ${image} (e.g. \`docker pull ${image}\`), or change the image in devcontainer.json.`,
     );
   }
@@ -119,6 +151,7 @@ async function reattach(
     user: meta.user,
     reattached: true,
     engine: host,
+    ...(meta.gpus ? { gpus: meta.gpus } : {}),
   });
 }
 
@@ -147,10 +180,36 @@ export async function openSandbox(o: OpenSandboxOptions): Promise<DockerSandbox>
     onProgress: progress,
     onWarning: o.onWarning ?? progress,
     secrets: o.secrets,
+    signal: o.signal,
   };
-  const cfg = o.image
+  let cfg = o.image
     ? imageConfig(o.image)
-    : await resolveConfig(workspace, { ...cliOpts, defaultImage: o.defaultImage ?? DEFAULT_IMAGE });
+    : await resolveConfig(workspace, {
+        ...cliOpts,
+        defaultImage: o.defaultImage ?? o.offlineImage ?? DEFAULT_IMAGE,
+      });
+  // No devcontainer.json: the offline image when the engine has it (air-gapped hosts, CI), else the
+  // definition KLong ships, built once.
+  if (
+    !o.image &&
+    !cfg.configFile &&
+    cfg.image === (o.offlineImage ?? DEFAULT_IMAGE) &&
+    !(await hasImage(docker, host, cfg.image))
+  ) {
+    const built = await ensureDefaultSandboxImage(
+      {
+        docker,
+        host,
+        cliPath: o.devcontainerCli,
+        onProgress: progress,
+        secrets: o.secrets,
+        signal: o.signal,
+      },
+      o.defaultBuild,
+    );
+    cfg = imageConfig(built);
+  }
+  if (o.signal?.aborted) throw cancelledOpen();
   if (cfg.needsBuild) {
     progress?.(`Building the devcontainer image ${cfg.image}`);
     await buildConfigImage(workspace, cfg, cliOpts);
@@ -169,10 +228,14 @@ export async function openSandbox(o: OpenSandboxOptions): Promise<DockerSandbox>
       network,
       limits: o.limits,
       labels: o.labels,
+      ...(o.gpus ? { gpus: o.gpus } : {}),
     }),
   );
   try {
     const user = cfg.remoteUser ?? cfg.containerUser;
+    // What the container got: an optional GPU may have been left out.
+    const created = await container.inspect();
+    const gpus = (JSON.parse(created.Config.Labels[LABEL_META] ?? '{}') as Partial<ContainerMeta>).gpus;
     const meta: ContainerMeta = {
       workdir: cfg.workspaceFolder,
       user,
@@ -180,6 +243,7 @@ export async function openSandbox(o: OpenSandboxOptions): Promise<DockerSandbox>
       postStart: cfg.postStart,
       image: cfg.image,
       network,
+      ...(gpus ? { gpus } : {}),
     };
     await prepareDirs(container, cfg.workspaceFolder, user);
     if (o.gitGuard) await installGitGuard(container, o.gitGuard);
@@ -202,6 +266,7 @@ export async function openSandbox(o: OpenSandboxOptions): Promise<DockerSandbox>
       user,
       reattached: false,
       engine: host,
+      ...(gpus ? { gpus } : {}),
     });
   } catch (err) {
     await container.remove({ force: true, v: true }).catch(() => undefined);

@@ -25,6 +25,14 @@ function leafCount(n: { sub_tasks: unknown[] }): number {
   return subs.length ? subs.reduce((a, c) => a + leafCount(c), 0) : 1;
 }
 
+/** An AbortSignal that follows a progress notification's Cancel button. */
+function abortOn(token: vscode.CancellationToken): AbortSignal {
+  const ctrl = new AbortController();
+  if (token.isCancellationRequested) ctrl.abort();
+  else token.onCancellationRequested(() => ctrl.abort());
+  return ctrl.signal;
+}
+
 /** The edits controller's queue hooks, in the shape the engine's RunHooks take. */
 function editHooks(ui: KlongUi): { userFiles: UserFiles; decide?: DecideFn } {
   const h = ui.edits.queueHooks();
@@ -206,9 +214,11 @@ export class ReproduceController implements vscode.Disposable {
     try {
       const engine = await import('../engine/lazy');
       run = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: 'KLong', cancellable: false },
-        (progress) =>
+        // Cancel stops opening the sandbox (pulling and building the default image can take minutes).
+        { location: vscode.ProgressLocation.Notification, title: 'KLong', cancellable: true },
+        (progress, token) =>
           engine.Reproduction.open(settings, from, {
+            signal: abortOn(token),
             say: (m) => {
               progress.report({ message: m });
               ui.log.info(m);

@@ -4,6 +4,8 @@ import { parseDuration } from '../agent/budget';
 import { APPROVAL_MODES, type ApprovalMode } from '../edits';
 import type { RunSettings } from '../engine/reproduction';
 import { validPrices } from '../llm/prices';
+// The module itself, not the layer's index: the UI bundle must not pull in dockerode.
+import { type GpuRequest, parseGpus } from '../sandbox/gpus';
 import { notifyError } from './notify';
 
 /**
@@ -58,6 +60,15 @@ export async function runSettings(
     );
     return undefined;
   }
+  let gpus: GpuRequest;
+  try {
+    gpus = parseGpus(c.get<string>('docker.gpus', 'none'), 'setting klong.docker.gpus');
+  } catch (err) {
+    void notifyError(`${(err as Error).message} ${(err as { hint?: string }).hint ?? ''}`, {
+      settings: 'klong.docker.gpus',
+    });
+    return undefined;
+  }
   const mode = c.get<string>('edits.approvalMode', 'review');
   const spendCap = c.get<number>('session.spendCapUsd', 50);
   const env = process.env;
@@ -74,6 +85,7 @@ export async function runSettings(
     approval: (APPROVAL_MODES as string[]).includes(mode) ? (mode as ApprovalMode) : 'review',
     network: c.get<string>('docker.network', 'bridge'),
     defaultImage: c.get<string>('docker.defaultImage', 'klong/python:bookworm'),
+    ...(gpus.kind !== 'none' ? { gpus } : {}),
     ...(dockerHostSetting(c) ? { dockerHost: dockerHostSetting(c) } : {}),
     limits: {
       memory: c.get<string>('docker.memoryLimit', '8g'),

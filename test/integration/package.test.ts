@@ -25,6 +25,8 @@ test('the .vsix holds the bundles and runs without node_modules', {
   for (const f of [
     'package.json',
     'README.md',
+    'resources/default-sandbox/Dockerfile',
+    'resources/default-sandbox/devcontainer.json',
     'dist/extension.js',
     'dist/engine.js',
     'dist/cli.js',
@@ -39,8 +41,9 @@ test('the .vsix holds the bundles and runs without node_modules', {
   }
   const stray = listed.filter(
     (f) =>
-      !/^(package\.json|README\.md|LICENSE|CHANGELOG\.md|media\/.+|dist\/.+)$/.test(f) ||
-      /\.(map|vsix|ts)$/.test(f),
+      !/^(package\.json|README\.md|LICENSE|CHANGELOG\.md|media\/.+|resources\/default-sandbox\/.+|dist\/.+)$/.test(
+        f,
+      ) || /\.(map|vsix|ts)$/.test(f),
   );
   assert.deepEqual(stray, [], 'sources, tests, source maps or node_modules in the .vsix');
 
