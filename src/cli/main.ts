@@ -177,7 +177,10 @@ async function paperCommand(args: string[], io: CliIO): Promise<number> {
   if (positionals.length !== 1) throw new CliError(`klong paper takes one paper.\n\n${PAPER_USAGE}`, 2);
   const { loadPaper } = await import('../paper');
   const stateDir = values['state-dir'] ?? defaultStateDir();
-  const paper = await loadPaper(positionals[0]!, { cacheDir: join(stateDir, 'cache', 'papers') });
+  const paper = await loadPaper(positionals[0]!, {
+    cacheDir: join(stateDir, 'cache', 'papers'),
+    onWarning: (m) => io.err.write(`warning: ${m}\n`),
+  });
   const text = paper.markdown.endsWith('\n') ? paper.markdown : `${paper.markdown}\n`;
   if (values.out) {
     await writeFile(values.out, text);

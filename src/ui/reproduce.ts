@@ -253,9 +253,11 @@ export class ReproduceController implements vscode.Disposable {
     attached = true;
     ui.edits.setQueue(run.queue);
     void ui.progress.reveal();
-    if (run.paper.source.toLowerCase().endsWith('.pdf') && existsSync(run.paper.source)) {
+    // The PDF itself, or the one downloaded for an arXiv id or URL (the text may be from its LaTeX).
+    const pdfFile = run.paper.pdfFile ?? run.paper.source;
+    if (pdfFile.toLowerCase().endsWith('.pdf') && existsSync(pdfFile)) {
       void ui.paper.show({
-        uri: vscode.Uri.file(run.paper.source),
+        uri: vscode.Uri.file(pdfFile),
         title: run.paper.title,
         sections: run.paper.sections,
       });
