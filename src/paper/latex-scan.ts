@@ -89,11 +89,17 @@ export function readControl(s: string, i: number): { name: string; star: boolean
  * it, as TeX reads them; plus `\begin{comment}` blocks and `\iffalse … \fi`.
  */
 export function stripComments(s: string): string {
-  let out = s.replace(/\r\n?/g, '\n').replace(/(^|[^\\])((?:\\\\)*)%[^\n]*(?:\n[ \t]*)?/gm, '$1$2');
+  // Verbatim text keeps its % signs: set aside, then put back.
+  const kept: string[] = [];
+  const text = s.replace(/\r\n?/g, '\n').replace(VERBATIM_RE, (m) => `\u0003${kept.push(m) - 1}\u0003`);
+  let out = text.replace(/(^|[^\\])((?:\\\\)*)%[^\n]*(?:\n[ \t]*)?/gm, '$1$2');
   // A line that held only a comment joined its neighbours; a blank line around it stays.
   out = out.replace(/\\begin\{comment\}[\s\S]*?(?:\\end\{comment\}|$)/g, '');
-  return removeIffalse(out);
+  return removeIffalse(out).replace(/\u0003(\d+)\u0003/g, (_, n: string) => kept[Number(n)] ?? '');
 }
+
+const VERBATIM_RE =
+  /\\begin\{(verbatim\*?|Verbatim|lstlisting|minted|BVerbatim)\}[\s\S]*?\\end\{\1\}|\\verb\*?([^a-zA-Z\s*])[^\n]*?\2/g;
 
 function removeIffalse(s: string): string {
   let out = '';
@@ -316,8 +322,6 @@ function parseDefinition(
     if (s[j] === '=') j++;
     const b = readArg(s, j);
     if (!a.text.startsWith('\\') || !b.text) return undefined;
-    // `\let\oldsection\section` names a built-in: there is nothing to expand.
-    if (/^\\[a-zA-Z@]+$/.test(b.text) && !macros.commands.has(nameOf(b.text))) return b.end;
     const target = macros.commands.get(nameOf(b.text));
     put(nameOf(a.text), target ?? { args: 0, body: b.text });
     return b.end;

@@ -671,7 +671,7 @@ class Converter {
       }
       case 'subcaption':
       case 'subfloat': {
-        const sub = { ...ctx, sub: ctx.sub ?? {} };
+        const sub = { ...ctx, sub: ctx.sub ?? ctx.subs ?? {} };
         if (name === 'subfloat') {
           const t = opt();
           const body = this.convert(arg(), ctx);
@@ -734,6 +734,12 @@ class Converter {
       }
       case 'operatorname':
         return { text: this.convert(arg(), ctx), end };
+      case 'texorpdfstring': {
+        // {TeX}{plain}: the TeX form, as the paper shows it.
+        const tex = arg();
+        arg();
+        return { text: this.convert(tex, ctx), end };
+      }
     }
     const drop = DROP[name];
     if (drop) {
@@ -811,7 +817,10 @@ class Converter {
       let body = s.slice(i, stop);
       if (name === 'minted') body = body.replace(/^\s*(\[[^\]]*\])?\s*\{[^}]*\}/, '');
       else if (name === 'lstlisting') body = body.replace(/^\[[^\]]*\]/, '');
-      body = body.replace(/^[ \t]*\n/, '').replace(/\n[ \t]*$/, '');
+      body = body
+        .replace(/^[ \t]*\n/, '')
+        .replace(/\n[ \t]*$/, '')
+        .replace(/[ \t]+$/gm, '');
       return {
         text: this.block(`\`\`\`\n${body}\n\`\`\``),
         end: close < 0 ? s.length : close + name.length + 6,
@@ -852,11 +861,11 @@ class Converter {
     if (Object.hasOwn(TABULARS, name)) return { text: this.table(name, body, ctx), end };
     if (Object.hasOwn(FLOATS, name)) {
       const kind = FLOATS[name]!;
-      const inner = this.convert(body, { ...ctx, float: kind });
+      const inner = this.convert(body, { ...ctx, float: kind, subs: {} });
       // A float is its captions, tables and listings; the graphics and layout in it are not text.
       return { text: (inner.match(/\u0000\d+\u0000/g) ?? []).map((b) => `\n\n${b}\n\n`).join(''), end };
     }
-    if (SUBFLOATS.has(name)) return { text: this.convert(body, { ...ctx, sub: {} }), end };
+    if (SUBFLOATS.has(name)) return { text: this.convert(body, { ...ctx, sub: ctx.subs ?? {} }), end };
     if (base === 'algorithmic' || base === 'algorithm2e' || base === 'algorithmic*')
       return { text: this.algorithm(body, ctx), end };
     if (base === 'thebibliography') {
@@ -1128,7 +1137,10 @@ interface Ctx {
   inline?: boolean;
   cell?: boolean;
   float?: 'Figure' | 'Table' | 'Algorithm';
+  /** Inside a subfigure: its caption is lettered. */
   sub?: { count?: number };
+  /** The float's count of subfigures, shared by them. */
+  subs?: { count?: number };
 }
 
 function wrap(style: string, text: string): string {
