@@ -256,8 +256,11 @@ const DEFINITION =
  * Definitions read and removed from the text. `keep` names commands the converter itself handles:
  * a class or package redefining them (`\renewcommand\section{…}`) must not hide them.
  */
-export function collectMacros(text: string, keep: ReadonlySet<string>): { text: string; macros: Macros } {
-  const macros: Macros = { commands: new Map(), environments: new Map(), theorems: new Map() };
+export function collectMacros(
+  text: string,
+  keep: ReadonlySet<string>,
+  macros: Macros = { commands: new Map(), environments: new Map(), theorems: new Map() },
+): { text: string; macros: Macros } {
   let out = '';
   let from = 0;
   DEFINITION.lastIndex = 0;
@@ -452,4 +455,26 @@ function expand(s: string, macros: Macros, depth: number, budget: { chars: numbe
     }
   }
   return out + s.slice(from);
+}
+
+/**
+ * `\usepackage{name}` of a package that ships with the source (`name.sty`) replaced by its text, so
+ * that the macros it defines are expanded like the paper's own.
+ */
+export function includeLocalPackages(preamble: string, read: ReadFile, dir = ''): string {
+  return preamble.replace(
+    /\\(?:usepackage|RequirePackage)\s*(?:\[[^\]]*\])?\s*\{([^}]*)\}/g,
+    (all, names: string) => {
+      const found = names
+        .split(',')
+        .map((n) => n.trim())
+        .filter(Boolean)
+        .map((n) => {
+          const p = normalizePath(`${dir}${n}.sty`);
+          return p === undefined ? undefined : read(p);
+        })
+        .filter((t): t is string => t !== undefined);
+      return found.length ? found.map((t) => stripComments(t)).join('\n') : all;
+    },
+  );
 }

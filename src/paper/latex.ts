@@ -8,6 +8,7 @@
 import {
   collectMacros,
   expandMacros,
+  includeLocalPackages,
   matchBrace,
   type ReadFile,
   readArg,
@@ -169,6 +170,7 @@ const SYMBOLS: Record<string, string> = {
   l: 'ł',
   L: 'Ł',
   and: ', ',
+  KwTo: ' to ',
   quad: ' ',
   qquad: ' ',
   enspace: ' ',
@@ -400,6 +402,9 @@ const THEOREMS: Record<string, string> = {
   hypothesis: 'Hypothesis',
   problem: 'Problem',
 };
+/** What makes an algorithm float algorithm2e's (not algorithmic's). */
+const ALGORITHM2E =
+  /\\(;|KwIn|KwOut|KwData|KwResult|KwRet|SetAlgoLined|DontPrintSemicolon|eIf|uIf|lIf|ForEach)(?![a-zA-Z])|\\(While|For|If)\s*\{[^}]*\}\s*\{/;
 const ACKS = new Set(['ack', 'acks', 'acknowledgments', 'acknowledgements']);
 
 /** Commands and environments this module handles itself: a \renewcommand in a style must not hide them. */
@@ -861,6 +866,9 @@ class Converter {
     if (Object.hasOwn(TABULARS, name)) return { text: this.table(name, body, ctx), end };
     if (Object.hasOwn(FLOATS, name)) {
       const kind = FLOATS[name]!;
+      // algorithm2e writes its steps straight into the float (`\While{c}{…}`, `x\;`).
+      if (kind === 'Algorithm' && !body.includes('\\begin{algorithmic') && ALGORITHM2E.test(body))
+        return { text: this.algorithm2e(body, { ...ctx, float: kind }), end };
       const inner = this.convert(body, { ...ctx, float: kind, subs: {} });
       // A float is its captions, tables and listings; the graphics and layout in it are not text.
       return { text: (inner.match(/\u0000\d+\u0000/g) ?? []).map((b) => `\n\n${b}\n\n`).join(''), end };
@@ -1031,6 +1039,127 @@ class Converter {
 
   private cell(tex: string, ctx: Ctx): string {
     return this.inline(tex, { ...ctx, cell: true }).replace(/\|/g, '\\|');
+  }
+
+  /** algorithm2e: blocks are commands with braced bodies; a step ends with `\;`. */
+  private algorithm2e(body: string, ctx: Ctx): string {
+    const lines: string[] = [];
+    let captions = '';
+    const walk = (s: string, depth: number) => {
+      let cur = '';
+      const flush = () => {
+        const t = this.inline(cur, ctx);
+        if (t) lines.push(`${'  '.repeat(depth)}${t}`);
+        cur = '';
+      };
+      let i = 0;
+      while (i < s.length) {
+        const bs = s.indexOf('\\', i);
+        if (bs < 0) {
+          cur += s.slice(i);
+          break;
+        }
+        cur += s.slice(i, bs);
+        const c = readControl(s, bs);
+        i = c.end;
+        const args = (n: number) => {
+          const out: string[] = [];
+          for (let k = 0; k < n; k++) {
+            const a = readArg(s, i);
+            out.push(a.text);
+            i = a.end;
+          }
+          return out;
+        };
+        const head = (t: string) => this.inline(t, ctx);
+        const name = c.name;
+        if (name === ';') {
+          flush();
+        } else if (name === 'caption') {
+          const o = readOptional(s, i);
+          if (o) i = o.end;
+          captions += this.caption(args(1)[0]!, c.star, ctx);
+        } else if (/^(While|For|ForEach|ForAll|If|uIf|ElseIf|uElseIf|Repeat)$/.test(name)) {
+          flush();
+          const [cond, inner] = args(2);
+          const opening: Record<string, string> = {
+            While: 'while %s do',
+            For: 'for %s do',
+            ForEach: 'foreach %s do',
+            ForAll: 'for all %s do',
+            If: 'if %s then',
+            uIf: 'if %s then',
+            ElseIf: 'else if %s then',
+            uElseIf: 'else if %s then',
+            Repeat: 'repeat',
+          };
+          lines.push(`${'  '.repeat(depth)}${opening[name]!.replace('%s', head(cond!))}`);
+          walk(name === 'Repeat' ? cond! : inner!, depth + 1);
+          if (name === 'Repeat') lines.push(`${'  '.repeat(depth)}until ${head(inner!)}`);
+          else if (!name.startsWith('u')) lines.push(`${'  '.repeat(depth)}end`);
+        } else if (name === 'eIf') {
+          flush();
+          const [cond, yes, no] = args(3);
+          lines.push(`${'  '.repeat(depth)}if ${head(cond!)} then`);
+          walk(yes!, depth + 1);
+          lines.push(`${'  '.repeat(depth)}else`);
+          walk(no!, depth + 1);
+          lines.push(`${'  '.repeat(depth)}end`);
+        } else if (name === 'Else' || name === 'uElse') {
+          flush();
+          lines.push(`${'  '.repeat(depth)}else`);
+          walk(args(1)[0]!, depth + 1);
+          if (name === 'Else') lines.push(`${'  '.repeat(depth)}end`);
+        } else if (/^l(If|For|ForEach|While|Else)$/.test(name)) {
+          flush();
+          const [cond, inner] = name === 'lElse' ? ['', args(1)[0]] : args(2);
+          const word = { lIf: 'if', lFor: 'for', lForEach: 'foreach', lWhile: 'while', lElse: 'else' }[name]!;
+          const then = name === 'lIf' ? ' then' : name === 'lElse' ? '' : ' do';
+          lines.push(`${'  '.repeat(depth)}${word}${cond ? ` ${head(cond)}` : ''}${then} ${head(inner!)}`);
+        } else if (/^(KwIn|KwOut|KwData|KwResult|KwRet|Return|KwTo|Input|Output)$/.test(name)) {
+          const label: Record<string, string> = {
+            KwIn: 'Input:',
+            Input: 'Input:',
+            KwOut: 'Output:',
+            Output: 'Output:',
+            KwData: 'Data:',
+            KwResult: 'Result:',
+            KwRet: 'return',
+            Return: 'return',
+            KwTo: 'to',
+          };
+          if (name === 'KwTo') cur += ' to ';
+          else {
+            flush();
+            lines.push(`${'  '.repeat(depth)}${label[name]} ${head(args(1)[0]!)}`.trimEnd());
+          }
+        } else if (name === 'tcp' || name === 'tcc') {
+          const t = head(args(1)[0]!);
+          if (lines.length && !cur.trim()) lines[lines.length - 1] += ` // ${t}`;
+          else cur += ` // ${t}`;
+        } else if (
+          /^(SetKwInOut|SetKwFunction|SetKwProg|SetKw|SetKwData|SetKwBlock|SetKwRepeat|SetKwIF|SetKwFor)$/.test(
+            name,
+          )
+        ) {
+          args(
+            name === 'SetKwProg' || name === 'SetKwBlock'
+              ? 4
+              : name === 'SetKwRepeat'
+                ? 3
+                : name === 'SetKwIF' || name === 'SetKwFor'
+                  ? 4
+                  : 2,
+          );
+        } else {
+          // Anything else (math, text commands) stays in the step, converted as text.
+          cur += s.slice(bs, c.end);
+        }
+      }
+      flush();
+    };
+    walk(body, 0);
+    return captions + this.block(`\`\`\`\n${lines.join('\n')}\n\`\`\``);
   }
 
   private algorithm(body: string, ctx: Ctx): string {
@@ -1333,14 +1462,20 @@ export function latexToMarkdown(
   mainPath = 'main.tex',
 ): LatexMarkdown {
   const warnings: string[] = [];
-  let text = resolveInputs(stripComments(main), read, mainPath, warnings);
-  const { text: undefinedText, macros } = collectMacros(text, HANDLED);
-  text = expandMacros(undefinedText, macros);
+  const text = resolveInputs(stripComments(main), read, mainPath, warnings);
   const begin = text.indexOf('\\begin{document}');
-  const preamble = begin >= 0 ? text.slice(0, begin) : '';
+  let preamble = begin >= 0 ? text.slice(0, begin) : '';
   let body = begin >= 0 ? text.slice(begin + '\\begin{document}'.length) : text;
   const stop = body.indexOf('\\end{document}');
   if (stop >= 0) body = body.slice(0, stop);
+  // Definitions are read from the preamble and the body apart: a definition the reader gets wrong
+  // in a package (unbalanced braces) cannot swallow the paper.
+  const dir = mainPath.includes('/') ? mainPath.slice(0, mainPath.lastIndexOf('/') + 1) : '';
+  const pre = collectMacros(includeLocalPackages(preamble, read, dir), HANDLED);
+  const post = collectMacros(body, HANDLED, pre.macros);
+  const macros = post.macros;
+  preamble = expandMacros(pre.text, macros);
+  body = expandMacros(post.text, macros);
   const conv = new Converter(countChapters(body), macros.theorems);
   const titleTex = commandArg(preamble + body, 'title') ?? commandArg(preamble + body, 'icmltitle') ?? '';
   const title = conv

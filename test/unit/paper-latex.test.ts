@@ -56,6 +56,23 @@ test('macros: a recursive definition ends; a style redefining \\section does not
   assert.equal(md('\\a\\b', '\\newcommand{\\a}{\\b}\\newcommand{\\b}{\\a}'), '');
 });
 
+test('macros: a package shipped with the source is read; a broken definition in the preamble cannot eat the paper', () => {
+  const files: Record<string, string> = {
+    'macros.sty': '\\ProvidesPackage{macros}\n\\newcommand{\\given}{\\mid} % bar\n',
+  };
+  const r = latexToMarkdown(
+    String.raw`\documentclass{article}
+\usepackage[utf8]{inputenc}\usepackage{amsmath,macros}
+\def\broken{\iffalse{\fi
+\begin{document}
+\section{Kept}
+$p(y \given x)$
+\end{document}`,
+    (p) => files[p],
+  );
+  assert.match(r.markdown, /## 1 Kept\n\n\$p\(y \\mid x\)\$/);
+});
+
 test('macros: \\newenvironment expands around its content', () => {
   const out = md(
     '\\begin{note}[Careful]Read this.\\end{note}',
@@ -261,6 +278,43 @@ test('theorems, proofs, quotes, verbatim and algorithms', () => {
       '**Algorithm 1:** Train',
       '```\nRequire: data $D$\nfor $t = 1$ to $T$ do\n  $\\theta \\gets \\theta - \\eta g_t$\nend for\nreturn $\\theta$\n```',
     ].join('\n\n'),
+  );
+});
+
+test('algorithm2e: blocks with braced bodies and steps ending in \\; become indented lines', () => {
+  const out = md(String.raw`\begin{algorithm}[H]
+\SetAlgoLined\DontPrintSemicolon\SetKwInOut{Input}{Input}
+\KwIn{dataset $D$}
+initialise $\theta_0$\;
+\For{$t \gets 1$ \KwTo $T$}{
+  sample $x \sim D$\; \tcp{one sample}
+  \eIf{$f(x) > 0$}{ $\theta \gets \theta + \eta$\; }{ \lIf{$x = 0$}{skip} }
+}
+\KwRet{$\theta$}\;
+\caption{Training loop}\label{alg:train}
+\end{algorithm}
+Algorithm~\ref{alg:train}.`);
+  assert.equal(
+    out,
+    [
+      '**Algorithm 1:** Training loop',
+      '',
+      '```',
+      'Input: dataset $D$',
+      'initialise $\\theta_0$',
+      'for $t \\gets 1$ to $T$ do',
+      '  sample $x \\sim D$ // one sample',
+      '  if $f(x) > 0$ then',
+      '    $\\theta \\gets \\theta + \\eta$',
+      '  else',
+      '    if $x = 0$ then skip',
+      '  end',
+      'end',
+      'return $\\theta$',
+      '```',
+      '',
+      'Algorithm 1.',
+    ].join('\n'),
   );
 });
 
