@@ -10,7 +10,11 @@ export interface Span {
   end: number;
 }
 
-const isLetter = (c: string | undefined) => c !== undefined && /[A-Za-z@]/.test(c);
+function isLetter(c: string | undefined): boolean {
+  if (c === undefined) return false;
+  const n = c.charCodeAt(0);
+  return (n >= 65 && n <= 90) || (n >= 97 && n <= 122) || n === 64; // A-Z a-z @
+}
 
 /** Index of the `}` that closes the `{` at `open` (escaped braces skipped), or s.length if none does. */
 export function matchBrace(s: string, open: number, openCh = '{', closeCh = '}'): number {
