@@ -3,6 +3,7 @@
  * 127.0.0.1 in arXiv's layout (/abs, /pdf, /e-print), local .tex files and local archives.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
@@ -321,4 +322,46 @@ test('local sources: a missing \\input is a warning; files outside the .tex fold
     return true;
   });
   await assert.rejects(loadPaper(join(dir, 'absent.tex'), { cacheDir: dir }), /absent\.tex: file not found/);
+});
+
+const CLI = join(__dirname, '..', '..', 'dist', 'cli.js');
+
+/** The built CLI as a child (async: the test's server must keep answering while it runs). */
+async function klong(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; out: string; err: string }> {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (b) => {
+    out += b;
+  });
+  child.stderr.on('data', (b) => {
+    err += b;
+  });
+  const [code] = (await once(child, 'close')) as [number | null];
+  return { code, out, err };
+}
+
+test('klong paper <arXiv id> with KLONG_ARXIV_BASE: the LaTeX Markdown, or the PDF with a warning on stderr', {
+  skip: existsSync(CLI) ? false : 'dist/cli.js is missing: run `npm run build` first',
+}, async () => {
+  const state = await cache();
+  const ok = await klong(['paper', '2601.00001', '--state-dir', state], { KLONG_ARXIV_BASE: base });
+  assert.equal(ok.code, 0, ok.err);
+  assertFromLatex(ok.out);
+  assert.equal(ok.err, '');
+  const broken = await klong(['paper', 'arxiv.org/abs/2601.00002', '--state-dir', state], {
+    KLONG_ARXIV_BASE: base,
+  });
+  assert.equal(broken.code, 0, broken.err);
+  assert.match(broken.out, /^# Tiny Reproducible Experiments/);
+  assert.match(
+    broken.err,
+    /^warning: arXiv 2601\.00002: reading the PDF's text .* the source archive is damaged/m,
+  );
 });
