@@ -466,7 +466,18 @@ class Converter {
   constructor(
     private readonly chapters: boolean,
     private readonly theorems: Map<string, string>,
+    /** `\numberwithin{equation}{section}`: equations numbered 2.1, 2.2, … */
+    private readonly equationsWithin?: 'section' | 'chapter',
   ) {}
+
+  private nextEquation(): string {
+    const n = ++this.equation;
+    if (!this.equationsWithin) return String(n);
+    const top = this.chapters ? this.counters.chapter : this.counters.section;
+    const within =
+      this.equationsWithin === 'section' && this.chapters ? `${top}.${this.counters.section}` : String(top);
+    return `${this.appendix ? letter(top) + within.slice(String(top).length) : within}.${n}`;
+  }
 
   /** A block: its own paragraph in the output, kept whole by the whitespace pass. */
   block(md: string): string {
@@ -778,9 +789,11 @@ class Converter {
       const c = this.counters;
       if (name === 'chapter') {
         c.chapter++;
+        if (this.equationsWithin) this.equation = 0;
         c.section = c.subsection = c.subsubsection = 0;
       } else if (name === 'section') {
         c.section++;
+        if (this.equationsWithin === 'section') this.equation = 0;
         c.subsection = c.subsubsection = 0;
       } else if (name === 'subsection') {
         c.subsection++;
@@ -930,7 +943,7 @@ class Converter {
     let body = tex;
     if (numbering === 'equation') {
       const tag = /\\tag\*?\s*\{([^}]*)\}/.exec(body);
-      const num = tag ? tag[1]! : String(++this.equation);
+      const num = tag ? tag[1]! : this.nextEquation();
       this.target = { kind: 'Equation', num };
       body = this.mathText(body, true);
       if (!tag) body = `${body.trimEnd()} \\tag{${num}}`;
@@ -943,7 +956,7 @@ class Converter {
           if (last && !row.replace(/\\end\{[^}]*\}/, '').trim()) return this.mathText(row, true);
           if (/\\(nonumber|notag)(?![a-zA-Z])/.test(row)) return this.mathText(row, true);
           const tag = /\\tag\*?\s*\{([^}]*)\}/.exec(row);
-          this.target = { kind: 'Equation', num: tag ? tag[1]! : String(++this.equation) };
+          this.target = { kind: 'Equation', num: tag ? tag[1]! : this.nextEquation() };
           return this.mathText(row, true);
         })
         .join('\\\\');
@@ -1441,7 +1454,7 @@ function authorsOf(doc: string, conv: Converter): string[] {
     for (const part of cleaned.split(/\\(?:and|And|AND)(?![a-zA-Z])/)) {
       const first = part.split(/\\\\|\\newline(?![a-zA-Z])/)[0] ?? '';
       const text = conv.inline(first).replace(/[*`]/g, '');
-      for (const name of text.split(/\s*,\s*|\s+and\s+/))
+      for (const name of text.split(/\s*[,&]\s*|\s+and\s+/))
         if (name && /\p{L}/u.test(name) && !name.includes('@') && name.length < 80) names.push(name.trim());
     }
   }
@@ -1476,7 +1489,13 @@ export function latexToMarkdown(
   const macros = post.macros;
   preamble = expandMacros(pre.text, macros);
   body = expandMacros(post.text, macros);
-  const conv = new Converter(countChapters(body), macros.theorems);
+  const chapters = countChapters(body);
+  // Papers number equations on (1), (2), …; a report per chapter, or as \numberwithin says.
+  const within = /\\numberwithin\s*\{equation\}\s*\{(section|chapter)\}/.exec(preamble + body)?.[1] as
+    | 'section'
+    | 'chapter'
+    | undefined;
+  const conv = new Converter(chapters, macros.theorems, within ?? (chapters ? 'chapter' : undefined));
   const titleTex = commandArg(preamble + body, 'title') ?? commandArg(preamble + body, 'icmltitle') ?? '';
   const title = conv
     .inline(titleTex.replace(/\\thanks\s*\{(?:[^{}]|\{[^{}]*\})*\}/g, ''))

@@ -154,6 +154,16 @@ See Appendix~\ref{app:proofs} and \autoref{app:proofs}.`);
   );
 });
 
+test('equations numbered within sections when the paper says so', () => {
+  assert.equal(
+    md(
+      '\\section{A}\\begin{equation}a\\label{e:a}\\end{equation}\\section{B}\\begin{equation}b\\end{equation}\\begin{equation}c\\end{equation}\\eqref{e:a}',
+      '\\numberwithin{equation}{section}',
+    ),
+    '## 1 A\n\n$$\na \\tag{1.1}\n$$\n\n## 2 B\n\n$$\nb \\tag{2.1}\n$$\n\n$$\nc \\tag{2.2}\n$$\n\n(1.1)',
+  );
+});
+
 test('chapters: a report numbers sections inside chapters', () => {
   assert.equal(
     md('\\chapter{Start}\n\\section{One}\n\\chapter{Next}\n\\section{Two}'),
@@ -321,17 +331,17 @@ Algorithm~\ref{alg:train}.`);
 test('title, authors and abstract from the styles papers use', () => {
   const article = latexToMarkdown(String.raw`\documentclass{article}
 \title{A \textbf{Bold} Title\thanks{Funded.}\\ With Two Lines}
-\author{Ada Lovelace\thanks{Equal.} \\ London \\ \texttt{ada@x.org} \And Alan Turing$^{1}$ \\ Bletchley}
+\author{Ada Lovelace\thanks{Equal.} \\ London \\ \texttt{ada@x.org} \And Alan Turing$^{1}$ \& Grace Hopper \\ Bletchley}
 \begin{document}\maketitle
 \begin{abstract} Short. \end{abstract}
 \section{Intro} Hi.
 \end{document}`);
   assert.equal(article.title, 'A Bold Title With Two Lines');
-  assert.deepEqual(article.authors, ['Ada Lovelace', 'Alan Turing']);
+  assert.deepEqual(article.authors, ['Ada Lovelace', 'Alan Turing', 'Grace Hopper']);
   assert.equal(article.abstract, 'Short.');
   assert.match(
     article.markdown,
-    /^# A Bold Title With Two Lines\n\n\*Ada Lovelace, Alan Turing\*\n\n## Abstract\n\nShort\.\n\n## 1 Intro\n\nHi\.\n$/,
+    /^# A Bold Title With Two Lines\n\n\*Ada Lovelace, Alan Turing, Grace Hopper\*\n\n## Abstract\n\nShort\.\n\n## 1 Intro\n\nHi\.\n$/,
   );
   const icml = latexToMarkdown(String.raw`\documentclass{article}
 \begin{document}
