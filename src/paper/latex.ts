@@ -948,7 +948,7 @@ class Converter {
       body = this.mathText(body, true);
       if (!tag) body = `${body.trimEnd()} \\tag{${num}}`;
     } else if (numbering === 'rows') {
-      // Each row of an align gets a number unless it says \nonumber or \notag.
+      // Each row of an align gets a number unless it says \nonumber or \notag (LaTeX's rule).
       const rows = splitTop(body, '\\\\');
       body = rows
         .map((row, k) => {
@@ -956,8 +956,14 @@ class Converter {
           if (last && !row.replace(/\\end\{[^}]*\}/, '').trim()) return this.mathText(row, true);
           if (/\\(nonumber|notag)(?![a-zA-Z])/.test(row)) return this.mathText(row, true);
           const tag = /\\tag\*?\s*\{([^}]*)\}/.exec(row);
-          this.target = { kind: 'Equation', num: tag ? tag[1]! : this.nextEquation() };
-          return this.mathText(row, true);
+          const num = tag ? tag[1]! : this.nextEquation();
+          this.target = { kind: 'Equation', num };
+          const t = this.mathText(row, true);
+          // The number shown, as in the paper, so that "Eq. (3)" in the text can be found.
+          if (tag) return t;
+          const trail = /\s*$/.exec(t)![0];
+          const after = trail.includes('\n') ? trail.slice(trail.indexOf('\n')) : ' ';
+          return `${t.slice(0, t.length - trail.length)} \\tag{${num}}${after}`;
         })
         .join('\\\\');
     } else body = this.mathText(body, true);

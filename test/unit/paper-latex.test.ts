@@ -110,7 +110,7 @@ See \eqref{eq:f}, \eqref{eq:e}, \ref{eq:a} and \eqref{eq:none}.`);
       '',
       '$$\ng\n$$',
       '',
-      '$$\n\\begin{align}\n  a &= b  \\\\\n  c &= d \\nonumber \\\\\n  e &= f \n\\end{align}\n$$',
+      '$$\n\\begin{align}\n  a &= b \\tag{2} \\\\\n  c &= d \\nonumber \\\\\n  e &= f \\tag{3}\n\\end{align}\n$$',
       '',
       'See (1), (3), 2 and ([eq:none]).',
     ].join('\n'),
