@@ -159,7 +159,7 @@ export function parseReproduceArgs(args: string[], env: NodeJS.ProcessEnv): Repr
   };
 }
 
-const PAPER_USAGE = `Usage: klong paper <paper.pdf|paper.md|paper.tex|source.tar.gz|URL|arXiv id> [--out FILE] [--state-dir D]
+const PAPER_USAGE = `Usage: klong paper <paper.pdf|paper.md|paper.tex|source.tar.gz|source.zip|URL|arXiv id> [--out FILE] [--state-dir D]
 
 Prints the paper as the agent gets it: the Markdown that is pinned in its context, with the
 title, authors and sections read from the PDF's layout, or, for an arXiv paper or a .tex file,

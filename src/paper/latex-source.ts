@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, inflateRawSync } from 'node:zlib';
 import { extract } from 'tar-stream';
 import { PaperError } from './errors';
 import { latexToMarkdown } from './latex';
@@ -17,7 +17,7 @@ import type { Paper } from './types';
 
 /** Names read as LaTeX source rather than as a PDF or Markdown. */
 export function isLatexSourceName(path: string): boolean {
-  return /\.(tex|ltx|tar\.gz|tgz|tar|tex\.gz)$/i.test(path);
+  return /\.(tex|ltx|tar\.gz|tgz|tar|tex\.gz|zip)$/i.test(path);
 }
 
 /** Files bigger than this are not text a paper \inputs (data, images). */
@@ -57,8 +57,11 @@ export async function unpackSource(
   const head = new TextDecoder('latin1').decode(bytes.subarray(0, 512));
   if (head.startsWith('%PDF-'))
     throw new PaperError(origin, 'there is no LaTeX source (the e-print is a PDF)');
-  if (head.startsWith('PK\u0003\u0004'))
-    throw new PaperError(origin, 'zip archives are not read; unpack it and give its main .tex file');
+  if (head.startsWith('PK\u0003\u0004') || head.startsWith('PK\u0005\u0006')) {
+    const files = new Map<string, string>();
+    for (const [name, data] of readZip(bytes, origin)) if (isText(data)) files.set(name, decodeText(data));
+    return files;
+  }
   if (/^\s*<(!doctype html|html)/i.test(head))
     throw new PaperError(origin, 'the server returned an HTML page, not a source archive');
   const files = new Map<string, string>();
@@ -96,6 +99,58 @@ async function readTar(bytes: Uint8Array, origin: string): Promise<Map<string, U
     throw new PaperError(origin, `the source archive is damaged (tar: ${(err as Error).message})`, {
       cause: err,
     });
+  }
+  return out;
+}
+
+/**
+ * The files of a zip (Overleaf's "Download source"): stored or deflated entries, read through the
+ * central directory. Zip64, encrypted entries and other methods are not read.
+ */
+export function readZip(bytes: Uint8Array, origin: string): Map<string, Uint8Array> {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const damaged = (why: string): never => {
+    throw new PaperError(origin, `the zip archive is damaged or not supported (${why})`);
+  };
+  let eocd = -1;
+  for (let i = buf.length - 22; i >= Math.max(0, buf.length - 65_557); i--)
+    if (buf.readUInt32LE(i) === 0x06054b50) {
+      eocd = i;
+      break;
+    }
+  if (eocd < 0) damaged('no end of central directory');
+  const count = buf.readUInt16LE(eocd + 10);
+  let at = buf.readUInt32LE(eocd + 16);
+  if (count === 0xffff || at === 0xffffffff) damaged('zip64');
+  const out = new Map<string, Uint8Array>();
+  let total = 0;
+  for (let k = 0; k < count; k++) {
+    if (at + 46 > buf.length || buf.readUInt32LE(at) !== 0x02014b50) damaged('bad central directory');
+    const flags = buf.readUInt16LE(at + 8);
+    const method = buf.readUInt16LE(at + 10);
+    const size = buf.readUInt32LE(at + 20);
+    const plain = buf.readUInt32LE(at + 24);
+    const nameLen = buf.readUInt16LE(at + 28);
+    const skip = nameLen + buf.readUInt16LE(at + 30) + buf.readUInt16LE(at + 32);
+    const local = buf.readUInt32LE(at + 42);
+    const name = normalizePath(buf.toString(flags & 0x800 ? 'utf8' : 'latin1', at + 46, at + 46 + nameLen));
+    at += 46 + skip;
+    if (!name || name.endsWith('/') || flags & 1 || plain > MAX_FILE) continue;
+    if (local + 30 > buf.length || buf.readUInt32LE(local) !== 0x04034b50) damaged('bad local header');
+    const start = local + 30 + buf.readUInt16LE(local + 26) + buf.readUInt16LE(local + 28);
+    if (start + size > buf.length) damaged('truncated');
+    const raw = buf.subarray(start, start + size);
+    let data: Buffer;
+    try {
+      if (method === 0) data = raw;
+      else if (method === 8) data = inflateRawSync(raw, { maxOutputLength: MAX_FILE + 1 });
+      else continue;
+    } catch (err) {
+      return damaged(`${name}: ${(err as Error).message}`);
+    }
+    total += data.length;
+    if (total > MAX_UNPACKED) damaged('too large');
+    out.set(name, new Uint8Array(data));
   }
   return out;
 }
@@ -216,7 +271,7 @@ export async function paperFromLatexPath(path: string): Promise<Paper & { warnin
     paper = paperFromLatexFiles(await unpackSource(bytes, path, name), path, path);
   }
   // A PDF beside the source (paper.tex → paper.pdf) is what the paper panel shows.
-  const pdf = path.replace(/\.(tex|ltx|tar\.gz|tgz|tar|tex\.gz)$/i, '.pdf');
+  const pdf = path.replace(/\.(tex|ltx|tar\.gz|tgz|tar|tex\.gz|zip)$/i, '.pdf');
   if (pdf !== path && existsSync(pdf)) paper.pdfFile = pdf;
   return paper;
 }

@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { gzipSync } from 'node:zlib';
+import { crc32, deflateRawSync, gzipSync } from 'node:zlib';
 import { pack } from 'tar-stream';
 import { createPaperReader, loadPaper, PaperError } from '../../src/paper';
 import { BODY, makePaper } from '../support/paper-pdf';
@@ -78,6 +78,49 @@ async function tarGz(files: Record<string, string | Uint8Array>): Promise<Uint8A
   p.finalize();
   await once(p, 'end');
   return new Uint8Array(gzipSync(Buffer.concat(chunks)));
+}
+
+/** A zip as Overleaf's "Download source" writes one: deflated entries, UTF-8 names, a central directory. */
+function zipOf(files: Record<string, string>): Uint8Array {
+  const locals: Buffer[] = [];
+  const central: Buffer[] = [];
+  let offset = 0;
+  for (const [name, text] of Object.entries(files)) {
+    const data = Buffer.from(text);
+    const packed = deflateRawSync(data);
+    const n = Buffer.from(name);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(0x800, 6);
+    local.writeUInt16LE(8, 8);
+    local.writeUInt32LE(crc32(data), 14);
+    local.writeUInt32LE(packed.length, 18);
+    local.writeUInt32LE(data.length, 22);
+    local.writeUInt16LE(n.length, 26);
+    const dir = Buffer.alloc(46);
+    dir.writeUInt32LE(0x02014b50, 0);
+    dir.writeUInt16LE(20, 4);
+    dir.writeUInt16LE(20, 6);
+    dir.writeUInt16LE(0x800, 8);
+    dir.writeUInt16LE(8, 10);
+    dir.writeUInt32LE(crc32(data), 16);
+    dir.writeUInt32LE(packed.length, 20);
+    dir.writeUInt32LE(data.length, 24);
+    dir.writeUInt16LE(n.length, 28);
+    dir.writeUInt32LE(offset, 42);
+    locals.push(local, n, packed);
+    central.push(dir, n);
+    offset += local.length + n.length + packed.length;
+  }
+  const cd = Buffer.concat(central);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(Object.keys(files).length, 8);
+  end.writeUInt16LE(Object.keys(files).length, 10);
+  end.writeUInt32LE(cd.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return new Uint8Array(Buffer.concat([...locals, cd, end]));
 }
 
 let server: Server;
@@ -271,7 +314,7 @@ test('without a PDF the LaTeX source alone is enough; without either the PDF err
   );
 });
 
-test('a local .tex file with \\input, and a local .tar.gz, read as the e-print is', async () => {
+test('a local .tex file with \\input, a local .tar.gz and an Overleaf .zip, read as the e-print is', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'latex-local-'));
   await mkdir(join(dir, 'paper', 'sections'), { recursive: true });
   await writeFile(join(dir, 'paper', 'main.tex'), MAIN);
@@ -291,6 +334,19 @@ test('a local .tex file with \\input, and a local .tar.gz, read as the e-print i
   const fromTar = await loadPaper(join(dir, 'source.tar.gz'), { cacheDir: dir });
   assert.equal(fromTar.markdown, fromTex.markdown);
   assert.equal(fromTar.source, join(dir, 'source.tar.gz'));
+  // An Overleaf download: a zip with the project in a folder of its own.
+  await writeFile(
+    join(dir, 'overleaf.zip'),
+    zipOf({ 'proj/main.tex': MAIN, 'proj/sections/method.tex': METHOD }),
+  );
+  const fromZip = await loadPaper(join(dir, 'overleaf.zip'), { cacheDir: dir });
+  assert.equal(fromZip.markdown, fromTex.markdown);
+  const cut = zipOf({ 'main.tex': MAIN });
+  await writeFile(join(dir, 'cut.zip'), cut.subarray(0, cut.length - 30));
+  await assert.rejects(
+    loadPaper(join(dir, 'cut.zip'), { cacheDir: dir }),
+    /cut\.zip: the zip archive is damaged/,
+  );
   assert.deepEqual(await readdir(join(dir, 'paper')), ['main.pdf', 'main.tex', 'sections']);
 });
 
