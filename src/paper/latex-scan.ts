@@ -245,12 +245,21 @@ export interface Macro {
   body: string;
 }
 
+export interface Theorem {
+  title: string;
+  /** The counter it numbers with (its own name, or the one it shares). */
+  counter: string;
+  /** Numbered within sections (`[section]`): 2.1, 2.2, … */
+  within?: string;
+  numbered: boolean;
+}
+
 export interface Macros {
   commands: Map<string, Macro>;
   /** `\newenvironment{name}[n]{begin}{end}`. */
   environments: Map<string, Macro & { after: string }>;
-  /** `\newtheorem{name}{Title}`: theorem-like environments and their printed names. */
-  theorems: Map<string, string>;
+  /** `\newtheorem{name}[shared]{Title}[within]`: theorem-like environments. */
+  theorems: Map<string, Theorem>;
 }
 
 const DEFINITION =
@@ -305,7 +314,15 @@ function parseDefinition(
     end = title.end;
     const within = readOptional(s, end);
     if (within) end = within.end;
-    macros.theorems.set(name.text.trim(), title.text.trim());
+    const sharedWith = shared ? macros.theorems.get(shared.text.trim()) : undefined;
+    macros.theorems.set(name.text.trim(), {
+      title: title.text.trim(),
+      counter: sharedWith?.counter ?? shared?.text.trim() ?? name.text.trim(),
+      ...((sharedWith?.within ?? within?.text.trim())
+        ? { within: sharedWith?.within ?? within!.text.trim() }
+        : {}),
+      numbered: !star,
+    });
     return end;
   }
   if (kind.endsWith('newenvironment')) {

@@ -195,7 +195,9 @@ export function findMainFile(files: Map<string, string>, origin: string): string
         ).test(t),
     );
   const rank = (n: string) =>
-    (included(n) ? 0 : 4) +
+    (included(n) ? 0 : 8) +
+    // A supplement, a rebuttal or a cover letter has a \documentclass of its own; it is not the paper.
+    (/supp|appendix|rebuttal|response|cover|letter|poster|slides/i.test(basename(n)) ? 0 : 4) +
     (/^(main|ms|paper|arxiv|article)\.tex$/i.test(basename(n)) ? 2 : 0) +
     (n.includes('/') ? 0 : 1);
   return mains.sort((a, b) => rank(b) - rank(a) || files.get(b)!.length - files.get(a)!.length)[0]!;

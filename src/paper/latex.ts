@@ -18,6 +18,7 @@ import {
   resolveInputs,
   skipSpace,
   stripComments,
+  type Theorem,
 } from './latex-scan';
 import type { PdfMarkdown } from './pdf-markdown';
 
@@ -458,17 +459,24 @@ class Converter {
   private counters = { part: 0, chapter: 0, section: 0, subsection: 0, subsubsection: 0 };
   private floats = { Figure: 0, Table: 0, Algorithm: 0 };
   private equation = 0;
-  private theoremCount = new Map<string, number>();
+  /** Per counter: the count, and the section it counts within (a new section starts it again). */
+  private theoremCount = new Map<string, { n: number; at: string }>();
   private appendix = false;
   private target: Target | undefined;
   abstract = '';
 
   constructor(
     private readonly chapters: boolean,
-    private readonly theorems: Map<string, string>,
+    private readonly theorems: Map<string, Theorem>,
     /** `\numberwithin{equation}{section}`: equations numbered 2.1, 2.2, … */
     private readonly equationsWithin?: 'section' | 'chapter',
   ) {}
+
+  /** The current top-level number (section, or chapter in a report), as printed. */
+  private sectionNumber(): string {
+    const top = this.chapters ? this.counters.chapter : this.counters.section;
+    return this.appendix ? letter(top) : String(top);
+  }
 
   private nextEquation(): string {
     const n = ++this.equation;
@@ -900,15 +908,20 @@ class Converter {
       const title = o ? this.inline(o.text, ctx) : 'Proof';
       return { text: `\n\n*${title}.* ${this.convert(o ? body.slice(o.end) : body, ctx)} ∎\n\n`, end };
     }
-    const thm = this.theorems.get(base) ?? THEOREMS[base];
+    const declared = this.theorems.get(name) ?? this.theorems.get(base);
+    const thm = declared?.title ?? THEOREMS[base];
     if (thm) {
       const o = readOptional(body, 0);
       let num = '';
-      if (!starred) {
-        const n = (this.theoremCount.get(thm) ?? 0) + 1;
-        this.theoremCount.set(thm, n);
-        num = ` ${n}`;
-        this.target = { kind: thm, num: String(n) };
+      if (!starred && declared?.numbered !== false) {
+        const counter = declared?.counter ?? base;
+        const at = declared?.within ? this.sectionNumber() : '';
+        const prev = this.theoremCount.get(counter);
+        const n = prev && prev.at === at ? prev.n + 1 : 1;
+        this.theoremCount.set(counter, { n, at });
+        num = at ? `${at}.${n}` : String(n);
+        this.target = { kind: thm, num };
+        num = ` ${num}`;
       }
       const note = o ? ` (${this.inline(o.text, ctx)})` : '';
       return {

@@ -334,10 +334,16 @@ test('a local .tex file with \\input, a local .tar.gz and an Overleaf .zip, read
   const fromTar = await loadPaper(join(dir, 'source.tar.gz'), { cacheDir: dir });
   assert.equal(fromTar.markdown, fromTex.markdown);
   assert.equal(fromTar.source, join(dir, 'source.tar.gz'));
-  // An Overleaf download: a zip with the project in a folder of its own.
+  // An Overleaf download: a zip with the project in a folder of its own, and a supplement (bigger,
+  // with a \documentclass of its own) that is not taken for the paper.
+  const supplement = `\\documentclass{article}\\begin{document}\\section{Extra proofs}${'Long proof. '.repeat(2000)}\\end{document}`;
   await writeFile(
     join(dir, 'overleaf.zip'),
-    zipOf({ 'proj/main.tex': MAIN, 'proj/sections/method.tex': METHOD }),
+    zipOf({
+      'proj/supplementary.tex': supplement,
+      'proj/neurips.tex': MAIN,
+      'proj/sections/method.tex': METHOD,
+    }),
   );
   const fromZip = await loadPaper(join(dir, 'overleaf.zip'), { cacheDir: dir });
   assert.equal(fromZip.markdown, fromTex.markdown);

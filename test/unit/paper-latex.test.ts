@@ -275,7 +275,7 @@ test('theorems, proofs, quotes, verbatim and algorithms', () => {
 \State \Return $\theta$
 \end{algorithmic}
 \end{algorithm}`,
-    '\\newtheorem{thm}{Theorem}[section]',
+    '\\newtheorem{thm}{Theorem}',
   );
   assert.equal(
     out,
@@ -325,6 +325,21 @@ Algorithm~\ref{alg:train}.`);
       '',
       'Algorithm 1.',
     ].join('\n'),
+  );
+});
+
+test('theorem counters: shared between environments, within sections, unnumbered with \\newtheorem*', () => {
+  const out = md(
+    String.raw`\section{A}
+\begin{theorem}T.\end{theorem}\begin{proposition}P.\end{proposition}\begin{remark}R.\end{remark}
+\section{B}
+\begin{theorem}\label{t:b}U.\end{theorem}
+See \cref{t:b}.`,
+    String.raw`\newtheorem{theorem}{Theorem}[section]\newtheorem{proposition}[theorem]{Proposition}\newtheorem*{remark}{Remark}`,
+  );
+  assert.equal(
+    out,
+    '## 1 A\n\n**Theorem 1.1**. T.\n\n**Proposition 1.2**. P.\n\n**Remark**. R.\n\n## 2 B\n\n**Theorem 2.1**. U.\n\nSee Theorem 2.1.',
   );
 });
 
