@@ -518,9 +518,13 @@ class Converter {
       .filter(Boolean)
       .map((p) => {
         const b = /^\u0000(\d+)\u0000$/.exec(p);
-        return b
-          ? this.blocks[Number(b[1])]!
-          : p.replace(/\u0000(\d+)\u0000/g, (_, n) => this.blocks[Number(n)]!);
+        if (b) return this.blocks[Number(b[1])]!;
+        // Text that only looks like Markdown structure (`\# of runs`, `1. place`) stays text.
+        const text = p
+          .replace(/^(#{1,6}(?=\s|$)|>|[-+*](?=\s))/gm, '\\$1')
+          .replace(/^(\d+)([.)]\s)/gm, '$1\\$2')
+          .replace(/\u0004/g, '');
+        return text.replace(/\u0000(\d+)\u0000/g, (_, n) => this.blocks[Number(n)]!);
       });
     return paras.join('\n\n');
   }
@@ -707,7 +711,7 @@ class Converter {
       case 'item': {
         // An \item outside a list (its list came from a macro): a bullet.
         const label = opt();
-        return { text: `\n\n- ${label ? `**${this.inline(label, ctx)}** ` : ''}`, end };
+        return { text: `\n\n\u0004- ${label ? `**${this.inline(label, ctx)}** ` : ''}`, end };
       }
       case 'abstract': {
         // \abstract{…} (some classes) is the abstract environment.
@@ -1532,6 +1536,6 @@ export function latexToMarkdown(
   const head = [`# ${title || 'Untitled'}`];
   if (authors.length) head.push(`*${authors.join(', ')}*`);
   md = conv.resolveRefs([...head, md].filter(Boolean).join('\n\n'));
-  md = md.replace(/[\u0000-\u0002]/g, '').replace(/\n{3,}/g, '\n\n');
+  md = md.replace(/[\u0000-\u0004]/g, '').replace(/\n{3,}/g, '\n\n');
   return { title, authors, abstract: conv.resolveRefs(conv.abstract), markdown: `${md.trim()}\n`, warnings };
 }

@@ -183,6 +183,17 @@ Claim\footnote{A note.} with refs~\cite{a,b} \citep[p.~3]{c} \citet{d}.\nocite{e
   );
 });
 
+test('text that looks like Markdown structure stays text: no stray headings, lists or quotes', () => {
+  assert.equal(
+    md('\\# of runs is 5.\n\n1. place goes to us.\n\n- not a list\n\n> not a quote'),
+    '\\# of runs is 5.\n\n1\\. place goes to us.\n\n\\- not a list\n\n\\> not a quote',
+  );
+  assert.deepEqual(
+    buildSections(latexToMarkdown('\\section{Real}\n\\# fake heading').markdown).map((s) => s.title),
+    ['1 Real'],
+  );
+});
+
 test('unknown commands keep their argument text; unknown environments pass their content through', () => {
   assert.equal(md('\\mystery{kept} and \\other[opt]{also}.'), 'kept and also.');
   assert.equal(md('\\begin{weirdbox}Inside \\textbf{it}.\\end{weirdbox}'), 'Inside **it**.');
@@ -392,7 +403,7 @@ test('odd input never throws: prefixes, suffixes and garbled splices of a paper 
       tried++;
       const r = latexToMarkdown(s);
       assert.equal(typeof r.markdown, 'string');
-      assert.doesNotMatch(r.markdown, /[\u0000-\u0002]/, `placeholder left in output for cut ${n}`);
+      assert.doesNotMatch(r.markdown, /[\u0000-\u0004]/, `placeholder left in output for cut ${n}`);
     }
   }
   assert.ok(tried > 800, String(tried));
