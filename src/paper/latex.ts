@@ -281,7 +281,6 @@ const DROP: Record<string, [number, number]> = {
   cline: [0, 1],
   cmidrule: [0, 1],
   urlstyle: [0, 1],
-  bibliographystyleX: [0, 0],
   renewcommand: [0, 2],
   newcommand: [0, 2],
   begingroup: [0, 0],
@@ -298,7 +297,7 @@ const SILENT = new Set(
     'endhead endfirsthead endfoot endlastfoot frenchspacing sloppy fussy onecolumn strut displaystyle ' +
     'textstyle allowdisplaybreaks today ignorespaces unskip hss nobreak appendixpage bf it em sl tt ' +
     'bfseries itshape slshape ttfamily tabularnewline hdashline firsthline lasthline global ' +
-    'IEEEpeerreviewmaketitle printAffiliationsAndNotice thispagestyleempty hspacefill'
+    'IEEEpeerreviewmaketitle'
   ).split(' '),
 );
 const MATH_ENVS = new Set(['equation', 'displaymath', 'math', 'dmath', 'dgroup']);
@@ -455,7 +454,6 @@ interface Target {
 class Converter {
   readonly blocks: string[] = [];
   readonly labels = new Map<string, Target>();
-  readonly warnings: string[] = [];
   private counters = { part: 0, chapter: 0, section: 0, subsection: 0, subsubsection: 0 };
   private floats = { Figure: 0, Table: 0, Algorithm: 0 };
   private equation = 0;
@@ -631,7 +629,7 @@ class Converter {
     }
     if (REF.has(name)) {
       const keys = arg();
-      return { text: `\u0001${name}|${keys}\u0001`, end };
+      return { text: `\u0001${name}:${keys}\u0001`, end };
     }
     if (name === 'label') {
       const key = arg().trim();
@@ -949,7 +947,7 @@ class Converter {
     });
     t = t.replace(
       /\\(eqref|ref|autoref|cref|Cref)\s*\{([^}]*)\}/g,
-      (_, n: string, k: string) => `\u0001${n}|${k}\u0001`,
+      (_, n: string, k: string) => `\u0001${n}:${k}\u0001`,
     );
     t = t.replace(/\\ensuremath\s*\{/g, '{');
     // A blank line would end a Markdown paragraph (and the math) early.
@@ -1277,7 +1275,7 @@ class Converter {
 
   /** `\ref` placeholders → numbers once every label is known. */
   resolveRefs(md: string): string {
-    return md.replace(/\u0001([a-zA-Z]+)\|([^\u0001]*)\u0001/g, (_, cmd: string, keys: string) => {
+    return md.replace(/\u0001([a-zA-Z]+):([^\u0001]*)\u0001/g, (_, cmd: string, keys: string) => {
       const parts = keys
         .split(',')
         .map((k) => k.trim())

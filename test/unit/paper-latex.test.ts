@@ -209,7 +209,7 @@ test('tables: booktabs rules dropped, \\multicolumn spans, escaped & and | in ce
 \toprule
 \multicolumn{3}{c}{Header spanning} \\ \cmidrule(lr){1-3}
 A \& B & $x|y$ & \textbf{1.0} \\ \hline
-C & \multirow{2}{*}{merged} & 2 \\[2pt]
+C & \multirow{2}{*}{merged} & see \ref{tab:s} \\[2pt]
 \bottomrule
 \end{tabular}}
 \end{table*}
@@ -222,7 +222,7 @@ Table~\ref{tab:s}.`);
       '| Header spanning |  |  |',
       '| --- | --- | --- |',
       '| A & B | $x\\|y$ | **1.0** |',
-      '| C | merged | 2 |',
+      '| C | merged | see 1 |',
       '',
       'Table 1.',
     ].join('\n'),
