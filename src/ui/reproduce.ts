@@ -253,11 +253,9 @@ export class ReproduceController implements vscode.Disposable {
     attached = true;
     ui.edits.setQueue(run.queue);
     void ui.progress.reveal();
-    // The PDF itself, or the one downloaded for an arXiv id or URL (the text may be from its LaTeX).
-    const pdfFile = run.paper.pdfFile ?? run.paper.source;
-    if (pdfFile.toLowerCase().endsWith('.pdf') && existsSync(pdfFile)) {
+    if (run.paper.source.toLowerCase().endsWith('.pdf') && existsSync(run.paper.source)) {
       void ui.paper.show({
-        uri: vscode.Uri.file(pdfFile),
+        uri: vscode.Uri.file(run.paper.source),
         title: run.paper.title,
         sections: run.paper.sections,
       });
