@@ -718,10 +718,10 @@ class Converter {
       case 'vskip':
       case 'hskip':
       case 'kern': {
-        const d = /^\s*=?\s*-?[\d.]+\s*[a-z]{2}(?:\s*(?:plus|minus)\s*-?[\d.]+\s*[a-z]{2})*/.exec(
-          s.slice(end),
-        );
-        return { text: '', end: end + (d ? d[0].length : 0) };
+        // A dimension without braces (`\vskip 2pt plus 1pt`), read where it stands.
+        const d = /\s*=?\s*-?[\d.]+\s*[a-z]{2}(?:\s*(?:plus|minus)\s*-?[\d.]+\s*[a-z]{2})*/y;
+        d.lastIndex = end;
+        return { text: '', end: d.exec(s) ? d.lastIndex : end };
       }
       case 'textcolor':
       case 'colorbox': {

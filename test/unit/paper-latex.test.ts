@@ -198,6 +198,7 @@ test('unknown commands keep their argument text; unknown environments pass their
   assert.equal(md('\\mystery{kept} and \\other[opt]{also}.'), 'kept and also.');
   assert.equal(md('\\begin{weirdbox}Inside \\textbf{it}.\\end{weirdbox}'), 'Inside **it**.');
   assert.equal(md('\\begin{center}Centered\\end{center}'), 'Centered');
+  assert.equal(md('Above.\\vskip 2pt plus 1pt Below.\\vspace{-3mm}\\hspace*{1em}End.'), 'Above. Below.End.');
   assert.equal(md('\\begin{tikzpicture}\\draw (0,0) -- (1,1);\\end{tikzpicture}Text.'), 'Text.');
 });
 
