@@ -53,6 +53,17 @@ async function loadArxiv(pdfUrl: string, id: string, opts: FetchOptions): Promis
   if (tex.status === 'fulfilled') {
     const { warnings, ...paper } = tex.value;
     for (const w of warnings) opts.onWarning?.(`arXiv ${id}: ${w}`);
+    // Files the source \inputs but does not ship may hold whole sections: then the PDF says more.
+    const missing = warnings.filter((w) => /no such file/.test(w));
+    if (missing.length && pdf.status === 'fulfilled') {
+      const fromPdf = await paperFromPdf(pdf.value.bytes, pdf.value.origin).catch(() => undefined);
+      if (fromPdf && letters(paper.markdown) < 0.5 * letters(fromPdf.markdown)) {
+        opts.onWarning?.(
+          `arXiv ${id}: reading the PDF's text (equations may be garbled) because the LaTeX source is missing files (${missing.length}) and gives less than half of the PDF's text`,
+        );
+        return { ...fromPdf, ...(pdf.value.file ? { pdfFile: pdf.value.file } : {}) };
+      }
+    }
     if (pdf.status === 'fulfilled' && pdf.value.file) paper.pdfFile = pdf.value.file;
     else if (pdf.status === 'rejected')
       opts.onWarning?.(
@@ -67,3 +78,5 @@ async function loadArxiv(pdfUrl: string, id: string, opts: FetchOptions): Promis
   const got = pdf.value;
   return { ...(await paperFromPdf(got.bytes, got.origin)), ...(got.file ? { pdfFile: got.file } : {}) };
 }
+
+const letters = (s: string) => (s.match(/\p{L}/gu) ?? []).length;

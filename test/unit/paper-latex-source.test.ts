@@ -144,6 +144,7 @@ before(async () => {
     '2601.00003': pdf, // arXiv serves the PDF as the e-print of a PDF-only submission
     '2601.00004': single,
     '2601.00005': await tarGz({ 'notes.txt': 'no TeX here' }),
+    '2601.00006': await tarGz({ 'main.tex': MAIN }), // sections/method.tex not shipped
   };
   server = createServer((req, res) => {
     const url = req.url ?? '';
@@ -283,6 +284,22 @@ test('a broken, PDF-only, TeX-less or missing e-print falls back to the PDF text
       id,
     );
   }
+});
+
+test('a source that lacks the files it \\inputs and so says much less than the PDF gives way to the PDF', async () => {
+  const warnings: string[] = [];
+  const paper = await loadPaper('2601.00006', {
+    cacheDir: await cache(),
+    arxivBaseUrl: base,
+    onWarning: (w) => warnings.push(w),
+  });
+  assert.equal(paper.title, 'Tiny Reproducible Experiments');
+  assert.equal(paper.format, undefined);
+  assert.match(warnings.join('\n'), /\\input\{sections\/method\}: no such file in the source/);
+  assert.match(
+    warnings.join('\n'),
+    /reading the PDF's text .* missing files \(1\) and gives less than half of the PDF's text/,
+  );
 });
 
 test('without a PDF the LaTeX source alone is enough; without either the PDF error is the one given', async () => {
