@@ -194,6 +194,8 @@ export function resolveInputs(
       }
     }
     name = name.trim().replace(/^"|"$/g, '');
+    // A macro's `\input{figs/#1}` is read once the macro is expanded.
+    if (name.includes('#')) continue;
     out += text.slice(from, m.index);
     from = end;
     const candidates = [dir + name, dirOf(current) + dir + name];

@@ -1510,6 +1510,11 @@ export function latexToMarkdown(
   const macros = post.macros;
   preamble = expandMacros(pre.text, macros);
   body = expandMacros(post.text, macros);
+  // \input inside a macro (`\newcommand{\tab}[1]{\input{tables/#1}}`) names its file only now.
+  if (/\\(input|include|subfile)(?![a-zA-Z@])/.test(body)) {
+    const again = collectMacros(resolveInputs(body, read, mainPath, warnings), HANDLED, macros);
+    body = expandMacros(again.text, macros);
+  }
   const chapters = countChapters(body);
   // Papers number equations on (1), (2), …; a report per chapter, or as \numberwithin says.
   const within = /\\numberwithin\s*\{equation\}\s*\{(section|chapter)\}/.exec(preamble + body)?.[1] as

@@ -73,6 +73,17 @@ $p(y \given x)$
   assert.match(r.markdown, /## 1 Kept\n\n\$p\(y \\mid x\)\$/);
 });
 
+test('macros: an \\input inside a macro is read once the macro names its file', () => {
+  const files: Record<string, string> = { 'tables/main.tex': 'A & B \\\\ 1 & 2 \\\\' };
+  const r = latexToMarkdown(
+    String.raw`\documentclass{article}\newcommand{\tab}[1]{\begin{tabular}{cc}\input{tables/#1}\end{tabular}}
+\begin{document}\tab{main}\tab{absent}\end{document}`,
+    (p) => files[p],
+  );
+  assert.match(r.markdown, /\| A \| B \|\n\| --- \| --- \|\n\| 1 \| 2 \|/);
+  assert.deepEqual(r.warnings, ['\\input{tables/absent}: no such file in the source']);
+});
+
 test('macros: \\newenvironment expands around its content', () => {
   const out = md(
     '\\begin{note}[Careful]Read this.\\end{note}',
