@@ -165,10 +165,11 @@ export function parseReproduceArgs(args: string[], env: NodeJS.ProcessEnv): Repr
   };
 }
 
-const PAPER_USAGE = `Usage: klong paper <paper.pdf|paper.md|URL|arXiv id> [--out FILE] [--state-dir D]
+const PAPER_USAGE = `Usage: klong paper <paper.pdf|paper.md|paper.tex|source.tar.gz|source.zip|URL|arXiv id> [--out FILE] [--state-dir D]
 
 Prints the paper as the agent gets it: the Markdown that is pinned in its context, with the
-title, authors and sections read from the PDF's layout. Useful to check a PDF before a long run.`;
+title, authors and sections read from the PDF's layout, or, for an arXiv paper or a .tex file,
+from the LaTeX source (equations as written). Useful to check a paper before a long run.`;
 
 async function paperCommand(args: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseCommandArgs('paper', PAPER_USAGE, args, {
@@ -183,7 +184,10 @@ async function paperCommand(args: string[], io: CliIO): Promise<number> {
   if (positionals.length !== 1) throw new CliError(`klong paper takes one paper.\n\n${PAPER_USAGE}`, 2);
   const { loadPaper } = await import('../paper');
   const stateDir = values['state-dir'] ?? defaultStateDir();
-  const paper = await loadPaper(positionals[0]!, { cacheDir: join(stateDir, 'cache', 'papers') });
+  const paper = await loadPaper(positionals[0]!, {
+    cacheDir: join(stateDir, 'cache', 'papers'),
+    onWarning: (m) => io.err.write(`warning: ${m}\n`),
+  });
   const text = paper.markdown.endsWith('\n') ? paper.markdown : `${paper.markdown}\n`;
   if (values.out) {
     await writeFile(values.out, text);

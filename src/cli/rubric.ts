@@ -239,7 +239,10 @@ async function generateCommand(args: string[], io: CliIO, env: NodeJS.ProcessEnv
   const { generateRubric, loadPaper, serializeRubric } = await import('../paper');
   const say = (s: string) => io.err.write(`${s}\n`);
   const stateDir = values['state-dir'] ?? defaultStateDir();
-  const paper = await loadPaper(positionals[0]!, { cacheDir: join(stateDir, 'cache', 'papers') });
+  const paper = await loadPaper(positionals[0]!, {
+    cacheDir: join(stateDir, 'cache', 'papers'),
+    onWarning: (m) => say(`warning: ${m}`),
+  });
   const model = values.model ?? env.KLONG_MODEL ?? 'gpt-4.1';
   const client = new OpenAIModelClient({
     baseURL: values['base-url'] ?? env.OPENAI_BASE_URL ?? 'https://api.openai.com/v1',

@@ -34,6 +34,11 @@ export async function openSessionFiles(
 ): Promise<{ live: LiveSession; saved: SavedRun; paper: Paper }> {
   const store = new SessionStore(settings.stateDir);
   const cacheDir = join(settings.stateDir, 'cache');
+  // Why a paper was read a second-best way (its LaTeX source fell back to the PDF, …).
+  const paperOpts = {
+    cacheDir: join(cacheDir, 'papers'),
+    onWarning: (m: string) => (hooks.onWarning ? hooks.onWarning(m) : hooks.say(m)),
+  };
   let live: LiveSession;
   let saved: SavedRun;
   let paper: Paper;
@@ -50,10 +55,10 @@ export async function openSessionFiles(
           contextLimit: settings.model.contextLimit,
         };
     if (settings.approval) saved.approval = settings.approval; // the user's current choice wins
-    paper = await loadPaper(saved.paper, { cacheDir: join(cacheDir, 'papers') });
+    paper = await loadPaper(saved.paper, paperOpts);
   } else {
     hooks.say('Reading the paper…');
-    paper = await loadPaper(from.paper, { cacheDir: join(cacheDir, 'papers') });
+    paper = await loadPaper(from.paper, paperOpts);
     const rubricFile = from.rubric;
     if (rubricFile) {
       // A bad rubric fails before anything is created; what PaperBench accepts only warns.

@@ -42,6 +42,8 @@ export {
   parseJudgeAnswer,
   UNPARSEABLE,
 } from './judge';
+export { type LatexMarkdown, latexToMarkdown } from './latex';
+export { arxivLatexPaper, isLatexSourceName, paperFromLatexPath, unpackSource } from './latex-source';
 export { loadPaper, paperFromMarkdown, paperFromPdf } from './paper';
 export { createPaperReader, formatIndex, type PaperReader } from './reader';
 export { flaggedLine, gradeToJson, renderFindings, renderReport } from './report';
@@ -73,7 +75,7 @@ export { checkRubricText, issueLine, type LocatedIssue, type RubricCheck } from 
 export { type GeneratedRubric, type GenerateOptions, generateRubric, repairDraft } from './rubric-generate';
 export { findSection, PaperIndex, readSection, type SearchHit, searchPaper } from './search';
 export { buildSections } from './sections';
-export { type FetchOptions, fetchSource, type PaperSource, resolveSource } from './source';
+export { arxivBase, type FetchOptions, fetchSource, type PaperSource, resolveSource } from './source';
 export {
   type FileIndex,
   indexFiles,

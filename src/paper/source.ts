@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { extname, join, resolve } from 'node:path';
+import { dirname, extname, join, resolve } from 'node:path';
 import { PaperError } from './errors';
 
 export type PaperSource = { kind: 'file'; path: string } | { kind: 'url'; url: string; arxivId?: string };
@@ -11,17 +11,26 @@ export interface FetchOptions {
   /** Directory for downloaded papers (created if missing). */
   cacheDir: string;
   fetch?: typeof globalThis.fetch;
-  /** Default https://arxiv.org; tests point it at a loopback server. */
+  /** Default $KLONG_ARXIV_BASE or https://arxiv.org; tests point it at a loopback server. */
   arxivBaseUrl?: string;
   timeoutMs?: number;
+  /** For arXiv papers, read the LaTeX source (default true); the PDF is downloaded either way. */
+  latex?: boolean;
+  /** Told why a paper was read a second-best way (the LaTeX source fell back to the PDF, …). */
+  onWarning?: (message: string) => void;
+}
+
+/** Where arXiv is: the option, else $KLONG_ARXIV_BASE (a mirror, or a test server), else arxiv.org. */
+export function arxivBase(opts?: { arxivBaseUrl?: string | undefined }): string {
+  return (opts?.arxivBaseUrl || process.env.KLONG_ARXIV_BASE || 'https://arxiv.org').replace(/\/+$/, '');
 }
 
 const ARXIV_ID = /^(?:arxiv:)?(\d{4}\.\d{4,5}(?:v\d+)?|[a-z-]+(?:\.[A-Z]{2})?\/\d{7}(?:v\d+)?)$/i;
 const ARXIV_HOSTS = /^(?:www\.|export\.)?arxiv\.org$/i;
 
-export function resolveSource(input: string, arxivBaseUrl = 'https://arxiv.org'): PaperSource {
+export function resolveSource(input: string, arxivBaseUrl?: string): PaperSource {
   const s = input.trim();
-  const base = arxivBaseUrl.replace(/\/+$/, '');
+  const base = arxivBase({ arxivBaseUrl });
   const id = ARXIV_ID.exec(s);
   if (id) return { kind: 'url', url: `${base}/pdf/${id[1]}`, arxivId: id[1]! };
   const withScheme = /^arxiv\.org\//i.test(s) || /^www\.arxiv\.org\//i.test(s) ? `https://${s}` : s;
@@ -51,6 +60,8 @@ export interface FetchedPaper {
   /** Hint from the name or content type. */
   markdown: boolean;
   fromCache: boolean;
+  /** The bytes on disk: the file given, or the download in the cache. */
+  file?: string;
 }
 
 function isMarkdownName(name: string): boolean {
@@ -61,7 +72,13 @@ export async function fetchSource(src: PaperSource, opts: FetchOptions): Promise
   if (src.kind === 'file') {
     try {
       const bytes = new Uint8Array(await readFile(src.path));
-      return { bytes, origin: src.path, markdown: isMarkdownName(src.path), fromCache: false };
+      return {
+        bytes,
+        origin: src.path,
+        markdown: isMarkdownName(src.path),
+        fromCache: false,
+        file: src.path,
+      };
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       const why =
@@ -70,17 +87,47 @@ export async function fetchSource(src: PaperSource, opts: FetchOptions): Promise
     }
   }
   const url = src.url;
-  const key = createHash('sha256').update(url).digest('hex').slice(0, 32);
   const md = isMarkdownName(url);
-  const cached = join(opts.cacheDir, `${key}${md ? '.md' : '.pdf'}`);
-  if (
-    await stat(cached).then(
-      (s) => s.isFile() && s.size > 0,
-      () => false,
-    )
-  ) {
-    return { bytes: new Uint8Array(await readFile(cached)), origin: url, markdown: md, fromCache: true };
+  const cached = cacheFile(opts.cacheDir, url, md ? '.md' : '.pdf');
+  const hit = await readCached(cached);
+  if (hit) return { bytes: hit, origin: url, markdown: md, fromCache: true, file: cached };
+  const { bytes, type } = await download(url, opts);
+  const isPdf = new TextDecoder('latin1').decode(bytes.subarray(0, 1024)).includes('%PDF-');
+  const isMd = md || /text\/(markdown|x-markdown)/i.test(type);
+  if (!isPdf && !isMd) {
+    const what = /html/i.test(type) ? 'an HTML page' : `content of type "${type || 'unknown'}"`;
+    throw new PaperError(url, `the server returned ${what}, not a PDF; give a direct link to the PDF`);
   }
+  await writeCached(cached, bytes);
+  return { bytes, origin: url, markdown: !isPdf, fromCache: false, file: cached };
+}
+
+/** The cache file of a download: named by a hash of its URL. */
+export function cacheFile(cacheDir: string, url: string, ext: string): string {
+  return join(cacheDir, `${createHash('sha256').update(url).digest('hex').slice(0, 32)}${ext}`);
+}
+
+export async function readCached(file: string): Promise<Uint8Array | undefined> {
+  const ok = await stat(file).then(
+    (s) => s.isFile() && s.size > 0,
+    () => false,
+  );
+  return ok ? new Uint8Array(await readFile(file)) : undefined;
+}
+
+/** Written whole or not at all (a temp file renamed), so a reader never sees half a download. */
+export async function writeCached(file: string, bytes: Uint8Array): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, bytes);
+  await rename(tmp, file);
+}
+
+/** GET with a timeout; every failure is a PaperError naming the URL and what to do. */
+export async function download(
+  url: string,
+  opts: Pick<FetchOptions, 'fetch' | 'timeoutMs'>,
+): Promise<{ bytes: Uint8Array; type: string }> {
   const doFetch = opts.fetch ?? globalThis.fetch;
   const timeoutMs = opts.timeoutMs ?? 60_000;
   let res: Response;
@@ -102,16 +149,5 @@ export async function fetchSource(src: PaperSource, opts: FetchOptions): Promise
       cause: err,
     });
   }
-  const type = res.headers.get('content-type') ?? '';
-  const isPdf = new TextDecoder('latin1').decode(bytes.subarray(0, 1024)).includes('%PDF-');
-  const isMd = md || /text\/(markdown|x-markdown)/i.test(type);
-  if (!isPdf && !isMd) {
-    const what = /html/i.test(type) ? 'an HTML page' : `content of type "${type || 'unknown'}"`;
-    throw new PaperError(url, `the server returned ${what}, not a PDF; give a direct link to the PDF`);
-  }
-  await mkdir(opts.cacheDir, { recursive: true });
-  const tmp = `${cached}.${process.pid}.tmp`;
-  await writeFile(tmp, bytes);
-  await rename(tmp, cached);
-  return { bytes, origin: url, markdown: !isPdf, fromCache: false };
+  return { bytes, type: res.headers.get('content-type') ?? '' };
 }

@@ -18,6 +18,10 @@ export interface Paper {
   sections: Section[];
   /** Where it came from: file path or URL. */
   source: string;
+  /** What the text was read from (the PDF when not set). */
+  format?: 'pdf' | 'latex' | 'markdown';
+  /** The PDF on disk (the file given, or the download in the cache), for the paper panel. */
+  pdfFile?: string;
 }
 
 export type TaskCategory = 'Code Development' | 'Code Execution' | 'Result Analysis' | 'Subtree';

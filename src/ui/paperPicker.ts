@@ -19,7 +19,7 @@ export async function pickPaper(): Promise<string | undefined> {
   if (pick.action === 'browse') {
     const files = await vscode.window.showOpenDialog({
       canSelectMany: false,
-      filters: { Papers: ['pdf', 'md'] },
+      filters: { Papers: ['pdf', 'md', 'tex', 'gz', 'tgz', 'tar', 'zip'] },
       openLabel: 'Reproduce',
     });
     return files?.[0]?.fsPath;
