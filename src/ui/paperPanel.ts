@@ -91,7 +91,8 @@ export class PaperPanel implements vscode.Disposable {
       new Uint8Array(buf.buffer as ArrayBuffer, buf.byteOffset, buf.byteLength);
     const fromFile = async (uri: vscode.Uri) => {
       const bytes = view(await vscode.workspace.fs.readFile(uri));
-      return { bytes, uri: uri.toString(), markdown: /\.(md|markdown)$/i.test(uri.path) && !isPdf(bytes) };
+      // Anything that is not a PDF (Markdown, a .tex with no PDF beside it) is shown as text.
+      return { bytes, uri: uri.toString(), markdown: !isPdf(bytes) };
     };
     if (opts.uri) return fromFile(opts.uri);
     if (!opts.source) throw new Error('no paper given (a file, a URL or an arXiv id)');

@@ -278,7 +278,12 @@ export class ReproduceController implements vscode.Disposable {
     void ui.progress.reveal();
     // Any source: a file (PDF or Markdown), or the URL the engine downloaded into the paper cache.
     void ui.paper
-      .show({ source: run.paper.source, title: run.paper.title, sections: run.paper.sections })
+      .show({
+        // A LaTeX paper shows its PDF (downloaded beside the source, or a same-named local one).
+        source: run.paper.pdfFile ?? run.paper.source,
+        title: run.paper.title,
+        sections: run.paper.sections,
+      })
       .catch((err: unknown) =>
         ui.log.warn(`The paper panel could not open the paper: ${(err as Error).message}`),
       );
