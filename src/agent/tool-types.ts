@@ -2,7 +2,8 @@
 import type { ToolSpec } from '../llm/types';
 import type * as z from '../paper/zod';
 import type { Sandbox } from '../sandbox/sandbox';
-import type { PlanItem } from './events';
+import type { AgentEventBody, PlanItem } from './events';
+import type { JobRecord } from './jobs';
 
 /** What read_paper needs from the paper (src/paper's createPaperReader satisfies it). */
 export interface PaperReader {
@@ -26,6 +27,12 @@ export interface ToolContext {
   maxBashTimeoutMs?: number;
   /** Bytes of command output kept (head + tail) for the log (default 256 KiB). */
   outputCap?: number;
+  /** The session's background jobs as its events record them (job tools). */
+  jobs?: Record<string, JobRecord>;
+  /** Where job folders live in the sandbox (default JOBS_DIR; tests on a plain folder set it). */
+  jobsDir?: string;
+  /** True once the user paused the session (a job_wait returns early). */
+  paused?: () => boolean;
 }
 
 export interface ToolOutcome {
@@ -37,6 +44,8 @@ export interface ToolOutcome {
   end?: { summary: string };
   /** Workspace paths this call wrote. */
   wrote?: string[];
+  /** Events the call caused (job_started, job_ended), logged after its result. */
+  events?: AgentEventBody[];
 }
 
 export type Args = Record<string, unknown>;
