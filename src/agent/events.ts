@@ -99,6 +99,8 @@ export type AgentEventBody =
   | {
       type: 'job_ended';
       jobId: string;
+      /** The job's name (as in its job_started), so a reader of the log's end needs nothing earlier. */
+      name?: string;
       state: 'exited' | 'stopped' | 'lost';
       exitCode: number | null;
       durationMs?: number;

@@ -332,6 +332,7 @@ export class AgentSession {
     return {
       type: 'job_ended',
       jobId: s.id,
+      ...(this.state.jobs?.[s.id] ? { name: this.state.jobs[s.id]!.name } : {}),
       state,
       exitCode: s.exitCode,
       ...(s.end !== null && s.start ? { durationMs: Math.max(0, s.end - s.start) } : {}),
@@ -435,7 +436,15 @@ export class AgentSession {
       for (const id of ids) {
         const s = stopped.find((x) => x.id === id);
         const e = s ? this.jobEnded(s) : undefined;
-        this.emit(e ?? { type: 'job_ended', jobId: id, state: 'lost', exitCode: null });
+        this.emit(
+          e ?? {
+            type: 'job_ended',
+            jobId: id,
+            name: this.state.jobs?.[id]?.name,
+            state: 'lost',
+            exitCode: null,
+          },
+        );
       }
     } catch (err) {
       this.emit({

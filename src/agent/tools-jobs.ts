@@ -84,6 +84,7 @@ function endEvents(statuses: JobStatus[], ctx: ToolContext, seen = new Set<strin
     out.push({
       type: 'job_ended',
       jobId: s.id,
+      name: known.name,
       state,
       exitCode: s.exitCode,
       ...(s.end !== null ? { durationMs: Math.max(0, s.end - s.start) } : {}),

@@ -23,6 +23,8 @@ export class ProgressLine {
   private estimated = false;
   private doing = 'starting';
   private lastPrinted = '';
+  /** Job names by id (from job_started), for the job lines. */
+  private readonly jobNames = new Map<string, string>();
 
   constructor(
     private readonly out: ProgressOut,
@@ -76,6 +78,25 @@ export class ProgressLine {
       case 'final_run':
         this.doing = `final run: ${e.ran ? `exit ${e.exitCode ?? 'none (time limit)'}` : 'no reproduce.sh'}`;
         break;
+      case 'job_started':
+        this.jobNames.set(e.jobId, e.name);
+        this.message(
+          `job ${this.jobLabel(e.jobId)} started: ${e.command.replace(/\s+/g, ' ').slice(0, 100)}`,
+        );
+        return;
+      case 'job_ended': {
+        if (e.name) this.jobNames.set(e.jobId, e.name);
+        const how =
+          e.state === 'exited'
+            ? `exited with code ${e.exitCode}`
+            : e.state === 'stopped'
+              ? 'stopped'
+              : 'lost (its process or container was gone)';
+        const took = e.durationMs !== undefined ? ` after ${formatDuration(e.durationMs)}` : '';
+        const last = e.tail?.split('\n').filter(Boolean).pop();
+        this.message(`job ${this.jobLabel(e.jobId)} ${how}${took}${last ? ` · ${last.slice(0, 100)}` : ''}`);
+        return;
+      }
       case 'grade_leaf':
         this.doing = `grading ${e.done}/${e.total}`;
         break;
@@ -89,6 +110,11 @@ export class ProgressLine {
         e.type === 'final_run_started' ||
         e.type === 'final_run',
     );
+  }
+
+  private jobLabel(id: string): string {
+    const name = this.jobNames.get(id);
+    return name && name !== id ? `${id} (${name})` : id;
   }
 
   line(): string {
