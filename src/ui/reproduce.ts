@@ -11,6 +11,7 @@ import { fromUser } from '../agent/prompt';
 import type { DecideFn, UserFiles } from '../edits';
 import type { NewSession, Reproduction } from '../engine/reproduction';
 import { type SessionListEntry, SessionStore } from '../session';
+import { openJobLog, refreshJobTails } from './jobs';
 import { ModelEndpoint } from './modelEndpoint';
 import { notifyError } from './notify';
 import { pickPaper } from './paperPicker';
@@ -64,6 +65,9 @@ export class ReproduceController implements vscode.Disposable {
       vscode.commands.registerCommand('klong.setApiKey', () => this.endpoint.askApiKey(true)),
       vscode.commands.registerCommand('klong.testConnection', () => this.endpoint.testConnection()),
       vscode.commands.registerCommand('klong.openRubric', () => this.openRubric()),
+      vscode.commands.registerCommand('klong.openJobLog', (id?: string) =>
+        openJobLog(this.current?.sandbox, this.ui.session, typeof id === 'string' ? id : undefined),
+      ),
       vscode.commands.registerCommand('klong.cleanupContainers', () => this.cleanupContainers()),
     ];
   }
@@ -296,6 +300,7 @@ export class ReproduceController implements vscode.Disposable {
   }
 
   private async runToEnd(run: Reproduction): Promise<void> {
+    const tails = refreshJobTails(run.sandbox, this.ui.session);
     try {
       const outcome = await run.run();
       const r = outcome.result;
@@ -321,6 +326,7 @@ export class ReproduceController implements vscode.Disposable {
         retry: () => this.resumeById(run.sessionId),
       });
     } finally {
+      tails.dispose();
       // A finished session's container goes once nothing needs it: no edit waiting for a decision
       // (deciding reads the container) and its history safe on the host. klong.docker.keepContainer keeps it.
       const ended = run.live.summary.status === 'done';
