@@ -42,6 +42,8 @@ export interface AgentSessionDeps {
   /** At the end of every step, and with final=true when the loop returns: flush / snapshot here. */
   onStepEnd?: (info: { step: number; final: boolean }) => void | Promise<void>;
   bashTimeoutMs?: number;
+  /** Where background jobs keep their folders in the sandbox (default JOBS_DIR; tests on a host folder set it). */
+  jobsDir?: string;
   /** Safety net for tests and batch runs. */
   maxSteps?: number;
   /** After the client's own retries fail (outage), wait this long and try again (default 60 s) … */

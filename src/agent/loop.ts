@@ -354,7 +354,7 @@ export class AgentSession {
     if (ids.length === 0) return;
     let statuses: JobStatus[];
     try {
-      statuses = await jobStatuses(this.deps.sandbox, ids, 0);
+      statuses = await jobStatuses(this.deps.sandbox, ids, 0, this.deps.jobsDir);
     } catch (err) {
       statuses = ids.map((id) => ({
         id,
@@ -408,7 +408,7 @@ export class AgentSession {
   private async pollJobs(step: number): Promise<void> {
     const ids = this.runningJobs();
     if (ids.length === 0) return;
-    const statuses = await jobStatuses(this.deps.sandbox, ids, 0).catch(() => [] as JobStatus[]);
+    const statuses = await jobStatuses(this.deps.sandbox, ids, 0, this.deps.jobsDir).catch(() => [] as JobStatus[]);
     const lines: string[] = [];
     for (const s of statuses) {
       const ended = this.jobEnded(s);
@@ -432,7 +432,7 @@ export class AgentSession {
     const ids = this.runningJobs();
     if (ids.length === 0) return;
     try {
-      const stopped = await stopJobs(this.deps.sandbox, ids);
+      const stopped = await stopJobs(this.deps.sandbox, ids, this.deps.jobsDir);
       for (const id of ids) {
         const s = stopped.find((x) => x.id === id);
         const e = s ? this.jobEnded(s) : undefined;

@@ -50,6 +50,7 @@ export async function runStepCalls(
         // No command may outlive the time budget.
         maxBashTimeoutMs: Math.max(5_000, budget.config.totalMs - budget.activeMs()),
         jobs: d.jobs?.() ?? {},
+        ...(d.deps.jobsDir ? { jobsDir: d.deps.jobsDir } : {}),
         paused: d.paused,
       });
     } catch (err) {

@@ -25,7 +25,8 @@ import { fail, type Tool, type ToolContext } from './tool-types';
 /** Bytes of job output one job_output call returns at most (the model may ask for less). */
 export const MAX_OUTPUT_BYTES = 64 * 1024;
 const DEFAULT_OUTPUT_BYTES = 16 * 1024;
-const DEFAULT_WAIT_S = 30 * 60;
+/** A wait without a limit covers a long training run (and never outlives the time budget). */
+const DEFAULT_WAIT_S = 2 * 3600;
 /** Lines of a job's end kept in its job_ended event and shown by job_status. */
 const EVENT_TAIL_LINES = 10;
 const EVENT_TAIL_BYTES = 2048;
