@@ -408,7 +408,9 @@ export class AgentSession {
   private async pollJobs(step: number): Promise<void> {
     const ids = this.runningJobs();
     if (ids.length === 0) return;
-    const statuses = await jobStatuses(this.deps.sandbox, ids, 0, this.deps.jobsDir).catch(() => [] as JobStatus[]);
+    const statuses = await jobStatuses(this.deps.sandbox, ids, 0, this.deps.jobsDir).catch(
+      () => [] as JobStatus[],
+    );
     const lines: string[] = [];
     for (const s of statuses) {
       const ended = this.jobEnded(s);
