@@ -151,6 +151,7 @@ export class AgentSession {
       emit,
       stopped: () => this.stopMode !== undefined,
       paused: () => this.paused,
+      hasMessage: () => this.inbox.length > 0,
       jobs: () => this.state.jobs,
     };
     this.emit({ type: 'status', status: 'running' });

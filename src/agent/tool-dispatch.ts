@@ -14,6 +14,8 @@ export interface ToolDispatch {
   emit(e: AgentEventBody): void;
   stopped(): boolean;
   paused(): boolean;
+  /** A message from the user waits for the agent's next step. */
+  hasMessage?(): boolean;
   /** The session's background jobs (the loop state's, as events made it). */
   jobs?(): Record<string, JobRecord> | undefined;
 }
@@ -51,7 +53,12 @@ export async function runStepCalls(
         maxBashTimeoutMs: Math.max(5_000, budget.config.totalMs - budget.activeMs()),
         jobs: d.jobs?.() ?? {},
         ...(d.deps.jobsDir ? { jobsDir: d.deps.jobsDir } : {}),
-        paused: d.paused,
+        interrupted: () =>
+          d.paused()
+            ? 'the user paused the session'
+            : d.hasMessage?.()
+              ? 'a message from the user arrived'
+              : undefined,
       });
     } catch (err) {
       outcome = {

@@ -31,8 +31,8 @@ export interface ToolContext {
   jobs?: Record<string, JobRecord>;
   /** Where job folders live in the sandbox (default JOBS_DIR; tests on a plain folder set it). */
   jobsDir?: string;
-  /** True once the user paused the session (a job_wait returns early). */
-  paused?: () => boolean;
+  /** Why a long wait (job_wait) should return now: the user paused the session or sent a message. */
+  interrupted?: () => string | undefined;
 }
 
 export interface ToolOutcome {

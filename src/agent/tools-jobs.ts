@@ -347,7 +347,8 @@ const jobWait: Tool = {
     if (ids.length === 0) return { ok: true, output: 'No job is running: nothing to wait for.' };
     if (!asked) statuses = await jobStatuses(ctx.sandbox, ids, 0, ctx.jobsDir);
     let interval = 1000;
-    let why: 'ended' | 'timeout' | 'paused' = 'timeout';
+    let why: 'ended' | 'timeout' | 'interrupted' = 'timeout';
+    let interruption = '';
     for (;;) {
       const running = statuses.filter((s) => s.state === 'running');
       const done = all ? running.length === 0 : running.length < ids.length;
@@ -355,8 +356,10 @@ const jobWait: Tool = {
         why = 'ended';
         break;
       }
-      if (ctx.paused?.()) {
-        why = 'paused';
+      const stop = ctx.interrupted?.();
+      if (stop) {
+        why = 'interrupted';
+        interruption = stop;
         break;
       }
       const left = limitMs - (Date.now() - t0);
@@ -371,8 +374,8 @@ const jobWait: Tool = {
     const head =
       why === 'ended'
         ? `Waited ${waited} s.`
-        : why === 'paused'
-          ? `Stopped waiting after ${waited} s: the user paused the session.`
+        : why === 'interrupted'
+          ? `Stopped waiting after ${waited} s: ${interruption}.`
           : `Waited ${waited} s (the time limit); still running: ${statuses
               .filter((s) => s.state === 'running')
               .map((s) => s.id)

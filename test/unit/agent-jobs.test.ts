@@ -29,7 +29,8 @@ async function jobsCtx() {
   temps.push(jobsDir);
   const jobs: Record<string, JobRecord> = {};
   const events: AgentEventBody[] = [];
-  const ctx: ToolContext = { sandbox, jobsDir, jobs };
+  let interruption: string | undefined;
+  const ctx: ToolContext = { sandbox, jobsDir, jobs, interrupted: () => interruption };
   let n = 0;
   const run = async (name: string, args: unknown) => {
     const r = await runToolCall(
@@ -49,7 +50,10 @@ async function jobsCtx() {
     return r;
   };
   const pidOf = (id: string) => Number(readFileSync(join(jobsDir, id, 'pid'), 'utf8'));
-  return { run, events, jobs, pidOf, jobsDir };
+  const interrupt = (why: string | undefined) => {
+    interruption = why;
+  };
+  return { run, events, jobs, pidOf, jobsDir, interrupt };
 }
 
 /** A live process (a zombie waiting for its parent to reap it counts as gone). */
@@ -222,6 +226,19 @@ describe('jobs on real processes', () => {
     const any = await run('job_wait', { timeout_seconds: 60 });
     assert.match(any.output, /j2 \(quick\): exited with code 0/);
     assert.match(any.output, /j1 \(slow\): running/);
+    await run('job_stop', { all: true });
+  });
+
+  test('a message from the user (or a pause) ends a wait early, with the jobs as they are', async () => {
+    const { run, interrupt } = await jobsCtx();
+    await run('job_start', { command: 'sleep 30', name: 'slow' });
+    setTimeout(() => interrupt('a message from the user arrived'), 1200);
+    const waited = await run('job_wait', { timeout_seconds: 600 });
+    assert.match(
+      waited.output,
+      /^Stopped waiting after \d+ s: a message from the user arrived\.\nj1 \(slow\): running/,
+    );
+    interrupt(undefined);
     await run('job_stop', { all: true });
   });
 });
