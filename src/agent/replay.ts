@@ -40,7 +40,7 @@ export function pathsOf(call: { name: string; arguments: string }): string[] {
 }
 
 export function commandOf(call: { name: string; arguments: string }): string | undefined {
-  return call.name === 'bash' ? argOf(call.arguments, 'command') : undefined;
+  return call.name === 'bash' || call.name === 'job_start' ? argOf(call.arguments, 'command') : undefined;
 }
 
 /** A string argument, read as leniently as the tools read it (fenced, double-encoded, …). */

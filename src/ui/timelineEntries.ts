@@ -27,7 +27,7 @@ export function toolTitle(name: string, args: string): string {
     return undefined;
   };
   const what =
-    name === 'bash'
+    name === 'bash' || name === 'job_start'
       ? pick('command', 'cmd')
       : name === 'read_paper'
         ? pick('section', 'query')
