@@ -73,6 +73,8 @@ export interface ProgressPage {
   model: SessionModel;
   /** Messages the view sent, in order. */
   received: FromProgress[];
+  /** Sends the model's whole state again (after changing the model). */
+  push(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -127,6 +129,9 @@ export async function openProgressPage(model: SessionModel, browser?: Browser): 
     page,
     model,
     received,
+    push: async () => {
+      await post({ type: 'state', full: true, state: model.snapshot });
+    },
     close: async () => {
       await page.close();
       if (own) await b.close();

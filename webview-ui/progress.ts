@@ -1,6 +1,6 @@
 /** Progress view (runs in the webview): renders pushed state; the timeline pages rows on demand. */
 import { type FromProgress, type ProgressState, toProgressSchema } from '../src/protocol/progress';
-import { activity, budget, edits, header, plan, rubric, type Send } from './progress/sections';
+import { activity, budget, edits, header, jobs, plan, rubric, type Send } from './progress/sections';
 import { progressCss } from './progress/styles';
 import { Timeline } from './progress/timeline';
 import { getState, h, onMessage, post, setState } from './shared/vscode';
@@ -23,7 +23,7 @@ const timeline = new Timeline({
   },
 });
 
-type GroupId = 'budget' | 'plan' | 'edits' | 'rubric' | 'timeline';
+type GroupId = 'budget' | 'plan' | 'jobs' | 'edits' | 'rubric' | 'timeline';
 const saved = getState<{ closed: GroupId[] }>();
 const closed = new Set<GroupId>(saved.closed ?? []);
 
@@ -53,6 +53,7 @@ const activityBox = h('div', { id: 'activity', class: 'activity' });
 const groups = {
   budget: group('budget', 'Budget'),
   plan: group('plan', 'Plan'),
+  jobs: group('jobs', 'Jobs'),
   edits: group('edits', 'Proposed edits'),
   rubric: group('rubric', 'Rubric'),
   timeline: group('timeline', 'Timeline'),
@@ -72,6 +73,8 @@ function render(keys: Set<keyof ProgressState>): void {
   const has = s.session !== null || s.timelineTotal > 0;
   empty.hidden = has;
   for (const g of Object.values(groups)) g.root.hidden = !has;
+  // Jobs only once the agent has started one.
+  groups.jobs.root.hidden = !has || s.jobs.length === 0;
   const any = (...ks: (keyof ProgressState)[]) => ks.some((k) => keys.has(k));
   if (any('session', 'status', 'statusReason', 'stage', 'step', 'window', 'lastError'))
     headerBox.replaceChildren(header(s, sendAction));
@@ -82,6 +85,7 @@ function render(keys: Set<keyof ProgressState>): void {
     const done = s.plan.filter((p) => p.status === 'done').length;
     groups.plan.count.textContent = s.plan.length ? `${done}/${s.plan.length}` : '';
   }
+  if (any('jobs')) renderJobs();
   if (any('proposals')) {
     groups.edits.body.replaceChildren(edits(s, sendAction));
     const pending = s.proposals.filter((p) => p.status === 'pending').length;
@@ -105,11 +109,20 @@ function renderActivity(): void {
   if (state) activityBox.replaceChildren(...activity(state, Date.now()));
 }
 
-// Active time and a retry's countdown tick locally; no message per second.
+function renderJobs(): void {
+  const s = state;
+  if (!s) return;
+  groups.jobs.body.replaceChildren(jobs(s, sendAction, Date.now()));
+  const running = s.jobs.filter((j) => j.state === 'running').length;
+  groups.jobs.count.textContent = s.jobs.length ? `${running} running` : '';
+}
+
+// Active time, a retry's countdown and jobs' elapsed times tick locally; no message per second.
 setInterval(() => {
   if (document.hidden) return;
   if (state?.budget.runningSince != null) renderBudget();
   if (state?.retry && Date.now() < state.retry.until + 2000) renderActivity();
+  if (state?.jobs.some((j) => j.state === 'running')) renderJobs();
 }, 1000);
 
 onMessage(toProgressSchema, (msg) => {

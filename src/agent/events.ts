@@ -90,6 +90,22 @@ export type AgentEventBody =
    */
   | { type: 'sandbox_recreated'; step: number; restored: boolean; commit?: string; message: string }
   | { type: 'error'; message: string; fatal: boolean }
+  /** The agent started a background job (job_start): it runs in the container, output in its log there. */
+  | { type: 'job_started'; step: number; jobId: string; name: string; command: string }
+  /**
+   * A background job ended: exited (exit code), stopped (job_stop or the session stopped), or lost
+   * (its process or the whole container was gone at a resume). `tail`: its last lines, capped.
+   */
+  | {
+      type: 'job_ended';
+      jobId: string;
+      /** The job's name (as in its job_started), so a reader of the log's end needs nothing earlier. */
+      name?: string;
+      state: 'exited' | 'stopped' | 'lost';
+      exitCode: number | null;
+      durationMs?: number;
+      tail?: string;
+    }
   /** reproduce.sh started in a fresh container (the end of the session). */
   | { type: 'final_run_started'; timeoutMs: number }
   /**

@@ -45,6 +45,8 @@ export interface AgentSessionDeps {
   bashTimeoutMs?: number;
   /** Transient progress (a running command's output): never logged, bounded and throttled. */
   onLive?: LiveSink;
+  /** Where background jobs keep their folders in the sandbox (default JOBS_DIR; tests on a host folder set it). */
+  jobsDir?: string;
   /** Safety net for tests and batch runs. */
   maxSteps?: number;
   /** After the client's own retries fail (outage), wait this long and try again (default 60 s) … */

@@ -15,6 +15,7 @@ import {
 import { overSpendCap, type SpendCap, type SpendTotals } from './budget';
 import { ContextManager, ContextOverflowError, capText } from './context';
 import type { AgentEvent, AgentEventBody } from './events';
+import { describeState, endStateOf, type JobStatus, jobStatuses, stopJobs } from './jobs';
 import { type AgentSessionDeps, NUDGE, type RunResult, type SessionState } from './loop-types';
 import { buildProgressNote, emptyProgress } from './progress-note';
 import {
@@ -150,6 +151,8 @@ export class AgentSession {
       emit,
       stopped: () => this.stopMode !== undefined,
       paused: () => this.paused,
+      hasMessage: () => this.inbox.length > 0,
+      jobs: () => this.state.jobs,
     };
     this.emit({ type: 'status', status: 'running' });
     budget.start();
@@ -165,6 +168,7 @@ export class AgentSession {
     let contextRetries = 0;
     let outages = 0;
     try {
+      await this.reconcileJobs();
       // The agent called end_task before a crash: go on with the end, without asking the model again.
       if (this.state.ending) return await this.finish('end_task', this.state.ending.summary);
       for (;;) {
@@ -277,6 +281,7 @@ export class AgentSession {
           this.emit({ type: 'reminder', step, text: NUDGE, activeMs: budget.activeMs() });
         const ended = await runStepCalls(step, calls, dispatch);
         if (ended !== undefined) return await this.finish('end_task', ended);
+        await this.pollJobs(step);
         await this.deps.onStepEnd?.({ step, final: false });
       }
     } catch (err) {
@@ -316,6 +321,143 @@ export class AgentSession {
     this.emit({ type: 'split', step, window: this.context.window + 1, note, keptMessages: kept });
   }
 
+  private runningJobs(): string[] {
+    return Object.values(this.state.jobs ?? {})
+      .filter((j) => !j.ended)
+      .map((j) => j.id);
+  }
+
+  private jobEnded(s: JobStatus): AgentEventBody | undefined {
+    const state = endStateOf(s);
+    if (!state) return undefined;
+    return {
+      type: 'job_ended',
+      jobId: s.id,
+      ...(this.state.jobs?.[s.id] ? { name: this.state.jobs[s.id]!.name } : {}),
+      state,
+      exitCode: s.exitCode,
+      ...(s.end !== null && s.start ? { durationMs: Math.max(0, s.end - s.start) } : {}),
+    };
+  }
+
+  private jobLabel(id: string): string {
+    const name = this.state.jobs?.[id]?.name;
+    return name && name !== id ? `${id} (${name})` : id;
+  }
+
+  /**
+   * At the start of a run (a resume): the jobs the log says are running are looked up in the
+   * container. Those still running are reported to the agent; those that ended meanwhile or were
+   * lost with the container get their job_ended event and are reported too — never silently.
+   */
+  private async reconcileJobs(): Promise<void> {
+    const ids = this.runningJobs();
+    if (ids.length === 0) return;
+    let statuses: JobStatus[];
+    try {
+      statuses = await jobStatuses(this.deps.sandbox, ids, 0, this.deps.jobsDir);
+    } catch (err) {
+      statuses = ids.map((id) => ({
+        id,
+        state: 'missing',
+        exitCode: null,
+        start: 0,
+        end: null,
+        now: 0,
+        size: 0,
+        tail: '',
+      }));
+      this.emit({
+        type: 'error',
+        message: `Could not look up the background jobs in the container: ${err instanceof Error ? err.message : String(err)}`,
+        fatal: false,
+      });
+    }
+    const lines: string[] = [];
+    for (const id of ids) {
+      const s = statuses.find((x) => x.id === id) ?? {
+        id,
+        state: 'missing' as const,
+        exitCode: null,
+        start: 0,
+        end: null,
+        now: 0,
+        size: 0,
+        tail: '',
+      };
+      const ended = this.jobEnded(s);
+      if (ended) this.emit(ended);
+      lines.push(
+        s.state === 'running'
+          ? `- ${this.jobLabel(id)} is still running (${describeState(s)}).`
+          : s.state === 'missing'
+            ? `- ${this.jobLabel(id)} was lost: the container was recreated, so the job and its log are gone. Start it again if you still need it.`
+            : s.state === 'lost'
+              ? `- ${this.jobLabel(id)} was lost: its process is gone without an exit code (the container was restarted). Its log is still there (job_output). Start it again if you still need it.`
+              : `- ${this.jobLabel(id)} ${describeState(s)} while the session was not running. Read its output with job_output.`,
+      );
+    }
+    this.emit({
+      type: 'reminder',
+      step: this.state.step,
+      text: `The session was resumed. Background jobs started before:\n${lines.join('\n')}`,
+      activeMs: this.deps.budget.activeMs(),
+    });
+  }
+
+  /** After a step: jobs that ended meanwhile get their event, and the agent a line about it. */
+  private async pollJobs(step: number): Promise<void> {
+    const ids = this.runningJobs();
+    if (ids.length === 0) return;
+    const statuses = await jobStatuses(this.deps.sandbox, ids, 0, this.deps.jobsDir).catch(
+      () => [] as JobStatus[],
+    );
+    const lines: string[] = [];
+    for (const s of statuses) {
+      const ended = this.jobEnded(s);
+      if (!ended) continue;
+      this.emit(ended);
+      lines.push(
+        `Background job ${this.jobLabel(s.id)} ${s.state === 'missing' ? 'was lost' : describeState(s)}.`,
+      );
+    }
+    if (lines.length)
+      this.emit({
+        type: 'reminder',
+        step,
+        text: `${lines.join('\n')} Read the output with job_output.`,
+        activeMs: this.deps.budget.activeMs(),
+      });
+  }
+
+  /** The session stops: so do its jobs (a crash leaves them running for a resume to find). */
+  private async stopJobs(why: string): Promise<void> {
+    const ids = this.runningJobs();
+    if (ids.length === 0) return;
+    try {
+      const stopped = await stopJobs(this.deps.sandbox, ids, this.deps.jobsDir);
+      for (const id of ids) {
+        const s = stopped.find((x) => x.id === id);
+        const e = s ? this.jobEnded(s) : undefined;
+        this.emit(
+          e ?? {
+            type: 'job_ended',
+            jobId: id,
+            name: this.state.jobs?.[id]?.name,
+            state: 'lost',
+            exitCode: null,
+          },
+        );
+      }
+    } catch (err) {
+      this.emit({
+        type: 'error',
+        message: `Could not stop the background jobs (${ids.join(', ')}) when ${why}: ${err instanceof Error ? err.message : String(err)}`,
+        fatal: false,
+      });
+    }
+  }
+
   private async waitWhilePaused(): Promise<void> {
     this.deps.budget.pause();
     this.emit({ type: 'status', status: 'paused' });
@@ -334,6 +476,7 @@ export class AgentSession {
 
   private async finish(reason: 'end_task' | 'deadline', summary: string): Promise<RunResult> {
     this.deps.budget.pause();
+    await this.stopJobs(reason === 'deadline' ? 'the time budget is used up' : 'the agent ended the task');
     const hook = this.deps.finalReproduction;
     if (hook) {
       const t0 = Date.now();
@@ -373,6 +516,7 @@ export class AgentSession {
   private async finishStopped(): Promise<RunResult> {
     if (this.stopMode === 'interrupt') return this.halt('interrupted');
     this.deps.budget.pause();
+    await this.stopJobs('the session was stopped');
     this.emit({ type: 'end', reason: 'stopped' });
     this.emit({ type: 'status', status: 'stopped', reason: 'stopped by the user' });
     await this.deps.onStepEnd?.({ step: this.state.step, final: true });
@@ -382,6 +526,7 @@ export class AgentSession {
   /** Stop without ending: the session stays resumable. */
   private async halt(reason: string, error?: Error): Promise<RunResult> {
     this.deps.budget.pause();
+    await this.stopJobs(`the session stopped (${reason})`);
     this.emit({ type: 'status', status: 'stopped', reason });
     await this.deps.onStepEnd?.({ step: this.state.step, final: true });
     return { status: 'stopped', reason, ...(error ? { error } : {}) };

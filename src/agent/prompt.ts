@@ -9,6 +9,7 @@ You work through tools. The workspace is at ${workdir} inside a Linux container:
 How to work:
 - Understand the paper first, then plan, then implement in small steps, testing as you go.
 - Run experiments yourself; scale them down when the time or hardware is not enough, and say so.
+- Use bash for commands that finish within a few minutes. Start anything longer (training runs, full evaluations, large downloads) with job_start: it runs in the background and its output goes to a log. Then work on something else, or call job_wait, which waits without using your context or tokens; never poll with sleep. Check jobs with job_status, read their output with job_output, stop them with job_stop. Jobs end when the session ends.
 - Write reproduce.sh at the workspace root: it must regenerate every result from a clean checkout and write reproduce.log. It is run in a fresh container at the end.
 - Do not use the paper's official code or any resource listed in the blacklist.
 - Your context is condensed from time to time: the paper and task stay, older steps are replaced by a progress note. Keep the plan current and re-read files instead of relying on memory.

@@ -5,7 +5,8 @@
 import { costUsd, type Prices, type ToolCall } from '../llm/types';
 import type { SpendTotals } from './budget';
 import type { ContextManager } from './context';
-import type { AgentEventBody } from './events';
+import type { AgentEvent, AgentEventBody } from './events';
+import type { JobRecord } from './jobs';
 import { FINAL_CALL_ID } from './live';
 import { noteCommand, noteFile, noteFinding, noteProblem, type ProgressState } from './progress-note';
 import { parseArgumentsText } from './tool-args';
@@ -20,6 +21,8 @@ export interface LoopState {
   ended?: { reason: string; summary?: string };
   /** end_task succeeded but the session has not ended yet: a resume goes on with the end (final run, grade). */
   ending?: { summary: string };
+  /** Background jobs by id (job_started / job_ended); absent in snapshots of older versions. */
+  jobs?: Record<string, JobRecord>;
   /** Paths of write/edit calls awaiting their result (not persisted: rebuilt from the tail). */
   pendingPaths?: Record<string, string[]>;
 }
@@ -38,7 +41,7 @@ export function pathsOf(call: { name: string; arguments: string }): string[] {
 }
 
 export function commandOf(call: { name: string; arguments: string }): string | undefined {
-  return call.name === 'bash' ? argOf(call.arguments, 'command') : undefined;
+  return call.name === 'bash' || call.name === 'job_start' ? argOf(call.arguments, 'command') : undefined;
 }
 
 /** A string argument, read as leniently as the tools read it (fenced, double-encoded, …). */
@@ -101,6 +104,22 @@ export function applyEvent(e: AgentEventBody, cm: ContextManager, st: LoopState,
     case 'error':
       if (e.message.startsWith(CONTEXT_LENGTH_PREFIX)) cm.onContextLengthError();
       break;
+    case 'job_started':
+      st.jobs ??= {};
+      st.jobs[e.jobId] = {
+        id: e.jobId,
+        name: e.name,
+        command: e.command,
+        step: e.step,
+        startedAt: (e as Partial<AgentEvent>).ts ?? Date.now(),
+      };
+      break;
+    case 'job_ended': {
+      const j = st.jobs?.[e.jobId];
+      if (j)
+        j.ended = { state: e.state, exitCode: e.exitCode, at: (e as Partial<AgentEvent>).ts ?? Date.now() };
+      break;
+    }
     case 'end':
       st.ended = { reason: e.reason, ...(e.summary ? { summary: e.summary } : {}) };
       delete st.ending;

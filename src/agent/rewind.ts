@@ -113,7 +113,7 @@ export function needsFullReplay(tail: Iterable<Ev>): boolean {
 
 /**
  * The loop state after the whole log, rewinds included: the context and plan of the current path,
- * but the step counter and the spend of everything that really happened.
+ * but the step counter, the spend and the background jobs of everything that really happened.
  */
 export function replayHistory(all: Ev[], cm: ContextManager, prices?: Prices): LoopState {
   const h = foldHistory(all);
@@ -124,6 +124,9 @@ export function replayHistory(all: Ev[], cm: ContextManager, prices?: Prices): L
   for (const e of all) {
     if (e.type === 'model_response') addUsage(st, e.usage, e.costUsd || 0);
   }
+  // Jobs are processes, not conversation: one started on an abandoned branch may still run.
+  delete st.jobs;
+  for (const e of all) if (e.type === 'job_started' || e.type === 'job_ended') applyEvent(e, cm, st, prices);
   return st;
 }
 

@@ -1,6 +1,7 @@
 /** Running a step's tool calls: log each, run it in the sandbox, answer it (unrun after a stop or end_task). */
 import type { ToolCall } from '../llm/types';
 import type { AgentEventBody } from './events';
+import type { JobRecord } from './jobs';
 import { LiveOutput } from './live';
 import type { AgentSessionDeps } from './loop-types';
 import { runToolCall, type Tool, type ToolOutcome, toolNameOf } from './tools';
@@ -14,6 +15,10 @@ export interface ToolDispatch {
   emit(e: AgentEventBody): void;
   stopped(): boolean;
   paused(): boolean;
+  /** A message from the user waits for the agent's next step. */
+  hasMessage?(): boolean;
+  /** The session's background jobs (the loop state's, as events made it). */
+  jobs?(): Record<string, JobRecord> | undefined;
 }
 
 /** Run a step's calls in order; returns end_task's summary when one of them ended the task. */
@@ -50,6 +55,14 @@ export async function runStepCalls(
         // No command may outlive the time budget.
         maxBashTimeoutMs: Math.max(5_000, budget.config.totalMs - budget.activeMs()),
         ...(live ? { onOutput: live.push } : {}),
+        jobs: d.jobs?.() ?? {},
+        ...(d.deps.jobsDir ? { jobsDir: d.deps.jobsDir } : {}),
+        interrupted: () =>
+          d.paused()
+            ? 'the user paused the session'
+            : d.hasMessage?.()
+              ? 'a message from the user arrived'
+              : undefined,
       });
     } catch (err) {
       outcome = {
@@ -68,6 +81,7 @@ export async function runStepCalls(
       durationMs: Date.now() - t0,
     });
     if (outcome.plan) d.emit({ type: 'plan', items: outcome.plan });
+    for (const e of outcome.events ?? []) d.emit(e.type === 'job_started' ? { ...e, step } : e);
     if (outcome.end) ended = outcome.end.summary;
     if (d.deps.afterTool) {
       await d.deps.afterTool({

@@ -2,7 +2,8 @@
 import type { ToolSpec } from '../llm/types';
 import type * as z from '../paper/zod';
 import type { Sandbox } from '../sandbox/sandbox';
-import type { PlanItem } from './events';
+import type { AgentEventBody, PlanItem } from './events';
+import type { JobRecord } from './jobs';
 
 /** What read_paper needs from the paper (src/paper's createPaperReader satisfies it). */
 export interface PaperReader {
@@ -28,6 +29,12 @@ export interface ToolContext {
   outputCap?: number;
   /** A running command's output as it comes (for live views; the result still has all of it). */
   onOutput?: (chunk: string) => void;
+  /** The session's background jobs as its events record them (job tools). */
+  jobs?: Record<string, JobRecord>;
+  /** Where job folders live in the sandbox (default JOBS_DIR; tests on a plain folder set it). */
+  jobsDir?: string;
+  /** Why a long wait (job_wait) should return now: the user paused the session or sent a message. */
+  interrupted?: () => string | undefined;
 }
 
 export interface ToolOutcome {
@@ -39,6 +46,8 @@ export interface ToolOutcome {
   end?: { summary: string };
   /** Workspace paths this call wrote. */
   wrote?: string[];
+  /** Events the call caused (job_started, job_ended), logged after its result. */
+  events?: AgentEventBody[];
 }
 
 export type Args = Record<string, unknown>;

@@ -9,6 +9,7 @@ import type { PlanItem } from './events';
 import { checkArgs, decoded, expectedShape, type JsonSchema, parseArgumentsText } from './tool-args';
 import { fail, type Tool, type ToolContext, type ToolOutcome } from './tool-types';
 import { fileTools } from './tools-files';
+import { jobTools } from './tools-jobs';
 
 export type { Args, PaperReader, Tool, ToolContext, ToolOutcome } from './tool-types';
 export { fail } from './tool-types';
@@ -21,7 +22,7 @@ const bash: Tool = {
   spec: {
     name: 'bash',
     description:
-      'Run a bash command in the workspace container. Output (stdout+stderr) is returned with the exit code; long output is cut in the middle (redirect to a file and read it with read_file to see everything). Long jobs: raise timeout_seconds or run them in the background with nohup and poll.',
+      'Run a bash command in the workspace container. Output (stdout+stderr) is returned with the exit code; long output is cut in the middle (redirect to a file and read it with read_file to see everything). Anything over a few minutes (training, large downloads): use job_start instead, and job_wait for it.',
     parameters: {
       type: 'object',
       properties: {
@@ -215,7 +216,7 @@ const endTask: Tool = {
 };
 
 export function defaultTools(): Tool[] {
-  return [bash, ...fileTools, search, readPaper, updatePlan, endTask];
+  return [bash, ...fileTools, ...jobTools, search, readPaper, updatePlan, endTask];
 }
 
 export function toolSpecs(tools: Tool[]): ToolSpec[] {

@@ -41,6 +41,8 @@ export class ProgressLine {
   /** The running command's latest line (a progress bar redrawn with \r has no newline to print it). */
   private outputLine = '';
   private ticker: NodeJS.Timeout | undefined;
+  /** Job names by id (from job_started), for the job lines. */
+  private readonly jobNames = new Map<string, string>();
 
   constructor(
     private readonly out: ProgressOut,
@@ -103,6 +105,25 @@ export class ProgressLine {
       case 'final_run':
         this.doing = `final run: ${e.ran ? `exit ${e.exitCode ?? 'none (time limit)'}` : 'no reproduce.sh'}`;
         break;
+      case 'job_started':
+        this.jobNames.set(e.jobId, e.name);
+        this.message(
+          `job ${this.jobLabel(e.jobId)} started: ${e.command.replace(/\s+/g, ' ').slice(0, 100)}`,
+        );
+        return;
+      case 'job_ended': {
+        if (e.name) this.jobNames.set(e.jobId, e.name);
+        const how =
+          e.state === 'exited'
+            ? `exited with code ${e.exitCode}`
+            : e.state === 'stopped'
+              ? 'stopped'
+              : 'lost (its process or container was gone)';
+        const took = e.durationMs !== undefined ? ` after ${formatDuration(e.durationMs)}` : '';
+        const last = e.tail?.split('\n').filter(Boolean).pop();
+        this.message(`job ${this.jobLabel(e.jobId)} ${how}${took}${last ? ` · ${last.slice(0, 100)}` : ''}`);
+        return;
+      }
       case 'grade_leaf':
         this.doing = gradingText(e);
         break;
@@ -181,6 +202,11 @@ export class ProgressLine {
     this.retry = undefined;
     if (this.ticker) clearInterval(this.ticker);
     this.ticker = undefined;
+  }
+
+  private jobLabel(id: string): string {
+    const name = this.jobNames.get(id);
+    return name && name !== id ? `${id} (${name})` : id;
   }
 
   line(): string {

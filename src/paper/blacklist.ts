@@ -271,11 +271,11 @@ function argStrings(args: string): string[] {
   return [args];
 }
 
-/** The command of a bash call, or the call's arguments. */
+/** The command of a bash or job_start call, or the call's arguments. */
 function commandOf(name: string, args: string): string {
   try {
     const v = JSON.parse(args) as Record<string, unknown>;
-    if (name === 'bash' && typeof v?.command === 'string') return v.command;
+    if ((name === 'bash' || name === 'job_start') && typeof v?.command === 'string') return v.command;
   } catch {
     // fall through
   }

@@ -67,6 +67,24 @@ export const proposalViewSchema = object({
 });
 export type ProposalView = zm.infer<typeof proposalViewSchema>;
 
+/** Cap of a job's last lines in the state (the whole log opens in an editor). */
+export const JOB_TAIL_MAX = 4096;
+
+export const jobViewSchema = object({
+  id: string().check(minLength(1), maxLength(64)),
+  name: string().check(maxLength(200)),
+  command: string().check(maxLength(2000)),
+  state: literal(['running', 'exited', 'stopped', 'lost']),
+  exitCode: nullable(int()),
+  /** Epoch ms: when it started, and when it ended (null while running). */
+  startedTs: nonneg(),
+  endedTs: nullable(nonneg()),
+  /** Its last lines (refreshed while it runs), and its output size when known. */
+  tail: string().check(maxLength(JOB_TAIL_MAX)),
+  size: optional(nonneg()),
+});
+export type JobView = zm.infer<typeof jobViewSchema>;
+
 export interface RubricView {
   id: string;
   requirements: string;
@@ -112,6 +130,8 @@ export const progressStateSchema = object({
   /** Overall grade 0..1 when graded. */
   grade: nullable(unit()),
   proposals: array(proposalViewSchema),
+  /** The agent's background jobs (job_start), in start order. */
+  jobs: array(jobViewSchema),
   timelineTotal: count(),
   step: count(),
   window: count(),
@@ -198,6 +218,12 @@ export const fromProgressSchema = discriminatedUnion('type', [
   object({ type: literal('proposal'), action: proposalActionSchema, path: string().check(minLength(1)) }),
   object({ type: literal('session'), action: sessionActionSchema }),
   openLinkSchema,
+  /** Open a background job's whole log in an editor. */
+  object({
+    type: literal('job'),
+    action: literal(['openLog']),
+    id: string().check(minLength(1), maxLength(64)),
+  }),
   object({
     type: literal('log'),
     level: literal(['info', 'warn', 'error']),

@@ -116,6 +116,13 @@ export class DockerSandbox implements Sandbox {
     );
   }
 
+  runScript(script: string, args: string[], opts: { maxStdout?: number } = {}) {
+    return bashScript(this.container, script, args, {
+      user: this.meta.user,
+      ...(opts.maxStdout !== undefined ? { maxStdout: opts.maxStdout } : {}),
+    });
+  }
+
   private run(script: string, args: string[]) {
     return bashScript(this.container, script, args, {
       user: this.meta.user,

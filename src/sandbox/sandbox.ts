@@ -63,6 +63,17 @@ export interface Sandbox {
   exportFile?(path: string, hostFile: string | Buffer): Promise<void>;
   /** Lines start..end (1-based, inclusive) of a file, at most maxBytes of them, with its size and line count. */
   readLines?(path: string, start: number, end: number, maxBytes: number): Promise<LineRange | null>;
+  /**
+   * A bash script as its own short exec (as the shell's user, outside the agent's shell, so it does
+   * not wait behind a running command): `bash -c script klong args...`. Stdout beyond maxStdout is dropped.
+   */
+  runScript?(script: string, args: string[], opts?: { maxStdout?: number }): Promise<ScriptRun>;
+}
+
+export interface ScriptRun {
+  exitCode: number;
+  stdout: Buffer;
+  stderr: string;
 }
 
 export interface LineRange {

@@ -15,7 +15,8 @@ import { webviewHtml } from './webviewHtml';
 
 export type ProgressAction =
   | { kind: 'proposal'; action: ProposalAction; path: string }
-  | { kind: 'session'; action: SessionAction };
+  | { kind: 'session'; action: SessionAction }
+  | { kind: 'job'; action: 'openLog'; id: string };
 
 /** Commands the view's buttons run; the edits and session owners register them. */
 export const proposalCommands: Record<ProposalAction, string> = {
@@ -134,6 +135,10 @@ export class ProgressViewProvider implements vscode.WebviewViewProvider, vscode.
         return;
       case 'link/open':
         await this.links?.open(msg.url, 'the progress view');
+        return;
+      case 'job':
+        this.actions.fire({ kind: 'job', action: msg.action, id: msg.id });
+        await this.run('klong.openJobLog', msg.id);
         return;
       case 'log':
         this.log(`[progress view] ${msg.level}: ${msg.message}`);

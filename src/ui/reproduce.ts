@@ -12,6 +12,7 @@ import { fromUser } from '../agent/prompt';
 import type { DecideFn, UserFiles } from '../edits';
 import type { NewSession, Reproduction } from '../engine/reproduction';
 import { type SessionListEntry, SessionStore } from '../session';
+import { openJobLog, refreshJobTails } from './jobs';
 import { ModelEndpoint } from './modelEndpoint';
 import { notifyError } from './notify';
 import { pickPaper } from './paperPicker';
@@ -73,6 +74,9 @@ export class ReproduceController implements vscode.Disposable {
       vscode.commands.registerCommand('klong.setApiKey', () => this.endpoint.askApiKey(true)),
       vscode.commands.registerCommand('klong.testConnection', () => this.endpoint.testConnection()),
       vscode.commands.registerCommand('klong.openRubric', () => this.openRubric()),
+      vscode.commands.registerCommand('klong.openJobLog', (id?: string) =>
+        openJobLog(this.current?.sandbox, this.ui.session, typeof id === 'string' ? id : undefined),
+      ),
       vscode.commands.registerCommand('klong.cleanupContainers', () => this.cleanupContainers()),
       // From the palette (no argument), with a session id, or from a Sessions view item ({ id }).
       vscode.commands.registerCommand('klong.openReport', (arg?: string | { id?: unknown }) =>
@@ -360,6 +364,7 @@ export class ReproduceController implements vscode.Disposable {
   }
 
   private async runToEnd(run: Reproduction): Promise<void> {
+    const tails = refreshJobTails(run.sandbox, this.ui.session);
     try {
       const outcome = await run.run();
       const r = outcome.result;
@@ -385,6 +390,7 @@ export class ReproduceController implements vscode.Disposable {
         retry: () => this.resumeById(run.sessionId),
       });
     } finally {
+      tails.dispose();
       // A finished session's container goes once nothing needs it: no edit waiting for a decision
       // (deciding reads the container) and its history safe on the host. klong.docker.keepContainer keeps it.
       const ended = run.live.summary.status === 'done';

@@ -8,6 +8,8 @@ import type { RubricNode } from '../paper/types';
 import {
   DETAIL_TEXT_MAX,
   type DetailSection,
+  JOB_TAIL_MAX,
+  type JobView,
   LIVE_LINE_MAX,
   type ProgressState,
   type TimelineEntry,
@@ -55,6 +57,7 @@ export function initialState(): ProgressState {
     rubric: null,
     grade: null,
     proposals: [],
+    jobs: [],
     timelineTotal: 0,
     step: 0,
     window: 0,
@@ -63,6 +66,11 @@ export function initialState(): ProgressState {
     retry: null,
     grading: null,
   };
+}
+
+/** The end of a job's output, within the protocol's cap. */
+function capTail(t: string): string {
+  return t.length > JOB_TAIL_MAX ? t.slice(t.length - JOB_TAIL_MAX) : t;
 }
 
 /** The budget with its active-time clock stopped at `ts` (the same budget when the clock is not running). */
@@ -207,6 +215,19 @@ export class SessionModel {
   setSpendCap(usd: number | null): void {
     this.state.usage = { ...this.state.usage, spendCapUsd: usd };
     this.emit(new Set(['usage']), new Set());
+  }
+
+  /** A running job's last lines and output size, as read from the container (not an event). */
+  setJobTail(id: string, tail: string, size?: number): void {
+    const i = this.state.jobs.findIndex((j) => j.id === id);
+    if (i < 0) return;
+    const j = this.state.jobs[i]!;
+    const t = capTail(tail);
+    if (j.tail === t && j.size === size) return;
+    this.state.jobs = this.state.jobs.map((x, k) =>
+      k === i ? { ...x, tail: t, ...(size !== undefined ? { size } : {}) } : x,
+    );
+    this.emit(new Set(['jobs']), new Set());
   }
 
   /** For a replayed session that is not running any more: stop the active-time clock at `ts`. */
@@ -410,6 +431,35 @@ export class SessionModel {
             : p,
         );
         keys.add('proposals');
+        break;
+      case 'job_started': {
+        const job: JobView = {
+          id: e.jobId,
+          name: e.name.slice(0, 200),
+          command: e.command.slice(0, 2000),
+          state: 'running',
+          exitCode: null,
+          startedTs: e.ts,
+          endedTs: null,
+          tail: '',
+        };
+        s.jobs = [...s.jobs.filter((j) => j.id !== e.jobId), job];
+        keys.add('jobs');
+        break;
+      }
+      case 'job_ended':
+        s.jobs = s.jobs.map((j) =>
+          j.id === e.jobId
+            ? {
+                ...j,
+                state: e.state,
+                exitCode: e.exitCode,
+                endedTs: e.ts,
+                ...(e.tail !== undefined ? { tail: capTail(e.tail) } : {}),
+              }
+            : j,
+        );
+        keys.add('jobs');
         break;
       case 'error':
         s.lastError = e.message;

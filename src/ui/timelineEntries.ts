@@ -27,7 +27,7 @@ export function toolTitle(name: string, args: string): string {
     return undefined;
   };
   const what =
-    name === 'bash'
+    name === 'bash' || name === 'job_start'
       ? pick('command', 'cmd')
       : name === 'read_paper'
         ? pick('section', 'query')
@@ -163,6 +163,33 @@ export function entryFor(e: AgentEvent): NewEntry | undefined {
         step: e.step,
         title: `Files of step ${e.step} recorded${e.commit ? ` (${e.commit.slice(0, 8)})` : ''}`,
         state: 'info',
+        hasDetail: false,
+      };
+    case 'job_started':
+      return {
+        ...base,
+        kind: 'status',
+        step: e.step,
+        title: oneLine(`Job ${e.jobId} (${e.name}) started: ${e.command}`),
+        state: 'info',
+        hasDetail: false,
+      };
+    case 'job_ended':
+      return {
+        ...base,
+        kind: 'status',
+        title: oneLine(
+          `Job ${e.jobId}${e.name ? ` (${e.name})` : ''} ${e.state === 'exited' ? `exited with code ${e.exitCode}` : e.state}`,
+        ),
+        state:
+          e.state === 'exited' && e.exitCode === 0
+            ? 'ok'
+            : e.state === 'lost'
+              ? 'warn'
+              : e.state === 'stopped'
+                ? 'info'
+                : 'failed',
+        ...(e.durationMs !== undefined ? { durationMs: e.durationMs } : {}),
         hasDetail: false,
       };
     case 'sandbox_recreated':

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { ContextManager } from '../../src/agent/context';
 import type { AgentEvent, AgentEventBody } from '../../src/agent/events';
 import {
   abandonedSteps,
@@ -11,8 +12,10 @@ import {
   conversationEvents,
   foldHistory,
   pathTo,
+  replayHistory,
   rewindNote,
 } from '../../src/agent/rewind';
+import { estimateCounter } from '../../src/agent/tokens';
 import { EventLog } from '../../src/session';
 import { SessionModel } from '../../src/ui/sessionModel';
 
@@ -218,4 +221,28 @@ test('the view drops a proposal the agent withdrew, and pending proposals at a c
   );
   m.apply(ev({ type: 'rewind', toStep: 0, mode: 'code', fromStep: 2, commit: 'c0' }));
   assert.deepEqual(m.snapshot.proposals, [], 'recomputed from the container on resume');
+});
+
+test('a conversation rewind past a job_start keeps the job: it is a process, not part of the conversation', () => {
+  const events = roundTrip([
+    start,
+    ...step(1),
+    ...step(2),
+    { type: 'job_started', step: 2, jobId: 'j1', name: 'train', command: 'python train.py' },
+    ...step(3),
+    { type: 'job_started', step: 3, jobId: 'j2', name: 'eval', command: 'python eval.py' },
+    { type: 'job_ended', jobId: 'j2', name: 'eval', state: 'exited', exitCode: 0 },
+    { type: 'rewind', toStep: 1, mode: 'both', fromStep: 3 },
+  ]);
+  const cm = new ContextManager([{ role: 'system', content: 'head' }], estimateCounter);
+  const st = replayHistory(events, cm);
+  assert.deepEqual(
+    Object.values(st.jobs ?? {}).map((j) => [j.id, j.ended?.state ?? 'running']),
+    [
+      ['j1', 'running'],
+      ['j2', 'exited'],
+    ],
+  );
+  // The conversation itself is the target step's.
+  assert.equal(cm.body.filter((m) => m.role === 'assistant').length, 1);
 });

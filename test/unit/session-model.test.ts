@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { AgentEvent, AgentEventBody } from '../../src/agent/events';
 import type { RubricNode } from '../../src/paper/types';
-import { proposalViewSchema } from '../../src/protocol/progress';
+import { JOB_TAIL_MAX, progressStateSchema, proposalViewSchema } from '../../src/protocol/progress';
 import { receive } from '../../src/protocol/validate';
 import { type ModelChange, SessionModel } from '../../src/ui/sessionModel';
 import { contextState, statusText } from '../../src/ui/statusText';
@@ -277,5 +277,59 @@ test('a sensitive proposal carries its reason to the progress view and warns in 
       [`Proposed add: .vscode/tasks.json (+1 −0) ⚠ sensitive: ${reason}`, 'warn'],
       ['Proposed add: a.py (+1 −0)', 'info'],
     ],
+  );
+});
+
+test('jobs: started and ended events make the Jobs list; live tails update it; the state stays valid for the view', () => {
+  const m = new SessionModel();
+  const changes: ModelChange[] = [];
+  m.onChange((c) => changes.push(c));
+  m.applyAll(
+    stamp([
+      start,
+      { type: 'job_started', step: 1, jobId: 'j1', name: 'train', command: 'python train.py' },
+      { type: 'job_started', step: 2, jobId: 'j2', name: 'eval', command: 'python eval.py' },
+      {
+        type: 'job_ended',
+        jobId: 'j2',
+        name: 'eval',
+        state: 'exited',
+        exitCode: 1,
+        durationMs: 60_000,
+        tail: 'Traceback\nValueError',
+      },
+    ]),
+  );
+  const jobs = m.snapshot.jobs;
+  assert.deepEqual(
+    jobs.map((j) => [j.id, j.state, j.exitCode, j.endedTs === null ? null : j.endedTs - j.startedTs]),
+    [
+      ['j1', 'running', null, null],
+      ['j2', 'exited', 1, 60_000],
+    ],
+  );
+  assert.equal(jobs[1]!.tail, 'Traceback\nValueError');
+  assert.deepEqual(
+    m.timeline(1, 4).map((r) => [r.title, r.state]),
+    [
+      ['Job j1 (train) started: python train.py', 'info'],
+      ['Job j2 (eval) started: python eval.py', 'info'],
+      ['Job j2 (eval) exited with code 1', 'failed'],
+    ],
+  );
+  changes.length = 0;
+  m.setJobTail('j1', `${'x'.repeat(10_000)}\nepoch 3 loss 0.2\n`, 123);
+  assert.ok(changes.some((c) => c.keys.has('jobs')));
+  const j1 = m.snapshot.jobs[0]!;
+  assert.ok(j1.tail.endsWith('epoch 3 loss 0.2\n') && j1.tail.length <= JOB_TAIL_MAX, 'capped, end kept');
+  assert.equal(j1.size, 123);
+  // The same tail again changes nothing.
+  changes.length = 0;
+  m.setJobTail('j1', `${'x'.repeat(10_000)}\nepoch 3 loss 0.2\n`, 123);
+  assert.equal(changes.length, 0);
+  const logged: string[] = [];
+  assert.ok(
+    receive(progressStateSchema, m.snapshot, (x) => logged.push(x), 'test'),
+    logged.join('\n'),
   );
 });

@@ -54,7 +54,7 @@ test('export-sft: pieces keep the head, overlap K turns, stay under max tokens, 
   const dir = newDir();
   const s = writeSyntheticSession(dir, { steps: 80, outputChars: 500, score: 0.75 });
   const out = join(base, 'round.jsonl');
-  const maxTokens = 4000;
+  const maxTokens = 5000; // the head and the tool specs take about 3,000 of it
   const r = exportSft([dir], out, { maxTokens, overlapTurns: 2 });
   const lines = readLines(out);
   assert.equal(lines.length, r.lines);
@@ -104,7 +104,7 @@ test('export-sft --drop-failed-tools: failed calls and their results are gone, e
   const dir = newDir();
   const s = writeSyntheticSession(dir, { steps: 40 });
   const out = join(base, 'drop.jsonl');
-  const r = exportSft([dir], out, { maxTokens: 3000, overlapTurns: 1, dropFailedTools: true });
+  const r = exportSft([dir], out, { maxTokens: 4000, overlapTurns: 1, dropFailedTools: true });
   assert.equal(r.sessions[0]!.droppedCalls, s.failedCalls);
   assert.ok(s.failedCalls >= 5);
   const lines = readLines(out);

@@ -1,11 +1,12 @@
 /** Render functions of the progress view's panels; each returns fresh DOM from the state. */
-import type { ProgressState, ProposalView, RubricView } from '../../src/protocol/progress';
+import type { JobView, ProgressState, ProposalView, RubricView } from '../../src/protocol/progress';
 import { h } from '../shared/vscode';
 
 export type Send = (
   msg:
     | { type: 'proposal'; action: 'open' | 'accept' | 'reject'; path: string }
-    | { type: 'session'; action: 'pause' | 'resume' | 'stop' },
+    | { type: 'session'; action: 'pause' | 'resume' | 'stop' }
+    | { type: 'job'; action: 'openLog'; id: string },
 ) => void;
 
 const STAGES = ['understand', 'plan', 'implement', 'run', 'reproduce', 'final-check'] as const;
@@ -283,6 +284,51 @@ function editItem(p: ProposalView, send: Send): HTMLElement {
           ),
         )
       : h('span', { class: 'decided', text: p.status + (p.reason ? ` — ${p.reason}` : '') }),
+  );
+}
+
+/** The agent's background jobs: running ones first, each with its state, elapsed time and last lines. */
+export function jobs(s: ProgressState, send: Send, now: number): HTMLElement {
+  if (!s.jobs.length) return h('div', { class: 'muted', text: 'No background jobs.' });
+  const list = [...s.jobs].sort(
+    (a, b) => Number(b.state === 'running') - Number(a.state === 'running') || b.startedTs - a.startedTs,
+  );
+  return h(
+    'ul',
+    { class: 'jobs', 'aria-label': 'Background jobs' },
+    ...list.map((j) => jobItem(j, send, now)),
+  );
+}
+
+function jobState(j: JobView): string {
+  if (j.state === 'running') return 'running';
+  if (j.state === 'exited') return `exit ${j.exitCode}`;
+  return j.state;
+}
+
+function jobItem(j: JobView, send: Send, now: number): HTMLElement {
+  const elapsed = hm(Math.max(0, (j.endedTs ?? now) - j.startedTs));
+  const failed = (j.state === 'exited' && j.exitCode !== 0) || j.state === 'lost';
+  const lines = j.tail.replace(/\n$/, '').split('\n').slice(-5).join('\n');
+  return h(
+    'li',
+    { 'data-job': j.id, 'data-state': j.state },
+    h(
+      'div',
+      { class: 'job-head' },
+      h('span', { class: 'job-name', title: j.command, text: `${j.id} · ${j.name}` }),
+      h('span', { class: `job-state ${j.state}${failed ? ' failed' : ''}`, text: jobState(j) }),
+      h('span', { class: 'job-elapsed muted', text: elapsed }),
+      button(
+        'Open log',
+        'open-log',
+        false,
+        () => send({ type: 'job', action: 'openLog', id: j.id }),
+        'secondary',
+        `Open the log of job ${j.id}`,
+      ),
+    ),
+    lines ? h('pre', { class: 'job-tail', text: lines }) : null,
   );
 }
 

@@ -47,7 +47,15 @@ button:disabled { opacity: .5; cursor: default; }
 .kv { display: grid; grid-template-columns: auto 1fr; gap: 1px 10px; font-variant-numeric: tabular-nums; }
 .kv dt { color: var(--vscode-descriptionForeground); }
 .kv dd { margin: 0; }
-ul.plan, ul.edits { list-style: none; margin: 4px 0 0; padding: 0; }
+ul.plan, ul.edits, ul.jobs { list-style: none; margin: 4px 0 0; padding: 0; }
+ul.jobs li { padding: 3px 0; }
+ul.jobs .job-head { display: flex; align-items: center; gap: 6px; }
+ul.jobs .job-name { flex: 1 1 100px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+ul.jobs .job-state.running { color: var(--vscode-charts-blue); }
+ul.jobs .job-state.failed { color: var(--vscode-errorForeground); }
+ul.jobs .job-tail { margin: 2px 0 0; padding: 2px 4px; max-height: 6em; overflow: auto; white-space: pre-wrap;
+  word-break: break-all; font-family: var(--vscode-editor-font-family); font-size: 0.9em;
+  background: var(--vscode-textCodeBlock-background); }
 ul.plan li { display: flex; gap: 6px; padding: 1px 0; }
 ul.plan li.done { color: var(--vscode-descriptionForeground); text-decoration: line-through; }
 ul.plan li.doing { font-weight: 600; }
