@@ -30,10 +30,10 @@ export function registerUi(context: vscode.ExtensionContext): KlongUi {
   const session = new SessionModel();
   const progress = new ProgressViewProvider(context.extensionUri, session, (m) => log.warn(m));
   const paper = new PaperPanels(context.extensionUri, (m) => log.warn(m));
-  const statusBar = new SessionStatusBar(session);
   session.onReadSection((id) => paper.highlight(id));
   // Proposed edits: commands from activation; the returned EditsController takes a session's queue (setQueue).
   const edits = registerEdits(context, log);
+  const statusBar = new SessionStatusBar(session, edits.status);
   void vscode.commands.executeCommand('setContext', 'klong.sessionState', 'idle');
 
   const sessions = registerSessionsView({
