@@ -1,5 +1,6 @@
 /** Public API of the sandbox layer (devcontainer → container on a Docker engine). */
 
+export { BROWSE_READ_MAX, SandboxBrowser, type SandboxEntry, SandboxShell } from './browse';
 export { LABEL_SESSION, LABEL_STATE, type Limits, parseSize, stateLabel } from './container';
 export { findDevcontainerCli, type SandboxConfig } from './devcontainer';
 export { checkDocker, type DockerInfo } from './docker-client';
@@ -20,6 +21,7 @@ export {
   HostHistory,
   hostGitMissing,
 } from './host-history';
+export { pullImage, type SandboxReadiness, sandboxReadiness } from './image-check';
 export {
   attachSandbox,
   findSandbox,

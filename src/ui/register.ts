@@ -2,14 +2,18 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { SessionStore } from '../session';
 import { type EditsController, registerEdits } from './editsController';
+import { ModelEndpoint } from './modelEndpoint';
 import { PaperPanels } from './paperPanel';
 import { registerPaperText } from './paperText';
 import { ProgressViewProvider } from './progressView';
 import { ReproduceController } from './reproduce';
 import { RewindController } from './rewind';
+import { dockerHostSetting } from './runSettings';
+import { SandboxAccess } from './sandboxView';
 import { SessionModel } from './sessionModel';
 import { registerSessionsView, type SessionsViewProvider } from './sessionsView';
 import { SessionStatusBar } from './statusBar';
+import { Welcome } from './welcome';
 
 /** What the UI offers the wiring (and the e2e tests): feed `session` with AgentEvents. */
 export interface KlongUi {
@@ -23,6 +27,10 @@ export interface KlongUi {
   reproduce?: ReproduceController;
   /** The Sessions tree view (its `store` is the extension's session store). */
   sessions?: SessionsViewProvider;
+  /** Terminal and read-only file view of the session's container. */
+  sandbox?: SandboxAccess;
+  /** The walkthrough's checks and the state of their context keys. */
+  welcome?: Welcome;
 }
 
 export function registerUi(context: vscode.ExtensionContext): KlongUi {
@@ -48,7 +56,16 @@ export function registerUi(context: vscode.ExtensionContext): KlongUi {
     reproduce,
     log,
   });
+  const sandbox = new SandboxAccess({
+    model: session,
+    stateDir: join(context.globalStorageUri.fsPath, 'sessions'),
+    dockerHost: () => dockerHostSetting(),
+    log,
+  });
+  const welcome = new Welcome(context, new ModelEndpoint(context.secrets, context.globalState), log);
   context.subscriptions.push(
+    sandbox,
+    welcome,
     log,
     progress,
     paper,
@@ -63,5 +80,16 @@ export function registerUi(context: vscode.ExtensionContext): KlongUi {
     ...rewind.register(),
   );
   void reproduce.offerResume();
-  return { session, progress, paper, statusBar, log, edits, reproduce, sessions: sessions.provider };
+  return {
+    session,
+    progress,
+    paper,
+    statusBar,
+    log,
+    edits,
+    reproduce,
+    sessions: sessions.provider,
+    sandbox,
+    welcome,
+  };
 }
