@@ -58,10 +58,17 @@ export async function listModels(
   opts: { timeoutMs?: number; fetch?: typeof fetch } = {},
 ): Promise<ListedModel[]> {
   const url = `${baseUrl.replace(/\/+$/, '')}/models`;
-  const res = await (opts.fetch ?? fetch)(url, {
-    headers: { accept: 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
-    signal: AbortSignal.timeout(opts.timeoutMs ?? 15_000),
-  });
+  let res: Response;
+  try {
+    res = await (opts.fetch ?? fetch)(url, {
+      headers: { accept: 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
+      signal: AbortSignal.timeout(opts.timeoutMs ?? 15_000),
+    });
+  } catch (err) {
+    // fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND, a timeout) is its cause.
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    throw new Error(`could not reach ${url} (${cause?.code ?? cause?.message ?? (err as Error).message})`);
+  }
   if (!res.ok)
     throw new Error(`${url} answered HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`);
   let body: unknown;
@@ -77,10 +84,12 @@ export async function listModels(
   }
 }
 
-/** "128k context", "1M context" */
+/** "128k context" for 128000 and for 131072 (binary sizes count in 1024s), "1M context". */
 export function describeContext(tokens: number): string {
   if (tokens >= 1_000_000 && tokens % 1_000_000 === 0) return `${tokens / 1_000_000}M context`;
-  if (tokens >= 1000)
-    return `${Math.round(tokens / 1024) === tokens / 1024 ? tokens / 1024 : Math.round(tokens / 1000)}k context`;
-  return `${tokens} tokens context`;
+  if (tokens >= 1_048_576 && tokens % 1_048_576 === 0) return `${tokens / 1_048_576}M context`;
+  if (tokens < 1000) return `${tokens} tokens context`;
+  const k =
+    tokens % 1000 === 0 ? tokens / 1000 : tokens % 1024 === 0 ? tokens / 1024 : Math.round(tokens / 1000);
+  return `${k}k context`;
 }

@@ -114,7 +114,8 @@ export class Welcome implements vscode.Disposable {
       },
       (err: unknown) => {
         qp.busy = false;
-        qp.placeholder = `Could not list the models: ${(err as Error).message}. Enter a name instead.`;
+        qp.placeholder = 'Enter a model name instead';
+        qp.items = [{ ...manual, detail: `Could not list the models: ${(err as Error).message}` }];
         this.log.warn(`Listing models at ${baseUrl}: ${(err as Error).message}`);
       },
     );
