@@ -5,6 +5,7 @@
 import { formatDuration } from '../agent/budget';
 import type { AgentEventBody, Stage } from '../agent/events';
 import { parseArgumentsText } from '../agent/tool-args';
+import { paintMessage } from './colour';
 
 export interface ProgressOut {
   write(s: string): void;
@@ -99,8 +100,9 @@ export class ProgressLine {
 
   /** A message on its own line, keeping the progress line below it. */
   message(text: string): void {
-    if (this.out.isTTY) this.out.write(`\r\x1b[2K${text}\n`);
-    else this.out.write(`${text}\n`);
+    const line = paintMessage(this.out, text);
+    if (this.out.isTTY) this.out.write(`\r\x1b[2K${line}\n`);
+    else this.out.write(`${line}\n`);
     this.lastPrinted = '';
     this.render(true);
   }
