@@ -1,5 +1,6 @@
 // Bundles the extension host code, the headless CLI and the webview UI.
 // Usage: node esbuild.mjs [--watch] [--production]
+import { existsSync } from 'node:fs';
 import { cp, mkdir, rm } from 'node:fs/promises';
 import * as esbuild from 'esbuild';
 
@@ -147,6 +148,13 @@ async function copyPdfjs() {
   }
 }
 
+/** The codicon font for the webviews: from @vscode/codicons when installed, else the copy in media/. */
+async function copyCodicons() {
+  await mkdir('dist/webview', { recursive: true });
+  const pkg = 'node_modules/@vscode/codicons/dist/codicon.ttf';
+  await cp(existsSync(pkg) ? pkg : 'media/codicons/codicon.ttf', 'dist/webview/codicon.ttf');
+}
+
 /** The devcontainer CLI is one self-contained script: shipped as is and run as a child process. */
 async function copyDevcontainerCli() {
   const from = 'node_modules/@devcontainers/cli';
@@ -156,7 +164,7 @@ async function copyDevcontainerCli() {
 }
 
 if (production) await rm('dist', { recursive: true, force: true });
-await Promise.all([copyPdfjs(), copyDevcontainerCli()]);
+await Promise.all([copyPdfjs(), copyDevcontainerCli(), copyCodicons()]);
 if (watch) {
   const contexts = await Promise.all(targets.map((t) => esbuild.context(t)));
   await Promise.all(contexts.map((c) => c.watch()));

@@ -8,10 +8,12 @@ import {
 } from '../src/protocol/paper';
 import { paperCss } from './paper/styles';
 import { PdfViewer } from './paper/viewer';
+import { type Codicon, icon, installCodicons } from './shared/codicons';
 import { getState, h, logHome, onMessage, post, setState } from './shared/vscode';
 
 const send = (msg: FromPaper) => post(msg);
 const app = document.getElementById('app') as HTMLElement;
+installCodicons(app);
 const style = document.createElement('style');
 style.textContent = paperCss;
 document.head.append(style);
@@ -22,8 +24,8 @@ const sectionPages = new Map<string, number>();
 let reading: string | null = null;
 
 // Toolbar
-const btn = (label: string, aria: string, onClick: () => void, extra: Record<string, string> = {}) => {
-  const b = h('button', { class: 'icon', title: aria, 'aria-label': aria, text: label, ...extra });
+const btn = (glyph: Codicon, aria: string, onClick: () => void, extra: Record<string, string> = {}) => {
+  const b = h('button', { class: 'icon', title: aria, 'aria-label': aria, ...extra }, icon(glyph));
   b.addEventListener('click', onClick);
   return b;
 };
@@ -37,26 +39,26 @@ const searchInput = h('input', {
   'aria-label': 'Search the paper',
 });
 const searchInfo = h('span', { class: 'muted', id: 'search-info', role: 'status' });
-const outlineToggle = btn('☰', 'Toggle outline', () => outline.classList.toggle('hidden'), {
+const outlineToggle = btn('list-flat', 'Toggle outline', () => outline.classList.toggle('hidden'), {
   'aria-controls': 'outline',
 });
 const toolbar = h(
   'div',
   { class: 'toolbar', role: 'toolbar', 'aria-label': 'Paper' },
   outlineToggle,
-  btn('◀', 'Previous page', () => viewer?.goToPage(viewer.currentPage() - 1)),
+  btn('arrow-left', 'Previous page', () => viewer?.goToPage(viewer.currentPage() - 1)),
   pageInput,
   pageCount,
-  btn('▶', 'Next page', () => viewer?.goToPage(viewer.currentPage() + 1)),
+  btn('arrow-right', 'Next page', () => viewer?.goToPage(viewer.currentPage() + 1)),
   h('span', { class: 'sep' }),
-  btn('−', 'Zoom out', () => zoomBy(1 / 1.2), { id: 'zoom-out' }),
+  btn('remove', 'Zoom out', () => zoomBy(1 / 1.2), { id: 'zoom-out' }),
   zoomLabel,
-  btn('+', 'Zoom in', () => zoomBy(1.2), { id: 'zoom-in' }),
-  btn('↔', 'Fit width', () => viewer && setZoom(viewer.fitWidthZoom())),
+  btn('add', 'Zoom in', () => zoomBy(1.2), { id: 'zoom-in' }),
+  btn('screen-full', 'Fit width', () => viewer && setZoom(viewer.fitWidthZoom())),
   h('span', { class: 'sep' }),
   searchInput,
-  btn('↑', 'Previous match', () => stepMatch(-1)),
-  btn('↓', 'Next match', () => stepMatch(1)),
+  btn('arrow-up', 'Previous match', () => stepMatch(-1)),
+  btn('arrow-down', 'Next match', () => stepMatch(1)),
   searchInfo,
 );
 const banner = h('div', { class: 'reading-banner', id: 'reading', role: 'status', hidden: true });

@@ -107,6 +107,8 @@ class SandboxTree implements vscode.TreeDataProvider<SandboxNode> {
   private readonly emitter = new vscode.EventEmitter<SandboxNode | undefined>();
   readonly onDidChangeTreeData = this.emitter.event;
   sessionId: string | undefined;
+  /** Set by the view: why the root is empty (no container, Docker down), shown above the tree. */
+  onProblem: (message: string | undefined) => void = () => undefined;
 
   constructor(private readonly fs: SandboxFileSystem) {}
 
@@ -117,7 +119,15 @@ class SandboxTree implements vscode.TreeDataProvider<SandboxNode> {
   async getChildren(node?: SandboxNode): Promise<SandboxNode[]> {
     const id = node?.sessionId ?? this.sessionId;
     if (!id) return [];
-    const entries = await this.fs.readDirectory(sandboxUri(id, node?.path ?? ''));
+    let entries: [string, vscode.FileType][];
+    try {
+      entries = await this.fs.readDirectory(sandboxUri(id, node?.path ?? ''));
+      if (!node) this.onProblem(undefined);
+    } catch (err) {
+      // Not a notification: a session without a container (finished, not yet started) is normal.
+      if (!node) this.onProblem((err as Error).message);
+      return [];
+    }
     const dirs = entries.filter(([, t]) => t === vscode.FileType.Directory);
     const files = entries.filter(([, t]) => t !== vscode.FileType.Directory);
     const sort = (a: [string, vscode.FileType], b: [string, vscode.FileType]) => a[0].localeCompare(b[0]);
@@ -157,6 +167,9 @@ export class SandboxAccess implements vscode.Disposable {
       treeDataProvider: this.tree,
       showCollapseAll: true,
     });
+    this.tree.onProblem = (m) => {
+      view.message = m;
+    };
     this.disposables.push(
       view,
       vscode.workspace.registerFileSystemProvider(SANDBOX_SCHEME, this.fs, {
