@@ -148,11 +148,11 @@ async function copyPdfjs() {
   }
 }
 
-/** The codicon font for the webviews: from @vscode/codicons when installed, else the copy in media/. */
+/** The codicon font for the webviews: from @vscode/codicons when installed, else the copy in webview-ui/codicons/. */
 async function copyCodicons() {
   await mkdir('dist/webview', { recursive: true });
   const pkg = 'node_modules/@vscode/codicons/dist/codicon.ttf';
-  await cp(existsSync(pkg) ? pkg : 'media/codicons/codicon.ttf', 'dist/webview/codicon.ttf');
+  await cp(existsSync(pkg) ? pkg : 'webview-ui/codicons/codicon.ttf', 'dist/webview/codicon.ttf');
 }
 
 /** The devcontainer CLI is one self-contained script: shipped as is and run as a child process. */
