@@ -276,7 +276,7 @@ export class SandboxAccess implements vscode.Disposable {
       onDidClose: close.event,
       open: (dims) => {
         show(
-          `\x1b[2mKLong sandbox of session ${id} (container ${browser.containerName}, ${browser.workdir}). What you change in the workspace here comes back as proposed edits, like the agent's changes.\x1b[0m\r\n`,
+          `\x1b[2mKLong sandbox: session ${id}, container ${browser.containerName}.\r\nChanges you make in ${browser.workdir} come back as proposed edits, like the agent's.\x1b[0m\r\n`,
         );
         browser.shell(dims ?? { columns: 80, rows: 24 }).then(
           (s) => {
