@@ -301,7 +301,7 @@ async function reproduceRun(
         say(`Grade: ${paint(io.err, 'bold', `${(score * 100).toFixed(1)}%`)} of the rubric.`);
       if (findings)
         say(
-          `${paint(io.err, 'yellow', 'Flagged for review')}: the blacklist monitor recorded ${findings} finding(s) of blacklisted repositories (listed in the report).`,
+          `${paint(io.err, 'yellow', '⚠ Flagged for review')}: the blacklist monitor recorded ${findings} finding(s) of blacklisted repositories (listed in the report).`,
         );
       if (reportPath) say(`Report: ${reportPath}`);
       if (existsSync(join(workspaceDir, 'reproduce.sh')))
