@@ -115,7 +115,9 @@ export class Welcome implements vscode.Disposable {
       (err: unknown) => {
         qp.busy = false;
         qp.placeholder = 'Enter a model name instead';
-        qp.items = [{ ...manual, detail: `Could not list the models: ${(err as Error).message}` }];
+        const m = (err as Error).message;
+        const hint = /HTTP 40[13]\b/.test(m) ? ' (set the API key first: KLong: Set model API key)' : '';
+        qp.items = [{ ...manual, detail: `Could not list the models: ${m}${hint}` }];
         this.log.warn(`Listing models at ${baseUrl}: ${(err as Error).message}`);
       },
     );
