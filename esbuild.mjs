@@ -1,5 +1,6 @@
 // Bundles the extension host code, the headless CLI and the webview UI.
 // Usage: node esbuild.mjs [--watch] [--production]
+import { existsSync } from 'node:fs';
 import { cp, mkdir, rm } from 'node:fs/promises';
 import * as esbuild from 'esbuild';
 
@@ -161,6 +162,13 @@ async function copyPdfjs() {
   }
 }
 
+/** The codicon font for the webviews: from @vscode/codicons when installed, else the copy in webview-ui/codicons/. */
+async function copyCodicons() {
+  await mkdir('dist/webview', { recursive: true });
+  const pkg = 'node_modules/@vscode/codicons/dist/codicon.ttf';
+  await cp(existsSync(pkg) ? pkg : 'webview-ui/codicons/codicon.ttf', 'dist/webview/codicon.ttf');
+}
+
 /** The devcontainer CLI is one self-contained script: shipped as is and run as a child process. */
 async function copyDevcontainerCli() {
   const from = 'node_modules/@devcontainers/cli';
@@ -176,7 +184,7 @@ async function copyWatcher() {
 }
 
 if (production) await rm('dist', { recursive: true, force: true });
-await Promise.all([copyPdfjs(), copyDevcontainerCli(), copyWatcher()]);
+await Promise.all([copyPdfjs(), copyDevcontainerCli(), copyWatcher(), copyCodicons()]);
 if (watch) {
   const contexts = await Promise.all(targets.map((t) => esbuild.context(t)));
   await Promise.all(contexts.map((c) => c.watch()));

@@ -8,12 +8,14 @@ import {
 } from '../src/protocol/paper';
 import { paperCss } from './paper/styles';
 import { normalize, PdfViewer } from './paper/viewer';
+import { type Codicon, icon, installCodicons } from './shared/codicons';
 import { onLink, renderMarkdown } from './shared/markdownDom';
 import { markdownCss } from './shared/markdownStyles';
 import { getState, h, logHome, onMessage, post, setState } from './shared/vscode';
 
 const send = (msg: FromPaper) => post(msg);
 const app = document.getElementById('app') as HTMLElement;
+installCodicons(app);
 const style = document.createElement('style');
 style.textContent = paperCss + markdownCss;
 document.head.append(style);
@@ -28,8 +30,8 @@ const sectionPages = new Map<string, number>();
 let reading: string | null = null;
 
 // Toolbar
-const btn = (label: string, aria: string, onClick: () => void, extra: Record<string, string> = {}) => {
-  const b = h('button', { class: 'icon', title: aria, 'aria-label': aria, text: label, ...extra });
+const btn = (glyph: Codicon, aria: string, onClick: () => void, extra: Record<string, string> = {}) => {
+  const b = h('button', { class: 'icon', title: aria, 'aria-label': aria, ...extra }, icon(glyph));
   b.addEventListener('click', onClick);
   return b;
 };
@@ -50,7 +52,7 @@ pdfOutline.addEventListener('change', () => {
   pdfOutline.selectedIndex = 0;
   if (dest !== undefined) void viewer?.goToDestination(dest);
 });
-const outlineToggle = btn('☰', 'Toggle outline', () => outline.classList.toggle('hidden'), {
+const outlineToggle = btn('list-flat', 'Toggle outline', () => outline.classList.toggle('hidden'), {
   'aria-controls': 'outline',
 });
 const toolbar = h(
@@ -60,20 +62,20 @@ const toolbar = h(
   h(
     'span',
     { class: 'pdf-only' },
-    btn('◀', 'Previous page', () => viewer?.goToPage(viewer.currentPage() - 1)),
+    btn('arrow-left', 'Previous page', () => viewer?.goToPage(viewer.currentPage() - 1)),
     pageInput,
     pageCount,
-    btn('▶', 'Next page', () => viewer?.goToPage(viewer.currentPage() + 1)),
+    btn('arrow-right', 'Next page', () => viewer?.goToPage(viewer.currentPage() + 1)),
     h('span', { class: 'sep' }),
-    btn('−', 'Zoom out', () => zoomBy(1 / 1.2), { id: 'zoom-out' }),
+    btn('remove', 'Zoom out', () => zoomBy(1 / 1.2), { id: 'zoom-out' }),
     zoomLabel,
-    btn('+', 'Zoom in', () => zoomBy(1.2), { id: 'zoom-in' }),
-    btn('↔', 'Fit width', () => viewer && setZoom(viewer.fitWidthZoom())),
+    btn('add', 'Zoom in', () => zoomBy(1.2), { id: 'zoom-in' }),
+    btn('screen-full', 'Fit width', () => viewer && setZoom(viewer.fitWidthZoom())),
     h('span', { class: 'sep' }),
   ),
   searchInput,
-  btn('↑', 'Previous match', () => stepMatch(-1)),
-  btn('↓', 'Next match', () => stepMatch(1)),
+  btn('arrow-up', 'Previous match', () => stepMatch(-1)),
+  btn('arrow-down', 'Next match', () => stepMatch(1)),
   searchInfo,
   pdfOutline,
 );

@@ -3,6 +3,7 @@ import { type FromProgress, type ProgressState, toProgressSchema } from '../src/
 import { activity, budget, edits, header, jobs, plan, rubric, type Send } from './progress/sections';
 import { progressCss } from './progress/styles';
 import { Timeline } from './progress/timeline';
+import { installCodicons } from './shared/codicons';
 import { getState, h, onMessage, post, setState } from './shared/vscode';
 
 const send = (msg: FromProgress) => post(msg);
@@ -12,6 +13,7 @@ style.textContent = progressCss;
 document.head.append(style);
 
 const app = document.getElementById('app') as HTMLElement;
+installCodicons(app);
 let state: ProgressState | null = null;
 
 const timeline = new Timeline({

@@ -17,6 +17,7 @@ import {
   parseCommandArgs,
   priceOption,
 } from './args';
+import { configureColour, paint } from './colour';
 import { CliError, type CliIO, type ReproduceOptions, reproduce } from './reproduce';
 
 const USAGE = `Usage: klong <command> [options]
@@ -35,7 +36,8 @@ Commands:
   diff SESSION [--from N] [--to M]              Unified diff of the files between two steps
   help                                          Show this help
 
-Run "klong <command> --help" for the options of a command; "klong --version" prints the version.`;
+Run "klong <command> --help" for the options of a command; "klong --version" prints the version.
+--no-color (or NO_COLOR set) turns colour off; output to a pipe has none anyway.`;
 
 const REPRODUCE_USAGE = `Usage: klong reproduce <paper> --workspace DIR [options]
        klong reproduce --resume ID [--state-dir D]
@@ -70,6 +72,8 @@ ${LIMITS_USAGE}
   --detach               Run the session in an engine process of its own and return (prints its id);
                          follow it with "klong attach ID", stop it with "klong stop ID"
   --label K=V            Extra container label (repeatable)
+  --json                 At the end, one JSON object on stdout: session, status, reason, grade, report,
+                         pending edits, patch, resume command (progress and messages stay on stderr)
 
 The API key is read from KLONG_API_KEY or OPENAI_API_KEY. Ctrl-C saves the session and exits (130).`;
 
@@ -112,6 +116,7 @@ export function parseReproduceArgs(args: string[], env: NodeJS.ProcessEnv): Repr
     'no-final-run': { type: 'boolean' },
     'keep-container': { type: 'boolean' },
     detach: { type: 'boolean' },
+    json: { type: 'boolean' },
     label: { type: 'string', multiple: true },
     ...LIMIT_OPTIONS,
     help: { type: 'boolean', short: 'h' },
@@ -120,6 +125,10 @@ export function parseReproduceArgs(args: string[], env: NodeJS.ProcessEnv): Repr
   if (v.help) return 'help';
   if (parsed.positionals.length > 1)
     throw new CliError(`klong reproduce: one paper at a time (got ${parsed.positionals.length}).`);
+  if (v.json && v.detach)
+    throw new CliError(
+      'klong reproduce: --json reports a run in the foreground; a detached run is listed by "klong sessions --json".',
+    );
   const apiKey = apiKeyFrom('reproduce', env);
   if (v.rubric && v['no-rubric'])
     throw new CliError('klong reproduce: --rubric and --no-rubric contradict each other; give one.');
@@ -159,6 +168,7 @@ export function parseReproduceArgs(args: string[], env: NodeJS.ProcessEnv): Repr
     finalTimeoutMs: 2 * 3600_000,
     keepContainer: !!v['keep-container'],
     detach: !!v.detach,
+    ...(v.json ? { json: true } : {}),
     labels,
     limits: limitOptions(v),
     ...(v.price !== undefined ? { prices: priceOption(v.price) } : {}),
@@ -347,7 +357,10 @@ async function diffCommand(args: string[], io: CliIO): Promise<number> {
   return 0;
 }
 
-export async function main(argv: string[], io: CliIO = defaultIO()): Promise<number> {
+export async function main(args: string[], io: CliIO = defaultIO()): Promise<number> {
+  // --no-color is global: taken out wherever it is, before the command parses its own options.
+  const argv = args.filter((a) => a !== '--no-color' && a !== '--no-colour');
+  configureColour({ noColor: argv.length !== args.length });
   const [command, ...rest] = argv;
   try {
     switch (command) {
@@ -398,11 +411,13 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
     }
   } catch (err) {
     if (err instanceof CliError) {
-      io.err.write(`${err.message}\n`);
+      io.err.write(`${paint(io.err, 'red', err.message)}\n`);
       return err.exitCode;
     }
     const e = err as Error & { hint?: string };
-    io.err.write(`klong: ${e.message ?? String(err)}${e.hint ? `\n${e.hint}` : ''}\n`);
+    io.err.write(
+      `${paint(io.err, 'red', `klong: ${e.message ?? String(err)}`)}${e.hint ? `\n${e.hint}` : ''}\n`,
+    );
     return 1;
   }
 }

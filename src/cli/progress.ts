@@ -13,6 +13,7 @@ import {
   retryText,
 } from '../agent/live';
 import { parseArgumentsText } from '../agent/tool-args';
+import { paintMessage } from './colour';
 
 /** Lines of a running command's output printed per update (the rest is counted, not shown). */
 export const CLI_LIVE_LINES = 40;
@@ -223,8 +224,9 @@ export class ProgressLine {
 
   /** A message on its own line, keeping the progress line below it. */
   message(text: string): void {
-    if (this.out.isTTY) this.out.write(`\r\x1b[2K${text}\n`);
-    else this.out.write(`${text}\n`);
+    const line = paintMessage(this.out, text);
+    if (this.out.isTTY) this.out.write(`\r\x1b[2K${line}\n`);
+    else this.out.write(`${line}\n`);
     this.lastPrinted = '';
     this.render(true);
   }

@@ -11,6 +11,7 @@ import { type NewSession, Reproduction, type RunSettings, SessionStartError } fr
 import { FatalModelError, type Prices } from '../llm/types';
 import { type GpuRequest, type Limits, removeSandbox } from '../sandbox';
 import { SessionLockedError } from '../session';
+import { paint, paintMessage } from './colour';
 import { EngineControl } from './engine-control';
 import { ProgressLine } from './progress';
 
@@ -48,6 +49,29 @@ export interface ReproduceOptions {
   limits: Limits;
   /** --price; without it the model's list price. */
   prices?: Prices;
+  /** --json: the final summary as one JSON object on stdout (the messages stay on stderr). */
+  json?: boolean;
+}
+
+/** What `klong reproduce --json` prints at the end: one object, whatever the outcome. */
+export interface ReproduceSummary {
+  sessionId: string | null;
+  /** done: finished (end_task, deadline, stopped by the user); stopped: resumable; error: did not start. */
+  status: 'done' | 'stopped' | 'error';
+  reason: string;
+  summary: string | null;
+  exitCode: number;
+  paperTitle: string | null;
+  workspace: string | null;
+  /** 0..1 of the rubric, when graded. */
+  grade: number | null;
+  report: string | null;
+  blacklistFindings: number;
+  /** Edits not applied to the workspace (they are in `patch`). */
+  pending: { path: string; change: string; additions?: number; deletions?: number; sensitive?: string }[];
+  patch: string | null;
+  /** The command that continues the session, when it can be resumed. */
+  resume: string | null;
 }
 
 export interface CliIO {
@@ -67,7 +91,40 @@ export class CliError extends Error {
 }
 
 export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number> {
-  const say = (s: string) => io.err.write(`${s}\n`);
+  if (!o.json) return reproduceRun(o, io);
+  const summary: { value?: ReproduceSummary } = {};
+  try {
+    const code = await reproduceRun(o, io, summary);
+    io.out.write(`${JSON.stringify(summary.value ?? { status: 'error', exitCode: code })}\n`);
+    return code;
+  } catch (err) {
+    const exitCode = err instanceof CliError ? err.exitCode : 1;
+    const e: ReproduceSummary = {
+      sessionId: (err as { sessionId?: string }).sessionId ?? null,
+      status: 'error',
+      reason: err instanceof Error ? err.message : String(err),
+      summary: null,
+      exitCode,
+      paperTitle: null,
+      workspace: null,
+      grade: null,
+      report: null,
+      blacklistFindings: 0,
+      pending: [],
+      patch: null,
+      resume: null,
+    };
+    io.out.write(`${JSON.stringify(e)}\n`);
+    throw err;
+  }
+}
+
+async function reproduceRun(
+  o: ReproduceOptions,
+  io: CliIO,
+  out: { value?: ReproduceSummary } = {},
+): Promise<number> {
+  const say = (s: string) => io.err.write(`${paintMessage(io.err, s)}\n`);
   let approval = o.approval;
   let from: NewSession | string;
   if (o.resume) from = o.resume;
@@ -199,15 +256,51 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
     }
   });
   let removeContainer = false;
+  const summary: ReproduceSummary = {
+    sessionId,
+    status: 'stopped',
+    reason: '',
+    summary: null,
+    exitCode: 1,
+    paperTitle: run.paper.title,
+    workspace: workspaceDir,
+    grade: null,
+    report: null,
+    blacklistFindings: 0,
+    pending: [],
+    patch: null,
+    resume: resumeHint,
+  };
+  const finish = (exitCode: number): number => {
+    summary.exitCode = exitCode;
+    out.value = summary;
+    return exitCode;
+  };
   try {
     const { result, score, reportPath, findings } = await run.run();
     progress.done();
+    summary.status = result.status;
+    summary.reason = result.reason;
+    if (result.status === 'done') {
+      summary.summary = result.summary ?? null;
+      summary.resume = null;
+    }
+    summary.grade = score ?? null;
+    summary.report = reportPath ?? null;
+    summary.blacklistFindings = findings ?? 0;
     const pending = run.queue.list();
+    summary.pending = pending.map((p) => ({
+      path: p.path,
+      change: p.change,
+      ...(p.wholeFileOnly ? {} : { additions: p.stats.additions, deletions: p.stats.deletions }),
+      ...(p.sensitive ? { sensitive: p.sensitive } : {}),
+    }));
     // Changes the queue could not propose (a name that is not UTF-8) are kept in the patch too.
     const unproposed = (await run.sandbox.changes().catch(() => [])).filter((c) => !run.queue.get(c.path));
     if (pending.length || unproposed.length) {
       const patchFile = join(run.live.dir, 'proposals.patch');
       const complete = await writePatch(run, patchFile);
+      summary.patch = patchFile;
       say(`${pending.length + unproposed.length} proposed edit(s) not applied to ${workspaceDir}:`);
       for (const p of pending)
         say(
@@ -225,10 +318,11 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
     }
     if (result.status === 'done') {
       say(`Session ${sessionId} ended (${result.reason})${result.summary ? `: ${result.summary}` : ''}.`);
-      if (score !== undefined) say(`Grade: ${(score * 100).toFixed(1)}% of the rubric.`);
+      if (score !== undefined)
+        say(`Grade: ${paint(io.err, 'bold', `${(score * 100).toFixed(1)}%`)} of the rubric.`);
       if (findings)
         say(
-          `⚠ Flagged for review: the blacklist monitor recorded ${findings} finding(s) of blacklisted repositories (listed in the report).`,
+          `${paint(io.err, 'yellow', '⚠ Flagged for review')}: the blacklist monitor recorded ${findings} finding(s) of blacklisted repositories (listed in the report).`,
         );
       if (reportPath) say(`Report: ${reportPath}`);
       if (existsSync(join(workspaceDir, 'reproduce.sh')))
@@ -241,14 +335,14 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
         if (!removeContainer)
           say('The container is kept: its step history could not be saved on this machine.');
       }
-      return 0;
+      return finish(0);
     }
     if (result.reason === 'interrupted') {
       say(`Session ${sessionId} saved. Resume with: ${resumeHint}`);
-      return 130;
+      return finish(130);
     }
     say(`Session ${sessionId} stopped: ${result.reason}\nResume with: ${resumeHint}`);
-    return result.error instanceof FatalModelError ? 3 : 1;
+    return finish(result.error instanceof FatalModelError ? 3 : 1);
   } finally {
     unregister();
     progress.done();

@@ -10,6 +10,7 @@ import { retryText } from '../agent/live';
 import type { RubricCheck } from '../paper/rubric-check';
 import type { RubricNode, TaskCategory } from '../paper/types';
 import { apiKeyFrom, defaultStateDir, numberOption, parseCommandArgs } from './args';
+import { paint } from './colour';
 import { CliError, type CliIO } from './reproduce';
 
 export const RUBRIC_USAGE = `Usage: klong rubric <check|show|generate> ...
@@ -153,8 +154,8 @@ async function checkCommand(args: string[], io: CliIO): Promise<number> {
     return r.errors.length ? 1 : 0;
   }
   const { issueLine } = await import('../paper/rubric-check');
-  for (const e of r.errors) io.out.write(`${issueLine(file, e)} (error)\n`);
-  for (const w of r.warnings) io.out.write(`${issueLine(file, w)} (warning)\n`);
+  for (const e of r.errors) io.out.write(`${issueLine(file, e)} ${paint(io.out, 'red', '(error)')}\n`);
+  for (const w of r.warnings) io.out.write(`${issueLine(file, w)} ${paint(io.out, 'yellow', '(warning)')}\n`);
   if (!figures) {
     io.out.write(`${file}: ${r.errors.length} error(s): not a usable rubric.\n`);
     return 1;

@@ -5,7 +5,15 @@
  */
 export { OpenAIModelClient } from '../llm/openai-client';
 export { loadPaper } from '../paper';
-export { attachSandbox } from '../sandbox';
+export {
+  attachSandbox,
+  checkDocker,
+  listSessionContainers,
+  pullImage,
+  SandboxBrowser,
+  sandboxReadiness,
+  stateLabel,
+} from '../sandbox';
 export { pruneContainers, removeSessionContainer } from './containers';
 export { Reproduction } from './reproduction';
 export { readHistory, rewindSession, type StepReader, stepOwnRange, stepRange, stepReader } from './rewind';

@@ -1,5 +1,6 @@
 /** Public API of the sandbox layer (devcontainer → container on a Docker engine). */
 
+export { BROWSE_READ_MAX, SandboxBrowser, type SandboxEntry, SandboxShell } from './browse';
 export { LABEL_SESSION, LABEL_STATE, type Limits, parseSize, stateLabel } from './container';
 export { type DefaultBuildOptions, LABEL_DEFAULT_SANDBOX } from './default-sandbox';
 export { findDevcontainerCli, type SandboxConfig } from './devcontainer';
@@ -22,6 +23,7 @@ export {
   HostHistory,
   hostGitMissing,
 } from './host-history';
+export { pullImage, type SandboxReadiness, sandboxReadiness } from './image-check';
 export {
   attachSandbox,
   findSandbox,

@@ -44,7 +44,8 @@ export class EditsController implements vscode.Disposable {
   private queue: EditQueue | undefined;
   private unsubscribe: (() => void) | undefined;
   private readonly docs: ProposalDocuments;
-  private readonly status = new EditsStatus();
+  /** The edits' state for the status bar item. */
+  readonly status = new EditsStatus();
   private readonly diffs = new ProposalDiffs();
   private readonly disposables: vscode.Disposable[] = [];
 
@@ -226,7 +227,12 @@ export class EditsController implements vscode.Disposable {
   /** ask-each: the diff opens without focus; a modal asks; Escape leaves it queued. */
   private async askEach(p: Proposal): Promise<Decision | undefined> {
     await this.open(p.path, true);
-    return askDecision(p);
+    this.status.setWaiting(true);
+    try {
+      return await askDecision(p);
+    } finally {
+      this.status.setWaiting(false);
+    }
   }
 
   /** Tells the user what happened; a conflict asks how to go on and never writes by itself. */

@@ -1,6 +1,7 @@
-/** Status bar: the approval-mode switch and the count of pending proposals. */
+/** The approval mode (setting, picker) and the edits' state the status bar shows. */
 import * as vscode from 'vscode';
 import { APPROVAL_MODES, type ApprovalMode } from '../edits/queue';
+import type { EditsState } from './statusText';
 
 const SETTING = 'klong.edits.approvalMode';
 
@@ -51,45 +52,29 @@ export async function pickMode(current: ApprovalMode): Promise<ApprovalMode | un
   return pick?.mode;
 }
 
+/** The edits' state for the one status bar item (src/ui/statusBar.ts shows it, counted once). */
 export class EditsStatus implements vscode.Disposable {
-  private readonly mode = vscode.window.createStatusBarItem(
-    'klong.edits.mode',
-    vscode.StatusBarAlignment.Left,
-    40,
-  );
-  private readonly count = vscode.window.createStatusBarItem(
-    'klong.edits.count',
-    vscode.StatusBarAlignment.Left,
-    39,
-  );
+  private current: EditsState = { active: false, mode: 'review', pending: 0, waiting: false };
+  private readonly emitter = new vscode.EventEmitter<void>();
+  readonly onChange = (listener: () => void): vscode.Disposable => this.emitter.event(listener);
 
-  constructor() {
-    this.mode.name = 'KLong: edit approval mode';
-    this.mode.command = 'klong.setApprovalMode';
-    this.count.name = 'KLong: proposed edits';
-    this.count.command = 'klong.showProposals';
+  get state(): EditsState {
+    return this.current;
   }
 
   update(active: boolean, mode: ApprovalMode, pending: number): void {
-    if (!active) {
-      this.mode.hide();
-      this.count.hide();
-      return;
-    }
-    const l = LABELS[mode];
-    this.mode.text = `${l.icon} Edits: ${l.title}`;
-    this.mode.tooltip = `${l.detail}\nClick to change how KLong's changes reach your files.`;
-    this.mode.show();
-    this.count.text = `$(diff) ${pending} proposed edit${pending === 1 ? '' : 's'}`;
-    this.count.tooltip = 'Review the agent’s proposed edits';
-    this.count.backgroundColor =
-      pending > 0 ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
-    if (pending > 0) this.count.show();
-    else this.count.hide();
+    this.current = { ...this.current, active, mode, pending };
+    this.emitter.fire();
+  }
+
+  /** ask-each: the agent waits for the user's decision while `waiting`. */
+  setWaiting(waiting: boolean): void {
+    if (this.current.waiting === waiting) return;
+    this.current = { ...this.current, waiting };
+    this.emitter.fire();
   }
 
   dispose(): void {
-    this.mode.dispose();
-    this.count.dispose();
+    this.emitter.dispose();
   }
 }

@@ -93,6 +93,18 @@ export class ModelEndpoint {
     return key;
   }
 
+  /** Whether the configured endpoint has a key: stored for its origin, or KLONG_API_KEY (quiet: no prompt). */
+  async hasKey(): Promise<boolean> {
+    let origin: string;
+    try {
+      origin = endpointOrigin(endpointSettings().baseUrl);
+    } catch {
+      return false;
+    }
+    await this.migrate(origin);
+    return (await this.secrets.get(keySecretName(origin))) !== undefined || !!process.env.KLONG_API_KEY;
+  }
+
   /** Asks for the configured origin's key and stores it; `explicit` (the Set API key command) then offers a connection test. */
   async askApiKey(explicit: boolean): Promise<string | undefined> {
     const origin = this.origin();

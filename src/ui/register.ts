@@ -3,14 +3,18 @@ import * as vscode from 'vscode';
 import { SessionStore } from '../session';
 import { type EditsController, registerEdits } from './editsController';
 import { ExternalLinks } from './externalLinks';
+import { ModelEndpoint } from './modelEndpoint';
 import { PaperPanels } from './paperPanel';
 import { registerPaperText } from './paperText';
 import { ProgressViewProvider } from './progressView';
 import { ReproduceController } from './reproduce';
 import { RewindController } from './rewind';
+import { dockerHostSetting } from './runSettings';
+import { SandboxAccess } from './sandboxView';
 import { SessionModel } from './sessionModel';
 import { registerSessionsView, type SessionsViewProvider } from './sessionsView';
 import { SessionStatusBar } from './statusBar';
+import { Welcome } from './welcome';
 
 /** What the UI offers the wiring (and the e2e tests): feed `session` with AgentEvents. */
 export interface KlongUi {
@@ -26,6 +30,10 @@ export interface KlongUi {
   links?: ExternalLinks;
   /** The Sessions tree view (its `store` is the extension's session store). */
   sessions?: SessionsViewProvider;
+  /** Terminal and read-only file view of the session's container. */
+  sandbox?: SandboxAccess;
+  /** The walkthrough's checks and the state of their context keys. */
+  welcome?: Welcome;
 }
 
 export function registerUi(context: vscode.ExtensionContext): KlongUi {
@@ -37,10 +45,10 @@ export function registerUi(context: vscode.ExtensionContext): KlongUi {
     links,
     cacheDir: join(context.globalStorageUri.fsPath, 'sessions', 'cache', 'papers'),
   });
-  const statusBar = new SessionStatusBar(session);
   session.onReadSection((id) => paper.highlight(id));
   // Proposed edits: commands from activation; the returned EditsController takes a session's queue (setQueue).
   const edits = registerEdits(context, log);
+  const statusBar = new SessionStatusBar(session, edits.status);
   void vscode.commands.executeCommand('setContext', 'klong.sessionState', 'idle');
 
   const sessions = registerSessionsView({
@@ -55,7 +63,16 @@ export function registerUi(context: vscode.ExtensionContext): KlongUi {
     reproduce,
     log,
   });
+  const sandbox = new SandboxAccess({
+    model: session,
+    stateDir: join(context.globalStorageUri.fsPath, 'sessions'),
+    dockerHost: () => dockerHostSetting(),
+    log,
+  });
+  const welcome = new Welcome(context, new ModelEndpoint(context.secrets, context.globalState), log);
   context.subscriptions.push(
+    sandbox,
+    welcome,
     log,
     progress,
     paper,
@@ -70,5 +87,17 @@ export function registerUi(context: vscode.ExtensionContext): KlongUi {
     ...rewind.register(),
   );
   void reproduce.offerResume();
-  return { session, progress, paper, statusBar, log, edits, reproduce, links, sessions: sessions.provider };
+  return {
+    session,
+    progress,
+    paper,
+    statusBar,
+    log,
+    edits,
+    reproduce,
+    links,
+    sessions: sessions.provider,
+    sandbox,
+    welcome,
+  };
 }

@@ -21,7 +21,9 @@ export function webviewHtml(
     `worker-src ${src} blob:`,
     `connect-src ${src}`,
   ].join('; ');
-  const attrs = Object.entries(data)
+  // Codicons: the font shipped beside the bundles (esbuild.mjs copies it), loaded under font-src.
+  const font = webview.asWebviewUri(joinUri(root, 'codicon.ttf')).toString();
+  const attrs = Object.entries({ 'codicon-font': font, ...data })
     .map(([k, v]) => ` data-${k}="${escapeAttr(v)}"`)
     .join('');
   return `<!DOCTYPE html>

@@ -34,8 +34,11 @@ test('the .vsix holds the bundles and runs without node_modules', {
     'dist/webview/progress.js',
     'dist/webview/pdfjs/pdf.min.mjs',
     'dist/webview/pdfjs/pdf.worker.min.mjs',
+    'dist/webview/codicon.ttf',
     'dist/devcontainer-cli/devcontainer.js',
     'dist/watcher.py',
+    'media/sample-paper.md',
+    'media/walkthrough/key.md',
   ]) {
     assert.ok(listed.includes(f), `${f} is not in the .vsix`);
   }
@@ -46,6 +49,10 @@ test('the .vsix holds the bundles and runs without node_modules', {
       ) || /\.(map|vsix|ts)$/.test(f),
   );
   assert.deepEqual(stray, [], 'sources, tests, source maps or node_modules in the .vsix');
+  assert.ok(
+    !listed.some((f) => f.endsWith('.ttf') && f !== 'dist/webview/codicon.ttf'),
+    'the codicon font ships once',
+  );
 
   const installed = await mkdtemp(join(tmpdir(), 'klong-vsix-'));
   try {

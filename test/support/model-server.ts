@@ -106,6 +106,8 @@ export interface ModelServerOptions {
   contextLimit?: number;
   /** Model ids listed by /v1/models; a chat request for another model gets 404. Default: any. */
   models?: string[];
+  /** More fields of a model's /v1/models entry (e.g. its context window as `context_length`). */
+  modelInfo?: Record<string, Record<string, unknown>>;
   /** If set, requests without `Authorization: Bearer <apiKey>` get 401. */
   apiKey?: string;
   /** Characters per streamed content delta (default 16). */
@@ -454,12 +456,17 @@ export async function startModelServer(script: Script, opts: ModelServerOptions 
         else res.destroy();
       });
     } else if (req.method === 'GET' && url.endsWith('/models')) {
+      if (opts.apiKey !== undefined && req.headers.authorization !== `Bearer ${opts.apiKey}`) {
+        jsonError(res, 401, { message: 'Incorrect API key provided', type: 'invalid_request_error' });
+        return;
+      }
       res.writeHead(200, { 'content-type': 'application/json' });
       const data = (opts.models ?? ['test-model']).map((id) => ({
         id,
         object: 'model',
         created: 0,
         owned_by: 'test',
+        ...opts.modelInfo?.[id],
       }));
       res.end(JSON.stringify({ object: 'list', data }));
     } else jsonError(res, 404, { message: `no route ${req.method} ${url}` });

@@ -39,11 +39,11 @@ button.section.reading { background: var(--vscode-list-activeSelectionBackground
 .message { padding: 16px; }
 .message.error { color: var(--vscode-errorForeground); }
 .pages { flex: 1; overflow: auto; padding: 8px 16px; background: var(--vscode-editorWidget-background, #808080); }
-.page { --scale-round-x: 1px; --scale-round-y: 1px; position: relative; margin: 0 auto 12px; background: #fff; box-shadow: 0 1px 4px rgba(0,0,0,.35);
+.page { --scale-round-x: 1px; --scale-round-y: 1px; position: relative; margin: 0 auto 12px; background: #fff; box-shadow: 0 1px 4px var(--vscode-widget-shadow, rgba(0,0,0,.35));
   border: 1px solid var(--vscode-contrastBorder, transparent); }
 .page.flash { outline: 3px solid var(--vscode-focusBorder); }
 .page canvas { display: block; }
-.page-error { padding: 16px; color: #a00; }
+.page-error { padding: 16px; color: var(--vscode-errorForeground); }
 .textLayer { position: absolute; text-align: initial; inset: 0; overflow: clip; opacity: 1; line-height: 1;
   text-size-adjust: none; forced-color-adjust: none; transform-origin: 0 0; caret-color: CanvasText; z-index: 0;
   --min-font-size: 1; --text-scale-factor: calc(var(--total-scale-factor) * var(--min-font-size));
@@ -53,10 +53,10 @@ button.section.reading { background: var(--vscode-list-activeSelectionBackground
   font-size: calc(var(--text-scale-factor) * var(--font-height)); --scale-x: 1; --rotate: 0deg;
   transform: rotate(var(--rotate)) scaleX(var(--scale-x)) scale(var(--min-font-size-inv)); }
 .textLayer .markedContent { display: contents; }
-.textLayer ::selection { background: rgba(0, 100, 255, .3); }
+.textLayer ::selection { background: var(--vscode-editor-selectionBackground, rgba(0, 100, 255, .3)); }
 .textLayer br::selection { background: transparent; }
 .textLayer .endOfContent { display: block; position: absolute; inset: 100% 0 0; z-index: 0; cursor: default; user-select: none; }
-.textLayer span.match { background: rgba(255, 200, 0, .45); border-radius: 2px; }
+.textLayer span.match { background: var(--vscode-editor-findMatchHighlightBackground, rgba(255, 200, 0, .45)); border-radius: 2px; }
 .annotationLayer { position: absolute; inset: 0; pointer-events: none; transform-origin: 0 0; z-index: 3; }
 .annotationLayer section { position: absolute; pointer-events: auto; box-sizing: border-box; transform-origin: 0 0; }
 .annotationLayer .linkAnnotation > a { position: absolute; inset: 0; font-size: 1em; }
@@ -69,5 +69,6 @@ button.section.reading { background: var(--vscode-list-activeSelectionBackground
 .md-scroll { flex: 1; overflow: auto; padding: 12px 24px; }
 .md-paper { max-width: 860px; margin: 0 auto; font-size: 14px; }
 .md-paper .flash { outline: 2px solid var(--vscode-focusBorder); outline-offset: 2px; }
-.textLayer span.heading-mark { background: rgba(0, 120, 255, .25); outline: 2px solid rgba(0, 120, 255, .6); }
+.textLayer span.heading-mark { background: var(--vscode-editor-wordHighlightBackground, rgba(0, 120, 255, .25));
+  outline: 2px solid var(--vscode-focusBorder, rgba(0, 120, 255, .6)); }
 `;

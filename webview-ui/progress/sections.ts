@@ -1,5 +1,6 @@
 /** Render functions of the progress view's panels; each returns fresh DOM from the state. */
 import type { JobView, ProgressState, ProposalView, RubricView } from '../../src/protocol/progress';
+import { icon } from '../shared/codicons';
 import { h } from '../shared/vscode';
 
 export type Send = (
@@ -217,7 +218,7 @@ function barFill(pct: number): HTMLElement {
 
 export function plan(s: ProgressState): HTMLElement {
   if (!s.plan.length) return h('div', { class: 'muted', text: 'The agent has not written a plan yet.' });
-  const mark = { todo: '☐', doing: '◐', done: '☑' } as const;
+  const mark = { todo: 'circle-large-outline', doing: 'sync', done: 'pass-filled' } as const;
   return h(
     'ul',
     { class: 'plan', 'aria-label': 'Plan' },
@@ -225,7 +226,7 @@ export function plan(s: ProgressState): HTMLElement {
       h(
         'li',
         { class: p.status },
-        h('span', { 'aria-hidden': 'true', text: mark[p.status] }),
+        icon(mark[p.status], `small mark-${p.status}`),
         h('span', { text: p.text, 'aria-label': `${p.status}: ${p.text}` }),
       ),
     ),
@@ -246,11 +247,15 @@ function editItem(p: ProposalView, send: Send): HTMLElement {
     { 'data-path': p.path, 'data-status': p.status },
     h('span', { class: 'path', title: p.path, text: p.path }),
     p.sensitive
-      ? h('span', {
-          class: 'sensitive',
-          title: `Needs your explicit accept: ${p.sensitive}`,
-          text: '⚠ sensitive',
-        })
+      ? h(
+          'span',
+          {
+            class: 'sensitive',
+            title: `Needs your explicit accept: ${p.sensitive}`,
+          },
+          icon('warning', 'small'),
+          ' sensitive',
+        )
       : null,
     h('span', { class: 'add', text: `+${p.additions}` }),
     h('span', { class: 'del', text: `−${p.deletions}` }),

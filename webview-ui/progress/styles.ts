@@ -9,8 +9,8 @@ body { margin: 0; padding: 0 8px 8px; color: var(--vscode-foreground); font-fami
 h2 { font-size: 11px; text-transform: uppercase; letter-spacing: .04em; margin: 0; font-weight: 600; }
 details.group { border-top: 1px solid var(--vscode-panel-border, transparent); padding: 6px 0; }
 details.group > summary { cursor: pointer; list-style: none; display: flex; gap: 6px; align-items: center; padding: 2px 0; }
-details.group > summary::before { content: '▸'; width: 10px; color: var(--vscode-descriptionForeground); }
-details.group[open] > summary::before { content: '▾'; }
+details.group > summary::before { content: '\\eab6'; font: normal 14px/1 codicon; width: 14px; color: var(--vscode-descriptionForeground); }
+details.group[open] > summary::before { content: '\\eab4'; }
 details.group > summary .count { margin-left: auto; }
 :focus-visible { outline: 1px solid var(--vscode-focusBorder); outline-offset: -1px; }
 button { font: inherit; color: var(--vscode-button-foreground); background: var(--vscode-button-background);
@@ -71,8 +71,8 @@ ul.edits .actions { display: flex; gap: 4px; }
 .rubric details details { margin-left: 14px; }
 .rubric summary { cursor: pointer; display: flex; gap: 6px; list-style: none; padding: 1px 0; }
 .rubric summary::-webkit-details-marker { display: none; }
-.rubric summary::before { content: '▸'; width: 10px; flex: none; color: var(--vscode-descriptionForeground); }
-.rubric details[open] > summary::before { content: '▾'; }
+.rubric summary::before { content: '\\eab6'; font: normal 14px/1 codicon; width: 14px; flex: none; color: var(--vscode-descriptionForeground); }
+.rubric details[open] > summary::before { content: '\\eab4'; }
 .rubric summary:hover, .rubric .leaf:hover { background: var(--vscode-list-hoverBackground); }
 .rubric .req { flex: 1; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .rubric .leaf { margin-left: 14px; display: flex; gap: 6px; padding: 1px 0 1px 16px; }
@@ -98,7 +98,7 @@ ul.edits .actions { display: flex; gap: 4px; }
 @keyframes pulse { from { opacity: 1; } to { opacity: .3; } }
 @media (prefers-reduced-motion: reduce) { .tl-state.running { animation: none; } }
 .tl-time, .tl-step, .tl-dur { color: var(--vscode-descriptionForeground); font-variant-numeric: tabular-nums; flex: none; }
-.tl-kind { width: 12px; text-align: center; flex: none; font-family: var(--vscode-editor-font-family); }
+.tl-kind { width: 16px; text-align: center; flex: none; color: var(--vscode-descriptionForeground); }
 .tl-title { flex: 1; overflow: hidden; text-overflow: ellipsis; }
 .tl-live { flex: 1 1 0; max-width: 45%; min-width: 0; overflow: hidden; text-overflow: ellipsis; color: var(--vscode-descriptionForeground); font-family: var(--vscode-editor-font-family); font-size: 0.95em; }
 .activity { margin: 4px 0; }

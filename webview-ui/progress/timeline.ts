@@ -4,6 +4,7 @@
  * row expands it (the command and its output, fetched on demand); arrow keys move between rows.
  */
 import type { DetailSection, TimelineEntry } from '../../src/protocol/progress';
+import { type Codicon, icon } from '../shared/codicons';
 import { onLink, renderMarkdown } from '../shared/markdownDom';
 import { h } from '../shared/vscode';
 import {
@@ -29,22 +30,22 @@ export interface TimelineIo {
   openLink(href: string): void;
 }
 
-const KIND_ICON: Record<TimelineEntry['kind'], string> = {
-  session: '◆',
-  status: '●',
-  stage: '▶',
-  model: '✦',
-  tool: '$',
-  user: '✎',
-  plan: '☰',
-  reminder: '⏱',
-  split: '✂',
-  edit: '±',
-  checkpoint: '⚑',
-  rewind: '↶',
-  error: '!',
-  grade: '★',
-  end: '■',
+const KIND_ICON: Record<TimelineEntry['kind'], Codicon> = {
+  session: 'beaker',
+  status: 'circle-filled',
+  stage: 'play',
+  model: 'sparkle',
+  tool: 'terminal',
+  user: 'account',
+  plan: 'list-unordered',
+  reminder: 'watch',
+  split: 'fold',
+  edit: 'diff',
+  checkpoint: 'pinned',
+  rewind: 'discard',
+  error: 'error',
+  grade: 'star-full',
+  end: 'debug-stop',
 };
 
 function clock(ts: number): string {
@@ -87,9 +88,9 @@ export class Timeline {
       class: 'tl-latest',
       id: 'tl-latest',
       hidden: true,
-      text: '↓ Latest',
       title: 'Jump to the latest step and follow',
     });
+    this.latest.append(icon('arrow-down', 'small'), ' Latest');
     this.latest.addEventListener('click', () => this.jumpToEnd());
     this.element = h('div', { class: 'timeline' }, this.scroller, this.latest);
     this.scroller.addEventListener('scroll', () => {
@@ -266,7 +267,7 @@ export class Timeline {
         { class: 'tl-line' },
         h('span', { class: `tl-state ${e.state}`, title: e.state, 'aria-label': e.state }),
         h('span', { class: 'tl-time', text: clock(e.ts) }),
-        h('span', { class: `tl-kind k-${e.kind}`, 'aria-hidden': 'true', text: KIND_ICON[e.kind] }),
+        h('span', { class: `tl-kind k-${e.kind}`, 'aria-hidden': 'true' }, icon(KIND_ICON[e.kind], 'small')),
         e.step !== undefined ? h('span', { class: 'tl-step', text: `#${e.step}` }) : null,
         h('span', { class: 'tl-title', text: e.title, title: e.title }),
         e.live ? h('span', { class: 'tl-live', text: e.live, title: e.live }) : null,

@@ -16,7 +16,7 @@ describe('status bar, notifications and rubric', () => {
     if (!hasDriver()) this.skip();
   });
 
-  it('shows the session in the status bar; a click focuses the progress view', async () => {
+  it('shows the session in one status bar item; its menu focuses the progress view', async () => {
     const ui = await klong();
     ui.session.reset();
     const feed = new EventFeed(ui, Date.now() - 3 * 3600_000);
@@ -37,9 +37,14 @@ describe('status bar, notifications and rubric', () => {
     await workbench.waitFor('.statusbar-item', { text: 'KLong: running' });
     await vscode.commands.executeCommand('workbench.view.explorer');
     await workbench.click('.statusbar-item:has-text("KLong: running")');
+    await workbench.waitFor('.quick-input-widget .monaco-list-row', { text: 'Pause' });
+    await screenshot('status-bar-menu');
+    await workbench.click('.quick-input-widget .monaco-list-row:has-text("Show progress")');
     await progress.waitFor('#status', { text: 'running' });
+    assert.equal(ui.statusBar.tone, undefined, 'a running session has no warning colour');
     feed.push({ type: 'status', status: 'failed', reason: 'docker went away' });
     await workbench.waitFor('.statusbar-item', { text: 'KLong: failed' });
+    assert.equal(ui.statusBar.tone, 'statusBarItem.errorBackground');
     await screenshot('status-bar-failed');
   });
 
