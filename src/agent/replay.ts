@@ -19,6 +19,10 @@ export interface LoopState {
   ended?: { reason: string; summary?: string };
   /** end_task succeeded but the session has not ended yet: a resume goes on with the end (final run, grade). */
   ending?: { summary: string };
+  /** Early-end checks made (early_end_check events): after the limit, end_task is accepted. */
+  endChecks?: number;
+  /** A refused end_task whose answer is not logged yet (a crash between the check and the answer). */
+  refusedEnd?: { callId: string; message: string };
   /** Paths of write/edit calls awaiting their result (not persisted: rebuilt from the tail). */
   pendingPaths?: Record<string, string[]>;
 }
@@ -77,6 +81,7 @@ export function applyEvent(e: AgentEventBody, cm: ContextManager, st: LoopState,
     }
     case 'tool_result': {
       if (e.callId === FINAL_CALL_ID) break;
+      if (st.refusedEnd?.callId === e.callId) delete st.refusedEnd;
       cm.appendToolResult(e.callId, e.output);
       if (e.name === 'end_task' && e.ok) st.ending = { summary: endSummary(cm, e.callId) };
       const paths = st.pendingPaths?.[e.callId] ?? [];
@@ -85,6 +90,10 @@ export function applyEvent(e: AgentEventBody, cm: ContextManager, st: LoopState,
       else noteProblem(st.progress, `${e.name}: ${e.output.slice(0, 300)}`);
       break;
     }
+    case 'early_end_check':
+      st.endChecks = (st.endChecks ?? 0) + 1;
+      if (e.refused && e.message) st.refusedEnd = { callId: e.callId, message: e.message };
+      break;
     case 'user_message':
       cm.append({ role: 'user', content: e.text });
       break;

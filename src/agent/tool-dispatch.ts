@@ -13,6 +13,8 @@ export interface ToolDispatch {
   emit(e: AgentEventBody): void;
   stopped(): boolean;
   paused(): boolean;
+  /** end_task came: the refusal that answers it instead (the agent goes on), or undefined to end. */
+  checkEnd?(step: number, callId: string, summary: string): Promise<string | undefined>;
 }
 
 /** Run a step's calls in order; returns end_task's summary when one of them ended the task. */
@@ -47,6 +49,10 @@ export async function runStepCalls(
         // No command may outlive the time budget.
         maxBashTimeoutMs: Math.max(5_000, budget.config.totalMs - budget.activeMs()),
       });
+      if (outcome.end && d.checkEnd) {
+        const refusal = await d.checkEnd(step, call.id, outcome.end.summary);
+        if (refusal !== undefined) outcome = { ok: false, output: refusal };
+      }
     } catch (err) {
       outcome = {
         ok: false,

@@ -6,6 +6,7 @@ import {
   apiKeyFrom,
   defaultStateDir,
   durationOption,
+  earlyEndOptions,
   LIMIT_OPTIONS,
   LIMITS_USAGE,
   labelOptions,
@@ -51,6 +52,10 @@ Options:
   --spend-cap USD        Stop (resumable) when the cost reaches this (default none)
 ${PRICE_USAGE}
   --context-limit N      Model context window in tokens (default 128000)
+  --min-budget-use F     An end_task before this share of the budget is used is graded against the
+                         rubric first, and refused while requirements are unmet (default 0.5; 0: off)
+  --early-end-target F   Score (0-1) at which such an end is accepted (default 1)
+  --early-end-checks N   At most N refusals, then the end is accepted (default 3)
   --approval MODE        auto-accept (write changes into the workspace as they come) or review (a patch
                          to apply). Default: auto-accept for a new or empty workspace, else review;
                          a resume keeps the session's mode. Sensitive files always wait for review.
@@ -97,6 +102,9 @@ export function parseReproduceArgs(args: string[], env: NodeJS.ProcessEnv): Repr
     'spend-cap': { type: 'string' },
     price: { type: 'string' },
     'context-limit': { type: 'string' },
+    'min-budget-use': { type: 'string' },
+    'early-end-target': { type: 'string' },
+    'early-end-checks': { type: 'string' },
     approval: { type: 'string' },
     'state-dir': { type: 'string' },
     resume: { type: 'string' },
@@ -129,6 +137,7 @@ export function parseReproduceArgs(args: string[], env: NodeJS.ProcessEnv): Repr
   const maxSteps = numberOption('max-steps', v['max-steps'], { integer: true });
   const spendCapUsd = numberOption('spend-cap', v['spend-cap']);
   const requestTimeout = numberOption('request-timeout', v['request-timeout']);
+  const earlyEnd = earlyEndOptions(v);
   return {
     ...(parsed.positionals[0] ? { paper: parsed.positionals[0] } : {}),
     ...(v.workspace ? { workspace: v.workspace } : {}),
@@ -156,6 +165,7 @@ export function parseReproduceArgs(args: string[], env: NodeJS.ProcessEnv): Repr
     labels,
     limits: limitOptions(v),
     ...(v.price !== undefined ? { prices: priceOption(v.price) } : {}),
+    ...(Object.keys(earlyEnd).length ? { earlyEnd } : {}),
   };
 }
 

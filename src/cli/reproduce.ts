@@ -6,7 +6,14 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, write
 import { join, resolve } from 'node:path';
 import type { ApprovalMode } from '../edits';
 import { DirUserFiles, gitQuotePath, proposalsPatch } from '../edits';
-import { type NewSession, Reproduction, type RunSettings, SessionStartError } from '../engine/reproduction';
+import {
+  DEFAULT_EARLY_END,
+  type EarlyEndSettings,
+  type NewSession,
+  Reproduction,
+  type RunSettings,
+  SessionStartError,
+} from '../engine/reproduction';
 import { FatalModelError, type Prices } from '../llm/types';
 import { type Limits, removeSandbox } from '../sandbox';
 import { SessionLockedError } from '../session';
@@ -45,6 +52,8 @@ export interface ReproduceOptions {
   limits: Limits;
   /** --price; without it the model's list price. */
   prices?: Prices;
+  /** The early-end options given (a new session: over the defaults; a resume: over its own). */
+  earlyEnd?: Partial<EarlyEndSettings>;
 }
 
 export interface CliIO {
@@ -118,6 +127,11 @@ export async function reproduce(o: ReproduceOptions, io: CliIO): Promise<number>
     ...(o.maxSteps !== undefined ? { maxSteps: o.maxSteps } : {}),
     labels: o.labels,
     limits: o.limits,
+    ...(o.resume
+      ? o.earlyEnd
+        ? { earlyEndOverride: o.earlyEnd }
+        : {}
+      : { earlyEnd: { ...DEFAULT_EARLY_END, ...o.earlyEnd } }),
   };
 
   let progress: ProgressLine | undefined;

@@ -11,6 +11,7 @@ import { ContextManager } from '../agent/context';
 import type { AgentEventBody } from '../agent/events';
 import { buildHead } from '../agent/head';
 import { AgentSession, type RunResult, type SessionState } from '../agent/loop';
+import type { EarlyEndCheck } from '../agent/loop-types';
 import { defaultSystemPrompt, defaultTask } from '../agent/prompt';
 import { foldHistory } from '../agent/rewind';
 import { estimateCounter } from '../agent/tokens';
@@ -36,13 +37,15 @@ import {
 } from '../sandbox';
 import type { LiveSession } from '../session';
 import { BlacklistWatch } from './blacklist-watch';
+import { type EndCheckInfo, earlyEndCheck } from './early-end';
 import { type FinishRecord, finishRecord, lineSplitter, loadFinalRun, saveFinalRunLog } from './final-steps';
 import { gradeInSandbox, reproductionReport } from './grading';
 import { HistoryKeeper, recordStep } from './rewind';
 import { openSessionFiles, type SavedRun } from './session-files';
-import type { NewSession, RunHooks, RunSettings } from './settings';
+import type { EarlyEndSettings, NewSession, RunHooks, RunSettings } from './settings';
 
-export type { ModelSettings, NewSession, RunHooks, RunSettings } from './settings';
+export type { EarlyEndSettings, ModelSettings, NewSession, RunHooks, RunSettings } from './settings';
+export { DEFAULT_EARLY_END } from './settings';
 
 export interface RunOutcome {
   result: RunResult;
@@ -68,6 +71,8 @@ export class SessionStartError extends Error {
 export class Reproduction {
   private finalRun: ReproductionResult | undefined;
   private outcome: { score?: number; reportPath?: string; findings?: number } = {};
+  /** The session's early-end check (run.json); undefined: none. */
+  earlyEnd: EarlyEndSettings | undefined;
   private disposed = false;
 
   private constructor(
@@ -242,6 +247,7 @@ export class Reproduction {
         onSpendCap: async (reason, totals) => hooks.onSpendCap?.(reason, totals),
         afterTool: queue.hook(),
         finalReproduction: (_reason, summary, signal) => run.finish(summary, signal),
+        checkEnd: (info) => run.checkEnd(info),
         onStepEnd: async ({ step, final }) => {
           watch.endStep();
           await recordStep(sandbox, step, emit, hooks.onWarning, keeper);
@@ -276,6 +282,7 @@ export class Reproduction {
       watch,
       keeper,
     );
+    run.earlyEnd = saved.earlyEnd;
     // Proposals the session had before a reload come back from the container's changes; in
     // auto-accept mode the ones the crash left undecided are accepted now, as they would have been.
     // (afterTool: the same rules as after a tool call, conflicts reported the same way).
@@ -431,6 +438,30 @@ export class Reproduction {
         `The edited rubric could not be read, grading with the one the session started with: ${err instanceof Error ? err.message : String(err)}`,
       );
     }
+  }
+
+  /** end_task came: the early-end check against the rubric (see early-end.ts), when one is due. */
+  private async checkEnd(info: EndCheckInfo): Promise<EarlyEndCheck | undefined> {
+    if (!this.rubric || this.settings.grade === false) return undefined;
+    this.live.flush(); // the step so far is on disk before the grading (a resume answers the call)
+    return earlyEndCheck(
+      info,
+      this.earlyEnd,
+      async (signal) => {
+        await this.reloadRubric();
+        return gradeInSandbox({
+          client: this.model,
+          sandbox: this.sandbox,
+          paper: this.paper,
+          rubric: this.rubric!,
+          workspaceEvidence: true,
+          cacheDir: join(this.live.dir, 'judge-cache'),
+          concurrency: 8,
+          signal,
+        });
+      },
+      (m) => this.hooks.say(m),
+    );
   }
 
   /**

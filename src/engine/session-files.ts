@@ -9,7 +9,13 @@ import type { ModelClient } from '../llm/types';
 import { generateRubric, loadPaper, loadRubric, treeWarnings } from '../paper';
 import type { Paper } from '../paper/types';
 import { type LiveSession, SessionStore } from '../session';
-import type { NewSession, RunHooks, RunSettings } from './settings';
+import {
+  DEFAULT_EARLY_END,
+  type EarlyEndSettings,
+  type NewSession,
+  type RunHooks,
+  type RunSettings,
+} from './settings';
 
 /** Options of a session that its resume needs again, kept beside its log. */
 export interface SavedRun {
@@ -21,6 +27,8 @@ export interface SavedRun {
   image?: string;
   contextLimit: number;
   spendCapUsd?: number;
+  /** Absent (sessions of older versions, batch runs): no early-end check. */
+  earlyEnd?: EarlyEndSettings;
 }
 const SAVED = 'run.json';
 
@@ -49,6 +57,11 @@ export async function openSessionFiles(
           contextLimit: settings.model.contextLimit,
         };
     if (settings.approval) saved.approval = settings.approval; // the user's current choice wins
+    if (settings.earlyEndOverride) {
+      // Given again on a resume: kept for the resumes after it too.
+      saved.earlyEnd = { ...DEFAULT_EARLY_END, ...saved.earlyEnd, ...settings.earlyEndOverride };
+      writeFileSync(file, JSON.stringify(saved, null, 2));
+    }
     paper = await loadPaper(saved.paper, { cacheDir: join(cacheDir, 'papers') });
   } else {
     hooks.say('Reading the paper…');
@@ -79,6 +92,7 @@ export async function openSessionFiles(
       ...(settings.image ? { image: settings.image } : {}),
       contextLimit: settings.model.contextLimit,
       ...(settings.spendCapUsd !== undefined ? { spendCapUsd: settings.spendCapUsd } : {}),
+      ...(settings.earlyEnd ? { earlyEnd: settings.earlyEnd } : {}),
     };
     if (!rubricFile && from.generateRubric) {
       hooks.say('Writing a grading rubric from the paper…');
