@@ -46,6 +46,7 @@ export function initialState(): ProgressState {
     network: 'unknown',
     rubric: null,
     grade: null,
+    endChecks: [],
     proposals: [],
     timelineTotal: 0,
     step: 0,
@@ -355,6 +356,30 @@ export class SessionModel {
         s.grade = Math.min(1, Math.max(0, e.score));
         keys.add('grade');
         break;
+      case 'early_end_check': {
+        const unit = (x: number) => Math.min(1, Math.max(0, x));
+        s.endChecks = [
+          ...s.endChecks,
+          {
+            ts: e.ts,
+            check: e.check,
+            limit: e.limit,
+            budgetUsed: unit(e.budgetUsed),
+            score: unit(e.score),
+            target: unit(e.target),
+            refused: e.refused,
+            unmet: e.unmet,
+            invalid: e.invalid,
+            tops: e.tops.map((t) => ({
+              requirements: t.requirements,
+              weight: t.weight,
+              score: unit(t.score),
+            })),
+          },
+        ];
+        keys.add('endChecks');
+        break;
+      }
       case 'end':
         if (s.budget.runningSince !== null) {
           s.budget = stopClock(s.budget, e.ts);

@@ -41,6 +41,7 @@ const KIND_ICON: Record<TimelineEntry['kind'], string> = {
   rewind: '↶',
   error: '!',
   grade: '★',
+  check: '⚑',
   end: '■',
 };
 
