@@ -508,6 +508,10 @@ export class Reproduction {
         });
         mkdirSync(this.live.dir, { recursive: true });
         writeFileSync(join(this.live.dir, 'grade.json'), `${JSON.stringify(grade.root, null, 2)}\n`);
+        if (grade.invalid)
+          this.hooks.onWarning?.(
+            `${grade.invalid} requirement(s) could not be judged (no usable answer from the judge): they are left out of the score (valid_score false in grade.json); see REPRODUCTION.md.`,
+          );
         this.hooks.onGrade?.(grade);
       } catch (err) {
         if (signal?.aborted) throw err; // interrupted: the verdicts so far are cached for the resume
