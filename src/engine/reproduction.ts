@@ -42,7 +42,7 @@ import { type FinishRecord, finishRecord, lineSplitter, loadFinalRun, saveFinalR
 import { gradeInSandbox, reproductionReport } from './grading';
 import { HistoryKeeper, recordStep } from './rewind';
 import { openSessionFiles, type SavedRun } from './session-files';
-import type { EarlyEndSettings, NewSession, RunHooks, RunSettings } from './settings';
+import type { NewSession, RunHooks, RunSettings } from './settings';
 
 export type { EarlyEndSettings, ModelSettings, NewSession, RunHooks, RunSettings } from './settings';
 export { DEFAULT_EARLY_END } from './settings';
@@ -72,7 +72,7 @@ export class Reproduction {
   private finalRun: ReproductionResult | undefined;
   private outcome: { score?: number; reportPath?: string; findings?: number } = {};
   /** The session's early-end check (run.json); undefined: none. */
-  earlyEnd: EarlyEndSettings | undefined;
+  earlyEnd: SavedRun['earlyEnd'];
   private disposed = false;
 
   private constructor(

@@ -24,11 +24,11 @@ export interface SavedRun {
   blacklist?: string;
   approval: ApprovalMode;
   network: string;
+  /** Absent (sessions of older versions, batch runs): no early-end check. */
+  earlyEnd?: EarlyEndSettings;
   image?: string;
   contextLimit: number;
   spendCapUsd?: number;
-  /** Absent (sessions of older versions, batch runs): no early-end check. */
-  earlyEnd?: EarlyEndSettings;
 }
 const SAVED = 'run.json';
 

@@ -162,7 +162,7 @@ describe('the early-end check (klong reproduce)', { skip }, () => {
     assert.equal(events.filter((e) => e.type === 'end').length, 1);
   });
 
-  test('after N refusals the end is accepted; --min-budget-use 0 ends at once', {
+  test('after N refusals the end is accepted; --min-budget-use 0 and a session without a rubric end at once', {
     timeout: 6 * 60_000,
   }, async () => {
     let n = 0;
@@ -207,6 +207,17 @@ describe('the early-end check (klong reproduce)', { skip }, () => {
       0,
     );
     assert.equal(off.requests.filter(isJudge).length, 4, 'only the final grading asked the judge');
+
+    // Without a rubric there is nothing to check against: the first end_task ends the session.
+    let k = 0;
+    const bare = await cleanup.modelServer((req: ChatBody) =>
+      isJudge(req) ? judgeAnswer(req) : tools(endCall(++k)),
+    );
+    const sn = cleanup.session('early-norubric');
+    const rn = await runCli([...reproduceArgs(sn, bare.url, { minBudgetUse: '0.5' }), '--no-final-run']);
+    assert.equal(rn.code, 0, rn.stderr);
+    assert.equal(k, 1, 'no rubric: no check');
+    assert.equal(bare.requests.filter(isJudge).length, 0);
   });
 
   test('kill -9 during a check: the resume checks again from the judge cache and the count holds', {
