@@ -56,8 +56,7 @@ export interface GradeRunOptions {
   cacheDir: string;
   /**
    * The early-end check: no final run, so the evidence decides Execution/Result leaves from the
-   * workspace alone (no reproduce.sh or no reproduce.log: 0) and the judge is shown the workspace's
-   * own reproduce.log.
+   * workspace alone (no reproduce.sh: 0) and the judge is shown the workspace's own reproduce.log.
    */
   workspaceEvidence?: boolean;
   /** Judge calls in flight at once (the grader's default when absent). */
@@ -81,7 +80,7 @@ export async function gradeInSandbox(o: GradeRunOptions): Promise<GradeResult> {
     ...(reproduceLog !== undefined ? { reproduceLog } : {}),
     // Without a final run (--no-final-run) the judge decides every leaf, as before.
     ...(o.finalRun ? { decideFromEvidence: true, finalRun: o.finalRun } : {}),
-    ...(o.workspaceEvidence ? { decideFromEvidence: true, needLog: true } : {}),
+    ...(o.workspaceEvidence ? { decideFromEvidence: true } : {}),
     ...(o.concurrency ? { concurrency: o.concurrency } : {}),
     ...(o.blacklistHits ? { blacklistHits: o.blacklistHits } : {}),
     cacheDir: o.cacheDir,

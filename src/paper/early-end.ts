@@ -79,7 +79,7 @@ export function earlyEndMessage(o: EarlyEndMessageOptions): string {
   ];
   if (!o.ranReproduce)
     head.push(
-      'This check did not run reproduce.sh: Code Execution and Result Analysis requirements were judged from reproduce.sh and reproduce.log as they are in the workspace (without either they score 0). Run reproduce.sh yourself so that reproduce.log shows the results.',
+      'This check did not run reproduce.sh: Code Execution and Result Analysis requirements were judged from reproduce.sh and reproduce.log as they are in the workspace (without reproduce.sh they score 0). Run reproduce.sh yourself so that reproduce.log shows the results.',
     );
   if (o.grade.invalid)
     head.push(`${o.grade.invalid} requirement(s) could not be judged and are left out of the score.`);

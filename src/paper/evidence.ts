@@ -30,23 +30,14 @@ export const NOT_JUDGED = 'Scored 0 without asking the judge';
  */
 export function evidenceDecides(
   leaf: RubricNode,
-  e: {
-    reproduceSh?: string | undefined;
-    finalRun?: FinalRunEvidence | undefined;
-    /** Without a final run (the early-end check): no reproduce.log means nothing shows a run. */
-    needLog?: boolean | undefined;
-    reproduceLog?: string | undefined;
-  },
+  e: { reproduceSh?: string | undefined; finalRun?: FinalRunEvidence | undefined },
 ): string | undefined {
   if (leaf.task_category !== 'Code Execution' && leaf.task_category !== 'Result Analysis') return undefined;
   const run = e.finalRun;
   // The final run knows best whether reproduce.sh exists (the submission's file list is capped).
   if (run ? !run.ran : e.reproduceSh === undefined)
     return `${NOT_JUDGED}: the submission has no reproduce.sh, so nothing was executed.`;
-  if (!run)
-    return e.needLog && !e.reproduceLog?.trim()
-      ? `${NOT_JUDGED}: the workspace has no reproduce.log, so nothing shows that reproduce.sh ran.`
-      : undefined;
+  if (!run) return undefined;
   if (!run.timedOut && run.exitCode !== 0)
     return `${NOT_JUDGED}: the final run of reproduce.sh failed (exit code ${run.exitCode ?? 'none'}).`;
   if (!run.log.trim()) return `${NOT_JUDGED}: the final run of reproduce.sh printed nothing.`;

@@ -23,8 +23,6 @@ export interface GradeOptions {
    */
   decideFromEvidence?: boolean;
   finalRun?: FinalRunEvidence;
-  /** With decideFromEvidence and no finalRun (the early-end check): no reproduceLog decides them too. */
-  needLog?: boolean;
   /** Judge answers are cached here by content hash; a rerun after a crash reuses them. */
   cacheDir?: string;
   /** Judge calls in flight at once (default 4). */
