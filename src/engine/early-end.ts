@@ -4,7 +4,9 @@
  * reproduce.sh run), and refused with the unmet requirements while the score is below the target.
  * The check is an event (early_end_check), so the count survives a crash and a resume.
  */
+import type { AgentEvent } from '../agent/events';
 import type { EarlyEndCheck } from '../agent/loop-types';
+import { commandOf } from '../agent/replay';
 import { earlyEndMessage, type GradeResult, gradedLeaves, topScores } from '../paper';
 import type { EarlyEndSettings } from './settings';
 
@@ -73,4 +75,33 @@ export async function earlyEndCheck(
     tops: topScores(g.root),
     durationMs: Date.now() - t0,
   };
+}
+
+/** A command that runs the submission's reproduce.sh (`bash reproduce.sh`, `./reproduce.sh`, …). */
+const RUNS_REPRODUCE = /(^|[\s;&|(])((ba)?sh\s+(\.\/)?|\.\/)reproduce\.sh\b/;
+
+/**
+ * The output of the agent's last run of reproduce.sh in its container (a bash call), newest first
+ * by pages so the cost does not grow with the session: the check's evidence of a run when the
+ * workspace has no reproduce.log (the check itself does not run reproduce.sh).
+ */
+export function lastReproduceRun(
+  log: { readonly count: number; read(from: number, to?: number): AgentEvent[] },
+  page = 256,
+): { step: number; output: string } | undefined {
+  const results = new Map<string, { ok: boolean; output: string }>();
+  for (let to = log.count; to > 0; to -= page) {
+    const events = log.read(Math.max(0, to - page), to);
+    for (let i = events.length - 1; i >= 0; i--) {
+      const e = events[i]!;
+      if (e.type === 'tool_result') results.set(e.callId, { ok: e.ok, output: e.output });
+      else if (e.type === 'tool_call') {
+        const cmd = commandOf({ name: e.name, arguments: e.args });
+        const r = results.get(e.callId);
+        if (cmd && r && RUNS_REPRODUCE.test(cmd) && r.output.trim())
+          return { step: e.step, output: r.output };
+      }
+    }
+  }
+  return undefined;
 }

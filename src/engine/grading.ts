@@ -68,8 +68,9 @@ export interface GradeRunOptions {
 export async function gradeInSandbox(o: GradeRunOptions): Promise<GradeResult> {
   const files = await readSubmission(o.sandbox);
   const reproduceSh = files.find((f) => f.path === 'reproduce.sh')?.content;
+  // The check: the workspace's own reproduce.log, else what the agent's last run printed (given).
   const reproduceLog = o.workspaceEvidence
-    ? files.find((f) => f.path === 'reproduce.log')?.content
+    ? (files.find((f) => f.path === 'reproduce.log')?.content ?? o.reproduceLog)
     : o.reproduceLog;
   return gradeSubmission({
     client: o.client,

@@ -37,7 +37,7 @@ import {
 } from '../sandbox';
 import type { LiveSession } from '../session';
 import { BlacklistWatch } from './blacklist-watch';
-import { type EndCheckInfo, earlyEndCheck } from './early-end';
+import { type EndCheckInfo, earlyEndCheck, lastReproduceRun } from './early-end';
 import { type FinishRecord, finishRecord, lineSplitter, loadFinalRun, saveFinalRunLog } from './final-steps';
 import { gradeInSandbox, reproductionReport } from './grading';
 import { HistoryKeeper, recordStep } from './rewind';
@@ -444,6 +444,7 @@ export class Reproduction {
   private async checkEnd(info: EndCheckInfo): Promise<EarlyEndCheck | undefined> {
     if (!this.rubric || this.settings.grade === false) return undefined;
     this.live.flush(); // the step so far is on disk before the grading (a resume answers the call)
+    const ran = lastReproduceRun(this.live.log);
     return earlyEndCheck(
       info,
       this.earlyEnd,
@@ -455,6 +456,7 @@ export class Reproduction {
           paper: this.paper,
           rubric: this.rubric!,
           workspaceEvidence: true,
+          ...(ran ? { reproduceLog: ran.output } : {}),
           cacheDir: join(this.live.dir, 'judge-cache'),
           concurrency: 8,
           signal,

@@ -79,7 +79,7 @@ export function earlyEndMessage(o: EarlyEndMessageOptions): string {
   ];
   if (!o.ranReproduce)
     head.push(
-      'This check did not run reproduce.sh: Code Execution and Result Analysis requirements were judged from reproduce.sh and reproduce.log as they are in the workspace (without reproduce.sh they score 0). Run reproduce.sh yourself so that reproduce.log shows the results.',
+      'This check did not run reproduce.sh: Code Execution and Result Analysis requirements were judged from reproduce.sh and the output of your last run of it (reproduce.log in the workspace, else what your last `bash reproduce.sh` printed); without reproduce.sh they score 0. Run reproduce.sh end to end after your changes so that its output shows the results.',
     );
   if (o.grade.invalid)
     head.push(`${o.grade.invalid} requirement(s) could not be judged and are left out of the score.`);

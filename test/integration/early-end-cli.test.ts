@@ -147,17 +147,44 @@ describe('the early-end check (klong reproduce)', { skip }, () => {
   test('a submission that meets every requirement ends at the first end_task', {
     timeout: 5 * 60_000,
   }, async () => {
+    // One more requirement, of Code Execution: met when the output of the agent's own run of
+    // reproduce.sh (the check does not run it) shows the marker.
+    const run = {
+      ...RUBRIC.sub_tasks[0]!,
+      id: 'r-run',
+      requirements: 'RUN: reproduce.sh runs and prints RUN-OK.',
+      task_category: 'Code Execution',
+    };
+    const rubric = join(cleanup.temp('klong-early-rubric-'), 'rubric.json');
+    writeFileSync(rubric, JSON.stringify({ ...RUBRIC, sub_tasks: [...RUBRIC.sub_tasks, run] }));
     const server = await cleanup.modelServer((req: ChatBody) => {
-      if (isJudge(req)) return judgeAnswer(req);
-      return toolTexts(req).length ? tools(endCall(9)) : tools(...FILES.map(writeCall), endCall(1));
+      if (isJudge(req)) {
+        if (!requirementOf(req).startsWith('RUN:')) return judgeAnswer(req);
+        const log = /# reproduce\.log[^\n]*\n\n```\n([\s\S]*?)```/.exec(
+          textOf(req.messages[1]?.content),
+        )?.[1];
+        const ok = !!log?.includes('RUN-OK');
+        return reply(JSON.stringify({ score: ok ? 1 : 0, explanation: ok ? 'the log shows it' : 'no log' }));
+      }
+      if (toolTexts(req).length) return tools(endCall(9));
+      return tools(
+        ...FILES.map(writeCall),
+        call('write_file', { path: 'reproduce.sh', content: 'echo RUN-OK\n' }, 'w-sh'),
+        call('bash', { command: 'bash reproduce.sh' }, 'run-sh'),
+        endCall(1),
+      );
     });
     const s = cleanup.session('early-all');
-    const r = await runCli(args(s, server.url));
+    const r = await runCli([
+      ...reproduceArgs(s, server.url, { rubric, minBudgetUse: '0.5' }),
+      '--no-final-run',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const events = sessionEvents(s.stateDir, s.sessionId);
     const checks = events.filter((e) => e.type === 'early_end_check');
     assert.equal(checks.length, 1);
     assert.equal(checks[0]!.refused, false);
+    assert.equal(checks[0]!.score, 1, 'the run requirement was judged from the agent’s own run');
     assert.equal(server.requests.filter((q) => !isJudge(q)).length, 1, 'no request after the accepted end');
     assert.equal(events.filter((e) => e.type === 'end').length, 1);
   });
