@@ -1,6 +1,6 @@
 /** Progress view (runs in the webview): renders pushed state; the timeline pages rows on demand. */
 import { type FromProgress, type ProgressState, toProgressSchema } from '../src/protocol/progress';
-import { budget, edits, endChecks, header, plan, rubric, type Send } from './progress/sections';
+import { budget, edits, header, plan, rubric, type Send } from './progress/sections';
 import { progressCss } from './progress/styles';
 import { Timeline } from './progress/timeline';
 import { getState, h, onMessage, post, setState } from './shared/vscode';
@@ -81,8 +81,7 @@ function render(keys: Set<keyof ProgressState>): void {
     groups.edits.count.textContent = pending ? `${pending} pending` : '';
   }
   if (any('rubric', 'grade', 'endChecks')) {
-    const checks = endChecks(s);
-    groups.rubric.body.replaceChildren(...(checks ? [checks] : []), rubric(s));
+    groups.rubric.body.replaceChildren(rubric(s));
     groups.rubric.count.textContent = s.grade !== null ? `${(s.grade * 100).toFixed(1)}%` : '';
   }
   if (any('timelineTotal')) {

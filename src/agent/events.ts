@@ -170,6 +170,7 @@ export type AgentEventBody =
   | { type: 'end'; reason: 'end_task' | 'deadline' | 'stopped' | 'error'; summary?: string };
 
 export type AgentEvent = AgentEventBody & { seq: number; ts: number };
+export type EarlyEndCheck = Extract<AgentEventBody, { type: 'early_end_check' }>;
 export type AgentEventType = AgentEvent['type'];
 
 /** Where events go: the session log, the UI, the CLI's progress line. */

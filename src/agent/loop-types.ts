@@ -3,11 +3,11 @@ import type { ModelClient, Prices, ToolCall } from '../llm/types';
 import type { Sandbox } from '../sandbox/sandbox';
 import type { BudgetSnapshot, SpendCap, SpendTotals, TimeBudget } from './budget';
 import type { ContextSnapshot } from './context';
-import type { AgentEventBody, EventSink } from './events';
+import type { EventSink } from './events';
 import type { LoopState } from './replay';
 import type { PaperReader, Tool, ToolOutcome } from './tools';
 
-export type EarlyEndCheck = Extract<AgentEventBody, { type: 'early_end_check' }>;
+export type EarlyEndCheck = import('./events').EarlyEndCheck;
 
 export interface AfterToolInfo {
   step: number;

@@ -323,8 +323,11 @@ export function endChecks(s: ProgressState): HTMLElement | null {
 
 /** The rubric tree; children render when a node is opened (rubrics can have thousands of nodes). */
 export function rubric(s: ProgressState): HTMLElement {
-  if (!s.rubric) return h('div', { class: 'muted', text: 'No rubric loaded.' });
-  return h('div', { class: 'rubric', 'aria-label': 'Rubric' }, rubricNode(s.rubric, true));
+  const tree = s.rubric
+    ? h('div', { class: 'rubric', 'aria-label': 'Rubric' }, rubricNode(s.rubric, true))
+    : h('div', { class: 'muted', text: 'No rubric loaded.' });
+  const checks = endChecks(s);
+  return checks ? h('div', {}, checks, tree) : tree;
 }
 
 function rubricNode(n: RubricView, open = false): HTMLElement {
