@@ -3,7 +3,6 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { parseDuration } from '../agent/budget';
-import type { EarlyEndSettings } from '../engine/settings';
 import { parsePrices } from '../llm/prices';
 import type { Prices } from '../llm/types';
 import { type Limits, parseSize } from '../sandbox';
@@ -136,26 +135,4 @@ export function priceOption(v: string | undefined): Prices | undefined {
   } catch (err) {
     throw new CliError(`--price: ${(err as Error).message}`);
   }
-}
-
-/** The early-end check's options that were given (a resume changes only those). */
-export function earlyEndOptions(v: {
-  'min-budget-use'?: string | undefined;
-  'early-end-target'?: string | undefined;
-  'early-end-checks'?: string | undefined;
-}): Partial<EarlyEndSettings> {
-  const share = (name: string, text: string | undefined) => {
-    const n = numberOption(name, text, { min: 0 });
-    if (n !== undefined && n > 1)
-      throw new CliError(`--${name} must be a share between 0 and 1 (e.g. 0.5 for half), got "${text}".`);
-    return n;
-  };
-  const minBudgetUse = share('min-budget-use', v['min-budget-use']);
-  const target = share('early-end-target', v['early-end-target']);
-  const checks = numberOption('early-end-checks', v['early-end-checks'], { integer: true, min: 0 });
-  return {
-    ...(minBudgetUse !== undefined ? { minBudgetUse } : {}),
-    ...(target !== undefined ? { target } : {}),
-    ...(checks !== undefined ? { checks } : {}),
-  };
 }

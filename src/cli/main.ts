@@ -6,7 +6,6 @@ import {
   apiKeyFrom,
   defaultStateDir,
   durationOption,
-  earlyEndOptions,
   LIMIT_OPTIONS,
   LIMITS_USAGE,
   labelOptions,
@@ -17,6 +16,7 @@ import {
   parseCommandArgs,
   priceOption,
 } from './args';
+import { earlyEndOptions } from './early-end-options';
 import { CliError, type CliIO, type ReproduceOptions, reproduce } from './reproduce';
 
 const USAGE = `Usage: klong <command> [options]
