@@ -56,12 +56,12 @@ export async function openSessionFiles(
           network: settings.network,
           contextLimit: settings.model.contextLimit,
         };
-    if (settings.approval) saved.approval = settings.approval; // the user's current choice wins
     if (settings.earlyEndOverride) {
       // Given again on a resume: kept for the resumes after it too.
       saved.earlyEnd = { ...DEFAULT_EARLY_END, ...saved.earlyEnd, ...settings.earlyEndOverride };
       writeFileSync(file, JSON.stringify(saved, null, 2));
     }
+    if (settings.approval) saved.approval = settings.approval; // the user's current choice wins
     paper = await loadPaper(saved.paper, { cacheDir: join(cacheDir, 'papers') });
   } else {
     hooks.say('Reading the paper…');
