@@ -93,7 +93,7 @@ function render(keys: Set<keyof ProgressState>): void {
     const pending = s.proposals.filter((p) => p.status === 'pending').length;
     groups.edits.count.textContent = pending ? `${pending} pending` : '';
   }
-  if (any('rubric', 'grade')) {
+  if (any('rubric', 'grade', 'endChecks')) {
     groups.rubric.body.replaceChildren(rubric(s));
     groups.rubric.count.textContent = s.grade !== null ? `${(s.grade * 100).toFixed(1)}%` : '';
   }

@@ -154,10 +154,39 @@ export type AgentEventBody =
       /** The command (bash) or arguments of the tool call, capped. */
       command: string;
     }
+  /**
+   * The agent called end_task with much of its time budget left: the submission was graded against
+   * the rubric (judge cache, no reproduce.sh run). When the score is below the target, the end is
+   * refused and `message` (the unmet requirements) answers the end_task call `callId`.
+   */
+  | {
+      type: 'early_end_check';
+      step: number;
+      callId: string;
+      /** This check's number (1-based) and the most a session makes before an end is accepted. */
+      check: number;
+      limit: number;
+      /** Share of the time budget used when end_task came. */
+      budgetUsed: number;
+      score: number;
+      target: number;
+      refused: boolean;
+      message?: string;
+      leaves: number;
+      /** Leaves scored below 1, and leaves the judge could not grade (left out of the score). */
+      unmet: number;
+      invalid: number;
+      /** Judge calls made now (the rest came from the judge cache or were decided by the evidence). */
+      judged: number;
+      /** Score per top-level requirement of the rubric. */
+      tops: { id: string; requirements: string; weight: number; score: number }[];
+      durationMs: number;
+    }
   | { type: 'grade'; score: number; reportPath?: string; flagged?: boolean }
   | { type: 'end'; reason: 'end_task' | 'deadline' | 'stopped' | 'error'; summary?: string };
 
 export type AgentEvent = AgentEventBody & { seq: number; ts: number };
+export type EarlyEndCheck = Extract<AgentEventBody, { type: 'early_end_check' }>;
 export type AgentEventType = AgentEvent['type'];
 
 /** Where events go: the session log, the UI, the CLI's progress line. */

@@ -8,6 +8,8 @@ import type { LiveSink } from './live';
 import type { LoopState } from './replay';
 import type { PaperReader, Tool, ToolOutcome } from './tools';
 
+export type EarlyEndCheck = import('./events').EarlyEndCheck;
+
 export interface AfterToolInfo {
   step: number;
   call: ToolCall;
@@ -40,6 +42,21 @@ export interface AgentSessionDeps {
     summary: string,
     signal: AbortSignal,
   ) => Promise<{ ok: boolean; output: string } | undefined>;
+  /**
+   * end_task came (the early-end check): grade the submission and return the check's event (the
+   * loop logs it; `refused` makes its message end_task's answer and the agent goes on), or
+   * undefined to end without a check. Not called at the deadline.
+   */
+  checkEnd?: (info: {
+    step: number;
+    callId: string;
+    summary: string;
+    /** Checks made so far in this session (counted from the log). */
+    checksDone: number;
+    /** Share of the time budget used. */
+    budgetUsed: number;
+    signal: AbortSignal;
+  }) => Promise<EarlyEndCheck | undefined>;
   /** At the end of every step, and with final=true when the loop returns: flush / snapshot here. */
   onStepEnd?: (info: { step: number; final: boolean }) => void | Promise<void>;
   bashTimeoutMs?: number;

@@ -153,11 +153,30 @@ export class AgentSession {
       paused: () => this.paused,
       hasMessage: () => this.inbox.length > 0,
       jobs: () => this.state.jobs,
+      ...(this.deps.checkEnd
+        ? {
+            checkEnd: (step: number, callId: string, summary: string) => this.checkEnd(step, callId, summary),
+          }
+        : {}),
     };
     this.emit({ type: 'status', status: 'running' });
     budget.start();
     // A crash mid-step leaves tool calls without results: answer them so the context is valid.
     for (const c of danglingCalls(this.context)) {
+      const refused = this.state.refusedEnd;
+      if (refused?.callId === c.id) {
+        // The early-end check refused this end_task before the crash: its answer is that refusal.
+        emit({
+          type: 'tool_result',
+          step: this.state.step,
+          callId: c.id,
+          name: c.name,
+          ok: false,
+          output: refused.message,
+          durationMs: 0,
+        });
+        continue;
+      }
       answerUnrun(
         emit,
         this.state.step,
@@ -293,6 +312,37 @@ export class AgentSession {
       this.emit({ type: 'error', message: e.message, fatal: true });
       return await this.halt(fatal ? e.message : `internal error: ${e.message}`, e);
     }
+  }
+
+  /** The early-end check of an end_task call: the refusal that answers it, or undefined to end. */
+  private async checkEnd(step: number, callId: string, summary: string): Promise<string | undefined> {
+    const { budget } = this.deps;
+    const budgetUsed = budget.fraction();
+    budget.pause(); // grading is not the agent's time
+    let check: Awaited<ReturnType<NonNullable<AgentSessionDeps['checkEnd']>>>;
+    try {
+      check = await this.deps.checkEnd!({
+        step,
+        callId,
+        summary,
+        checksDone: this.state.endChecks ?? 0,
+        budgetUsed,
+        signal: this.stopCtrl.signal,
+      });
+    } catch (err) {
+      if (this.stopMode) throw err; // answered as interrupted; the check runs again after a resume
+      this.emit({
+        type: 'error',
+        message: `Early-end check failed (${err instanceof Error ? err.message : String(err)}); the end is accepted.`,
+        fatal: false,
+      });
+      return undefined;
+    } finally {
+      if (!this.paused && !this.stopMode) budget.start();
+    }
+    if (!check) return undefined;
+    this.emit(check);
+    return check.refused ? (check.message ?? 'The end was refused: continue the task.') : undefined;
   }
 
   private async split(

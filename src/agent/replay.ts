@@ -23,6 +23,10 @@ export interface LoopState {
   ending?: { summary: string };
   /** Background jobs by id (job_started / job_ended); absent in snapshots of older versions. */
   jobs?: Record<string, JobRecord>;
+  /** Early-end checks made (early_end_check events): after the limit, end_task is accepted. */
+  endChecks?: number;
+  /** A refused end_task whose answer is not logged yet (a crash between the check and the answer). */
+  refusedEnd?: { callId: string; message: string };
   /** Paths of write/edit calls awaiting their result (not persisted: rebuilt from the tail). */
   pendingPaths?: Record<string, string[]>;
 }
@@ -81,6 +85,7 @@ export function applyEvent(e: AgentEventBody, cm: ContextManager, st: LoopState,
     }
     case 'tool_result': {
       if (e.callId === FINAL_CALL_ID) break;
+      if (st.refusedEnd?.callId === e.callId) delete st.refusedEnd;
       cm.appendToolResult(e.callId, e.output);
       if (e.name === 'end_task' && e.ok) st.ending = { summary: endSummary(cm, e.callId) };
       const paths = st.pendingPaths?.[e.callId] ?? [];
@@ -89,6 +94,10 @@ export function applyEvent(e: AgentEventBody, cm: ContextManager, st: LoopState,
       else noteProblem(st.progress, `${e.name}: ${e.output.slice(0, 300)}`);
       break;
     }
+    case 'early_end_check':
+      st.endChecks = (st.endChecks ?? 0) + 1;
+      if (e.refused && e.message) st.refusedEnd = { callId: e.callId, message: e.message };
+      break;
     case 'user_message':
       cm.append({ role: 'user', content: e.text });
       break;

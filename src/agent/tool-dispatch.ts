@@ -19,6 +19,8 @@ export interface ToolDispatch {
   hasMessage?(): boolean;
   /** The session's background jobs (the loop state's, as events made it). */
   jobs?(): Record<string, JobRecord> | undefined;
+  /** end_task came: the refusal that answers it instead (the agent goes on), or undefined to end. */
+  checkEnd?(step: number, callId: string, summary: string): Promise<string | undefined>;
 }
 
 /** Run a step's calls in order; returns end_task's summary when one of them ended the task. */
@@ -64,6 +66,10 @@ export async function runStepCalls(
               ? 'a message from the user arrived'
               : undefined,
       });
+      if (outcome.end && d.checkEnd) {
+        const refusal = await d.checkEnd(step, call.id, outcome.end.summary);
+        if (refusal !== undefined) outcome = { ok: false, output: refusal };
+      }
     } catch (err) {
       outcome = {
         ok: false,

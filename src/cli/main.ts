@@ -18,6 +18,7 @@ import {
   priceOption,
 } from './args';
 import { configureColour, paint } from './colour';
+import { earlyEndOptions } from './early-end-options';
 import { CliError, type CliIO, type ReproduceOptions, reproduce } from './reproduce';
 
 const USAGE = `Usage: klong <command> [options]
@@ -54,6 +55,10 @@ Options:
   --spend-cap USD        Stop (resumable) when the cost reaches this (default none)
 ${PRICE_USAGE}
   --context-limit N      Model context window in tokens (default 128000)
+  --min-budget-use F     An end_task before this share of the budget is used is graded against the
+                         rubric first, and refused while requirements are unmet (default 0.5; 0: off)
+  --early-end-target F   Score (0-1) at which such an end is accepted (default 1)
+  --early-end-checks N   At most N refusals, then the end is accepted (default 3)
   --approval MODE        auto-accept (write changes into the workspace as they come) or review (a patch
                          to apply). Default: auto-accept for a new or empty workspace, else review;
                          a resume keeps the session's mode. Sensitive files always wait for review.
@@ -104,6 +109,9 @@ export function parseReproduceArgs(args: string[], env: NodeJS.ProcessEnv): Repr
     'spend-cap': { type: 'string' },
     price: { type: 'string' },
     'context-limit': { type: 'string' },
+    'min-budget-use': { type: 'string' },
+    'early-end-target': { type: 'string' },
+    'early-end-checks': { type: 'string' },
     approval: { type: 'string' },
     'state-dir': { type: 'string' },
     resume: { type: 'string' },
@@ -143,6 +151,7 @@ export function parseReproduceArgs(args: string[], env: NodeJS.ProcessEnv): Repr
   const maxSteps = numberOption('max-steps', v['max-steps'], { integer: true });
   const spendCapUsd = numberOption('spend-cap', v['spend-cap']);
   const requestTimeout = numberOption('request-timeout', v['request-timeout']);
+  const earlyEnd = earlyEndOptions(v);
   return {
     ...(parsed.positionals[0] ? { paper: parsed.positionals[0] } : {}),
     ...(v.workspace ? { workspace: v.workspace } : {}),
@@ -172,6 +181,7 @@ export function parseReproduceArgs(args: string[], env: NodeJS.ProcessEnv): Repr
     labels,
     limits: limitOptions(v),
     ...(v.price !== undefined ? { prices: priceOption(v.price) } : {}),
+    ...(Object.keys(earlyEnd).length ? { earlyEnd } : {}),
   };
 }
 

@@ -69,6 +69,16 @@ export class ProgressLine {
   /** Feed every event; prints when something worth showing changed. */
   onEvent(e: AgentEventBody): void {
     switch (e.type) {
+      case 'early_end_check': {
+        const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
+        const tops = e.tops.map((t) => `${pct(t.score)} ${t.requirements.slice(0, 40)}`).join(' · ');
+        this.doing = `early-end check ${e.check}/${e.limit}: ${pct(e.score)} of the rubric (target ${pct(e.target)}), ${e.refused ? `${e.unmet} unmet, going on` : 'end accepted'}`;
+        // The per-requirement scores on a line of their own (too long for the progress line).
+        this.message(
+          `early-end check ${e.check}/${e.limit} at ${pct(e.budgetUsed)} of the budget: score ${pct(e.score)}${e.invalid ? ` (${e.invalid} not judged)` : ''} — ${tops}`,
+        );
+        return;
+      }
       case 'stage':
         this.stage = e.stage;
         break;

@@ -7,7 +7,14 @@ import { join, resolve } from 'node:path';
 import { retryText } from '../agent/live';
 import type { ApprovalMode } from '../edits';
 import { DirUserFiles, gitQuotePath, proposalsPatch } from '../edits';
-import { type NewSession, Reproduction, type RunSettings, SessionStartError } from '../engine/reproduction';
+import {
+  DEFAULT_EARLY_END,
+  type EarlyEndSettings,
+  type NewSession,
+  Reproduction,
+  type RunSettings,
+  SessionStartError,
+} from '../engine/reproduction';
 import { FatalModelError, type Prices } from '../llm/types';
 import { type GpuRequest, type Limits, removeSandbox } from '../sandbox';
 import { SessionLockedError } from '../session';
@@ -49,6 +56,8 @@ export interface ReproduceOptions {
   limits: Limits;
   /** --price; without it the model's list price. */
   prices?: Prices;
+  /** The early-end options given (a new session: over the defaults; a resume: over its own). */
+  earlyEnd?: Partial<EarlyEndSettings>;
   /** --json: the final summary as one JSON object on stdout (the messages stay on stderr). */
   json?: boolean;
 }
@@ -179,6 +188,11 @@ async function reproduceRun(
     ...(o.maxSteps !== undefined ? { maxSteps: o.maxSteps } : {}),
     labels: o.labels,
     limits: o.limits,
+    ...(o.resume
+      ? o.earlyEnd
+        ? { earlyEndOverride: o.earlyEnd }
+        : {}
+      : { earlyEnd: { ...DEFAULT_EARLY_END, ...o.earlyEnd } }),
   };
 
   let progress: ProgressLine | undefined;

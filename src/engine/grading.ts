@@ -54,6 +54,13 @@ export interface GradeRunOptions {
   /** The blacklist monitor's findings: listed in the grade, which they flag for review. */
   blacklistHits?: BlacklistHit[];
   cacheDir: string;
+  /**
+   * The early-end check: no final run, so the evidence decides Execution/Result leaves from the
+   * workspace alone (no reproduce.sh: 0) and the judge is shown the workspace's own reproduce.log.
+   */
+  workspaceEvidence?: boolean;
+  /** Judge calls in flight at once (the grader's default when absent). */
+  concurrency?: number;
   signal?: AbortSignal;
   onLeaf?: (progress: LeafProgress) => void;
 }
@@ -61,15 +68,21 @@ export interface GradeRunOptions {
 export async function gradeInSandbox(o: GradeRunOptions): Promise<GradeResult> {
   const files = await readSubmission(o.sandbox);
   const reproduceSh = files.find((f) => f.path === 'reproduce.sh')?.content;
+  // The check: the workspace's own reproduce.log, else what the agent's last run printed (given).
+  const reproduceLog = o.workspaceEvidence
+    ? (files.find((f) => f.path === 'reproduce.log')?.content ?? o.reproduceLog)
+    : o.reproduceLog;
   return gradeSubmission({
     client: o.client,
     paper: o.paper,
     rubric: o.rubric,
     files,
     ...(reproduceSh !== undefined ? { reproduceSh } : {}),
-    ...(o.reproduceLog !== undefined ? { reproduceLog: o.reproduceLog } : {}),
+    ...(reproduceLog !== undefined ? { reproduceLog } : {}),
     // Without a final run (--no-final-run) the judge decides every leaf, as before.
     ...(o.finalRun ? { decideFromEvidence: true, finalRun: o.finalRun } : {}),
+    ...(o.workspaceEvidence ? { decideFromEvidence: true } : {}),
+    ...(o.concurrency ? { concurrency: o.concurrency } : {}),
     ...(o.blacklistHits ? { blacklistHits: o.blacklistHits } : {}),
     cacheDir: o.cacheDir,
     ...(o.signal ? { signal: o.signal } : {}),

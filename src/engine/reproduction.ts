@@ -12,6 +12,7 @@ import type { AgentEventBody } from '../agent/events';
 import { buildHead } from '../agent/head';
 import { FINAL_CALL_ID, LiveOutput, retryText } from '../agent/live';
 import { AgentSession, type RunResult, type SessionState } from '../agent/loop';
+import type { EarlyEndCheck } from '../agent/loop-types';
 import { defaultSystemPrompt, defaultTask } from '../agent/prompt';
 import { foldHistory } from '../agent/rewind';
 import { estimateCounter } from '../agent/tokens';
@@ -38,13 +39,15 @@ import {
 } from '../sandbox';
 import type { LiveSession } from '../session';
 import { BlacklistWatch } from './blacklist-watch';
+import { type EndCheckInfo, earlyEndCheck, lastReproduceRun } from './early-end';
 import { type FinishRecord, finishRecord, lineSplitter, loadFinalRun, saveFinalRunLog } from './final-steps';
 import { gradeInSandbox, reproductionReport } from './grading';
 import { HistoryKeeper, recordStep } from './rewind';
 import { ensureRubric, openSessionFiles, type SavedRun } from './session-files';
 import type { NewSession, RunHooks, RunSettings } from './settings';
 
-export type { ModelSettings, NewSession, RunHooks, RunSettings } from './settings';
+export type { EarlyEndSettings, ModelSettings, NewSession, RunHooks, RunSettings } from './settings';
+export { DEFAULT_EARLY_END } from './settings';
 
 export interface RunOutcome {
   result: RunResult;
@@ -70,6 +73,8 @@ export class SessionStartError extends Error {
 export class Reproduction {
   private finalRun: ReproductionResult | undefined;
   private outcome: { score?: number; reportPath?: string; findings?: number } = {};
+  /** The session's early-end check (run.json); undefined: none. */
+  earlyEnd: SavedRun['earlyEnd'];
   private disposed = false;
 
   private constructor(
@@ -258,6 +263,7 @@ export class Reproduction {
         afterTool: queue.hook(),
         ...(hooks.onLive ? { onLive: (m) => hooks.onLive?.(m) } : {}),
         finalReproduction: (_reason, summary, signal) => run.finish(summary, signal),
+        checkEnd: (info) => run.checkEnd(info),
         onStepEnd: async ({ step, final }) => {
           watch.endStep();
           await recordStep(sandbox, step, emit, hooks.onWarning, keeper);
@@ -292,6 +298,7 @@ export class Reproduction {
       watch,
       keeper,
     );
+    run.earlyEnd = saved.earlyEnd;
     // Proposals the session had before a reload come back from the container's changes; in
     // auto-accept mode the ones the crash left undecided are accepted now, as they would have been.
     // (afterTool: the same rules as after a tool call, conflicts reported the same way).
@@ -458,6 +465,32 @@ export class Reproduction {
     }
   }
 
+  /** end_task came: the early-end check against the rubric (see early-end.ts), when one is due. */
+  private async checkEnd(info: EndCheckInfo): Promise<EarlyEndCheck | undefined> {
+    if (!this.rubric || this.settings.grade === false) return undefined;
+    this.live.flush(); // the step so far is on disk before the grading (a resume answers the call)
+    const ran = lastReproduceRun(this.live.log);
+    return earlyEndCheck(
+      info,
+      this.earlyEnd,
+      async (signal) => {
+        await this.reloadRubric();
+        return gradeInSandbox({
+          client: this.model,
+          sandbox: this.sandbox,
+          paper: this.paper,
+          rubric: this.rubric!,
+          workspaceEvidence: true,
+          ...(ran ? { reproduceLog: ran.output } : {}),
+          cacheDir: join(this.live.dir, 'judge-cache'),
+          concurrency: 8,
+          signal,
+        });
+      },
+      (m) => this.hooks.say(m),
+    );
+  }
+
   /**
    * When the agent ends (end_task or deadline): reproduce.sh in a fresh container, the grade, and
    * REPRODUCTION.md proposed like any other edit. Inside the loop's final hook, so that a crash here
@@ -503,6 +536,10 @@ export class Reproduction {
         });
         mkdirSync(this.live.dir, { recursive: true });
         writeFileSync(join(this.live.dir, 'grade.json'), `${JSON.stringify(grade.root, null, 2)}\n`);
+        if (grade.invalid)
+          this.hooks.onWarning?.(
+            `${grade.invalid} requirement(s) could not be judged (no usable answer from the judge): they are left out of the score (valid_score false in grade.json); see REPRODUCTION.md.`,
+          );
         this.hooks.onGrade?.(grade);
       } catch (err) {
         if (signal?.aborted) throw err; // interrupted: the verdicts so far are cached for the resume

@@ -9,7 +9,13 @@ import type { ModelClient } from '../llm/types';
 import { generateRubric, loadPaper, loadRubric, treeWarnings } from '../paper';
 import type { Paper } from '../paper/types';
 import { type LiveSession, SessionStore } from '../session';
-import type { NewSession, RunHooks, RunSettings } from './settings';
+import {
+  DEFAULT_EARLY_END,
+  type EarlyEndSettings,
+  type NewSession,
+  type RunHooks,
+  type RunSettings,
+} from './settings';
 
 /** Options of a session that its resume needs again, kept beside its log. */
 export interface SavedRun {
@@ -18,6 +24,8 @@ export interface SavedRun {
   blacklist?: string;
   approval: ApprovalMode;
   network: string;
+  /** Absent (sessions of older versions, batch runs): no early-end check. */
+  earlyEnd?: EarlyEndSettings;
   image?: string;
   contextLimit: number;
   spendCapUsd?: number;
@@ -54,6 +62,11 @@ export async function openSessionFiles(
           network: settings.network,
           contextLimit: settings.model.contextLimit,
         };
+    if (settings.earlyEndOverride) {
+      // Given again on a resume: kept for the resumes after it too.
+      saved.earlyEnd = { ...DEFAULT_EARLY_END, ...saved.earlyEnd, ...settings.earlyEndOverride };
+      writeFileSync(file, JSON.stringify(saved, null, 2));
+    }
     if (settings.approval) saved.approval = settings.approval; // the user's current choice wins
     paper = await loadPaper(saved.paper, paperOpts);
   } else {
@@ -85,6 +98,7 @@ export async function openSessionFiles(
       ...(settings.image ? { image: settings.image } : {}),
       contextLimit: settings.model.contextLimit,
       ...(settings.spendCapUsd !== undefined ? { spendCapUsd: settings.spendCapUsd } : {}),
+      ...(settings.earlyEnd ? { earlyEnd: settings.earlyEnd } : {}),
     };
     if (!rubricFile && from.generateRubric) saved.generateRubric = true;
     writeFileSync(join(live.dir, SAVED), JSON.stringify(saved, null, 2));

@@ -19,6 +19,19 @@ export interface ModelSettings {
   stallTimeoutMs?: number;
 }
 
+/**
+ * The early-end check: an end_task that comes before `minBudgetUse` of the time budget is used is
+ * graded against the rubric first, and refused (the agent goes on) while the score is below
+ * `target`, at most `checks` times. `minBudgetUse` 0 turns it off.
+ */
+export interface EarlyEndSettings {
+  minBudgetUse: number;
+  target: number;
+  checks: number;
+}
+
+export const DEFAULT_EARLY_END: EarlyEndSettings = { minBudgetUse: 0.5, target: 1, checks: 3 };
+
 /** What a run needs that is not specific to one session. */
 export interface RunSettings {
   stateDir: string;
@@ -41,6 +54,12 @@ export interface RunSettings {
   grade?: boolean;
   maxSteps?: number;
   labels?: Record<string, string>;
+  /**
+   * The early-end check of a new session (kept in its run.json; absent: no check). On a resume the
+   * session's own values are kept, and only `earlyEndOverride` changes them.
+   */
+  earlyEnd?: EarlyEndSettings;
+  earlyEndOverride?: Partial<EarlyEndSettings>;
 }
 
 /** A new session: the paper (file, URL or arXiv id) and the workspace folder it is reproduced in. */

@@ -62,7 +62,13 @@ export interface OpenAIClientOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
-const PARAMS = ['max_tokens', 'max_completion_tokens', 'temperature', 'stream_options'] as const;
+const PARAMS = [
+  'max_tokens',
+  'max_completion_tokens',
+  'temperature',
+  'stream_options',
+  'response_format',
+] as const;
 type Param = (typeof PARAMS)[number];
 
 type Classified =
@@ -109,7 +115,7 @@ export class OpenAIModelClient implements ModelClient {
       try {
         return await this.once(req);
       } catch (err) {
-        const c = this.classify(err, req.signal);
+        const c = this.classify(err, req.signal, req);
         if (c.kind === 'throw') throw c.error;
         if (attempt >= maxRetries) {
           throw new ModelUnavailableError(
@@ -152,6 +158,9 @@ export class OpenAIModelClient implements ModelClient {
       messages: wireMessages(req.messages, d, req.headLength),
       ...(req.tools.length ? { tools: req.tools.map(toWireTool) } : {}),
       ...(req.tools.length && req.toolChoice ? { tool_choice: req.toolChoice } : {}),
+      ...(req.responseFormat && !this.refused.has('response_format')
+        ? { response_format: req.responseFormat }
+        : {}),
       ...this.limits(),
     };
     try {
@@ -290,18 +299,26 @@ export class OpenAIModelClient implements ModelClient {
    * The parameter named first is the culprit ("Unsupported parameter: 'max_tokens' … Use
    * 'max_completion_tokens' instead."). Each parameter is given up at most once.
    */
-  private adapt(detail: string): string | undefined {
-    const first = PARAMS.map((p) => ({ p, at: detail.search(new RegExp(`\\b${p}\\b`)) }))
+  private adapt(detail: string, req?: ChatRequest): string | undefined {
+    // Structured output is refused in other words too ("json_schema is not supported").
+    const mention = (p: Param) =>
+      p === 'response_format' ? '\\b(response_format|json_schema)\\b' : `\\b${p}\\b`;
+    const first = PARAMS.map((p) => ({ p, at: detail.search(new RegExp(mention(p))) }))
       .filter((x) => x.at >= 0 && !this.refused.has(x.p))
       .sort((a, b) => a.at - b.at)[0];
     if (!first) return undefined;
-    const sent = first.p === 'stream_options' ? this.opts.stream !== false : first.p in this.limits();
+    const sent =
+      first.p === 'stream_options'
+        ? this.opts.stream !== false
+        : first.p === 'response_format'
+          ? req?.responseFormat !== undefined
+          : first.p in this.limits();
     if (!sent) return undefined;
     this.refused.add(first.p);
     return `the endpoint does not take ${first.p}: ${detail}; sending the request without it`;
   }
 
-  private classify(err: unknown, signal?: AbortSignal): Classified {
+  private classify(err: unknown, signal?: AbortSignal, req?: ChatRequest): Classified {
     if (signal?.aborted) return { kind: 'throw', error: abortError(signal) };
     if (err instanceof StallError) return { kind: 'retry', reason: `stalled stream: ${err.message}` };
     const where = this.opts.baseURL;
@@ -333,7 +350,7 @@ export class OpenAIModelClient implements ModelClient {
           ),
         };
       if (isContextLength(err)) return { kind: 'throw', error: new ContextLengthError(detail) };
-      const adapted = s === 400 ? this.adapt(detail) : undefined;
+      const adapted = s === 400 ? this.adapt(detail, req) : undefined;
       if (adapted) return { kind: 'retry', reason: adapted, status: s, delayMs: 0 };
       if (s === 408 || s === 409 || s === 429 || s >= 500) {
         return { kind: 'retry', reason: `${s} ${detail}`, status: s, delayMs: retryAfterMs(err.headers) };

@@ -57,6 +57,16 @@ export interface ChatRequest {
    * prompt-cache breakpoint for providers that need explicit ones (Anthropic through a gateway).
    */
   headLength?: number;
+  /**
+   * Structured output (OpenAI `response_format`, json_schema). An endpoint that refuses it (a 400
+   * naming it) is asked again without it, and the client does not send it again.
+   */
+  responseFormat?: ResponseFormat;
+}
+
+export interface ResponseFormat {
+  type: 'json_schema';
+  json_schema: { name: string; strict: boolean; schema: Record<string, unknown> };
 }
 
 export interface ChatResponse {

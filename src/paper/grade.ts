@@ -42,7 +42,7 @@ export interface LeafProgress {
   /** The leaf's place in the tree (nodePath): ids may repeat. */
   leafPath: string;
   score: number;
-  /** False when the judge's answer could not be used (scored 0). */
+  /** False when the judge's answer could not be used (left out of the score). */
   valid: boolean;
   cached: boolean;
 }
@@ -56,7 +56,7 @@ export interface GradeResult {
   root: GradedNode;
   leaves: number;
   passed: number;
-  /** Leaves whose judge answer could not be used (scored 0, valid_score false). */
+  /** Leaves whose judge answer could not be used (valid_score false: left out of the score). */
   invalid: number;
   cachedLeaves: number;
   /** Leaves scored 0 without a judge call because the evidence decided them. */

@@ -5,7 +5,7 @@ export interface JudgeMetadata {
   model: string;
   /** True when the answer came from the on-disk judge cache. */
   cached: boolean;
-  /** Model calls made for this leaf (1, or 2 after a malformed answer). */
+  /** Model calls made for this leaf (more than 1 after malformed answers). */
   attempts: number;
   promptTokens: number;
   completionTokens: number;
@@ -32,19 +32,29 @@ export const AGGREGATED = 'Aggregated score from sub-tasks.';
 /**
  * Recomputes every internal node from its leaves as PaperBench does: the weighted mean of the
  * children, `sum(w_i * s_i) / sum(w_i)`, or 0 when the weights sum to 0; valid when every child is.
+ * A leaf the judge could not grade (`valid_score: false`) is left out of the mean rather than
+ * counted as 0, and so is a node with no gradable leaf at all.
  */
 export function aggregate(node: GradedNode): GradedNode {
-  if (!node.sub_tasks.length) return node;
-  const subs = node.sub_tasks.map(aggregate);
-  const total = subs.reduce((a, c) => a + c.weight, 0);
-  const score = total === 0 ? 0 : subs.reduce((a, c) => a + c.score * c.weight, 0) / total;
+  return aggregated(node).node;
+}
+
+function aggregated(node: GradedNode): { node: GradedNode; counts: boolean } {
+  if (!node.sub_tasks.length) return { node, counts: node.valid_score };
+  const subs = node.sub_tasks.map(aggregated);
+  const counted = subs.filter((c) => c.counts).map((c) => c.node);
+  const total = counted.reduce((a, c) => a + c.weight, 0);
+  const score = total === 0 ? 0 : counted.reduce((a, c) => a + c.score * c.weight, 0) / total;
   return {
-    ...node,
-    score,
-    valid_score: subs.every((c) => c.valid_score),
-    explanation: AGGREGATED,
-    judge_metadata: null,
-    sub_tasks: subs,
+    node: {
+      ...node,
+      score,
+      valid_score: subs.every((c) => c.node.valid_score),
+      explanation: AGGREGATED,
+      judge_metadata: null,
+      sub_tasks: subs.map((c) => c.node),
+    },
+    counts: counted.length > 0,
   };
 }
 

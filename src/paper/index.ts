@@ -24,6 +24,13 @@ export {
   textViews,
   type Vars,
 } from './blacklist-spellings';
+export {
+  type EarlyEndMessageOptions,
+  earlyEndMessage,
+  topScores,
+  type UnmetLeaf,
+  unmetLeaves,
+} from './early-end';
 export { PaperError } from './errors';
 export { type DecidedLeaf, evidenceDecides, type FinalRunEvidence, NOT_JUDGED } from './evidence';
 export { type GradeOptions, type GradeResult, gradeSubmission } from './grade';

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ChatMessage, ModelClient } from '../llm/types';
+import type { ChatMessage, ModelClient, ResponseFormat } from '../llm/types';
 import type { PaperIndex } from './search';
 import { type FileIndex, type SubmissionFile, selectFiles } from './submission';
 import type { RubricNode } from './types';
@@ -174,6 +174,31 @@ export interface JudgeVerdict {
 
 export const UNPARSEABLE = 'judge answer unparseable';
 
+/** Model calls for one leaf before its answer is recorded as invalid (left out of the score). */
+export const JUDGE_ATTEMPTS = 3;
+
+/**
+ * The answer's shape as a strict json_schema (OpenAI structured outputs): the explanation first, so
+ * the model reasons before it scores. Endpoints without structured output get the same request
+ * without it (the client drops response_format after their 400) and the text parser reads the reply.
+ */
+export const JUDGE_RESPONSE_FORMAT: ResponseFormat = {
+  type: 'json_schema',
+  json_schema: {
+    name: 'rubric_leaf_grade',
+    strict: true,
+    schema: {
+      type: 'object',
+      properties: {
+        explanation: { type: 'string', description: '2-5 sentences citing files, lines or log output.' },
+        score: { type: 'integer', enum: [0, 1], description: '1: the requirement is met; 0: it is not.' },
+      },
+      required: ['explanation', 'score'],
+      additionalProperties: false,
+    },
+  },
+};
+
 /** The instructions the judge is given: a change to them is a change of question. */
 const PROMPT_VERSION = createHash('sha256')
   .update(JSON.stringify([SYSTEM, CATEGORY_GUIDE]))
@@ -187,7 +212,11 @@ export function judgeCacheKey(model: string, evidence: JudgeEvidence): string {
     .digest('hex');
 }
 
-/** Asks the model (or the cache); a malformed answer gets one retry, then scores 0 as unparseable. */
+/**
+ * Asks the model (or the cache) for strict JSON; a malformed answer is asked again, up to
+ * JUDGE_ATTEMPTS calls, then recorded as invalid (PaperBench's valid_score false: the grade leaves
+ * it out of the score).
+ */
 export async function judge(
   client: ModelClient,
   prompt: { messages: ChatMessage[]; evidence: JudgeEvidence },
@@ -207,8 +236,13 @@ export async function judge(
   let completionTokens = 0;
   const convo = [...messages];
   let lastError = '';
-  for (let attempt = 1; attempt <= 2; attempt++) {
-    const res = await client.chat({ messages: convo, tools: [], ...(signal ? { signal } : {}) });
+  for (let attempt = 1; attempt <= JUDGE_ATTEMPTS; attempt++) {
+    const res = await client.chat({
+      messages: convo,
+      tools: [],
+      responseFormat: JUDGE_RESPONSE_FORMAT,
+      ...(signal ? { signal } : {}),
+    });
     promptTokens += res.usage.promptTokens;
     completionTokens += res.usage.completionTokens;
     const parsed = parseJudgeAnswer(res.message.content);
@@ -242,7 +276,7 @@ export async function judge(
     score: 0,
     valid: false,
     explanation: `${UNPARSEABLE} (${lastError})`,
-    attempts: 2,
+    attempts: JUDGE_ATTEMPTS,
     cached: false,
     promptTokens,
     completionTokens,

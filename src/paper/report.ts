@@ -4,6 +4,7 @@ import type { BlacklistHit } from './blacklist';
 import { NOT_JUDGED } from './evidence';
 import type { GradeResult } from './grade';
 import { type GradedNode, gradedLeaves } from './graded';
+import { JUDGE_ATTEMPTS } from './judge';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const cell = (s: string, max = 200) => {
@@ -45,7 +46,7 @@ export function renderReport(result: GradeResult): string {
   if (result.invalid)
     out.push(
       '',
-      `${result.invalid} requirement(s) could not be judged (unparseable answer or failed call) and count as 0.`,
+      `**⚠ ${result.invalid} requirement(s) could not be judged** (the judge's answer could not be parsed after ${JUDGE_ATTEMPTS} attempts, or the call failed): they are marked "not judged" below and left out of the score, which is over the other requirements. Grade again (the other answers are cached) to judge them.`,
     );
   const decided = result.decided ?? [];
   if (decided.length) {
@@ -67,8 +68,9 @@ export function renderReport(result: GradeResult): string {
   const tops = root.sub_tasks.length ? root.sub_tasks : [root];
   tops.forEach((n, i) => {
     const ls = gradedLeaves(n);
+    const score = ls.some((l) => l.valid_score) ? pct(n.score) : 'not judged';
     out.push(
-      `| ${i + 1} | ${cell(n.requirements, 120)} | ${n.weight} | ${pct(n.score)} | ${ls.filter((l) => l.score === 1).length}/${ls.length} |`,
+      `| ${i + 1} | ${cell(n.requirements, 120)} | ${n.weight} | ${score} | ${ls.filter((l) => l.score === 1).length}/${ls.length} |`,
     );
   });
   out.push('', '## Requirements', '');
@@ -83,7 +85,13 @@ export function renderReport(result: GradeResult): string {
 
 function leafRow(l: GradedNode, someDecided: boolean): string {
   const noJudge = someDecided && l.judge_metadata === null && l.explanation.startsWith(NOT_JUDGED);
-  const mark = !l.valid_score ? '⚠ 0' : l.score === 1 ? '✅ 1' : noJudge ? '❌ 0 (no judge)' : '❌ 0';
+  const mark = !l.valid_score
+    ? '⚠ not judged'
+    : l.score === 1
+      ? '✅ 1'
+      : noJudge
+        ? '❌ 0 (no judge)'
+        : '❌ 0';
   return `| ${cell(l.requirements)} | ${l.task_category ?? ''} | ${l.weight} | ${mark} | ${cell(l.explanation, 400)} |`;
 }
 

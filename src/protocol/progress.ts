@@ -92,6 +92,8 @@ export interface RubricView {
   category: string | null;
   /** 0..1 once graded (leaves 0 or 1; inner nodes the weighted mean). */
   score?: number | null;
+  /** The judge's answer could not be used: the leaf is left out of the score. */
+  invalid?: boolean;
   explanation?: string;
   children: RubricView[];
 }
@@ -102,10 +104,26 @@ export const rubricViewSchema: ZodMiniType<RubricView> = lazy(() =>
     weight: number(),
     category: nullable(string()),
     score: optional(nullable(unit())),
+    invalid: optional(boolean()),
     explanation: optional(string()),
     children: array(rubricViewSchema),
   }),
 );
+
+/** One early-end check (an early end_task graded against the rubric). */
+export const endCheckViewSchema = object({
+  ts: nonneg(),
+  check: count(),
+  limit: count(),
+  budgetUsed: unit(),
+  score: unit(),
+  target: unit(),
+  refused: boolean(),
+  unmet: count(),
+  invalid: count(),
+  tops: array(object({ requirements: string(), weight: number(), score: unit() })),
+});
+export type EndCheckView = zm.infer<typeof endCheckViewSchema>;
 
 export const progressStateSchema = object({
   session: nullable(
@@ -129,6 +147,8 @@ export const progressStateSchema = object({
   rubric: nullable(rubricViewSchema),
   /** Overall grade 0..1 when graded. */
   grade: nullable(unit()),
+  /** Early-end checks, oldest first: the score over time and per top-level requirement. */
+  endChecks: array(endCheckViewSchema),
   proposals: array(proposalViewSchema),
   /** The agent's background jobs (job_start), in start order. */
   jobs: array(jobViewSchema),
@@ -162,6 +182,7 @@ export const timelineKindSchema = literal([
   'error',
   'grade',
   'end',
+  'check',
 ]);
 export type TimelineKind = zm.infer<typeof timelineKindSchema>;
 

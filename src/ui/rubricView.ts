@@ -5,6 +5,8 @@ import type { RubricView } from '../protocol/progress';
 
 export interface Grade {
   score: number;
+  /** False: the judge's answer could not be used (a leaf left out of the score). */
+  valid?: boolean;
   explanation?: string;
 }
 
@@ -23,6 +25,7 @@ export function rubricView(node: RubricNode, grades: Record<string, Grade>, path
     weight: node.weight,
     category: node.task_category,
     ...(score !== null ? { score } : {}),
+    ...(own?.valid === false && !children.length ? { invalid: true } : {}),
     ...(own?.explanation ? { explanation: own.explanation } : {}),
     children,
   };
@@ -34,7 +37,11 @@ export function gradesOf(
   out: Record<string, Grade> = {},
   path = '',
 ): Record<string, Grade> {
-  out[path] = { score: node.score, explanation: node.explanation };
+  out[path] = {
+    score: node.score,
+    explanation: node.explanation,
+    ...(node.valid_score ? {} : { valid: false }),
+  };
   node.sub_tasks.forEach((c, i) => {
     gradesOf(c, out, nodePath(path, i));
   });

@@ -92,6 +92,12 @@ export async function runSettings(
       cpus: c.get<number>('docker.cpus', 2),
       pids: c.get<number>('docker.pidsLimit', 4096),
     },
+    // A new session keeps these in its run.json; a resume keeps the session's own.
+    earlyEnd: {
+      minBudgetUse: c.get<number>('agent.minBudgetUse', 0.5),
+      target: c.get<number>('agent.earlyEndTarget', 1),
+      checks: c.get<number>('agent.earlyEndChecks', 3),
+    },
     // Tests label their containers so they can clean up after themselves.
     ...(env.KLONG_TEST_LABEL ? { labels: { [env.KLONG_TEST_LABEL]: '1' } } : {}),
   };

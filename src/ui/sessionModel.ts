@@ -56,6 +56,7 @@ export function initialState(): ProgressState {
     network: 'unknown',
     rubric: null,
     grade: null,
+    endChecks: [],
     proposals: [],
     jobs: [],
     timelineTotal: 0,
@@ -484,6 +485,30 @@ export class SessionModel {
           this.finalRow = undefined;
         }
         break;
+      case 'early_end_check': {
+        const unit = (x: number) => Math.min(1, Math.max(0, x));
+        s.endChecks = [
+          ...s.endChecks,
+          {
+            ts: e.ts,
+            check: e.check,
+            limit: e.limit,
+            budgetUsed: unit(e.budgetUsed),
+            score: unit(e.score),
+            target: unit(e.target),
+            refused: e.refused,
+            unmet: e.unmet,
+            invalid: e.invalid,
+            tops: e.tops.map((t) => ({
+              requirements: t.requirements,
+              weight: t.weight,
+              score: unit(t.score),
+            })),
+          },
+        ];
+        keys.add('endChecks');
+        break;
+      }
       case 'end':
         if (s.retry || s.grading) {
           s.retry = null;

@@ -249,6 +249,16 @@ export function entryFor(e: AgentEvent): NewEntry | undefined {
         state: 'warn',
         hasDetail: true,
       };
+    case 'early_end_check':
+      return {
+        ...base,
+        kind: 'check',
+        step: e.step,
+        title: `Early-end check ${e.check}/${e.limit}: ${(e.score * 100).toFixed(1)}% of the rubric (target ${(e.target * 100).toFixed(0)}%) — ${e.refused ? `end refused, ${e.unmet} unmet` : 'end accepted'}${e.invalid ? `, ${e.invalid} not judged` : ''}`,
+        state: e.refused ? 'warn' : 'ok',
+        durationMs: e.durationMs,
+        hasDetail: true,
+      };
     case 'grade':
       return {
         ...base,
@@ -355,6 +365,19 @@ export function detailFor(events: AgentEventBody[]): DetailSection[] {
         break;
       case 'end':
         if (e.summary) out.push(section('Summary', e.summary, true));
+        break;
+      case 'early_end_check':
+        out.push(
+          section(
+            'Score per top-level requirement',
+            e.tops
+              .map(
+                (t) => `${(t.score * 100).toFixed(0).padStart(3)}%  ${t.requirements} (weight ${t.weight})`,
+              )
+              .join('\n'),
+          ),
+        );
+        if (e.message) out.push(section('Answer to end_task', e.message));
         break;
       default:
         break;

@@ -151,7 +151,7 @@ test('grading end to end: 429 storm, malformed answers, PaperBench shape, report
       return isRetry(req)
         ? reply('{"score": true, "explanation": "reproduce.log shows the bootstrap ran."}')
         : reply('I believe this passes.');
-    return reply('{"score": "maybe"}'); // malformed twice → unparseable
+    return reply('{"score": "maybe"}'); // malformed at every attempt → invalid
   });
   const cacheDir = await mkdtemp(join(tmpdir(), 'judge-cache-'));
   const delays: number[] = [];
@@ -200,8 +200,8 @@ test('grading end to end: 429 storm, malformed answers, PaperBench shape, report
     assert.equal(bad.score, 0);
     assert.equal(bad.valid_score, false);
     assert.ok(bad.explanation.startsWith(UNPARSEABLE), bad.explanation);
-    // (2 * mean(1, 1) + 1 * 0) / 3
-    assert.equal(result.score, 2 / 3);
+    // (2 * mean(1, 1)) / 2: the leaf the judge could not grade is left out, not scored 0.
+    assert.equal(result.score, 1);
     assert.equal(result.passed, 2);
     assert.equal(result.invalid, 1);
     for (const n of byId.values())
@@ -228,11 +228,12 @@ test('grading end to end: 429 storm, malformed answers, PaperBench shape, report
     assert.equal(json.score, result.score);
     assert.equal(json.sub_tasks[1]!.sub_tasks[0]!.explanation, bad.explanation);
     const report = renderReport(result);
-    assert.match(report, /\*\*Score: 66\.7%\*\* — 2 of 3 requirements passed/);
+    assert.match(report, /\*\*Score: 100\.0%\*\* — 2 of 3 requirements passed/);
+    assert.match(report, /1 requirement\(s\) could not be judged\*\* .* left out of the score/);
     assert.match(report, /Blacklisted resources used[\s\S]*step 3 \(tool_call, `bash`\)/);
     assert.match(report, /\| 1 \| The estimators are implemented and run\. \| 2 \| 100\.0% \| 2\/2 \|/);
-    assert.match(report, /\| 2 \| The results match the paper\. \| 1 \| 0\.0% \| 0\/1 \|/);
-    assert.match(report, /⚠ 0 \| judge answer unparseable/);
+    assert.match(report, /\| 2 \| The results match the paper\. \| 1 \| not judged \| 0\/1 \|/);
+    assert.match(report, /⚠ not judged \| judge answer unparseable/);
     assert.equal((await readdir(cacheDir)).length, 2, 'only usable answers are cached');
   } finally {
     await server.close();

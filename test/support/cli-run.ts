@@ -131,9 +131,14 @@ export interface CliSession {
 
 /**
  * `klong reproduce` of `s` against the scripted model at `baseUrl`: model test-model, network none,
- * the test image and label, a 1 h budget, `opts.rubric`, else no rubric (none generated: the scripts do not answer a rubric request).
+ * the test image and label, a 1 h budget, `opts.rubric`, else no rubric (none generated: the scripts do not answer a rubric request),
+ * and no early-end check unless `opts.minBudgetUse` is given.
  */
-export function reproduceArgs(s: CliSession, baseUrl: string, opts: { rubric?: string } = {}): string[] {
+export function reproduceArgs(
+  s: CliSession,
+  baseUrl: string,
+  opts: { rubric?: string; minBudgetUse?: string } = {},
+): string[] {
   return [
     'reproduce',
     s.paper,
@@ -156,6 +161,9 @@ export function reproduceArgs(s: CliSession, baseUrl: string, opts: { rubric?: s
     '--budget',
     '1h',
     ...(opts.rubric ? ['--rubric', opts.rubric] : ['--no-rubric']),
+    // No early-end check unless a test asks for one: the scripts judge only at the end.
+    '--min-budget-use',
+    opts.minBudgetUse ?? '0',
   ];
 }
 

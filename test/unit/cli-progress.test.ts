@@ -99,3 +99,59 @@ test('argument parsing: defaults, env key, durations, labels', () => {
   assert.throws(() => parseReproduceArgs(['p.md', '--label', 'nokey'], { OPENAI_API_KEY: 'x' }), /KEY=VALUE/);
   assert.equal(parseReproduceArgs(['--help'], {}), 'help');
 });
+
+test('an early-end check: the verdict on the progress line, the score per top-level requirement above it', () => {
+  const { out, stream } = sink(false);
+  const p = new ProgressLine(stream, 3600_000, () => 6 * 60_000);
+  p.onEvent({
+    type: 'early_end_check',
+    step: 4,
+    callId: 'e',
+    check: 1,
+    limit: 3,
+    budgetUsed: 0.1,
+    score: 0.3,
+    target: 1,
+    refused: true,
+    message: 'end_task was not accepted',
+    leaves: 4,
+    unmet: 2,
+    invalid: 1,
+    judged: 4,
+    tops: [
+      { id: 'a', requirements: 'Model', weight: 1, score: 1 },
+      { id: 'b', requirements: 'Training', weight: 3, score: 0 },
+    ],
+    durationMs: 900,
+  });
+  assert.equal(
+    out.at(-2),
+    'early-end check 1/3 at 10% of the budget: score 30% (1 not judged) — 100% Model · 0% Training\n',
+  );
+  assert.match(out.at(-1)!, /early-end check 1\/3: 30% of the rubric \(target 100%\), 2 unmet, going on\n$/);
+});
+
+test('klong reproduce: the early-end options are checked and only the given ones are kept', () => {
+  const env = { KLONG_API_KEY: 'k' };
+  const o = parseReproduceArgs(
+    ['p.md', '--workspace', 'w', '--min-budget-use', '0.25', '--early-end-checks', '5'],
+    env,
+  );
+  assert.ok(o !== 'help');
+  assert.deepEqual(o.earlyEnd, { minBudgetUse: 0.25, checks: 5 });
+  const none = parseReproduceArgs(['p.md', '--workspace', 'w'], env);
+  assert.ok(none !== 'help');
+  assert.equal(none.earlyEnd, undefined);
+  assert.throws(
+    () => parseReproduceArgs(['p.md', '--min-budget-use', '50'], env),
+    /--min-budget-use must be a share between 0 and 1/,
+  );
+  assert.throws(
+    () => parseReproduceArgs(['p.md', '--early-end-target', '-1'], env),
+    /--early-end-target must be a number ≥ 0/,
+  );
+  assert.throws(
+    () => parseReproduceArgs(['p.md', '--early-end-checks', '1.5'], env),
+    /--early-end-checks must be a whole number ≥ 0/,
+  );
+});

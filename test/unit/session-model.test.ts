@@ -333,3 +333,73 @@ test('jobs: started and ended events make the Jobs list; live tails update it; t
     logged.join('\n'),
   );
 });
+
+test('early-end checks: score over time and per top-level requirement, a timeline row, leaves not judged', () => {
+  const check = (n: number, score: number, refused: boolean): AgentEventBody => ({
+    type: 'early_end_check',
+    step: 2 * n,
+    callId: `end-${n}`,
+    check: n,
+    limit: 3,
+    budgetUsed: 0.1 * n,
+    score,
+    target: 1,
+    refused,
+    ...(refused ? { message: `end_task was not accepted (early-end check ${n} of 3)` } : {}),
+    leaves: 4,
+    unmet: refused ? 2 : 0,
+    invalid: 0,
+    judged: 4,
+    tops: [
+      { id: 'a', requirements: 'Model', weight: 3, score: score > 0.5 ? 1 : 0.5 },
+      { id: 'b', requirements: 'Data', weight: 1, score },
+    ],
+    durationMs: 1200,
+  });
+  const m = new SessionModel();
+  const changes: ModelChange[] = [];
+  m.onChange((c) => changes.push(c));
+  m.applyAll(stamp([start, check(1, 0.3, true), check(2, 1, false)]));
+  const checks = m.snapshot.endChecks;
+  assert.deepEqual(
+    checks.map((c) => [c.check, c.score, c.refused, c.tops.map((t) => t.score)]),
+    [
+      [1, 0.3, true, [0.5, 0.3]],
+      [2, 1, false, [1, 1]],
+    ],
+  );
+  assert.ok(changes.at(-1)!.keys.has('endChecks'));
+  const rows = m.timeline(1, 3);
+  assert.deepEqual(
+    rows.map((r) => [r.kind, r.state, r.title]),
+    [
+      ['check', 'warn', 'Early-end check 1/3: 30.0% of the rubric (target 100%) — end refused, 2 unmet'],
+      ['check', 'ok', 'Early-end check 2/3: 100.0% of the rubric (target 100%) — end accepted'],
+    ],
+  );
+  const detail = detailFor([check(1, 0.3, true)]);
+  assert.match(detail[0]!.text, / 50% {2}Model \(weight 3\)\n 30% {2}Data \(weight 1\)/);
+  assert.match(detail[1]!.text, /not accepted/);
+
+  // A leaf the judge could not grade shows as not judged, not as a failure.
+  m.setRubric({
+    id: 'r',
+    requirements: 'all',
+    weight: 1,
+    task_category: null,
+    finegrained_task_category: null,
+    sub_tasks: [
+      {
+        id: 'x',
+        requirements: 'x',
+        weight: 1,
+        sub_tasks: [],
+        task_category: 'Code Development',
+        finegrained_task_category: null,
+      },
+    ],
+  });
+  m.setGrades({ '': { score: 0 }, '0': { score: 0, valid: false, explanation: 'judge answer unparseable' } });
+  assert.equal(m.snapshot.rubric!.children[0]!.invalid, true);
+  assert.equal(m.snapshot.rubric!.invalid, undefined);
+});

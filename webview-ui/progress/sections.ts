@@ -337,7 +337,9 @@ function jobItem(j: JobView, send: Send, now: number): HTMLElement {
   );
 }
 
-function scoreBadge(score: number | null | undefined): HTMLElement | null {
+function scoreBadge(score: number | null | undefined, invalid?: boolean): HTMLElement | null {
+  if (invalid)
+    return h('span', { class: 'score warn', text: 'n/j', title: 'not judged: left out of the score' });
   if (typeof score !== 'number') return null;
   return h('span', {
     class: `score${score === 0 ? ' s0' : score === 1 ? ' s1' : ''}`,
@@ -345,10 +347,73 @@ function scoreBadge(score: number | null | undefined): HTMLElement | null {
   });
 }
 
+const pct = (x: number) => `${Math.round(x * 100)}%`;
+
+/**
+ * The early-end checks: the score at each check against its target (a line over the checks), then a
+ * table of the score per top-level requirement at each check.
+ */
+export function endChecks(s: ProgressState): HTMLElement | null {
+  const checks = s.endChecks;
+  if (!checks.length) return null;
+  const last = checks[checks.length - 1]!;
+  const W = 160;
+  const H = 32;
+  const x = (i: number) => (checks.length === 1 ? W / 2 : 4 + (i * (W - 8)) / (checks.length - 1));
+  const y = (v: number) => H - 3 - v * (H - 6);
+  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
+  svg.setAttribute('class', 'spark');
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', `Score at each check: ${checks.map((c) => pct(c.score)).join(', ')}`);
+  const target = document.createElementNS(svg.namespaceURI, 'line');
+  for (const [k, v] of Object.entries({ x1: 0, x2: W, y1: y(last.target), y2: y(last.target) }))
+    target.setAttribute(k, String(v));
+  target.setAttribute('class', 'target');
+  const line = document.createElementNS(svg.namespaceURI, 'polyline');
+  line.setAttribute('points', checks.map((c, i) => `${x(i)},${y(c.score)}`).join(' '));
+  svg.append(target, line);
+  for (const [i, c] of checks.entries()) {
+    const dot = document.createElementNS(svg.namespaceURI, 'circle');
+    for (const [k, v] of Object.entries({ cx: x(i), cy: y(c.score), r: 2.5 })) dot.setAttribute(k, String(v));
+    svg.append(dot);
+  }
+  const head = h(
+    'tr',
+    {},
+    h('th', { text: 'Requirement' }),
+    ...checks.map((c) => h('th', { text: `#${c.check}` })),
+  );
+  const rows = last.tops.map((t, i) =>
+    h(
+      'tr',
+      {},
+      h('td', { class: 'req', title: `${t.requirements} (weight ${t.weight})`, text: t.requirements }),
+      ...checks.map((c) => {
+        const v = c.tops[i]?.score;
+        return h('td', { class: 'score', text: v === undefined ? '–' : pct(v) });
+      }),
+    ),
+  );
+  return h(
+    'div',
+    { class: 'end-checks', 'aria-label': 'Early-end checks' },
+    h('div', {
+      class: 'muted',
+      text: `Early-end checks: ${checks.length} of ${last.limit}; last ${pct(last.score)} (target ${pct(last.target)}) at ${pct(last.budgetUsed)} of the budget — ${last.refused ? `end refused, ${last.unmet} unmet` : 'end accepted'}${last.invalid ? `, ${last.invalid} not judged` : ''}.`,
+    }),
+    svg,
+    h('table', { class: 'checks' }, head, ...rows),
+  );
+}
+
 /** The rubric tree; children render when a node is opened (rubrics can have thousands of nodes). */
 export function rubric(s: ProgressState): HTMLElement {
-  if (!s.rubric) return h('div', { class: 'muted', text: 'No rubric loaded.' });
-  return h('div', { class: 'rubric', 'aria-label': 'Rubric' }, rubricNode(s.rubric, true));
+  const tree = s.rubric
+    ? h('div', { class: 'rubric', 'aria-label': 'Rubric' }, rubricNode(s.rubric, true))
+    : h('div', { class: 'muted', text: 'No rubric loaded.' });
+  const checks = endChecks(s);
+  return checks ? h('div', {}, checks, tree) : tree;
 }
 
 function rubricNode(n: RubricView, open = false): HTMLElement {
@@ -357,7 +422,7 @@ function rubricNode(n: RubricView, open = false): HTMLElement {
     return h(
       'div',
       { class: 'leaf', title: n.explanation ? `${label}\n\n${n.explanation}` : label },
-      scoreBadge(n.score) ?? h('span', { class: 'score muted', text: '–' }),
+      scoreBadge(n.score, n.invalid) ?? h('span', { class: 'score muted', text: '–' }),
       h('span', { class: 'req', text: n.requirements }),
     );
   }

@@ -79,6 +79,15 @@ ul.edits .actions { display: flex; gap: 4px; }
 .score { font-variant-numeric: tabular-nums; min-width: 38px; text-align: right; }
 .score.s0 { color: var(--vscode-testing-iconFailed, #f14c4c); }
 .score.s1 { color: var(--vscode-testing-iconPassed, #388a34); }
+.score.warn { color: var(--vscode-editorWarning-foreground, #cca700); }
+.end-checks { margin-bottom: 6px; }
+.end-checks .spark { width: 160px; height: 32px; display: block; margin: 4px 0; }
+.end-checks .spark polyline { fill: none; stroke: var(--vscode-charts-blue, #3794ff); stroke-width: 1.5; }
+.end-checks .spark circle { fill: var(--vscode-charts-blue, #3794ff); }
+.end-checks .spark .target { stroke: var(--vscode-descriptionForeground, #888); stroke-dasharray: 3 3; }
+.end-checks table.checks { border-collapse: collapse; font-size: 0.9em; }
+.end-checks th, .end-checks td { padding: 1px 6px 1px 0; text-align: left; }
+.end-checks td.req { max-width: 180px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .error-banner { margin: 6px 0; padding: 4px 6px; border-left: 3px solid var(--vscode-inputValidation-errorBorder, #be1100);
   background: var(--vscode-inputValidation-errorBackground, transparent); white-space: pre-wrap; word-break: break-word; }
 .timeline { position: relative; border: 1px solid var(--vscode-panel-border, rgba(128,128,128,.35)); }

@@ -45,6 +45,7 @@ const KIND_ICON: Record<TimelineEntry['kind'], Codicon> = {
   rewind: 'discard',
   error: 'error',
   grade: 'star-full',
+  check: 'pass-filled',
   end: 'debug-stop',
 };
 

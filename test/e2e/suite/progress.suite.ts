@@ -122,6 +122,79 @@ describe('progress view', () => {
     assert.equal(await progress.evaluate<string>('document.activeElement.dataset.index'), '4');
   });
 
+  it('shows early-end checks: the score at each check, per top-level requirement, and leaves not judged', async () => {
+    const ui = await klong();
+    ui.session.reset();
+    await ui.progress.reveal();
+    await until('progress view ready', () => ui.progress.isReady);
+    const feed = new EventFeed(ui, Date.now() - 3600_000);
+    const check = (n: number, score: number, tops: [number, number]) => ({
+      type: 'early_end_check' as const,
+      step: 3 * n,
+      callId: `end-${n}`,
+      check: n,
+      limit: 3,
+      budgetUsed: 0.1 * n,
+      score,
+      target: 1,
+      refused: score < 1,
+      leaves: 4,
+      unmet: score < 1 ? 2 : 0,
+      invalid: n === 2 ? 1 : 0,
+      judged: 4,
+      tops: [
+        { id: 'm', requirements: 'The model is implemented', weight: 3, score: tops[0] },
+        { id: 'e', requirements: 'The experiments are run', weight: 1, score: tops[1] },
+      ],
+      durationMs: 800,
+    });
+    feed.push(
+      {
+        type: 'session_started',
+        sessionId: 's-early',
+        paperTitle: 'Early ends',
+        paperPath: '/w/paper.pdf',
+        workspace: '/w',
+        model: 'scripted-model',
+        budgetMs: 12 * 3600_000,
+      },
+      check(1, 0.25, [0.33, 0]),
+      check(2, 0.75, [1, 0]),
+    );
+    const leaf = (id: string, requirements: string) => ({
+      id,
+      requirements,
+      weight: 1,
+      sub_tasks: [],
+      task_category: 'Code Development' as const,
+      finegrained_task_category: null,
+    });
+    ui.session.setRubric({
+      id: 'root',
+      requirements: 'All',
+      weight: 1,
+      task_category: null,
+      finegrained_task_category: null,
+      sub_tasks: [leaf('a', 'Judged leaf'), leaf('b', 'Leaf the judge could not grade')],
+    });
+    ui.session.setGrades({
+      '': { score: 1 },
+      '0': { score: 1 },
+      '1': { score: 0, valid: false, explanation: 'judge answer unparseable' },
+    });
+    await progress.waitFor('.end-checks', { text: 'Early-end checks: 2 of 3; last 75% (target 100%)' });
+    assert.match(await progress.text('.end-checks'), /end refused, 2 unmet, 1 not judged/);
+    assert.equal(await progress.count('.end-checks svg circle'), 2);
+    const table = await progress.text('.end-checks table');
+    assert.match(table, /#1\s*#2/);
+    assert.match(table, /The model is implemented\s*33%\s*100%/);
+    assert.match(table, /The experiments are run\s*0%\s*0%/);
+    await progress.waitFor('.leaf .score.warn', { text: 'n/j' });
+    await progress.waitFor('.tl-row .tl-title', { text: 'Early-end check 2/3: 75.0% of the rubric' });
+    await progress.evaluate("(document.querySelector('#group-rubric').scrollIntoView(), true)");
+    await screenshot('progress-early-end-checks', 'progress');
+  });
+
   it('keeps 100,000 timeline entries smooth: only the rows in view exist', async () => {
     const ui = await klong();
     const feed = new EventFeed(ui);
