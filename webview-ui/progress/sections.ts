@@ -122,11 +122,12 @@ export function activity(s: ProgressState, now: number): HTMLElement[] {
     const secs = Math.max(0, Math.ceil((r.until - now) / 1000));
     const when = secs > 0 ? `retrying in ${secs} s` : 'retrying now';
     return [
-      h('div', {
-        class: 'muted',
-        id: 'retry-text',
-        text: `⏳ Model request failed (${r.reason}): ${when}, attempt ${r.attempt} of ${r.of}`,
-      }),
+      h(
+        'div',
+        { class: 'muted', id: 'retry-text' },
+        icon('watch', 'small'),
+        ` Model request failed (${r.reason}): ${when}, attempt ${r.attempt} of ${r.of}`,
+      ),
     ];
   }
   const g = s.grading;
