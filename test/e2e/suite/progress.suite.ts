@@ -230,7 +230,10 @@ describe('progress view', () => {
     const total = ui.session.timelineLength;
     assert.ok(total >= 100_000, `timeline has ${total} rows`);
     await progress.waitFor('#group-timeline .count', { text: total.toLocaleString('en-US') });
-    // The view was not at the end (a row was expanded above): "Latest" jumps there and follows.
+    // Scrolled up, the view stops following; "Latest" jumps to the end and follows again.
+    await progress.evaluate(
+      `(() => { const s = document.querySelector('.tl-scroller'); s.scrollTop = 0; s.dispatchEvent(new Event('scroll')); return 0; })()`,
+    );
     await progress.click('#tl-latest');
     await progress.waitFor(`.tl-row[data-index="${total - 1}"]`, { text: 'Step 49999 looks fine.' });
     const rows = await progress.count('.tl-row');
