@@ -11,6 +11,7 @@ import {
   ControlServer,
   type ControlStatus,
   type EngineState,
+  EVENTS_PAGE,
   type StopMode,
 } from '../engine/control';
 import type { Reproduction } from '../engine/reproduction';
@@ -86,6 +87,14 @@ export class EngineControl {
       stop: (mode) => {
         this.stopping = mode;
         this.run?.stop(mode);
+      },
+      events: (from) => {
+        const log = this.live?.log;
+        try {
+          return log ? log.read(from, Math.min(log.count, from + EVENTS_PAGE)) : [];
+        } catch {
+          return []; // the session closed meanwhile: its log on disk is complete
+        }
       },
       say: (text) => {
         if (this.run) this.run.agent.injectUserMessage(fromUser(text));

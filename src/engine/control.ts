@@ -6,7 +6,7 @@
  * record: a client that attaches late reads the log, then follows the channel.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,16 +20,10 @@ import {
   SocketMessageWriter,
 } from 'vscode-jsonrpc/node';
 import type { AgentEvent } from '../agent/events';
+import { CONTROL_FILE, type ControlInfo, readControlInfo } from '../session/control-file';
 import { writeFileAtomic } from '../session/fsutil';
 
-export const CONTROL_FILE = 'control.json';
-
-/** What `control.json` says: where the engine listens, and which process it is. */
-export interface ControlInfo {
-  pid: number;
-  address: string;
-  startedAt: number;
-}
+export { CONTROL_FILE, type ControlInfo, readControlInfo } from '../session/control-file';
 
 export type EngineState = 'starting' | 'running' | 'paused' | 'stopping' | 'ended';
 
@@ -51,6 +45,7 @@ const pause = new RequestType0<ControlStatus, void>('klong/pause');
 const resume = new RequestType0<ControlStatus, void>('klong/resume');
 const stop = new RequestType<{ mode: StopMode }, ControlStatus, void>('klong/stop');
 const say = new RequestType<{ text: string }, ControlStatus, void>('klong/say');
+const events = new RequestType<{ from: number }, AgentEvent[], void>('klong/events');
 const eventNote = new NotificationType<AgentEvent>('klong/event');
 const messageNote = new NotificationType<EngineMessage>('klong/message');
 
@@ -66,7 +61,15 @@ export interface ControlHandlers {
   resume(): void;
   stop(mode: StopMode): void;
   say(text: string): void;
+  /**
+   * Events from seq `from` on that the engine holds, flushed or not (a client that read the log on
+   * disk asks for the rest of the current step here, which the log gets at the step's end).
+   */
+  events?(from: number): AgentEvent[];
 }
+
+/** Most events one `klong/events` answer carries (a step is far fewer; older ones are on disk). */
+export const EVENTS_PAGE = 5000;
 
 /**
  * The socket's address for a session folder. Unix socket paths are limited to about 100 bytes, so a
@@ -125,6 +128,10 @@ export class ControlServer {
       if (!text) throw new Error('say: the message is empty.');
       return then(() => h.say(text));
     });
+    conn.onRequest(events, (p) => {
+      const from = Number.isInteger(p?.from) && p.from >= 0 ? p.from : 0;
+      return (h.events?.(from) ?? []).slice(0, EVENTS_PAGE);
+    });
     const drop = () => {
       this.clients.delete(conn);
       conn.dispose();
@@ -164,16 +171,6 @@ export class ControlServer {
   }
 }
 
-export function readControlInfo(dir: string): ControlInfo | undefined {
-  const file = join(dir, CONTROL_FILE);
-  if (!existsSync(file)) return undefined;
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as ControlInfo;
-  } catch {
-    return undefined; // torn by a crash mid-write: treat as not running
-  }
-}
-
 /** A connection to a session's engine. */
 export class ControlClient {
   private constructor(private readonly conn: MessageConnection) {}
@@ -207,6 +204,10 @@ export class ControlClient {
   }
   say(text: string): Promise<ControlStatus> {
     return this.conn.sendRequest(say, { text });
+  }
+  /** Events from seq `from` on, including the current step's that are not on disk yet. */
+  events(from: number): Promise<AgentEvent[]> {
+    return this.conn.sendRequest(events, { from });
   }
   onEvent(f: (e: AgentEvent) => void): void {
     this.conn.onNotification(eventNote, f);

@@ -7,5 +7,6 @@ export { OpenAIModelClient } from '../llm/openai-client';
 export { loadPaper } from '../paper';
 export { attachSandbox } from '../sandbox';
 export { pruneContainers, removeSessionContainer } from './containers';
+export { ControlClient } from './control';
 export { Reproduction } from './reproduction';
 export { readHistory, rewindSession, type StepReader, stepOwnRange, stepRange, stepReader } from './rewind';

@@ -171,6 +171,8 @@ export const toProgressSchema = discriminatedUnion('type', [
 export type ToProgress = zm.infer<typeof toProgressSchema>;
 
 export const sessionActionSchema = literal(['pause', 'resume', 'stop']);
+/** Longest message to the agent the view sends. */
+export const MESSAGE_MAX = 8000;
 export const proposalActionSchema = literal(['open', 'accept', 'reject']);
 
 /** Progress view → extension. */
@@ -184,6 +186,8 @@ export const fromProgressSchema = discriminatedUnion('type', [
   object({ type: literal('timeline/detail'), index: count() }),
   object({ type: literal('proposal'), action: proposalActionSchema, path: string().check(minLength(1)) }),
   object({ type: literal('session'), action: sessionActionSchema }),
+  /** A message for the agent (read at its next step), typed in the view's message box. */
+  object({ type: literal('say'), text: string().check(minLength(1), maxLength(MESSAGE_MAX)) }),
   object({
     type: literal('log'),
     level: literal(['info', 'warn', 'error']),

@@ -130,6 +130,9 @@ export class ProgressViewProvider implements vscode.WebviewViewProvider, vscode.
         this.actions.fire({ kind: 'session', action: msg.action });
         await this.run(sessionCommands[msg.action]);
         return;
+      case 'say':
+        await this.run('klong.messageAgent', msg.text);
+        return;
       case 'log':
         this.log(`[progress view] ${msg.level}: ${msg.message}`);
         return;

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { SessionStore } from '../session';
 import { type EditsController, registerEdits } from './editsController';
@@ -9,6 +8,7 @@ import { ReproduceController } from './reproduce';
 import { RewindController } from './rewind';
 import { SessionModel } from './sessionModel';
 import { registerSessionsView, type SessionsViewProvider } from './sessionsView';
+import { SessionRoots } from './stateDir';
 import { SessionStatusBar } from './statusBar';
 
 /** What the UI offers the wiring (and the e2e tests): feed `session` with AgentEvents. */
@@ -36,14 +36,26 @@ export function registerUi(context: vscode.ExtensionContext): KlongUi {
   const edits = registerEdits(context, log);
   void vscode.commands.executeCommand('setContext', 'klong.sessionState', 'idle');
 
+  const roots = new SessionRoots(context);
+  const reproduce = new ReproduceController(
+    context,
+    { session, progress, paper, statusBar, log, edits },
+    roots,
+  );
   const sessions = registerSessionsView({
-    store: new SessionStore(vscode.Uri.joinPath(context.globalStorageUri, 'sessions').fsPath),
+    // The shared folder (klong.stateDir), read at each use: a changed setting applies at once.
+    get store() {
+      return new SessionStore(roots.primary);
+    },
+    moreRoots: () => roots.all(),
     model: session,
     log,
+    drivingHere: () => !!reproduce.running,
+    onFollow: (e) => reproduce.follow(e.dir),
+    onLeave: () => reproduce.unfollow(),
   });
-  const reproduce = new ReproduceController(context, { session, progress, paper, statusBar, log, edits });
   const rewind = new RewindController({
-    stateDir: join(context.globalStorageUri.fsPath, 'sessions'),
+    stateDirOf: (id) => roots.rootOf(id),
     session,
     reproduce,
     log,

@@ -3,7 +3,7 @@
  * Reproduction (src/engine). One session per window at a time; its events feed the progress view,
  * its proposals the edits controller.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { raiseSpendCap } from '../agent/budget';
@@ -11,12 +11,15 @@ import { fromUser } from '../agent/prompt';
 import type { DecideFn, UserFiles } from '../edits';
 import type { NewSession, Reproduction } from '../engine/reproduction';
 import { type SessionListEntry, SessionStore } from '../session';
+import { EngineLink } from './engineLink';
 import { ModelEndpoint } from './modelEndpoint';
 import { notifyError } from './notify';
 import { pickPaper } from './paperPicker';
 import type { KlongUi } from './register';
 import { gradesOf } from './rubricView';
 import { runSettings } from './runSettings';
+import { engineDriven } from './sessionsView';
+import type { SessionRoots } from './stateDir';
 
 /** Requirements in a rubric tree. Not src/paper/rubric's countLeaves: importing it would put zod into the activation bundle. */
 function leafCount(n: { sub_tasks: unknown[] }): number {
@@ -33,6 +36,8 @@ const FINISHED = new Set(['done', 'failed', 'stopped']);
 
 export class ReproduceController implements vscode.Disposable {
   private current: Reproduction | undefined;
+  /** A session an engine process drives, followed over its control channel. */
+  private followed: EngineLink | undefined;
   private starting = false;
   private ending: Promise<void> | undefined;
   private readonly endpoint: ModelEndpoint;
@@ -40,16 +45,80 @@ export class ReproduceController implements vscode.Disposable {
   constructor(
     private readonly context: vscode.ExtensionContext,
     private readonly ui: KlongUi,
+    private readonly roots: SessionRoots,
   ) {
     this.endpoint = new ModelEndpoint(context.secrets, context.globalState);
   }
 
+  /** The shared session folder (klong.stateDir), where new sessions go. */
   private get stateDir(): string {
-    return join(this.context.globalStorageUri.fsPath, 'sessions');
+    return this.roots.primary;
   }
 
   get running(): Reproduction | undefined {
     return this.current;
+  }
+
+  /** The engine-driven session this window follows, if any. */
+  get following(): EngineLink | undefined {
+    return this.followed?.isOpen ? this.followed : undefined;
+  }
+
+  /**
+   * Follow the session in `dir` that an engine process drives: its log, then live events, in the
+   * progress view; pause/resume/stop and messages go to the engine. False when no engine answers.
+   */
+  async follow(dir: string): Promise<boolean> {
+    if (this.current) return false;
+    if (this.followed?.isOpen && this.followed.dir === dir) {
+      void this.ui.progress.reveal();
+      return true;
+    }
+    this.unfollow();
+    const { ui } = this;
+    const link = await EngineLink.follow(dir, ui.session, {
+      onMessage: (m) => (m.level === 'warning' ? ui.log.warn(m.text) : ui.log.info(m.text)),
+      onWarning: (m) => ui.log.warn(m),
+      onClosed: (l, ended) => this.engineGone(l, ended),
+    }).catch((err: unknown) => {
+      ui.log.warn(`Could not follow the session in ${dir}: ${(err as Error).message}`);
+      return undefined;
+    });
+    if (!link) return false;
+    this.followed = link;
+    // The container's network, as the engine was told it (run.json: what a resume needs).
+    try {
+      const saved = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as { network?: unknown };
+      if (typeof saved.network === 'string') ui.session.setNetwork(saved.network);
+    } catch {
+      // not written yet (the engine is still starting)
+    }
+    ui.log.info(
+      `Following session ${link.sessionId} (its engine runs on its own; closing VS Code does not stop it).`,
+    );
+    void ui.progress.reveal();
+    return true;
+  }
+
+  /** Stop following (the engine goes on). */
+  unfollow(): void {
+    const l = this.followed;
+    this.followed = undefined;
+    l?.dispose();
+  }
+
+  /** The followed engine closed its channel: it ended the session, or it died (offered for resume). */
+  private engineGone(link: EngineLink, ended: boolean): void {
+    if (this.followed !== link) return;
+    this.followed = undefined;
+    // What the engine wrote after its last event we saw (its last step's flush) shows too.
+    const { ui } = this;
+    if (ended) {
+      ui.log.info(`The engine of session ${link.sessionId} ended the session.`);
+      return;
+    }
+    ui.log.warn(`The engine of session ${link.sessionId} stopped without ending the session.`);
+    setTimeout(() => void this.offerResume(), 1500); // its lock goes stale once the pid is gone
   }
 
   register(): vscode.Disposable[] {
@@ -105,10 +174,16 @@ export class ReproduceController implements vscode.Disposable {
     }
   }
 
-  /** On activation: offer to resume a session of this workspace that did not finish. */
+  /**
+   * On activation: a session of this workspace that an engine drives is followed at once (no
+   * prompt); one that was interrupted (its engine or window gone) is offered for resume.
+   */
   async offerResume(): Promise<void> {
+    if (this.current || this.following) return;
+    const live = this.unfinished(true);
+    if (live && engineDriven(live) && (await this.follow(live.dir))) return;
     const entry = this.unfinished();
-    if (!entry || this.current) return;
+    if (!entry || this.current || this.following) return;
     const choice = await vscode.window.showInformationMessage(
       `KLong: the reproduction of "${entry.paperTitle}" was interrupted. Resume it?`,
       'Resume',
@@ -116,25 +191,34 @@ export class ReproduceController implements vscode.Disposable {
     );
     if (choice === 'Resume') await this.resumeById(entry.id);
     else if (choice === 'Discard') {
-      this.store().delete(entry.id);
+      this.storeOf(entry).delete(entry.id);
       this.removeContainerOf(entry.id);
     }
   }
 
-  private store(): SessionStore {
-    return new SessionStore(this.stateDir);
+  private storeOf(e: SessionListEntry): SessionStore {
+    return new SessionStore(this.roots.rootOf(e.id));
   }
 
   private folder(): vscode.WorkspaceFolder | undefined {
     return vscode.workspace.workspaceFolders?.[0];
   }
 
-  private unfinished(): SessionListEntry | undefined {
+  /**
+   * The newest unfinished session of this workspace in any session folder: one nobody drives
+   * (resumable), or with `driven` one that a live process drives.
+   */
+  private unfinished(driven = false): SessionListEntry | undefined {
     const folder = this.folder();
-    if (!folder || !existsSync(this.stateDir)) return undefined;
-    return this.store()
-      .list()
-      .filter((s) => s.workspace === folder.uri.fsPath && !FINISHED.has(s.status))
+    if (!folder) return undefined;
+    const all = this.roots
+      .all()
+      .filter((r) => existsSync(r))
+      .flatMap((r) => new SessionStore(r).list());
+    return all
+      .filter(
+        (s) => s.workspace === folder.uri.fsPath && !FINISHED.has(s.status) && (s.lock === 'held') === driven,
+      )
       .sort((a, b) => b.updatedAt - a.updatedAt)[0];
   }
 
@@ -154,7 +238,7 @@ export class ReproduceController implements vscode.Disposable {
       );
       return;
     }
-    if (this.current || this.starting) {
+    if (this.current || this.starting || this.following) {
       void vscode.window.showWarningMessage(
         'KLong: a reproduction is already running in this window. Stop it first (KLong: Stop session).',
       );
@@ -170,7 +254,7 @@ export class ReproduceController implements vscode.Disposable {
       );
       if (choice === 'Resume it') return this.resumeById(earlier.id);
       if (choice !== 'Replace it') return;
-      this.store().delete(earlier.id);
+      this.storeOf(earlier).delete(earlier.id);
       this.removeContainerOf(earlier.id);
     }
     const paper = uri?.scheme === 'file' ? uri.fsPath : await pickPaper();
@@ -188,11 +272,17 @@ export class ReproduceController implements vscode.Disposable {
       void vscode.window.showWarningMessage('KLong: a session is already running in this window.');
       return;
     }
-    await this.start(id);
+    // Driven by an engine (here or elsewhere): follow it rather than fight over the lock.
+    const dir = join(this.roots.rootOf(id), id);
+    const held = new SessionStore(this.roots.rootOf(id)).get(id);
+    if (held && engineDriven(held) && (await this.follow(dir))) return;
+    this.unfollow();
+    // A session of an earlier version moves into the shared folder before it is driven again.
+    await this.start(id, this.roots.adopt(id));
   }
 
-  private async start(from: NewSession | string): Promise<void> {
-    const settings = await runSettings(this.stateDir, () => this.endpoint.apiKey());
+  private async start(from: NewSession | string, stateDir = this.stateDir): Promise<void> {
+    const settings = await runSettings(stateDir, () => this.endpoint.apiKey());
     if (!settings) return;
     this.starting = true;
     const { ui } = this;
@@ -237,7 +327,7 @@ export class ReproduceController implements vscode.Disposable {
       // A session that was created but did not start is retried as a resume, not as a second session.
       const created = (err as { sessionId?: string }).sessionId;
       void notifyError((err as Error).message, {
-        retry: () => this.start(created ?? from),
+        retry: () => this.start(created ?? from, stateDir),
         settings: 'klong',
       });
       return;
@@ -337,6 +427,20 @@ export class ReproduceController implements vscode.Disposable {
 
   private async control(action: 'pause' | 'resume' | 'stop'): Promise<void> {
     const run = this.current;
+    const link = this.following;
+    if (!run && link) {
+      try {
+        const s = await (action === 'pause'
+          ? link.pause()
+          : action === 'resume'
+            ? link.resume()
+            : link.stop('end'));
+        this.ui.log.info(`Session ${s.sessionId}: ${s.state} (engine pid ${s.pid}).`);
+      } catch (err) {
+        void notifyError(`Could not ${action} the session: ${(err as Error).message}`);
+      }
+      return;
+    }
     if (!run) {
       if (action === 'resume' && this.unfinished()) return this.offerResume();
       void vscode.window.showInformationMessage('No KLong session is running.');
@@ -350,7 +454,8 @@ export class ReproduceController implements vscode.Disposable {
   /** A message for the agent, delivered at its next step (never in the middle of a command). */
   private async messageAgent(given?: string): Promise<void> {
     const run = this.current;
-    if (!run) {
+    const link = this.following;
+    if (!run && !link) {
       void vscode.window.showInformationMessage('No KLong session is running in this window.');
       return;
     }
@@ -364,11 +469,20 @@ export class ReproduceController implements vscode.Disposable {
             ignoreFocusOut: true,
           });
     if (!text?.trim()) return;
-    run.agent.injectUserMessage(fromUser(text));
+    if (run) run.agent.injectUserMessage(fromUser(text));
+    else if (link) {
+      try {
+        await link.say(text.trim());
+      } catch (err) {
+        void notifyError(`The message did not reach the agent: ${(err as Error).message}`);
+        return;
+      }
+    }
     vscode.window.setStatusBarMessage('$(comment) KLong: message queued for the agent’s next step', 5000);
   }
 
   async dispose(): Promise<void> {
+    this.unfollow();
     const run = this.current;
     if (!run) return;
     run.stop('interrupt');

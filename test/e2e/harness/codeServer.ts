@@ -62,7 +62,11 @@ export interface CodeServerOptions {
   runDir: string;
   workspace: string;
   /** Extra environment for the server and so for the extension host (the suite reads it). */
-  env: Record<string, string>;
+  env: Record<
+    string,
+    string
+  > /** User settings over offlineSettings (e.g. klong.stateDir, read at activation). */;
+  settings?: Record<string, unknown>;
 }
 
 export function xdgEnv(runDir: string): Record<string, string> {
@@ -80,7 +84,15 @@ export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServ
   const xdg = xdgEnv(runDir);
   for (const d of [join(userData, 'User'), join(runDir, 'extensions'), ...Object.values(xdg)])
     mkdirSync(d, { recursive: true, mode: 0o700 });
-  writeFileSync(join(userData, 'User', 'settings.json'), JSON.stringify(offlineSettings, null, 2));
+  writeFileSync(
+    join(userData, 'User', 'settings.json'),
+    // Sessions in the run dir, never in the user's ~/.klong.
+    JSON.stringify(
+      { ...offlineSettings, 'klong.stateDir': join(runDir, 'state'), ...opts.settings },
+      null,
+      2,
+    ),
+  );
   writeFileSync(join(runDir, 'config.yaml'), 'auth: none\ncert: false\n');
 
   const port = await freePort();
