@@ -46,8 +46,33 @@ const resume = new RequestType0<ControlStatus, void>('klong/resume');
 const stop = new RequestType<{ mode: StopMode }, ControlStatus, void>('klong/stop');
 const say = new RequestType<{ text: string }, ControlStatus, void>('klong/say');
 const events = new RequestType<{ from: number }, AgentEvent[], void>('klong/events');
+const decide = new RequestType<EditDecision, DecisionResult, void>('klong/decide');
+/** Engine → client: a question only the user can answer (the first client to answer decides). */
+const ask = new RequestType<Question, Answer, void>('klong/ask');
 const eventNote = new NotificationType<AgentEvent>('klong/event');
 const messageNote = new NotificationType<EngineMessage>('klong/message');
+
+/** The user's decision on a proposed edit, made in a client; the engine writes the user's files. */
+export interface EditDecision {
+  path: string;
+  decision: 'accept' | 'reject';
+  reason?: string;
+}
+
+export interface DecisionResult {
+  status: string;
+  message: string;
+}
+
+/** What the engine asks the user: more spend at the cap, or an edit in ask-each mode. */
+export type Question =
+  | { kind: 'spendCap'; reason: string; spentUsd: number; nextCapUsd: number }
+  | { kind: 'edit'; path: string; change: string; summary: string; sensitive?: string };
+
+export interface Answer {
+  yes: boolean;
+  reason?: string;
+}
 
 export interface EngineMessage {
   level: 'info' | 'warning';
@@ -66,6 +91,8 @@ export interface ControlHandlers {
    * disk asks for the rest of the current step here, which the log gets at the step's end).
    */
   events?(from: number): AgentEvent[];
+  /** Accept or reject a proposal (review and ask-each modes). */
+  decide?(d: EditDecision): Promise<DecisionResult>;
 }
 
 /** Most events one `klong/events` answer carries (a step is far fewer; older ones are on disk). */
@@ -132,8 +159,18 @@ export class ControlServer {
       const from = Number.isInteger(p?.from) && p.from >= 0 ? p.from : 0;
       return (h.events?.(from) ?? []).slice(0, EVENTS_PAGE);
     });
+    conn.onRequest(decide, (p) => {
+      if (!h.decide) throw new Error('decide: this engine does not take edit decisions.');
+      if (typeof p?.path !== 'string' || (p.decision !== 'accept' && p.decision !== 'reject'))
+        throw new Error('decide: give a path and accept or reject.');
+      return h.decide({
+        path: p.path,
+        decision: p.decision,
+        ...(typeof p.reason === 'string' && p.reason ? { reason: p.reason } : {}),
+      });
+    });
     const drop = () => {
-      this.clients.delete(conn);
+      if (!this.clients.delete(conn)) return;
       conn.dispose();
     };
     conn.onClose(drop);
@@ -141,6 +178,38 @@ export class ControlServer {
     socket.on('error', drop); // a client that vanished must never disturb the engine
     this.clients.add(conn);
     conn.listen();
+    for (const w of this.waiting.splice(0)) w();
+  }
+
+  private readonly waiting: (() => void)[] = [];
+
+  /**
+   * Ask the user through the attached clients; the first answer counts. Clients that cannot answer
+   * (`klong attach`) or go away do not count. With none that answers: undefined at once, or with
+   * `wait`, the question waits for the next client to attach (until `cancel` aborts).
+   */
+  async ask(q: Question, o: { wait?: boolean; cancel?: AbortSignal } = {}): Promise<Answer | undefined> {
+    for (;;) {
+      if (o.cancel?.aborted) return undefined;
+      const clients = [...this.clients];
+      if (clients.length) {
+        const answer = await Promise.any(
+          clients.map((c) =>
+            c.sendRequest(ask, q).then((a) => {
+              if (!a || typeof a.yes !== 'boolean') throw new Error('no answer');
+              return a;
+            }),
+          ),
+        ).catch(() => undefined);
+        if (answer) return answer;
+      }
+      if (!o.wait) return undefined;
+      // Until a client attaches (or one of those attached reconnects), or the session stops.
+      await new Promise<void>((resolve) => {
+        this.waiting.push(resolve);
+        o.cancel?.addEventListener('abort', () => resolve(), { once: true });
+      });
+    }
   }
 
   get clientCount(): number {
@@ -204,6 +273,14 @@ export class ControlClient {
   }
   say(text: string): Promise<ControlStatus> {
     return this.conn.sendRequest(say, { text });
+  }
+  /** Accept or reject a proposal; the engine writes the user's files. */
+  decide(d: EditDecision): Promise<DecisionResult> {
+    return this.conn.sendRequest(decide, d);
+  }
+  /** Answer the engine's questions (spend cap, ask-each edits). */
+  onAsk(f: (q: Question) => Promise<Answer>): void {
+    this.conn.onRequest(ask, f);
   }
   /** Events from seq `from` on, including the current step's that are not on disk yet. */
   events(from: number): Promise<AgentEvent[]> {

@@ -5,7 +5,15 @@
  * resume, stop and messages go to the engine the same way. Seq numbers drop the overlap.
  */
 import type { AgentEvent } from '../agent/events';
-import type { ControlClient, ControlStatus, EngineMessage } from '../engine/control';
+import type {
+  Answer,
+  ControlClient,
+  ControlStatus,
+  DecisionResult,
+  EditDecision,
+  EngineMessage,
+  Question,
+} from '../engine/control';
 import { EventLog, readControlInfo } from '../session';
 
 /** What the link feeds (SessionModel fits). */
@@ -20,6 +28,8 @@ export interface EngineLinkHooks {
   /** The channel closed: the engine ended the session (`ended`), or it went away (crash, kill). */
   onClosed?(link: EngineLink, ended: boolean): void;
   onWarning?(m: string): void;
+  /** The engine asks the user (spend cap, ask-each edit); throw to leave it unanswered. */
+  onAsk?(q: Question): Promise<Answer>;
 }
 
 /** True when an engine (not a window driving the agent in its own host) serves the session in `dir`. */
@@ -48,6 +58,8 @@ export class EngineLink {
     const { ControlClient } = await import('../engine/lazy');
     const client = await ControlClient.connect(dir);
     if (!client) return undefined;
+    // First: the engine may ask at once (a spend cap that waited for a window).
+    if (hooks.onAsk) client.onAsk(hooks.onAsk);
     let status: ControlStatus;
     try {
       status = await client.status();
@@ -128,6 +140,9 @@ export class EngineLink {
   }
   say(text: string): Promise<ControlStatus> {
     return this.client.say(text);
+  }
+  decide(d: EditDecision): Promise<DecisionResult> {
+    return this.client.decide(d);
   }
 
   /** Stop following (the engine goes on). */

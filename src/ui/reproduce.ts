@@ -3,14 +3,16 @@
  * Reproduction (src/engine). One session per window at a time; its events feed the progress view,
  * its proposals the edits controller.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { raiseSpendCap } from '../agent/budget';
 import { fromUser } from '../agent/prompt';
 import type { DecideFn, UserFiles } from '../edits';
-import type { NewSession, Reproduction } from '../engine/reproduction';
-import { type SessionListEntry, SessionStore } from '../session';
+import type { Answer, Question } from '../engine/control';
+import type { NewSession, Reproduction, RunSettings } from '../engine/reproduction';
+import { spawnEngine } from '../sandbox/child-env';
+import { newSessionId, readControlInfo, type SessionListEntry, SessionStore } from '../session';
 import { EngineLink } from './engineLink';
 import { ModelEndpoint } from './modelEndpoint';
 import { notifyError } from './notify';
@@ -80,12 +82,22 @@ export class ReproduceController implements vscode.Disposable {
       onMessage: (m) => (m.level === 'warning' ? ui.log.warn(m.text) : ui.log.info(m.text)),
       onWarning: (m) => ui.log.warn(m),
       onClosed: (l, ended) => this.engineGone(l, ended),
+      onAsk: (q) => this.answer(q),
     }).catch((err: unknown) => {
       ui.log.warn(`Could not follow the session in ${dir}: ${(err as Error).message}`);
       return undefined;
     });
     if (!link) return false;
     this.followed = link;
+    // Its proposals live in the engine: decisions go over the channel, the engine writes the files.
+    ui.edits.setRemote({
+      pending: () => ui.session.snapshot.proposals.filter((p) => p.status === 'pending'),
+      decide: (path, decision, reason) => link.decide({ path, decision, ...(reason ? { reason } : {}) }),
+    });
+    this.unwatchProposals?.();
+    this.unwatchProposals = ui.session.onChange((c) => {
+      if (c.keys.has('proposals')) ui.edits.remoteChanged();
+    });
     // The container's network, as the engine was told it (run.json: what a resume needs).
     try {
       const saved = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as { network?: unknown };
@@ -100,17 +112,54 @@ export class ReproduceController implements vscode.Disposable {
     return true;
   }
 
+  private unwatchProposals: (() => void) | undefined;
+
   /** Stop following (the engine goes on). */
   unfollow(): void {
     const l = this.followed;
     this.followed = undefined;
+    this.dropRemote();
     l?.dispose();
+  }
+
+  private dropRemote(): void {
+    this.unwatchProposals?.();
+    this.unwatchProposals = undefined;
+    this.ui.edits.setRemote(undefined);
+  }
+
+  /** What the followed engine asks the user. Throws when the user leaves it unanswered. */
+  private async answer(q: Question): Promise<Answer> {
+    if (q.kind === 'spendCap') {
+      const more = await vscode.window.showWarningMessage(
+        `KLong paused: ${q.reason}`,
+        { modal: true },
+        `Allow $10 more (cap $${q.nextCapUsd.toFixed(2)})`,
+        'Stop',
+      );
+      if (more?.startsWith('Allow')) this.ui.session.setSpendCap(q.nextCapUsd);
+      return { yes: !!more?.startsWith('Allow') };
+    }
+    const shield = q.sensitive ? ` ⚠ ${q.sensitive}.` : '';
+    const pick = await vscode.window.showInformationMessage(
+      `KLong: the agent changed ${q.path} (${q.change}, ${q.summary}).${shield} Apply it to your file?`,
+      'Accept',
+      'Reject',
+    );
+    if (!pick) throw new Error('left for review');
+    if (pick === 'Accept') return { yes: true };
+    const reason = await vscode.window.showInputBox({
+      title: `KLong: why reject ${q.path}? (optional, the agent reads it)`,
+      ignoreFocusOut: true,
+    });
+    return { yes: false, ...(reason ? { reason } : {}) };
   }
 
   /** The followed engine closed its channel: it ended the session, or it died (offered for resume). */
   private engineGone(link: EngineLink, ended: boolean): void {
     if (this.followed !== link) return;
     this.followed = undefined;
+    this.dropRemote();
     // What the engine wrote after its last event we saw (its last step's flush) shows too.
     const { ui } = this;
     if (ended) {
@@ -284,6 +333,8 @@ export class ReproduceController implements vscode.Disposable {
   private async start(from: NewSession | string, stateDir = this.stateDir): Promise<void> {
     const settings = await runSettings(stateDir, () => this.endpoint.apiKey());
     if (!settings) return;
+    if (vscode.workspace.getConfiguration('klong').get<boolean>('engine.detached', false))
+      return this.startDetached(from, settings);
     this.starting = true;
     const { ui } = this;
     let run: Reproduction | undefined;
@@ -359,6 +410,67 @@ export class ReproduceController implements vscode.Disposable {
         .then((c) => (c ? this.openRubric() : undefined));
     }
     this.ending = this.runToEnd(run);
+  }
+
+  /**
+   * The session in an engine process of its own (`klong reproduce` from this extension's
+   * dist/cli.js, detached: its own process group and session, output in the session folder's
+   * engine.log), followed over its control channel. The agent goes on when this window closes,
+   * reloads or VS Code is killed. The model key reaches the engine in its environment only.
+   */
+  private async startDetached(from: NewSession | string, settings: RunSettings): Promise<void> {
+    const { ui } = this;
+    const id = typeof from === 'string' ? from : (from.sessionId ?? newSessionId());
+    const dir = join(settings.stateDir, id);
+    mkdirSync(dir, { recursive: true });
+    const args = [
+      join(this.context.extensionPath, 'dist', 'cli.js'),
+      'reproduce',
+      ...engineArgs(from, id, settings),
+    ];
+    const logPath = join(dir, 'engine.log');
+    const fd = openSync(logPath, 'a');
+    const from0 = statSync(logPath).size;
+    this.starting = true;
+    let child: ReturnType<typeof spawnEngine>;
+    try {
+      child = spawnEngine(args, fd, {
+        execArgv: [],
+        env: {
+          KLONG_API_KEY: settings.model.apiKey,
+          ...(settings.dockerHost ? { DOCKER_HOST: settings.dockerHost } : {}),
+        },
+      });
+    } finally {
+      closeSync(fd);
+    }
+    child.unref();
+    let exited: number | null | undefined;
+    child.once('exit', (code) => {
+      exited = code;
+    });
+    ui.log.info(`Started the engine of session ${id} (pid ${child.pid}; output in ${logPath}).`);
+    const ready = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: 'KLong', cancellable: false },
+      async (progress) => {
+        for (;;) {
+          const tail = readTail(logPath, from0).trim().split('\n').pop();
+          if (tail) progress.report({ message: tail.slice(0, 200) });
+          if (exited !== undefined) return false;
+          if (readControlInfo(dir)?.pid === child.pid && (await this.follow(dir))) return true;
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      },
+    );
+    this.starting = false;
+    if (ready) return;
+    const out = readTail(logPath, from0).trim();
+    ui.log.error(`The engine of session ${id} exited (code ${exited}):\n${out}`);
+    const last = out.split('\n').slice(-3).join(' ').slice(0, 600);
+    void notifyError(`The session did not start: ${last || `the engine exited (code ${exited})`}`, {
+      retry: () => this.start(existsSync(join(dir, 'events.jsonl')) ? id : from, settings.stateDir),
+      settings: 'klong',
+    });
   }
 
   /** Interrupts the running session (resumable) and waits until it has let go of its log and container. */
@@ -486,5 +598,51 @@ export class ReproduceController implements vscode.Disposable {
     const run = this.current;
     if (!run) return;
     run.stop('interrupt');
+  }
+}
+
+/** The `klong reproduce` arguments of a VS Code session: its settings, never the key. */
+export function engineArgs(from: NewSession | string, id: string, s: RunSettings): string[] {
+  const a: string[] = [];
+  if (typeof from === 'string') a.push('--resume', id);
+  else {
+    a.push(from.paper, '--workspace', from.workspace, '--session-id', id);
+    if (from.rubric) a.push('--rubric', from.rubric);
+    else if (!from.generateRubric) a.push('--no-rubric');
+    if (from.blacklist) a.push('--blacklist', from.blacklist);
+    a.push('--budget', `${Math.max(1, Math.round(s.budgetMs / 60_000))}m`, '--network', s.network);
+    if (s.approval) a.push('--approval', s.approval);
+    if (s.defaultImage) a.push('--default-image', s.defaultImage);
+    if (s.image) a.push('--image', s.image);
+  }
+  a.push('--state-dir', s.stateDir, '--model', s.model.name, '--base-url', s.model.baseUrl);
+  a.push('--context-limit', String(s.model.contextLimit), '--wait-for-client');
+  if (s.spendCapUsd) a.push('--spend-cap', String(s.spendCapUsd));
+  const p = s.model.prices;
+  if (p) a.push('--price', `${p.input},${p.cachedInput},${p.output}`);
+  const l = s.limits;
+  if (l?.memory !== undefined) a.push('--memory', String(l.memory));
+  if (l?.cpus !== undefined) a.push('--cpus', String(l.cpus));
+  if (l?.pids !== undefined) a.push('--pids', String(l.pids));
+  for (const [k, v] of Object.entries(s.labels ?? {})) a.push('--label', `${k}=${v}`);
+  return a;
+}
+
+/** What a file got after byte `from` (the engine's output since it was started), at most 64 KB. */
+function readTail(path: string, from: number): string {
+  try {
+    const size = statSync(path).size;
+    const start = Math.max(from, size - 65_536);
+    if (size <= start) return '';
+    const buf = Buffer.alloc(size - start);
+    const fd = openSync(path, 'r');
+    try {
+      readSync(fd, buf, 0, buf.length, start);
+    } finally {
+      closeSync(fd);
+    }
+    return buf.toString('utf8');
+  } catch {
+    return '';
   }
 }

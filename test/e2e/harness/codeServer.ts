@@ -55,6 +55,8 @@ export interface CodeServer {
   url: string;
   port: number;
   logFile: string;
+  /** The server's process group (= its pid): the extension host and watchers are in it. */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -177,5 +179,5 @@ export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServ
     }
     log.end();
   };
-  return { url, port, logFile, stop };
+  return { url, port, logFile, pid: child.pid!, stop };
 }

@@ -6,3 +6,10 @@ export const ENGINE_ENV = {
   messageView: 'KLONG_E2E_ENGINE_MSG_VIEW',
   messageCommand: 'KLONG_E2E_ENGINE_MSG_CMD',
 } as const;
+
+/** Environment of test/e2e/engine-survives.test.ts (a session started from VS Code, the server killed). */
+export const SURVIVE_ENV = {
+  paper: 'KLONG_E2E_SURVIVE_PAPER',
+  /** JSON {phase, sessionId?, step?}: 1 before the kill, 2 after the restart. */
+  phaseFile: 'KLONG_E2E_SURVIVE_PHASE',
+} as const;
