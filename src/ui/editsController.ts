@@ -201,6 +201,21 @@ export class EditsController implements vscode.Disposable {
   }
 
   private async showProposals(): Promise<void> {
+    const r = this.remoteOnly();
+    if (r) {
+      const path = await vscode.window.showQuickPick(
+        r.pending().map((p) => p.path),
+        { placeHolder: 'KLong: proposed edits of the session its engine drives' },
+      );
+      if (!path) return;
+      const act = await vscode.window.showQuickPick(['Accept', 'Reject', 'Review changes of the session'], {
+        placeHolder: path,
+      });
+      if (act === 'Accept') return this.remoteDecide(r, 'accept', path);
+      if (act === 'Reject') return this.remoteDecide(r, 'reject', path);
+      if (act) await this.open(path);
+      return;
+    }
     const q = this.needQueue();
     if (!q) return;
     const choice = await pickProposal(q.list());
@@ -246,6 +261,12 @@ export class EditsController implements vscode.Disposable {
     version?: number,
     reason?: string,
   ) {
+    if (this.remoteOnly()) {
+      void vscode.window.showInformationMessage(
+        'KLong: the proposals of a session its engine drives are accepted or rejected per file.',
+      );
+      return;
+    }
     const q = this.needQueue();
     const path = q && (await this.resolve(t));
     const p = path ? q?.get(path) : undefined;

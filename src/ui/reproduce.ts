@@ -87,7 +87,10 @@ export class ReproduceController implements vscode.Disposable {
       ui.log.warn(`Could not follow the session in ${dir}: ${(err as Error).message}`);
       return undefined;
     });
-    if (!link) return false;
+    if (!link) {
+      ui.log.warn(`No engine answered for the session in ${dir}.`);
+      return false;
+    }
     this.followed = link;
     // Its proposals live in the engine: decisions go over the channel, the engine writes the files.
     ui.edits.setRemote({
@@ -230,7 +233,13 @@ export class ReproduceController implements vscode.Disposable {
   async offerResume(): Promise<void> {
     if (this.current || this.following) return;
     const live = this.unfinished(true);
-    if (live && engineDriven(live) && (await this.follow(live.dir))) return;
+    // The engine may be busy (building the container on a loaded machine): a few tries before giving up.
+    for (let i = 1; live && engineDriven(live) && i <= 5; i++) {
+      if (await this.follow(live.dir)) return;
+      if (this.current || this.following) return;
+      this.ui.log.warn(`Could not reach the engine of session ${live.id} yet (try ${i} of 5).`);
+      await new Promise((r) => setTimeout(r, 2000 * i));
+    }
     const entry = this.unfinished();
     if (!entry || this.current || this.following) return;
     const choice = await vscode.window.showInformationMessage(
