@@ -71,6 +71,7 @@ export function registerUi(context: vscode.ExtensionContext): KlongUi {
     vscode.commands.registerCommand('klong.showLog', () => log.show()),
     registerPaperText(context, log),
     sessions,
+    roots,
     rewind,
     ...rewind.register(),
   );

@@ -32,19 +32,37 @@ export function legacySessionsDir(context: vscode.ExtensionContext): string | un
 }
 
 /** The session folders this window knows: the shared one, and the legacy one of earlier versions. */
-export class SessionRoots {
-  constructor(private readonly context: vscode.ExtensionContext) {}
+export class SessionRoots implements vscode.Disposable {
+  private current: string;
+  private readonly sub: vscode.Disposable;
 
-  /** Where new sessions go (klong.stateDir), read at each use so a changed setting applies at once. */
-  get primary(): string {
-    return stateDirSetting();
+  constructor(private readonly context: vscode.ExtensionContext) {
+    // Read once and on a change of klong.stateDir only: a window whose settings are being written
+    // (another klong.* setting updated at the same moment) must not see the folder move under it.
+    this.current = stateDirSetting();
+    this.sub = vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('klong.stateDir')) this.current = stateDirSetting();
+    });
   }
 
-  /** Every folder to list, the shared one first. */
+  dispose(): void {
+    this.sub.dispose();
+  }
+
+  /** Where new sessions go (klong.stateDir). */
+  get primary(): string {
+    return this.current;
+  }
+
+  /**
+   * Every folder to list, the shared one first; then the CLI's default (when klong.stateDir moved
+   * away from it) and the legacy one, so that no session of this machine goes missing.
+   */
   all(): string[] {
-    const legacy = legacySessionsDir(this.context);
-    const primary = this.primary;
-    return legacy && resolve(legacy) !== primary ? [primary, legacy] : [primary];
+    const out = [this.primary];
+    for (const d of [defaultSessionsDir(), legacySessionsDir(this.context)])
+      if (d && existsSync(d) && !out.includes(resolve(d))) out.push(resolve(d));
+    return out;
   }
 
   /** The folder that holds session `id` (the shared one when none does). */

@@ -84,7 +84,12 @@ export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServ
   const { runDir } = opts;
   const userData = join(runDir, 'user-data');
   const xdg = xdgEnv(runDir);
-  for (const d of [join(userData, 'User'), join(runDir, 'extensions'), ...Object.values(xdg)])
+  for (const d of [
+    join(userData, 'User'),
+    join(runDir, 'extensions'),
+    join(runDir, 'home'),
+    ...Object.values(xdg),
+  ])
     mkdirSync(d, { recursive: true, mode: 0o700 });
   writeFileSync(
     join(userData, 'User', 'settings.json'),
@@ -127,6 +132,8 @@ export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServ
     env: {
       ...process.env,
       ...xdg,
+      // Nothing of a test in the user's home (~/.klong, …), whatever the settings say.
+      HOME: join(runDir, 'home'),
       EXTENSIONS_GALLERY: '{"serviceUrl":""}',
       VSCODE_PROXY_URI: '',
       ...opts.env,
