@@ -1,5 +1,10 @@
 /** Progress view (runs in the webview): renders pushed state; the timeline pages rows on demand. */
-import { type FromProgress, type ProgressState, toProgressSchema } from '../src/protocol/progress';
+import {
+  type FromProgress,
+  MESSAGE_MAX,
+  type ProgressState,
+  toProgressSchema,
+} from '../src/protocol/progress';
 import { activity, budget, edits, header, jobs, plan, rubric, type Send } from './progress/sections';
 import { progressCss } from './progress/styles';
 import { Timeline } from './progress/timeline';
@@ -65,7 +70,31 @@ const empty = h('p', {
   class: 'empty muted',
   text: 'No session yet. Run "KLong: Reproduce this paper" on a PDF to start one.',
 });
-app.append(headerBox, activityBox, empty, ...Object.values(groups).map((g) => g.root));
+// Built once (not re-rendered with the header) so that what the user types survives state pushes.
+const sayInput = h('textarea', {
+  id: 'say-text',
+  rows: 2,
+  maxLength: MESSAGE_MAX,
+  placeholder: 'Message the agent (read at its next step)…',
+  'aria-label': 'Message the agent',
+}) as HTMLTextAreaElement;
+const sayButton = h('button', { id: 'say-send', class: 'secondary', text: 'Send' }) as HTMLButtonElement;
+const sayBox = h('div', { id: 'say', class: 'say' }, sayInput, sayButton);
+const sendSay = () => {
+  const text = sayInput.value.trim();
+  if (!text) return;
+  send({ type: 'say', text });
+  sayInput.value = '';
+};
+sayButton.addEventListener('click', sendSay);
+sayInput.addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && !e.shiftKey) {
+    e.preventDefault();
+    sendSay();
+  }
+});
+sayBox.hidden = true;
+app.append(headerBox, activityBox, sayBox, empty, ...Object.values(groups).map((g) => g.root));
 
 const sendAction: Send = (msg) => send(msg);
 
@@ -80,6 +109,8 @@ function render(keys: Set<keyof ProgressState>): void {
   const any = (...ks: (keyof ProgressState)[]) => ks.some((k) => keys.has(k));
   if (any('session', 'status', 'statusReason', 'stage', 'step', 'window', 'lastError'))
     headerBox.replaceChildren(header(s, sendAction));
+  if (any('session', 'status'))
+    sayBox.hidden = !s.session || !['starting', 'running', 'paused'].includes(s.status);
   if (any('budget', 'usage', 'network')) renderBudget();
   if (any('retry', 'grading')) renderActivity();
   if (any('plan')) {

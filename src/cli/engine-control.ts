@@ -8,10 +8,13 @@ import type { AgentEvent } from '../agent/events';
 import type { LiveMessage } from '../agent/live';
 import { fromUser } from '../agent/prompt';
 import {
+  type Answer,
   type ControlHandlers,
   ControlServer,
   type ControlStatus,
   type EngineState,
+  EVENTS_PAGE,
+  type Question,
   type StopMode,
 } from '../engine/control';
 import type { Reproduction } from '../engine/reproduction';
@@ -24,11 +27,29 @@ export class EngineControl {
   private stopping: StopMode | undefined;
   private ended = false;
   private readonly early: string[] = [];
+  /** Aborted when the session stops: a question waiting for a client gives up. */
+  private readonly stopped = new AbortController();
 
   constructor(
     private readonly budgetMs: number,
     private readonly warn: (m: string) => void = () => undefined,
+    /** Questions wait for a client to attach (VS Code's engine) instead of being answered "no". */
+    private readonly waitForClient = false,
   ) {}
+
+  /**
+   * Ask the user through the clients (VS Code answers; `klong attach` cannot). Without one that
+   * answers: undefined, or, for an engine VS Code started, the question waits for a window.
+   */
+  async ask(q: Question): Promise<Answer | undefined> {
+    if (!this.server) return undefined;
+    // The spend cap waits (the session is paused, its status says why); an edit without a window
+    // to ask stays in the proposals for review and the agent goes on.
+    const wait = this.waitForClient && q.kind === 'spendCap';
+    if (wait && this.server.clientCount === 0)
+      this.message('warning', `Waiting for a VS Code window to answer: ${describeQuestion(q)}`);
+    return this.server.ask(q, { wait, cancel: this.stopped.signal });
+  }
 
   /** Serve the session's control channel; the session runs on without it if the socket cannot be made. */
   async open(live: LiveSession): Promise<void> {
@@ -92,13 +113,31 @@ export class EngineControl {
       resume: () => this.run?.resume(),
       stop: (mode) => {
         this.stopping = mode;
+        this.stopped.abort();
         this.run?.stop(mode);
+      },
+      events: (from) => {
+        const log = this.live?.log;
+        try {
+          return log ? log.read(from, Math.min(log.count, from + EVENTS_PAGE)) : [];
+        } catch {
+          return []; // the session closed meanwhile: its log on disk is complete
+        }
+      },
+      decide: async (d) => {
+        const run = this.run;
+        if (!run) throw new Error('The session is still starting: it has no proposals yet.');
+        if (!run.queue.get(d.path)) throw new Error(`No pending proposal for ${d.path}.`);
+        const o =
+          d.decision === 'accept'
+            ? await run.queue.accept(d.path)
+            : await run.queue.reject(d.path, d.reason ? { reason: d.reason } : {});
+        return { status: o.status, message: o.message };
       },
       say: (text) => {
         if (this.run) this.run.agent.injectUserMessage(fromUser(text));
         else this.early.push(text);
       },
-      recent: (n) => (this.live ? this.live.log.read(Math.max(0, this.live.log.count - n)) : []),
     };
   }
 }
@@ -106,4 +145,8 @@ export class EngineControl {
 function usageOf(s: SessionSummary): NonNullable<ControlStatus['usage']> {
   const t = s.tokens ?? { prompt: 0, cached: 0, completion: 0, estimated: false };
   return { seq: s.seq, ...t, usd: s.costUsd };
+}
+
+function describeQuestion(q: Question): string {
+  return q.kind === 'spendCap' ? q.reason : `accept the change to ${q.path}?`;
 }

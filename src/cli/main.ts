@@ -62,6 +62,8 @@ ${PRICE_USAGE}
   --approval MODE        auto-accept (write changes into the workspace as they come) or review (a patch
                          to apply). Default: auto-accept for a new or empty workspace, else review;
                          a resume keeps the session's mode. Sensitive files always wait for review.
+                         ask-each: each change is asked in an attached VS Code window (none: it waits
+                         for review)
   --state-dir D          Where sessions are kept (default ~/.klong/sessions)
   --resume ID            Continue a session where it stopped
   --session-id ID        Id for a new session (default: generated)
@@ -69,6 +71,7 @@ ${PRICE_USAGE}
   --image IMG            Container image (skips the workspace's devcontainer.json)
   --gpus G               GPUs for the container and the final run: none (default: only what
                          devcontainer.json asks for), all, a count (2) or device ids (0,1)
+  --default-image IMG    Image when the workspace has no devcontainer.json (default klong/python:bookworm)
 ${LIMITS_USAGE}
   --max-steps N          Stop after N steps (resumable)
   --request-timeout S    A model response silent for S seconds is retried (default 120)
@@ -76,6 +79,8 @@ ${LIMITS_USAGE}
   --keep-container       Keep the container after the session ends
   --detach               Run the session in an engine process of its own and return (prints its id);
                          follow it with "klong attach ID", stop it with "klong stop ID"
+  --wait-for-client      Questions (spend cap) wait for a VS Code window to attach and answer instead
+                         of stopping the session (VS Code starts its engines so)
   --label K=V            Extra container label (repeatable)
   --json                 At the end, one JSON object on stdout: session, status, reason, grade, report,
                          pending edits, patch, resume command (progress and messages stay on stderr)
@@ -119,6 +124,8 @@ export function parseReproduceArgs(args: string[], env: NodeJS.ProcessEnv): Repr
     network: { type: 'string' },
     image: { type: 'string' },
     gpus: { type: 'string' },
+    'default-image': { type: 'string' },
+    'wait-for-client': { type: 'boolean' },
     'max-steps': { type: 'string' },
     'request-timeout': { type: 'string' },
     'no-final-run': { type: 'boolean' },
@@ -141,8 +148,13 @@ export function parseReproduceArgs(args: string[], env: NodeJS.ProcessEnv): Repr
   if (v.rubric && v['no-rubric'])
     throw new CliError('klong reproduce: --rubric and --no-rubric contradict each other; give one.');
   const approval = v.approval;
-  if (approval !== undefined && approval !== 'auto-accept' && approval !== 'review') {
-    throw new CliError(`--approval must be auto-accept or review, got "${approval}".`);
+  if (
+    approval !== undefined &&
+    approval !== 'auto-accept' &&
+    approval !== 'review' &&
+    approval !== 'ask-each'
+  ) {
+    throw new CliError(`--approval must be auto-accept, review or ask-each, got "${approval}".`);
   }
   const network = networkOption(v.network);
   const gpus = gpusOption(v.gpus);
@@ -171,6 +183,8 @@ export function parseReproduceArgs(args: string[], env: NodeJS.ProcessEnv): Repr
     network,
     ...(v.image ? { image: v.image } : {}),
     ...(gpus ? { gpus } : {}),
+    ...(v['default-image'] ? { defaultImage: v['default-image'] } : {}),
+    ...(v['wait-for-client'] ? { waitForClient: true } : {}),
     ...(maxSteps !== undefined ? { maxSteps } : {}),
     ...(requestTimeout !== undefined ? { stallTimeoutMs: requestTimeout * 1000 } : {}),
     finalRun: !v['no-final-run'],

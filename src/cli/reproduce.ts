@@ -4,6 +4,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { raiseSpendCap } from '../agent/budget';
 import { retryText } from '../agent/live';
 import type { ApprovalMode } from '../edits';
 import { DirUserFiles, gitQuotePath, proposalsPatch } from '../edits';
@@ -37,13 +38,21 @@ export interface ReproduceOptions {
   resume?: string;
   sessionId?: string;
   /** Absent: auto-accept for a new or empty workspace, review otherwise; a resume keeps its mode. */
-  approval?: Extract<ApprovalMode, 'auto-accept' | 'review'>;
+  /** ask-each: each proposal is asked of the attached VS Code window; none attached: it waits in review. */
+  approval?: ApprovalMode;
   spendCapUsd?: number;
   contextLimit: number;
   network: string;
   image?: string;
   /** --gpus (absent: none, i.e. what devcontainer.json asks for). */
   gpus?: GpuRequest;
+  /** Image when the workspace has no devcontainer.json (VS Code's klong.docker.defaultImage). */
+  defaultImage?: string;
+  /**
+   * The engine of a VS Code session: questions (spend cap) wait for a window to attach and answer,
+   * instead of stopping the session.
+   */
+  waitForClient?: boolean;
   maxSteps?: number;
   /** A model response silent this long is abandoned and retried (default 120 s). */
   stallTimeoutMs?: number;
@@ -183,6 +192,7 @@ async function reproduceRun(
     network: o.network,
     ...(o.image ? { image: o.image } : {}),
     ...(o.gpus ? { gpus: o.gpus } : {}),
+    ...(o.defaultImage ? { defaultImage: o.defaultImage } : {}),
     finalRun: o.finalRun,
     finalTimeoutMs: o.finalTimeoutMs,
     ...(o.maxSteps !== undefined ? { maxSteps: o.maxSteps } : {}),
@@ -197,7 +207,7 @@ async function reproduceRun(
 
   let progress: ProgressLine | undefined;
   let run: Reproduction;
-  const control = new EngineControl(settings.budgetMs, (m) => say(`warning: ${m}`));
+  const control = new EngineControl(settings.budgetMs, (m) => say(`warning: ${m}`), !!o.waitForClient);
   // Ctrl-C while the sandbox is opened (a default image build can take minutes) cancels the build.
   const opening = new AbortController();
   const stopOpening = io.onInterrupt(() => {
@@ -228,8 +238,31 @@ async function reproduceRun(
         else say(`warning: ${m}`);
       },
       onSessionOpened: (live) => control.open(live),
-      // Headless: the spend cap stops the session (resumable) and says so.
-      onSpendCap: async () => undefined,
+      // The spend cap asks an attached VS Code window; headless, it stops the session (resumable).
+      onSpendCap: async (reason, totals) => {
+        const next = raiseSpendCap(totals, 10);
+        const a = await control.ask({
+          kind: 'spendCap',
+          reason,
+          spentUsd: totals.usd,
+          nextCapUsd: next.usd ?? 0,
+        });
+        return a?.yes ? next : undefined;
+      },
+      // ask-each: the window answers; without one the proposal waits (review), the agent goes on.
+      decide: async (p) => {
+        const a = await control.ask({
+          kind: 'edit',
+          path: p.path,
+          change: p.change,
+          summary: p.wholeFileOnly ? 'binary or large' : `+${p.stats.additions} −${p.stats.deletions}`,
+          ...(p.sensitive ? { sensitive: p.sensitive } : {}),
+        });
+        if (!a) return undefined;
+        return a.yes
+          ? { decision: 'accept' }
+          : { decision: 'reject', ...(a.reason ? { reason: a.reason } : {}) };
+      },
       // The session's own folder: on a resume it comes from the session log.
       userFiles: (workspace) => new DirUserFiles(workspace),
     });

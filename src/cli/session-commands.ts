@@ -171,7 +171,7 @@ export async function attachCommand(args: string[], io: CliIO): Promise<number> 
   counted = u?.seq ?? -1;
   io.err.write(`Attached to ${describe(status)}. Ctrl-C detaches; the session goes on.\n`);
   // From the engine, not the file: events of the current step are not flushed to the log yet.
-  for (const e of await client.recent(ATTACH_HISTORY)) show(e);
+  for (const e of await client.events(Math.max(0, (u?.seq ?? -1) + 1 - ATTACH_HISTORY))) show(e);
   for (const e of early.splice(0)) show(e);
   following = true;
 

@@ -6,7 +6,7 @@
  * record: a client that attaches late reads the log, then follows the channel.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,16 +21,10 @@ import {
 } from 'vscode-jsonrpc/node';
 import type { AgentEvent } from '../agent/events';
 import type { LiveMessage } from '../agent/live';
+import { CONTROL_FILE, type ControlInfo, readControlInfo } from '../session/control-file';
 import { writeFileAtomic } from '../session/fsutil';
 
-export const CONTROL_FILE = 'control.json';
-
-/** What `control.json` says: where the engine listens, and which process it is. */
-export interface ControlInfo {
-  pid: number;
-  address: string;
-  startedAt: number;
-}
+export { CONTROL_FILE, type ControlInfo, readControlInfo } from '../session/control-file';
 
 export type EngineState = 'starting' | 'running' | 'paused' | 'stopping' | 'ended';
 
@@ -61,10 +55,35 @@ const pause = new RequestType0<ControlStatus, void>('klong/pause');
 const resume = new RequestType0<ControlStatus, void>('klong/resume');
 const stop = new RequestType<{ mode: StopMode }, ControlStatus, void>('klong/stop');
 const say = new RequestType<{ text: string }, ControlStatus, void>('klong/say');
-const recent = new RequestType<{ n: number }, AgentEvent[], void>('klong/recent');
+const events = new RequestType<{ from: number }, AgentEvent[], void>('klong/events');
+const decide = new RequestType<EditDecision, DecisionResult, void>('klong/decide');
+/** Engine → client: a question only the user can answer (the first client to answer decides). */
+const ask = new RequestType<Question, Answer, void>('klong/ask');
 const eventNote = new NotificationType<AgentEvent>('klong/event');
 const messageNote = new NotificationType<EngineMessage>('klong/message');
 const liveNote = new NotificationType<LiveMessage>('klong/live');
+
+/** The user's decision on a proposed edit, made in a client; the engine writes the user's files. */
+export interface EditDecision {
+  path: string;
+  decision: 'accept' | 'reject';
+  reason?: string;
+}
+
+export interface DecisionResult {
+  status: string;
+  message: string;
+}
+
+/** What the engine asks the user: more spend at the cap, or an edit in ask-each mode. */
+export type Question =
+  | { kind: 'spendCap'; reason: string; spentUsd: number; nextCapUsd: number }
+  | { kind: 'edit'; path: string; change: string; summary: string; sensitive?: string };
+
+export interface Answer {
+  yes: boolean;
+  reason?: string;
+}
 
 export interface EngineMessage {
   level: 'info' | 'warning';
@@ -78,9 +97,17 @@ export interface ControlHandlers {
   resume(): void;
   stop(mode: StopMode): void;
   say(text: string): void;
-  /** The last `n` events, including those not yet flushed to the log (a late client reads the file only up to its last flush). */
-  recent(n: number): AgentEvent[];
+  /**
+   * Events from seq `from` on that the engine holds, flushed or not (a client that read the log on
+   * disk asks for the rest of the current step here, which the log gets at the step's end).
+   */
+  events?(from: number): AgentEvent[];
+  /** Accept or reject a proposal (review and ask-each modes). */
+  decide?(d: EditDecision): Promise<DecisionResult>;
 }
+
+/** Most events one `klong/events` answer carries (a step is far fewer; older ones are on disk). */
+export const EVENTS_PAGE = 5000;
 
 /**
  * The socket's address for a session folder. Unix socket paths are limited to about 100 bytes, so a
@@ -148,9 +175,22 @@ export class ControlServer {
       if (!text) throw new Error('say: the message is empty.');
       return then(() => h.say(text));
     });
-    conn.onRequest(recent, (p) => h.recent(Math.max(0, Math.min(1000, Math.floor(Number(p?.n) || 0)))));
+    conn.onRequest(events, (p) => {
+      const from = Number.isInteger(p?.from) && p.from >= 0 ? p.from : 0;
+      return (h.events?.(from) ?? []).slice(0, EVENTS_PAGE);
+    });
+    conn.onRequest(decide, (p) => {
+      if (!h.decide) throw new Error('decide: this engine does not take edit decisions.');
+      if (typeof p?.path !== 'string' || (p.decision !== 'accept' && p.decision !== 'reject'))
+        throw new Error('decide: give a path and accept or reject.');
+      return h.decide({
+        path: p.path,
+        decision: p.decision,
+        ...(typeof p.reason === 'string' && p.reason ? { reason: p.reason } : {}),
+      });
+    });
     const drop = () => {
-      this.clients.delete(conn);
+      if (!this.clients.delete(conn)) return;
       this.pendingLive.delete(conn);
       conn.dispose();
     };
@@ -159,6 +199,38 @@ export class ControlServer {
     socket.on('error', drop); // a client that vanished must never disturb the engine
     this.clients.add(conn);
     conn.listen();
+    for (const w of this.waiting.splice(0)) w();
+  }
+
+  private readonly waiting: (() => void)[] = [];
+
+  /**
+   * Ask the user through the attached clients; the first answer counts. Clients that cannot answer
+   * (`klong attach`) or go away do not count. With none that answers: undefined at once, or with
+   * `wait`, the question waits for the next client to attach (until `cancel` aborts).
+   */
+  async ask(q: Question, o: { wait?: boolean; cancel?: AbortSignal } = {}): Promise<Answer | undefined> {
+    for (;;) {
+      if (o.cancel?.aborted) return undefined;
+      const clients = [...this.clients];
+      if (clients.length) {
+        const answer = await Promise.any(
+          clients.map((c) =>
+            c.sendRequest(ask, q).then((a) => {
+              if (!a || typeof a.yes !== 'boolean') throw new Error('no answer');
+              return a;
+            }),
+          ),
+        ).catch(() => undefined);
+        if (answer) return answer;
+      }
+      if (!o.wait) return undefined;
+      // Until a client attaches (or one of those attached reconnects), or the session stops.
+      await new Promise<void>((resolve) => {
+        this.waiting.push(resolve);
+        o.cancel?.addEventListener('abort', () => resolve(), { once: true });
+      });
+    }
   }
 
   get clientCount(): number {
@@ -207,16 +279,6 @@ export class ControlServer {
   }
 }
 
-export function readControlInfo(dir: string): ControlInfo | undefined {
-  const file = join(dir, CONTROL_FILE);
-  if (!existsSync(file)) return undefined;
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as ControlInfo;
-  } catch {
-    return undefined; // torn by a crash mid-write: treat as not running
-  }
-}
-
 /** A connection to a session's engine. */
 export class ControlClient {
   private constructor(private readonly conn: MessageConnection) {}
@@ -251,8 +313,17 @@ export class ControlClient {
   say(text: string): Promise<ControlStatus> {
     return this.conn.sendRequest(say, { text });
   }
-  recent(n: number): Promise<AgentEvent[]> {
-    return this.conn.sendRequest(recent, { n });
+  /** Accept or reject a proposal; the engine writes the user's files. */
+  decide(d: EditDecision): Promise<DecisionResult> {
+    return this.conn.sendRequest(decide, d);
+  }
+  /** Answer the engine's questions (spend cap, ask-each edits). */
+  onAsk(f: (q: Question) => Promise<Answer>): void {
+    this.conn.onRequest(ask, f);
+  }
+  /** Events from seq `from` on, including the current step's that are not on disk yet. */
+  events(from: number): Promise<AgentEvent[]> {
+    return this.conn.sendRequest(events, { from });
   }
   onEvent(f: (e: AgentEvent) => void): void {
     this.conn.onNotification(eventNote, f);

@@ -15,5 +15,6 @@ export {
   stateLabel,
 } from '../sandbox';
 export { pruneContainers, removeSessionContainer } from './containers';
+export { ControlClient } from './control';
 export { Reproduction } from './reproduction';
 export { readHistory, rewindSession, type StepReader, stepOwnRange, stepRange, stepReader } from './rewind';

@@ -225,6 +225,8 @@ export const toProgressSchema = discriminatedUnion('type', [
 export type ToProgress = zm.infer<typeof toProgressSchema>;
 
 export const sessionActionSchema = literal(['pause', 'resume', 'stop']);
+/** Longest message to the agent the view sends. */
+export const MESSAGE_MAX = 8000;
 export const proposalActionSchema = literal(['open', 'accept', 'reject']);
 
 /** Progress view → extension. */
@@ -245,6 +247,8 @@ export const fromProgressSchema = discriminatedUnion('type', [
     action: literal(['openLog']),
     id: string().check(minLength(1), maxLength(64)),
   }),
+  /** A message for the agent (read at its next step), typed in the view's message box. */
+  object({ type: literal('say'), text: string().check(minLength(1), maxLength(MESSAGE_MAX)) }),
   object({
     type: literal('log'),
     level: literal(['info', 'warn', 'error']),

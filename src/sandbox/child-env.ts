@@ -182,10 +182,20 @@ export function spawnChild(
  * the user's environment, including the model key it needs; the children it starts in turn get
  * `childEnv`. Detached: its own process group and session, so closing the terminal does not stop it.
  */
-export function spawnEngine(args: string[], output: number): ChildProcess {
-  return spawn(process.execPath, [...process.execArgv, ...args], {
+export function spawnEngine(
+  args: string[],
+  output: number,
+  o: {
+    /** Added to this process's environment (VS Code: the model key from its secret storage). */
+    env?: Record<string, string>;
+    /** This process's node flags (default); VS Code's extension host passes none of its own. */
+    execArgv?: string[];
+  } = {},
+): ChildProcess {
+  return spawn(process.execPath, [...(o.execArgv ?? process.execArgv), ...args], {
     detached: true,
     stdio: ['ignore', output, output],
-    env: process.env,
+    // Inside Electron (desktop VS Code) its binary runs scripts as node only when told so.
+    env: { ...process.env, ...(process.versions.electron ? { ELECTRON_RUN_AS_NODE: '1' } : {}), ...o.env },
   });
 }

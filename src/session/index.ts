@@ -1,4 +1,6 @@
 /** Checkpoint and resume: event log, snapshots, locks, the session store. No `vscode` here. */
+
+export { CONTROL_FILE, type ControlInfo, readControlInfo } from './control-file';
 export { type Durability, EventLog, type EventLogOptions } from './eventLog';
 export {
   createSession,

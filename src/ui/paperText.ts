@@ -4,6 +4,7 @@
  */
 import { basename, join } from 'node:path';
 import * as vscode from 'vscode';
+import { stateDirSetting } from './stateDir';
 
 /** The PDF (or Markdown paper) of the active editor tab, whatever editor shows it. */
 function activePaper(): vscode.Uri | undefined {
@@ -14,7 +15,7 @@ function activePaper(): vscode.Uri | undefined {
 }
 
 export function registerPaperText(
-  context: vscode.ExtensionContext,
+  _context: vscode.ExtensionContext,
   log: vscode.LogOutputChannel,
 ): vscode.Disposable {
   return vscode.commands.registerCommand('klong.showPaperText', async (arg?: vscode.Uri) => {
@@ -30,7 +31,8 @@ export function registerPaperText(
       async () => {
         try {
           const { loadPaper } = await import('../engine/lazy');
-          const cacheDir = join(context.globalStorageUri.fsPath, 'sessions', 'cache', 'papers');
+          // The cache Reproduce and the CLI use (the shared session folder's).
+          const cacheDir = join(stateDirSetting(), 'cache', 'papers');
           const paper = await loadPaper(uri.fsPath, { cacheDir });
           const doc = await vscode.workspace.openTextDocument({
             language: 'markdown',

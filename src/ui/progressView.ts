@@ -140,6 +140,9 @@ export class ProgressViewProvider implements vscode.WebviewViewProvider, vscode.
         this.actions.fire({ kind: 'job', action: msg.action, id: msg.id });
         await this.run('klong.openJobLog', msg.id);
         return;
+      case 'say':
+        await this.run('klong.messageAgent', msg.text);
+        return;
       case 'log':
         this.log(`[progress view] ${msg.level}: ${msg.message}`);
         return;

@@ -13,6 +13,7 @@ import { dockerHostSetting } from './runSettings';
 import { SandboxAccess } from './sandboxView';
 import { SessionModel } from './sessionModel';
 import { registerSessionsView, type SessionsViewProvider } from './sessionsView';
+import { SessionRoots } from './stateDir';
 import { SessionStatusBar } from './statusBar';
 import { Welcome } from './welcome';
 
@@ -39,11 +40,13 @@ export interface KlongUi {
 export function registerUi(context: vscode.ExtensionContext): KlongUi {
   const log = vscode.window.createOutputChannel('KLong', { log: true });
   const session = new SessionModel();
+  const roots = new SessionRoots(context);
   const links = new ExternalLinks((m) => log.warn(m));
   const progress = new ProgressViewProvider(context.extensionUri, session, (m) => log.warn(m), links);
   const paper = new PaperPanels(context.extensionUri, (m) => log.warn(m), {
     links,
-    cacheDir: join(context.globalStorageUri.fsPath, 'sessions', 'cache', 'papers'),
+    // The engine's paper cache in the shared session folder: a paper downloaded once serves both.
+    cacheDir: join(roots.primary, 'cache', 'papers'),
   });
   session.onReadSection((id) => paper.highlight(id));
   // Proposed edits: commands from activation; the returned EditsController takes a session's queue (setQueue).
@@ -51,21 +54,32 @@ export function registerUi(context: vscode.ExtensionContext): KlongUi {
   const statusBar = new SessionStatusBar(session, edits.status);
   void vscode.commands.executeCommand('setContext', 'klong.sessionState', 'idle');
 
+  const reproduce = new ReproduceController(
+    context,
+    { session, progress, paper, statusBar, log, edits },
+    roots,
+  );
   const sessions = registerSessionsView({
-    store: new SessionStore(vscode.Uri.joinPath(context.globalStorageUri, 'sessions').fsPath),
+    // The shared folder (klong.stateDir), read at each use: a changed setting applies at once.
+    get store() {
+      return new SessionStore(roots.primary);
+    },
+    moreRoots: () => roots.all(),
     model: session,
     log,
+    drivingHere: () => !!reproduce.running,
+    onFollow: (e) => reproduce.follow(e.dir),
+    onLeave: () => reproduce.unfollow(),
   });
-  const reproduce = new ReproduceController(context, { session, progress, paper, statusBar, log, edits });
   const rewind = new RewindController({
-    stateDir: join(context.globalStorageUri.fsPath, 'sessions'),
+    stateDirOf: (id) => roots.rootOf(id),
     session,
     reproduce,
     log,
   });
   const sandbox = new SandboxAccess({
     model: session,
-    stateDir: join(context.globalStorageUri.fsPath, 'sessions'),
+    stateDir: roots.primary,
     dockerHost: () => dockerHostSetting(),
     log,
   });
@@ -83,6 +97,7 @@ export function registerUi(context: vscode.ExtensionContext): KlongUi {
     vscode.commands.registerCommand('klong.showLog', () => log.show()),
     registerPaperText(context, log),
     sessions,
+    roots,
     rewind,
     ...rewind.register(),
   );

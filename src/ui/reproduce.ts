@@ -3,15 +3,18 @@
  * Reproduction (src/engine). One session per window at a time; its events feed the progress view,
  * its proposals the edits controller.
  */
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { raiseSpendCap } from '../agent/budget';
 import { retryText } from '../agent/live';
 import { fromUser } from '../agent/prompt';
 import type { DecideFn, UserFiles } from '../edits';
-import type { NewSession, Reproduction } from '../engine/reproduction';
-import { type SessionListEntry, SessionStore } from '../session';
+import type { Answer, Question } from '../engine/control';
+import type { NewSession, Reproduction, RunSettings } from '../engine/reproduction';
+import { spawnEngine } from '../sandbox/child-env';
+import { newSessionId, readControlInfo, type SessionListEntry, SessionStore } from '../session';
+import { EngineLink } from './engineLink';
 import { openJobLog, refreshJobTails } from './jobs';
 import { ModelEndpoint } from './modelEndpoint';
 import { notifyError } from './notify';
@@ -19,6 +22,8 @@ import { pickPaper } from './paperPicker';
 import type { KlongUi } from './register';
 import { gradesOf } from './rubricView';
 import { runSettings } from './runSettings';
+import { engineDriven } from './sessionsView';
+import type { SessionRoots } from './stateDir';
 
 /** Requirements in a rubric tree. Not src/paper/rubric's countLeaves: importing it would put zod into the activation bundle. */
 function leafCount(n: { sub_tasks: unknown[] }): number {
@@ -43,6 +48,8 @@ const FINISHED = new Set(['done', 'failed', 'stopped']);
 
 export class ReproduceController implements vscode.Disposable {
   private current: Reproduction | undefined;
+  /** A session an engine process drives, followed over its control channel. */
+  private followed: EngineLink | undefined;
   private starting = false;
   private ending: Promise<void> | undefined;
   private readonly endpoint: ModelEndpoint;
@@ -50,16 +57,130 @@ export class ReproduceController implements vscode.Disposable {
   constructor(
     private readonly context: vscode.ExtensionContext,
     private readonly ui: KlongUi,
+    private readonly roots: SessionRoots,
   ) {
     this.endpoint = new ModelEndpoint(context.secrets, context.globalState);
   }
 
+  /** The shared session folder (klong.stateDir), where new sessions go. */
   private get stateDir(): string {
-    return join(this.context.globalStorageUri.fsPath, 'sessions');
+    return this.roots.primary;
   }
 
   get running(): Reproduction | undefined {
     return this.current;
+  }
+
+  /** The engine-driven session this window follows, if any. */
+  get following(): EngineLink | undefined {
+    return this.followed?.isOpen ? this.followed : undefined;
+  }
+
+  /**
+   * Follow the session in `dir` that an engine process drives: its log, then live events, in the
+   * progress view; pause/resume/stop and messages go to the engine. False when no engine answers.
+   */
+  async follow(dir: string): Promise<boolean> {
+    if (this.current) return false;
+    if (this.followed?.isOpen && this.followed.dir === dir) {
+      void this.ui.progress.reveal();
+      return true;
+    }
+    this.unfollow();
+    const { ui } = this;
+    const link = await EngineLink.follow(dir, ui.session, {
+      onMessage: (m) => (m.level === 'warning' ? ui.log.warn(m.text) : ui.log.info(m.text)),
+      onWarning: (m) => ui.log.warn(m),
+      onClosed: (l, ended) => this.engineGone(l, ended),
+      onAsk: (q) => this.answer(q),
+    }).catch((err: unknown) => {
+      ui.log.warn(`Could not follow the session in ${dir}: ${(err as Error).message}`);
+      return undefined;
+    });
+    if (!link) {
+      ui.log.warn(`No engine answered for the session in ${dir}.`);
+      return false;
+    }
+    this.followed = link;
+    // Its proposals live in the engine: decisions go over the channel, the engine writes the files.
+    ui.edits.setRemote({
+      pending: () => ui.session.snapshot.proposals.filter((p) => p.status === 'pending'),
+      decide: (path, decision, reason) => link.decide({ path, decision, ...(reason ? { reason } : {}) }),
+    });
+    this.unwatchProposals?.();
+    this.unwatchProposals = ui.session.onChange((c) => {
+      if (c.keys.has('proposals')) ui.edits.remoteChanged();
+    });
+    // The container's network, as the engine was told it (run.json: what a resume needs).
+    try {
+      const saved = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as { network?: unknown };
+      if (typeof saved.network === 'string') ui.session.setNetwork(saved.network);
+    } catch {
+      // not written yet (the engine is still starting)
+    }
+    ui.log.info(
+      `Following session ${link.sessionId} (its engine runs on its own; closing VS Code does not stop it).`,
+    );
+    void ui.progress.reveal();
+    return true;
+  }
+
+  private unwatchProposals: (() => void) | undefined;
+
+  /** Stop following (the engine goes on). */
+  unfollow(): void {
+    const l = this.followed;
+    this.followed = undefined;
+    this.dropRemote();
+    l?.dispose();
+  }
+
+  private dropRemote(): void {
+    this.unwatchProposals?.();
+    this.unwatchProposals = undefined;
+    this.ui.edits.setRemote(undefined);
+  }
+
+  /** What the followed engine asks the user. Throws when the user leaves it unanswered. */
+  private async answer(q: Question): Promise<Answer> {
+    if (q.kind === 'spendCap') {
+      const more = await vscode.window.showWarningMessage(
+        `KLong paused: ${q.reason}`,
+        { modal: true },
+        `Allow $10 more (cap $${q.nextCapUsd.toFixed(2)})`,
+        'Stop',
+      );
+      if (more?.startsWith('Allow')) this.ui.session.setSpendCap(q.nextCapUsd);
+      return { yes: !!more?.startsWith('Allow') };
+    }
+    const shield = q.sensitive ? ` ⚠ ${q.sensitive}.` : '';
+    const pick = await vscode.window.showInformationMessage(
+      `KLong: the agent changed ${q.path} (${q.change}, ${q.summary}).${shield} Apply it to your file?`,
+      'Accept',
+      'Reject',
+    );
+    if (!pick) throw new Error('left for review');
+    if (pick === 'Accept') return { yes: true };
+    const reason = await vscode.window.showInputBox({
+      title: `KLong: why reject ${q.path}? (optional, the agent reads it)`,
+      ignoreFocusOut: true,
+    });
+    return { yes: false, ...(reason ? { reason } : {}) };
+  }
+
+  /** The followed engine closed its channel: it ended the session, or it died (offered for resume). */
+  private engineGone(link: EngineLink, ended: boolean): void {
+    if (this.followed !== link) return;
+    this.followed = undefined;
+    this.dropRemote();
+    // What the engine wrote after its last event we saw (its last step's flush) shows too.
+    const { ui } = this;
+    if (ended) {
+      ui.log.info(`The engine of session ${link.sessionId} ended the session.`);
+      return;
+    }
+    ui.log.warn(`The engine of session ${link.sessionId} stopped without ending the session.`);
+    setTimeout(() => void this.offerResume(), 1500); // its lock goes stale once the pid is gone
   }
 
   register(): vscode.Disposable[] {
@@ -122,10 +243,22 @@ export class ReproduceController implements vscode.Disposable {
     }
   }
 
-  /** On activation: offer to resume a session of this workspace that did not finish. */
+  /**
+   * On activation: a session of this workspace that an engine drives is followed at once (no
+   * prompt); one that was interrupted (its engine or window gone) is offered for resume.
+   */
   async offerResume(): Promise<void> {
+    if (this.current || this.following) return;
+    const live = this.unfinished(true);
+    // The engine may be busy (building the container on a loaded machine): a few tries before giving up.
+    for (let i = 1; live && engineDriven(live) && i <= 5; i++) {
+      if (await this.follow(live.dir)) return;
+      if (this.current || this.following) return;
+      this.ui.log.warn(`Could not reach the engine of session ${live.id} yet (try ${i} of 5).`);
+      await new Promise((r) => setTimeout(r, 2000 * i));
+    }
     const entry = this.unfinished();
-    if (!entry || this.current) return;
+    if (!entry || this.current || this.following) return;
     const choice = await vscode.window.showInformationMessage(
       `KLong: the reproduction of "${entry.paperTitle}" was interrupted. Resume it?`,
       'Resume',
@@ -133,25 +266,34 @@ export class ReproduceController implements vscode.Disposable {
     );
     if (choice === 'Resume') await this.resumeById(entry.id);
     else if (choice === 'Discard') {
-      this.store().delete(entry.id);
+      this.storeOf(entry).delete(entry.id);
       this.removeContainerOf(entry.id);
     }
   }
 
-  private store(): SessionStore {
-    return new SessionStore(this.stateDir);
+  private storeOf(e: SessionListEntry): SessionStore {
+    return new SessionStore(this.roots.rootOf(e.id));
   }
 
   private folder(): vscode.WorkspaceFolder | undefined {
     return vscode.workspace.workspaceFolders?.[0];
   }
 
-  private unfinished(): SessionListEntry | undefined {
+  /**
+   * The newest unfinished session of this workspace in any session folder: one nobody drives
+   * (resumable), or with `driven` one that a live process drives.
+   */
+  private unfinished(driven = false): SessionListEntry | undefined {
     const folder = this.folder();
-    if (!folder || !existsSync(this.stateDir)) return undefined;
-    return this.store()
-      .list()
-      .filter((s) => s.workspace === folder.uri.fsPath && !FINISHED.has(s.status))
+    if (!folder) return undefined;
+    const all = this.roots
+      .all()
+      .filter((r) => existsSync(r))
+      .flatMap((r) => new SessionStore(r).list());
+    return all
+      .filter(
+        (s) => s.workspace === folder.uri.fsPath && !FINISHED.has(s.status) && (s.lock === 'held') === driven,
+      )
       .sort((a, b) => b.updatedAt - a.updatedAt)[0];
   }
 
@@ -171,7 +313,7 @@ export class ReproduceController implements vscode.Disposable {
       );
       return;
     }
-    if (this.current || this.starting) {
+    if (this.current || this.starting || this.following) {
       void vscode.window.showWarningMessage(
         'KLong: a reproduction is already running in this window. Stop it first (KLong: Stop session).',
       );
@@ -187,7 +329,7 @@ export class ReproduceController implements vscode.Disposable {
       );
       if (choice === 'Resume it') return this.resumeById(earlier.id);
       if (choice !== 'Replace it') return;
-      this.store().delete(earlier.id);
+      this.storeOf(earlier).delete(earlier.id);
       this.removeContainerOf(earlier.id);
     }
     const paper = uri?.scheme === 'file' ? uri.fsPath : await pickPaper();
@@ -205,12 +347,20 @@ export class ReproduceController implements vscode.Disposable {
       void vscode.window.showWarningMessage('KLong: a session is already running in this window.');
       return;
     }
-    await this.start(id);
+    // Driven by an engine (here or elsewhere): follow it rather than fight over the lock.
+    const dir = join(this.roots.rootOf(id), id);
+    const held = new SessionStore(this.roots.rootOf(id)).get(id);
+    if (held && engineDriven(held) && (await this.follow(dir))) return;
+    this.unfollow();
+    // A session of an earlier version moves into the shared folder before it is driven again.
+    await this.start(id, this.roots.adopt(id));
   }
 
-  private async start(from: NewSession | string): Promise<void> {
-    const settings = await runSettings(this.stateDir, () => this.endpoint.apiKey());
+  private async start(from: NewSession | string, stateDir = this.stateDir): Promise<void> {
+    const settings = await runSettings(stateDir, () => this.endpoint.apiKey());
     if (!settings) return;
+    if (vscode.workspace.getConfiguration('klong').get<boolean>('engine.detached', false))
+      return this.startDetached(from, settings);
     this.starting = true;
     const { ui } = this;
     let run: Reproduction | undefined;
@@ -264,7 +414,7 @@ export class ReproduceController implements vscode.Disposable {
       // A session that was created but did not start is retried as a resume, not as a second session.
       const created = (err as { sessionId?: string }).sessionId;
       void notifyError((err as Error).message, {
-        retry: () => this.start(created ?? from),
+        retry: () => this.start(created ?? from, stateDir),
         settings: 'klong',
       });
       return;
@@ -302,6 +452,67 @@ export class ReproduceController implements vscode.Disposable {
     this.ending = this.runToEnd(run);
   }
 
+  /**
+   * The session in an engine process of its own (`klong reproduce` from this extension's
+   * dist/cli.js, detached: its own process group and session, output in the session folder's
+   * engine.log), followed over its control channel. The agent goes on when this window closes,
+   * reloads or VS Code is killed. The model key reaches the engine in its environment only.
+   */
+  private async startDetached(from: NewSession | string, settings: RunSettings): Promise<void> {
+    const { ui } = this;
+    const id = typeof from === 'string' ? from : (from.sessionId ?? newSessionId());
+    const dir = join(settings.stateDir, id);
+    mkdirSync(dir, { recursive: true });
+    const args = [
+      join(this.context.extensionPath, 'dist', 'cli.js'),
+      'reproduce',
+      ...engineArgs(from, id, settings),
+    ];
+    const logPath = join(dir, 'engine.log');
+    const fd = openSync(logPath, 'a');
+    const from0 = statSync(logPath).size;
+    this.starting = true;
+    let child: ReturnType<typeof spawnEngine>;
+    try {
+      child = spawnEngine(args, fd, {
+        execArgv: [],
+        env: {
+          KLONG_API_KEY: settings.model.apiKey,
+          ...(settings.dockerHost ? { DOCKER_HOST: settings.dockerHost } : {}),
+        },
+      });
+    } finally {
+      closeSync(fd);
+    }
+    child.unref();
+    let exited: number | null | undefined;
+    child.once('exit', (code) => {
+      exited = code;
+    });
+    ui.log.info(`Started the engine of session ${id} (pid ${child.pid}; output in ${logPath}).`);
+    const ready = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: 'KLong', cancellable: false },
+      async (progress) => {
+        for (;;) {
+          const tail = readTail(logPath, from0).trim().split('\n').pop();
+          if (tail) progress.report({ message: tail.slice(0, 200) });
+          if (exited !== undefined) return false;
+          if (readControlInfo(dir)?.pid === child.pid && (await this.follow(dir))) return true;
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      },
+    );
+    this.starting = false;
+    if (ready) return;
+    const out = readTail(logPath, from0).trim();
+    ui.log.error(`The engine of session ${id} exited (code ${exited}):\n${out}`);
+    const last = out.split('\n').slice(-3).join(' ').slice(0, 600);
+    void notifyError(`The session did not start: ${last || `the engine exited (code ${exited})`}`, {
+      retry: () => this.start(existsSync(join(dir, 'events.jsonl')) ? id : from, settings.stateDir),
+      settings: 'klong',
+    });
+  }
+
   /** Interrupts the running session (resumable) and waits until it has let go of its log and container. */
   async interrupt(): Promise<string | undefined> {
     const run = this.current;
@@ -329,17 +540,20 @@ export class ReproduceController implements vscode.Disposable {
       return;
     }
     const folder = this.folder()?.uri.fsPath;
+    const byId = (sid: string) => new SessionStore(this.roots.rootOf(sid)).get(sid);
     const entry = id
-      ? this.store().get(id)
+      ? byId(id)
       : live
-        ? this.store().get(live.sessionId)
-        : this.store()
-            .list()
+        ? byId(live.sessionId)
+        : this.roots
+            .all()
+            .filter((r) => existsSync(r))
+            .flatMap((r) => new SessionStore(r).list())
             .filter((s) => s.workspace === folder)
             .sort((a, b) => b.updatedAt - a.updatedAt)[0];
     const candidates = [
       ...(entry?.workspace ? [join(entry.workspace, REPORT)] : folder && !id ? [join(folder, REPORT)] : []),
-      ...(entry ? [join(this.store().dirOf(entry.id), REPORT)] : []),
+      ...(entry ? [join(this.storeOf(entry).dirOf(entry.id), REPORT)] : []),
     ];
     const file = candidates.find((f) => existsSync(f));
     if (!file) {
@@ -407,6 +621,20 @@ export class ReproduceController implements vscode.Disposable {
 
   private async control(action: 'pause' | 'resume' | 'stop'): Promise<void> {
     const run = this.current;
+    const link = this.following;
+    if (!run && link) {
+      try {
+        const s = await (action === 'pause'
+          ? link.pause()
+          : action === 'resume'
+            ? link.resume()
+            : link.stop('end'));
+        this.ui.log.info(`Session ${s.sessionId}: ${s.state} (engine pid ${s.pid}).`);
+      } catch (err) {
+        void notifyError(`Could not ${action} the session: ${(err as Error).message}`);
+      }
+      return;
+    }
     if (!run) {
       if (action === 'resume' && this.unfinished()) return this.offerResume();
       void vscode.window.showInformationMessage('No KLong session is running.');
@@ -420,7 +648,8 @@ export class ReproduceController implements vscode.Disposable {
   /** A message for the agent, delivered at its next step (never in the middle of a command). */
   private async messageAgent(given?: string): Promise<void> {
     const run = this.current;
-    if (!run) {
+    const link = this.following;
+    if (!run && !link) {
       void vscode.window.showInformationMessage('No KLong session is running in this window.');
       return;
     }
@@ -434,13 +663,68 @@ export class ReproduceController implements vscode.Disposable {
             ignoreFocusOut: true,
           });
     if (!text?.trim()) return;
-    run.agent.injectUserMessage(fromUser(text));
+    if (run) run.agent.injectUserMessage(fromUser(text));
+    else if (link) {
+      try {
+        await link.say(text.trim());
+      } catch (err) {
+        void notifyError(`The message did not reach the agent: ${(err as Error).message}`);
+        return;
+      }
+    }
     vscode.window.setStatusBarMessage('$(comment) KLong: message queued for the agent’s next step', 5000);
   }
 
   async dispose(): Promise<void> {
+    this.unfollow();
     const run = this.current;
     if (!run) return;
     run.stop('interrupt');
+  }
+}
+
+/** The `klong reproduce` arguments of a VS Code session: its settings, never the key. */
+export function engineArgs(from: NewSession | string, id: string, s: RunSettings): string[] {
+  const a: string[] = [];
+  if (typeof from === 'string') a.push('--resume', id);
+  else {
+    a.push(from.paper, '--workspace', from.workspace, '--session-id', id);
+    if (from.rubric) a.push('--rubric', from.rubric);
+    else if (!from.generateRubric) a.push('--no-rubric');
+    if (from.blacklist) a.push('--blacklist', from.blacklist);
+    a.push('--budget', `${Math.max(1, Math.round(s.budgetMs / 60_000))}m`, '--network', s.network);
+    if (s.approval) a.push('--approval', s.approval);
+    if (s.defaultImage) a.push('--default-image', s.defaultImage);
+    if (s.image) a.push('--image', s.image);
+  }
+  a.push('--state-dir', s.stateDir, '--model', s.model.name, '--base-url', s.model.baseUrl);
+  a.push('--context-limit', String(s.model.contextLimit), '--wait-for-client');
+  if (s.spendCapUsd) a.push('--spend-cap', String(s.spendCapUsd));
+  const p = s.model.prices;
+  if (p) a.push('--price', `${p.input},${p.cachedInput},${p.output}`);
+  const l = s.limits;
+  if (l?.memory !== undefined) a.push('--memory', String(l.memory));
+  if (l?.cpus !== undefined) a.push('--cpus', String(l.cpus));
+  if (l?.pids !== undefined) a.push('--pids', String(l.pids));
+  for (const [k, v] of Object.entries(s.labels ?? {})) a.push('--label', `${k}=${v}`);
+  return a;
+}
+
+/** What a file got after byte `from` (the engine's output since it was started), at most 64 KB. */
+function readTail(path: string, from: number): string {
+  try {
+    const size = statSync(path).size;
+    const start = Math.max(from, size - 65_536);
+    if (size <= start) return '';
+    const buf = Buffer.alloc(size - start);
+    const fd = openSync(path, 'r');
+    try {
+      readSync(fd, buf, 0, buf.length, start);
+    } finally {
+      closeSync(fd);
+    }
+    return buf.toString('utf8');
+  } catch {
+    return '';
   }
 }

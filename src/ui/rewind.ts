@@ -41,7 +41,8 @@ const MODE_LABEL: Record<RewindMode, string> = {
 };
 
 export interface RewindUiDeps {
-  stateDir: string;
+  /** The folder that holds a session (the shared one, or the legacy one of earlier versions). */
+  stateDirOf: (id: string) => string;
   session: SessionModel;
   reproduce: ReproduceController;
   log: vscode.LogOutputChannel;
@@ -97,7 +98,7 @@ export class RewindController implements vscode.TextDocumentContentProvider, vsc
     let p = this.attached.get(id);
     if (!p) {
       const host = dockerHostSetting();
-      const stateDir = this.deps.stateDir;
+      const stateDir = this.deps.stateDirOf(id);
       p = import('../engine/lazy').then((m) =>
         m.stepReader({ stateDir, sessionId: id, ...(host ? { dockerHost: host } : {}) }),
       );
@@ -187,7 +188,7 @@ export class RewindController implements vscode.TextDocumentContentProvider, vsc
         const { rewindSession } = await import('../engine/lazy');
         // Without a container the rewind is recorded and the next resume rebuilds it at that step.
         return rewindSession({
-          stateDir: this.deps.stateDir,
+          stateDir: this.deps.stateDirOf(id),
           sessionId: id,
           toStep: step,
           mode: mode as RewindMode,
@@ -211,7 +212,7 @@ export class RewindController implements vscode.TextDocumentContentProvider, vsc
 
   /** Shows the session's log again in the progress view (with the rewind and the abandoned branch). */
   private reload(id: string): void {
-    const log = EventLog.open(join(this.deps.stateDir, id), { mode: 'read' });
+    const log = EventLog.open(join(this.deps.stateDirOf(id), id), { mode: 'read' });
     try {
       this.deps.session.reset();
       this.deps.session.applyAll(log.iterate(0));
@@ -235,7 +236,7 @@ export class RewindController implements vscode.TextDocumentContentProvider, vsc
       if (step === undefined) return;
     }
     const { readHistory, stepOwnRange, stepRange } = await import('../engine/lazy');
-    const { history } = readHistory(this.deps.stateDir, id);
+    const { history } = readHistory(this.deps.stateDirOf(id), id);
     const sb = await this.sandbox(id);
     let from: number | undefined;
     let to: number | undefined;

@@ -4,10 +4,11 @@
  * stat per unchanged session), refreshed when a session's files change.
  */
 import { homedir, hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import * as vscode from 'vscode';
 import type { AgentEvent } from '../agent/events';
-import { EventLog, type SessionListEntry, SessionLockedError, type SessionStore } from '../session';
+import { EventLog, type SessionListEntry, SessionLockedError, SessionStore } from '../session';
+import { engineServes } from './engineLink';
 
 /** What open needs of the progress view's model (SessionModel fits). */
 export interface TimelineModel {
@@ -19,13 +20,25 @@ export interface TimelineModel {
 }
 
 export interface SessionsViewOptions {
+  /** Where new sessions go; listed first. */
   store: SessionStore;
+  /** More folders to list (sessions of earlier versions); read at each refresh. */
+  moreRoots?: () => string[];
   /** Open shows a session's timeline here (read-only); without it, open shows a summary. */
   model?: TimelineModel;
   /** How to resume a session (lock + sandbox + agent). Default: runs `klong.resumeSession` with the id. */
   onResume?: (entry: SessionListEntry) => unknown;
   /** Called after open loaded a session into the model (e.g. to reveal the progress view). */
   onOpened?: (entry: SessionListEntry) => unknown;
+  /**
+   * Open on a session an engine process drives: follow it live (true), or false to show its log
+   * read-only. Without it, open always replays the log.
+   */
+  onFollow?: (entry: SessionListEntry) => Promise<boolean>;
+  /** This window drives a session in its own host (open must not replace it in the progress view). */
+  drivingHere?: () => boolean;
+  /** Open showed another session: stop following the one followed so far. */
+  onLeave?: () => void;
   log?: vscode.LogOutputChannel;
 }
 
@@ -41,9 +54,15 @@ function heldHere(e: SessionListEntry): boolean {
   return e.lock === 'held' && e.lockOwner?.pid === process.pid && e.lockOwner.hostname === hostname();
 }
 
+/** Driven by an engine process (klong --detach, a detached VS Code session) that serves its channel. */
+export function engineDriven(e: SessionListEntry): boolean {
+  return e.lock === 'held' && !heldHere(e) && engineServes(e.dir, e.lockOwner?.pid);
+}
+
 function statusLabel(e: SessionListEntry): string {
   if (e.interrupted) return 'interrupted';
   if (heldHere(e)) return `${e.status} (this window)`;
+  if (engineDriven(e)) return `${e.status} (engine pid ${e.lockOwner?.pid})`;
   if (e.lock === 'held') return `${e.status} (open in another window)`;
   return e.status;
 }
@@ -85,11 +104,15 @@ export function sessionTreeItem(e: SessionListEntry): vscode.TreeItem {
   if (e.lastScore !== null) md.appendMarkdown(`- Last score: ${(e.lastScore * 100).toFixed(1)}%\n`);
   md.appendMarkdown(`- Updated: ${new Date(e.updatedAt).toLocaleString()}\n`);
   if (e.lock === 'held' && e.lockOwner && !heldHere(e))
-    md.appendMarkdown(`- Open in another window (pid ${e.lockOwner.pid})\n`);
+    md.appendMarkdown(
+      engineDriven(e)
+        ? `- Driven by an engine process (pid ${e.lockOwner.pid}): open follows it live\n`
+        : `- Open in another window (pid ${e.lockOwner.pid})\n`,
+    );
   md.appendMarkdown(`- Id: \`${e.id}\``);
   item.tooltip = md;
   item.iconPath = icon(e);
-  item.contextValue = `klongSession${isResumable(e) ? ' resumable' : ''}${e.lock === 'held' ? ' locked' : ''}`;
+  item.contextValue = `klongSession${isResumable(e) ? ' resumable' : ''}${e.lock === 'held' ? ' locked' : ''}${engineDriven(e) ? ' engine' : ''}`;
   item.command = { command: 'klong.sessions.open', title: 'Open', arguments: [e] };
   return item;
 }
@@ -110,6 +133,42 @@ export class SessionsViewProvider implements vscode.TreeDataProvider<SessionList
     return this.opts.store;
   }
 
+  /** Every folder listed: the shared one first, then those of earlier versions. */
+  stores(): SessionStore[] {
+    const main = this.opts.store;
+    const more = (this.opts.moreRoots?.() ?? [])
+      .filter((r) => resolve(r) !== resolve(main.root))
+      .map((r) => new SessionStore(r));
+    return [main, ...more];
+  }
+
+  /** The store a listed session belongs to. */
+  storeOf(e: SessionListEntry): SessionStore {
+    const root = resolve(dirname(e.dir));
+    return this.stores().find((s) => resolve(s.root) === root) ?? this.opts.store;
+  }
+
+  /** Sessions of every folder, newest first (a session id listed once, the shared folder's first). */
+  list(): SessionListEntry[] {
+    const seen = new Set<string>();
+    const out: SessionListEntry[] = [];
+    for (const store of this.stores()) {
+      let entries: SessionListEntry[];
+      try {
+        entries = store.list();
+      } catch (err) {
+        this.opts.log?.warn(`Sessions: could not list ${store.root}: ${(err as Error).message}`);
+        continue;
+      }
+      for (const e of entries) {
+        if (seen.has(e.id)) continue;
+        seen.add(e.id);
+        out.push(e);
+      }
+    }
+    return out.sort((a, b) => b.updatedAt - a.updatedAt);
+  }
+
   refresh(): void {
     this.changed.fire(undefined);
   }
@@ -120,12 +179,7 @@ export class SessionsViewProvider implements vscode.TreeDataProvider<SessionList
 
   getChildren(parent?: SessionListEntry): SessionListEntry[] {
     if (parent) return [];
-    try {
-      this.entries = this.opts.store.list();
-    } catch (err) {
-      this.opts.log?.warn(`Sessions: could not list ${this.opts.store.root}: ${(err as Error).message}`);
-      this.entries = [];
-    }
+    this.entries = this.list();
     return this.entries;
   }
 
@@ -145,10 +199,12 @@ export function registerSessionsView(
   const provider = new SessionsViewProvider(opts);
   const view = vscode.window.createTreeView(SessionsViewProvider.viewId, { treeDataProvider: provider });
   const { store } = opts;
+  const find = (id: string) => provider.list().find((e) => e.id === id);
 
   const pick = async (arg: unknown, filter: (e: SessionListEntry) => boolean = () => true) => {
-    if (arg && typeof arg === 'object' && 'id' in arg) return store.get((arg as SessionListEntry).id);
-    const items = store
+    if (arg && typeof arg === 'object' && 'id' in arg) return find((arg as SessionListEntry).id);
+    if (typeof arg === 'string') return find(arg);
+    const items = provider
       .list()
       .filter(filter)
       .map((e) => ({
@@ -173,13 +229,21 @@ export function registerSessionsView(
       return;
     }
     // The progress view follows a live session in this window: do not replace it under the agent.
-    const live = ['starting', 'running', 'paused'].includes(String(opts.model.snapshot.status));
-    if (live && !shownByView) {
+    const live = opts.drivingHere
+      ? opts.drivingHere()
+      : ['starting', 'running', 'paused'].includes(String(opts.model.snapshot.status)) && !shownByView;
+    if (live) {
       void vscode.window.showWarningMessage(
         'KLong: a session is active in this window; stop it before opening another one in the progress view.',
       );
       return;
     }
+    if (opts.onFollow && engineDriven(e) && (await opts.onFollow(e))) {
+      shownByView = true;
+      await opts.onOpened?.(e);
+      return;
+    }
+    opts.onLeave?.();
     const log = EventLog.open(e.dir, {
       mode: 'read',
       ...(opts.log ? { onWarning: (m) => opts.log?.warn(m) } : {}),
@@ -223,7 +287,7 @@ export function registerSessionsView(
     );
     if (ok !== 'Delete') return;
     try {
-      store.delete(e.id);
+      provider.storeOf(e).delete(e.id);
       // Its container goes too (GPUs, memory), in the background: Docker may be slow or down.
       const host = vscode.workspace.getConfiguration('klong').get<string>('docker.host') || undefined;
       void import('../engine/lazy').then((m) => m.removeSessionContainer(e.id, host)).catch(() => undefined);
@@ -246,7 +310,7 @@ export function registerSessionsView(
     });
     if (!uri) return;
     try {
-      const r = store.exportTrajectory(e.id, uri.fsPath);
+      const r = provider.storeOf(e).exportTrajectory(e.id, uri.fsPath);
       const choice = await vscode.window.showInformationMessage(
         `KLong: exported ${r.events} events (${(r.bytes / 1e6).toFixed(1)} MB) to ${uri.fsPath}.`,
         'Reveal',
@@ -276,7 +340,15 @@ export function registerSessionsView(
     if (c.keys.has('status')) provider.refresh(); // rare: no need to batch
   });
 
+  // The shared folder changes under other processes (CLI, batch, other windows' engines), where file
+  // events may not come: while the view is visible it is listed again every few seconds (cheap:
+  // one stat per unchanged session) so that a session's status and its engine's liveness stay true.
+  const poll = setInterval(() => {
+    if (view.visible) provider.refresh();
+  }, 3000);
+
   const all = vscode.Disposable.from(
+    { dispose: () => clearInterval(poll) },
     provider,
     { dispose: () => unsubscribe?.() },
     view,
@@ -286,7 +358,7 @@ export function registerSessionsView(
     watcher.onDidDelete(soon),
     { dispose: () => timer && clearTimeout(timer) },
     vscode.commands.registerCommand('klong.sessions.refresh', () => {
-      store.rebuildIndex();
+      for (const s of provider.stores()) s.rebuildIndex();
       provider.refresh();
     }),
     vscode.commands.registerCommand('klong.sessions.open', open),

@@ -6,9 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { compact } from '../../src/cli/progress';
-import { readControlInfo } from '../../src/engine/control';
+import { ControlClient, type Question, readControlInfo } from '../../src/engine/control';
 import { CLI, cliCleanup, cliDockerSkip, reproduceArgs, runCli, sessionEvents } from '../support/cli-run';
 import { call, tools } from '../support/model-server';
 
@@ -133,6 +135,74 @@ describe('klong reproduce --detach, attach, say, pause, resume, stop', { skip },
     const gone = await runCli(['say', s.sessionId, 'hello?', '--state-dir', s.stateDir]);
     assert.equal(gone.code, 1);
     assert.match(gone.stderr, /is not running .*klong reproduce --resume/);
+  });
+
+  test('a client decides proposals (the engine writes the files) and answers the spend cap the engine waits on', async () => {
+    const server = await cleanup.modelServer(
+      (_req, i) =>
+        i === 0
+          ? tools(call('write_file', { path: 'result.txt', content: 'from the agent\n' }))
+          : tools(call('bash', { command: `sleep 0.3; echo step ${i}` })),
+      { apiKey: 'sk-test' },
+    );
+    const s = cleanup.session('detach-ask');
+    // A workspace with files: review mode. A price and a tiny cap: the cap is reached at once; with
+    // --wait-for-client the engine waits for a client to answer instead of stopping.
+    const started = await runCli(
+      [
+        ...reproduceArgs(s, server.url),
+        '--no-final-run',
+        '--price',
+        '1000,1000,1000',
+        '--spend-cap',
+        '0.5',
+        '--wait-for-client',
+        '--detach',
+      ],
+      { killAfterMs: 180_000 },
+    );
+    assert.equal(started.code, 0, started.stderr);
+    const dir = `${s.stateDir}/${s.sessionId}`;
+    const info = readControlInfo(dir);
+    assert.ok(info);
+    engines.push(info.pid);
+
+    await until('the pause at the spend cap', () =>
+      sessionEvents(s.stateDir, s.sessionId).some(
+        (e) => e.type === 'status' && e.status === 'paused' && /spend cap/.test(String(e.reason)),
+      ),
+    );
+    // A client that cannot answer (klong attach) does not count: the session stays paused.
+    const watcher = attach(s.sessionId, s.stateDir);
+    await until('the watcher to attach', () => /Attached/.test(watcher.out()));
+    await new Promise((r) => setTimeout(r, 1000));
+    const asked = server.requests.length;
+    assert.equal(server.requests.length, asked, 'no model request while the cap waits');
+
+    // A client that answers: the first answer counts and the agent goes on.
+    const client = await ControlClient.connect(dir);
+    assert.ok(client);
+    const questions: Question[] = [];
+    client.onAsk(async (q) => {
+      questions.push(q);
+      return { yes: true };
+    });
+    await until('the agent to go on after the answer', () => server.requests.length > asked + 1);
+    assert.equal(questions[0]?.kind, 'spendCap');
+
+    // The proposal waits in the engine (review); accepting it through the channel writes the file.
+    const proposed = () => sessionEvents(s.stateDir, s.sessionId).some((e) => e.type === 'edit_proposed');
+    await until('the proposal', proposed);
+    assert.equal(existsSync(join(s.workspace, 'result.txt')), false, 'review: nothing written unasked');
+    await assert.rejects(client.decide({ path: 'nope.txt', decision: 'accept' }), /No pending proposal/);
+    const r = await client.decide({ path: 'result.txt', decision: 'accept' });
+    assert.equal(r.status, 'accepted', r.message);
+    assert.equal(readFileSync(join(s.workspace, 'result.txt'), 'utf8'), 'from the agent\n');
+
+    await client.stop('interrupt');
+    client.dispose();
+    await until('the engine to exit', () => !readControlInfo(dir));
+    await watcher.done;
   });
 
   test('stop saves the session resumably; sessions --json lists it', async () => {

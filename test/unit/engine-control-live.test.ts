@@ -31,7 +31,6 @@ const handlers = {
   resume: () => undefined,
   stop: () => undefined,
   say: () => undefined,
-  recent: () => [],
 };
 
 test('live messages: a reading client gets them in order; a stalled one is skipped, then gets the last update', {

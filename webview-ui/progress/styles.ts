@@ -39,6 +39,9 @@ button:disabled { opacity: .5; cursor: default; }
 .stage.done { color: var(--vscode-foreground); box-shadow: inset 0 -2px var(--vscode-progressBar-background); }
 .stage.current { background: var(--vscode-button-background); color: var(--vscode-button-foreground); font-weight: 600; }
 .controls { display: flex; gap: 6px; margin: 6px 0; }
+.say { display: flex; gap: 6px; margin: 6px 0; align-items: flex-end; }
+.say[hidden] { display: none; }
+.say textarea { flex: 1; resize: vertical; font: inherit; color: var(--vscode-input-foreground); background: var(--vscode-input-background); border: 1px solid var(--vscode-input-border, transparent); padding: 3px 4px; }
 .bar { height: 6px; border-radius: 3px; background: var(--vscode-editorWidget-background, rgba(128,128,128,.2));
   border: 1px solid var(--vscode-contrastBorder, transparent); overflow: hidden; margin: 4px 0; }
 .bar > div { height: 100%; background: var(--vscode-progressBar-background); }

@@ -55,6 +55,8 @@ export interface CodeServer {
   url: string;
   port: number;
   logFile: string;
+  /** The server's process group (= its pid): the extension host and watchers are in it. */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -62,7 +64,11 @@ export interface CodeServerOptions {
   runDir: string;
   workspace: string;
   /** Extra environment for the server and so for the extension host (the suite reads it). */
-  env: Record<string, string>;
+  env: Record<
+    string,
+    string
+  > /** User settings over offlineSettings (e.g. klong.stateDir, read at activation). */;
+  settings?: Record<string, unknown>;
 }
 
 export function xdgEnv(runDir: string): Record<string, string> {
@@ -78,9 +84,22 @@ export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServ
   const { runDir } = opts;
   const userData = join(runDir, 'user-data');
   const xdg = xdgEnv(runDir);
-  for (const d of [join(userData, 'User'), join(runDir, 'extensions'), ...Object.values(xdg)])
+  for (const d of [
+    join(userData, 'User'),
+    join(runDir, 'extensions'),
+    join(runDir, 'home'),
+    ...Object.values(xdg),
+  ])
     mkdirSync(d, { recursive: true, mode: 0o700 });
-  writeFileSync(join(userData, 'User', 'settings.json'), JSON.stringify(offlineSettings, null, 2));
+  writeFileSync(
+    join(userData, 'User', 'settings.json'),
+    // Sessions in the run dir, never in the user's ~/.klong.
+    JSON.stringify(
+      { ...offlineSettings, 'klong.stateDir': join(runDir, 'state'), ...opts.settings },
+      null,
+      2,
+    ),
+  );
   writeFileSync(join(runDir, 'config.yaml'), 'auth: none\ncert: false\n');
 
   const port = await freePort();
@@ -113,6 +132,8 @@ export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServ
     env: {
       ...process.env,
       ...xdg,
+      // Nothing of a test in the user's home (~/.klong, …), whatever the settings say.
+      HOME: join(runDir, 'home'),
       EXTENSIONS_GALLERY: '{"serviceUrl":""}',
       VSCODE_PROXY_URI: '',
       ...opts.env,
@@ -165,5 +186,5 @@ export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServ
     }
     log.end();
   };
-  return { url, port, logFile, stop };
+  return { url, port, logFile, pid: child.pid!, stop };
 }

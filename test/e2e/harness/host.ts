@@ -73,6 +73,8 @@ export interface SuiteRun {
   grep?: string;
   /** More environment for the extension host (the suite reads it). */
   env?: Record<string, string>;
+  /** User settings for the run (read at activation, before the suite starts). */
+  settings?: Record<string, unknown>;
   timeoutMs: number;
   /** Names the suite in the failure message. */
   name: string;
@@ -91,7 +93,12 @@ export async function runSuiteInHost(run: SuiteRun): Promise<WorkbenchResult> {
     ...(run.grep ? { [ENV.grep]: run.grep } : {}),
     ...run.env,
   };
-  const server = await startCodeServer({ runDir, workspace, env });
+  const server = await startCodeServer({
+    runDir,
+    workspace,
+    env,
+    ...(run.settings ? { settings: run.settings } : {}),
+  });
   const t0 = Date.now();
   const lines: string[] = [];
   try {

@@ -22,6 +22,8 @@ export interface WorkbenchRun {
   /** Lines of mocha output and extension-host logs. */
   onOutput: (line: string) => void;
   timeoutMs: number;
+  /** Ends the run early with this exit code (the test killed the server under it). */
+  abort?: Promise<number>;
 }
 
 export interface WorkbenchResult {
@@ -178,7 +180,7 @@ export async function runWorkbench(run: WorkbenchRun): Promise<WorkbenchResult> 
         resolve(124);
       }, run.timeoutMs).unref(),
     );
-    const code = await Promise.race([exited, timeout]);
+    const code = await Promise.race([exited, timeout, ...(run.abort ? [run.abort] : [])]);
     if (code !== 0) {
       try {
         mkdirSync(run.artifacts, { recursive: true });
