@@ -180,7 +180,7 @@ test('bad CLI input gets a clear error without touching anything', async () => {
     /--budget must be a time above zero with its unit, e\.g\. 12h, 90m or 1h30m; got "soon"/,
   );
   const r3 = await runCli(['reproduce', 'p.md', '--workspace', '/tmp', '--approval', 'yolo']);
-  assert.match(r3.stderr, /--approval must be auto-accept or review/);
+  assert.match(r3.stderr, /--approval must be auto-accept, review or ask-each, got "yolo"/);
   const r4 = await runCli(['reproduce', 'p.md', '--frobnicate']);
   assert.match(r4.stderr, /Unknown option '--frobnicate'/);
 });
