@@ -5,7 +5,7 @@
  * - The rescan before grading of a 2,000-step session (a command and a 4 KB output per step, a few
  *   obfuscated attempts among them), against the old string match over the same commands and outputs.
  */
-import type { AgentEventBody } from '../src/agent/events';
+import type { AgentEventBody } from '../src/events/events';
 import { Blacklist, BlacklistMonitor, scanEvents } from '../src/paper';
 import { type BenchRow, median, row } from './types';
 

@@ -8,8 +8,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AgentEvent, AgentEventBody } from '../src/agent/events';
 import { ControlClient, type ControlHandlers, ControlServer } from '../src/engine/control';
+import type { AgentEvent, AgentEventBody } from '../src/events/events';
 import { EventLog, SessionStore } from '../src/session';
 import { EngineLink } from '../src/ui/engineLink';
 import { SessionModel } from '../src/ui/sessionModel';

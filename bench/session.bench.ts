@@ -9,7 +9,7 @@
 import { closeSync, cpSync, fsyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AgentEventBody } from '../src/agent/events';
+import type { AgentEventBody } from '../src/events/events';
 import { createSession, type Durability, EventLog, type LiveSession, resumeSession } from '../src/session';
 import { type BenchRow, median, row } from './types';
 

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import type { AgentEvent, AgentEventBody } from '../src/agent/events';
+import type { AgentEvent, AgentEventBody } from '../src/events/events';
 import { type FromProgress, fromProgressSchema, type ToProgress } from '../src/protocol/progress';
 import type { SessionModel } from '../src/ui/sessionModel';
 

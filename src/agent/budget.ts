@@ -2,7 +2,7 @@
  * Time budget (active time only; pauses excluded), KLong's staged goals, periodic reminders, the
  * soft "wrap up" and hard deadlines; and a spend cap that pauses the session and asks.
  */
-import type { Stage } from './events';
+import type { Stage } from '../events/events';
 
 export interface Clock {
   now(): number;

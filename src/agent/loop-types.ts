@@ -1,14 +1,15 @@
 /** Types of the agent loop's public API (kept apart from loop.ts to keep it small). */
+
+import type { EventSink } from '../events/events';
 import type { ModelClient, Prices, ToolCall } from '../llm/types';
 import type { Sandbox } from '../sandbox/sandbox';
 import type { BudgetSnapshot, SpendCap, SpendTotals, TimeBudget } from './budget';
 import type { ContextSnapshot } from './context';
-import type { EventSink } from './events';
 import type { LiveSink } from './live';
 import type { LoopState } from './replay';
 import type { PaperReader, Tool, ToolOutcome } from './tools';
 
-export type EarlyEndCheck = import('./events').EarlyEndCheck;
+export type EarlyEndCheck = import('../events/events').EarlyEndCheck;
 
 export interface AfterToolInfo {
   step: number;

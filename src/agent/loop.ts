@@ -3,6 +3,8 @@
  * fatal model error. Every step is an event; state changes only through `applyEvent`, so replaying
  * the log after a snapshot rebuilds the same state (see AgentSession.restore).
  */
+
+import type { AgentEvent, AgentEventBody } from '../events/events';
 import { abortableSleep } from '../llm/sleep';
 import {
   type ChatResponse,
@@ -14,7 +16,6 @@ import {
 } from '../llm/types';
 import { overSpendCap, type SpendCap, type SpendTotals } from './budget';
 import { ContextManager, ContextOverflowError, capText } from './context';
-import type { AgentEvent, AgentEventBody } from './events';
 import { describeState, endStateOf, type JobStatus, jobStatuses, stopJobs } from './jobs';
 import { type AgentSessionDeps, NUDGE, type RunResult, type SessionState } from './loop-types';
 import { buildProgressNote, emptyProgress } from './progress-note';

@@ -2,7 +2,7 @@
  * What the agent knows about its own progress, kept by the loop across windows and written into
  * the progress note at a split: plan, done, findings, files, open problems.
  */
-import type { PlanItem, Stage } from './events';
+import type { PlanItem, Stage } from '../events/events';
 
 export interface ProgressState {
   plan: PlanItem[];

@@ -2,10 +2,11 @@
  * Session state that is not the context manager itself, and how events rebuild it on resume:
  * snapshot + the events after it (or every event, without a snapshot) → the same state.
  */
+
+import type { AgentEvent, AgentEventBody } from '../events/events';
 import { costUsd, type Prices, type ToolCall } from '../llm/types';
 import type { SpendTotals } from './budget';
 import type { ContextManager } from './context';
-import type { AgentEvent, AgentEventBody } from './events';
 import type { JobRecord } from './jobs';
 import { FINAL_CALL_ID } from './live';
 import { noteCommand, noteFile, noteFinding, noteProblem, type ProgressState } from './progress-note';

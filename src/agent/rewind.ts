@@ -4,9 +4,10 @@
  * conversation is the path from the root to the head; every other step is an abandoned branch that
  * stays readable. Step numbers never repeat, so "step N" names one step even after rewinds.
  */
+
+import type { AgentEvent, AgentEventBody, RewindMode } from '../events/events';
 import type { Prices } from '../llm/types';
 import type { ContextManager } from './context';
-import type { AgentEvent, AgentEventBody, RewindMode } from './events';
 import { emptyProgress } from './progress-note';
 import { addUsage, applyEvent, emptyTotals, type LoopState } from './replay';
 

@@ -1,6 +1,7 @@
 /** Running a step's tool calls: log each, run it in the sandbox, answer it (unrun after a stop or end_task). */
+
+import type { AgentEventBody } from '../events/events';
 import type { ToolCall } from '../llm/types';
-import type { AgentEventBody } from './events';
 import type { JobRecord } from './jobs';
 import { LiveOutput } from './live';
 import type { AgentSessionDeps } from './loop-types';

@@ -1,8 +1,9 @@
 /** Types shared by the tool implementations (kept apart so tools-files.ts does not import tools.ts). */
+
+import type { AgentEventBody, PlanItem } from '../events/events';
 import type { ToolSpec } from '../llm/types';
 import type * as z from '../paper/zod';
 import type { Sandbox } from '../sandbox/sandbox';
-import type { AgentEventBody, PlanItem } from './events';
 import type { JobRecord } from './jobs';
 
 /** What read_paper needs from the paper (src/paper's createPaperReader satisfies it). */

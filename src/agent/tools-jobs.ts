@@ -3,8 +3,9 @@
  * the container side). job_wait blocks in the tool, polling the container, so waiting for a training
  * run costs active time but no model request.
  */
+
+import type { AgentEventBody } from '../events/events';
 import * as z from '../paper/zod';
-import type { AgentEventBody } from './events';
 import {
   cleanLines,
   describeState,

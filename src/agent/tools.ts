@@ -3,9 +3,10 @@
  * the model; nothing here throws to the loop: bad arguments, blocked commands and tool failures
  * all come back as `ok: false` with a message the model can act on.
  */
+
+import type { PlanItem } from '../events/events';
 import type { ToolCall, ToolSpec } from '../llm/types';
 import * as z from '../paper/zod';
-import type { PlanItem } from './events';
 import { checkArgs, decoded, expectedShape, type JsonSchema, parseArgumentsText } from './tool-args';
 import { fail, type Tool, type ToolContext, type ToolOutcome } from './tool-types';
 import { fileTools } from './tools-files';

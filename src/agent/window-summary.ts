@@ -1,7 +1,8 @@
 /** The model's own summary of a context window, asked for just before a split. */
+
+import type { AgentEventBody } from '../events/events';
 import { type ChatMessage, costUsd, type ModelClient, type Prices, type ToolSpec } from '../llm/types';
 import type { ContextManager } from './context';
-import type { AgentEventBody } from './events';
 import { SUMMARY_PROMPT } from './loop-types';
 
 export interface SummaryContext {

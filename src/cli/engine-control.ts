@@ -4,7 +4,6 @@
  * being built wait for the run (a stop stops it as soon as it exists, messages go to its first step).
  */
 
-import type { AgentEvent } from '../agent/events';
 import type { LiveMessage } from '../agent/live';
 import { fromUser } from '../agent/prompt';
 import {
@@ -18,6 +17,7 @@ import {
   type StopMode,
 } from '../engine/control';
 import type { Reproduction } from '../engine/reproduction';
+import type { AgentEvent } from '../events/events';
 import type { LiveSession, SessionSummary } from '../session';
 
 export class EngineControl {

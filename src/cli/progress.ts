@@ -3,7 +3,6 @@
  * the agent is doing. Rewritten in place on a terminal; one line per step otherwise (logs, CI).
  */
 import { formatDuration } from '../agent/budget';
-import type { AgentEventBody, Stage } from '../agent/events';
 import {
   displayLines,
   FINAL_CALL_ID,
@@ -13,6 +12,7 @@ import {
   retryText,
 } from '../agent/live';
 import { parseArgumentsText } from '../agent/tool-args';
+import type { AgentEventBody, Stage } from '../events/events';
 import { paintMessage } from './colour';
 
 /** Lines of a running command's output printed per update (the rest is counted, not shown). */

@@ -4,8 +4,8 @@
  */
 import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { AgentEvent } from '../agent/events';
 import { ControlClient, type ControlStatus, readControlInfo } from '../engine/control';
+import type { AgentEvent } from '../events/events';
 import { spawnEngine } from '../sandbox/child-env';
 import { FILES, newSessionId, SessionStore } from '../session';
 import { defaultStateDir, parseCommandArgs } from './args';

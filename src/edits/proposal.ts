@@ -1,6 +1,6 @@
 /** A proposed edit: one file the agent changed in the sandbox, against the sandbox's baseline. */
 import { createHash } from 'node:crypto';
-import type { ProposalSummary } from '../agent/events';
+import type { ProposalSummary } from '../events/events';
 import type { FileChange, Sandbox } from '../sandbox/sandbox';
 import { computeHunks, type DiffStats, type Hunk, statsOf } from './hunks';
 import { type SensitiveReason, sensitiveChange, sensitivePath } from './sensitive';

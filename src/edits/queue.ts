@@ -4,7 +4,7 @@
  * approval mode — accepts or rejects them, whole or by hunks. Rejections become the agent's next
  * observation. Operations run one at a time so a decision never races a refresh.
  */
-import type { EventSink } from '../agent/events';
+import type { EventSink } from '../events/events';
 import { type FileChange, isInsideGitDir, resolveWorkspacePath, type Sandbox } from '../sandbox/sandbox';
 import { accept, type ConflictPolicy, type Decided, type Outcome, reject } from './decide';
 import { asRename, buildProposal, findRenames, type Proposal, sameContent, summarize } from './proposal';

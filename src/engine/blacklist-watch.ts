@@ -4,8 +4,9 @@
  * Before grading, the whole log is scanned again (a resumed session's monitor starts without the
  * variables of earlier steps; a crash can cut a step short), and findings not yet recorded are added.
  */
-import type { AgentEvent, AgentEventBody } from '../agent/events';
+
 import { FINAL_CALL_ID } from '../agent/replay';
+import type { AgentEvent, AgentEventBody } from '../events/events';
 import { type Blacklist, type BlacklistHit, BlacklistMonitor, type ScannableEvent } from '../paper';
 import { type GitGuardFiles, gitGuardFiles, guardTampering } from '../paper/blacklist-guard';
 

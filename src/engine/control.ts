@@ -19,8 +19,8 @@ import {
   SocketMessageReader,
   SocketMessageWriter,
 } from 'vscode-jsonrpc/node';
-import type { AgentEvent } from '../agent/events';
 import type { LiveMessage } from '../agent/live';
+import type { AgentEvent } from '../events/events';
 import { CONTROL_FILE, type ControlInfo, readControlInfo } from '../session/control-file';
 import { writeFileAtomic } from '../session/fsutil';
 

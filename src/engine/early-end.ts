@@ -4,9 +4,10 @@
  * reproduce.sh run), and refused with the unmet requirements while the score is below the target.
  * The check is an event (early_end_check), so the count survives a crash and a resume.
  */
-import type { AgentEvent } from '../agent/events';
+
 import type { EarlyEndCheck } from '../agent/loop-types';
 import { commandOf } from '../agent/replay';
+import type { AgentEvent } from '../events/events';
 import { earlyEndMessage, type GradeResult, gradedLeaves, topScores } from '../paper';
 import type { EarlyEndSettings } from './settings';
 

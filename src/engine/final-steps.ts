@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { AgentEvent } from '../agent/events';
+import type { AgentEvent } from '../events/events';
 import type { ReproductionResult } from '../paper';
 import { writeFileAtomic } from '../session/fsutil';
 

@@ -4,8 +4,9 @@
  * inside the session's container, mirrored step by step into history.git in the session folder, so
  * diff, review and rewind also work once the container is gone.
  */
-import type { AgentEvent, AgentEventBody, RewindMode } from '../agent/events';
+
 import { checkRewind, foldHistory, type History, rewindNote } from '../agent/rewind';
+import type { AgentEvent, AgentEventBody, RewindMode } from '../events/events';
 import {
   attachSandbox,
   type DockerSandbox,

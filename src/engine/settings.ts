@@ -1,8 +1,8 @@
 /** What a reproduction run is given: model, budget, sandbox and approval settings, and the front end's hooks. */
 import type { SpendCap, SpendTotals } from '../agent/budget';
-import type { AgentEvent } from '../agent/events';
 import type { LiveMessage } from '../agent/live';
 import type { ApprovalMode, DecideFn, UserFiles } from '../edits';
+import type { AgentEvent } from '../events/events';
 import type { Prices } from '../llm/types';
 import type { GradeResult } from '../paper';
 import type { GpuRequest, Limits } from '../sandbox';

@@ -240,7 +240,7 @@ export async function loadBlacklist(opts: LoadBlacklistOptions = {}): Promise<Bl
 }
 
 /**
- * The fields of a session event (src/agent/events.ts) the monitor reads; declared structurally so that
+ * The fields of a session event (src/events/events.ts) the monitor reads; declared structurally so that
  * this layer does not import the agent's.
  */
 export interface ScannableEvent {

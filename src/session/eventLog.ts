@@ -5,7 +5,7 @@
  */
 import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AgentEvent, AgentEventBody } from '../agent/events';
+import type { AgentEvent, AgentEventBody } from '../events/events';
 import { fsyncDir, isErrno, writeAll, writeFileAtomic } from './fsutil';
 import { scanLines } from './lineScanner';
 import { eventsVersionOf, migrateEventsFile } from './migrations';

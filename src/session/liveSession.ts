@@ -5,7 +5,7 @@
  * grow with the length of the session.
  */
 import { join } from 'node:path';
-import type { AgentEvent, AgentEventBody, EventSink } from '../agent/events';
+import type { AgentEvent, AgentEventBody, EventSink } from '../events/events';
 import { type Durability, EventLog } from './eventLog';
 import { ensureDir, writeFileAtomic } from './fsutil';
 import { type LockOptions, SessionLock } from './lock';

@@ -1,5 +1,5 @@
 /** What the Sessions list shows, folded incrementally from events (so it never needs the whole log). */
-import type { AgentEvent, SessionStatus } from '../agent/events';
+import type { AgentEvent, SessionStatus } from '../events/events';
 
 export interface SessionSummary {
   id: string;

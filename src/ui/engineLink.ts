@@ -4,7 +4,7 @@
  * step from the engine, then every event live over the control channel (engine/control.ts). Pause,
  * resume, stop and messages go to the engine the same way. Seq numbers drop the overlap.
  */
-import type { AgentEvent } from '../agent/events';
+
 import type {
   Answer,
   ControlClient,
@@ -14,6 +14,7 @@ import type {
   EngineMessage,
   Question,
 } from '../engine/control';
+import type { AgentEvent } from '../events/events';
 import { EventLog, readControlInfo } from '../session';
 
 /** What the link feeds (SessionModel fits). */

@@ -8,8 +8,8 @@
  */
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import type { RewindMode } from '../agent/events';
 import type { StepReader } from '../engine/rewind';
+import type { RewindMode } from '../events/events';
 import { EventLog } from '../session';
 import { proposalUri } from './editsDocuments';
 import { notifyError } from './notify';

@@ -2,8 +2,9 @@
  * What the UI shows about a session, folded from its AgentEvents (live or replayed from the log).
  * Plain TypeScript (no `vscode`): the progress view, the status bar and tests consume it.
  */
-import type { AgentEvent } from '../agent/events';
+
 import { displayLines, FINAL_CALL_ID, LIVE_TAIL_CHARS, type LiveMessage, lastLine } from '../agent/live';
+import type { AgentEvent } from '../events/events';
 import type { RubricNode } from '../paper/types';
 import {
   DETAIL_TEXT_MAX,

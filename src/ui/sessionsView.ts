@@ -6,7 +6,7 @@
 import { homedir, hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import * as vscode from 'vscode';
-import type { AgentEvent } from '../agent/events';
+import type { AgentEvent } from '../events/events';
 import { EventLog, type SessionListEntry, SessionLockedError, SessionStore } from '../session';
 import { engineServes } from './engineLink';
 

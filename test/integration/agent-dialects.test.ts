@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { AgentEventBody } from '../../src/agent/events';
 import { AgentSession } from '../../src/agent/loop';
 import { estimateCounter } from '../../src/agent/tokens';
 import { ProgressLine } from '../../src/cli/progress';
+import type { AgentEventBody } from '../../src/events/events';
 import { startHarness } from '../support/agent-harness';
 import { type ChatBody, call, lastObservation, tools } from '../support/model-server';
 

@@ -10,7 +10,7 @@ import type { ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import type { AgentEvent } from '../../src/agent/events';
+import type { AgentEvent } from '../../src/events/events';
 import { entryFor } from '../../src/ui/timelineEntries';
 import {
   ALL_ATTEMPTS,

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { openProgressPage, type ProgressPage } from '../../bench/webviewPage';
-import type { AgentEvent, AgentEventBody } from '../../src/agent/events';
+import type { AgentEvent, AgentEventBody } from '../../src/events/events';
 import { SessionModel } from '../../src/ui/sessionModel';
 
 const BUNDLE = join(__dirname, '..', '..', 'dist', 'webview', 'progress.js');

@@ -1,10 +1,10 @@
 /** Resume after a rewind: a real AgentSession, real HTTP to the scripted model server, DirSandbox files. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { AgentEventBody } from '../../src/agent/events';
 import { AgentSession } from '../../src/agent/loop';
 import { rewindNote } from '../../src/agent/rewind';
 import { estimateCounter } from '../../src/agent/tokens';
+import type { AgentEventBody } from '../../src/events/events';
 import { startHarness } from '../support/agent-harness';
 import { call, tools } from '../support/model-server';
 

@@ -6,12 +6,12 @@
 
 import { type BudgetConfig, type Clock, TimeBudget } from '../../src/agent/budget';
 import { type ContextConfig, ContextManager } from '../../src/agent/context';
-import type { AgentEventBody } from '../../src/agent/events';
 import { buildHead } from '../../src/agent/head';
 import { AgentSession, type AgentSessionDeps, type SessionState } from '../../src/agent/loop';
 import { defaultSystemPrompt, defaultTask } from '../../src/agent/prompt';
 import { estimateCounter } from '../../src/agent/tokens';
 import type { PaperReader } from '../../src/agent/tools';
+import type { AgentEventBody } from '../../src/events/events';
 import { type OpenAIClientOptions, OpenAIModelClient } from '../../src/llm/openai-client';
 import type { Paper } from '../../src/paper/types';
 import { DirSandbox } from './dir-sandbox';

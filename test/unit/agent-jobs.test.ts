@@ -8,10 +8,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import type { AgentEventBody } from '../../src/agent/events';
 import { cleanLines, describeState, type JobRecord, nextJobId, parseStatusLines } from '../../src/agent/jobs';
 import { defaultTools, runToolCall, type ToolContext } from '../../src/agent/tools';
 import { formatJobOutput, jobIds, MAX_OUTPUT_BYTES } from '../../src/agent/tools-jobs';
+import type { AgentEventBody } from '../../src/events/events';
 import { DirSandbox } from '../support/dir-sandbox';
 
 const temps: string[] = [];

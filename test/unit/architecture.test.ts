@@ -182,7 +182,7 @@ describe('architecture: the layer rules of ARCHITECTURE.md', () => {
       /only as types/,
     );
     assert.match(
-      check('webview-ui/paper/x.ts', "import { a } from '../../src/agent/events';")[0] ?? '',
+      check('webview-ui/paper/x.ts', "import { a } from '../../src/events/events';")[0] ?? '',
       /only its own files and src\/protocol/,
     );
     assert.match(
@@ -190,13 +190,13 @@ describe('architecture: the layer rules of ARCHITECTURE.md', () => {
       /cannot use Node modules/,
     );
     assert.match(
-      check('src/newlayer/x.ts', "import { a } from '../agent/events';")[0] ?? '',
+      check('src/newlayer/x.ts', "import { a } from '../events/events';")[0] ?? '',
       /not in ARCHITECTURE\.md's layer table/,
     );
     // What the rules allow.
     assert.deepEqual(check('src/ui/x.ts', "import type { Reproduction } from '../engine/reproduction';"), []);
     assert.deepEqual(check('src/ui/x.ts', "const e = await import('../engine/lazy');"), []);
-    assert.deepEqual(check('src/edits/x.ts', "import type { EventSink } from '../agent/events';"), []);
+    assert.deepEqual(check('src/edits/x.ts', "import type { EventSink } from '../events/events';"), []);
     assert.deepEqual(
       check('webview-ui/progress/x.ts', "import { p } from '../../src/protocol/progress';"),
       [],

@@ -3,8 +3,8 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, test } from 'node:test';
-import type { AgentEventBody } from '../../src/agent/events';
 import { DirUserFiles, EditQueue, type EditQueueOptions } from '../../src/edits';
+import type { AgentEventBody } from '../../src/events/events';
 import type { FileChange, Sandbox } from '../../src/sandbox/sandbox';
 import { DirSandbox } from '../support/dir-sandbox';
 

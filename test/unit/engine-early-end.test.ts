@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { AgentEvent, AgentEventBody } from '../../src/agent/events';
 import { earlyEndCheck, lastReproduceRun } from '../../src/engine/early-end';
+import type { AgentEvent, AgentEventBody } from '../../src/events/events';
 import { type GradeResult, gradeTree, parseRubric } from '../../src/paper';
 import { leafNode } from '../support/rubrics';
 

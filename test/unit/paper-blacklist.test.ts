@@ -3,7 +3,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { AgentEventBody } from '../../src/agent/events';
+import type { AgentEventBody } from '../../src/events/events';
 import {
   Blacklist,
   loadBlacklist,

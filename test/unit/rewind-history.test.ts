@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ContextManager } from '../../src/agent/context';
-import type { AgentEvent, AgentEventBody } from '../../src/agent/events';
 import {
   abandonedSteps,
   checkRewind,
@@ -16,6 +15,7 @@ import {
   rewindNote,
 } from '../../src/agent/rewind';
 import { estimateCounter } from '../../src/agent/tokens';
+import type { AgentEvent, AgentEventBody } from '../../src/events/events';
 import { EventLog } from '../../src/session';
 import { SessionModel } from '../../src/ui/sessionModel';
 

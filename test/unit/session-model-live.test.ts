@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { AgentEvent, AgentEventBody } from '../../src/agent/events';
 import { FINAL_CALL_ID, LIVE_TAIL_CHARS, type LiveMessage } from '../../src/agent/live';
+import type { AgentEvent, AgentEventBody } from '../../src/events/events';
 import { DETAIL_TEXT_MAX, toProgressSchema } from '../../src/protocol/progress';
 import { type ModelChange, SessionModel } from '../../src/ui/sessionModel';
 import { statusText } from '../../src/ui/statusText';

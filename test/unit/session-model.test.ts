@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { AgentEvent, AgentEventBody } from '../../src/agent/events';
+import type { AgentEvent, AgentEventBody } from '../../src/events/events';
 import type { RubricNode } from '../../src/paper/types';
 import { JOB_TAIL_MAX, progressStateSchema, proposalViewSchema } from '../../src/protocol/progress';
 import { receive } from '../../src/protocol/validate';

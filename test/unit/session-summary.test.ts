@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { AgentEvent, AgentEventBody } from '../../src/agent/events';
+import type { AgentEvent, AgentEventBody } from '../../src/events/events';
 import { emptySummary, foldSummary } from '../../src/session';
 
 const MIN = 60_000;

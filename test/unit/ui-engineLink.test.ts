@@ -9,8 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import type { AgentEvent, AgentEventBody } from '../../src/agent/events';
 import { type ControlHandlers, ControlServer } from '../../src/engine/control';
+import type { AgentEvent, AgentEventBody } from '../../src/events/events';
 import { SessionStore } from '../../src/session';
 import { EngineLink } from '../../src/ui/engineLink';
 

@@ -1,7 +1,7 @@
 /** The one status bar item: text, background colour and menu for each session state. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { AgentEvent, AgentEventBody } from '../../src/agent/events';
+import type { AgentEvent, AgentEventBody } from '../../src/events/events';
 import { SessionModel } from '../../src/ui/sessionModel';
 import { type EditsState, statusMenu, statusText, statusTone } from '../../src/ui/statusText';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { AgentEventBody } from '../../src/agent/events';
+import type { AgentEventBody } from '../../src/events/events';
 import { detailFor, entryFor, plainTitle } from '../../src/ui/timelineEntries';
 
 const response = (content: string): AgentEventBody => ({

@@ -1,6 +1,6 @@
 /** The extension's test API (returned by activate() in extension mode Test) and event helpers. */
 import * as vscode from 'vscode';
-import type { AgentEvent, AgentEventBody } from '../../../src/agent/events';
+import type { AgentEvent, AgentEventBody } from '../../../src/events/events';
 import type { KlongUi } from '../../../src/ui/register';
 
 export async function klong(): Promise<KlongUi> {
