@@ -49,8 +49,14 @@ export class SessionRoots implements vscode.Disposable {
     this.sub.dispose();
   }
 
-  /** Where new sessions go (klong.stateDir). */
+  /**
+   * Where new sessions go (klong.stateDir). A setting read while settings are being written can come
+   * back as its default for a moment; a folder the user chose is never dropped for that (a change of
+   * klong.stateDir itself, including back to the default, is taken from the change event).
+   */
   get primary(): string {
+    const fresh = stateDirSetting();
+    if (fresh !== defaultSessionsDir()) this.current = fresh;
     return this.current;
   }
 
