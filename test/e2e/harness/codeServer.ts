@@ -100,6 +100,13 @@ export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServ
       2,
     ),
   );
+  // code-server is a remote window: machine-scoped settings (klong.stateDir) count from the machine's
+  // settings there; once a test writes one (klong.model.baseUrl), those in the user's file are ignored.
+  mkdirSync(join(userData, 'Machine'), { recursive: true, mode: 0o700 });
+  writeFileSync(
+    join(userData, 'Machine', 'settings.json'),
+    JSON.stringify({ 'klong.stateDir': opts.settings?.['klong.stateDir'] ?? join(runDir, 'state') }, null, 2),
+  );
   writeFileSync(join(runDir, 'config.yaml'), 'auth: none\ncert: false\n');
 
   const port = await freePort();
