@@ -135,6 +135,12 @@ export async function runWorkbench(run: WorkbenchRun): Promise<WorkbenchResult> 
     await context.route('**/*', (route) => {
       const url = route.request().url();
       if (isLoopback(url)) return route.continue();
+      // A webview resource (its own files, served by the webview's service worker) reaches here only
+      // when a webview loads before that worker controls it, as during a window reload: not network.
+      if (new URL(url).hostname.endsWith('.vscode-resource.vscode-cdn.net')) {
+        run.onOutput(`[e2e] webview resource before its service worker: ${url}`);
+        return route.abort('blockedbyclient');
+      }
       offLoopback.push(url);
       run.onOutput(`[e2e] blocked request off loopback: ${url}`);
       return route.abort('blockedbyclient');
