@@ -5,13 +5,20 @@
  * message reaches the model's next request and the log.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { compact } from '../../src/cli/progress';
 import { ControlClient, type Question, readControlInfo } from '../../src/engine/control';
-import { CLI, cliCleanup, cliDockerSkip, reproduceArgs, runCli, sessionEvents } from '../support/cli-run';
+import {
+  attachCli,
+  cliCleanup,
+  cliDockerSkip,
+  reproduceArgs,
+  runCli,
+  sessionEvents,
+  until,
+} from '../support/cli-run';
 import { call, tools } from '../support/model-server';
 
 const skip = cliDockerSkip();
@@ -28,34 +35,6 @@ after(() => {
 });
 
 const MESSAGE = 'Use seed 7 for every run, please.';
-
-/** `klong attach` as a child whose stderr is collected as it comes. */
-function attach(
-  id: string,
-  stateDir: string,
-): { child: ChildProcess; out: () => string; done: Promise<number | null> } {
-  const child = spawn(process.execPath, [CLI, 'attach', id, '--state-dir', stateDir], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, DOCKER_HOST: process.env.DOCKER_HOST },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let text = '';
-  child.stdout!.on('data', (b) => {
-    text += b;
-  });
-  child.stderr!.on('data', (b) => {
-    text += b;
-  });
-  const done = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
-  return { child, out: () => text, done };
-}
-
-async function until(what: string, check: () => boolean, timeoutMs = 120_000): Promise<void> {
-  const start = Date.now();
-  while (!check()) {
-    assert.ok(Date.now() - start < timeoutMs, `timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('klong reproduce --detach, attach, say, pause, resume, stop', { skip }, () => {
   test('the engine runs on its own; clients follow and steer it; a killed client stops nothing', async () => {
@@ -81,8 +60,8 @@ describe('klong reproduce --detach, attach, say, pause, resume, stop', { skip },
     assert.ok(info, 'control.json names the engine');
     engines.push(info.pid);
 
-    const a = attach(s.sessionId, s.stateDir);
-    const b = attach(s.sessionId, s.stateDir);
+    const a = attachCli(s.sessionId, s.stateDir);
+    const b = attachCli(s.sessionId, s.stateDir);
     await until('both clients to attach', () => /Attached/.test(a.out()) && /Attached/.test(b.out()));
     await until('live steps in client b', () => /bash: sleep 0\.3/.test(b.out()));
 
@@ -97,7 +76,7 @@ describe('klong reproduce --detach, attach, say, pause, resume, stop', { skip },
     });
 
     // A client that attaches late, when the log holds more than it replays.
-    const c = attach(s.sessionId, s.stateDir);
+    const c = attachCli(s.sessionId, s.stateDir);
     await until('the late client to attach', () => /Attached/.test(c.out()));
 
     const paused = await runCli(['pause', s.sessionId, '--state-dir', s.stateDir]);
@@ -173,7 +152,7 @@ describe('klong reproduce --detach, attach, say, pause, resume, stop', { skip },
       ),
     );
     // A client that cannot answer (klong attach) does not count: the session stays paused.
-    const watcher = attach(s.sessionId, s.stateDir);
+    const watcher = attachCli(s.sessionId, s.stateDir);
     await until('the watcher to attach', () => /Attached/.test(watcher.out()));
     await new Promise((r) => setTimeout(r, 1000));
     const asked = server.requests.length;

@@ -5,14 +5,22 @@
  * its countdown; the final reproduce.sh run streams the same way and grading says "n of N leaves".
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { LIVE_TAIL_CHARS, LIVE_TAIL_LINES, type LiveMessage } from '../../src/agent/live';
 import { ControlClient, readControlInfo } from '../../src/engine/control';
 import type { AgentEvent } from '../../src/events/events';
-import { CLI, cliCleanup, cliDockerSkip, reproduceArgs, runCli, sessionEvents } from '../support/cli-run';
+import {
+  attachCli,
+  cliCleanup,
+  cliDockerSkip,
+  reproduceArgs,
+  runCli,
+  sessionEvents,
+  until,
+} from '../support/cli-run';
 import { containerIds } from '../support/docker';
 import { type ChatBody, call, faults, reply, tools } from '../support/model-server';
 
@@ -33,13 +41,8 @@ const GO = '/tmp/klong-test-go';
 /** Prints a line every 0.5 s until the test releases it (or a minute passes). */
 const TICKER = `for i in $(seq 1 120); do echo "tick $i"; [ -e ${GO} ] && { echo released; break; }; sleep 0.5; done`;
 
-async function until(what: string, check: () => boolean, timeoutMs = 180_000): Promise<void> {
-  const start = Date.now();
-  while (!check()) {
-    assert.ok(Date.now() - start < timeoutMs, `timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** The waits of this file: a session in a container on a loaded machine. */
+const LONG_WAIT = 180_000;
 
 /** Lets the ticker in the container labelled `label` end. */
 function release(label: string): void {
@@ -47,25 +50,6 @@ function release(label: string): void {
   assert.ok(id, `a container labelled ${label}`);
   const r = spawnSync('docker', ['exec', id, 'touch', GO]);
   assert.equal(r.status, 0, String(r.stderr));
-}
-
-function attach(
-  id: string,
-  stateDir: string,
-): { child: ChildProcess; out: () => string; done: Promise<number | null> } {
-  const child = spawn(process.execPath, [CLI, 'attach', id, '--state-dir', stateDir], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, DOCKER_HOST: process.env.DOCKER_HOST },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let text = '';
-  child.stdout!.on('data', (b) => {
-    text += b;
-  });
-  child.stderr!.on('data', (b) => {
-    text += b;
-  });
-  const done = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
-  return { child, out: () => text, done };
 }
 
 type Arrival = { event: AgentEvent } | { live: LiveMessage };
@@ -115,10 +99,10 @@ describe('live output, retries and grading progress', { skip }, () => {
     assert.ok(info);
     engines.push(info.pid);
     const { arrivals, client } = await record(dir);
-    const a = attach(s.sessionId, s.stateDir);
+    const a = attachCli(s.sessionId, s.stateDir);
 
     // The command cannot end before this: its output reached attach while it ran.
-    await until('tick 2 in attach', () => /│ tick 2\n/.test(a.out()));
+    await until('tick 2 in attach', () => /│ tick 2\n/.test(a.out()), LONG_WAIT);
     assert.ok(!sessionEvents(s.stateDir, s.sessionId).some((e) => e.type === 'tool_result'));
     release(`klong.session=${s.sessionId}`);
     assert.equal(await a.done, 0, a.out());
@@ -189,7 +173,7 @@ describe('live output, retries and grading progress', { skip }, () => {
     engines.push(pid);
     const { arrivals, client } = await record(dir);
     connected();
-    await until('the engine to exit', () => !readControlInfo(dir));
+    await until('the engine to exit', () => !readControlInfo(dir), LONG_WAIT);
     client.dispose();
 
     const big_ = outputs(arrivals, 'c_big');
@@ -263,12 +247,12 @@ describe('live output, retries and grading progress', { skip }, () => {
       killAfterMs: 300_000,
       onChild: (c) => c.stderr!.on('data', (b) => (stderr += b)),
     });
-    await until('the control channel', () => !!readControlInfo(dir));
+    await until('the control channel', () => !!readControlInfo(dir), LONG_WAIT);
     const { arrivals, client } = await record(dir);
     connected();
 
     // reproduce.sh cannot end before this: its output reached the CLI while it ran.
-    await until("the final run's output", () => /reproduce\.sh: tick 2\n/.test(stderr));
+    await until("the final run's output", () => /reproduce\.sh: tick 2\n/.test(stderr), LONG_WAIT);
     assert.ok(!sessionEvents(s.stateDir, s.sessionId).some((e) => e.type === 'final_run'));
     release(`klong.fresh-of=${s.sessionId}`);
     const r = await run;

@@ -19,6 +19,7 @@ import {
   resumeArgs,
   runCli,
   sessionEvents,
+  until,
 } from '../support/cli-run';
 import { containerIds } from '../support/docker';
 import { type ChatBody, call, textOf, tools } from '../support/model-server';
@@ -55,14 +56,6 @@ function containerProcesses(sessionId: string): string[] {
     { encoding: 'utf8' },
   );
   return r.stdout.split('\n').filter(Boolean);
-}
-
-async function until(what: string, ok: () => boolean, ms = 120_000): Promise<void> {
-  const t0 = Date.now();
-  while (!ok()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** The session's events so far ([] before the log exists; a line being written is skipped). */

@@ -192,3 +192,32 @@ export function sessionEvents(stateDir: string, sessionId: string) {
     .slice(1)
     .map((l) => JSON.parse(l) as { type: string; [k: string]: unknown });
 }
+
+/** `klong attach` as a child whose output (stdout and stderr) is collected as it comes. */
+export function attachCli(
+  id: string,
+  stateDir: string,
+): { child: ChildProcess; out: () => string; done: Promise<number | null> } {
+  const child = spawn(process.execPath, [CLI, 'attach', id, '--state-dir', stateDir], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, DOCKER_HOST: process.env.DOCKER_HOST },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let text = '';
+  child.stdout!.on('data', (b) => {
+    text += b;
+  });
+  child.stderr!.on('data', (b) => {
+    text += b;
+  });
+  const done = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  return { child, out: () => text, done };
+}
+
+/** Polls `check` every 100 ms; fails naming `what` after `timeoutMs`. */
+export async function until(what: string, check: () => boolean, timeoutMs = 120_000): Promise<void> {
+  const start = Date.now();
+  while (!check()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
