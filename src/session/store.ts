@@ -5,7 +5,7 @@
  */
 import { closeSync, existsSync, openSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { EventLog } from './eventLog';
+import { EventLog } from './event-log';
 import { ensureDir, fsyncDir, readJsonIfExists, writeAll, writeDurableTemp, writeFileAtomic } from './fsutil';
 import {
   createSession,
@@ -15,7 +15,7 @@ import {
   openSession,
   resumeSession,
   type SessionInit,
-} from './liveSession';
+} from './live-session';
 import { inspectLock, type LockOptions, type LockOwner, SessionLockedError } from './lock';
 import { assertSessionId, FILES, newSessionId } from './schema';
 import { emptySummary, foldSummary, isSummary, type SessionSummary } from './summary';

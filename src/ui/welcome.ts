@@ -6,9 +6,9 @@
  */
 import * as vscode from 'vscode';
 import { describeContext, type ListedModel, listModels } from '../llm/models-list';
-import type { ModelEndpoint } from './modelEndpoint';
+import type { ModelEndpoint } from './model-endpoint';
 import { notifyError } from './notify';
-import { dockerHostSetting, endpointSettings } from './runSettings';
+import { dockerHostSetting, endpointSettings } from './run-settings';
 
 export const WALKTHROUGH_ID = 'klong-dev.klong#klong.gettingStarted';
 const MIN_CONTEXT = 8000;
@@ -178,7 +178,7 @@ export class Welcome implements vscode.Disposable {
   /** KLong: Check Docker — the engine's version, or the error with what to do. */
   async checkDocker(): Promise<boolean> {
     try {
-      const { checkDocker } = await import('../engine/lazy');
+      const { checkDocker } = await import('../engine/extension-api');
       const info = await checkDocker(dockerHostSetting());
       this.set('dockerOk', true);
       const msg = `KLong: Docker ${info.serverVersion} (API ${info.apiVersion}) at ${info.host}${info.os ? `, ${info.os}` : ''}${info.gpu ? ', GPUs available' : ''}.`;
@@ -202,7 +202,7 @@ export class Welcome implements vscode.Disposable {
     const image = vscode.workspace.getConfiguration('klong').get<string>('docker.defaultImage') || undefined;
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
     try {
-      const { sandboxReadiness, pullImage } = await import('../engine/lazy');
+      const { sandboxReadiness, pullImage } = await import('../engine/extension-api');
       const r = await sandboxReadiness(folder, image, host);
       if (r.kind === 'devcontainer') {
         this.set('sandboxReady', true);

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import * as vscode from 'vscode';
-import { machineSetting } from './runSettings';
+import { machineSetting } from './run-settings';
 
 /** The CLI's default `--state-dir`. */
 export function defaultSessionsDir(): string {
