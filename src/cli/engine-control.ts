@@ -147,9 +147,9 @@ export class EngineControl {
         }
         return o;
       },
-      proposals: () => ({
+      proposals: async () => ({
         approval: this.run?.queue.mode ?? 'review',
-        proposals: (this.run?.queue.list() ?? []).map((p) => ({
+        proposals: ((await this.run?.queue.settled()) ?? []).map((p) => ({
           path: p.path,
           version: p.version,
           ...(p.sensitive ? { sensitive: p.sensitive } : {}),

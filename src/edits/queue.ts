@@ -153,6 +153,14 @@ export class EditQueue implements ReviewQueue {
     return this.proposals.get(path);
   }
 
+  /**
+   * The pending proposals once the operation under way is done: a partly decided file is between
+   * its decision and its next version meanwhile, and must not look decided to another window.
+   */
+  settled(): Promise<Proposal[]> {
+    return this.locked(async () => this.list());
+  }
+
   /** Called on every change of the list (new, updated, decided, mode). Returns an unsubscribe function. */
   onDidChange(listener: () => void): () => void {
     this.listeners.add(listener);

@@ -123,7 +123,7 @@ export interface ControlHandlers {
   /** Accept or reject a proposal (review and ask-each modes). */
   decide?(d: EditDecision): Promise<DecisionResult>;
   /** The pending proposals (paths and versions) and the approval mode. */
-  proposals?(): ProposalList;
+  proposals?(): Promise<ProposalList>;
   /** One pending proposal with its text and hunks; null when it is not pending. */
   proposal?(path: string): Proposal | null;
   /** Switch the approval mode of the running session (logged as an `approval_changed` event). */

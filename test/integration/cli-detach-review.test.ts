@@ -82,6 +82,13 @@ describe('review of a detached engine’s proposals over the control channel', {
     assert.equal(p.hunks.length, 2);
     assert.equal(a.queue.mode, 'review');
 
+    // A partly decided file never looks decided meanwhile (its open diff would close).
+    let vanished = 0;
+    for (const q of [a.queue, b.queue])
+      q.onDidChange(() => {
+        if (!q.get('model.py')) vanished++;
+      });
+
     // One hunk accepted in client a: the user's file has it; b sees the rest as a new version.
     const first = await a.queue.accept('model.py', { hunks: [p.hunks[0]!.index], version: p.version });
     assert.equal(first.status, 'accepted', first.message);
@@ -90,6 +97,8 @@ describe('review of a detached engine’s proposals over the control channel', {
     await until('client b to see the decision', () => b.queue.get('model.py')?.hunks.length === 1);
     const rest = b.queue.get('model.py')!;
     assert.ok(rest.version > p.version);
+
+    assert.equal(vanished, 0, 'the proposal left a client between its two versions');
 
     // A decision on the version a client saw before is refused, nothing changes.
     const stale = await b.queue.reject('model.py', { version: p.version, reason: 'old view' });
