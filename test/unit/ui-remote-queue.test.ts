@@ -53,7 +53,8 @@ test('two windows review an engine’s proposal by hunks and switch its approval
     logged.push(e);
     control.event(e);
   };
-  const queue = new EditQueue({ sandbox, user: new DirUserFiles(workspace), emit, mode: 'review' });
+  // ask-each with nobody to ask: proposals wait for review, as in review mode.
+  const queue = new EditQueue({ sandbox, user: new DirUserFiles(workspace), emit, mode: 'ask-each' });
   const live = {
     dir,
     sessionId: 's1',
@@ -61,14 +62,6 @@ test('two windows review an engine’s proposal by hunks and switch its approval
   } as unknown as LiveSession;
   await control.open(live);
   cleanups.push(() => control.close());
-  // The parts of a run the channel uses besides the queue.
-  control.attach({
-    queue,
-    agent: { step: 1, isPaused: false, injectUserMessage: () => undefined },
-    budget: { activeMs: () => 0 },
-    stop: () => undefined,
-  } as unknown as Reproduction);
-
   const window = async () => {
     const client = await ControlClient.connect(dir);
     assert.ok(client);
@@ -78,9 +71,20 @@ test('two windows review an engine’s proposal by hunks and switch its approval
     await q.refresh();
     return { client, q };
   };
+  // Windows that follow the engine while it is still starting: no queue there yet.
   const a = await window();
   const b = await window();
   assert.deepEqual(a.q.list(), [], 'nothing proposed yet');
+  // The parts of a run the channel uses besides the queue.
+  control.attach({
+    queue,
+    agent: { step: 1, isPaused: false, injectUserMessage: () => undefined },
+    budget: { activeMs: () => 0 },
+    stop: () => undefined,
+  } as unknown as Reproduction);
+
+  emit({ type: 'status', status: 'running' });
+  await until('the engine’s mode in both windows', () => a.q.mode === 'ask-each' && b.q.mode === 'ask-each');
 
   // The agent changes the file: both windows get the proposal with its text and hunks.
   await sandbox.writeFile('model.py', PROPOSED);

@@ -20,7 +20,8 @@ export interface EngineEdits {
   setApproval(mode: ApprovalMode): Promise<ControlStatus>;
 }
 
-const REFRESHING = new Set(['edit_proposed', 'edit_decided', 'edit_withdrawn', 'approval_changed']);
+/** Events after which the engine's queue may differ; `status` covers a window that followed the engine while it was still starting (no queue yet). */
+const REFRESHING = new Set(['edit_proposed', 'edit_decided', 'edit_withdrawn', 'approval_changed', 'status']);
 
 /** The engine's answer as the queue's outcome (an engine error becomes an `error` or `not-found` one). */
 function asOutcome(path: string, r: DecisionResult): Outcome {
