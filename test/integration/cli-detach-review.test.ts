@@ -12,7 +12,15 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ControlClient, readControlInfo } from '../../src/engine/control';
 import { RemoteQueue } from '../../src/ui/model/remote-queue';
-import { cliCleanup, cliDockerSkip, reproduceArgs, runCli, sessionEvents, until } from '../support/cli-run';
+import {
+  cliCleanup,
+  cliDockerSkip,
+  reproduceArgs,
+  resumeArgs,
+  runCli,
+  sessionEvents,
+  until,
+} from '../support/cli-run';
 import { call, tools } from '../support/model-server';
 
 const skip = cliDockerSkip();
@@ -154,5 +162,27 @@ describe('review of a detached engine’s proposals over the control channel', {
     assert.ok(
       events.some((e) => e.type === 'edit_decided' && e.path === 'model.py' && e.decision === 'rejected'),
     );
+
+    // Resumed without --approval: the session goes on in the mode the user switched to.
+    const resumed = await runCli([...resumeArgs(s, server.url), '--no-final-run', '--detach'], {
+      killAfterMs: 180_000,
+    });
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const again = readControlInfo(dir);
+    assert.ok(again);
+    engines.push(again.pid);
+    const c = await ControlClient.connect(dir);
+    assert.ok(c);
+    let resumedMode: string | undefined;
+    await until('the resumed engine to run', () => {
+      void c.status().then((st) => {
+        resumedMode = st.approval;
+      });
+      return resumedMode !== undefined;
+    });
+    assert.equal(resumedMode, 'auto-accept');
+    await c.stop('interrupt');
+    c.dispose();
+    await until('the resumed engine to exit', () => !readControlInfo(dir));
   });
 });
