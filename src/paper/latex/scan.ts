@@ -1,7 +1,8 @@
 /**
- * The TeX-reading half of the LaTeX reader: balanced groups and arguments, comments, \input, and
- * simple macros. Not a TeX engine: it reads what papers commonly write and leaves the rest as text;
- * nothing here throws on odd input (an unbalanced brace runs to the end of the text).
+ * Reading LaTeX text: balanced groups and arguments, control words, comments, and the structure the
+ * converter splits at (environment bodies, table rows and cells, list items). Not a TeX engine: it
+ * reads what papers commonly write and leaves the rest as text; nothing here throws on odd input (an
+ * unbalanced brace runs to the end of the text).
  */
 
 export interface Span {
@@ -10,7 +11,8 @@ export interface Span {
   end: number;
 }
 
-function isLetter(c: string | undefined): boolean {
+/** A letter of a control word: A-Z, a-z or @. */
+export function isLetter(c: string | undefined): boolean {
   if (c === undefined) return false;
   const n = c.charCodeAt(0);
   return (n >= 65 && n <= 90) || (n >= 97 && n <= 122) || n === 64; // A-Z a-z @
@@ -129,375 +131,106 @@ function removeIffalse(s: string): string {
   }
 }
 
-/** How an \input'd name is found: the reader gives a file's text by its normalized path, if any. */
-export type ReadFile = (path: string) => string | undefined;
-
-/** `a/./b/../c` → `a/c`; undefined for absolute paths and paths that climb out of the root. */
-export function normalizePath(p: string): string | undefined {
-  if (/^([/\\]|[A-Za-z]:)/.test(p)) return undefined;
-  const out: string[] = [];
-  for (const part of p.replace(/\\/g, '/').split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') {
-      if (!out.length) return undefined;
-      out.pop();
-    } else out.push(part);
-  }
-  return out.join('/');
-}
-
-const dirOf = (p: string) => (p.includes('/') ? p.slice(0, p.lastIndexOf('/') + 1) : '');
-
-/**
- * `\input`, `\include`, `\subfile`, `\import`/`\subimport` replaced by the files' text (comments
- * removed), relative to the main file's folder as LaTeX does, then to the including file's.
- * Missing files and cycles are reported in `warnings` and left out.
- */
-export function resolveInputs(
-  text: string,
-  read: ReadFile,
-  mainPath: string,
-  warnings: string[],
-  depth = 0,
-  current = mainPath,
-  seen = new Set<string>([mainPath]),
-): string {
-  const re = /\\(input|include|subfile|import|subimport|includefrom|subincludefrom)(?![a-zA-Z@])/g;
-  let out = '';
-  let from = 0;
-  for (let m = re.exec(text); m; m = re.exec(text)) {
-    if (isEscaped(text, m.index)) continue;
-    const cmd = m[1]!;
-    let end = m.index + m[0].length;
-    let name: string;
-    let dir = '';
-    if (cmd === 'import' || cmd === 'subimport' || cmd.endsWith('from')) {
-      const d = readArg(text, end);
-      const f = readArg(text, d.end);
-      dir = d.text.trim();
-      if (dir && !dir.endsWith('/')) dir += '/';
-      name = f.text;
-      end = f.end;
-      if (cmd.startsWith('sub')) dir = dirOf(current) + dir;
-    } else {
-      const g = readGroup(text, end);
-      if (g) {
-        name = g.text;
-        end = g.end;
-      } else {
-        // `\input file` (TeX's own syntax): the name runs to the next space or brace.
-        const j = skipSpace(text, end);
-        const w = /^[^\s{}\\%]+/.exec(text.slice(j));
-        if (!w) continue;
-        name = w[0];
-        end = j + w[0].length;
-      }
-    }
-    name = name.trim().replace(/^"|"$/g, '');
-    // A macro's `\input{figs/#1}` is read once the macro is expanded.
-    if (name.includes('#')) continue;
-    out += text.slice(from, m.index);
-    from = end;
-    const candidates = [dir + name, dirOf(current) + dir + name];
-    let found: { path: string; text: string } | undefined;
-    for (const c of candidates) {
-      for (const p of [`${c}.tex`, c]) {
-        const n = normalizePath(p);
-        const t = n === undefined ? undefined : read(n);
-        if (t !== undefined && n !== undefined) {
-          found = { path: n, text: t };
-          break;
-        }
-      }
-      if (found) break;
-    }
-    if (!found) {
-      warnings.push(`\\${cmd}{${name}}: no such file in the source`);
-      continue;
-    }
-    if (seen.has(found.path) || depth >= 20) {
-      warnings.push(`\\${cmd}{${name}}: included in itself; left out`);
-      continue;
-    }
-    const inner = resolveInputs(
-      stripComments(found.text),
-      read,
-      mainPath,
-      warnings,
-      depth + 1,
-      found.path,
-      new Set([...seen, found.path]),
-    );
-    out += cmd === 'include' ? `\n\n${inner}\n\n` : inner;
-  }
-  return out + text.slice(from);
-}
-
 /** Whether the character at i is preceded by an odd number of backslashes. */
-function isEscaped(s: string, i: number): boolean {
+export function isEscaped(s: string, i: number): boolean {
   let n = 0;
   for (let k = i - 1; k >= 0 && s[k] === '\\'; k--) n++;
   return n % 2 === 1;
 }
 
-export interface Macro {
-  args: number;
-  /** Default of an optional first argument (`\newcommand{\x}[2][d]{…}`). */
-  optional?: string;
-  body: string;
+/** Past a `[…]` at i, if there is one. */
+export function skipOptional(s: string, i: number): number {
+  const o = readOptional(s, i);
+  return o ? o.end : i;
 }
 
-export interface Theorem {
-  title: string;
-  /** The counter it numbers with (its own name, or the one it shares). */
-  counter: string;
-  /** Numbered within sections (`[section]`): 2.1, 2.2, … */
-  within?: string;
-  numbered: boolean;
-}
-
-export interface Macros {
-  commands: Map<string, Macro>;
-  /** `\newenvironment{name}[n]{begin}{end}`. */
-  environments: Map<string, Macro & { after: string }>;
-  /** `\newtheorem{name}[shared]{Title}[within]`: theorem-like environments. */
-  theorems: Map<string, Theorem>;
-}
-
-const DEFINITION =
-  /\\(?:(re)?newcommand|providecommand|DeclareRobustCommand|[gex]?def|let|DeclareMathOperator|(?:re)?newenvironment|newtheorem)(?![a-zA-Z@])\*?/g;
-
-/**
- * Definitions read and removed from the text. `keep` names commands the converter itself handles:
- * a class or package redefining them (`\renewcommand\section{…}`) must not hide them.
- */
-export function collectMacros(
-  text: string,
-  keep: ReadonlySet<string>,
-  macros: Macros = { commands: new Map(), environments: new Map(), theorems: new Map() },
-): { text: string; macros: Macros } {
-  let out = '';
-  let from = 0;
-  DEFINITION.lastIndex = 0;
-  for (let m = DEFINITION.exec(text); m; m = DEFINITION.exec(text)) {
-    if (isEscaped(text, m.index)) continue;
-    const kind = m[0].replace(/\*$/, '').slice(1);
-    const star = m[0].endsWith('*');
-    const got = parseDefinition(text, m.index + m[0].length, kind, star, macros, keep);
-    if (got === undefined) continue;
-    out += text.slice(from, m.index);
-    from = got;
-    DEFINITION.lastIndex = got;
+/** Leading environment arguments removed: `[opt]` up to `optional` times, then `mandatory` groups. */
+export function skipArgs(body: string, [optional, mandatory]: [number, number]): string {
+  let i = 0;
+  for (let k = 0; k < optional; k++) i = skipOptional(body, i);
+  for (let k = 0; k < mandatory; k++) {
+    const j = skipSpace(body, i);
+    if (body[j] !== '{') break;
+    i = readArg(body, j).end;
   }
-  return { text: out + text.slice(from), macros };
+  return body.slice(i);
 }
 
-/** Reads one definition starting at i (after the defining command); returns where it ends. */
-function parseDefinition(
-  s: string,
-  i: number,
-  kind: string,
-  star: boolean,
-  macros: Macros,
-  keep: ReadonlySet<string>,
-): number | undefined {
-  const nameOf = (t: string) => t.trim().replace(/^\\/, '');
-  const put = (name: string, m: Macro) => {
-    if (name && !keep.has(name)) macros.commands.set(name, m);
+/** The body of `\begin{name}` starting at i, up to its own `\end{name}` (nesting counted). */
+export function envBody(s: string, i: number, name: string): { body: string; end: number } {
+  const open = `\\begin{${name}}`;
+  const close = `\\end{${name}}`;
+  let depth = 1;
+  let k = i;
+  for (;;) {
+    const a = s.indexOf(open, k);
+    const b = s.indexOf(close, k);
+    if (b < 0) return { body: s.slice(i), end: s.length };
+    if (a >= 0 && a < b) {
+      depth++;
+      k = a + open.length;
+      continue;
+    }
+    if (--depth === 0) return { body: s.slice(i, b), end: b + close.length };
+    k = b + close.length;
+  }
+}
+
+/** `s` split at `sep` where it is not inside braces or a nested environment. */
+export function splitTop(s: string, sep: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let env = 0;
+  let from = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (s.startsWith(sep, i) && depth === 0 && env === 0 && !isEscaped(s, i)) {
+      out.push(s.slice(from, i));
+      i += sep.length - 1;
+      from = i + 1;
+      continue;
+    }
+    if (c === '\\') {
+      if (s.startsWith('\\begin{', i)) env++;
+      else if (s.startsWith('\\end{', i)) env = Math.max(0, env - 1);
+      i++;
+    } else if (c === '{') depth++;
+    else if (c === '}') depth = Math.max(0, depth - 1);
+  }
+  out.push(s.slice(from));
+  return out;
+}
+
+/** A list's body split at its own `\item`s (not those of nested lists), with their `[label]`s. */
+export function splitItems(body: string): { label?: string; body: string }[] {
+  const out: { label?: string; body: string }[] = [];
+  let depth = 0;
+  let env = 0;
+  let start = -1;
+  let label: string | undefined;
+  const push = (end: number) => {
+    if (start >= 0) out.push({ ...(label !== undefined ? { label } : {}), body: body.slice(start, end) });
   };
-  if (kind === 'newtheorem') {
-    const name = readGroup(s, i);
-    if (!name) return undefined;
-    let end = name.end;
-    const shared = readOptional(s, end);
-    if (shared) end = shared.end;
-    const title = readGroup(s, end);
-    if (!title) return undefined;
-    end = title.end;
-    const within = readOptional(s, end);
-    if (within) end = within.end;
-    const sharedWith = shared ? macros.theorems.get(shared.text.trim()) : undefined;
-    macros.theorems.set(name.text.trim(), {
-      title: title.text.trim(),
-      counter: sharedWith?.counter ?? shared?.text.trim() ?? name.text.trim(),
-      ...((sharedWith?.within ?? within?.text.trim())
-        ? { within: sharedWith?.within ?? within!.text.trim() }
-        : {}),
-      numbered: !star,
-    });
-    return end;
-  }
-  if (kind.endsWith('newenvironment')) {
-    const name = readGroup(s, i);
-    if (!name) return undefined;
-    const { args, optional, end: e } = readArgSpec(s, name.end);
-    const begin = readGroup(s, e);
-    const after = begin && readGroup(s, begin.end);
-    if (!begin || !after) return undefined;
-    macros.environments.set(name.text.trim(), {
-      args,
-      ...(optional !== undefined ? { optional } : {}),
-      body: begin.text,
-      after: after.text,
-    });
-    return after.end;
-  }
-  if (kind === 'let') {
-    const a = readArg(s, i);
-    let j = skipSpace(s, a.end);
-    if (s[j] === '=') j++;
-    const b = readArg(s, j);
-    if (!a.text.startsWith('\\') || !b.text) return undefined;
-    const target = macros.commands.get(nameOf(b.text));
-    put(nameOf(a.text), target ?? { args: 0, body: b.text });
-    return b.end;
-  }
-  if (kind.endsWith('def')) {
-    const a = readArg(s, i);
-    if (!a.text.startsWith('\\')) return undefined;
-    const open = s.indexOf('{', a.end);
-    if (open < 0) return undefined;
-    const params = s.slice(a.end, open);
-    const body = readGroup(s, open);
-    if (!body) return undefined;
-    // Only undelimited parameters (#1#2…) are simple; anything else is left undefined (but removed).
-    if (/^\s*(#\d\s*)*$/.test(params))
-      put(nameOf(a.text), { args: (params.match(/#\d/g) ?? []).length, body: body.text });
-    return body.end;
-  }
-  if (kind === 'DeclareMathOperator') {
-    const a = readArg(s, i);
-    const b = readGroup(s, a.end);
-    if (!b) return undefined;
-    put(nameOf(a.text), { args: 0, body: `\\operatorname${star ? '*' : ''}{${b.text}}` });
-    return b.end;
-  }
-  // \newcommand and friends: {\name} or \name, [n], [default], {body}.
-  const a = readArg(s, i);
-  if (!a.text.trim().startsWith('\\')) return undefined;
-  const { args, optional, end } = readArgSpec(s, a.end);
-  const body = readGroup(s, end);
-  if (!body) return undefined;
-  const name = nameOf(a.text);
-  if (!(kind === 'providecommand' && macros.commands.has(name)))
-    put(name, { args, ...(optional !== undefined ? { optional } : {}), body: body.text });
-  return body.end;
-}
-
-function readArgSpec(s: string, i: number): { args: number; optional?: string; end: number } {
-  let end = i;
-  let args = 0;
-  let optional: string | undefined;
-  const n = readOptional(s, end);
-  if (n && /^\s*\d\s*$/.test(n.text)) {
-    args = Number(n.text);
-    end = n.end;
-    const d = readOptional(s, end);
-    if (d) {
-      optional = d.text;
-      end = d.end;
-    }
-  }
-  return { args, ...(optional !== undefined ? { optional } : {}), end };
-}
-
-function substitute(body: string, args: string[]): string {
-  return body.replace(/##|#(\d)/g, (_all, d: string | undefined) => (d ? (args[Number(d) - 1] ?? '') : '#'));
-}
-
-/**
- * Macros expanded, innermost last: each expansion is expanded again up to a depth, and the output
- * may grow to a bound, so a recursive definition ends instead of hanging.
- */
-export function expandMacros(text: string, macros: Macros): string {
-  if (!macros.commands.size && !macros.environments.size) return text;
-  const budget = { chars: Math.max(1_000_000, text.length * 20) };
-  return expand(text, macros, 0, budget);
-}
-
-function expand(s: string, macros: Macros, depth: number, budget: { chars: number }): string {
-  let out = '';
-  let from = 0;
-  let i = s.indexOf('\\');
-  while (i >= 0 && i < s.length) {
-    const c = readControl(s, i);
-    let replacement: string | undefined;
-    let end = c.end;
-    const macro = c.star ? undefined : macros.commands.get(c.name);
-    if (macro && depth < 32 && budget.chars > 0) {
-      const args: string[] = [];
-      for (let k = 0; k < macro.args; k++) {
-        if (k === 0 && macro.optional !== undefined) {
-          const o = readOptional(s, end);
-          args.push(o ? o.text : macro.optional);
-          if (o) end = o.end;
-          continue;
-        }
-        const a = readArg(s, end);
-        args.push(a.text);
-        end = a.end;
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i];
+    if (c === '\\') {
+      if (depth === 0 && env === 0 && /^\\(item|bibitem)(?![a-zA-Z])/.test(body.slice(i, i + 9))) {
+        push(i);
+        const bib = body.startsWith('\\bibitem', i);
+        let j = i + (bib ? 8 : 5);
+        const o = readOptional(body, j);
+        label = bib ? undefined : o?.text;
+        if (o) j = o.end;
+        start = j;
+        i = j - 1;
+        continue;
       }
-      replacement = substitute(macro.body, args);
-    } else if (c.star && macros.commands.has(`${c.name}`) && depth < 32 && budget.chars > 0) {
-      // `\foo*` where \foo is a macro: the star is ordinary text after it.
-      end = c.end - 1;
-      const m = macros.commands.get(c.name)!;
-      if (m.args === 0) replacement = m.body;
-    } else if ((c.name === 'begin' || c.name === 'end') && macros.environments.size) {
-      const g = readGroup(s, c.end);
-      const env = g && macros.environments.get(g.text.trim());
-      if (g && env && depth < 32 && budget.chars > 0) {
-        end = g.end;
-        if (c.name === 'end') replacement = env.after;
-        else {
-          const args: string[] = [];
-          for (let k = 0; k < env.args; k++) {
-            if (k === 0 && env.optional !== undefined) {
-              const o = readOptional(s, end);
-              args.push(o ? o.text : env.optional);
-              if (o) end = o.end;
-              continue;
-            }
-            const a = readArg(s, end);
-            args.push(a.text);
-            end = a.end;
-          }
-          replacement = substitute(env.body, args);
-        }
-      }
-    }
-    if (replacement !== undefined) {
-      budget.chars -= replacement.length;
-      out += s.slice(from, i) + expand(replacement, macros, depth + 1, budget);
-      // A control word's body followed by a letter must not merge into a longer name.
-      if (/\\[a-zA-Z@]+$/.test(replacement) && isLetter(s[end])) out += ' ';
-      from = end;
-      i = s.indexOf('\\', end);
-    } else {
-      i = s.indexOf('\\', c.end);
-    }
+      if (body.startsWith('\\begin{', i)) env++;
+      else if (body.startsWith('\\end{', i)) env = Math.max(0, env - 1);
+      i++;
+    } else if (c === '{') depth++;
+    else if (c === '}') depth = Math.max(0, depth - 1);
   }
-  return out + s.slice(from);
-}
-
-/**
- * `\usepackage{name}` of a package that ships with the source (`name.sty`) replaced by its text, so
- * that the macros it defines are expanded like the paper's own.
- */
-export function includeLocalPackages(preamble: string, read: ReadFile, dir = ''): string {
-  return preamble.replace(
-    /\\(?:usepackage|RequirePackage)\s*(?:\[[^\]]*\])?\s*\{([^}]*)\}/g,
-    (all, names: string) => {
-      const found = names
-        .split(',')
-        .map((n) => n.trim())
-        .filter(Boolean)
-        .map((n) => {
-          const p = normalizePath(`${dir}${n}.sty`);
-          return p === undefined ? undefined : read(p);
-        })
-        .filter((t): t is string => t !== undefined);
-      return found.length ? found.map((t) => stripComments(t)).join('\n') : all;
-    },
-  );
+  push(body.length);
+  return out;
 }

@@ -13,7 +13,8 @@ import { buildSections } from '../sections';
 import { arxivBase, cacheFile, download, type FetchOptions, readCached, writeCached } from '../source';
 import type { Paper } from '../types';
 import { latexToMarkdown } from './document';
-import { normalizePath, stripComments } from './scan';
+import { normalizePath } from './inputs';
+import { stripComments } from './scan';
 
 /** Names read as LaTeX source rather than as a PDF or Markdown. */
 export function isLatexSourceName(path: string): boolean {

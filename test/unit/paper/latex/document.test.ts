@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildSections } from '../../../../src/paper';
 import { latexToMarkdown } from '../../../../src/paper/latex/document';
-import { collectMacros, expandMacros, stripComments } from '../../../../src/paper/latex/scan';
+import { collectMacros, expandMacros } from '../../../../src/paper/latex/macros';
+import { stripComments } from '../../../../src/paper/latex/scan';
 
 /** The body's Markdown, without the title line. */
 function md(body: string, preamble = ''): string {
