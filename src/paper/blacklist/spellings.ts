@@ -39,12 +39,8 @@ function ansiC(body: string): string {
   return decodeEscapes(body).replace(/\\(.)/g, (_, c: string) => simple[c] ?? c);
 }
 
-/**
- * The text as the shell would hand it to a program: quotes and backslashes removed, `$NAME` /
- * `${NAME}` (and a script's `{name}`) replaced by values assigned in sight, `$(echo …)` by its words,
- * adjacent string literals joined. Assignments found on the way are added to `vars`.
- */
-export function shellView(input: string, vars: Vars): string {
+/** What a script spells out in pieces: string literals joined, `$(echo …)` replaced by its words, known variables in f-strings filled in. */
+function scriptView(input: string, vars: Vars): string {
   const joined = input
     // "https://git" + "hub.com/…" and 'a' 'b' (implicit concatenation in Python).
     .replace(/(["'])\s*\+\s*(["'])/g, '')
@@ -53,7 +49,16 @@ export function shellView(input: string, vars: Vars): string {
   // Script assignments: name = "value" (Python, JS, Ruby …).
   for (const m of joined.matchAll(/\b([A-Za-z_]\w*)\s*=\s*(["'])([^"'\n]{1,500})\2/g)) vars.set(m[1]!, m[3]!);
   // A script's f-string or format field naming a known variable.
-  const text = joined.replace(/(?<!\$)\{([A-Za-z_]\w*)\}/g, (f, name: string) => vars.get(name) ?? f);
+  return joined.replace(/(?<!\$)\{([A-Za-z_]\w*)\}/g, (f, name: string) => vars.get(name) ?? f);
+}
+
+/**
+ * The text as the shell would hand it to a program: quotes and backslashes removed, `$NAME` /
+ * `${NAME}` (and a script's `{name}`) replaced by values assigned in sight, `$(echo …)` by its words,
+ * adjacent string literals joined. Assignments found on the way are added to `vars`.
+ */
+export function shellView(input: string, vars: Vars): string {
+  const text = scriptView(input, vars);
   // Pieces joined at the end: slicing a string built with += flattens it each time.
   const out: string[] = [];
   let i = 0;

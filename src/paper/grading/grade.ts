@@ -7,7 +7,7 @@ import { nodePath, type Paper, type RubricNode } from '../types';
 import { type DecidedLeaf, evidenceDecides, type FinalRunEvidence } from './evidence';
 import { type GradedNode, gradedLeaves, gradeTree } from './graded';
 import { buildJudgeMessages, DEFAULT_BUDGETS, type JudgeBudgets, type JudgeVerdict, judge } from './judge';
-import { indexFiles, type SubmissionFile } from './submission';
+import { type FileIndex, indexFiles, type SubmissionFile } from './submission';
 
 export interface GradeOptions {
   client: ModelClient;
@@ -98,6 +98,64 @@ async function pool<T>(items: T[], limit: number, worker: (item: T) => Promise<v
   if (failed !== undefined) throw failed;
 }
 
+/**
+ * One leaf asked of the judge, with less of the paper and the submission when the question is over
+ * its context window; a failed call is an invalid verdict unless grading cannot go on at all.
+ */
+async function judgeLeaf(
+  opts: GradeOptions,
+  budgets: JudgeBudgets,
+  index: PaperIndex,
+  fileIndex: FileIndex,
+  { leaf, ancestors }: LeafJob,
+): Promise<{ verdict: JudgeVerdict; files: string[] }> {
+  const prompt = (shrink: number) =>
+    buildJudgeMessages({
+      paperTitle: opts.paper.title,
+      index,
+      leaf,
+      ancestors,
+      files: fileIndex,
+      reproduceSh: opts.reproduceSh,
+      reproduceLog: opts.reproduceLog,
+      budgets: {
+        paperChars: Math.floor(budgets.paperChars / shrink),
+        filesTokens: Math.floor(budgets.filesTokens / shrink),
+        scriptChars: Math.floor(budgets.scriptChars / shrink),
+        logChars: Math.floor(budgets.logChars / shrink),
+      },
+    });
+  let shown = prompt(1);
+  let v: JudgeVerdict;
+  try {
+    // Over the judge's context window: the same question with a quarter, then a sixteenth of the material.
+    for (let shrink = 4; ; shrink *= 4) {
+      try {
+        v = await judge(opts.client, shown, opts.cacheDir, opts.signal);
+        break;
+      } catch (err) {
+        if (!(err instanceof ContextLengthError) || shrink > 16) throw err;
+        shown = prompt(shrink);
+      }
+    }
+  } catch (err) {
+    // Bad key, unknown model, an endpoint down through every retry, or a cancel: stop; the cache keeps
+    // what was graded so far and a rerun resumes from there.
+    if (err instanceof FatalModelError || err instanceof ModelUnavailableError || opts.signal?.aborted)
+      throw err;
+    v = {
+      score: 0,
+      valid: false,
+      explanation: `judge call failed: ${(err as Error).message}`,
+      attempts: 1,
+      cached: false,
+      promptTokens: 0,
+      completionTokens: 0,
+    };
+  }
+  return { verdict: v, files: shown.files };
+}
+
 export async function gradeSubmission(opts: GradeOptions): Promise<GradeResult> {
   const budgets = { ...DEFAULT_BUDGETS, ...opts.budgets };
   const index = new PaperIndex(opts.paper);
@@ -129,53 +187,10 @@ export async function gradeSubmission(opts: GradeOptions): Promise<GradeResult> 
     reportLeaf(leaf, path, { score: 0, valid: true, cached: false });
   }
   const asked = jobs.filter((j) => !decided.has(j.path));
-  await pool(asked, opts.concurrency ?? 4, async ({ leaf, ancestors, path }) => {
-    const prompt = (shrink: number) =>
-      buildJudgeMessages({
-        paperTitle: opts.paper.title,
-        index,
-        leaf,
-        ancestors,
-        files: fileIndex,
-        reproduceSh: opts.reproduceSh,
-        reproduceLog: opts.reproduceLog,
-        budgets: {
-          paperChars: Math.floor(budgets.paperChars / shrink),
-          filesTokens: Math.floor(budgets.filesTokens / shrink),
-          scriptChars: Math.floor(budgets.scriptChars / shrink),
-          logChars: Math.floor(budgets.logChars / shrink),
-        },
-      });
-    let shown = prompt(1);
-    let v: JudgeVerdict;
-    try {
-      // Over the judge's context window: the same question with a quarter, then a sixteenth of the material.
-      for (let shrink = 4; ; shrink *= 4) {
-        try {
-          v = await judge(opts.client, shown, opts.cacheDir, opts.signal);
-          break;
-        } catch (err) {
-          if (!(err instanceof ContextLengthError) || shrink > 16) throw err;
-          shown = prompt(shrink);
-        }
-      }
-    } catch (err) {
-      // Bad key, unknown model, an endpoint down through every retry, or a cancel: stop; the cache keeps
-      // what was graded so far and a rerun resumes from there.
-      if (err instanceof FatalModelError || err instanceof ModelUnavailableError || opts.signal?.aborted)
-        throw err;
-      v = {
-        score: 0,
-        valid: false,
-        explanation: `judge call failed: ${(err as Error).message}`,
-        attempts: 1,
-        cached: false,
-        promptTokens: 0,
-        completionTokens: 0,
-      };
-    }
-    verdicts.set(path, { ...v, files: shown.files });
-    reportLeaf(leaf, path, v);
+  await pool(asked, opts.concurrency ?? 4, async (job) => {
+    const { verdict: v, files } = await judgeLeaf(opts, budgets, index, fileIndex, job);
+    verdicts.set(job.path, { ...v, files });
+    reportLeaf(job.leaf, job.path, v);
   });
   const root = gradeTree(opts.rubric, (_leaf, path) => {
     const d = decided.get(path);

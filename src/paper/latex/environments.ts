@@ -55,7 +55,7 @@ export const FLOATS: Record<string, 'Figure' | 'Table' | 'Algorithm'> = {
 };
 const SUBFLOATS = new Set(['subfigure', 'subtable', 'subfloat']);
 /** Environment arguments to skip: [optional, mandatory]. */
-export const ENV_ARGS: Record<string, [number, number]> = {
+const ENV_ARGS: Record<string, [number, number]> = {
   minipage: [1, 1],
   subfigure: [1, 1],
   subtable: [1, 1],

@@ -215,84 +215,97 @@ export function layoutLines(pages: PdfPage[]): Line[] {
   const left = bodyLeftEdge(pages, body.size);
   const lines: Line[] = [];
   pages.forEach((page, pi) => {
-    const items = page.items.filter(
-      (it) => it.str.trim() !== '' && (left === undefined || it.x + it.width >= left - 3),
-    );
-    const gutter = findGutter(items, page.width);
-    const mid = gutter.x;
-    const cut = gutter.clean ? mid : undefined;
-    const rows = buildRows(items).map((r) => ({ row: r, ...splitCells(r.items, cut) }));
-    let l = 0;
-    let r = 0;
-    let span = 0;
-    for (const row of rows)
-      for (const c of row.cells) {
-        const n = c.text.length;
-        if (c.x1 <= mid + 2) l += n;
-        else if (c.x0 >= mid - 2) r += n;
-        else span += n;
-      }
-    const total = l + r + span || 1;
-    const twoCol = l > 0.2 * total && r > 0.2 * total && span < 0.4 * total;
-    const extent = (cs: Cell[]): [number, number] => [
-      Math.min(...cs.map((c) => c.x0)),
-      Math.max(...cs.map((c) => c.x1)),
-    ];
-    if (!twoCol) {
-      const all = rows.flatMap((row) => row.cells);
-      const col = all.length ? extent(all) : ([0, page.width] as [number, number]);
-      if (left !== undefined) col[0] = Math.max(col[0], left);
-      for (const row of rows) lines.push(makeLine(pi + 1, row.groups, row.cells, col));
-      return;
-    }
-    // The x where most text of each column starts and ends (modes, so stray items do not move them).
-    const mode = (side: (c: Cell) => boolean, edge: (c: Cell) => number) => {
-      const m = new Map<number, number>();
-      for (const row of rows)
-        for (const c of row.cells)
-          if (side(c)) m.set(Math.round(edge(c)), (m.get(Math.round(edge(c))) ?? 0) + c.text.length);
-      return argmax(m) ?? Number.NaN;
-    };
-    const isLeft = (c: Cell) => c.x1 <= mid + 2;
-    const isRight = (c: Cell) => c.x0 >= mid - 2;
-    const leftCol: [number, number] = [mode(isLeft, (c) => c.x0), mode(isLeft, (c) => c.x1)];
-    const rightCol: [number, number] = [mode(isRight, (c) => c.x0), mode(isRight, (c) => c.x1)];
-    const atColumnStart = (c: Cell) => Math.abs(c.x0 - leftCol[0]) < 4 || Math.abs(c.x0 - rightCol[0]) < 4;
-    // Full-width rows: text across the gutter, or a row on both sides that neither column's text
-    // starts (author names and affiliations spread over the page under the title).
-    const full: Row[] = [];
-    const leftItems: TextItem[] = [];
-    const rightItems: TextItem[] = [];
-    // The spread-row rule only applies above the first column text of the page (title block).
-    let columnsStarted = false;
-    for (const row of rows) {
-      const spanning =
-        row.cells.some((c) => c.x0 < mid - 2 && c.x1 > mid + 2) ||
-        (!columnsStarted &&
-          row.cells.some(isLeft) &&
-          row.cells.some(isRight) &&
-          !row.cells.some(atColumnStart));
-      if (!spanning && row.cells.some(atColumnStart)) columnsStarted = true;
-      if (spanning) full.push(row.row);
-      else for (const it of row.row.items) (it.x + it.width / 2 < mid ? leftItems : rightItems).push(it);
-    }
-    // Each column gets its own rows, so baselines of one column never pull in the other's.
-    const colRows = (its: TextItem[]) => buildRows(its).map((r) => ({ r, ...splitCells(r.items, cut) }));
-    const lRows = colRows(leftItems);
-    const rRows = colRows(rightItems);
-    // Full-width rows cut the page into bands; each band reads left column, then right column.
-    const band = (r: Row) => full.filter((f) => f.minY > r.maxY).length;
-    for (let b = 0; b <= full.length; b++) {
-      for (const x of lRows) if (band(x.r) === b) lines.push(makeLine(pi + 1, x.groups, x.cells, leftCol));
-      for (const x of rRows) if (band(x.r) === b) lines.push(makeLine(pi + 1, x.groups, x.cells, rightCol));
-      const f = full[b];
-      if (f) {
-        const sc = splitCells(f.items, cut);
-        lines.push(makeLine(pi + 1, sc.groups, sc.cells, extent(sc.cells)));
-      }
-    }
+    for (const line of pageLines(page, pi + 1, left)) lines.push(line);
   });
   return dropRunningHeaders(lines, pages);
+}
+
+/** A row of text items with its cells. */
+type SplitRow = { row: Row } & ReturnType<typeof splitCells>;
+
+/** One page's lines in reading order: one column, or two read band by band. */
+function pageLines(page: PdfPage, pageNumber: number, left: number | undefined): Line[] {
+  const items = page.items.filter(
+    (it) => it.str.trim() !== '' && (left === undefined || it.x + it.width >= left - 3),
+  );
+  const gutter = findGutter(items, page.width);
+  const mid = gutter.x;
+  const cut = gutter.clean ? mid : undefined;
+  const rows: SplitRow[] = buildRows(items).map((r) => ({ row: r, ...splitCells(r.items, cut) }));
+  let l = 0;
+  let r = 0;
+  let span = 0;
+  for (const row of rows)
+    for (const c of row.cells) {
+      const n = c.text.length;
+      if (c.x1 <= mid + 2) l += n;
+      else if (c.x0 >= mid - 2) r += n;
+      else span += n;
+    }
+  const total = l + r + span || 1;
+  const twoCol = l > 0.2 * total && r > 0.2 * total && span < 0.4 * total;
+  if (twoCol) return twoColumnLines(pageNumber, rows, mid, cut);
+  const all = rows.flatMap((row) => row.cells);
+  const col = all.length ? extent(all) : ([0, page.width] as [number, number]);
+  if (left !== undefined) col[0] = Math.max(col[0], left);
+  return rows.map((row) => makeLine(pageNumber, row.groups, row.cells, col));
+}
+
+const extent = (cs: Cell[]): [number, number] => [
+  Math.min(...cs.map((c) => c.x0)),
+  Math.max(...cs.map((c) => c.x1)),
+];
+
+/** A two-column page: full-width rows cut it into bands; each band reads left column, then right column. */
+function twoColumnLines(pageNumber: number, rows: SplitRow[], mid: number, cut: number | undefined): Line[] {
+  const lines: Line[] = [];
+  // The x where most text of each column starts and ends (modes, so stray items do not move them).
+  const mode = (side: (c: Cell) => boolean, edge: (c: Cell) => number) => {
+    const m = new Map<number, number>();
+    for (const row of rows)
+      for (const c of row.cells)
+        if (side(c)) m.set(Math.round(edge(c)), (m.get(Math.round(edge(c))) ?? 0) + c.text.length);
+    return argmax(m) ?? Number.NaN;
+  };
+  const isLeft = (c: Cell) => c.x1 <= mid + 2;
+  const isRight = (c: Cell) => c.x0 >= mid - 2;
+  const leftCol: [number, number] = [mode(isLeft, (c) => c.x0), mode(isLeft, (c) => c.x1)];
+  const rightCol: [number, number] = [mode(isRight, (c) => c.x0), mode(isRight, (c) => c.x1)];
+  const atColumnStart = (c: Cell) => Math.abs(c.x0 - leftCol[0]) < 4 || Math.abs(c.x0 - rightCol[0]) < 4;
+  // Full-width rows: text across the gutter, or a row on both sides that neither column's text
+  // starts (author names and affiliations spread over the page under the title).
+  const full: Row[] = [];
+  const leftItems: TextItem[] = [];
+  const rightItems: TextItem[] = [];
+  // The spread-row rule only applies above the first column text of the page (title block).
+  let columnsStarted = false;
+  for (const row of rows) {
+    const spanning =
+      row.cells.some((c) => c.x0 < mid - 2 && c.x1 > mid + 2) ||
+      (!columnsStarted &&
+        row.cells.some(isLeft) &&
+        row.cells.some(isRight) &&
+        !row.cells.some(atColumnStart));
+    if (!spanning && row.cells.some(atColumnStart)) columnsStarted = true;
+    if (spanning) full.push(row.row);
+    else for (const it of row.row.items) (it.x + it.width / 2 < mid ? leftItems : rightItems).push(it);
+  }
+  // Each column gets its own rows, so baselines of one column never pull in the other's.
+  const colRows = (its: TextItem[]) => buildRows(its).map((r) => ({ r, ...splitCells(r.items, cut) }));
+  const lRows = colRows(leftItems);
+  const rRows = colRows(rightItems);
+  // Full-width rows cut the page into bands; each band reads left column, then right column.
+  const band = (r: Row) => full.filter((f) => f.minY > r.maxY).length;
+  for (let b = 0; b <= full.length; b++) {
+    for (const x of lRows) if (band(x.r) === b) lines.push(makeLine(pageNumber, x.groups, x.cells, leftCol));
+    for (const x of rRows) if (band(x.r) === b) lines.push(makeLine(pageNumber, x.groups, x.cells, rightCol));
+    const f = full[b];
+    if (f) {
+      const sc = splitCells(f.items, cut);
+      lines.push(makeLine(pageNumber, sc.groups, sc.cells, extent(sc.cells)));
+    }
+  }
+  return lines;
 }
 
 /** Lines repeated at the top or bottom of many pages (digits ignored), and bare page numbers. */
