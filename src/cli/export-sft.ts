@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { FILES, SessionStore } from '../session';
-import { exportSft } from '../session/sftExport';
+import { exportSft } from '../session/sft-export';
 import { defaultStateDir, numberOption, parseCommandArgs } from './args';
 import { CliError, type CliIO } from './reproduce';
 

@@ -1,6 +1,6 @@
 /**
  * The user's side of an edit: the workspace files as the user sees them. In VS Code an unsaved
- * editor's text wins over the disk and writes go through a WorkspaceEdit (src/ui/editsWorkspace.ts);
+ * editor's text wins over the disk and writes go through a WorkspaceEdit (src/ui/edits/workspace.ts);
  * the CLI and tests use the directory implementation below.
  */
 import { createHash } from 'node:crypto';

@@ -17,7 +17,7 @@ import {
 import { estimateCounter } from '../../src/agent/tokens';
 import type { AgentEvent, AgentEventBody } from '../../src/events/events';
 import { EventLog } from '../../src/session';
-import { SessionModel } from '../../src/ui/sessionModel';
+import { SessionModel } from '../../src/ui/model/session-model';
 
 const usage = { promptTokens: 10, cachedTokens: 0, completionTokens: 5 };
 

@@ -6,7 +6,7 @@ import { after, test } from 'node:test';
 import { estimateTokens } from '../../src/agent/tokens';
 import { groupTurns, rebuildTurns, splitTrajectory } from '../../src/agent/trajectory-split';
 import { createSession } from '../../src/session';
-import { exportSft, type SftLineMeta } from '../../src/session/sftExport';
+import { exportSft, type SftLineMeta } from '../../src/session/sft-export';
 import { wire, writeSyntheticSession } from '../support/sft-session';
 
 const base = mkdtempSync(join(tmpdir(), 'klong-sft-'));

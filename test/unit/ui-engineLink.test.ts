@@ -1,5 +1,5 @@
 /**
- * Following an engine-driven session (src/ui/engineLink.ts, no `vscode` in it) over a real control
+ * Following an engine-driven session (src/ui/model/engine-link.ts, no `vscode` in it) over a real control
  * channel (engine/control.ts, a Unix socket) and a real session folder: the log on disk, then the
  * engine's unflushed events, then live ones — each event once, in order, none missing; two clients see
  * the same events; a client that goes away disturbs neither the engine nor the other client.
@@ -12,7 +12,7 @@ import { after, test } from 'node:test';
 import { type ControlHandlers, ControlServer } from '../../src/engine/control';
 import type { AgentEvent, AgentEventBody } from '../../src/events/events';
 import { SessionStore } from '../../src/session';
-import { EngineLink } from '../../src/ui/engineLink';
+import { EngineLink } from '../../src/ui/model/engine-link';
 
 const root = mkdtempSync(join(tmpdir(), 'klong-link-'));
 after(() => rmSync(root, { recursive: true, force: true }));

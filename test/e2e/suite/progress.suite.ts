@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import type { ProgressAction } from '../../../src/ui/progressView';
+import type { ProgressAction } from '../../../src/ui/progress-view';
 import { EventFeed, klong } from './api';
 import { hasDriver, screenshot, until, view } from './driver';
 

@@ -1,12 +1,13 @@
 /**
  * What the extension needs from the engine, as one module: esbuild bundles it as dist/engine.js,
- * which the extension loads on first use (`import('../engine/lazy')`), so activation does not pay
+ * which the extension loads on first use (`import('./extension-api')`), so activation does not pay
  * for pdf.js, the Docker client and the model client.
  */
 export { OpenAIModelClient } from '../llm/openai-client';
 export { loadPaper } from '../paper';
 export {
   attachSandbox,
+  buildDefaultSandbox,
   checkDocker,
   listSessionContainers,
   pullImage,

@@ -15,7 +15,7 @@ import {
   withOrigin,
 } from '../llm/endpoint-origin';
 import { notifyError } from './notify';
-import { endpointSettings } from './runSettings';
+import { endpointSettings } from './run-settings';
 
 /** Origins with a stored key (secret storage cannot list its keys); not secret. */
 const ORIGINS = 'klong.apiKeyOrigins';
@@ -139,7 +139,7 @@ export class ModelEndpoint {
     const { baseUrl, name: model } = endpointSettings();
     const apiKey = await this.apiKey();
     if (apiKey === undefined) return;
-    const { OpenAIModelClient } = await import('../engine/lazy');
+    const { OpenAIModelClient } = await import('../engine/extension-api');
     const client = new OpenAIModelClient({
       baseURL: baseUrl,
       apiKey,

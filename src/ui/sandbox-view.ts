@@ -6,7 +6,7 @@
  */
 import * as vscode from 'vscode';
 import type { SandboxBrowser, SandboxEntry } from '../sandbox/browse';
-import type { SessionModel } from './sessionModel';
+import type { SessionModel } from './model/session-model';
 
 export const SANDBOX_SCHEME = 'klong-sandbox';
 
@@ -199,7 +199,9 @@ export class SandboxAccess implements vscode.Disposable {
   private browser(sessionId: string): Promise<SandboxBrowser> {
     let b = this.browsers.get(sessionId);
     if (!b) {
-      b = import('../engine/lazy').then((m) => m.SandboxBrowser.open(sessionId, this.o.dockerHost()));
+      b = import('../engine/extension-api').then((m) =>
+        m.SandboxBrowser.open(sessionId, this.o.dockerHost()),
+      );
       // A failed lookup (no container yet) is asked again next time.
       b.catch(() => this.browsers.delete(sessionId));
       this.browsers.set(sessionId, b);
@@ -211,7 +213,7 @@ export class SandboxAccess implements vscode.Disposable {
   private async pickSession(): Promise<string | undefined> {
     const current = this.o.model.snapshot.session?.id;
     if (current) return current;
-    const { listSessionContainers, stateLabel } = await import('../engine/lazy');
+    const { listSessionContainers, stateLabel } = await import('../engine/extension-api');
     const [[key, mine]] = Object.entries(stateLabel(this.o.stateDir)) as [[string, string]];
     const running = (await listSessionContainers(this.o.dockerHost())).filter(
       (c) => c.state === 'running' && c.labels[key] === mine,

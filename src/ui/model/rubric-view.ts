@@ -1,7 +1,7 @@
 /** The rubric tree of the progress view: grades by node path (ids may repeat), folded up as weighted means. */
-import type { GradedNode } from '../paper/grading/graded';
-import { nodePath, type RubricNode } from '../paper/types';
-import type { RubricView } from '../protocol/progress';
+import type { GradedNode } from '../../paper/grading/graded';
+import { nodePath, type RubricNode } from '../../paper/types';
+import type { RubricView } from '../../protocol/progress';
 
 export interface Grade {
   score: number;

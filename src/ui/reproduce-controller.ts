@@ -14,16 +14,16 @@ import type { Answer, Question } from '../engine/control';
 import type { NewSession, Reproduction, RunSettings } from '../engine/reproduction';
 import { spawnEngine } from '../sandbox/child-env';
 import { newSessionId, readControlInfo, type SessionListEntry, SessionStore } from '../session';
-import { EngineLink } from './engineLink';
-import { openJobLog, refreshJobTails } from './jobs';
-import { ModelEndpoint } from './modelEndpoint';
+import { openJobLog, refreshJobTails } from './job-logs';
+import { EngineLink } from './model/engine-link';
+import { gradesOf } from './model/rubric-view';
+import { ModelEndpoint } from './model-endpoint';
 import { notifyError } from './notify';
-import { pickPaper } from './paperPicker';
+import { pickPaper } from './paper-picker';
 import type { KlongUi } from './register';
-import { gradesOf } from './rubricView';
-import { runSettings } from './runSettings';
-import { engineDriven } from './sessionsView';
-import type { SessionRoots } from './stateDir';
+import { runSettings } from './run-settings';
+import { engineDriven } from './sessions-view';
+import type { SessionRoots } from './state-dir';
 
 /** Requirements in a rubric tree. Not src/paper/rubric's countLeaves: importing it would put zod into the activation bundle. */
 function leafCount(n: { sub_tasks: unknown[] }): number {
@@ -215,7 +215,7 @@ export class ReproduceController implements vscode.Disposable {
    * In the background: the session's files are already gone, and Docker may be slow or down.
    */
   private removeContainerOf(id: string): void {
-    void import('../engine/lazy')
+    void import('../engine/extension-api')
       .then((m) => m.removeSessionContainer(id, this.dockerHost()))
       .then((n) => n && this.ui.log.info(`Removed the container of session ${id}.`))
       .catch((err: unknown) =>
@@ -226,7 +226,7 @@ export class ReproduceController implements vscode.Disposable {
   /** "KLong: Clean up containers": every container of a session that is not running. */
   private async cleanupContainers(): Promise<void> {
     try {
-      const { pruneContainers } = await import('../engine/lazy');
+      const { pruneContainers } = await import('../engine/extension-api');
       const host = this.dockerHost();
       const r = await pruneContainers({ stateDir: this.stateDir, ...(host ? { dockerHost: host } : {}) });
       for (const c of r.removed) this.ui.log.info(`Removed container ${c.name} (session ${c.sessionId}).`);
@@ -366,7 +366,7 @@ export class ReproduceController implements vscode.Disposable {
     let run: Reproduction | undefined;
     let attached = false; // events reach the view once its history is loaded
     try {
-      const engine = await import('../engine/lazy');
+      const engine = await import('../engine/extension-api');
       run = await vscode.window.withProgress(
         // Cancel stops opening the sandbox (pulling and building the default image can take minutes).
         { location: vscode.ProgressLocation.Notification, title: 'KLong', cancellable: true },

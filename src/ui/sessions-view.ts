@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import * as vscode from 'vscode';
 import type { AgentEvent } from '../events/events';
 import { EventLog, type SessionListEntry, SessionLockedError, SessionStore } from '../session';
-import { engineServes } from './engineLink';
+import { engineServes } from './model/engine-link';
 
 /** What open needs of the progress view's model (SessionModel fits). */
 export interface TimelineModel {
@@ -290,7 +290,9 @@ export function registerSessionsView(
       provider.storeOf(e).delete(e.id);
       // Its container goes too (GPUs, memory), in the background: Docker may be slow or down.
       const host = vscode.workspace.getConfiguration('klong').get<string>('docker.host') || undefined;
-      void import('../engine/lazy').then((m) => m.removeSessionContainer(e.id, host)).catch(() => undefined);
+      void import('../engine/extension-api')
+        .then((m) => m.removeSessionContainer(e.id, host))
+        .catch(() => undefined);
     } catch (err) {
       const msg =
         err instanceof SessionLockedError ? `${err.message} Close it there first.` : (err as Error).message;

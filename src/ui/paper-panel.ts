@@ -11,8 +11,8 @@ import {
   type ToPaper,
 } from '../protocol/paper';
 import { receive } from '../protocol/validate';
-import type { ExternalLinks } from './externalLinks';
-import { webviewHtml } from './webviewHtml';
+import type { ExternalLinks } from './external-links';
+import { webviewHtml } from './webview-html';
 
 export interface PaperPanelHost {
   links: ExternalLinks;

@@ -1,8 +1,8 @@
 /** QuickPicks, the ask-each prompt and the reason box for proposed edits. */
 import * as vscode from 'vscode';
-import { describeHunk, type Hunk } from '../edits/hunks';
-import type { Proposal } from '../edits/proposal';
-import type { Decision } from '../edits/queue';
+import { describeHunk, type Hunk } from '../../edits/hunks';
+import type { Proposal } from '../../edits/proposal';
+import type { Decision } from '../../edits/queue';
 
 export type ProposalChoice =
   | { action: 'open' | 'accept' | 'reject'; path: string }

@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import { JOBS_DIR, jobLogTail, jobStatuses } from '../agent/jobs';
 import type { Sandbox } from '../sandbox/sandbox';
-import type { SessionModel } from './sessionModel';
+import type { SessionModel } from './model/session-model';
 
 /** The end of a log that an editor gets (a training log can be gigabytes). */
 const LOG_EDITOR_BYTES = 16 * 1024 * 1024;

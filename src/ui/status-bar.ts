@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
-import type { SessionModel } from './sessionModel';
-import { contextState, type EditsState, statusMenu, statusText, statusTone } from './statusText';
+import type { SessionModel } from './model/session-model';
+import { contextState, type EditsState, statusMenu, statusText, statusTone } from './model/status-text';
 
 /** Where the status bar reads the edits' state (the EditsController's EditsStatus). */
 export interface EditsSource {

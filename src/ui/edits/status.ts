@@ -1,7 +1,7 @@
 /** The approval mode (setting, picker) and the edits' state the status bar shows. */
 import * as vscode from 'vscode';
-import { APPROVAL_MODES, type ApprovalMode } from '../edits/queue';
-import type { EditsState } from './statusText';
+import { APPROVAL_MODES, type ApprovalMode } from '../../edits/queue';
+import type { EditsState } from '../model/status-text';
 
 const SETTING = 'klong.edits.approvalMode';
 
@@ -52,7 +52,7 @@ export async function pickMode(current: ApprovalMode): Promise<ApprovalMode | un
   return pick?.mode;
 }
 
-/** The edits' state for the one status bar item (src/ui/statusBar.ts shows it, counted once). */
+/** The edits' state for the one status bar item (src/ui/status-bar.ts shows it, counted once). */
 export class EditsStatus implements vscode.Disposable {
   private current: EditsState = { active: false, mode: 'review', pending: 0, waiting: false };
   private readonly emitter = new vscode.EventEmitter<void>();

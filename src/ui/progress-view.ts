@@ -9,9 +9,9 @@ import {
   type ToProgress,
 } from '../protocol/progress';
 import { receive } from '../protocol/validate';
-import type { ExternalLinks } from './externalLinks';
-import type { ModelChange, SessionModel, StateKey } from './sessionModel';
-import { webviewHtml } from './webviewHtml';
+import type { ExternalLinks } from './external-links';
+import type { ModelChange, SessionModel, StateKey } from './model/session-model';
+import { webviewHtml } from './webview-html';
 
 export type ProgressAction =
   | { kind: 'proposal'; action: ProposalAction; path: string }

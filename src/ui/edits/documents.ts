@@ -4,9 +4,9 @@
  * queue, so an open diff updates when the agent changes the file again or a hunk is decided.
  */
 import * as vscode from 'vscode';
-import { describeHunk } from '../edits/hunks';
-import type { Proposal } from '../edits/proposal';
-import type { EditQueue } from '../edits/queue';
+import { describeHunk } from '../../edits/hunks';
+import type { Proposal } from '../../edits/proposal';
+import type { EditQueue } from '../../edits/queue';
 
 export const PROPOSAL_SCHEME = 'klong-proposal';
 

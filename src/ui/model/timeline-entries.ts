@@ -1,7 +1,7 @@
 /** How agent events become timeline rows (titles, states) and the detail shown when a row expands. */
-import type { AgentEvent, AgentEventBody } from '../events/events';
-import { DETAIL_TEXT_MAX, type DetailSection, type TimelineEntry } from '../protocol/progress';
-import { capText } from '../protocol/validate';
+import type { AgentEvent, AgentEventBody } from '../../events/events';
+import { DETAIL_TEXT_MAX, type DetailSection, type TimelineEntry } from '../../protocol/progress';
+import { capText } from '../../protocol/validate';
 
 const TITLE_MAX = 160;
 

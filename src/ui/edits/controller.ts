@@ -5,22 +5,22 @@
  * overwrites it silently: conflicts come back here and the user chooses.
  */
 import * as vscode from 'vscode';
-import type { Outcome } from '../edits/decide';
-import { describeHunk } from '../edits/hunks';
-import type { Proposal } from '../edits/proposal';
+import type { Outcome } from '../../edits/decide';
+import { describeHunk } from '../../edits/hunks';
+import type { Proposal } from '../../edits/proposal';
 import {
   APPROVAL_MODES,
   type ApprovalMode,
   type Decision,
   type EditQueue,
   type EditQueueOptions,
-} from '../edits/queue';
-import { ProposalDiffs } from './editsDiff';
-import { PROPOSAL_SCHEME, ProposalDocuments, pathOfProposalUri, proposalUri } from './editsDocuments';
-import { askDecision, pickHunk, pickProposal, rejectReason } from './editsPickers';
-import { EditsStatus, modeFromSettings, pickMode, saveMode } from './editsStatus';
-import { activeProposalPath, closeDecidedDiffs, hunkAtCursor, proposalTabs } from './editsTabs';
-import { VscodeUserFiles } from './editsWorkspace';
+} from '../../edits/queue';
+import { ProposalDiffs } from './diff';
+import { PROPOSAL_SCHEME, ProposalDocuments, pathOfProposalUri, proposalUri } from './documents';
+import { askDecision, pickHunk, pickProposal, rejectReason } from './pickers';
+import { EditsStatus, modeFromSettings, pickMode, saveMode } from './status';
+import { activeProposalPath, closeDecidedDiffs, hunkAtCursor, proposalTabs } from './tabs';
+import { VscodeUserFiles } from './workspace';
 
 export interface EditsControllerOptions {
   log?: vscode.LogOutputChannel;

@@ -1,8 +1,8 @@
 /** A proposal's diff editor: its two sides and title, opened as a preview, and the one-time CodeLens hint. */
 import * as vscode from 'vscode';
-import type { Proposal } from '../edits/proposal';
-import { proposalUri } from './editsDocuments';
-import type { VscodeUserFiles } from './editsWorkspace';
+import type { Proposal } from '../../edits/proposal';
+import { proposalUri } from './documents';
+import type { VscodeUserFiles } from './workspace';
 
 /** The diff's title says what kind of change the agent proposes. */
 export function diffTitle(p: Proposal): string {

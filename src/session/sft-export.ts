@@ -16,7 +16,7 @@ import { defaultTools, toolSpecs } from '../agent/tools';
 import { splitTrajectory } from '../agent/trajectory-split';
 import { toWire, toWireTool } from '../llm/openai-client';
 import type { ChatMessage, ToolSpec } from '../llm/types';
-import { EventLog } from './eventLog';
+import { EventLog } from './event-log';
 import { writeAll, writeDurableTemp } from './fsutil';
 import { FILES } from './schema';
 import { readSnapshots } from './snapshot';

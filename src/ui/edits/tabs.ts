@@ -1,7 +1,7 @@
 /** Which proposal the active tab or editor shows, and closing the diff tabs of decided proposals. */
 import * as vscode from 'vscode';
-import type { Proposal } from '../edits/proposal';
-import { pathOfProposalUri } from './editsDocuments';
+import type { Proposal } from '../../edits/proposal';
+import { pathOfProposalUri } from './documents';
 
 /** The document a text tab shows (a diff's right side), or undefined for other tabs. */
 function tabUri(tab: vscode.Tab | undefined): vscode.Uri | undefined {

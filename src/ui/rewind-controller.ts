@@ -11,11 +11,11 @@ import * as vscode from 'vscode';
 import type { StepReader } from '../engine/rewind';
 import type { RewindMode } from '../events/events';
 import { EventLog } from '../session';
-import { proposalUri } from './editsDocuments';
+import { proposalUri } from './edits/documents';
+import type { SessionModel } from './model/session-model';
 import { notifyError } from './notify';
-import type { ReproduceController } from './reproduce';
-import { dockerHostSetting } from './runSettings';
-import type { SessionModel } from './sessionModel';
+import type { ReproduceController } from './reproduce-controller';
+import { dockerHostSetting } from './run-settings';
 
 export const STEP_SCHEME = 'klong-step';
 
@@ -99,7 +99,7 @@ export class RewindController implements vscode.TextDocumentContentProvider, vsc
     if (!p) {
       const host = dockerHostSetting();
       const stateDir = this.deps.stateDirOf(id);
-      p = import('../engine/lazy').then((m) =>
+      p = import('../engine/extension-api').then((m) =>
         m.stepReader({ stateDir, sessionId: id, ...(host ? { dockerHost: host } : {}) }),
       );
       p.catch(() => this.attached.delete(id));
@@ -185,7 +185,7 @@ export class RewindController implements vscode.TextDocumentContentProvider, vsc
       async () => {
         if (wasRunning) await reproduce.interrupt();
         const host = dockerHostSetting();
-        const { rewindSession } = await import('../engine/lazy');
+        const { rewindSession } = await import('../engine/extension-api');
         // Without a container the rewind is recorded and the next resume rebuilds it at that step.
         return rewindSession({
           stateDir: this.deps.stateDirOf(id),
@@ -235,7 +235,7 @@ export class RewindController implements vscode.TextDocumentContentProvider, vsc
         ));
       if (step === undefined) return;
     }
-    const { readHistory, stepOwnRange, stepRange } = await import('../engine/lazy');
+    const { readHistory, stepOwnRange, stepRange } = await import('../engine/extension-api');
     const { history } = readHistory(this.deps.stateDirOf(id), id);
     const sb = await this.sandbox(id);
     let from: number | undefined;

@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import type { AgentEvent, AgentEventBody, EventSink } from '../events/events';
-import { type Durability, EventLog } from './eventLog';
+import { type Durability, EventLog } from './event-log';
 import { ensureDir, writeFileAtomic } from './fsutil';
 import { type LockOptions, SessionLock } from './lock';
 import { assertSessionId, FILES } from './schema';

@@ -3,9 +3,9 @@
  * Plain TypeScript (no `vscode`): the progress view, the status bar and tests consume it.
  */
 
-import { displayLines, FINAL_CALL_ID, LIVE_TAIL_CHARS, type LiveMessage, lastLine } from '../agent/live';
-import type { AgentEvent } from '../events/events';
-import type { RubricNode } from '../paper/types';
+import { displayLines, FINAL_CALL_ID, LIVE_TAIL_CHARS, type LiveMessage, lastLine } from '../../agent/live';
+import type { AgentEvent } from '../../events/events';
+import type { RubricNode } from '../../paper/types';
 import {
   DETAIL_TEXT_MAX,
   type DetailSection,
@@ -14,12 +14,12 @@ import {
   LIVE_LINE_MAX,
   type ProgressState,
   type TimelineEntry,
-} from '../protocol/progress';
-import { capText } from '../protocol/validate';
-import { DetailMemory, type LoadEvents } from './detailMemory';
-import { type Grade, rubricView } from './rubricView';
-import { StepTree } from './stepTree';
-import { detailFor, entryFor, readSection } from './timelineEntries';
+} from '../../protocol/progress';
+import { capText } from '../../protocol/validate';
+import { DetailMemory, type LoadEvents } from './detail-memory';
+import { type Grade, rubricView } from './rubric-view';
+import { StepTree } from './step-tree';
+import { detailFor, entryFor, readSection } from './timeline-entries';
 
 export type StateKey = keyof ProgressState;
 

@@ -7,9 +7,9 @@ import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync,
 import { join } from 'node:path';
 import type { AgentEvent, AgentEventBody } from '../events/events';
 import { fsyncDir, isErrno, writeAll, writeFileAtomic } from './fsutil';
-import { scanLines } from './lineScanner';
+import { scanLines } from './line-scanner';
 import { eventsVersionOf, migrateEventsFile } from './migrations';
-import { OffsetIndex } from './offsetIndex';
+import { OffsetIndex } from './offset-index';
 import { EVENTS_SCHEMA_VERSION, type EventsHeader, FILES, isEventsHeader } from './schema';
 
 /** 'event': fsync after every append; 'step': fsync on flush(); 'none': never (tests, benches). */

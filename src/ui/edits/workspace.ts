@@ -7,16 +7,16 @@
 import { createHash } from 'node:crypto';
 import { diffLines } from 'diff';
 import * as vscode from 'vscode';
-import { decodeText } from '../edits/text';
+import { decodeText } from '../../edits/text';
 import {
   hostBlobId,
   type UserContent,
   type UserFileEdit,
   type UserFiles,
   writeViaTemp,
-} from '../edits/userFiles';
-import { hasEscapedBytes } from '../sandbox/path-bytes';
-import { resolveWorkspacePath } from '../sandbox/sandbox';
+} from '../../edits/userFiles';
+import { hasEscapedBytes } from '../../sandbox/path-bytes';
+import { resolveWorkspacePath } from '../../sandbox/sandbox';
 
 export class VscodeUserFiles implements UserFiles {
   /** Set for a local folder: large files are compared and written as streams, not held in memory. */

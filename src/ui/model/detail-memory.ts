@@ -1,5 +1,5 @@
 /** Bodies of the events behind timeline row details: kept in memory up to a character budget, else loaded. */
-import type { AgentEvent, AgentEventBody } from '../events/events';
+import type { AgentEvent, AgentEventBody } from '../../events/events';
 
 /** Loads events by seq from the session log. */
 export type LoadEvents = (seqs: number[]) => Promise<AgentEvent[]> | AgentEvent[];

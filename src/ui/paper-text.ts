@@ -4,7 +4,7 @@
  */
 import { basename, join } from 'node:path';
 import * as vscode from 'vscode';
-import { stateDirSetting } from './stateDir';
+import { stateDirSetting } from './state-dir';
 
 /** The PDF (or Markdown paper) of the active editor tab, whatever editor shows it. */
 function activePaper(): vscode.Uri | undefined {
@@ -30,7 +30,7 @@ export function registerPaperText(
       { location: vscode.ProgressLocation.Notification, title: `KLong: reading ${basename(uri.fsPath)}…` },
       async () => {
         try {
-          const { loadPaper } = await import('../engine/lazy');
+          const { loadPaper } = await import('../engine/extension-api');
           // The cache Reproduce and the CLI use (the shared session folder's).
           const cacheDir = join(stateDirSetting(), 'cache', 'papers');
           const paper = await loadPaper(uri.fsPath, { cacheDir });

@@ -1,7 +1,7 @@
 /** Status bar text, colour, context key and menu of a session state (no `vscode`: unit-testable). */
-import { gradingText, retryText } from '../agent/live';
-import type { ApprovalMode } from '../edits/queue';
-import type { ProgressState } from '../protocol/progress';
+import { gradingText, retryText } from '../../agent/live';
+import type { ApprovalMode } from '../../edits/queue';
+import type { ProgressState } from '../../protocol/progress';
 
 const ICON: Record<ProgressState['status'], string> = {
   idle: '$(beaker)',

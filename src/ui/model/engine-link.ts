@@ -13,9 +13,9 @@ import type {
   EditDecision,
   EngineMessage,
   Question,
-} from '../engine/control';
-import type { AgentEvent } from '../events/events';
-import { EventLog, readControlInfo } from '../session';
+} from '../../engine/control';
+import type { AgentEvent } from '../../events/events';
+import { EventLog, readControlInfo } from '../../session';
 
 /** What the link feeds (SessionModel fits). */
 export interface FollowModel {
@@ -56,7 +56,7 @@ export class EngineLink {
     model: FollowModel,
     hooks: EngineLinkHooks = {},
   ): Promise<EngineLink | undefined> {
-    const { ControlClient } = await import('../engine/lazy');
+    const { ControlClient } = await import('../../engine/extension-api');
     const client = await ControlClient.connect(dir);
     if (!client) return undefined;
     // First: the engine may ask at once (a spend cap that waited for a window).
