@@ -4,7 +4,7 @@
  * found by its path. A second file for one module adds what it covers (`session-model-live.test.ts`).
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 
@@ -64,4 +64,18 @@ test('the mirror rule: a suffix names what a second file covers; a missing modul
   );
   assert.equal(moduleOf('test/unit/ui/model/timeline.test.ts', has), undefined);
   assert.equal(moduleOf('test/unit/session/model.test.ts', has), undefined);
+});
+
+test("every integration test file is in ARCHITECTURE.md's table of what each drives", () => {
+  const doc = readFileSync(join(root, 'ARCHITECTURE.md'), 'utf8');
+  const table = /^\| integration files[^\n]*\n((?:\|[^\n]*\n)+)/m.exec(doc);
+  assert.ok(table, "ARCHITECTURE.md has no '| integration files' table");
+  const patterns = table[1]!
+    .split('\n')
+    .flatMap((row) => [...(row.split('|')[1] ?? '').matchAll(/`([^`]+)`/g)].map((m) => m[1]!))
+    .map((p) => new RegExp(`^${p.replaceAll('-', '\\-').replaceAll('*', '.*')}\\.test\\.ts$`));
+  const files = readdirSync(join(root, 'test/integration')).filter((f) => f.endsWith('.test.ts'));
+  assert.ok(files.length > 10, `expected the integration tests, found ${files.length}`);
+  const missing = files.filter((f) => !patterns.some((p) => p.test(f)));
+  assert.deepEqual(missing, [], 'add these to the integration table of ARCHITECTURE.md (Tests)');
 });
