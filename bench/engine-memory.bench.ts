@@ -24,6 +24,7 @@ const BASE = Math.round(STEPS / 10);
 interface Point {
   step: number;
   ms: number;
+  cpuMs: number;
   heapUsed: number;
   rss: number;
   external: number;
@@ -91,8 +92,9 @@ export default async function engineMemoryBench(): Promise<BenchRow[]> {
     if (code !== 0 || !a || !b) throw new Error(`the engine failed (exit ${code}): ${stderr.slice(-2000)}`);
     const MB = 1024 * 1024;
     const secs = (performance.now() - t) / 1000;
+    const cpuPerStep = (b.cpuMs - a.cpuMs) / (b.step - a.step);
     const stepsPerS = (b.step - a.step) / ((b.ms - a.ms) / 1000);
-    const detail = `heap ${(a.heapUsed / MB).toFixed(1)} → ${(b.heapUsed / MB).toFixed(1)} MB, RSS ${(a.rss / MB).toFixed(0)} → ${(b.rss / MB).toFixed(0)} MB; ${b.events} events, window ${b.window}, ${stepsPerS.toFixed(0)} steps/s, ${secs.toFixed(0)} s in all`;
+    const detail = `heap ${(a.heapUsed / MB).toFixed(1)} → ${(b.heapUsed / MB).toFixed(1)} MB, RSS ${(a.rss / MB).toFixed(0)} → ${(b.rss / MB).toFixed(0)} MB; ${b.events} events, window ${b.window}, ${stepsPerS.toFixed(0)} steps/s (engine CPU ${cpuPerStep.toFixed(1)} ms/step), ${secs.toFixed(0)} s in all`;
     return [
       row(
         `engine memory @${STEPS / 1000}k vs @${BASE / 1000}k steps (heap used)`,
