@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseReproduceArgs } from '../../src/cli/main';
-import { ProgressLine } from '../../src/cli/progress';
+import { parseReproduceArgs } from '../../../src/cli/main';
+import { ProgressLine } from '../../../src/cli/progress';
 
 function sink(isTTY: boolean) {
   const out: string[] = [];
