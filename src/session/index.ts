@@ -32,7 +32,7 @@ export {
   type SnapshotMeta,
   writeSnapshot,
 } from './snapshot';
-export { type SessionListEntry, SessionStore, type SessionStoreOptions } from './store';
+export { moveSession, type SessionListEntry, SessionStore, type SessionStoreOptions } from './store';
 export {
   addUsage,
   emptySummary,
