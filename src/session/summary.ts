@@ -1,6 +1,5 @@
 /** What the Sessions list shows, folded incrementally from events (so it never needs the whole log). */
 import type { AgentEvent, SessionStatus } from '../events/events';
-import type { Usage } from '../llm/types';
 
 /** Tokens of a session; `estimated`: some were our estimate (the endpoint reported none). */
 export interface TokenTotals {
@@ -13,7 +12,7 @@ export interface TokenTotals {
 export const noTokens = (): TokenTotals => ({ prompt: 0, cached: 0, completion: 0, estimated: false });
 
 /** One model response's usage added to the totals (the Sessions list and the CLI's progress line). */
-export function addUsage(t: TokenTotals, u: Usage): void {
+export function addUsage(t: TokenTotals, u: Extract<AgentEvent, { type: 'model_response' }>['usage']): void {
   t.prompt += u.promptTokens;
   t.cached += u.cachedTokens;
   t.completion += u.completionTokens;
