@@ -16,12 +16,23 @@ import type {
 } from '../../engine/control';
 import type { AgentEvent } from '../../events/events';
 import { EventLog, readControlInfo } from '../../session';
+import { logSource, readModelCheckpoint, writeModelCheckpoint } from './model-checkpoint';
+import type { EventSource, ModelCore } from './session-model';
 
 /** What the link feeds (SessionModel fits). */
 export interface FollowModel {
   reset(): void;
   applyAll(events: Iterable<AgentEvent>): void;
+  /** A model that can start from a checkpoint (model-checkpoint.ts) and write one. */
+  restore?(core: ModelCore, source: EventSource): void;
+  checkpoint?(): ModelCore | undefined;
+  setSource?(source: EventSource): void;
 }
+
+/** Events folded since the last checkpoint after which a window writes a new one while it follows. */
+const CHECKPOINT_EVERY = 2000;
+/** Fewer new events than this are not worth a new checkpoint. */
+const CHECKPOINT_MIN = 64;
 
 export interface EngineLinkHooks {
   /** Progress messages of the engine (container build, retries, grading) that are not events. */
@@ -43,11 +54,19 @@ export class EngineLink {
   private lastSeq = -1;
   private ended = false;
   private disposed = false;
+  /** Seq of the checkpoint this window last read or wrote. */
+  private checkpointSeq = -1;
+  /**
+   * The model as it was at the end of a step (the engine writes a step's events to the log at its
+   * end, so a checkpoint of the model mid-step would be ahead of the log and of no use).
+   */
+  private boundary: ModelCore | undefined;
 
   private constructor(
     readonly sessionId: string,
     readonly dir: string,
     private readonly client: ControlClient,
+    private readonly model: FollowModel,
   ) {}
 
   /** Attach to the engine of the session in `dir`; undefined when no engine answers there. */
@@ -68,18 +87,27 @@ export class EngineLink {
       client.dispose();
       return undefined;
     }
-    const link = new EngineLink(status.sessionId, dir, client);
+    const link = new EngineLink(status.sessionId, dir, client, model);
     // Subscribe before reading the log so that nothing falls between the two.
     const early: AgentEvent[] = [];
     let ready = false;
     client.onEvent((e) => {
-      if (ready) link.take(model, [e]);
-      else early.push(e);
+      if (!ready) {
+        early.push(e);
+        return;
+      }
+      // A new step: the ones before it are in the log. A long follow keeps the checkpoint near the end.
+      if (e.type === 'model_request') {
+        link.noteBoundary();
+        if (link.lastSeq - link.checkpointSeq >= CHECKPOINT_EVERY) link.saveCheckpoint();
+      }
+      link.take(model, [e]);
     });
     if (hooks.onMessage) client.onMessage(hooks.onMessage);
     client.onClose(() => {
       if (link.disposed) return;
       link.disposed = true;
+      link.saveCheckpoint();
       hooks.onClosed?.(link, link.ended);
     });
 
@@ -89,7 +117,17 @@ export class EngineLink {
       ...(hooks.onWarning ? { onWarning: hooks.onWarning } : {}),
     });
     try {
-      link.take(model, log.iterate(0));
+      // The fold up to a checkpoint a window wrote earlier, then only the events after it.
+      const core = model.restore ? readModelCheckpoint(dir, log) : undefined;
+      if (core && model.restore) {
+        model.restore(core, logSource(dir));
+        link.lastSeq = core.seq;
+        link.checkpointSeq = core.seq;
+      } else {
+        model.setSource?.(logSource(dir));
+      }
+      link.take(model, log.iterate(link.lastSeq + 1));
+      link.noteBoundary(); // the end of the log is the end of a step
     } finally {
       log.close();
     }
@@ -105,7 +143,31 @@ export class EngineLink {
     }
     ready = true;
     link.take(model, early.splice(0));
+    // After the view has its state: the next window starts from here.
+    setTimeout(() => link.saveCheckpoint(), 1000).unref?.();
     return link;
+  }
+
+  /** Remember the model as it is now as one the log holds (called at the end of a step). */
+  private noteBoundary(): void {
+    if (this.lastSeq - this.checkpointSeq >= CHECKPOINT_MIN) this.boundary = this.model.checkpoint?.();
+  }
+
+  /** Write the newest checkpoint the log holds: the model now when the log has caught up, else the last step's end. */
+  private saveCheckpoint(): void {
+    if (this.lastSeq - this.checkpointSeq < CHECKPOINT_MIN) return;
+    try {
+      for (const core of [this.model.checkpoint?.(), this.boundary]) {
+        if (!core || core.seq <= this.checkpointSeq || core.seq > this.lastSeq) continue;
+        if (writeModelCheckpoint(this.dir, core)) {
+          this.checkpointSeq = core.seq;
+          this.boundary = undefined;
+          return;
+        }
+      }
+    } catch {
+      // A cache: the next window folds the log instead.
+    }
   }
 
   /** Apply the events not seen yet, in one batch. */
@@ -150,6 +212,7 @@ export class EngineLink {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.saveCheckpoint();
     this.client.dispose();
   }
 }
