@@ -20,6 +20,7 @@ import {
   writeModelCheckpoint,
 } from '../../src/ui/model/model-checkpoint';
 import { SessionModel } from '../../src/ui/model/session-model';
+import { entryFor, startsRow } from '../../src/ui/model/timeline-entries';
 
 const start: AgentEventBody = {
   type: 'session_started',
@@ -72,6 +73,20 @@ function session(): AgentEventBody[] {
   ];
   for (let i = 1; i <= 300; i++) {
     out.push(...step(i));
+    if (i % 3 === 0) out.push({ type: 'checkpoint', step: i, commit: `abcdef${i}` });
+    if (i === 50) out.push({ type: 'reminder', step: i, text: 'half the time is gone', activeMs: 1_800_000 });
+    if (i === 55)
+      out.push({
+        type: 'blacklist_finding',
+        step: i,
+        where: 'tool_call',
+        tool: 'bash',
+        repo: 'x/y',
+        source: 'paper',
+        found: 'git clone x/y',
+        how: 'command',
+        command: 'git clone x/y',
+      });
     if (i === 5)
       out.push({
         type: 'plan',
@@ -140,6 +155,7 @@ function session(): AgentEventBody[] {
     { type: 'grade_leaf', leafId: 'l1', score: 1, valid: true, cached: false, done: 1, total: 2 },
     { type: 'grade_leaf', leafId: 'l2', score: 0, valid: true, cached: false, done: 2, total: 2 },
     { type: 'grade', score: 0.5 },
+    { type: 'end', reason: 'end_task', summary: 'reproduced' },
   );
   return out;
 }
@@ -263,6 +279,33 @@ test('after a fast start the newest rows are in memory and the older ones are re
     assert.equal(got.timeline(0, 1)[0]!.title, 'Session started: P (m)');
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a first follow skims the older events (rows counted, not made) and shows the same session', async () => {
+  const { dir, events } = writeLog(session());
+  try {
+    const want = full(events);
+    for (const cut of [1, 300, events.findIndex((e) => e.type === 'user_message'), events.length - 1]) {
+      const got = new SessionModel();
+      got.skim(events.slice(0, cut + 1), logSource(dir));
+      got.applyAll(events.slice(cut + 1));
+      await assertSame(got, want, `skimmed up to seq ${cut}`);
+      // And its checkpoint restores the same model.
+      const again = new SessionModel();
+      again.restore(got.checkpoint()!, logSource(dir));
+      await assertSame(again, want, `checkpoint of a skimmed model (${cut})`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('startsRow() tells which events make a row exactly as entryFor() does', () => {
+  const bodies = [...session(), { type: 'some_future_event' } as unknown as AgentEventBody];
+  for (const [seq, b] of bodies.entries()) {
+    const e = { ...b, seq, ts: seq } as AgentEvent;
+    assert.equal(startsRow(e), entryFor(e) !== undefined, e.type);
   }
 });
 

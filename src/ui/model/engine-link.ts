@@ -27,12 +27,16 @@ export interface FollowModel {
   restore?(core: ModelCore, source: EventSource): void;
   checkpoint?(): ModelCore | undefined;
   setSource?(source: EventSource): void;
+  /** Fold events without making their timeline rows (made from `source` when shown). */
+  skim?(events: Iterable<AgentEvent>, source: EventSource): void;
 }
 
 /** Events folded since the last checkpoint after which a window writes a new one while it follows. */
 const CHECKPOINT_EVERY = 2000;
 /** Fewer new events than this are not worth a new checkpoint. */
 const CHECKPOINT_MIN = 64;
+/** Without a checkpoint, the newest events whose rows are made at once; the older ones are skimmed. */
+const TAIL_EVENTS = 2000;
 
 export interface EngineLinkHooks {
   /** Progress messages of the engine (container build, retries, grading) that are not events. */
@@ -125,6 +129,9 @@ export class EngineLink {
         link.checkpointSeq = core.seq;
       } else {
         model.setSource?.(logSource(dir));
+        // No window left a checkpoint: the whole log is folded, the older rows made when shown.
+        const skimTo = log.durableCount - TAIL_EVENTS;
+        if (skimTo > 0) link.take(model, log.iterate(0, skimTo), (m, it) => m.skim?.(it, logSource(dir)));
       }
       link.take(model, log.iterate(link.lastSeq + 1));
       link.noteBoundary(); // the end of the log is the end of a step
@@ -171,9 +178,14 @@ export class EngineLink {
   }
 
   /** Apply the events not seen yet, in one batch. */
-  private take(model: FollowModel, events: Iterable<AgentEvent>): void {
+  private take(
+    model: FollowModel,
+    events: Iterable<AgentEvent>,
+    fold = (m: FollowModel, it: Iterable<AgentEvent>) => m.applyAll(it),
+  ): void {
     const self = this;
-    model.applyAll(
+    fold(
+      model,
       (function* () {
         for (const e of events) {
           if (e.seq <= self.lastSeq) continue;

@@ -19,7 +19,7 @@ import { capText } from '../../protocol/validate';
 import { DetailMemory, type LoadEvents } from './detail-memory';
 import { type Grade, rubricView } from './rubric-view';
 import { StepTree, type StepTreeData } from './step-tree';
-import { detailFor, entryFor, readSection } from './timeline-entries';
+import { detailFor, entryFor, readSection, startsRow } from './timeline-entries';
 
 export type StateKey = keyof ProgressState;
 
@@ -102,6 +102,8 @@ export class SessionModel {
   private readonly chunks = new Map<number, Row[]>();
   /** Where older rows and evicted details are read from (the followed session's log). */
   private source: EventSource | undefined;
+  /** In skim(): rows are counted, not made. */
+  private skimming = false;
   /** Seq and time of the last event folded in, and seq of the restored checkpoint's last event. */
   private lastSeq = -1;
   private lastTs = 0;
@@ -241,6 +243,27 @@ export class SessionModel {
     this.applyAll([event]);
   }
 
+  /**
+   * Fold the events of a log that no checkpoint covers, without making their rows: the state is
+   * folded as usual, the rows are counted and made from `source` (the same log) when the view asks
+   * for them. For the start of a follow (a fresh model); fold the newest events with applyAll.
+   */
+  skim(events: Iterable<AgentEvent>, source: EventSource): void {
+    if (this.entries.length > 0) {
+      this.applyAll(events);
+      return;
+    }
+    this.source = source;
+    this.skimming = true;
+    try {
+      this.applyAll(events);
+    } finally {
+      this.skimming = false;
+      this.baseSeq = this.lastSeq;
+      this.chunks.clear();
+    }
+  }
+
   /** Folds events in order; listeners hear once per call (replaying a long log stays cheap). */
   applyAll(events: Iterable<AgentEvent>): void {
     const keys = new Set<StateKey>();
@@ -356,7 +379,7 @@ export class SessionModel {
   }
 
   private addRow(e: AgentEvent, keys: Set<StateKey>): number | undefined {
-    const entry = entryFor(e);
+    const entry = this.skimming ? startsRow(e) : entryFor(e);
     if (!entry) return undefined;
     const index = this.timelineLength;
     if (index % ANCHOR_EVERY === 0) {
@@ -367,6 +390,13 @@ export class SessionModel {
         requests: [...this.requestTs],
       });
     }
+    keys.add('timelineTotal');
+    if (entry === true) {
+      // Skimmed: the row is made from the log when the view asks for it.
+      this.base++;
+      this.state.timelineTotal = this.base;
+      return index;
+    }
     this.entries.push({
       index,
       ...entry,
@@ -374,13 +404,13 @@ export class SessionModel {
     });
     this.rowSeqs.push([e.seq]);
     if (entry.hasDetail) this.memory.put(e.seq, e);
-    keys.add('timelineTotal');
     this.state.timelineTotal = this.timelineLength;
     return index;
   }
 
   /** Row i with the seqs of its events; `pin` keeps an older row in memory because it is about to change. */
   private row(i: number, pin = false): Row | undefined {
+    if (this.skimming && i < this.base) return undefined; // the rows are made from the log later
     if (i >= this.base) {
       const entry = this.entries[i - this.base];
       return entry && { entry, seqs: this.rowSeqs[i - this.base]! };
@@ -588,8 +618,8 @@ export class SessionModel {
     keys.add('usage');
     const i = this.addRow(e, keys);
     const started = this.requestTs.get(e.step);
-    if (i !== undefined && started !== undefined)
-      this.entries[i - this.base]!.durationMs = Math.max(0, e.ts - started);
+    const row = i === undefined ? undefined : this.row(i);
+    if (row && started !== undefined) row.entry.durationMs = Math.max(0, e.ts - started);
     this.requestTs.delete(e.step);
     return 'done';
   }
@@ -609,15 +639,16 @@ export class SessionModel {
     }
     if (e.type !== 'tool_result') return undefined;
     const i = this.openCalls.get(e.callId);
-    const row = i === undefined ? undefined : this.row(i, true);
-    if (i === undefined || !row) return 'row'; // a result without its call: a row of its own
+    if (i === undefined) return 'row'; // a result without its call: a row of its own
     this.openCalls.delete(e.callId);
+    updated.add(i);
+    const row = this.row(i, true);
+    if (!row) return 'done'; // a skimmed row, or the log cannot be read
     this.endLive(i, updated);
     row.entry.state = e.ok ? 'ok' : 'failed';
     row.entry.durationMs = e.durationMs;
     row.seqs.push(e.seq);
     this.memory.put(e.seq, e);
-    updated.add(i);
     return 'done';
   }
 

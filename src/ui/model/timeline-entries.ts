@@ -163,6 +163,41 @@ function agentRow(e: AgentEvent): RowBody | undefined {
   }
 }
 
+/** Event types that start no row of their own (tool results with a call join their call's row). */
+const ROWLESS = new Set<string>(['model_request', 'edit_withdrawn', 'grade_leaf']);
+/** Every event type entryFor() knows. */
+const KNOWN = new Set<string>([
+  'session_started',
+  'status',
+  'stage',
+  'sandbox_recreated',
+  'rewind',
+  'error',
+  'end',
+  'model_response',
+  'tool_call',
+  'tool_result',
+  'user_message',
+  'plan',
+  'reminder',
+  'split',
+  'edit_proposed',
+  'edit_decided',
+  'checkpoint',
+  'job_started',
+  'job_ended',
+  'final_run_started',
+  'final_run',
+  'blacklist_finding',
+  'early_end_check',
+  'grade',
+]);
+
+/** Whether entryFor(e) makes a row, without making it (a long log's older rows are counted only). */
+export function startsRow(e: AgentEvent): boolean {
+  return KNOWN.has(e.type) && !ROWLESS.has(e.type);
+}
+
 /** Proposed edits, decisions on them, and the files recorded per step. */
 function editRow(e: AgentEvent): RowBody | undefined {
   switch (e.type) {
