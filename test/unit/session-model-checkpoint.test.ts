@@ -14,6 +14,7 @@ import type { AgentEvent, AgentEventBody } from '../../src/events/events';
 import { EventLog } from '../../src/session';
 import { EngineLink } from '../../src/ui/model/engine-link';
 import {
+  foldLog,
   logSource,
   MODEL_CHECKPOINT_FILE,
   readModelCheckpoint,
@@ -65,13 +66,13 @@ function step(i: number, open = false): AgentEventBody[] {
  * jobs, a plan, a window split, a rewind, a crash and resume, early-end checks, the final run and
  * the grade. More than 256 rows, so that the older rows span several chunks.
  */
-function session(): AgentEventBody[] {
+function session(steps = 300): AgentEventBody[] {
   const out: AgentEventBody[] = [
     start,
     { type: 'status', status: 'running' },
     { type: 'stage', stage: 'reproduce' },
   ];
-  for (let i = 1; i <= 300; i++) {
+  for (let i = 1; i <= steps; i++) {
     out.push(...step(i));
     if (i % 3 === 0) out.push({ type: 'checkpoint', step: i, commit: `abcdef${i}` });
     if (i === 50) out.push({ type: 'reminder', step: i, text: 'half the time is gone', activeMs: 1_800_000 });
@@ -296,6 +297,40 @@ test('a first follow skims the older events (rows counted, not made) and shows t
       again.restore(got.checkpoint()!, logSource(dir));
       await assertSame(again, want, `checkpoint of a skimmed model (${cut})`);
     }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('Sessions › Open and a follow fold a long log the fast way: from a checkpoint, else the older events skimmed', async () => {
+  const { dir, events } = writeLog(session(700));
+  try {
+    assert.ok(events.length > 2500, 'longer than the events whose rows are made at once');
+    const want = full(events);
+    const used: string[] = [];
+    const spied = () => {
+      const m = new SessionModel();
+      const { skim, restore } = { skim: m.skim.bind(m), restore: m.restore.bind(m) };
+      m.skim = (ev, src) => {
+        used.push('skim');
+        skim(ev, src);
+      };
+      m.restore = (core, src) => {
+        used.push(`restore ${core.seq}`);
+        restore(core, src);
+      };
+      return m;
+    };
+    const skimmed = spied();
+    const log = EventLog.open(dir);
+    foldLog(skimmed, log);
+    await assertSame(skimmed, want, 'no checkpoint');
+    assert.ok(writeModelCheckpoint(dir, full(events.slice(0, 1000)).checkpoint()!));
+    const restored = spied();
+    foldLog(restored, log);
+    await assertSame(restored, want, 'from a checkpoint');
+    assert.deepEqual(used, ['skim', 'restore 999']);
+    log.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -16,27 +16,19 @@ import type {
 } from '../../engine/control';
 import type { AgentEvent } from '../../events/events';
 import { EventLog, readControlInfo } from '../../session';
-import { logSource, readModelCheckpoint, writeModelCheckpoint } from './model-checkpoint';
-import type { EventSource, ModelCore } from './session-model';
+import { foldLog, type LogModel, writeModelCheckpoint } from './model-checkpoint';
+import type { ModelCore } from './session-model';
 
 /** What the link feeds (SessionModel fits). */
-export interface FollowModel {
-  reset(): void;
-  applyAll(events: Iterable<AgentEvent>): void;
-  /** A model that can start from a checkpoint (model-checkpoint.ts) and write one. */
-  restore?(core: ModelCore, source: EventSource): void;
+export interface FollowModel extends LogModel {
+  /** The model now, to write as a checkpoint (model-checkpoint.ts). */
   checkpoint?(): ModelCore | undefined;
-  setSource?(source: EventSource): void;
-  /** Fold events without making their timeline rows (made from `source` when shown). */
-  skim?(events: Iterable<AgentEvent>, source: EventSource): void;
 }
 
 /** Events folded since the last checkpoint after which a window writes a new one while it follows. */
 const CHECKPOINT_EVERY = 2000;
 /** Fewer new events than this are not worth a new checkpoint. */
 const CHECKPOINT_MIN = 64;
-/** Without a checkpoint, the newest events whose rows are made at once; the older ones are skimmed. */
-const TAIL_EVENTS = 2000;
 
 export interface EngineLinkHooks {
   /** Progress messages of the engine (container build, retries, grading) that are not events. */
@@ -115,25 +107,18 @@ export class EngineLink {
       hooks.onClosed?.(link, link.ended);
     });
 
-    model.reset();
     const log = EventLog.open(dir, {
       mode: 'read',
       ...(hooks.onWarning ? { onWarning: hooks.onWarning } : {}),
     });
     try {
-      // The fold up to a checkpoint a window wrote earlier, then only the events after it.
-      const core = model.restore ? readModelCheckpoint(dir, log) : undefined;
-      if (core && model.restore) {
-        model.restore(core, logSource(dir));
-        link.lastSeq = core.seq;
-        link.checkpointSeq = core.seq;
-      } else {
-        model.setSource?.(logSource(dir));
-        // No window left a checkpoint: the whole log is folded, the older rows made when shown.
-        const skimTo = log.durableCount - TAIL_EVENTS;
-        if (skimTo > 0) link.take(model, log.iterate(0, skimTo), (m, it) => m.skim?.(it, logSource(dir)));
-      }
-      link.take(model, log.iterate(link.lastSeq + 1));
+      foldLog(model, log, {
+        restored: (core) => {
+          link.lastSeq = core.seq;
+          link.checkpointSeq = core.seq;
+        },
+        seen: (events) => link.seen(events),
+      });
       link.noteBoundary(); // the end of the log is the end of a step
     } finally {
       log.close();
@@ -178,23 +163,21 @@ export class EngineLink {
   }
 
   /** Apply the events not seen yet, in one batch. */
-  private take(
-    model: FollowModel,
-    events: Iterable<AgentEvent>,
-    fold = (m: FollowModel, it: Iterable<AgentEvent>) => m.applyAll(it),
-  ): void {
+  private take(model: FollowModel, events: Iterable<AgentEvent>): void {
+    model.applyAll(this.seen(events));
+  }
+
+  /** The events not seen yet (seq numbers drop the overlap of the log and the engine's events). */
+  private seen(events: Iterable<AgentEvent>): Iterable<AgentEvent> {
     const self = this;
-    fold(
-      model,
-      (function* () {
-        for (const e of events) {
-          if (e.seq <= self.lastSeq) continue;
-          self.lastSeq = e.seq;
-          if (e.type === 'end') self.ended = true;
-          yield e;
-        }
-      })(),
-    );
+    return (function* () {
+      for (const e of events) {
+        if (e.seq <= self.lastSeq) continue;
+        self.lastSeq = e.seq;
+        if (e.type === 'end') self.ended = true;
+        yield e;
+      }
+    })();
   }
 
   get isOpen(): boolean {

@@ -11,6 +11,51 @@ import type { AgentEvent } from '../../events/events';
 import { EventLog } from '../../session';
 import type { EventSource, ModelCore } from './session-model';
 
+/** A model a session's log is folded into (SessionModel fits; the optional parts make it fast). */
+export interface LogModel {
+  reset(): void;
+  applyAll(events: Iterable<AgentEvent>): void;
+  /** Start from a checkpoint; the rows before it are read from `source` when shown. */
+  restore?(core: ModelCore, source: EventSource): void;
+  /** Where rows and details no longer in memory are read from. */
+  setSource?(source: EventSource): void;
+  /** Fold events without making their timeline rows (made from `source` when shown). */
+  skim?(events: Iterable<AgentEvent>, source: EventSource): void;
+}
+
+/** Without a checkpoint, the newest events whose rows are made at once; the older ones are skimmed. */
+const TAIL_EVENTS = 2000;
+
+/**
+ * Fold the log of a session into `model` (reset first): from the checkpoint a window left when it is
+ * still true of the log, then the events after it; else the whole log, the older events skimmed.
+ * `seen` sees every event folded (a follow drops the ones the engine sends again).
+ */
+export function foldLog(
+  model: LogModel,
+  log: EventLog,
+  hooks: { restored?(core: ModelCore): void; seen?(events: Iterable<AgentEvent>): Iterable<AgentEvent> } = {},
+): void {
+  const seen = hooks.seen ?? ((it: Iterable<AgentEvent>) => it);
+  const source = logSource(log.dir);
+  model.reset();
+  const core = model.restore ? readModelCheckpoint(log.dir, log) : undefined;
+  let from = 0;
+  if (core && model.restore) {
+    model.restore(core, source);
+    hooks.restored?.(core);
+    from = core.seq + 1;
+  } else {
+    model.setSource?.(source);
+    const skimTo = log.durableCount - TAIL_EVENTS;
+    if (model.skim && skimTo > 0) {
+      model.skim(seen(log.iterate(0, skimTo)), source);
+      from = skimTo;
+    }
+  }
+  model.applyAll(seen(log.iterate(from)));
+}
+
 export const MODEL_CHECKPOINT_FILE = 'view-model.json';
 const VERSION = 1;
 
