@@ -165,7 +165,7 @@ export class SessionModel {
       calls: [...this.openCalls],
       requests: [...this.requestTs],
       finalRow: this.finalRow ?? null,
-      anchors: this.anchors,
+      anchors: [...this.anchors], // a copy: the fold goes on adding to them
     };
   }
 
@@ -190,7 +190,7 @@ export class SessionModel {
     this.lastSeq = core.seq;
     this.baseSeq = core.seq;
     this.lastTs = core.ts;
-    this.anchors = [...core.anchors];
+    this.anchors = core.anchors.filter((a) => a.row < core.rows);
     this.tree.load(core.tree);
     this.openCalls = new Map(core.calls);
     this.requestTs = new Map(core.requests);
@@ -229,6 +229,7 @@ export class SessionModel {
     this.anchors = [];
     this.pinned.clear();
     this.chunks.clear();
+    this.source = undefined; // another session's log
     this.tree.clear();
     this.openCalls.clear();
     this.requestTs.clear();
@@ -430,7 +431,7 @@ export class SessionModel {
     const hit = this.chunks.get(k);
     if (hit) return hit;
     const anchor = this.anchors[k];
-    if (!anchor || !this.source) return undefined;
+    if (!anchor || anchor.row !== k * ANCHOR_EVERY || !this.source) return undefined;
     let rows: Row[];
     try {
       rows = rebuildRows(
@@ -511,7 +512,9 @@ export class SessionModel {
   private foldStart(e: Extract<AgentEvent, { type: 'session_started' }>, keys: Set<StateKey>): Folded {
     const network = this.state.network;
     const cap = this.state.usage.spendCapUsd;
+    const source = this.source; // the same log
     this.reset();
+    this.source = source;
     this.lastSeq = e.seq;
     this.lastTs = e.ts;
     const t = this.state;

@@ -9,19 +9,19 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { type ControlHandlers, ControlServer } from '../../src/engine/control';
-import type { AgentEvent, AgentEventBody } from '../../src/events/events';
-import { EventLog } from '../../src/session';
-import { EngineLink } from '../../src/ui/model/engine-link';
+import { type ControlHandlers, ControlServer } from '../../../../src/engine/control';
+import type { AgentEvent, AgentEventBody } from '../../../../src/events/events';
+import { EventLog } from '../../../../src/session';
+import { EngineLink } from '../../../../src/ui/model/engine-link';
 import {
   foldLog,
   logSource,
   MODEL_CHECKPOINT_FILE,
   readModelCheckpoint,
   writeModelCheckpoint,
-} from '../../src/ui/model/model-checkpoint';
-import { SessionModel } from '../../src/ui/model/session-model';
-import { entryFor, startsRow } from '../../src/ui/model/timeline-entries';
+} from '../../../../src/ui/model/model-checkpoint';
+import { SessionModel } from '../../../../src/ui/model/session-model';
+import { entryFor, startsRow } from '../../../../src/ui/model/timeline-entries';
 
 const start: AgentEventBody = {
   type: 'session_started',
@@ -189,6 +189,8 @@ function restoredAt(dir: string, events: AgentEvent[], cut: number): SessionMode
   const writer = full(events.slice(0, cut + 1));
   const core = writer.checkpoint();
   assert.ok(core);
+  // A window keeps the checkpoint of a step's end while it folds the next step: it must not change.
+  writer.applyAll(events.slice(cut + 1));
   assert.ok(writeModelCheckpoint(dir, core), 'the checkpoint was written');
   const log = EventLog.open(dir);
   const read = readModelCheckpoint(dir, log);
@@ -256,6 +258,36 @@ test('a model started from a checkpoint equals a fold of the whole log (cuts bef
       const got = restoredAt(dir, events, cut);
       got.applyAll(events.slice(cut + 1));
       await assertSame(got, want, `cut after seq ${cut} (${events[cut]!.type})`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('windows one after the other, each from the checkpoint the one before left, while the session goes on', async () => {
+  const { dir, events } = writeLog(session());
+  try {
+    const want = full(events);
+    const cuts = [200, 700, 1100, events.length - 1];
+    let model = full(events.slice(0, cuts[0]! + 1));
+    for (const [k, cut] of cuts.entries()) {
+      const core = model.checkpoint()!;
+      const next = cuts[k + 1];
+      if (next !== undefined) model.applyAll(events.slice(cut + 1, next + 1)); // this window goes on
+      assert.ok(writeModelCheckpoint(dir, core));
+      const log = EventLog.open(dir);
+      const read = readModelCheckpoint(dir, log)!;
+      log.close();
+      const restored = new SessionModel();
+      restored.restore(read, logSource(dir));
+      restored.applyAll(events.slice(cut + 1));
+      await assertSame(restored, want, `window ${k + 1}`);
+      if (next !== undefined) {
+        // The next window is this one restored, up to where the session got meanwhile.
+        model = new SessionModel();
+        model.restore(read, logSource(dir));
+        model.applyAll(events.slice(cut + 1, next + 1));
+      }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
