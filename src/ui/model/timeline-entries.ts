@@ -183,6 +183,7 @@ const KNOWN = new Set<string>([
   'split',
   'edit_proposed',
   'edit_decided',
+  'approval_changed',
   'checkpoint',
   'job_started',
   'job_ended',
