@@ -324,7 +324,12 @@ async function reproduceRun(
     return exitCode;
   };
   try {
-    const { result, score, reportPath, findings } = await run.run();
+    let { result, score, reportPath, findings } = await run.run();
+    // A client asked for a rewind: the run stopped at its step boundary; it goes on from the new point.
+    while (control.rewindDue && result.status === 'stopped' && result.reason === 'interrupted') {
+      run = await control.rewindNow(run, settings.dockerHost);
+      ({ result, score, reportPath, findings } = await run.run());
+    }
     progress.done();
     summary.status = result.status;
     summary.reason = result.reason;

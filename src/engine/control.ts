@@ -20,9 +20,10 @@ import {
   SocketMessageWriter,
 } from 'vscode-jsonrpc/node';
 import type { LiveMessage } from '../agent/live';
-import type { AgentEvent } from '../events/events';
+import type { AgentEvent, RewindMode } from '../events/events';
 import { CONTROL_FILE, type ControlInfo, readControlInfo } from '../session/control-file';
 import { writeFileAtomic } from '../session/fsutil';
+import type { RewindOutcome } from './rewind';
 
 export { CONTROL_FILE, type ControlInfo, readControlInfo } from '../session/control-file';
 
@@ -57,6 +58,8 @@ const stop = new RequestType<{ mode: StopMode }, ControlStatus, void>('klong/sto
 const say = new RequestType<{ text: string }, ControlStatus, void>('klong/say');
 const events = new RequestType<{ from: number }, AgentEvent[], void>('klong/events');
 const decide = new RequestType<EditDecision, DecisionResult, void>('klong/decide');
+/** Rewind at the next step boundary; answered once the rewind is done (the agent then goes on). */
+const rewind = new RequestType<RewindAsk, RewindOutcome, void>('klong/rewind');
 /** Engine → client: a question only the user can answer (the first client to answer decides). */
 const ask = new RequestType<Question, Answer, void>('klong/ask');
 const eventNote = new NotificationType<AgentEvent>('klong/event');
@@ -68,6 +71,11 @@ export interface EditDecision {
   path: string;
   decision: 'accept' | 'reject';
   reason?: string;
+}
+
+export interface RewindAsk {
+  step: number;
+  mode: RewindMode;
 }
 
 export interface DecisionResult {
@@ -104,6 +112,8 @@ export interface ControlHandlers {
   events?(from: number): AgentEvent[];
   /** Accept or reject a proposal (review and ask-each modes). */
   decide?(d: EditDecision): Promise<DecisionResult>;
+  /** Rewind the running session (engine/rewind.ts), as a stopped one is rewound, and go on. */
+  rewind?(r: RewindAsk): Promise<RewindOutcome>;
 }
 
 /** Most events one `klong/events` answer carries (a step is far fewer; older ones are on disk). */
@@ -188,6 +198,13 @@ export class ControlServer {
         decision: p.decision,
         ...(typeof p.reason === 'string' && p.reason ? { reason: p.reason } : {}),
       });
+    });
+    conn.onRequest(rewind, (p) => {
+      if (!h.rewind) throw new Error('rewind: this engine cannot rewind a running session; stop it first.');
+      const mode = p?.mode ?? 'both';
+      if (!Number.isInteger(p?.step) || p.step < 0 || !['code', 'conversation', 'both'].includes(mode))
+        throw new Error('rewind: give a step (0 or more) and a mode (code, conversation or both).');
+      return h.rewind({ step: p.step, mode });
     });
     const drop = () => {
       if (!this.clients.delete(conn)) return;
@@ -316,6 +333,16 @@ export class ControlClient {
   /** Accept or reject a proposal; the engine writes the user's files. */
   decide(d: EditDecision): Promise<DecisionResult> {
     return this.conn.sendRequest(decide, d);
+  }
+  /** Rewind the session; resolves once it is done and the agent goes on from there. */
+  rewind(r: RewindAsk): Promise<RewindOutcome> {
+    // It waits for the agent's step boundary: an engine that dies meanwhile must not leave it hanging.
+    const gone = new Promise<never>((_, fail) =>
+      this.conn.onClose(() =>
+        fail(new Error('The engine closed the connection before the rewind was done.')),
+      ),
+    );
+    return Promise.race([this.conn.sendRequest(rewind, r), gone]);
   }
   /** Answer the engine's questions (spend cap, ask-each edits). */
   onAsk(f: (q: Question) => Promise<Answer>): void {

@@ -13,7 +13,9 @@ import type {
   EditDecision,
   EngineMessage,
   Question,
+  RewindAsk,
 } from '../../engine/control';
+import type { RewindOutcome } from '../../engine/rewind';
 import type { AgentEvent } from '../../events/events';
 import { EventLog, readControlInfo } from '../../session';
 
@@ -144,6 +146,10 @@ export class EngineLink {
   }
   decide(d: EditDecision): Promise<DecisionResult> {
     return this.client.decide(d);
+  }
+  /** Rewind the running session; the engine does it at the agent's next step and goes on. */
+  rewind(r: RewindAsk): Promise<RewindOutcome> {
+    return this.client.rewind(r);
   }
 
   /** Stop following (the engine goes on). */
