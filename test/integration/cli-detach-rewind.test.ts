@@ -118,7 +118,13 @@ describe('rewind and messages of a running engine', { skip }, () => {
     client.dispose();
     assert.equal(sessionEvents(s.stateDir, s.sessionId).filter((e) => e.type === 'rewind').length, 0);
 
-    const server2 = await cleanup.modelServer(rewindScript('0', seen), { apiKey: 'sk-test' });
+    const server2 = await cleanup.modelServer(
+      (req) =>
+        /^one\n/.test(lastObservation(req))
+          ? tools(call('end_task', { summary: 'continued after the rewind' }))
+          : tools(call('bash', { command: 'cat a.txt; ls' })),
+      { apiKey: 'sk-test' },
+    );
     const r = await runCli([...resumeArgs(s, server2.url), '--no-final-run'], { killAfterMs: 180_000 });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /Rewound to step 1 as asked before the engine stopped/);
