@@ -18,7 +18,7 @@ import { openJobLog, refreshJobTails } from './job-logs';
 import { EngineLink } from './model/engine-link';
 import { gradesOf } from './model/rubric-view';
 import { ModelEndpoint } from './model-endpoint';
-import { notifyError } from './notify';
+import { notifyError, requireTrust } from './notify';
 import { pickPaper } from './paper-picker';
 import type { KlongUi } from './register';
 import { runSettings } from './run-settings';
@@ -339,14 +339,9 @@ export class ReproduceController implements vscode.Disposable {
   }
 
   async reproduce(uri?: vscode.Uri): Promise<void> {
-    if (!vscode.workspace.isTrusted) {
-      const choice = await vscode.window.showErrorMessage(
-        'KLong runs an agent and its commands in a container built from this workspace, so it only starts in a trusted workspace.',
-        'Manage Workspace Trust',
-      );
-      if (choice) await vscode.commands.executeCommand('workbench.trust.manage');
-      return;
-    }
+    const untrusted =
+      'KLong runs an agent and its commands in a container built from this workspace, so it only starts in a trusted workspace.';
+    if (!(await requireTrust(untrusted))) return;
     const folder = this.folder();
     if (!folder) {
       void vscode.window.showErrorMessage(
