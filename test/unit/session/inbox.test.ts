@@ -8,9 +8,9 @@ import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { InboxReader } from '../../src/engine/inbox';
-import type { AgentEvent } from '../../src/events/events';
-import { appendInbox, INBOX_FILE, readInbox } from '../../src/session';
+import { InboxReader } from '../../../src/engine/inbox';
+import type { AgentEvent } from '../../../src/events/events';
+import { appendInbox, INBOX_FILE, readInbox } from '../../../src/session';
 
 const root = mkdtempSync(join(tmpdir(), 'klong-inbox-'));
 after(() => rmSync(root, { recursive: true, force: true }));
