@@ -42,7 +42,7 @@ export class AgentSession {
   private stopMode: 'end' | 'interrupt' | undefined;
   private readonly stopCtrl = new AbortController();
   private requestCtrl: AbortController | undefined;
-  private readonly inbox: string[] = [];
+  private readonly inbox: { text: string; inbox?: string }[] = [];
   private spendCap: SpendCap;
 
   constructor(
@@ -112,8 +112,9 @@ export class AgentSession {
   }
 
   /** A message for the agent, delivered before its next request (e.g. "user rejected edit to X: ..."). */
-  injectUserMessage(text: string): void {
-    this.inbox.push(text);
+  /** `inbox`: the id of the session folder's inbox line it came from (logged, so it is handed once). */
+  injectUserMessage(text: string, inbox?: string): void {
+    this.inbox.push(inbox ? { text, inbox } : { text });
   }
 
   /** Pause at once: an in-flight model request is abandoned and redone after resume(). */
@@ -213,7 +214,7 @@ export class AgentSession {
         const step = this.state.step + 1;
         const stage = budget.stageChange();
         if (stage) this.emit({ type: 'stage', stage: stage.stage });
-        for (const text of this.inbox.splice(0)) this.emit({ type: 'user_message', text });
+        for (const m of this.inbox.splice(0)) this.emit({ type: 'user_message', ...m });
         const reminder = budget.wrapUp() ?? budget.reminder(step);
         if (reminder) this.emit({ type: 'reminder', step, text: reminder, activeMs: budget.activeMs() });
 

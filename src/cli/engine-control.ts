@@ -2,10 +2,12 @@
  * The engine's end of the control channel in `klong reproduce`: clients' commands reach the run,
  * the run's events and messages reach the clients. Commands that come while the container is still
  * being built wait for the run (a stop stops it as soon as it exists, messages go to its first step).
+ * Messages go through the session folder's inbox (durable, handed once), and a rewind is written
+ * down before it is done (engine/rewind.ts), so a killed engine loses neither.
  */
-
+import { dirname } from 'node:path';
 import type { LiveMessage } from '../agent/live';
-import { fromUser } from '../agent/prompt';
+import { checkRewind, foldHistory } from '../agent/rewind';
 import {
   type Answer,
   type ControlHandlers,
@@ -14,11 +16,17 @@ import {
   type EngineState,
   EVENTS_PAGE,
   type Question,
+  type RewindAsk,
   type StopMode,
 } from '../engine/control';
+import { InboxReader } from '../engine/inbox';
 import type { Reproduction } from '../engine/reproduction';
+import { finishPendingRewind, type RewindOutcome, requestRewind } from '../engine/rewind';
 import type { AgentEvent } from '../events/events';
-import type { LiveSession, SessionSummary } from '../session';
+import { appendInbox, EventLog, type LiveSession, type SessionSummary } from '../session';
+
+/** How often the inbox is looked at for messages written without the channel (a client that raced the start). */
+const INBOX_POLL_MS = 1000;
 
 export class EngineControl {
   private server: ControlServer | undefined;
@@ -26,7 +34,14 @@ export class EngineControl {
   private run: Reproduction | undefined;
   private stopping: StopMode | undefined;
   private ended = false;
-  private readonly early: string[] = [];
+  private inbox: InboxReader | undefined;
+  /** Messages given while the run is being set up (in the inbox; handed at its first step). */
+  private queued = 0;
+  private inboxPoll: ReturnType<typeof setInterval> | undefined;
+  /** A rewind asked over the channel: the run stops at its step boundary, then `rewindNow`. */
+  private rewinding:
+    | { ask: RewindAsk; paused: boolean; done: (o: RewindOutcome) => void; fail: (e: unknown) => void }
+    | undefined;
   /** Aborted when the session stops: a question waiting for a client gives up. */
   private readonly stopped = new AbortController();
 
@@ -54,6 +69,7 @@ export class EngineControl {
   /** Serve the session's control channel; the session runs on without it if the socket cannot be made. */
   async open(live: LiveSession): Promise<void> {
     this.live = live;
+    if (this.server) return; // reopened after a rewind: the same channel goes on
     try {
       this.server = await ControlServer.listen(live.dir, this.handlers());
     } catch (err) {
@@ -66,8 +82,68 @@ export class EngineControl {
   /** The run exists: hand it what came while it was being set up. */
   attach(run: Reproduction): void {
     this.run = run;
-    for (const text of this.early.splice(0)) run.agent.injectUserMessage(fromUser(text));
+    const log = run.live.log;
+    this.inbox = new InboxReader(
+      run.live.dir,
+      () => log.iterate(0, log.count),
+      (text, id) => run.agent.injectUserMessage(text, id),
+    );
+    this.inbox.take();
+    this.queued = 0;
+    this.inboxPoll ??= setInterval(() => {
+      try {
+        this.inbox?.take();
+      } catch (err) {
+        this.warn(`Could not read the session's inbox: ${(err as Error).message}`);
+      }
+    }, INBOX_POLL_MS);
+    this.inboxPoll.unref();
     if (this.stopping) run.stop(this.stopping);
+  }
+
+  /** The run ended because a client asked for a rewind (not a stop or Ctrl-C). */
+  get rewindDue(): boolean {
+    return !!this.rewinding && !this.stopping;
+  }
+
+  /**
+   * The rewind a client asked for, once the run has stopped at its step boundary: done as for a
+   * stopped session (engine/rewind.ts), its events sent to every client, then the session opened
+   * again from the new point (paused if it was) and returned.
+   */
+  async rewindNow(run: Reproduction, dockerHost?: string): Promise<Reproduction> {
+    const r = this.rewinding!;
+    this.rewinding = undefined;
+    this.run = undefined;
+    this.inbox = undefined;
+    const dir = run.live.dir;
+    const from = run.live.log.count;
+    await run.dispose();
+    let outcome: RewindOutcome | undefined;
+    let failure: unknown;
+    try {
+      outcome = await finishPendingRewind({
+        stateDir: dirname(dir),
+        sessionId: run.sessionId,
+        ...(dockerHost ? { dockerHost } : {}),
+      });
+    } catch (err) {
+      failure = err;
+      this.message('warning', `The rewind failed: ${(err as Error).message}`);
+    }
+    // The rewind's events to every client before the answer, so the asker sees them first.
+    const log = EventLog.open(dir, { mode: 'read' });
+    try {
+      for (const e of log.iterate(from)) this.event(e);
+    } finally {
+      log.close();
+    }
+    if (failure) r.fail(failure);
+    else r.done(outcome ?? { fromStep: -1, toStep: r.ask.step, mode: r.ask.mode, changedFiles: 0 });
+    const next = await run.reopen();
+    this.attach(next);
+    if (r.paused) next.pause();
+    return next;
   }
 
   event(e: AgentEvent): void {
@@ -85,6 +161,9 @@ export class EngineControl {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.inboxPoll);
+    this.rewinding?.fail(new Error('The session stopped before the rewind.'));
+    this.rewinding = undefined;
     const s = this.server;
     this.server = undefined;
     await s?.close();
@@ -106,7 +185,7 @@ export class EngineControl {
         step: this.run?.agent.step ?? 0,
         activeMs: this.run?.budget.activeMs() ?? this.live?.summary.activeMs ?? 0,
         budgetMs: this.live?.summary.budgetMs || this.budgetMs,
-        queuedMessages: this.early.length,
+        queuedMessages: this.run ? 0 : this.queued,
         ...(this.run ? { approval: this.run.queue.mode } : {}),
         ...(this.live ? { usage: usageOf(this.live.summary) } : {}),
       }),
@@ -160,9 +239,26 @@ export class EngineControl {
         if (!this.run) throw new Error('The session is still starting: set the approval mode when it runs.');
         this.run.queue.setMode(mode);
       },
+      // Durable first: a message the engine acknowledged survives its crash and reaches the agent once.
       say: (text) => {
-        if (this.run) this.run.agent.injectUserMessage(fromUser(text));
-        else this.early.push(text);
+        if (!this.live) throw new Error('The session is still starting: try again in a moment.');
+        appendInbox(this.live.dir, text);
+        if (this.inbox) this.inbox.take();
+        else this.queued++;
+      },
+      rewind: (ask) => {
+        const run = this.run;
+        if (!run || !this.live)
+          throw new Error('The session is still starting: it has no steps to rewind to yet.');
+        if (this.stopping) throw new Error('The session is stopping: rewind it once it has stopped.');
+        if (this.rewinding) throw new Error('A rewind is already under way.');
+        const log = this.live.log;
+        checkRewind(foldHistory(log.iterate(0, log.count)), ask.step, ask.mode); // a bad step fails here
+        requestRewind(this.live.dir, { toStep: ask.step, mode: ask.mode, afterEvents: log.count });
+        return new Promise<RewindOutcome>((done, fail) => {
+          this.rewinding = { ask, paused: run.agent.isPaused, done, fail };
+          run.stop('interrupt');
+        });
       },
     };
   }

@@ -138,7 +138,7 @@ async function reproduceRun(
   const settings = runSettings(o, approval);
   const view: View = {};
   const control = new EngineControl(settings.budgetMs, (m) => say(`warning: ${m}`), !!o.waitForClient);
-  const run = await openReproduction({ o, settings, from, io, say, control, view });
+  let run = await openReproduction({ o, settings, from, io, say, control, view });
   const workspaceDir = run.workspace;
   const sessionId = run.sessionId;
   const resumeHint = `klong reproduce --resume ${sessionId} --state-dir ${o.stateDir}`;
@@ -162,7 +162,16 @@ async function reproduceRun(
   });
   let removeContainer = false;
   try {
-    const outcome = await run.run();
+    let outcome = await run.run();
+    // A client asked for a rewind: the run stopped at its step boundary; it goes on from the new point.
+    while (
+      control.rewindDue &&
+      outcome.result.status === 'stopped' &&
+      outcome.result.reason === 'interrupted'
+    ) {
+      run = await control.rewindNow(run, settings.dockerHost);
+      outcome = await run.run();
+    }
     progress.done();
     const summary = summaryOf(run, outcome, resumeHint);
     await reportPending(run, summary, say);

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { ControlClient, type ControlStatus, readControlInfo } from '../engine/control';
 import type { AgentEvent } from '../events/events';
 import { spawnEngine } from '../sandbox/child-env';
-import { FILES, newSessionId, readFrom, SessionStore } from '../session';
+import { appendInbox, FILES, newSessionId, readFrom, SessionStore } from '../session';
 import { defaultStateDir, parseCommandArgs } from './args';
 import { ProgressLine } from './progress';
 import { CliError, type CliIO } from './reproduce';
@@ -46,7 +46,8 @@ ${what}`;
 const SAY_USAGE = `Usage: klong say SESSION TEXT… [--state-dir D]
 
 Sends a message to the agent of a running session. It reaches the agent at its next step (never in
-the middle of a command) and shows in the timeline like any other event.`;
+the middle of a command) and shows in the timeline like any other event. A session that is still
+starting or stopped keeps it (inbox.jsonl in its folder) for its first step when it runs.`;
 
 const ATTACH_USAGE = `Usage: klong attach SESSION [--state-dir D]
 
@@ -97,6 +98,7 @@ export async function steerCommand(
   const text = a.rest.join(' ').trim();
   if (cmd === 'say' && !text) throw new CliError(`klong say: give the message.\n\n${usage}`);
   if (cmd !== 'say' && a.rest.length) throw new CliError(`klong ${cmd}: one session at a time.\n\n${usage}`);
+  if (cmd === 'say' && !(await readControl(a.stateDir, a.id))) return sayToInbox(a.stateDir, a.id, text, io);
   const client = await connectOrExplain(a.stateDir, a.id);
   try {
     const s =
@@ -118,6 +120,37 @@ export async function steerCommand(
   } finally {
     client.dispose();
   }
+}
+
+async function readControl(stateDir: string, id: string): Promise<boolean> {
+  const c = await ControlClient.connect(sessionDir(stateDir, id));
+  c?.dispose();
+  return !!c;
+}
+
+/**
+ * `klong say` with no engine serving the session (still starting, or stopped): the message waits
+ * in the session folder's inbox, and the engine hands it to the agent at its first step. An ended
+ * session takes no more messages.
+ */
+function sayToInbox(stateDir: string, id: string, text: string, io: CliIO): number {
+  const store = new SessionStore(resolve(stateDir));
+  const entry = store.get(id);
+  if (!entry || entry.status === 'done' || entry.status === 'failed') {
+    throw new CliError(
+      `Session ${id} is not running (it ended). Resume it with: klong reproduce --resume ${id}${
+        stateDir === defaultStateDir() ? '' : ` --state-dir ${stateDir}`
+      } [--detach]`,
+      1,
+    );
+  }
+  appendInbox(store.dirOf(id), text);
+  io.out.write(
+    entry.lock === 'held'
+      ? `Message kept: session ${id} is starting; the agent reads it at its first step.\n`
+      : `Message kept: session ${id} is not running; the agent reads it when it resumes (klong reproduce --resume ${id}).\n`,
+  );
+  return 0;
 }
 
 /** `klong attach SESSION`: the end of the log, then live events until the engine ends or Ctrl-C. */

@@ -1,10 +1,12 @@
-/** `klong rewind` and `klong diff`: a stopped session's step history (history.git in its folder). */
+/** `klong rewind` and `klong diff`: a session's step history (history.git in its folder); a running one is rewound by its engine. */
+import type { RewindMode } from '../events/events';
 import { defaultStateDir, parseCommandArgs } from './args';
 import { CliError, type CliIO } from './reproduce';
 
 const REWIND_USAGE = `Usage: klong rewind SESSION --to STEP [--code | --conversation] [--state-dir D]
 
-Goes back to the state after step STEP (0 = before the first step). The session must not be running.
+Goes back to the state after step STEP (0 = before the first step). A running session is rewound
+by its engine at the agent's next step, and the agent goes on from there.
   --code           Only the files in the session's container go back (the conversation goes on)
   --conversation   Only the agent's context goes back (the files stay as they are)
   (neither)        Both
@@ -61,6 +63,10 @@ export async function rewindCommand(args: string[], io: CliIO): Promise<number> 
   const mode = a.values.code ? 'code' : a.values.conversation ? 'conversation' : 'both';
   const { rewindSession } = await import('../engine/rewind');
   const { SessionLockedError } = await import('../session');
+  const what = mode === 'both' ? 'Code and conversation' : mode === 'code' ? 'Code' : 'Conversation';
+  // A running session: its engine rewinds it at its next step boundary and goes on from there.
+  const running = await rewindRunning({ stateDir: a.stateDir, id: a.session, to, mode, what, io });
+  if (running !== undefined) return running;
   let r: Awaited<ReturnType<typeof rewindSession>>;
   try {
     r = await rewindSession({ stateDir: a.stateDir, sessionId: a.session, toStep: to, mode });
@@ -69,13 +75,48 @@ export async function rewindCommand(args: string[], io: CliIO): Promise<number> 
       throw new CliError(`${err.message} Stop it there first, then rewind.`, 1);
     throw err;
   }
-  const what = mode === 'both' ? 'Code and conversation' : mode === 'code' ? 'Code' : 'Conversation';
   io.out.write(
     `${what} of ${a.session} rewound to step ${r.toStep} (was at step ${r.fromStep}).${
       mode === 'conversation' ? '' : ` ${r.changedFiles} file(s) now differ from your workspace.`
     }\nResume with: klong reproduce --resume ${a.session}\n`,
   );
   return 0;
+}
+
+/** `klong rewind` of a session an engine drives, over its control channel; undefined: none does. */
+async function rewindRunning(o: {
+  stateDir: string;
+  id: string;
+  to: number;
+  mode: RewindMode;
+  what: string;
+  io: CliIO;
+}): Promise<number | undefined> {
+  const { id, mode, io } = o;
+  const { ControlClient } = await import('../engine/control');
+  const { SessionStore } = await import('../session');
+  const client = await ControlClient.connect(new SessionStore(o.stateDir).dirOf(id));
+  if (!client) return undefined;
+  try {
+    io.err.write(`Session ${id} is running: its engine rewinds it at the agent's next step…\n`);
+    const r = await client.rewind({ step: o.to, mode });
+    io.out.write(
+      `${o.what} of ${id} rewound to step ${r.toStep} (was at step ${r.fromStep}).${
+        mode === 'conversation' ? '' : ` ${r.changedFiles} file(s) now differ from your workspace.`
+      }\nThe agent goes on from there.\n`,
+    );
+    return 0;
+  } catch (err) {
+    const closed = /closed|disposed|ended/i.test(String((err as Error).message));
+    throw new CliError(
+      closed
+        ? `The engine of ${id} went away before the rewind was done; it is done when the session resumes: klong reproduce --resume ${id}`
+        : `klong rewind: ${(err as Error).message}`,
+      1,
+    );
+  } finally {
+    client.dispose();
+  }
 }
 
 export async function diffCommand(args: string[], io: CliIO): Promise<number> {

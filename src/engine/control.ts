@@ -23,9 +23,10 @@ import type { LiveMessage } from '../agent/live';
 import type { ConflictPolicy, Outcome } from '../edits/decide';
 import type { Proposal } from '../edits/proposal';
 import { APPROVAL_MODES, type ApprovalMode } from '../edits/queue';
-import type { AgentEvent } from '../events/events';
+import type { AgentEvent, RewindMode } from '../events/events';
 import { CONTROL_FILE, type ControlInfo, readControlInfo } from '../session/control-file';
 import { writeFileAtomic } from '../session/fsutil';
+import type { RewindOutcome } from './rewind';
 
 export { CONTROL_FILE, type ControlInfo, readControlInfo } from '../session/control-file';
 
@@ -65,6 +66,8 @@ const decide = new RequestType<EditDecision, DecisionResult, void>('klong/decide
 const proposals = new RequestType0<ProposalList, void>('klong/proposals');
 const proposal = new RequestType<{ path: string }, Proposal | null, void>('klong/proposal');
 const setApproval = new RequestType<{ mode: ApprovalMode }, ControlStatus, void>('klong/setApproval');
+/** Rewind at the next step boundary; answered once the rewind is done (the agent then goes on). */
+const rewind = new RequestType<RewindAsk, RewindOutcome, void>('klong/rewind');
 /** Engine → client: a question only the user can answer (the first client to answer decides). */
 const ask = new RequestType<Question, Answer, void>('klong/ask');
 const eventNote = new NotificationType<AgentEvent>('klong/event');
@@ -91,6 +94,11 @@ export type DecisionResult = Outcome | { status: string; message: string };
 export interface ProposalList {
   approval: ApprovalMode;
   proposals: { path: string; version: number; sensitive?: string }[];
+}
+
+export interface RewindAsk {
+  step: number;
+  mode: RewindMode;
 }
 
 /** What the engine asks the user: more spend at the cap, or an edit in ask-each mode. */
@@ -128,6 +136,8 @@ export interface ControlHandlers {
   proposal?(path: string): Proposal | null;
   /** Switch the approval mode of the running session (logged as an `approval_changed` event). */
   setApproval?(mode: ApprovalMode): void;
+  /** Rewind the running session (engine/rewind.ts), as a stopped one is rewound, and go on. */
+  rewind?(r: RewindAsk): Promise<RewindOutcome>;
 }
 
 /** Most events one `klong/events` answer carries (a step is far fewer; older ones are on disk). */
@@ -241,6 +251,13 @@ export class ControlServer {
       if (!h.setApproval) throw new Error('setApproval: this engine cannot change its approval mode.');
       if (!mode) throw new Error(`setApproval: the mode must be one of ${APPROVAL_MODES.join(', ')}.`);
       return then(() => h.setApproval?.(mode));
+    });
+    conn.onRequest(rewind, (p) => {
+      if (!h.rewind) throw new Error('rewind: this engine cannot rewind a running session; stop it first.');
+      const mode = p?.mode ?? 'both';
+      if (!Number.isInteger(p?.step) || p.step < 0 || !['code', 'conversation', 'both'].includes(mode))
+        throw new Error('rewind: give a step (0 or more) and a mode (code, conversation or both).');
+      return h.rewind({ step: p.step, mode });
     });
     const drop = () => {
       if (!this.clients.delete(conn)) return;
@@ -408,6 +425,16 @@ export class ControlClient {
   }
   setApproval(mode: ApprovalMode): Promise<ControlStatus> {
     return this.conn.sendRequest(setApproval, { mode });
+  }
+  /** Rewind the session; resolves once it is done and the agent goes on from there. */
+  rewind(r: RewindAsk): Promise<RewindOutcome> {
+    // It waits for the agent's step boundary: an engine that dies meanwhile must not leave it hanging.
+    const gone = new Promise<never>((_, fail) =>
+      this.conn.onClose(() =>
+        fail(new Error('The engine closed the connection before the rewind was done.')),
+      ),
+    );
+    return Promise.race([this.conn.sendRequest(rewind, r), gone]);
   }
   /** Answer the engine's questions (spend cap, ask-each edits). */
   onAsk(f: (q: Question) => Promise<Answer>): void {

@@ -17,5 +17,6 @@ export {
 } from '../sandbox';
 export { pruneContainers, removeSessionContainer } from './containers';
 export { ControlClient } from './control';
+export { InboxReader } from './inbox';
 export { Reproduction } from './reproduction';
 export { readHistory, rewindSession, type StepReader, stepOwnRange, stepRange, stepReader } from './rewind';

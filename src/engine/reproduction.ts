@@ -17,7 +17,7 @@ import type { ModelClient } from '../llm/types';
 import { loadRubric, type ReproductionResult, runReproduction } from '../paper';
 import type { Paper, RubricNode } from '../paper/types';
 import { checkDocker, type DockerSandbox, removeFreshContainers, runFreshContainer } from '../sandbox';
-import type { LiveSession } from '../session';
+import { type LiveSession, SessionLockedError } from '../session';
 import { type RunEnd, restoreBudget, wireAgent } from './agent-wiring';
 import type { BlacklistWatch } from './blacklist-watch';
 import { type EndCheckInfo, earlyEndCheck, lastReproduceRun } from './early-end';
@@ -25,7 +25,7 @@ import { eventSink } from './event-sink';
 import { type FinishRecord, finishRecord, lineSplitter, loadFinalRun, saveFinalRunLog } from './final-steps';
 import { gradeInSandbox, reproductionReport } from './grading';
 import { loadPaperInputs } from './paper-inputs';
-import type { HistoryKeeper } from './rewind';
+import { finishPendingRewind, type HistoryKeeper } from './rewind';
 import { ensureRubric, openSessionFiles, type SavedRun } from './session-files';
 import { openSessionSandbox, restoreHistory } from './session-sandbox';
 import type { NewSession, RunHooks, RunSettings } from './settings';
@@ -144,6 +144,18 @@ export class Reproduction {
       },
     });
 
+    if (typeof from === 'string') {
+      // A rewind its engine accepted and was killed before doing: done first, as it was asked.
+      const r = await finishPendingRewind({
+        stateDir: settings.stateDir,
+        sessionId: from,
+        ...(settings.dockerHost ? { dockerHost: settings.dockerHost } : {}),
+      }).catch((err: unknown) => {
+        if (err instanceof SessionLockedError) throw err;
+        hooks.onWarning?.(`The rewind asked before the engine stopped failed: ${(err as Error).message}`);
+      });
+      if (r) hooks.say(`Rewound to step ${r.toStep} as asked before the engine stopped.`);
+    }
     const { live, saved, paper } = await openSessionFiles(settings, from, hooks);
 
     try {
@@ -429,6 +441,11 @@ export class Reproduction {
       findings: findings.length,
     };
     return final ? { ok: final.ran && final.exitCode === 0, output: final.log } : undefined;
+  }
+
+  /** The same session opened again with the same settings and hooks (after a rewind, once disposed). */
+  reopen(): Promise<Reproduction> {
+    return Reproduction.open(this.settings, this.sessionId, this.hooks);
   }
 
   pause(): void {

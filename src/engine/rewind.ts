@@ -5,6 +5,8 @@
  * diff, review and rewind also work once the container is gone.
  */
 
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { checkRewind, foldHistory, type History, rewindNote } from '../agent/rewind';
 import type { AgentEvent, AgentEventBody, RewindMode } from '../events/events';
 import {
@@ -14,7 +16,8 @@ import {
   HostHistory,
   SandboxError,
 } from '../sandbox';
-import { EventLog, SessionStore } from '../session';
+import { EventLog, SessionLockedError, SessionStore } from '../session';
+import { writeFileAtomic } from '../session/fsutil';
 
 type Mirrorable = Pick<DockerSandbox, 'mirrorHistory' | 'baselineMoved'>;
 
@@ -235,6 +238,71 @@ export async function rewindSession(r: RewindRequest): Promise<RewindOutcome> {
     live.close();
     if (own && sandbox) await sandbox.dispose().catch(() => undefined);
   }
+}
+
+/**
+ * A rewind asked of a running session (over its control channel), written before the engine acts
+ * on it: an engine killed between the request and the rewind's events leaves it here, and the
+ * next start of the session finishes it (`finishPendingRewind`) before the agent goes on.
+ */
+export const REWIND_REQUEST = 'rewind.json';
+
+export interface PendingRewind {
+  toStep: number;
+  mode: RewindMode;
+  /** Events in the log when it was asked: a `rewind` event at or after this index means it was done. */
+  afterEvents: number;
+}
+
+export function requestRewind(sessionDir: string, r: PendingRewind): void {
+  writeFileAtomic(join(sessionDir, REWIND_REQUEST), `${JSON.stringify(r)}\n`);
+}
+
+export function pendingRewind(sessionDir: string): PendingRewind | undefined {
+  const file = join(sessionDir, REWIND_REQUEST);
+  if (!existsSync(file)) return undefined;
+  try {
+    const r = JSON.parse(readFileSync(file, 'utf8')) as PendingRewind;
+    if (Number.isInteger(r.toStep) && ['code', 'conversation', 'both'].includes(r.mode)) return r;
+  } catch {
+    // written atomically: unreadable only if edited by hand
+  }
+  rmSync(file, { force: true });
+  return undefined;
+}
+
+/**
+ * Does the rewind a session's engine accepted and did not finish (it was killed), under the
+ * session's lock; undefined when there is none or the log shows it done. The request is removed
+ * either way: a rewind that cannot be done (its step gone) must not block every later resume.
+ */
+export async function finishPendingRewind(o: {
+  stateDir: string;
+  sessionId: string;
+  dockerHost?: string;
+  sandbox?: DockerSandbox;
+}): Promise<RewindOutcome | undefined> {
+  const dir = new SessionStore(o.stateDir).dirOf(o.sessionId);
+  const p = pendingRewind(dir);
+  if (!p) return undefined;
+  const log = EventLog.open(dir, { mode: 'read' });
+  let done = false;
+  try {
+    for (const e of log.iterate(Math.min(p.afterEvents, log.durableCount), log.durableCount))
+      if (e.type === 'rewind') done = true;
+  } finally {
+    log.close();
+  }
+  const clear = () => rmSync(join(dir, REWIND_REQUEST), { force: true });
+  let out: RewindOutcome | undefined;
+  try {
+    out = done ? undefined : await rewindSession({ ...o, toStep: p.toStep, mode: p.mode });
+  } catch (err) {
+    if (!(err instanceof SessionLockedError)) clear(); // locked: its driver does it
+    throw err;
+  }
+  clear();
+  return out;
 }
 
 export interface StepRange {

@@ -61,7 +61,8 @@ export type AgentEventBody =
       output: string;
       durationMs: number;
     }
-  | { type: 'user_message'; text: string }
+  /** `inbox`: the id of the message in the session folder's inbox.jsonl it was handed from. */
+  | { type: 'user_message'; text: string; inbox?: string }
   | { type: 'plan'; items: PlanItem[] }
   | { type: 'reminder'; step: number; text: string; activeMs: number }
   | { type: 'split'; step: number; window: number; note: string; keptMessages: number }

@@ -3,6 +3,7 @@
 export { CONTROL_FILE, type ControlInfo, readControlInfo } from './control-file';
 export { type Durability, EventLog, type EventLogOptions } from './event-log';
 export { readFrom } from './fsutil';
+export { appendInbox, INBOX_FILE, type InboxMessage, readInbox } from './inbox';
 export {
   createSession,
   LiveSession,

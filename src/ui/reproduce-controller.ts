@@ -4,7 +4,7 @@
  * its proposals the edits controller.
  */
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import { raiseSpendCap } from '../agent/budget';
 import { retryText } from '../agent/live';
@@ -13,7 +13,14 @@ import type { DecideFn, UserFiles } from '../edits';
 import type { Answer, Question } from '../engine/control';
 import type { NewSession, Reproduction, RunSettings } from '../engine/reproduction';
 import { spawnEngine } from '../sandbox/child-env';
-import { newSessionId, readControlInfo, readFrom, type SessionListEntry, SessionStore } from '../session';
+import {
+  appendInbox,
+  newSessionId,
+  readControlInfo,
+  readFrom,
+  type SessionListEntry,
+  SessionStore,
+} from '../session';
 import { openJobLog, refreshJobTails } from './job-logs';
 import { EngineLink } from './model/engine-link';
 import { RemoteQueue } from './model/remote-queue';
@@ -52,6 +59,8 @@ export class ReproduceController implements vscode.Disposable {
   /** A session an engine process drives, followed over its control channel. */
   private followed: EngineLink | undefined;
   private starting = false;
+  /** The session folder of a detached engine this window started and does not follow yet. */
+  private startingDir: string | undefined;
   private ending: Promise<void> | undefined;
   private readonly endpoint: ModelEndpoint;
 
@@ -81,7 +90,7 @@ export class ReproduceController implements vscode.Disposable {
    * Follow the session in `dir` that an engine process drives: its log, then live events, in the
    * progress view; pause/resume/stop and messages go to the engine. False when no engine answers.
    */
-  async follow(dir: string): Promise<boolean> {
+  async follow(dir: string, announceRubric = false): Promise<boolean> {
     if (this.current) return false;
     if (this.followed?.isOpen && this.followed.dir === dir) {
       void this.ui.progress.reveal();
@@ -119,11 +128,50 @@ export class ReproduceController implements vscode.Disposable {
       `Following session ${link.sessionId} (its engine runs on its own; closing VS Code does not stop it).`,
     );
     void ui.progress.reveal();
+    void this.showFollowed(link, announceRubric).catch((err: unknown) =>
+      ui.log.warn(`The paper panel could not open the paper: ${(err as Error).message}`),
+    );
     return true;
   }
 
   /** The followed engine's proposals, reviewed here as in-host ones are. */
   private remote: RemoteQueue | undefined;
+
+  /**
+   * The paper panel and rubric of a followed session, as for one this window runs: from its folder
+   * (run.json, the paper cache, a generated rubric.json). A rubric the engine still writes is waited
+   * for while the window follows it; `announce` (this window started it): say so, as in-host.
+   */
+  private async showFollowed(link: EngineLink, announce: boolean): Promise<void> {
+    const { ui } = this;
+    const saved = readSavedRun(link.dir);
+    if (!saved) return;
+    const engine = await import('../engine/extension-api');
+    const paper = await engine.loadPaper(saved.paper, {
+      cacheDir: join(dirname(link.dir), 'cache', 'papers'),
+    });
+    if (this.followed !== link) return;
+    await ui.paper.show({
+      source: paper.pdfFile ?? paper.source,
+      title: paper.title,
+      sections: paper.sections,
+    });
+    let run = saved;
+    while (run.generateRubric && !run.rubric && this.followed === link && link.isOpen) {
+      await new Promise((r) => setTimeout(r, 1000));
+      run = readSavedRun(link.dir) ?? run;
+    }
+    if (!run.rubric || this.followed !== link) return;
+    const rubric = JSON.parse(readFileSync(run.rubric, 'utf8')) as Parameters<typeof ui.session.setRubric>[0];
+    ui.session.setRubric(rubric);
+    if (announce && saved.generateRubric && rubric && run.rubric.startsWith(link.dir))
+      void vscode.window
+        .showInformationMessage(
+          `KLong wrote a grading rubric from the paper (${leafCount(rubric)} requirements). Edit its JSON any time before the end; grading reads it then.`,
+          'Review rubric',
+        )
+        .then((c) => (c ? this.openRubric() : undefined));
+  }
 
   /** Stop following (the engine goes on). */
   unfollow(): void {
@@ -450,7 +498,23 @@ export class ReproduceController implements vscode.Disposable {
         )
         .then((c) => (c ? this.openRubric() : undefined));
     }
-    this.ending = this.runToEnd(run);
+    // Messages `klong say` kept for the session while nothing served it (and any it keeps now).
+    const { InboxReader } = await import('../engine/extension-api');
+    const inbox = new InboxReader(
+      run.live.dir,
+      () => run.live.log.iterate(0, run.live.log.count),
+      (t, id) => run.agent.injectUserMessage(t, id),
+    );
+    const take = () => {
+      try {
+        inbox.take();
+      } catch (err) {
+        ui.log.warn(`Could not read the session's inbox: ${(err as Error).message}`);
+      }
+    };
+    take();
+    const poll = setInterval(take, 2000);
+    this.ending = this.runToEnd(run).finally(() => clearInterval(poll));
   }
 
   /**
@@ -491,6 +555,7 @@ export class ReproduceController implements vscode.Disposable {
       exited = code;
     });
     ui.log.info(`Started the engine of session ${id} (pid ${child.pid}; output in ${logPath}).`);
+    this.startingDir = dir;
     const ready = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: 'KLong', cancellable: false },
       async (progress) => {
@@ -498,12 +563,14 @@ export class ReproduceController implements vscode.Disposable {
           const tail = readTail(logPath, from0).trim().split('\n').pop();
           if (tail) progress.report({ message: tail.slice(0, 200) });
           if (exited !== undefined) return false;
-          if (readControlInfo(dir)?.pid === child.pid && (await this.follow(dir))) return true;
+          if (readControlInfo(dir)?.pid === child.pid && (await this.follow(dir, typeof from !== 'string')))
+            return true;
           await new Promise((r) => setTimeout(r, 250));
         }
       },
     );
     this.starting = false;
+    this.startingDir = undefined;
     if (ready) return;
     const out = readTail(logPath, from0).trim();
     ui.log.error(`The engine of session ${id} exited (code ${exited}):\n${out}`);
@@ -570,7 +637,8 @@ export class ReproduceController implements vscode.Disposable {
 
   /** The rubric's JSON in an editor: generated ones live in the session folder. */
   private async openRubric(): Promise<void> {
-    const file = this.current?.rubricFile;
+    const followed = this.following;
+    const file = this.current?.rubricFile ?? (followed ? readSavedRun(followed.dir)?.rubric : undefined);
     if (!file) {
       void vscode.window.showInformationMessage('KLong: the running session has no rubric.');
       return;
@@ -650,7 +718,8 @@ export class ReproduceController implements vscode.Disposable {
   private async messageAgent(given?: string): Promise<void> {
     const run = this.current;
     const link = this.following;
-    if (!run && !link) {
+    const starting = this.startingDir;
+    if (!run && !link && !starting) {
       void vscode.window.showInformationMessage('No KLong session is running in this window.');
       return;
     }
@@ -665,6 +734,8 @@ export class ReproduceController implements vscode.Disposable {
           });
     if (!text?.trim()) return;
     if (run) run.agent.injectUserMessage(fromUser(text));
+    // Its engine is still starting: the session folder's inbox keeps it for the agent's first step.
+    else if (!link && starting) appendInbox(starting, text.trim());
     else if (link) {
       try {
         await link.say(text.trim());
@@ -709,6 +780,16 @@ export function engineArgs(from: NewSession | string, id: string, s: RunSettings
   if (l?.pids !== undefined) a.push('--pids', String(l.pids));
   for (const [k, v] of Object.entries(s.labels ?? {})) a.push('--label', `${k}=${v}`);
   return a;
+}
+
+/** A session's run.json (engine/session-files.ts): what the paper panel and the rubric need of it. */
+function readSavedRun(dir: string): { paper: string; rubric?: string; generateRubric?: boolean } | undefined {
+  try {
+    const r = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as { paper?: unknown };
+    return typeof r.paper === 'string' ? (r as { paper: string }) : undefined;
+  } catch {
+    return undefined; // not written yet (the engine is still starting)
+  }
 }
 
 /** What a file got after byte `from` (the engine's output since it was started), at most 64 KB. */

@@ -176,6 +176,21 @@ export class RewindController implements vscode.TextDocumentContentProvider, vsc
       mode = m.mode;
     }
     const { reproduce } = this.deps;
+    const link = reproduce.following;
+    if (link?.sessionId === id) {
+      // Its engine rewinds at the agent's next step and goes on; the events update every window.
+      const r = await vscode.window.withProgress(
+        {
+          location: vscode.ProgressLocation.Notification,
+          title: `KLong: rewinding ${MODE_LABEL[mode]} to step ${step} (at the agent's next step)…`,
+        },
+        () => link.rewind({ step, mode: mode as RewindMode }),
+      );
+      this.deps.log.info(
+        `Rewound ${MODE_LABEL[mode]} of ${id} to step ${r.toStep} (from step ${r.fromStep}).`,
+      );
+      return;
+    }
     const wasRunning = reproduce.running?.sessionId === id;
     const r = await vscode.window.withProgress(
       {

@@ -16,7 +16,9 @@ import type {
   EngineMessage,
   ProposalList,
   Question,
+  RewindAsk,
 } from '../../engine/control';
+import type { RewindOutcome } from '../../engine/rewind';
 import type { AgentEvent } from '../../events/events';
 import { EventLog, readControlInfo } from '../../session';
 import { foldLog, type LogModel, writeModelCheckpoint } from './model-checkpoint';
@@ -216,6 +218,10 @@ export class EngineLink {
   }
   setApproval(mode: ApprovalMode): Promise<ControlStatus> {
     return this.client.setApproval(mode);
+  }
+  /** Rewind the running session; the engine does it at the agent's next step and goes on. */
+  rewind(r: RewindAsk): Promise<RewindOutcome> {
+    return this.client.rewind(r);
   }
 
   /** Stop following (the engine goes on). */
