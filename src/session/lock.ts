@@ -63,9 +63,23 @@ export type LockState =
 function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return isErrno(err, 'EPERM'); // exists, owned by someone else
+  }
+  return !isZombie(pid);
+}
+
+/**
+ * A killed engine stays a zombie until its parent reaps it; a detached engine's parent is init, which
+ * in a container or a VM may reap late or never. A zombie holds nothing: its lock is stale.
+ */
+function isZombie(pid: number): boolean {
+  if (process.platform !== 'linux') return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return false;
   }
 }
 
