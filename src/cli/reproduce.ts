@@ -335,6 +335,11 @@ async function reproduceRun(
     summary.grade = score ?? null;
     summary.report = reportPath ?? null;
     summary.blacklistFindings = findings ?? 0;
+    // VS Code's engine: a window that follows the session decides what is still proposed (the report…)
+    // here, so the engine serves it until nothing is pending or no window has held it for a while
+    // (a Stop from the window ends the engine at once: what is pending goes to proposals.patch).
+    if (o.waitForClient && result.status === 'done' && result.reason !== 'stopped')
+      await control.untilReviewed(run);
     const pending = run.queue.list();
     summary.pending = pending.map((p) => ({
       path: p.path,

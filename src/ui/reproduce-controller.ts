@@ -281,7 +281,8 @@ export class ReproduceController implements vscode.Disposable {
 
   /**
    * The newest unfinished session of this workspace in any session folder: one nobody drives
-   * (resumable), or with `driven` one that a live process drives.
+   * (resumable), or with `driven` one that a live process drives (finished too: an engine that
+   * ended its session serves the decisions on what it still proposes).
    */
   private unfinished(driven = false): SessionListEntry | undefined {
     const folder = this.folder();
@@ -292,20 +293,27 @@ export class ReproduceController implements vscode.Disposable {
       .flatMap((r) => new SessionStore(r).list());
     return all
       .filter(
-        (s) => s.workspace === folder.uri.fsPath && !FINISHED.has(s.status) && (s.lock === 'held') === driven,
+        (s) =>
+          s.workspace === folder.uri.fsPath &&
+          (s.lock === 'held') === driven &&
+          (driven || !FINISHED.has(s.status)),
       )
       .sort((a, b) => b.updatedAt - a.updatedAt)[0];
   }
 
+  /** False (and says why) in a workspace the user has not trusted: no agent, no engine starts there. */
+  private async trusted(): Promise<boolean> {
+    if (vscode.workspace.isTrusted) return true;
+    const choice = await vscode.window.showErrorMessage(
+      'KLong runs an agent and its commands in a container built from this workspace, so it only starts in a trusted workspace.',
+      'Manage Workspace Trust',
+    );
+    if (choice) await vscode.commands.executeCommand('workbench.trust.manage');
+    return false;
+  }
+
   async reproduce(uri?: vscode.Uri): Promise<void> {
-    if (!vscode.workspace.isTrusted) {
-      const choice = await vscode.window.showErrorMessage(
-        'KLong runs an agent and its commands in a container built from this workspace, so it only starts in a trusted workspace.',
-        'Manage Workspace Trust',
-      );
-      if (choice) await vscode.commands.executeCommand('workbench.trust.manage');
-      return;
-    }
+    if (!(await this.trusted())) return;
     const folder = this.folder();
     if (!folder) {
       void vscode.window.showErrorMessage(
@@ -357,9 +365,11 @@ export class ReproduceController implements vscode.Disposable {
   }
 
   private async start(from: NewSession | string, stateDir = this.stateDir): Promise<void> {
+    // Every way in (Reproduce, Resume, Retry, a resume offer) ends here: an untrusted folder starts nothing.
+    if (!(await this.trusted())) return;
     const settings = await runSettings(stateDir, () => this.endpoint.apiKey());
     if (!settings) return;
-    if (vscode.workspace.getConfiguration('klong').get<boolean>('engine.detached', false))
+    if (vscode.workspace.getConfiguration('klong').get<boolean>('engine.detached', true))
       return this.startDetached(from, settings);
     this.starting = true;
     const { ui } = this;
