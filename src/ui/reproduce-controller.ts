@@ -179,7 +179,25 @@ export class ReproduceController implements vscode.Disposable {
       ui.log.info(`The engine of session ${link.sessionId} ended the session.`);
       return;
     }
-    ui.log.warn(`The engine of session ${link.sessionId} stopped without ending the session.`);
+    const tail = readTail(join(link.dir, 'engine.log'), 0).trim().split('\n').slice(-5).join('\n');
+    ui.log.warn(
+      `The engine of session ${link.sessionId} stopped without ending the session. The end of its engine.log:\n${tail}`,
+    );
+    // It stopped the session for a reason the user must fix (a rejected key, the spend cap, …): say it,
+    // as for a session in this window. Otherwise (killed, crashed, interrupted) it is offered for resume.
+    const s = ui.session.snapshot;
+    if (
+      s.session?.id === link.sessionId &&
+      s.status === 'stopped' &&
+      s.statusReason &&
+      s.statusReason !== 'interrupted'
+    ) {
+      void notifyError(`Session stopped: ${s.statusReason.replace(/\.$/, '')}. It can be resumed (KLong: Resume session).`, {
+        retry: () => this.resumeById(link.sessionId),
+        settings: 'klong.model',
+      });
+      return;
+    }
     setTimeout(() => void this.offerResume(), 1500); // its lock goes stale once the pid is gone
   }
 
@@ -516,7 +534,13 @@ export class ReproduceController implements vscode.Disposable {
     if (ready) return;
     const out = readTail(logPath, from0).trim();
     ui.log.error(`The engine of session ${id} exited (code ${exited}):\n${out}`);
-    const last = out.split('\n').slice(-3).join(' ').slice(0, 600);
+    // The CLI's own resume hint does not apply here: Retry resumes.
+    const last = out
+      .split('\n')
+      .slice(-3)
+      .join(' ')
+      .replace(/ ?Fix the cause, then resume it with: klong reproduce .*$/, ' Fix the cause, then Retry.')
+      .slice(0, 600);
     void notifyError(`The session did not start: ${last || `the engine exited (code ${exited})`}`, {
       retry: () => this.start(existsSync(join(dir, 'events.jsonl')) ? id : from, settings.stateDir),
       settings: 'klong',
