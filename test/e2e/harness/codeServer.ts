@@ -131,7 +131,8 @@ export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServ
     'none',
     '--disable-telemetry',
     '--disable-update-check',
-    '--disable-workspace-trust',
+    // A run that turns Workspace Trust on (to test an untrusted folder) keeps it.
+    ...(opts.settings?.['security.workspace.trust.enabled'] === true ? [] : ['--disable-workspace-trust']),
     '--disable-getting-started-override',
     '--disable-proxy',
     '--config',
