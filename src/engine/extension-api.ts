@@ -7,6 +7,7 @@ export { OpenAIModelClient } from '../llm/openai-client';
 export { loadPaper } from '../paper';
 export {
   attachSandbox,
+  buildDefaultSandbox,
   checkDocker,
   listSessionContainers,
   pullImage,

@@ -31,5 +31,5 @@ export {
   type SnapshotMeta,
   writeSnapshot,
 } from './snapshot';
-export { type SessionListEntry, SessionStore, type SessionStoreOptions } from './store';
+export { moveSession, type SessionListEntry, SessionStore, type SessionStoreOptions } from './store';
 export { emptySummary, foldSummary, type SessionSummary } from './summary';

@@ -14,7 +14,7 @@ import {
   planApiKey,
   withOrigin,
 } from '../llm/endpoint-origin';
-import { notifyError } from './notify';
+import { notifyError, requireTrust } from './notify';
 import { endpointSettings } from './run-settings';
 
 /** Origins with a stored key (secret storage cannot list its keys); not secret. */
@@ -128,14 +128,9 @@ export class ModelEndpoint {
 
   async testConnection(): Promise<void> {
     // The key goes to the configured server: not from a window whose folder the user has not trusted.
-    if (!vscode.workspace.isTrusted) {
-      const choice = await vscode.window.showErrorMessage(
-        'KLong: Test model connection sends your API key, so it only runs in a trusted workspace. Trust this folder first, or test from another window.',
-        'Manage Workspace Trust',
-      );
-      if (choice) await vscode.commands.executeCommand('workbench.trust.manage');
-      return;
-    }
+    const untrusted =
+      'KLong: Test model connection sends your API key, so it only runs in a trusted workspace. Trust this folder first, or test from another window.';
+    if (!(await requireTrust(untrusted))) return;
     const { baseUrl, name: model } = endpointSettings();
     const apiKey = await this.apiKey();
     if (apiKey === undefined) return;

@@ -18,7 +18,7 @@ import { openJobLog, refreshJobTails } from './job-logs';
 import { EngineLink } from './model/engine-link';
 import { gradesOf } from './model/rubric-view';
 import { ModelEndpoint } from './model-endpoint';
-import { notifyError } from './notify';
+import { notifyError, requireTrust } from './notify';
 import { pickPaper } from './paper-picker';
 import type { KlongUi } from './register';
 import { runSettings } from './run-settings';
@@ -320,14 +320,10 @@ export class ReproduceController implements vscode.Disposable {
   }
 
   /** False (and says why) in a workspace the user has not trusted: no agent, no engine starts there. */
-  private async trusted(): Promise<boolean> {
-    if (vscode.workspace.isTrusted) return true;
-    const choice = await vscode.window.showErrorMessage(
+  private trusted(): Promise<boolean> {
+    return requireTrust(
       'KLong runs an agent and its commands in a container built from this workspace, so it only starts in a trusted workspace.',
-      'Manage Workspace Trust',
     );
-    if (choice) await vscode.commands.executeCommand('workbench.trust.manage');
-    return false;
   }
 
   async reproduce(uri?: vscode.Uri): Promise<void> {

@@ -192,19 +192,56 @@ export class SessionsViewProvider implements vscode.TreeDataProvider<SessionList
   }
 }
 
-/** Register the view, its commands and a file watcher that refreshes it. */
+/** Register the view, its commands and the watchers that refresh it. */
 export function registerSessionsView(
   opts: SessionsViewOptions,
 ): vscode.Disposable & { provider: SessionsViewProvider } {
   const provider = new SessionsViewProvider(opts);
   const view = vscode.window.createTreeView(SessionsViewProvider.viewId, { treeDataProvider: provider });
-  const { store } = opts;
-  const find = (id: string) => provider.list().find((e) => e.id === id);
+  const all = vscode.Disposable.from(
+    watchSessions(provider, view, opts),
+    provider,
+    view,
+    new SessionCommands(provider, opts).register(),
+  );
+  return Object.assign(all, { provider });
+}
 
-  const pick = async (arg: unknown, filter: (e: SessionListEntry) => boolean = () => true) => {
-    if (arg && typeof arg === 'object' && 'id' in arg) return find((arg as SessionListEntry).id);
-    if (typeof arg === 'string') return find(arg);
-    const items = provider
+/** The view's commands: open, resume, delete, export, refresh; each takes a row, an id or asks. */
+class SessionCommands {
+  /** The progress view shows a session opened here (not one this window drives). */
+  private shownByView = false;
+
+  constructor(
+    private readonly provider: SessionsViewProvider,
+    private readonly opts: SessionsViewOptions,
+  ) {}
+
+  register(): vscode.Disposable {
+    return vscode.Disposable.from(
+      vscode.commands.registerCommand('klong.sessions.refresh', () => {
+        for (const s of this.provider.stores()) s.rebuildIndex();
+        this.provider.refresh();
+      }),
+      vscode.commands.registerCommand('klong.sessions.open', (arg) => this.open(arg)),
+      vscode.commands.registerCommand('klong.sessions.resume', (arg) => this.resume(arg)),
+      vscode.commands.registerCommand('klong.sessions.delete', (arg) => this.delete(arg)),
+      vscode.commands.registerCommand('klong.sessions.export', (arg) => this.exportTrajectory(arg)),
+    );
+  }
+
+  private find(id: string): SessionListEntry | undefined {
+    return this.provider.list().find((e) => e.id === id);
+  }
+
+  /** The session a command was given (a row or an id), or one the user picks among `filter`'s. */
+  private async pick(
+    arg: unknown,
+    filter: (e: SessionListEntry) => boolean = () => true,
+  ): Promise<SessionListEntry | undefined> {
+    if (arg && typeof arg === 'object' && 'id' in arg) return this.find((arg as SessionListEntry).id);
+    if (typeof arg === 'string') return this.find(arg);
+    const items = this.provider
       .list()
       .filter(filter)
       .map((e) => ({
@@ -217,11 +254,11 @@ export function registerSessionsView(
       return undefined;
     }
     return (await vscode.window.showQuickPick(items, { placeHolder: 'Choose a KLong session' }))?.entry;
-  };
+  }
 
-  let shownByView = false;
-  const open = async (arg: unknown) => {
-    const e = await pick(arg);
+  private async open(arg: unknown): Promise<void> {
+    const { opts } = this;
+    const e = await this.pick(arg);
     if (!e) return;
     if (!opts.model) {
       const item = sessionTreeItem(e);
@@ -231,7 +268,7 @@ export function registerSessionsView(
     // The progress view follows a live session in this window: do not replace it under the agent.
     const live = opts.drivingHere
       ? opts.drivingHere()
-      : ['starting', 'running', 'paused'].includes(String(opts.model.snapshot.status)) && !shownByView;
+      : ['starting', 'running', 'paused'].includes(String(opts.model.snapshot.status)) && !this.shownByView;
     if (live) {
       void vscode.window.showWarningMessage(
         'KLong: a session is active in this window; stop it before opening another one in the progress view.',
@@ -239,7 +276,7 @@ export function registerSessionsView(
       return;
     }
     if (opts.onFollow && engineDriven(e) && (await opts.onFollow(e))) {
-      shownByView = true;
+      this.shownByView = true;
       await opts.onOpened?.(e);
       return;
     }
@@ -251,15 +288,15 @@ export function registerSessionsView(
     try {
       opts.model.reset();
       opts.model.applyAll(log.iterate(0));
-      shownByView = true;
+      this.shownByView = true;
     } finally {
       log.close();
     }
     await opts.onOpened?.(e);
-  };
+  }
 
-  const resume = async (arg: unknown) => {
-    const e = await pick(arg, isResumable);
+  private async resume(arg: unknown): Promise<void> {
+    const e = await this.pick(arg, isResumable);
     if (!e) return;
     if (e.lock === 'held') {
       void vscode.window.showErrorMessage(
@@ -267,14 +304,14 @@ export function registerSessionsView(
       );
       return;
     }
-    shownByView = false;
-    if (opts.onResume) await opts.onResume(e);
+    this.shownByView = false;
+    if (this.opts.onResume) await this.opts.onResume(e);
     else await vscode.commands.executeCommand('klong.resumeSession', e.id);
-    provider.refresh();
-  };
+    this.provider.refresh();
+  }
 
-  const del = async (arg: unknown) => {
-    const e = await pick(arg);
+  private async delete(arg: unknown): Promise<void> {
+    const e = await this.pick(arg);
     if (!e) return;
     const ok = await vscode.window.showWarningMessage(
       `Delete the KLong session "${e.paperTitle || e.id}"?`,
@@ -287,7 +324,7 @@ export function registerSessionsView(
     );
     if (ok !== 'Delete') return;
     try {
-      provider.storeOf(e).delete(e.id);
+      this.provider.storeOf(e).delete(e.id);
       // Its container goes too (GPUs, memory), in the background: Docker may be slow or down.
       const host = vscode.workspace.getConfiguration('klong').get<string>('docker.host') || undefined;
       void import('../engine/extension-api')
@@ -298,11 +335,11 @@ export function registerSessionsView(
         err instanceof SessionLockedError ? `${err.message} Close it there first.` : (err as Error).message;
       void vscode.window.showErrorMessage(`KLong: ${msg}`);
     }
-    provider.refresh();
-  };
+    this.provider.refresh();
+  }
 
-  const exportTrajectory = async (arg: unknown) => {
-    const e = await pick(arg);
+  private async exportTrajectory(arg: unknown): Promise<void> {
+    const e = await this.pick(arg);
     if (!e) return;
     const base = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? homedir();
     const uri = await vscode.window.showSaveDialog({
@@ -312,7 +349,7 @@ export function registerSessionsView(
     });
     if (!uri) return;
     try {
-      const r = provider.storeOf(e).exportTrajectory(e.id, uri.fsPath);
+      const r = this.provider.storeOf(e).exportTrajectory(e.id, uri.fsPath);
       const choice = await vscode.window.showInformationMessage(
         `KLong: exported ${r.events} events (${(r.bytes / 1e6).toFixed(1)} MB) to ${uri.fsPath}.`,
         'Reveal',
@@ -321,8 +358,18 @@ export function registerSessionsView(
     } catch (err) {
       void vscode.window.showErrorMessage(`KLong: export failed: ${(err as Error).message}`);
     }
-  };
+  }
+}
 
+/**
+ * What keeps the list true: file events of the store, this window's own session, and a poll while
+ * the view is visible.
+ */
+function watchSessions(
+  provider: SessionsViewProvider,
+  view: vscode.TreeView<SessionListEntry>,
+  opts: SessionsViewOptions,
+): vscode.Disposable {
   // Session files change on every step of a running session: refresh at most once a second.
   let timer: NodeJS.Timeout | undefined;
   const soon = () => {
@@ -333,7 +380,10 @@ export function registerSessionsView(
     }, 1000);
   };
   const watcher = vscode.workspace.createFileSystemWatcher(
-    new vscode.RelativePattern(vscode.Uri.file(store.root), '*/{summary.json,events.jsonl,session.lock}'),
+    new vscode.RelativePattern(
+      vscode.Uri.file(opts.store.root),
+      '*/{summary.json,events.jsonl,session.lock}',
+    ),
   );
 
   // The store lives in the extension's global storage, outside the workspace, where file events may
@@ -349,24 +399,13 @@ export function registerSessionsView(
     if (view.visible) provider.refresh();
   }, 3000);
 
-  const all = vscode.Disposable.from(
+  return vscode.Disposable.from(
     { dispose: () => clearInterval(poll) },
-    provider,
     { dispose: () => unsubscribe?.() },
-    view,
     watcher,
     watcher.onDidChange(soon),
     watcher.onDidCreate(soon),
     watcher.onDidDelete(soon),
     { dispose: () => timer && clearTimeout(timer) },
-    vscode.commands.registerCommand('klong.sessions.refresh', () => {
-      for (const s of provider.stores()) s.rebuildIndex();
-      provider.refresh();
-    }),
-    vscode.commands.registerCommand('klong.sessions.open', open),
-    vscode.commands.registerCommand('klong.sessions.resume', resume),
-    vscode.commands.registerCommand('klong.sessions.delete', del),
-    vscode.commands.registerCommand('klong.sessions.export', exportTrajectory),
   );
-  return Object.assign(all, { provider });
 }

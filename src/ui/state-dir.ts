@@ -3,10 +3,11 @@
  * ~/.klong/sessions, so that CLI, batch and VS Code sessions are listed and followed alike. Sessions
  * an earlier version kept in the extension's global storage stay listed and openable from there.
  */
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import * as vscode from 'vscode';
+import { moveSession } from '../session';
 import { machineSetting } from './run-settings';
 
 /** The CLI's default `--state-dir`. */
@@ -85,14 +86,6 @@ export class SessionRoots implements vscode.Disposable {
     const from = this.rootOf(id);
     const primary = this.primary;
     if (from === primary) return primary;
-    try {
-      mkdirSync(primary, { recursive: true });
-      const target = join(primary, id);
-      if (existsSync(target)) return from;
-      renameSync(join(from, id), target);
-      return primary;
-    } catch {
-      return from;
-    }
+    return moveSession(from, primary, id) ? primary : from;
   }
 }

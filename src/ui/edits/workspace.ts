@@ -14,7 +14,7 @@ import {
   type UserFileEdit,
   type UserFiles,
   writeViaTemp,
-} from '../../edits/userFiles';
+} from '../../edits/user-files';
 import { hasEscapedBytes } from '../../sandbox/path-bytes';
 import { resolveWorkspacePath } from '../../sandbox/sandbox';
 

@@ -7,7 +7,7 @@ import {
   parseMarkdown,
   safeHref,
   textOf,
-} from '../../webview-ui/shared/markdown';
+} from '../../../../webview-ui/shared/markdown';
 
 /** Every element of a tree, depth first. */
 function elements(nodes: MdNode[]): MdElement[] {

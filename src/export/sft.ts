@@ -16,11 +16,11 @@ import { defaultTools, toolSpecs } from '../agent/tools';
 import { splitTrajectory } from '../agent/trajectory-split';
 import { toWire, toWireTool } from '../llm/openai-client';
 import type { ChatMessage, ToolSpec } from '../llm/types';
-import { EventLog } from './event-log';
-import { writeAll, writeDurableTemp } from './fsutil';
-import { FILES } from './schema';
-import { readSnapshots } from './snapshot';
-import { emptySummary, foldSummary } from './summary';
+import { EventLog } from '../session/event-log';
+import { writeAll, writeDurableTemp } from '../session/fsutil';
+import { FILES } from '../session/schema';
+import { readSnapshots } from '../session/snapshot';
+import { emptySummary, foldSummary } from '../session/summary';
 
 export interface SftOptions {
   /** No line (head + tools + turns) exceeds this many estimated tokens. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { AgentEventBody } from '../../src/events/events';
-import { detailFor, entryFor, plainTitle } from '../../src/ui/model/timeline-entries';
+import type { AgentEventBody } from '../../../../src/events/events';
+import { detailFor, entryFor, plainTitle } from '../../../../src/ui/model/timeline-entries';
 
 const response = (content: string): AgentEventBody => ({
   type: 'model_response',

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { AgentEvent, AgentEventBody } from '../../src/events/events';
-import { emptySummary, foldSummary } from '../../src/session';
+import type { AgentEvent, AgentEventBody } from '../../../src/events/events';
+import { emptySummary, foldSummary } from '../../../src/session';
 
 const MIN = 60_000;
 

@@ -12,7 +12,7 @@ import {
   resumeSession,
   type SessionInit,
   writeSnapshot,
-} from '../../src/session';
+} from '../../../src/session';
 
 const root = mkdtempSync(join(tmpdir(), 'klong-snap-'));
 after(() => rmSync(root, { recursive: true, force: true }));

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { AgentEvent, AgentEventBody } from '../../src/events/events';
-import type { RubricNode } from '../../src/paper/types';
-import { JOB_TAIL_MAX, progressStateSchema, proposalViewSchema } from '../../src/protocol/progress';
-import { receive } from '../../src/protocol/validate';
-import { type ModelChange, SessionModel } from '../../src/ui/model/session-model';
-import { contextState, statusText } from '../../src/ui/model/status-text';
-import { detailFor, toolTitle } from '../../src/ui/model/timeline-entries';
+import type { AgentEvent, AgentEventBody } from '../../../../src/events/events';
+import type { RubricNode } from '../../../../src/paper/types';
+import { JOB_TAIL_MAX, progressStateSchema, proposalViewSchema } from '../../../../src/protocol/progress';
+import { receive } from '../../../../src/protocol/validate';
+import { type ModelChange, SessionModel } from '../../../../src/ui/model/session-model';
+import { contextState, statusText } from '../../../../src/ui/model/status-text';
+import { detailFor, toolTitle } from '../../../../src/ui/model/timeline-entries';
 
 const T0 = Date.UTC(2026, 0, 1, 9);
 function stamp(bodies: AgentEventBody[], dt = 60_000): AgentEvent[] {

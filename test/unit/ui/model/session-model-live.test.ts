@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FINAL_CALL_ID, LIVE_TAIL_CHARS, type LiveMessage } from '../../src/agent/live';
-import type { AgentEvent, AgentEventBody } from '../../src/events/events';
-import { DETAIL_TEXT_MAX, toProgressSchema } from '../../src/protocol/progress';
-import { type ModelChange, SessionModel } from '../../src/ui/model/session-model';
-import { statusText } from '../../src/ui/model/status-text';
+import { FINAL_CALL_ID, LIVE_TAIL_CHARS, type LiveMessage } from '../../../../src/agent/live';
+import type { AgentEvent, AgentEventBody } from '../../../../src/events/events';
+import { DETAIL_TEXT_MAX, toProgressSchema } from '../../../../src/protocol/progress';
+import { type ModelChange, SessionModel } from '../../../../src/ui/model/session-model';
+import { statusText } from '../../../../src/ui/model/status-text';
 
 const T0 = Date.UTC(2026, 0, 1, 9);
 let seq = 0;

@@ -13,7 +13,7 @@ import {
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { inspectLock, SessionLock, SessionLockedError } from '../../src/session';
+import { inspectLock, SessionLock, SessionLockedError } from '../../../src/session';
 
 const root = mkdtempSync(join(tmpdir(), 'klong-lock-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -118,7 +118,7 @@ test('the heartbeat touches the lock; an owner whose lock was taken over learns 
 });
 
 test('a LiveSession whose lock was taken over stops writing instead of becoming a second writer', async () => {
-  const { createSession, EventLog } = await import('../../src/session');
+  const { createSession, EventLog } = await import('../../../src/session');
   const d = join(root, 'live-lost');
   const live = createSession(
     d,

@@ -3,10 +3,10 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, test } from 'node:test';
-import { DirUserFiles, EditQueue, type EditQueueOptions } from '../../src/edits';
-import type { AgentEventBody } from '../../src/events/events';
-import type { FileChange, Sandbox } from '../../src/sandbox/sandbox';
-import { DirSandbox } from '../support/dir-sandbox';
+import { DirUserFiles, EditQueue, type EditQueueOptions } from '../../../src/edits';
+import type { AgentEventBody } from '../../../src/events/events';
+import type { FileChange, Sandbox } from '../../../src/sandbox/sandbox';
+import { DirSandbox } from '../../support/dir-sandbox';
 
 /** The shared test DirSandbox, plus deleting a file and injecting a change from outside the workspace. */
 class TestSandbox implements Sandbox {

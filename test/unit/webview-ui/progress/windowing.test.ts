@@ -9,7 +9,7 @@ import {
   toggleSorted,
   totalHeight,
   visibleRange,
-} from '../../webview-ui/progress/windowing';
+} from '../../../../webview-ui/progress/windowing';
 
 const layout = (total: number, expanded: number[] = []): TimelineLayout => ({
   rowHeight: 24,

@@ -4,7 +4,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-const root = join(__dirname, '..', '..', 'webview-ui');
+const root = join(__dirname, '..', '..', '..', '..', 'webview-ui');
 /** Arrows, technical symbols, geometric shapes, dingbats and other pictographs. */
 const SYMBOL = /[\u2190-\u21ff\u2300-\u23ff\u25a0-\u27bf\u2b00-\u2bff\u{1f300}-\u{1faff}]/u;
 

@@ -1,9 +1,9 @@
 /** The one status bar item: text, background colour and menu for each session state. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { AgentEvent, AgentEventBody } from '../../src/events/events';
-import { SessionModel } from '../../src/ui/model/session-model';
-import { type EditsState, statusMenu, statusText, statusTone } from '../../src/ui/model/status-text';
+import type { AgentEvent, AgentEventBody } from '../../../../src/events/events';
+import { SessionModel } from '../../../../src/ui/model/session-model';
+import { type EditsState, statusMenu, statusText, statusTone } from '../../../../src/ui/model/status-text';
 
 const T0 = Date.UTC(2026, 0, 1, 9);
 const start: AgentEventBody = {

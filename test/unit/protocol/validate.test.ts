@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isExternalUrl } from '../../src/protocol/links';
-import { fromPaperSchema, paperViewStateSchema, toPaperSchema } from '../../src/protocol/paper';
-import { fromProgressSchema, TIMELINE_PAGE_MAX, toProgressSchema } from '../../src/protocol/progress';
-import { capText, receive } from '../../src/protocol/validate';
-import { initialState } from '../../src/ui/model/session-model';
+import { isExternalUrl } from '../../../src/protocol/links';
+import { fromPaperSchema, paperViewStateSchema, toPaperSchema } from '../../../src/protocol/paper';
+import { fromProgressSchema, TIMELINE_PAGE_MAX, toProgressSchema } from '../../../src/protocol/progress';
+import { capText, receive } from '../../../src/protocol/validate';
+import { initialState } from '../../../src/ui/model/session-model';
 
 function logs(): { lines: string[]; log: (m: string) => void } {
   const lines: string[] = [];

@@ -3,11 +3,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { estimateTokens } from '../../src/agent/tokens';
-import { groupTurns, rebuildTurns, splitTrajectory } from '../../src/agent/trajectory-split';
-import { createSession } from '../../src/session';
-import { exportSft, type SftLineMeta } from '../../src/session/sft-export';
-import { wire, writeSyntheticSession } from '../support/sft-session';
+import { estimateTokens } from '../../../src/agent/tokens';
+import { groupTurns, rebuildTurns, splitTrajectory } from '../../../src/agent/trajectory-split';
+import { exportSft, type SftLineMeta } from '../../../src/export/sft';
+import { createSession } from '../../../src/session';
+import { wire, writeSyntheticSession } from '../../support/sft-session';
 
 const base = mkdtempSync(join(tmpdir(), 'klong-sft-'));
 after(() => rmSync(base, { recursive: true, force: true }));

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { SessionLockedError, SessionStore } from '../../src/session';
+import { SessionLockedError, SessionStore } from '../../../src/session';
 
 const base = mkdtempSync(join(tmpdir(), 'klong-store-'));
 after(() => rmSync(base, { recursive: true, force: true }));
@@ -156,7 +156,7 @@ test('a lock held by another live process blocks resume with its pid; after kill
   const store = new SessionStore(root);
   store.create({ ...paper('Y'), sessionId: 'y' }).close();
   const script = `
-    const { SessionLock } = require(${JSON.stringify(join(__dirname, '..', '..', 'src', 'session', 'lock.ts'))});
+    const { SessionLock } = require(${JSON.stringify(join(__dirname, '..', '..', '..', 'src', 'session', 'lock.ts'))});
     SessionLock.acquire(${JSON.stringify(join(root, 'y'))}, 'y', { label: 'other window' });
     process.stdout.write('locked\\n');
     setInterval(() => {}, 1000);`;

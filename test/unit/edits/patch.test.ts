@@ -8,9 +8,9 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { DirUserFiles, EditQueue, gitQuotePath, proposalsPatch } from '../../src/edits';
-import { decodePath, encodePath, hasEscapedBytes } from '../../src/sandbox/path-bytes';
-import { DirSandbox } from '../support/dir-sandbox';
+import { DirUserFiles, EditQueue, gitQuotePath, proposalsPatch } from '../../../src/edits';
+import { decodePath, encodePath, hasEscapedBytes } from '../../../src/sandbox/path-bytes';
+import { DirSandbox } from '../../support/dir-sandbox';
 
 const NAMES = [
   'plain.txt',

@@ -11,8 +11,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import type { AgentEventBody } from '../../src/events/events';
-import { EventLog, type EventLogOptions } from '../../src/session';
+import type { AgentEventBody } from '../../../src/events/events';
+import { EventLog, type EventLogOptions } from '../../../src/session';
 
 const root = mkdtempSync(join(tmpdir(), 'klong-evlog-'));
 after(() => rmSync(root, { recursive: true, force: true }));

@@ -8,9 +8,9 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
-import { DirUserFiles, EditQueue } from '../../src/edits';
-import { canonicalSegment, sensitiveChange, sensitivePath } from '../../src/edits/sensitive';
-import { DirSandbox } from '../support/dir-sandbox';
+import { DirUserFiles, EditQueue } from '../../../src/edits';
+import { canonicalSegment, sensitiveChange, sensitivePath } from '../../../src/edits/sensitive';
+import { DirSandbox } from '../../support/dir-sandbox';
 
 describe('sensitivePath', () => {
   const sensitive = [

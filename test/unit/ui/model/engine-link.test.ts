@@ -9,10 +9,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { type ControlHandlers, ControlServer } from '../../src/engine/control';
-import type { AgentEvent, AgentEventBody } from '../../src/events/events';
-import { SessionStore } from '../../src/session';
-import { EngineLink } from '../../src/ui/model/engine-link';
+import { type ControlHandlers, ControlServer } from '../../../../src/engine/control';
+import type { AgentEvent, AgentEventBody } from '../../../../src/events/events';
+import { SessionStore } from '../../../../src/session';
+import { EngineLink } from '../../../../src/ui/model/engine-link';
 
 const root = mkdtempSync(join(tmpdir(), 'klong-link-'));
 after(() => rmSync(root, { recursive: true, force: true }));
