@@ -192,10 +192,13 @@ export class ReproduceController implements vscode.Disposable {
       s.statusReason &&
       s.statusReason !== 'interrupted'
     ) {
-      void notifyError(`Session stopped: ${s.statusReason.replace(/\.$/, '')}. It can be resumed (KLong: Resume session).`, {
-        retry: () => this.resumeById(link.sessionId),
-        settings: 'klong.model',
-      });
+      void notifyError(
+        `Session stopped: ${s.statusReason.replace(/\.$/, '')}. It can be resumed (KLong: Resume session).`,
+        {
+          retry: () => this.resumeById(link.sessionId),
+          settings: 'klong.model',
+        },
+      );
       return;
     }
     setTimeout(() => void this.offerResume(), 1500); // its lock goes stale once the pid is gone
