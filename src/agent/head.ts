@@ -4,7 +4,7 @@
  * summary and the blacklist. Built once per session and stored as text, so it is byte-stable.
  */
 import type { ChatMessage } from '../llm/types';
-import { rubricSummary } from '../paper/rubric';
+import { rubricSummary } from '../paper/rubric/rubric';
 import type { Paper, RubricNode, Section } from '../paper/types';
 import type { TokenCounter } from './tokens';
 
