@@ -48,6 +48,7 @@ describe('engine that fails to start', function () {
     await c().update('model.baseUrl', 'http://127.0.0.1:9/v1', g);
     await c().update('model.name', 'scripted', g);
     await c().update('docker.network', 'none', g);
+    await vscode.commands.executeCommand('notifications.clearAll'); // earlier suites' toasts
   });
 
   after(async () => {
