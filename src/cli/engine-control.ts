@@ -160,6 +160,19 @@ export class EngineControl {
     this.server?.live(m);
   }
 
+  /**
+   * After the end: wait while proposals are pending and a client is attached (or was, less than
+   * `graceMs` ago: a window reloading follows again), so they can be decided from it.
+   */
+  async untilReviewed(run: Reproduction, graceMs = 20_000, pollMs = 500): Promise<void> {
+    let lastSeen = Date.now();
+    while (this.server && run.queue.list().length > 0) {
+      if (this.server.clientCount > 0) lastSeen = Date.now();
+      else if (Date.now() - lastSeen > graceMs) return;
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  }
+
   async close(): Promise<void> {
     clearInterval(this.inboxPoll);
     this.rewinding?.fail(new Error('The session stopped before the rewind.'));

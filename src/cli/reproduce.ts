@@ -173,6 +173,11 @@ async function reproduceRun(
       outcome = await run.run();
     }
     progress.done();
+    // VS Code's engine: a window that follows the session decides what is still proposed (the report…)
+    // here, so the engine serves it until nothing is pending or no window has held it for a while
+    // (a Stop from the window ends the engine at once: what is pending goes to proposals.patch).
+    if (o.waitForClient && outcome.result.status === 'done' && outcome.result.reason !== 'stopped')
+      await control.untilReviewed(run);
     const summary = summaryOf(run, outcome, resumeHint);
     await reportPending(run, summary, say);
     const end = await reportOutcome({ run, outcome, o, io, say, resumeHint });

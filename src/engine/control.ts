@@ -392,6 +392,9 @@ export class ControlClient {
     });
     if (!socket) return undefined;
     const conn = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
+    // vscode-jsonrpc leaves a request in flight pending for ever when the socket closes (only dispose
+    // rejects it): an engine that exits while a window asks its status would hang that window's start.
+    conn.onClose(() => queueMicrotask(() => conn.dispose()));
     conn.listen();
     return new ControlClient(conn);
   }

@@ -233,7 +233,28 @@ export class ReproduceController implements vscode.Disposable {
       ui.log.info(`The engine of session ${link.sessionId} ended the session.`);
       return;
     }
-    ui.log.warn(`The engine of session ${link.sessionId} stopped without ending the session.`);
+    const tail = readTail(join(link.dir, 'engine.log'), 0).trim().split('\n').slice(-5).join('\n');
+    ui.log.warn(
+      `The engine of session ${link.sessionId} stopped without ending the session. The end of its engine.log:\n${tail}`,
+    );
+    // It stopped the session for a reason the user must fix (a rejected key, the spend cap, …): say it,
+    // as for a session in this window. Otherwise (killed, crashed, interrupted) it is offered for resume.
+    const s = ui.session.snapshot;
+    if (
+      s.session?.id === link.sessionId &&
+      s.status === 'stopped' &&
+      s.statusReason &&
+      s.statusReason !== 'interrupted'
+    ) {
+      void notifyError(
+        `Session stopped: ${s.statusReason.replace(/\.$/, '')}. It can be resumed (KLong: Resume session).`,
+        {
+          retry: () => this.resumeById(link.sessionId),
+          settings: 'klong.model',
+        },
+      );
+      return;
+    }
     setTimeout(() => void this.offerResume(), 1500); // its lock goes stale once the pid is gone
   }
 
@@ -335,7 +356,8 @@ export class ReproduceController implements vscode.Disposable {
 
   /**
    * The newest unfinished session of this workspace in any session folder: one nobody drives
-   * (resumable), or with `driven` one that a live process drives.
+   * (resumable), or with `driven` one that a live process drives (finished too: an engine that
+   * ended its session serves the decisions on what it still proposes).
    */
   private unfinished(driven = false): SessionListEntry | undefined {
     const folder = this.folder();
@@ -346,15 +368,23 @@ export class ReproduceController implements vscode.Disposable {
       .flatMap((r) => new SessionStore(r).list());
     return all
       .filter(
-        (s) => s.workspace === folder.uri.fsPath && !FINISHED.has(s.status) && (s.lock === 'held') === driven,
+        (s) =>
+          s.workspace === folder.uri.fsPath &&
+          (s.lock === 'held') === driven &&
+          (driven || !FINISHED.has(s.status)),
       )
       .sort((a, b) => b.updatedAt - a.updatedAt)[0];
   }
 
+  /** False (and says why) in a workspace the user has not trusted: no agent, no engine starts there. */
+  private trusted(): Promise<boolean> {
+    return requireTrust(
+      'KLong runs an agent and its commands in a container built from this workspace, so it only starts in a trusted workspace.',
+    );
+  }
+
   async reproduce(uri?: vscode.Uri): Promise<void> {
-    const untrusted =
-      'KLong runs an agent and its commands in a container built from this workspace, so it only starts in a trusted workspace.';
-    if (!(await requireTrust(untrusted))) return;
+    if (!(await this.trusted())) return;
     const folder = this.folder();
     if (!folder) {
       void vscode.window.showErrorMessage(
@@ -406,9 +436,11 @@ export class ReproduceController implements vscode.Disposable {
   }
 
   private async start(from: NewSession | string, stateDir = this.stateDir): Promise<void> {
+    // Every way in (Reproduce, Resume, Retry, a resume offer) ends here: an untrusted folder starts nothing.
+    if (!(await this.trusted())) return;
     const settings = await runSettings(stateDir, () => this.endpoint.apiKey());
     if (!settings) return;
-    if (vscode.workspace.getConfiguration('klong').get<boolean>('engine.detached', false))
+    if (vscode.workspace.getConfiguration('klong').get<boolean>('engine.detached', true))
       return this.startDetached(from, settings);
     this.starting = true;
     const { ui } = this;
@@ -574,7 +606,13 @@ export class ReproduceController implements vscode.Disposable {
     if (ready) return;
     const out = readTail(logPath, from0).trim();
     ui.log.error(`The engine of session ${id} exited (code ${exited}):\n${out}`);
-    const last = out.split('\n').slice(-3).join(' ').slice(0, 600);
+    // The CLI's own resume hint does not apply here: Retry resumes.
+    const last = out
+      .split('\n')
+      .slice(-3)
+      .join(' ')
+      .replace(/ ?Fix the cause, then resume it with: klong reproduce .*$/, ' Fix the cause, then Retry.')
+      .slice(0, 600);
     void notifyError(`The session did not start: ${last || `the engine exited (code ${exited})`}`, {
       retry: () => this.start(existsSync(join(dir, 'events.jsonl')) ? id : from, settings.stateDir),
       settings: 'klong',

@@ -1,6 +1,7 @@
 /**
- * Sessions outlive VS Code, for real: "KLong: Reproduce this paper" with klong.engine.detached in
- * code-server (real container, network none, the scripted model on 127.0.0.1); the whole
+ * Sessions outlive VS Code, for real: "KLong: Reproduce this paper" with the default settings (the
+ * session's engine is a process of its own) in code-server (real container, network none, the
+ * scripted model on 127.0.0.1); the whole
  * code-server process group is killed with SIGKILL for 30 s while the model keeps answering; then
  * code-server starts again on the same profile. The agent made progress meanwhile and the new window
  * follows it without a Resume (test/e2e/suite/engine-survives.suite.ts).
@@ -12,7 +13,7 @@ import { test } from 'node:test';
 import { readControlInfo } from '../../src/engine/control';
 import { PAPER_MD } from '../support/agent-harness';
 import { CLI, TEST_IMAGE } from '../support/cli-run';
-import { removeContainers } from '../support/docker';
+import { containerIds, removeContainers } from '../support/docker';
 import { call, startModelServer, tools } from '../support/model-server';
 import { RESAMPLING_RUBRIC } from '../support/resampling-agent';
 import { buildSuite } from './buildSuite';
@@ -59,7 +60,6 @@ test('a session started in VS Code goes on while code-server is killed', {
     );
     const settings = {
       'klong.stateDir': stateDir,
-      'klong.engine.detached': true,
       'klong.model.baseUrl': model.url,
       'klong.model.name': 'scripted',
       'klong.docker.network': 'none',
@@ -156,6 +156,8 @@ test('a session started in VS Code goes on while code-server is killed', {
       const deadline = Date.now() + 60_000;
       while (alive(enginePid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
       assert.equal(alive(enginePid), false, 'the engine exited after the stop');
+      // Stop ends the session for good: its container goes with the engine (the history is on the host).
+      assert.deepEqual(containerIds(`klong.session=${sessionId}`), [], 'the container was removed');
       assert.ok(model.authHeaders.every((h) => h === `Bearer ${KEY}`));
       assert.doesNotMatch(readFileSync(join(stateDir, sessionId, 'engine.log'), 'utf8'), new RegExp(KEY));
     } finally {

@@ -1,13 +1,15 @@
 /**
  * Acceptance in a real VS Code: "KLong: Reproduce this paper" on the real fixture paper, with the
  * scripted model (real HTTP on 127.0.0.1), a real container (network none) and a real window
- * reload in the middle. The suite is test/e2e/suite/reproduce.suite.ts (it runs in two phases:
- * before and after the reload, which re-runs the suite in the new extension host).
+ * reload in the middle, which the session's engine (a process of its own) goes on through. The
+ * suite is test/e2e/suite/reproduce.suite.ts (it runs in two phases: before and after the reload,
+ * which re-runs the suite in the new extension host).
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { until } from '../support/cli-run';
 import { removeContainers } from '../support/docker';
 import { startModelServer } from '../support/model-server';
 import {
@@ -19,6 +21,15 @@ import { buildSuite } from './buildSuite';
 import { repoRoot } from './harness/codeServer';
 import { DEFAULT_IMAGE, hostPreconditions, runSuiteInHost, withRunDir } from './harness/host';
 import { REPRODUCE_ENV } from './suite/reproduceEnv';
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 const { missing, skip } = existsSync(fixture)
   ? hostPreconditions(DEFAULT_IMAGE)
@@ -34,6 +45,7 @@ test('Reproduce this paper in a real VS Code, with a reload in the middle', {
     const { runDir, workspace } = dirs;
     writeFileSync(join(workspace, 'rubric.json'), JSON.stringify(RESAMPLING_RUBRIC, null, 2));
     const server = await startModelServer(resamplingScript());
+    let enginePid: number | undefined;
     try {
       await runSuiteInHost({
         dirs,
@@ -50,8 +62,15 @@ test('Reproduce this paper in a real VS Code, with a reload in the middle', {
         name: 'the reproduce suite',
       });
 
-      const phase = JSON.parse(readFileSync(join(runDir, 'phase.json'), 'utf8')) as { phase: number };
+      const phase = JSON.parse(readFileSync(join(runDir, 'phase.json'), 'utf8')) as {
+        phase: number;
+        enginePid?: number;
+      };
       assert.equal(phase.phase, 3, 'the suite did not run to its last phase after the reload');
+      // The session's engine exited once the session ended and its proposals were decided.
+      assert.ok(phase.enginePid);
+      enginePid = phase.enginePid;
+      await until('the engine process to exit', () => !alive(phase.enginePid!), 60_000);
       // The accepted files are the user's now.
       for (const f of ['resampling.py', 'reproduce.sh', 'README.md', 'REPRODUCTION.md'])
         assert.ok(existsSync(join(workspace, f)), `${f} was not accepted into the workspace`);
@@ -74,6 +93,7 @@ test('Reproduce this paper in a real VS Code, with a reload in the middle', {
       assert.ok(server.authHeaders.every((h) => h === 'Bearer sk-e2e-not-a-secret'));
     } finally {
       await server.close();
+      if (enginePid && alive(enginePid)) process.kill(enginePid, 'SIGKILL');
       removeContainers('klong.test.e2e=1');
     }
   });

@@ -14,6 +14,14 @@ export function codeServerInstalled(): boolean {
   return existsSync(codeServerEntry);
 }
 
+/** KLong's machine-scoped settings a run may set (also written to the machine's settings). */
+const MACHINE_SETTINGS = [
+  'klong.stateDir',
+  'klong.engine.detached',
+  'klong.model.baseUrl',
+  'klong.docker.host',
+];
+
 /** User settings that leave no traffic off loopback and no dialog in the way of the tests. */
 export const offlineSettings: Record<string, unknown> = {
   'telemetry.telemetryLevel': 'off',
@@ -103,9 +111,12 @@ export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServ
   // code-server is a remote window: machine-scoped settings (klong.stateDir) count from the machine's
   // settings there; once a test writes one (klong.model.baseUrl), those in the user's file are ignored.
   mkdirSync(join(userData, 'Machine'), { recursive: true, mode: 0o700 });
+  const machine = Object.fromEntries(
+    Object.entries(opts.settings ?? {}).filter(([k]) => MACHINE_SETTINGS.includes(k)),
+  );
   writeFileSync(
     join(userData, 'Machine', 'settings.json'),
-    JSON.stringify({ 'klong.stateDir': opts.settings?.['klong.stateDir'] ?? join(runDir, 'state') }, null, 2),
+    JSON.stringify({ 'klong.stateDir': join(runDir, 'state'), ...machine }, null, 2),
   );
   writeFileSync(join(runDir, 'config.yaml'), 'auth: none\ncert: false\n');
 
@@ -120,7 +131,8 @@ export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServ
     'none',
     '--disable-telemetry',
     '--disable-update-check',
-    '--disable-workspace-trust',
+    // A run that turns Workspace Trust on (to test an untrusted folder) keeps it.
+    ...(opts.settings?.['security.workspace.trust.enabled'] === true ? [] : ['--disable-workspace-trust']),
     '--disable-getting-started-override',
     '--disable-proxy',
     '--config',

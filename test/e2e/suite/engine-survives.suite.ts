@@ -59,7 +59,12 @@ describe('sessions outlive VS Code', function () {
     const step = ui.session.snapshot.step;
     assert.ok(step > (phase.step ?? 0) + 3, `steps made while VS Code was gone: ${phase.step} → ${step}`);
     await until('live steps', () => ui.session.snapshot.step > step, 60_000);
+    // The new window's status bar shows the session its engine runs.
+    await until('the status bar to show the running session', () =>
+      ui.statusBar.text.includes('KLong: running'),
+    );
     if (hasDriver()) {
+      await view('workbench').waitFor('.statusbar-item', { text: 'KLong: running' });
       await vscode.commands.executeCommand('workbench.view.extension.klong');
       await view('progress').waitFor('#say-text'); // shown once the view has the running session
       await screenshot('engine-survives/2-followed-again');

@@ -1,8 +1,10 @@
 /**
  * Acceptance (runs only under test/e2e/reproduce.test.ts, which starts the scripted model): the
- * user runs "KLong: Reproduce this paper" on the fixture PDF, accepts the first proposals, reloads
- * the window mid-session, resumes, and accepts the rest including REPRODUCTION.md with the grade.
- * The reload restarts the extension host and re-runs this suite; the phase file says which half.
+ * user runs "KLong: Reproduce this paper" on the fixture PDF (its engine runs on its own, the
+ * default), accepts the first proposals, reloads the window mid-session, and the new window follows
+ * the engine at once (no Resume); then accepts the rest including REPRODUCTION.md with the grade,
+ * and the engine exits. The reload restarts the extension host and re-runs this suite; the phase
+ * file says which half.
  */
 import * as assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -15,6 +17,7 @@ import { REPRODUCE_ENV } from './reproduceEnv';
 interface Phase {
   phase: number;
   sessionId?: string;
+  enginePid?: number;
 }
 
 const phaseFile = process.env[REPRODUCE_ENV.phaseFile] ?? '';
@@ -44,7 +47,14 @@ describe('acceptance: reproduce the resampling paper', function () {
         'klong.reproducePaper',
         vscode.Uri.file(process.env[REPRODUCE_ENV.paper]!),
       );
-      const run = (await until('the session to start', () => ui.reproduce?.running, 5 * 60_000))!;
+      const link = (await until(
+        'the engine to serve the session',
+        () => ui.reproduce?.following,
+        5 * 60_000,
+      ))!;
+      assert.equal(ui.reproduce?.running, undefined, 'the agent does not run in the extension host');
+      const enginePid = (await link.status()).pid;
+      assert.notEqual(enginePid, process.pid);
       // KLong: Message the agent: it reaches the agent at its next step (reproduce.test.ts checks the request).
       await vscode.commands.executeCommand('klong.messageAgent', 'Please keep the seed fixed at 7.');
       await until(
@@ -61,18 +71,23 @@ describe('acceptance: reproduce the resampling paper', function () {
       await vscode.commands.executeCommand('klong.acceptProposal', 'reproduce.sh');
       await until('accepted files in the workspace', () => existsSync(join(workspace(), 'reproduce.sh')));
       assert.match(readFileSync(join(workspace(), 'resampling.py'), 'utf8'), /def bootstrap/);
-      writePhase({ phase: 2, sessionId: run.sessionId });
+      writePhase({ phase: 2, sessionId: link.sessionId, enginePid });
       await shot('2-before-reload');
       await vscode.commands.executeCommand('workbench.action.reloadWindow');
       await new Promise(() => {}); // the reload ends this extension host
     }
 
     assert.equal(phase.phase, 2, `unexpected phase ${phase.phase}`);
-    await vscode.commands.executeCommand('klong.resumeSession', phase.sessionId);
-    const run = (await until('the resumed session', () => ui.reproduce?.running, 5 * 60_000))!;
-    assert.equal(run.sessionId, phase.sessionId);
+    // No command, no prompt: the reloaded window follows the engine that went on meanwhile.
+    const link = (await until(
+      'the window to follow the session again',
+      () => ui.reproduce?.following,
+      60_000,
+    ))!;
+    assert.equal(link.sessionId, phase.sessionId);
+    assert.equal((await link.status()).pid, phase.enginePid, 'the same engine, not a resumed one');
     // The history from before the reload is back in the progress view.
-    assert.ok(ui.session.snapshot.step >= 4, `step ${ui.session.snapshot.step} after resume`);
+    assert.ok(ui.session.snapshot.step >= 4, `step ${ui.session.snapshot.step} after the reload`);
     await until('the grade', () => ui.session.snapshot.grade !== null, 10 * 60_000);
     await until(
       'REPRODUCTION.md proposed',
@@ -93,6 +108,8 @@ describe('acceptance: reproduce the resampling paper', function () {
     const doc = await vscode.workspace.openTextDocument(join(workspace(), 'REPRODUCTION.md'));
     await vscode.window.showTextDocument(doc, { preview: false });
     await shot('4-report');
-    writePhase({ phase: 3 });
+    // Nothing left to decide: the engine ends and the window lets go (reproduce.test.ts checks its pid).
+    await until('the engine to end', () => !ui.reproduce?.following, 120_000);
+    writePhase({ phase: 3, enginePid: phase.enginePid });
   });
 });
