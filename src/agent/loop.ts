@@ -6,6 +6,7 @@
 
 import type { AgentEvent, AgentEventBody } from '../events/events';
 import { abortableSleep } from '../llm/sleep';
+import type { TokenCounter } from '../llm/tokens';
 import {
   type ChatResponse,
   ContextLengthError,
@@ -16,6 +17,7 @@ import {
 } from '../llm/types';
 import { overSpendCap, type SpendCap, type SpendTotals } from './budget';
 import { ContextManager, ContextOverflowError, capText } from './context';
+import { summarizeWindow } from './context/window-summary';
 import { describeState, endStateOf, type JobStatus, jobStatuses, stopJobs } from './jobs';
 import { type AgentSessionDeps, NUDGE, type RunResult, type SessionState } from './loop-types';
 import { buildProgressNote, emptyProgress } from './progress-note';
@@ -28,10 +30,8 @@ import {
   type LoopState,
 } from './replay';
 import { needsFullReplay, replayHistory } from './rewind';
-import type { TokenCounter } from './tokens';
-import { answerUnrun, runStepCalls, type ToolDispatch } from './tool-dispatch';
 import { defaultTools, type Tool, toolSpecs } from './tools';
-import { summarizeWindow } from './window-summary';
+import { answerUnrun, runStepCalls, type ToolDispatch } from './tools/dispatch';
 
 export type { AfterToolInfo, AgentSessionDeps, RunResult, SessionState } from './loop-types';
 

@@ -8,17 +8,17 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { systemClock, TimeBudget } from '../agent/budget';
 import { ContextManager } from '../agent/context';
-import { buildHead } from '../agent/head';
+import { buildHead } from '../agent/context/head';
 import { FINAL_CALL_ID, LiveOutput, retryText } from '../agent/live';
 import { AgentSession, type RunResult, type SessionState } from '../agent/loop';
 import type { EarlyEndCheck } from '../agent/loop-types';
 import { defaultSystemPrompt, defaultTask } from '../agent/prompt';
 import { foldHistory } from '../agent/rewind';
-import { estimateCounter } from '../agent/tokens';
 import { EditQueue } from '../edits';
 import type { AgentEventBody } from '../events/events';
 import { OpenAIModelClient } from '../llm/openai-client';
 import { PRICE_TABLE_DATE, pricesFor } from '../llm/prices';
+import { estimateCounter } from '../llm/tokens';
 import type { ModelClient } from '../llm/types';
 import {
   type Blacklist,

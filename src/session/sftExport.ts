@@ -9,12 +9,12 @@
 import { closeSync, existsSync, openSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ContextConfig, ContextManager } from '../agent/context';
+import { splitTrajectory } from '../agent/context/trajectory-split';
 import { emptyProgress } from '../agent/progress-note';
 import { applyEvent, emptyTotals, type LoopState } from '../agent/replay';
-import { estimateCounter, type TokenCounter } from '../agent/tokens';
 import { defaultTools, toolSpecs } from '../agent/tools';
-import { splitTrajectory } from '../agent/trajectory-split';
 import { toWire, toWireTool } from '../llm/openai-client';
+import { estimateCounter, type TokenCounter } from '../llm/tokens';
 import type { ChatMessage, ToolSpec } from '../llm/types';
 import { EventLog } from './eventLog';
 import { writeAll, writeDurableTemp } from './fsutil';
