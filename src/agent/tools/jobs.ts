@@ -4,23 +4,23 @@
  * run costs active time but no model request.
  */
 
-import type { AgentEventBody } from '../../events/events';
-import * as z from '../../paper/zod';
+import { abortableSleep } from '../../llm/sleep';
 import {
-  cleanLines,
   describeState,
   endStateOf,
-  formatBytes,
   JOBS_DIR,
   type JobRecord,
   type JobStatus,
   jobOutput,
   jobStatuses,
+  missingJob,
   nextJobId,
   startJob,
   stopJobs,
 } from '../jobs';
-import { decoded, type JsonSchema, lenientSchema } from './args';
+import type { JsonSchema } from './args';
+import { jobArgs } from './job-args';
+import { describeJob, EVENT_TAIL_LINES, endEvents, formatJobOutput, knownIds } from './job-report';
 import { fail, type Tool, type ToolContext } from './types';
 
 /** Bytes of job output one job_output call returns at most (the model may ask for less). */
@@ -28,90 +28,8 @@ export const MAX_OUTPUT_BYTES = 64 * 1024;
 const DEFAULT_OUTPUT_BYTES = 16 * 1024;
 /** A wait without a limit covers a long training run (and never outlives the time budget). */
 const DEFAULT_WAIT_S = 2 * 3600;
-/** Lines of a job's end kept in its job_ended event and shown by job_status. */
-const EVENT_TAIL_LINES = 10;
-const EVENT_TAIL_BYTES = 2048;
 /** Jobs listed by one job_status (running ones first, then the latest). */
 const MAX_LISTED = 30;
-
-/** "j1", 1, "1", "j1, j2", ["j1", 2] → ["j1", "j2"]; anything else is left for the schema to refuse. */
-export function jobIds(v: unknown): unknown {
-  const one = (x: unknown) =>
-    typeof x === 'number' && Number.isInteger(x)
-      ? `j${x}`
-      : typeof x === 'string' && /^\s*\d+\s*$/.test(x)
-        ? `j${x.trim()}`
-        : typeof x === 'string'
-          ? x.trim()
-          : x;
-  const d = decoded('array')(v);
-  if (Array.isArray(d)) return d.map(one);
-  if (typeof d === 'number') return [one(d)];
-  if (typeof d === 'string')
-    return d
-      .split(/[\s,]+/)
-      .filter(Boolean)
-      .map(one);
-  return d;
-}
-
-/** Lenient arguments: the schema's coercions, plus job ids as a string, a number or a list. */
-function jobArgs(params: JsonSchema, aliases: Record<string, string> = {}) {
-  return z.pipe(
-    z.transform((v: unknown) => {
-      const o = decoded('object')(v);
-      if (typeof o !== 'object' || o === null || Array.isArray(o)) return o;
-      const r = { ...(o as Record<string, unknown>) };
-      for (const [from, to] of Object.entries(aliases))
-        if (r[to] === undefined && r[from] !== undefined) r[to] = r[from];
-      if (r.ids !== undefined && r.ids !== null) r.ids = jobIds(r.ids);
-      if (r.id !== undefined && r.id !== null) {
-        const ids = jobIds(r.id);
-        r.id = Array.isArray(ids) && ids.length === 1 ? ids[0] : r.id;
-      }
-      return r;
-    }),
-    lenientSchema({ ...params, type: 'object' }),
-  );
-}
-
-/** The ended-job events for statuses the session has not recorded as ended yet (each once). */
-function endEvents(statuses: JobStatus[], ctx: ToolContext, seen = new Set<string>()): AgentEventBody[] {
-  const out: AgentEventBody[] = [];
-  for (const s of statuses) {
-    const known = ctx.jobs?.[s.id];
-    const state = endStateOf(s);
-    if (!known || known.ended || !state || seen.has(s.id)) continue;
-    seen.add(s.id);
-    out.push({
-      type: 'job_ended',
-      jobId: s.id,
-      name: known.name,
-      state,
-      exitCode: s.exitCode,
-      ...(s.end !== null ? { durationMs: Math.max(0, s.end - s.start) } : {}),
-      ...(s.tail ? { tail: tailText(s.tail) } : {}),
-    });
-  }
-  return out;
-}
-
-function tailText(raw: string): string {
-  const t = cleanLines(raw, 300).slice(-EVENT_TAIL_LINES).join('\n');
-  return t.length > EVENT_TAIL_BYTES ? t.slice(t.length - EVENT_TAIL_BYTES) : t;
-}
-
-function label(id: string, ctx: ToolContext): string {
-  const name = ctx.jobs?.[id]?.name;
-  return name && name !== id ? `${id} (${name})` : id;
-}
-
-/** One job for the model: "j1 (train): running for 3m 20s, 1.2 MB of output" + its last lines. */
-export function describeJob(s: JobStatus, ctx: Pick<ToolContext, 'jobs'>, lines = 3): string {
-  const head = `${label(s.id, ctx as ToolContext)}: ${describeState(s)}${s.state === 'missing' ? '' : `, ${formatBytes(s.size)} of output`}`;
-  const last = cleanLines(s.tail, 200).slice(-lines);
-  return last.length ? `${head}\n${last.map((l) => `    ${l}`).join('\n')}` : head;
-}
 
 const jobStart: Tool = {
   spec: {
@@ -170,17 +88,7 @@ const jobStatus: Tool = {
     const have = new Set(statuses.map((s) => s.id));
     const now = statuses[0]?.now ?? Date.now();
     for (const j of Object.values(ctx.jobs ?? {}))
-      if (!have.has(j.id) && !j.ended)
-        statuses.push({
-          id: j.id,
-          state: 'missing',
-          exitCode: null,
-          start: 0,
-          end: null,
-          now,
-          size: 0,
-          tail: '',
-        });
+      if (!have.has(j.id) && !j.ended) statuses.push(missingJob(j.id, now));
     if (statuses.length === 0) return { ok: true, output: 'No background jobs. Start one with job_start.' };
     const events = endEvents(statuses, ctx);
     const sorted = statuses.sort(
@@ -257,45 +165,6 @@ const jobOutputTool: Tool = {
   },
 };
 
-function knownIds(ctx: ToolContext): string {
-  const ids = Object.keys(ctx.jobs ?? {});
-  return ids.length
-    ? `Jobs of this session: ${ids.join(', ')}.`
-    : 'This session has no jobs; start one with job_start.';
-}
-
-/** The job_output result text: where in the log this is, the lines, and what was cut. */
-export function formatJobOutput(
-  id: string,
-  out: { size: number; lines: number; state: string; exitCode: number | null; text: string; cut: boolean },
-  req: { start?: number | undefined; end?: number | undefined; tail: number; maxBytes: number },
-  ctx: Pick<ToolContext, 'jobs'>,
-): string {
-  const lines = cleanLines(out.text);
-  const state =
-    out.state === 'running'
-      ? 'running'
-      : out.state === 'exited'
-        ? `exited with code ${out.exitCode}`
-        : out.state;
-  const head = `Job ${label(id, ctx as ToolContext)}, ${state}; log: ${formatBytes(out.size)}, ${out.lines} lines.`;
-  if (out.lines === 0) return `${head}\n(no output yet)`;
-  let where: string;
-  if (req.start !== undefined) {
-    if (req.start > out.lines) return `${head}\nLine ${req.start} is past the end of the log.`;
-    const last = Math.min(out.lines, req.end ?? req.start + 199);
-    where = out.cut
-      ? `Lines ${req.start}–${req.start + Math.max(0, lines.length - 1)} (cut at ${formatBytes(req.maxBytes)}; ask for the next lines with start_line):`
-      : `Lines ${req.start}–${last}:`;
-  } else {
-    const first = Math.max(1, out.lines - Math.min(req.tail, out.lines) + 1);
-    where = out.cut
-      ? `The end of lines ${first}–${out.lines} (cut at ${formatBytes(req.maxBytes)}: only the last part is shown):`
-      : `Lines ${first}–${out.lines}:`;
-  }
-  return `${head}\n${where}\n${lines.join('\n')}`;
-}
-
 const waitParams: JsonSchema & Record<string, unknown> = {
   type: 'object',
   properties: {
@@ -347,28 +216,7 @@ const jobWait: Tool = {
     ];
     if (ids.length === 0) return { ok: true, output: 'No job is running: nothing to wait for.' };
     if (!asked) statuses = await jobStatuses(ctx.sandbox, ids, 0, ctx.jobsDir);
-    let interval = 1000;
-    let why: 'ended' | 'timeout' | 'interrupted' = 'timeout';
-    let interruption = '';
-    for (;;) {
-      const running = statuses.filter((s) => s.state === 'running');
-      const done = all ? running.length === 0 : running.length < ids.length;
-      if (done) {
-        why = 'ended';
-        break;
-      }
-      const stop = ctx.interrupted?.();
-      if (stop) {
-        why = 'interrupted';
-        interruption = stop;
-        break;
-      }
-      const left = limitMs - (Date.now() - t0);
-      if (left <= 0) break;
-      await sleep(Math.min(interval, left), ctx.signal);
-      interval = Math.min(5_000, interval * 1.5);
-      statuses = await jobStatuses(ctx.sandbox, ids, 0, ctx.jobsDir);
-    }
+    const { why, interruption } = await waitForJobs({ ctx, ids, all, limitMs, t0, statuses });
     // The final look with the last lines of each.
     statuses = await jobStatuses(ctx.sandbox, ids, EVENT_TAIL_LINES, ctx.jobsDir);
     const waited = Math.round((Date.now() - t0) / 1000);
@@ -389,6 +237,32 @@ const jobWait: Tool = {
     };
   },
 };
+
+/** Poll the jobs (backing off to 5 s) until one ends (all, with `all`), the user interrupts, or the limit. */
+async function waitForJobs(o: {
+  ctx: ToolContext;
+  ids: string[];
+  all: boolean;
+  limitMs: number;
+  t0: number;
+  statuses: JobStatus[];
+}): Promise<{ why: 'ended' | 'timeout' | 'interrupted'; interruption: string }> {
+  const { ctx, ids } = o;
+  let statuses = o.statuses;
+  let interval = 1000;
+  for (;;) {
+    const running = statuses.filter((s) => s.state === 'running');
+    const done = o.all ? running.length === 0 : running.length < ids.length;
+    if (done) return { why: 'ended', interruption: '' };
+    const stop = ctx.interrupted?.();
+    if (stop) return { why: 'interrupted', interruption: stop };
+    const left = o.limitMs - (Date.now() - o.t0);
+    if (left <= 0) return { why: 'timeout', interruption: '' };
+    await abortableSleep(Math.min(interval, left), ctx.signal);
+    interval = Math.min(5_000, interval * 1.5);
+    statuses = await jobStatuses(ctx.sandbox, ids, 0, ctx.jobsDir);
+  }
+}
 
 const stopParams: JsonSchema & Record<string, unknown> = {
   type: 'object',
@@ -431,20 +305,5 @@ const jobStop: Tool = {
     };
   },
 };
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal?.reason ?? new Error('aborted'));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 export const jobTools: Tool[] = [jobStart, jobStatus, jobOutputTool, jobWait, jobStop];

@@ -16,7 +16,9 @@ import {
   parseStatusLines,
 } from '../../../src/agent/jobs';
 import { defaultTools, runToolCall, type ToolContext } from '../../../src/agent/tools';
-import { formatJobOutput, jobIds, MAX_OUTPUT_BYTES } from '../../../src/agent/tools/jobs';
+import { jobIds } from '../../../src/agent/tools/job-args';
+import { formatJobOutput } from '../../../src/agent/tools/job-report';
+import { MAX_OUTPUT_BYTES } from '../../../src/agent/tools/jobs';
 import type { AgentEventBody } from '../../../src/events/events';
 import { DirSandbox } from '../../support/dir-sandbox';
 
