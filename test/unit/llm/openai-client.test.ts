@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { OpenAIModelClient, type RetryInfo, retryAfterMs } from '../../../src/llm/openai-client';
+import { retryAfterMs } from '../../../src/llm/endpoint-errors';
+import { OpenAIModelClient, type RetryInfo } from '../../../src/llm/openai-client';
 import {
   type ChatMessage,
   ContextLengthError,
