@@ -6,7 +6,13 @@
 
 import type { AgentEvent, AgentEventBody } from '../events/events';
 import type { TokenCounter } from '../llm/tokens';
-import { costUsd, FatalModelError, ModelUnavailableError, type ToolSpec } from '../llm/types';
+import {
+  type ChatResponse,
+  costUsd,
+  FatalModelError,
+  ModelUnavailableError,
+  type ToolSpec,
+} from '../llm/types';
 import { overSpendCap, type SpendCap, type SpendTotals } from './budget';
 import { ContextManager, ContextOverflowError, capText } from './context';
 import { summarizeWindow } from './context/window-summary';
@@ -133,8 +139,12 @@ export class AgentSession {
     this.emit({ type: 'status', status: 'running' });
     this.deps.budget.start();
     // A crash mid-step leaves tool calls without results: answer them so the context is valid.
-    const emit = (e: AgentEventBody) => this.emit(e);
-    answerDanglingCalls(emit, this.state.step, danglingCalls(this.context), this.state.refusedEnd);
+    answerDanglingCalls(
+      (e) => this.emit(e),
+      this.state.step,
+      danglingCalls(this.context),
+      this.state.refusedEnd,
+    );
     const retries: RequestRetries = { context: 0, outages: 0 };
     try {
       await reconcileJobs(this.loopJobs(), this.state.step);
@@ -145,40 +155,8 @@ export class AgentSession {
         if (over) return over;
         const step = this.state.step + 1;
         this.openStep(step);
-        const promptTokens = await this.fitContext(step, specs);
-        this.emit({
-          type: 'model_request',
-          step,
-          window: this.context.window,
-          promptTokens,
-          messages: this.context.messages().length,
-        });
-        this.requestCtrl = new AbortController();
-        const res = await requestModel({
-          deps: this.deps,
-          context: this.context,
-          specs,
-          retries,
-          stopSignal: this.stopCtrl.signal,
-          requestSignal: this.requestCtrl.signal,
-          interrupted: () => this.stopMode !== undefined || this.paused,
-          paused: () => this.paused,
-          emit,
-          split: (keepTurns) => this.split(step, specs, { keepTurns }),
-        }).finally(() => {
-          this.requestCtrl = undefined;
-        });
+        const res = await this.ask(step, specs, retries);
         if (!res) continue; // redo the step: after a pause, a stop, or a recovery
-        retries.context = 0;
-        retries.outages = 0;
-        this.emit({
-          type: 'model_response',
-          step,
-          message: res.message,
-          usage: res.usage,
-          costUsd: this.deps.prices ? costUsd(res.usage, this.deps.prices) : 0,
-          ...(res.reasoning ? { reasoning: res.reasoning } : {}),
-        });
         const calls = res.message.role === 'assistant' ? (res.message.toolCalls ?? []) : [];
         if (calls.length === 0)
           this.emit({ type: 'reminder', step, text: NUDGE, activeMs: this.deps.budget.activeMs() });
@@ -196,6 +174,49 @@ export class AgentSession {
       this.emit({ type: 'error', message: e.message, fatal: true });
       return await this.halt(fatal ? e.message : `internal error: ${e.message}`, e);
     }
+  }
+
+  /** The step's model request (logged before and after); undefined to redo the step. */
+  private async ask(
+    step: number,
+    specs: ToolSpec[],
+    retries: RequestRetries,
+  ): Promise<ChatResponse | undefined> {
+    const promptTokens = await this.fitContext(step, specs);
+    this.emit({
+      type: 'model_request',
+      step,
+      window: this.context.window,
+      promptTokens,
+      messages: this.context.messages().length,
+    });
+    this.requestCtrl = new AbortController();
+    const res = await requestModel({
+      deps: this.deps,
+      context: this.context,
+      specs,
+      retries,
+      stopSignal: this.stopCtrl.signal,
+      requestSignal: this.requestCtrl.signal,
+      interrupted: () => this.stopMode !== undefined || this.paused,
+      paused: () => this.paused,
+      emit: (e) => this.emit(e),
+      split: (keepTurns) => this.split(step, specs, { keepTurns }),
+    }).finally(() => {
+      this.requestCtrl = undefined;
+    });
+    if (!res) return undefined;
+    retries.context = 0;
+    retries.outages = 0;
+    this.emit({
+      type: 'model_response',
+      step,
+      message: res.message,
+      usage: res.usage,
+      costUsd: this.deps.prices ? costUsd(res.usage, this.deps.prices) : 0,
+      ...(res.reasoning ? { reasoning: res.reasoning } : {}),
+    });
+    return res;
   }
 
   /** What the tool calls of a step need from the session. */
