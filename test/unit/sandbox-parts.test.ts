@@ -4,14 +4,14 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
-import { parseSize } from '../../../src/sandbox/container';
-import { checkConfigSyntax, findConfigFile } from '../../../src/sandbox/devcontainer';
-import { modemOptions, resolveDockerHost } from '../../../src/sandbox/docker-client';
-import { SandboxError } from '../../../src/sandbox/errors';
-import { CappedOutput, Demuxer } from '../../../src/sandbox/output-buffer';
-import { resolveWorkspacePath } from '../../../src/sandbox/sandbox';
-import { ansiCQuote, EndScanner } from '../../../src/sandbox/shell';
-import { listWorkspace, tarEntries } from '../../../src/sandbox/workspace-archive';
+import { parseSize } from '../../src/sandbox/container';
+import { checkConfigSyntax, findConfigFile } from '../../src/sandbox/devcontainer';
+import { modemOptions, resolveDockerHost } from '../../src/sandbox/docker-client';
+import { SandboxError } from '../../src/sandbox/errors';
+import { CappedOutput, Demuxer } from '../../src/sandbox/output-buffer';
+import { resolveWorkspacePath } from '../../src/sandbox/sandbox';
+import { ansiCQuote, EndScanner } from '../../src/sandbox/shell';
+import { listWorkspace, tarEntries } from '../../src/sandbox/workspace-archive';
 
 function tree(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'klong-sbx-unit-'));
