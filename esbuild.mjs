@@ -22,13 +22,13 @@ const nodeMainFields = ['module', 'main'];
 
 /**
  * The extension loads the engine (pdf.js, Docker and model clients: most of the code) on first use:
- * `import('../engine/lazy')` becomes `import('./engine.js')`, a bundle of its own, so that
+ * `import('../engine/extension-api')` becomes `import('./engine.js')`, a bundle of its own, so that
  * activation compiles only the UI.
  */
 const lazyEngine = {
   name: 'lazy-engine',
   setup(build) {
-    build.onResolve({ filter: /\/engine\/lazy$/ }, (args) =>
+    build.onResolve({ filter: /\/engine\/extension-api$/ }, (args) =>
       args.kind === 'dynamic-import' ? { path: './engine.js', external: true } : undefined,
     );
   },
@@ -114,7 +114,7 @@ const targets = [
   {
     ...common,
     stdin: {
-      contents: "export * from './src/engine/lazy'; export { main } from './src/cli/main';",
+      contents: "export * from './src/engine/extension-api'; export { main } from './src/cli/main';",
       resolveDir: '.',
       loader: 'ts',
       sourcefile: 'engine-bundle.ts',

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { ControlClient, type ControlHandlers, ControlServer } from '../src/engine/control';
 import type { AgentEvent, AgentEventBody } from '../src/events/events';
 import { EventLog, SessionStore } from '../src/session';
-import { EngineLink } from '../src/ui/engineLink';
-import { SessionModel } from '../src/ui/sessionModel';
+import { EngineLink } from '../src/ui/model/engine-link';
+import { SessionModel } from '../src/ui/model/session-model';
 import { type BenchRow, median, percentile, row } from './types';
 
 function step(i: number): AgentEventBody[] {
@@ -89,7 +89,7 @@ async function attachOnce(_root: string, _id: string, dir: string): Promise<numb
 }
 
 /**
- * What a VS Code window does to follow a running session (src/ui/engineLink.ts): connect, the whole
+ * What a VS Code window does to follow a running session (src/ui/model/engine-link.ts): connect, the whole
  * log folded into the progress view's model (its timeline shows every step), the engine's unflushed
  * events, then live.
  */

@@ -7,7 +7,7 @@
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exportSft } from '../src/session/sftExport';
+import { exportSft } from '../src/export/sft';
 import { writeSyntheticSession } from '../test/support/sft-session';
 import { type BenchRow, median, row } from './types';
 

@@ -8,7 +8,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { chromium, type Page } from 'playwright-core';
-import { SessionModel } from '../src/ui/sessionModel';
+import { SessionModel } from '../src/ui/model/session-model';
 import { type BenchRow, median, row } from './types';
 import { openProgressPage, sessionEvents } from './webviewPage';
 

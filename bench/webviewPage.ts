@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import type { AgentEvent, AgentEventBody } from '../src/events/events';
 import { type FromProgress, fromProgressSchema, type ToProgress } from '../src/protocol/progress';
-import type { SessionModel } from '../src/ui/sessionModel';
+import type { SessionModel } from '../src/ui/model/session-model';
 
 const root = join(__dirname, '..');
 const ORIGIN = 'http://klong.bench';

@@ -9,8 +9,8 @@ import {
 import { paperCss } from './paper/styles';
 import { normalize, PdfViewer } from './paper/viewer';
 import { type Codicon, icon, installCodicons } from './shared/codicons';
-import { onLink, renderMarkdown } from './shared/markdownDom';
-import { markdownCss } from './shared/markdownStyles';
+import { onLink, renderMarkdown } from './shared/markdown-dom';
+import { markdownCss } from './shared/markdown-styles';
 import { getState, h, logHome, onMessage, post, setState } from './shared/vscode';
 
 const send = (msg: FromPaper) => post(msg);

@@ -1,8 +1,8 @@
 /** `klong export-sft SESSION... --out data.jsonl`: sessions → KLong trajectory-splitting SFT samples. */
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { exportSft } from '../export/sft';
 import { FILES, SessionStore } from '../session';
-import { exportSft } from '../session/sftExport';
 import { defaultStateDir, numberOption, parseCommandArgs } from './args';
 import { CliError, type CliIO } from './reproduce';
 

@@ -11,7 +11,7 @@ import { applyHunks, computeHunks, type Hunk, statsOf } from './hunks';
 import { type MergeResult, merge3 } from './merge';
 import type { Proposal, TextStyle } from './proposal';
 import { bytesEqual, type DecodedText, decodeText, encodeText, fromString, toStyle } from './text';
-import { hostBlobId, type UserContent, type UserFiles } from './userFiles';
+import { hostBlobId, type UserContent, type UserFiles } from './user-files';
 
 /** What to do when the user's file cannot be merged cleanly: report (default), write conflict markers, or overwrite. */
 export type ConflictPolicy = 'report' | 'markers' | 'overwrite';

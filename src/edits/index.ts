@@ -17,4 +17,4 @@ export {
   type EditQueueOptions,
 } from './queue';
 export { decodeText, dominantEol, type Eol, fromString, HUGE_FILE_BYTES, splitLines, toStyle } from './text';
-export { DirUserFiles, type UserContent, type UserFileEdit, type UserFiles } from './userFiles';
+export { DirUserFiles, type UserContent, type UserFileEdit, type UserFiles } from './user-files';

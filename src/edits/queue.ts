@@ -9,7 +9,7 @@ import { type FileChange, isInsideGitDir, resolveWorkspacePath, type Sandbox } f
 import { accept, type ConflictPolicy, type Decided, type Outcome, reject } from './decide';
 import { asRename, buildProposal, findRenames, type Proposal, sameContent, summarize } from './proposal';
 import { HUGE_FILE_BYTES } from './text';
-import type { UserFiles } from './userFiles';
+import type { UserFiles } from './user-files';
 
 export type ApprovalMode = 'review' | 'auto-accept' | 'ask-each';
 export const APPROVAL_MODES: readonly ApprovalMode[] = ['review', 'auto-accept', 'ask-each'];

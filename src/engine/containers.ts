@@ -3,7 +3,7 @@
  * edits, so a container whose session is not running can go. `klong sessions --prune` and
  * "KLong: Clean up containers" remove them; a running session's container (its lock is held) stays.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   LABEL_SESSION,
@@ -13,7 +13,7 @@ import {
   removeSandbox,
   stateLabel,
 } from '../sandbox';
-import { inspectLock } from '../session';
+import { FILES, inspectLock } from '../session';
 
 export interface PruneOptions {
   /** The state folder whose sessions' containers are pruned (no other folder's). */
@@ -32,7 +32,8 @@ export interface PruneResult {
 /**
  * Removes the containers of this state folder's sessions that are not running. A container is this
  * folder's when its state label says so, or (made before that label existed) when it has no state
- * label and its session is in this folder; containers of other folders are never touched.
+ * label and its session is in this folder, or its session was moved here from the folder it names;
+ * containers of other folders are never touched.
  */
 export async function pruneContainers(o: PruneOptions): Promise<PruneResult> {
   const mine = stateLabel(o.stateDir)[LABEL_STATE];
@@ -42,7 +43,7 @@ export async function pruneContainers(o: PruneOptions): Promise<PruneResult> {
     const sessionId = c.labels[LABEL_SESSION] ?? '';
     const dir = join(o.stateDir, sessionId);
     const state = c.labels[LABEL_STATE];
-    if (state ? state !== mine : !sessionId || !existsSync(dir)) continue;
+    if (state ? state !== mine && state !== formerState(dir) : !sessionId || !existsSync(dir)) continue;
     if (existsSync(dir) && inspectLock(dir).state === 'held') {
       out.kept.push({ id: c.id, name: c.name, sessionId, why: 'its session is running' });
       continue;
@@ -51,6 +52,16 @@ export async function pruneContainers(o: PruneOptions): Promise<PruneResult> {
     out.removed.push({ id: c.id, name: c.name, sessionId });
   }
   return out;
+}
+
+/** The state label of the folder a session was moved from (its container still carries it). */
+function formerState(dir: string): string | undefined {
+  try {
+    const from = readFileSync(join(dir, FILES.movedFrom), 'utf8').trim();
+    return from ? stateLabel(from)[LABEL_STATE] : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The session's container(s), removed (delete, discard, replace); quiet when Docker is not there. */

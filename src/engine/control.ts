@@ -128,9 +128,18 @@ export function controlAddress(sessionDir: string, platform = process.platform):
  */
 const LIVE_PENDING_MAX = 4;
 
+/**
+ * A client with this many bytes of events and messages not yet written is dropped: events cannot be
+ * skipped, and a client stalled for hours (a stopped `klong attach`) would make the engine hold every
+ * event since. Dropping it loses nothing: the log has them, and attaching again reads the log.
+ */
+export const BEHIND_MAX_BYTES = 32 * 1024 * 1024;
+
 export class ControlServer {
   private readonly clients = new Set<MessageConnection>();
   private readonly pendingLive = new Map<MessageConnection, number>();
+  private readonly pendingBytes = new Map<MessageConnection, number>();
+  private readonly sockets = new Map<MessageConnection, Socket>();
 
   private constructor(
     private readonly server: Server,
@@ -192,12 +201,15 @@ export class ControlServer {
     const drop = () => {
       if (!this.clients.delete(conn)) return;
       this.pendingLive.delete(conn);
+      this.pendingBytes.delete(conn);
+      this.sockets.delete(conn);
       conn.dispose();
     };
     conn.onClose(drop);
     conn.onError(drop);
     socket.on('error', drop); // a client that vanished must never disturb the engine
     this.clients.add(conn);
+    this.sockets.set(conn, socket);
     conn.listen();
     for (const w of this.waiting.splice(0)) w();
   }
@@ -239,12 +251,35 @@ export class ControlServer {
 
   /** Send an appended event to every client. */
   event(e: AgentEvent): void {
-    for (const c of this.clients) void c.sendNotification(eventNote, e).catch(() => undefined);
+    this.broadcast(JSON.stringify(e).length, (c) => c.sendNotification(eventNote, e));
   }
 
   /** A progress message (container build, retries, grading) that is not in the event log. */
   message(m: EngineMessage): void {
-    for (const c of this.clients) void c.sendNotification(messageNote, m).catch(() => undefined);
+    this.broadcast(JSON.stringify(m).length, (c) => c.sendNotification(messageNote, m));
+  }
+
+  /** Sends to every client, dropping one that is more than BEHIND_MAX_BYTES behind. */
+  private broadcast(bytes: number, send: (c: MessageConnection) => Promise<void>): void {
+    for (const c of this.clients) {
+      const behind = (this.pendingBytes.get(c) ?? 0) + bytes;
+      if (behind > BEHIND_MAX_BYTES) {
+        this.sockets.get(c)?.destroy();
+        this.clients.delete(c);
+        this.pendingLive.delete(c);
+        this.pendingBytes.delete(c);
+        this.sockets.delete(c);
+        c.dispose();
+        continue;
+      }
+      this.pendingBytes.set(c, behind);
+      void send(c)
+        .catch(() => undefined)
+        .finally(() => {
+          const n = this.pendingBytes.get(c);
+          if (n !== undefined) this.pendingBytes.set(c, n - bytes);
+        });
+    }
   }
 
   /** Live work (a running command's output tail, a retry's wait, grading): transient, bounded. */
@@ -268,6 +303,8 @@ export class ControlServer {
     for (const c of this.clients) c.dispose();
     this.clients.clear();
     this.pendingLive.clear();
+    this.pendingBytes.clear();
+    this.sockets.clear();
     await new Promise<void>((r) => this.server.close(() => r()));
     const file = join(this.dir, CONTROL_FILE);
     try {

@@ -1,7 +1,7 @@
 /**
  * API keys belong to an endpoint origin (scheme, host, port of `klong.model.baseUrl`): a key stored
  * for api.openai.com is never sent to another server without the user saying so. Pure logic; the
- * secret storage and the prompts are in src/ui/modelEndpoint.ts.
+ * secret storage and the prompts are in src/ui/model-endpoint.ts.
  */
 
 /** The secret that held the one key of earlier versions (moved to the configured origin on first use). */

@@ -64,6 +64,10 @@ export interface FetchedPaper {
   file?: string;
 }
 
+function isPdfBytes(bytes: Uint8Array): boolean {
+  return new TextDecoder('latin1').decode(bytes.subarray(0, 1024)).includes('%PDF-');
+}
+
 function isMarkdownName(name: string): boolean {
   return ['.md', '.markdown'].includes(extname(name.split(/[?#]/)[0]!).toLowerCase());
 }
@@ -90,9 +94,11 @@ export async function fetchSource(src: PaperSource, opts: FetchOptions): Promise
   const md = isMarkdownName(url);
   const cached = cacheFile(opts.cacheDir, url, md ? '.md' : '.pdf');
   const hit = await readCached(cached);
-  if (hit) return { bytes: hit, origin: url, markdown: md, fromCache: true, file: cached };
+  // Only PDFs and Markdown are cached, under the name's extension: Markdown served as text/markdown
+  // from a name without .md sits in a .pdf file, so the bytes decide.
+  if (hit) return { bytes: hit, origin: url, markdown: !isPdfBytes(hit), fromCache: true, file: cached };
   const { bytes, type } = await download(url, opts);
-  const isPdf = new TextDecoder('latin1').decode(bytes.subarray(0, 1024)).includes('%PDF-');
+  const isPdf = isPdfBytes(bytes);
   const isMd = md || /text\/(markdown|x-markdown)/i.test(type);
   if (!isPdf && !isMd) {
     const what = /html/i.test(type) ? 'an HTML page' : `content of type "${type || 'unknown'}"`;

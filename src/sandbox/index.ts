@@ -23,7 +23,13 @@ export {
   HostHistory,
   hostGitMissing,
 } from './host-history';
-export { pullImage, type SandboxReadiness, sandboxReadiness } from './image-check';
+export {
+  buildDefaultSandbox,
+  pullImage,
+  type ReadinessOptions,
+  type SandboxReadiness,
+  sandboxReadiness,
+} from './image-check';
 export {
   attachSandbox,
   findSandbox,

@@ -1,7 +1,7 @@
 /** Checkpoint and resume: event log, snapshots, locks, the session store. No `vscode` here. */
 
 export { CONTROL_FILE, type ControlInfo, readControlInfo } from './control-file';
-export { type Durability, EventLog, type EventLogOptions } from './eventLog';
+export { type Durability, EventLog, type EventLogOptions } from './event-log';
 export {
   createSession,
   LiveSession,
@@ -11,7 +11,7 @@ export {
   openSession,
   resumeSession,
   type SessionInit,
-} from './liveSession';
+} from './live-session';
 export {
   inspectLock,
   type LockOptions,
@@ -31,5 +31,5 @@ export {
   type SnapshotMeta,
   writeSnapshot,
 } from './snapshot';
-export { type SessionListEntry, SessionStore, type SessionStoreOptions } from './store';
+export { moveSession, type SessionListEntry, SessionStore, type SessionStoreOptions } from './store';
 export { emptySummary, foldSummary, type SessionSummary } from './summary';

@@ -6,7 +6,7 @@
 import { closeSync, fstatSync, linkSync, openSync, renameSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fsyncDir, isErrno, writeDurableTemp } from './fsutil';
-import { scanLines } from './lineScanner';
+import { scanLines } from './line-scanner';
 import { EVENTS_SCHEMA_VERSION, type EventsHeader, isEventsHeader, SNAPSHOT_SCHEMA_VERSION } from './schema';
 
 type Obj = Record<string, unknown>;

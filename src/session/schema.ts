@@ -10,6 +10,8 @@ export const FILES = {
   prevSnapshot: 'snapshot.prev.json',
   summary: 'summary.json',
   lock: 'session.lock',
+  /** The state folder a moved session came from (its container is still labelled with that folder). */
+  movedFrom: 'moved-from',
 } as const;
 
 /** First line of events.jsonl. */

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { EventLog } from './eventLog';
+import type { EventLog } from './event-log';
 import { fsyncDir, isErrno, writeDurableTemp } from './fsutil';
 import { migrateSnapshot } from './migrations';
 import { FILES, SNAPSHOT_SCHEMA_VERSION } from './schema';

@@ -4,8 +4,8 @@
  * the event log's size and mtime, and can be rebuilt from disk at any time.
  */
 import { closeSync, existsSync, openSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { EventLog } from './eventLog';
+import { join, resolve } from 'node:path';
+import { EventLog } from './event-log';
 import { ensureDir, fsyncDir, readJsonIfExists, writeAll, writeDurableTemp, writeFileAtomic } from './fsutil';
 import {
   createSession,
@@ -15,10 +15,33 @@ import {
   openSession,
   resumeSession,
   type SessionInit,
-} from './liveSession';
+} from './live-session';
 import { inspectLock, type LockOptions, type LockOwner, SessionLockedError } from './lock';
 import { assertSessionId, FILES, newSessionId } from './schema';
 import { emptySummary, foldSummary, isSummary, type SessionSummary } from './summary';
+
+/**
+ * Moves session `id` from one state folder to another (same disk: one rename), noting where it came
+ * from so that the container it keeps, labelled with the old folder, is still this folder's to clean
+ * up. False when it cannot move (another disk, or the target exists): it then stays where it is.
+ */
+export function moveSession(from: string, to: string, id: string): boolean {
+  assertSessionId(id);
+  const target = join(to, id);
+  if (existsSync(target)) return false;
+  try {
+    ensureDir(to);
+    renameSync(join(from, id), target);
+  } catch {
+    return false;
+  }
+  try {
+    writeFileAtomic(join(target, FILES.movedFrom), `${resolve(from)}\n`);
+  } catch {
+    // The move stands; only a later clean-up may miss the old container.
+  }
+  return true;
+}
 
 const INDEX_FILE = 'sessions.json';
 const INDEX_VERSION = 1;

@@ -26,3 +26,14 @@ export async function notifyError(message: string, notice: ErrorNotice = {}): Pr
   else if (choice === 'Open log') await vscode.commands.executeCommand('klong.showLog');
   return choice;
 }
+
+/**
+ * True in a trusted workspace. Otherwise shows `message` (why the action needs trust) with "Manage
+ * Workspace Trust", opens that when chosen, and returns false.
+ */
+export async function requireTrust(message: string): Promise<boolean> {
+  if (vscode.workspace.isTrusted) return true;
+  const choice = await vscode.window.showErrorMessage(message, 'Manage Workspace Trust');
+  if (choice) await vscode.commands.executeCommand('workbench.trust.manage');
+  return false;
+}

@@ -1,20 +1,20 @@
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { SessionStore } from '../session';
-import { type EditsController, registerEdits } from './editsController';
-import { ExternalLinks } from './externalLinks';
-import { ModelEndpoint } from './modelEndpoint';
-import { PaperPanels } from './paperPanel';
-import { registerPaperText } from './paperText';
-import { ProgressViewProvider } from './progressView';
-import { ReproduceController } from './reproduce';
-import { RewindController } from './rewind';
-import { dockerHostSetting } from './runSettings';
-import { SandboxAccess } from './sandboxView';
-import { SessionModel } from './sessionModel';
-import { registerSessionsView, type SessionsViewProvider } from './sessionsView';
-import { SessionRoots } from './stateDir';
-import { SessionStatusBar } from './statusBar';
+import { type EditsController, registerEdits } from './edits/controller';
+import { ExternalLinks } from './external-links';
+import { SessionModel } from './model/session-model';
+import { ModelEndpoint } from './model-endpoint';
+import { PaperPanels } from './paper-panel';
+import { registerPaperText } from './paper-text';
+import { ProgressViewProvider } from './progress-view';
+import { ReproduceController } from './reproduce-controller';
+import { RewindController } from './rewind-controller';
+import { dockerHostSetting } from './run-settings';
+import { SandboxAccess } from './sandbox-view';
+import { registerSessionsView, type SessionsViewProvider } from './sessions-view';
+import { SessionRoots } from './state-dir';
+import { SessionStatusBar } from './status-bar';
 import { Welcome } from './welcome';
 
 /** What the UI offers the wiring (and the e2e tests): feed `session` with AgentEvents. */

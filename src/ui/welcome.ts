@@ -6,9 +6,9 @@
  */
 import * as vscode from 'vscode';
 import { describeContext, type ListedModel, listModels } from '../llm/models-list';
-import type { ModelEndpoint } from './modelEndpoint';
+import type { ModelEndpoint } from './model-endpoint';
 import { notifyError } from './notify';
-import { dockerHostSetting, endpointSettings } from './runSettings';
+import { dockerHostSetting, endpointSettings } from './run-settings';
 
 export const WALKTHROUGH_ID = 'klong-dev.klong#klong.gettingStarted';
 const MIN_CONTEXT = 8000;
@@ -178,7 +178,7 @@ export class Welcome implements vscode.Disposable {
   /** KLong: Check Docker — the engine's version, or the error with what to do. */
   async checkDocker(): Promise<boolean> {
     try {
-      const { checkDocker } = await import('../engine/lazy');
+      const { checkDocker } = await import('../engine/extension-api');
       const info = await checkDocker(dockerHostSetting());
       this.set('dockerOk', true);
       const msg = `KLong: Docker ${info.serverVersion} (API ${info.apiVersion}) at ${info.host}${info.os ? `, ${info.os}` : ''}${info.gpu ? ', GPUs available' : ''}.`;
@@ -196,14 +196,18 @@ export class Welcome implements vscode.Disposable {
     }
   }
 
-  /** KLong: Check the sandbox — the workspace's devcontainer.json, or the default image (offers a pull). */
+  /**
+   * KLong: Check the sandbox — the workspace's devcontainer.json, or the default image: a missing
+   * offline image is offered as a build of KLong's default sandbox (what the first session would
+   * do anyway), a missing custom image as a pull.
+   */
   async checkSandbox(): Promise<boolean> {
     const host = dockerHostSetting();
     const image = vscode.workspace.getConfiguration('klong').get<string>('docker.defaultImage') || undefined;
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
     try {
-      const { sandboxReadiness, pullImage } = await import('../engine/lazy');
-      const r = await sandboxReadiness(folder, image, host);
+      const engine = await import('../engine/extension-api');
+      const r = await engine.sandboxReadiness(folder, { defaultImage: image, dockerHost: host });
       if (r.kind === 'devcontainer') {
         this.set('sandboxReady', true);
         void vscode.window.showInformationMessage(
@@ -219,11 +223,13 @@ export class Welcome implements vscode.Disposable {
         return true;
       }
       this.set('sandboxReady', false);
-      const pull = `Pull ${r.image}`;
       const how = 'How to build it';
+      const get = r.build ? 'Build it now' : `Pull ${r.image}`;
       const choice = await vscode.window.showWarningMessage(
-        `KLong: the sandbox image ${r.image} is not on the Docker engine. Pull it from its registry, build it (see the README), or add a .devcontainer/devcontainer.json to the workspace.`,
-        pull,
+        r.build
+          ? `KLong: no devcontainer.json in this workspace and no local image ${r.image}, so the first session builds KLong’s default sandbox ${r.build} (Python 3.12 with numpy, scipy, pandas, matplotlib, scikit-learn; a few minutes, once). Build it now, or add a .devcontainer/devcontainer.json to the workspace.`
+          : `KLong: the sandbox image ${r.image} is not on the Docker engine. Pull it from its registry, build it (see the README), or add a .devcontainer/devcontainer.json to the workspace.`,
+        get,
         how,
       );
       if (choice === how)
@@ -231,10 +237,20 @@ export class Welcome implements vscode.Disposable {
           'markdown.showPreview',
           vscode.Uri.joinPath(this.context.extensionUri, 'README.md'),
         );
-      if (choice !== pull) return false;
+      if (choice !== get) return false;
       await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `KLong: pulling ${r.image}` },
-        (p) => pullImage(r.image, host, (m) => p.report({ message: m })),
+        {
+          location: vscode.ProgressLocation.Notification,
+          title: r.build ? 'KLong: building the default sandbox' : `KLong: pulling ${r.image}`,
+          cancellable: Boolean(r.build),
+        },
+        async (p, token) => {
+          const onProgress = (m: string) => p.report({ message: m });
+          if (!r.build) return engine.pullImage(r.image, host, onProgress);
+          const ac = new AbortController();
+          token.onCancellationRequested(() => ac.abort());
+          await engine.buildDefaultSandbox({ dockerHost: host, onProgress, signal: ac.signal });
+        },
       );
       return this.checkSandbox();
     } catch (err) {

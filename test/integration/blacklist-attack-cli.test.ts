@@ -11,7 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { AgentEvent } from '../../src/events/events';
-import { entryFor } from '../../src/ui/timelineEntries';
+import { entryFor } from '../../src/ui/model/timeline-entries';
 import {
   ALL_ATTEMPTS,
   ATTACKS,

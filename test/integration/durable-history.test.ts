@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { stateLabel } from '../../src/sandbox';
-import { EventLog, SessionStore } from '../../src/session';
+import { EventLog, moveSession, SessionStore } from '../../src/session';
 import {
   type CliSession,
   cliCleanup,
@@ -251,6 +251,21 @@ describe('a session survives the loss of its container', { skip }, () => {
     const live = container(`${scope}-running`, stateLabel(stateDir));
     const other = container(`${scope}-idle`, stateLabel(otherState)); // another state folder's
     mkdirSync(join(otherState, 'x'), { recursive: true });
+    // A session moved here from another folder (VS Code adopts its legacy sessions) keeps a container
+    // labelled with that folder: still this folder's to clean up.
+    const legacy = cleanup.temp('klong-prune-legacy-');
+    new SessionStore(legacy, { durability: 'none' })
+      .create({
+        sessionId: `${scope}-moved`,
+        paperTitle: 'p',
+        paperPath: 'p.md',
+        workspace: legacy,
+        model: 'm',
+        budgetMs: 60_000,
+      })
+      .close();
+    const moved = container(`${scope}-moved`, stateLabel(legacy));
+    assert.ok(moveSession(legacy, stateDir, `${scope}-moved`));
     try {
       const r = await runCli([
         'sessions',
@@ -261,11 +276,11 @@ describe('a session survives the loss of its container', { skip }, () => {
         `klong.test-prune=${scope}`,
       ]);
       assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, /2 container\(s\) removed, 1 kept\./);
+      assert.match(r.stdout, /3 container\(s\) removed, 1 kept\./);
       assert.match(r.stdout, /kept .*running\): its session is running/);
       const left = containerIds(`klong.test-prune=${scope}`).map((id) => id.slice(0, 12));
       assert.deepEqual(left.sort(), [live, other].map((id) => id.slice(0, 12)).sort());
-      assert.ok(!left.includes(idle.slice(0, 12)) && !left.includes(gone.slice(0, 12)));
+      for (const removed of [idle, gone, moved]) assert.ok(!left.includes(removed.slice(0, 12)));
     } finally {
       running.close();
     }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { openProgressPage, type ProgressPage } from '../../bench/webviewPage';
 import type { AgentEvent, AgentEventBody } from '../../src/events/events';
-import { SessionModel } from '../../src/ui/sessionModel';
+import { SessionModel } from '../../src/ui/model/session-model';
 
 const BUNDLE = join(__dirname, '..', '..', 'dist', 'webview', 'progress.js');
 const CHROMIUM = process.env.KLONG_CHROMIUM ?? '/usr/bin/chromium';

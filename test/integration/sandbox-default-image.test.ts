@@ -11,7 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { defaultDefinitionDir, defaultSandboxImage } from '../../src/sandbox/default-sandbox';
-import { openSandbox, removeSandbox, SandboxError } from '../../src/sandbox/index';
+import {
+  buildDefaultSandbox,
+  openSandbox,
+  removeSandbox,
+  SandboxError,
+  sandboxReadiness,
+} from '../../src/sandbox/index';
 import { dockerProblem, skipUnlessRequired } from '../support/docker';
 import { type LocalRegistry, registryProblem, startRegistry } from '../support/registry';
 import { removeDir, TEST_LABELS, tempWorkspace, uniqueSession } from './sandbox-support';
@@ -95,6 +101,20 @@ describe('default sandbox built from a registry base image', { skip }, () => {
     sessions.push(session);
     const expected = await defaultSandboxImage(build());
     images.push(expected);
+    // The walkthrough's check says what the session will do: build the shipped definition.
+    const check = { offlineImage: NO_OFFLINE_IMAGE, defaultBuild: build() };
+    assert.deepEqual(await sandboxReadiness(ws, check), {
+      kind: 'image',
+      image: NO_OFFLINE_IMAGE,
+      present: false,
+      build: expected,
+    });
+    // A custom image that is missing is a pull, not a build.
+    assert.deepEqual(await sandboxReadiness(ws, { ...check, defaultImage: `klong-test/custom:${tag}` }), {
+      kind: 'image',
+      image: `klong-test/custom:${tag}`,
+      present: false,
+    });
     const progress: string[] = [];
     const sb = await openSandbox({
       workspace: ws,
@@ -149,6 +169,16 @@ describe('default sandbox built from a registry base image', { skip }, () => {
     });
     assert.equal(sb2.info.image, expected);
     assert.ok(!again.some((m) => /Pulling|Building/.test(m)), again.join('\n'));
+
+    // Now the check finds the built image ready, and the walkthrough's "Build it now" has nothing to do.
+    const ready = await sandboxReadiness(ws, check);
+    assert.equal(ready.kind === 'image' && ready.present && ready.image, expected);
+    const quiet: string[] = [];
+    assert.equal(
+      await buildDefaultSandbox({ defaultBuild: build(), onProgress: (m) => quiet.push(m) }),
+      expected,
+    );
+    assert.deepEqual(quiet, []);
   });
 
   test('the offline image stays preferred when the engine has it', async () => {

@@ -118,10 +118,10 @@ function violations(imports: Import[], layers: Map<string, Set<string>>): string
         `${where}: layer '${fromLayer}' may import only ${[...allowed].join(', ') || 'no other layer'} (ARCHITECTURE.md), not '${toLayer}'`,
       );
     } else if (fromLayer === 'ui' && toLayer === 'engine' && !imp.typeOnly) {
-      const lazy = imp.dynamic && target === 'src/engine/lazy';
+      const lazy = imp.dynamic && target === 'src/engine/extension-api';
       if (!lazy) {
         out.push(
-          `${where}: ui may use the engine only as types or through await import('../engine/lazy') (the lazily loaded engine bundle)`,
+          `${where}: ui may use the engine only as types or through await import('../engine/extension-api') (the lazily loaded engine bundle)`,
         );
       }
     }
@@ -195,7 +195,7 @@ describe('architecture: the layer rules of ARCHITECTURE.md', () => {
     );
     // What the rules allow.
     assert.deepEqual(check('src/ui/x.ts', "import type { Reproduction } from '../engine/reproduction';"), []);
-    assert.deepEqual(check('src/ui/x.ts', "const e = await import('../engine/lazy');"), []);
+    assert.deepEqual(check('src/ui/x.ts', "const e = await import('../engine/extension-api');"), []);
     assert.deepEqual(check('src/edits/x.ts', "import type { EventSink } from '../events/events';"), []);
     assert.deepEqual(
       check('webview-ui/progress/x.ts', "import { p } from '../../src/protocol/progress';"),

@@ -97,3 +97,56 @@ test('live messages: a reading client gets them in order; a stalled one is skipp
     await server.close();
   }
 });
+
+test('events: a client stalled for long is dropped once it is 32 MB behind; a reading client gets every event', {
+  skip: process.platform === 'win32' ? 'Unix sockets' : false,
+}, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'klong-behind-ctl-'));
+  dirs.push(dir);
+  const server = await ControlServer.listen(dir, handlers);
+  try {
+    const reader = await ControlClient.connect(dir);
+    assert.ok(reader);
+    const seqs: number[] = [];
+    reader.onEvent((e) => seqs.push(e.seq));
+    const stalled = createConnection(server.address);
+    await new Promise<void>((r) => stalled.once('connect', () => r()));
+    stalled.pause();
+    let closed = false;
+    stalled.on('close', () => {
+      closed = true;
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(server.clientCount, 2);
+
+    const output = 'y'.repeat(100_000);
+    const N = 400; // 40 MB of events
+    for (let seq = 1; seq <= N; seq++) {
+      server.event({ type: 'tool_result', seq, ts: seq, step: 1, callId: 'c', output } as never);
+      // A client that reads keeps up (here it shares the engine's process, so it is given the time).
+      if (seq % 20 === 0)
+        await new Promise<void>((resolve) => {
+          const check = () => (seqs.length >= seq ? resolve() : setTimeout(check, 5));
+          check();
+        });
+    }
+    await new Promise<void>((resolve) => {
+      const check = () => (seqs.length >= N ? resolve() : setTimeout(check, 20));
+      check();
+    });
+    assert.deepEqual(
+      seqs,
+      Array.from({ length: N }, (_, i) => i + 1),
+      'the reading client got every event in order',
+    );
+    assert.equal(server.clientCount, 1, 'the stalled client was dropped');
+    stalled.resume(); // it sees the connection end (and `klong attach` says it detached)
+    await new Promise<void>((resolve) => {
+      const check = () => (closed ? resolve() : setTimeout(check, 20));
+      check();
+    });
+    reader.dispose();
+  } finally {
+    await server.close();
+  }
+});

@@ -21,7 +21,7 @@ import type { GradeOptions } from '../../src/paper/grade';
 import { buildJudgeMessages, DEFAULT_BUDGETS, judgeCacheKey } from '../../src/paper/judge';
 import { PaperIndex } from '../../src/paper/search';
 import { EventLog } from '../../src/session';
-import { SessionModel } from '../../src/ui/sessionModel';
+import { SessionModel } from '../../src/ui/model/session-model';
 import { type ChatBody, reply, startModelServer } from '../support/model-server';
 
 const root = mkdtempSync(join(tmpdir(), 'klong-final-steps-'));

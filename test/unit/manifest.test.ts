@@ -5,7 +5,7 @@ import { test } from 'node:test';
 
 const root = join(__dirname, '..', '..');
 const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-const uiSource = readdirSync(join(root, 'src/ui'))
+const uiSource = readdirSync(join(root, 'src/ui'), { recursive: true, encoding: 'utf8' })
   .filter((f) => f.endsWith('.ts'))
   .map((f) => readFileSync(join(root, 'src/ui', f), 'utf8'))
   .join('\n');

@@ -40,6 +40,8 @@ before(async () => {
       res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>Not a PDF</body></html>');
     } else if (url === '/papers/paper.md') {
       res.writeHead(200, { 'content-type': 'text/markdown' }).end('# Served MD\n\n## Intro\n\nHello.\n');
+    } else if (url === '/papers/notes') {
+      res.writeHead(200, { 'content-type': 'text/markdown' }).end('# Notes Paper\n\n## Method\n\nText.\n');
     } else if (url === '/slow.pdf') {
       // Never answers: the client's timeout must fire.
     } else res.writeHead(404, { 'content-type': 'text/plain' }).end('nope');
@@ -130,4 +132,18 @@ test('a Markdown URL is taken as Markdown', async () => {
     p.sections.map((s) => s.id),
     ['intro'],
   );
+});
+
+test('Markdown served without a .md name is still Markdown when read again from the cache (a resume)', async () => {
+  const cacheDir = await mkdtemp(join(tmpdir(), 'paper-cache-'));
+  const first = await loadPaper(`${base}/papers/notes`, { cacheDir });
+  const again = await loadPaper(`${base}/papers/notes`, { cacheDir });
+  assert.equal(hits.get('/papers/notes'), 1, 'the second read comes from the cache');
+  for (const p of [first, again]) {
+    assert.equal(p.title, 'Notes Paper');
+    assert.deepEqual(
+      p.sections.map((s) => s.id),
+      ['method'],
+    );
+  }
 });

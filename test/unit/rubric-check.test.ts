@@ -17,7 +17,7 @@ import {
   serializeRubric,
   treeWarnings,
 } from '../../src/paper';
-import { gradesOf, rubricView } from '../../src/ui/rubricView';
+import { gradesOf, rubricView } from '../../src/ui/model/rubric-view';
 import { type ChatBody, reply, startModelServer } from '../support/model-server';
 import { leafNode, wideDeepRubric } from '../support/rubrics';
 

@@ -1,4 +1,4 @@
-import { markdownCss } from '../shared/markdownStyles';
+import { markdownCss } from '../shared/markdown-styles';
 
 /** Styles of the progress view: VS Code theme variables only (light, dark and high contrast). */
 export const progressCss = `

@@ -5,7 +5,7 @@
  */
 import type { DetailSection, TimelineEntry } from '../../src/protocol/progress';
 import { type Codicon, icon } from '../shared/codicons';
-import { onLink, renderMarkdown } from '../shared/markdownDom';
+import { onLink, renderMarkdown } from '../shared/markdown-dom';
 import { h } from '../shared/vscode';
 import {
   indexAt,

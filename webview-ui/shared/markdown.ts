@@ -4,7 +4,7 @@
  * text can become markup, a handler or a navigation: raw HTML stays text, links keep an href only when
  * it is http(s), mailto or a #fragment (the webview sends those to the host), images become links.
  * TeX math ($…$, $$…$$, \(…\), \[…\]) is kept verbatim in `.math` spans so emphasis rules do not eat
- * its underscores and stars. Pure (no DOM): unit-tested in Node; markdownDom.ts builds the nodes.
+ * its underscores and stars. Pure (no DOM): unit-tested in Node; markdown-dom.ts builds the nodes.
  */
 /// <reference path="./markdown-it.d.ts" />
 import MarkdownIt, { type StateBlock, type StateInline, type Token } from 'markdown-it';

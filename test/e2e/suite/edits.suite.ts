@@ -11,7 +11,7 @@ import * as vscode from 'vscode';
 import type { AgentSession } from '../../../src/agent/loop';
 import { EditQueue } from '../../../src/edits/queue';
 import type { AgentEventBody } from '../../../src/events/events';
-import type { EditsController } from '../../../src/ui/editsController';
+import type { EditsController } from '../../../src/ui/edits/controller';
 import { startHarness } from '../../support/agent-harness';
 import { DirSandbox } from '../../support/dir-sandbox';
 import { type ChatBody, call, tools } from '../../support/model-server';

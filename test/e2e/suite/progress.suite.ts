@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import type { ProgressAction } from '../../../src/ui/progressView';
+import type { ProgressAction } from '../../../src/ui/progress-view';
 import { EventFeed, klong } from './api';
 import { hasDriver, screenshot, until, view } from './driver';
 
@@ -320,27 +320,58 @@ describe('progress view', () => {
   });
 
   it('follows the theme: light and high contrast', async () => {
+    const ui = await klong();
+    await ui.progress.reveal();
+    await until('progress view ready', () => ui.progress.isReady);
     const cfg = vscode.workspace.getConfiguration('workbench');
-    // The view's colours come from VS Code's theme variables: its background and text follow the theme.
+    // Each part the view's own stylesheet colours must show the current theme's value of the variable
+    // it names. (The body's text colour alone proves nothing: VS Code's default webview styles set it.)
+    const parts: [selector: string, property: 'color' | 'backgroundColor', variable: string][] = [
+      ['#say-text', 'backgroundColor', '--vscode-input-background'],
+      ['#say-text', 'color', '--vscode-input-foreground'],
+      ['#say-send', 'color', '--vscode-button-secondaryForeground'],
+      ['.count.muted', 'color', '--vscode-descriptionForeground'],
+    ];
     const colours = () =>
-      progress.evaluate<string>(
-        `(() => { const s = getComputedStyle(document.body); return s.backgroundColor + ' / ' + s.color; })()`,
+      progress.evaluate<{ part: string; shown: string; theme: string }[]>(
+        `(() => {
+          const probe = document.createElement('div');
+          document.body.append(probe);
+          const out = ${JSON.stringify(parts)}.map(([sel, prop, v]) => {
+            const el = document.querySelector(sel);
+            const defined = getComputedStyle(document.documentElement).getPropertyValue(v).trim() !== '';
+            probe.style.color = 'var(' + v + ')';
+            return {
+              part: sel + ' ' + prop,
+              shown: el ? getComputedStyle(el)[prop] : 'no element',
+              theme: defined ? getComputedStyle(probe).color : v + ' is not set',
+            };
+          });
+          probe.remove();
+          return out;
+        })()`,
       );
-    const seen = new Map<string, string>([['dark', await colours()]]);
-    for (const [theme, name] of [
-      ['Default Light Modern', 'progress-theme-light'],
-      ['Default High Contrast', 'progress-theme-high-contrast'],
-    ] as const) {
-      const before = [...seen.values()];
-      await cfg.update('colorTheme', theme, vscode.ConfigurationTarget.Global);
-      const now = await until(`the progress view to take the ${theme} colours`, async () => {
-        const c = await colours();
-        return before.includes(c) ? '' : c; // '' keeps polling
-      });
-      seen.set(name, now);
-      await screenshot(name);
+    const seen = new Map<string, string>();
+    try {
+      for (const [theme, name] of [
+        ['Default Dark Modern', 'progress-theme-dark'],
+        ['Default Light Modern', 'progress-theme-light'],
+        ['Default High Contrast', 'progress-theme-high-contrast'],
+      ] as const) {
+        const before = [...seen.values()];
+        await cfg.update('colorTheme', theme, vscode.ConfigurationTarget.Global);
+        const now = (await until(`the progress view to take the ${theme} colours`, async () => {
+          const c = await colours();
+          const key = JSON.stringify(c.map((p) => p.theme));
+          return before.includes(key) ? undefined : { c, key }; // undefined keeps polling
+        }))!;
+        for (const p of now.c) assert.equal(p.shown, p.theme, `${theme}: ${p.part}`);
+        seen.set(name, now.key);
+        if (name !== 'progress-theme-dark') await screenshot(name);
+      }
+    } finally {
+      await cfg.update('colorTheme', 'Default Dark Modern', vscode.ConfigurationTarget.Global);
     }
-    await cfg.update('colorTheme', 'Default Dark Modern', vscode.ConfigurationTarget.Global);
     assert.equal(new Set(seen.values()).size, 3, [...seen].join('; '));
   });
 

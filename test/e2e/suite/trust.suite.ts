@@ -9,8 +9,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { EditQueue } from '../../../src/edits/queue';
-import type { EditsController } from '../../../src/ui/editsController';
-import { dockerHostSetting, endpointSettings } from '../../../src/ui/runSettings';
+import type { EditsController } from '../../../src/ui/edits/controller';
+import { dockerHostSetting, endpointSettings } from '../../../src/ui/run-settings';
 import { DirSandbox } from '../../support/dir-sandbox';
 import { type ModelServer, reply, startModelServer } from '../../support/model-server';
 import { hasDriver, screenshot, until, view } from './driver';

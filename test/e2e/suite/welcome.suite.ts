@@ -17,7 +17,7 @@ const wb = view('workbench');
 const user = vscode.ConfigurationTarget.Global;
 const c = () => vscode.workspace.getConfiguration('klong');
 const rows = '.quick-input-widget .monaco-list-row';
-/** klong-sandbox://<session>/<path> (as src/ui/sandboxView.ts makes them; importing it would bundle the engine). */
+/** klong-sandbox://<session>/<path> (as src/ui/sandbox-view.ts makes them; importing it would bundle the engine). */
 const sandboxUri = (session: string, path = '') =>
   vscode.Uri.from({ scheme: 'klong-sandbox', authority: session, path: `/${path}` });
 

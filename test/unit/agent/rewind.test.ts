@@ -17,7 +17,7 @@ import {
 import type { AgentEvent, AgentEventBody } from '../../../src/events/events';
 import { estimateCounter } from '../../../src/llm/tokens';
 import { EventLog } from '../../../src/session';
-import { SessionModel } from '../../../src/ui/sessionModel';
+import { SessionModel } from '../../../src/ui/model/session-model';
 
 const usage = { promptTokens: 10, cachedTokens: 0, completionTokens: 5 };
 
