@@ -152,7 +152,7 @@ const targets = [
 
 /**
  * pdf.js as ES modules in dist/webview/pdfjs: the paper panel's webview renders with them and the
- * engine reads PDF text with them (src/paper/pdfjs-node.ts). The legacy build is the one that runs
+ * engine reads PDF text with them (src/paper/pdf/pdfjs-node.ts). The legacy build is the one that runs
  * in Node 20; browsers run it too.
  */
 async function copyPdfjs() {

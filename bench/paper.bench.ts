@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OpenAIModelClient } from '../src/llm/openai-client';
 import { gradeSubmission, paperFromMarkdown, paperFromPdf, parseRubric, type RubricNode } from '../src/paper';
-import { loadPdfJs } from '../src/paper/pdfjs-node';
+import { loadPdfJs } from '../src/paper/pdf/pdfjs-node';
 import { reply, startModelServer } from '../test/support/model-server';
 import { type BenchRow, median, row } from './types';
 

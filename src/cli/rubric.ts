@@ -7,7 +7,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { retryText } from '../agent/live';
-import type { RubricCheck } from '../paper/rubric-check';
+import type { RubricCheck } from '../paper/rubric/check';
 import type { RubricNode, TaskCategory } from '../paper/types';
 import { apiKeyFrom, defaultStateDir, numberOption, parseCommandArgs } from './args';
 import { paint } from './colour';
@@ -114,7 +114,7 @@ async function readRubricFile(command: string, file: string): Promise<string> {
 }
 
 async function check(file: string): Promise<RubricCheck> {
-  const { checkRubricText } = await import('../paper/rubric-check');
+  const { checkRubricText } = await import('../paper/rubric/check');
   return checkRubricText(await readRubricFile('check', file));
 }
 
@@ -136,7 +136,7 @@ async function checkCommand(args: string[], io: CliIO): Promise<number> {
   const r = await check(file);
   const figures = r.rubric ? rubricFigures(r.rubric) : undefined;
   if (values.json) {
-    const { formatPath } = await import('../paper/rubric');
+    const { formatPath } = await import('../paper/rubric/rubric');
     const issue = (i: RubricCheck['errors'][number]) => ({ ...i, where: formatPath(i.path) });
     io.out.write(
       `${JSON.stringify(
@@ -153,7 +153,7 @@ async function checkCommand(args: string[], io: CliIO): Promise<number> {
     );
     return r.errors.length ? 1 : 0;
   }
-  const { issueLine } = await import('../paper/rubric-check');
+  const { issueLine } = await import('../paper/rubric/check');
   for (const e of r.errors) io.out.write(`${issueLine(file, e)} ${paint(io.out, 'red', '(error)')}\n`);
   for (const w of r.warnings) io.out.write(`${issueLine(file, w)} ${paint(io.out, 'yellow', '(warning)')}\n`);
   if (!figures) {
@@ -189,7 +189,7 @@ async function showCommand(args: string[], io: CliIO): Promise<number> {
   const maxDepth = numberOption('depth', values.depth, { integer: true }) ?? Number.POSITIVE_INFINITY;
   const r = await check(file);
   if (!r.rubric) {
-    const { issueLine } = await import('../paper/rubric-check');
+    const { issueLine } = await import('../paper/rubric/check');
     for (const e of r.errors) io.err.write(`${issueLine(file, e)}\n`);
     throw new CliError(
       `${file}: not a usable rubric (${r.errors.length} error(s)); see "klong rubric check".`,

@@ -8,7 +8,7 @@
 import { FINAL_CALL_ID } from '../agent/replay';
 import type { AgentEvent, AgentEventBody } from '../events/events';
 import { type Blacklist, type BlacklistHit, BlacklistMonitor, type ScannableEvent } from '../paper';
-import { type GitGuardFiles, gitGuardFiles, guardTampering } from '../paper/blacklist-guard';
+import { type GitGuardFiles, gitGuardFiles, guardTampering } from '../paper/blacklist/guard';
 
 type FindingEvent = Extract<AgentEventBody, { type: 'blacklist_finding' }>;
 

@@ -13,9 +13,9 @@ import {
   renderFindings,
   renderReport,
 } from '../paper';
-import type { FinalRunEvidence } from '../paper/evidence';
-import type { LeafProgress } from '../paper/grade';
-import type { SubmissionFile } from '../paper/submission';
+import type { FinalRunEvidence } from '../paper/grading/evidence';
+import type { LeafProgress } from '../paper/grading/grade';
+import type { SubmissionFile } from '../paper/grading/submission';
 import type { Sandbox } from '../sandbox/sandbox';
 
 const SKIP = ['.git', 'node_modules', '__pycache__', '.venv', 'venv', '.ipynb_checkpoints', '.pytest_cache'];

@@ -14,8 +14,8 @@ export {
   type ScannableEvent,
   scanEventLog,
   scanEvents,
-} from './blacklist';
-export { type GitGuardFiles, gitGuardFiles, guardMessage, guardTampering } from './blacklist-guard';
+} from './blacklist/blacklist';
+export { type GitGuardFiles, gitGuardFiles, guardMessage, guardTampering } from './blacklist/guard';
 export {
   decodeEscapes,
   type Spelling,
@@ -23,17 +23,22 @@ export {
   type TextView,
   textViews,
   type Vars,
-} from './blacklist-spellings';
+} from './blacklist/spellings';
+export { PaperError } from './errors';
 export {
   type EarlyEndMessageOptions,
   earlyEndMessage,
   topScores,
   type UnmetLeaf,
   unmetLeaves,
-} from './early-end';
-export { PaperError } from './errors';
-export { type DecidedLeaf, evidenceDecides, type FinalRunEvidence, NOT_JUDGED } from './evidence';
-export { type GradeOptions, type GradeResult, gradeSubmission } from './grade';
+} from './grading/early-end';
+export { type DecidedLeaf, evidenceDecides, type FinalRunEvidence, NOT_JUDGED } from './grading/evidence';
+export {
+  type ReproductionResult,
+  type ReproductionRunner,
+  runReproduction,
+} from './grading/final-run';
+export { type GradeOptions, type GradeResult, gradeSubmission } from './grading/grade';
 export {
   AGGREGATED,
   aggregate,
@@ -41,24 +46,27 @@ export {
   gradedLeaves,
   gradeTree,
   type JudgeMetadata,
-} from './graded';
+} from './grading/graded';
 export {
   buildJudgeMessages,
   DEFAULT_BUDGETS,
   type JudgeBudgets,
   parseJudgeAnswer,
   UNPARSEABLE,
-} from './judge';
-export { type LatexMarkdown, latexToMarkdown } from './latex';
-export { arxivLatexPaper, isLatexSourceName, paperFromLatexPath, unpackSource } from './latex-source';
+} from './grading/judge';
+export { flaggedLine, gradeToJson, renderFindings, renderReport } from './grading/report';
+export {
+  type FileIndex,
+  indexFiles,
+  type SubmissionFile,
+  selectFiles,
+} from './grading/submission';
+export { type LatexMarkdown, latexToMarkdown } from './latex/document';
+export { arxivLatexPaper, isLatexSourceName, paperFromLatexPath, unpackSource } from './latex/source';
 export { loadPaper, paperFromMarkdown, paperFromPdf } from './paper';
 export { createPaperReader, formatIndex, type PaperReader } from './reader';
-export { flaggedLine, gradeToJson, renderFindings, renderReport } from './report';
-export {
-  type ReproductionResult,
-  type ReproductionRunner,
-  runReproduction,
-} from './reproduce';
+export { checkRubricText, issueLine, type LocatedIssue, type RubricCheck } from './rubric/check';
+export { type GeneratedRubric, type GenerateOptions, generateRubric, repairDraft } from './rubric/generate';
 export {
   countLeaves,
   FINEGRAINED_CATEGORIES,
@@ -77,16 +85,8 @@ export {
   serializeRubric,
   treeIssues,
   treeWarnings,
-} from './rubric';
-export { checkRubricText, issueLine, type LocatedIssue, type RubricCheck } from './rubric-check';
-export { type GeneratedRubric, type GenerateOptions, generateRubric, repairDraft } from './rubric-generate';
+} from './rubric/rubric';
 export { findSection, PaperIndex, readSection, type SearchHit, searchPaper } from './search';
 export { buildSections } from './sections';
 export { arxivBase, type FetchOptions, fetchSource, type PaperSource, resolveSource } from './source';
-export {
-  type FileIndex,
-  indexFiles,
-  type SubmissionFile,
-  selectFiles,
-} from './submission';
 export type { Paper, RubricNode, Section, TaskCategory } from './types';

@@ -1,10 +1,10 @@
 /** Paper loading: source → bytes → Markdown + section index. */
 import { PaperError } from './errors';
-import { arxivLatexPaper, isLatexSourceName, paperFromLatexPath } from './latex-source';
+import { arxivLatexPaper, isLatexSourceName, paperFromLatexPath } from './latex/source';
 import { markdownMeta } from './markdown-input';
-import { readPdfItems } from './pdf-items';
-import { layoutLines } from './pdf-layout';
-import { linesToMarkdown } from './pdf-markdown';
+import { readPdfItems } from './pdf/items';
+import { layoutLines } from './pdf/layout';
+import { linesToMarkdown } from './pdf/markdown';
 import { buildSections } from './sections';
 import { type FetchOptions, fetchSource, resolveSource } from './source';
 import type { Paper } from './types';

@@ -39,7 +39,7 @@ export interface RubricNode {
 /**
  * A rubric node's place in the tree: its child indices from the root joined by dots ("" is the root,
  * "2.0.1" the second child of the first child of the third). Grades are keyed by it, not by the
- * node's id: some of PaperBench's own rubrics repeat an id. (Here, not in rubric.ts, so that the UI
+ * node's id: some of PaperBench's own rubrics repeat an id. (Here, not in rubric/rubric.ts, so that the UI
  * bundle can use it without zod.)
  */
 export function nodePath(parent: string, index: number): string {

@@ -1,5 +1,5 @@
 /**
- * Installs the blacklist guard (src/paper/blacklist-guard.ts) in a container, as root: the remote
+ * Installs the blacklist guard (src/paper/blacklist/guard.ts) in a container, as root: the remote
  * helper in /usr/local/bin and git's exec path, its config in /etc/klong/gitconfig, included from
  * /etc/gitconfig (git's system config, read by every git command whatever the user). Idempotent: run
  * on every open, reattach or re-creation of a sandbox, and in the final run's fresh container.

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Blacklist } from '../../src/paper';
-import { gitGuardFiles } from '../../src/paper/blacklist-guard';
+import { gitGuardFiles } from '../../src/paper/blacklist/guard';
 import { type DockerSandbox, removeSandbox } from '../../src/sandbox/index';
 import { FAKE_GITHUB } from '../support/fake-github';
 import { openTestSandbox, removeDir, skipDocker, tempWorkspace, uniqueSession } from './sandbox-support';

@@ -193,6 +193,13 @@ describe('architecture: the layer rules of ARCHITECTURE.md', () => {
       check('src/newlayer/x.ts', "import { a } from '../events/events';")[0] ?? '',
       /not in ARCHITECTURE\.md's layer table/,
     );
+    // A subfolder belongs to its top folder's layer (src/paper/grading/ is `paper`).
+    assert.match(
+      check('src/paper/grading/x.ts', "import { a } from '../../engine/reproduction';")[0] ?? '',
+      /layer 'paper' may import only llm .*not 'engine'/,
+    );
+    assert.deepEqual(check('src/paper/latex/x.ts', "import { a } from '../../llm/client';"), []);
+    assert.deepEqual(check('src/paper/latex/x.ts', "import { a } from '../pdf/markdown';"), []);
     // What the rules allow.
     assert.deepEqual(check('src/ui/x.ts', "import type { Reproduction } from '../engine/reproduction';"), []);
     assert.deepEqual(check('src/ui/x.ts', "const e = await import('../engine/extension-api');"), []);

@@ -6,7 +6,7 @@
 
 import type { TokenCounter } from '../../llm/tokens';
 import type { ChatMessage } from '../../llm/types';
-import { rubricSummary } from '../../paper/rubric';
+import { rubricSummary } from '../../paper/rubric/rubric';
 import type { Paper, RubricNode, Section } from '../../paper/types';
 
 export interface HeadInput {

@@ -1,5 +1,5 @@
 /** The rubric tree of the progress view: grades by node path (ids may repeat), folded up as weighted means. */
-import type { GradedNode } from '../../paper/graded';
+import type { GradedNode } from '../../paper/grading/graded';
 import { nodePath, type RubricNode } from '../../paper/types';
 import type { RubricView } from '../../protocol/progress';
 

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { loadRubric } from '../../../src/paper/rubric';
+import { loadRubric } from '../../../src/paper/rubric/rubric';
 import { nodePath, type RubricNode } from '../../../src/paper/types';
 import { notifyError } from '../../../src/ui/notify';
 import { EventFeed, klong } from './api';
