@@ -107,6 +107,7 @@ export class EngineControl {
         activeMs: this.run?.budget.activeMs() ?? this.live?.summary.activeMs ?? 0,
         budgetMs: this.live?.summary.budgetMs || this.budgetMs,
         queuedMessages: this.early.length,
+        ...(this.run ? { approval: this.run.queue.mode } : {}),
         ...(this.live ? { usage: usageOf(this.live.summary) } : {}),
       }),
       pause: () => this.run?.pause(),
@@ -128,11 +129,36 @@ export class EngineControl {
         const run = this.run;
         if (!run) throw new Error('The session is still starting: it has no proposals yet.');
         if (!run.queue.get(d.path)) throw new Error(`No pending proposal for ${d.path}.`);
+        const opts = {
+          ...(d.hunks ? { hunks: d.hunks } : {}),
+          ...(d.version !== undefined ? { version: d.version } : {}),
+        };
         const o =
           d.decision === 'accept'
-            ? await run.queue.accept(d.path)
-            : await run.queue.reject(d.path, d.reason ? { reason: d.reason } : {});
-        return { status: o.status, message: o.message };
+            ? await run.queue.accept(d.path, {
+                ...opts,
+                ...(d.onConflict ? { onConflict: d.onConflict } : {}),
+              })
+            : await run.queue.reject(d.path, { ...opts, ...(d.reason ? { reason: d.reason } : {}) });
+        // The agent's feedback text stays in the engine; the client gets what the user sees.
+        if ('feedback' in o) {
+          const { feedback: _, ...shown } = o;
+          return shown;
+        }
+        return o;
+      },
+      proposals: async () => ({
+        approval: this.run?.queue.mode ?? 'review',
+        proposals: ((await this.run?.queue.settled()) ?? []).map((p) => ({
+          path: p.path,
+          version: p.version,
+          ...(p.sensitive ? { sensitive: p.sensitive } : {}),
+        })),
+      }),
+      proposal: (path) => this.run?.queue.get(path) ?? null,
+      setApproval: (mode) => {
+        if (!this.run) throw new Error('The session is still starting: set the approval mode when it runs.');
+        this.run.queue.setMode(mode);
       },
       say: (text) => {
         if (this.run) this.run.agent.injectUserMessage(fromUser(text));

@@ -52,6 +52,22 @@ export interface DecideOptions {
   onConflict?: ConflictPolicy;
 }
 
+/**
+ * The proposals as the review UI sees them, wherever they are held: `EditQueue` in the process that
+ * runs the agent, or a proxy of an engine's queue over its control channel (ui/model/remote-queue.ts).
+ */
+export interface ReviewQueue {
+  readonly mode: ApprovalMode;
+  setMode(mode: ApprovalMode): void;
+  list(): Proposal[];
+  get(path: string): Proposal | undefined;
+  onDidChange(listener: () => void): () => void;
+  accept(path: string, opts?: DecideOptions): Promise<Outcome>;
+  reject(path: string, opts?: DecideOptions): Promise<Outcome>;
+  acceptAll(opts?: Pick<DecideOptions, 'onConflict'>): Promise<Outcome[]>;
+  rejectAll(reason?: string): Promise<Outcome[]>;
+}
+
 export interface AfterToolResult {
   /** Proposals that are new or changed by this tool call. */
   proposed: Proposal[];
@@ -95,7 +111,7 @@ function untilAborted<T>(p: Promise<T | undefined>, signal?: AbortSignal): Promi
   });
 }
 
-export class EditQueue {
+export class EditQueue implements ReviewQueue {
   private readonly proposals = new Map<string, Proposal>();
   private readonly listeners = new Set<() => void>();
   private readonly feedback: string[] = [];
@@ -121,7 +137,10 @@ export class EditQueue {
 
   setMode(mode: ApprovalMode): void {
     if (!APPROVAL_MODES.includes(mode)) throw new Error(`Unknown approval mode: ${mode}`);
+    if (mode === this.currentMode) return;
     this.currentMode = mode;
+    // In the log, so the views of every window and a resume know the mode the session runs in.
+    this.opts.emit?.({ type: 'approval_changed', mode });
     this.changed();
   }
 
@@ -132,6 +151,14 @@ export class EditQueue {
 
   get(path: string): Proposal | undefined {
     return this.proposals.get(path);
+  }
+
+  /**
+   * The pending proposals once the operation under way is done: a partly decided file is between
+   * its decision and its next version meanwhile, and must not look decided to another window.
+   */
+  settled(): Promise<Proposal[]> {
+    return this.locked(async () => this.list());
   }
 
   /** Called on every change of the list (new, updated, decided, mode). Returns an unsubscribe function. */

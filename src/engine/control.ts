@@ -20,6 +20,9 @@ import {
   SocketMessageWriter,
 } from 'vscode-jsonrpc/node';
 import type { LiveMessage } from '../agent/live';
+import type { ConflictPolicy, Outcome } from '../edits/decide';
+import type { Proposal } from '../edits/proposal';
+import { APPROVAL_MODES, type ApprovalMode } from '../edits/queue';
 import type { AgentEvent } from '../events/events';
 import { CONTROL_FILE, type ControlInfo, readControlInfo } from '../session/control-file';
 import { writeFileAtomic } from '../session/fsutil';
@@ -37,6 +40,8 @@ export interface ControlStatus {
   budgetMs: number;
   /** Messages given with `say` that the agent has not been handed yet (at its next step). */
   queuedMessages: number;
+  /** How proposals reach the user's files now (absent: an engine of an earlier version, or starting). */
+  approval?: ApprovalMode;
   /** Tokens and cost of the whole session, counted through event `seq`. */
   usage?: {
     seq: number;
@@ -57,6 +62,9 @@ const stop = new RequestType<{ mode: StopMode }, ControlStatus, void>('klong/sto
 const say = new RequestType<{ text: string }, ControlStatus, void>('klong/say');
 const events = new RequestType<{ from: number }, AgentEvent[], void>('klong/events');
 const decide = new RequestType<EditDecision, DecisionResult, void>('klong/decide');
+const proposals = new RequestType0<ProposalList, void>('klong/proposals');
+const proposal = new RequestType<{ path: string }, Proposal | null, void>('klong/proposal');
+const setApproval = new RequestType<{ mode: ApprovalMode }, ControlStatus, void>('klong/setApproval');
 /** Engine → client: a question only the user can answer (the first client to answer decides). */
 const ask = new RequestType<Question, Answer, void>('klong/ask');
 const eventNote = new NotificationType<AgentEvent>('klong/event');
@@ -68,11 +76,21 @@ export interface EditDecision {
   path: string;
   decision: 'accept' | 'reject';
   reason?: string;
+  /** Hunk indexes of `version`; omitted = the whole file. */
+  hunks?: number[];
+  /** The version the user saw; a newer one makes the decision `stale`. */
+  version?: number;
+  /** Accept only: what to do on a conflict with the user's own changes (default: report it). */
+  onConflict?: ConflictPolicy;
 }
 
-export interface DecisionResult {
-  status: string;
-  message: string;
+/** The queue's outcome (edits/decide.ts) without the agent's feedback text. */
+export type DecisionResult = Outcome | { status: string; message: string };
+
+/** The engine's pending proposals: enough for a client to see which ones it must fetch again. */
+export interface ProposalList {
+  approval: ApprovalMode;
+  proposals: { path: string; version: number; sensitive?: string }[];
 }
 
 /** What the engine asks the user: more spend at the cap, or an edit in ask-each mode. */
@@ -104,6 +122,12 @@ export interface ControlHandlers {
   events?(from: number): AgentEvent[];
   /** Accept or reject a proposal (review and ask-each modes). */
   decide?(d: EditDecision): Promise<DecisionResult>;
+  /** The pending proposals (paths and versions) and the approval mode. */
+  proposals?(): Promise<ProposalList>;
+  /** One pending proposal with its text and hunks; null when it is not pending. */
+  proposal?(path: string): Proposal | null;
+  /** Switch the approval mode of the running session (logged as an `approval_changed` event). */
+  setApproval?(mode: ApprovalMode): void;
 }
 
 /** Most events one `klong/events` answer carries (a step is far fewer; older ones are on disk). */
@@ -192,11 +216,31 @@ export class ControlServer {
       if (!h.decide) throw new Error('decide: this engine does not take edit decisions.');
       if (typeof p?.path !== 'string' || (p.decision !== 'accept' && p.decision !== 'reject'))
         throw new Error('decide: give a path and accept or reject.');
+      const hunks = Array.isArray(p.hunks) ? p.hunks.filter((i) => Number.isInteger(i)) : undefined;
+      const policy = ['report', 'markers', 'overwrite'].find((x) => x === p.onConflict) as ConflictPolicy;
       return h.decide({
         path: p.path,
         decision: p.decision,
         ...(typeof p.reason === 'string' && p.reason ? { reason: p.reason } : {}),
+        ...(hunks ? { hunks } : {}),
+        ...(Number.isInteger(p.version) ? { version: p.version } : {}),
+        ...(policy ? { onConflict: policy } : {}),
       });
+    });
+    conn.onRequest(proposals, () => {
+      if (!h.proposals) throw new Error('proposals: this engine does not list its proposals.');
+      return h.proposals();
+    });
+    conn.onRequest(proposal, (p) => {
+      if (!h.proposal) throw new Error('proposal: this engine does not share its proposals.');
+      if (typeof p?.path !== 'string') throw new Error('proposal: give a path.');
+      return h.proposal(p.path);
+    });
+    conn.onRequest(setApproval, (p) => {
+      const mode = APPROVAL_MODES.find((m) => m === p?.mode);
+      if (!h.setApproval) throw new Error('setApproval: this engine cannot change its approval mode.');
+      if (!mode) throw new Error(`setApproval: the mode must be one of ${APPROVAL_MODES.join(', ')}.`);
+      return then(() => h.setApproval?.(mode));
     });
     const drop = () => {
       if (!this.clients.delete(conn)) return;
@@ -353,6 +397,17 @@ export class ControlClient {
   /** Accept or reject a proposal; the engine writes the user's files. */
   decide(d: EditDecision): Promise<DecisionResult> {
     return this.conn.sendRequest(decide, d);
+  }
+  /** The pending proposals (path, version) and the approval mode. */
+  proposals(): Promise<ProposalList> {
+    return this.conn.sendRequest(proposals);
+  }
+  /** One pending proposal with its text and hunks (null: decided or withdrawn meanwhile). */
+  proposal(path: string): Promise<Proposal | null> {
+    return this.conn.sendRequest(proposal, { path });
+  }
+  setApproval(mode: ApprovalMode): Promise<ControlStatus> {
+    return this.conn.sendRequest(setApproval, { mode });
   }
   /** Answer the engine's questions (spend cap, ask-each edits). */
   onAsk(f: (q: Question) => Promise<Answer>): void {

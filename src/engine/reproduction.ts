@@ -43,7 +43,7 @@ import { type EndCheckInfo, earlyEndCheck, lastReproduceRun } from './early-end'
 import { type FinishRecord, finishRecord, lineSplitter, loadFinalRun, saveFinalRunLog } from './final-steps';
 import { gradeInSandbox, reproductionReport } from './grading';
 import { HistoryKeeper, recordStep } from './rewind';
-import { ensureRubric, openSessionFiles, type SavedRun } from './session-files';
+import { ensureRubric, openSessionFiles, type SavedRun, saveRun } from './session-files';
 import type { NewSession, RunHooks, RunSettings } from './settings';
 
 export type { EarlyEndSettings, ModelSettings, NewSession, RunHooks, RunSettings } from './settings';
@@ -242,6 +242,12 @@ export class Reproduction {
       ...(hooks.decide ? { decide: hooks.decide } : {}),
       onFeedback: (t) => agent.injectUserMessage(t),
       onWarning: (m) => hooks.onWarning?.(m),
+    });
+    // The mode the user switches to mid-session (an `approval_changed` event) is the one a resume starts in.
+    queue.onDidChange(() => {
+      if (queue.mode === saved.approval) return;
+      saved.approval = queue.mode;
+      saveRun(live, saved);
     });
     let run!: Reproduction;
     const priced = pricesFor(settings.model.name, settings.model.prices);

@@ -106,6 +106,11 @@ export async function openSessionFiles(
   return { live, saved, paper };
 }
 
+/** Writes run.json again (a setting changed mid-session that a resume needs, e.g. the approval mode). */
+export function saveRun(live: LiveSession, saved: SavedRun): void {
+  writeFileSync(join(live.dir, SAVED), JSON.stringify(saved, null, 2));
+}
+
 /** Writes the rubric a session asked for from its paper, once; a failure leaves the session ungraded, with a warning. */
 export async function ensureRubric(
   live: LiveSession,

@@ -69,6 +69,8 @@ export type AgentEventBody =
   | { type: 'edit_decided'; path: string; decision: 'accepted' | 'rejected'; reason?: string }
   /** The agent put the file back as it was: the proposal is gone without a decision. */
   | { type: 'edit_withdrawn'; step: number; path: string }
+  /** The user switched how proposals reach their files (review, ask-each, auto-accept), mid-session. */
+  | { type: 'approval_changed'; mode: 'review' | 'auto-accept' | 'ask-each' }
   /** The container workspace after `step`, as a commit of the shadow git (only when files changed). */
   | { type: 'checkpoint'; step: number; commit?: string }
   /**

@@ -16,6 +16,7 @@ import { spawnEngine } from '../sandbox/child-env';
 import { newSessionId, readControlInfo, type SessionListEntry, SessionStore } from '../session';
 import { openJobLog, refreshJobTails } from './job-logs';
 import { EngineLink } from './model/engine-link';
+import { RemoteQueue } from './model/remote-queue';
 import { gradesOf } from './model/rubric-view';
 import { ModelEndpoint } from './model-endpoint';
 import { notifyError, requireTrust } from './notify';
@@ -93,6 +94,7 @@ export class ReproduceController implements vscode.Disposable {
       onWarning: (m) => ui.log.warn(m),
       onClosed: (l, ended) => this.engineGone(l, ended),
       onAsk: (q) => this.answer(q),
+      onEvent: (e) => this.remote?.onEvent(e),
     }).catch((err: unknown) => {
       ui.log.warn(`Could not follow the session in ${dir}: ${(err as Error).message}`);
       return undefined;
@@ -103,14 +105,9 @@ export class ReproduceController implements vscode.Disposable {
     }
     this.followed = link;
     // Its proposals live in the engine: decisions go over the channel, the engine writes the files.
-    ui.edits.setRemote({
-      pending: () => ui.session.snapshot.proposals.filter((p) => p.status === 'pending'),
-      decide: (path, decision, reason) => link.decide({ path, decision, ...(reason ? { reason } : {}) }),
-    });
-    this.unwatchProposals?.();
-    this.unwatchProposals = ui.session.onChange((c) => {
-      if (c.keys.has('proposals')) ui.edits.remoteChanged();
-    });
+    this.remote = new RemoteQueue(link, 'review', (m) => ui.log.warn(m));
+    await this.remote.refresh();
+    ui.edits.setQueue(this.remote);
     // The container's network, as the engine was told it (run.json: what a resume needs).
     try {
       const saved = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as { network?: unknown };
@@ -125,7 +122,8 @@ export class ReproduceController implements vscode.Disposable {
     return true;
   }
 
-  private unwatchProposals: (() => void) | undefined;
+  /** The followed engine's proposals, reviewed here as in-host ones are. */
+  private remote: RemoteQueue | undefined;
 
   /** Stop following (the engine goes on). */
   unfollow(): void {
@@ -136,9 +134,8 @@ export class ReproduceController implements vscode.Disposable {
   }
 
   private dropRemote(): void {
-    this.unwatchProposals?.();
-    this.unwatchProposals = undefined;
-    this.ui.edits.setRemote(undefined);
+    if (this.remote) this.ui.edits.releaseQueue(this.remote);
+    this.remote = undefined;
   }
 
   /** What the followed engine asks the user. Throws when the user leaves it unanswered. */
@@ -152,6 +149,15 @@ export class ReproduceController implements vscode.Disposable {
       );
       if (more?.startsWith('Allow')) this.ui.session.setSpendCap(q.nextCapUsd);
       return { yes: !!more?.startsWith('Allow') };
+    }
+    // As in-host: the proposal's diff opens and the user decides there (Escape leaves it for review).
+    await this.remote?.refresh();
+    if (this.remote?.get(q.path)) {
+      const d = await this.ui.edits.askAbout(q.path);
+      if (!d) throw new Error('left for review');
+      return d.decision === 'accept'
+        ? { yes: true }
+        : { yes: false, ...(d.reason ? { reason: d.reason } : {}) };
     }
     const shield = q.sensitive ? ` ⚠ ${q.sensitive}.` : '';
     const pick = await vscode.window.showInformationMessage(

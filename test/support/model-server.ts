@@ -112,6 +112,11 @@ export interface ModelServerOptions {
   apiKey?: string;
   /** Characters per streamed content delta (default 16). */
   chunkSize?: number;
+  /**
+   * false: keep only the last request in `requests` (and the other per-request arrays), for long
+   * sessions (benchmarks) whose every request would otherwise stay in memory. Default true.
+   */
+  keepRequests?: boolean;
 }
 
 // ---- builders ----
@@ -201,6 +206,7 @@ export async function startModelServer(script: Script, opts: ModelServerOptions 
   let overLimit = 0;
   let prev: { tools: string; counts: number[]; messages: string[] } | undefined;
   let ids = 0;
+  let seen = 0;
 
   async function nextStep(body: ChatBody, i: number): Promise<StepResult | undefined> {
     let step: ScriptStep | undefined;
@@ -212,7 +218,9 @@ export async function startModelServer(script: Script, opts: ModelServerOptions 
 
   async function chat(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = JSON.parse(await readBody(req)) as ChatBody;
-    const i = requests.length;
+    if (opts.keepRequests === false)
+      for (const a of [requests, promptTokens, cachedTokens, served, authHeaders]) a.length = 0;
+    const i = seen++;
     requests.push(body);
     authHeaders.push(req.headers.authorization);
 

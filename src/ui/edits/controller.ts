@@ -12,8 +12,8 @@ import {
   APPROVAL_MODES,
   type ApprovalMode,
   type Decision,
-  type EditQueue,
   type EditQueueOptions,
+  type ReviewQueue,
 } from '../../edits/queue';
 import { ProposalDiffs } from './diff';
 import { PROPOSAL_SCHEME, ProposalDocuments, pathOfProposalUri, proposalUri } from './documents';
@@ -38,24 +38,11 @@ function target(x: unknown): Target {
 const num = (x: unknown) => (typeof x === 'number' && Number.isInteger(x) ? x : undefined);
 const str = (x: unknown) => (typeof x === 'string' ? x : undefined);
 
-/**
- * The proposals of a session an engine process drives: they live in the engine, which writes the
- * user's files on accept; decisions go over the control channel.
- */
-export interface RemoteEdits {
-  pending(): { path: string; sensitive?: string | undefined }[];
-  decide(
-    path: string,
-    decision: 'accept' | 'reject',
-    reason?: string,
-  ): Promise<{ status: string; message: string }>;
-}
-
 export class EditsController implements vscode.Disposable {
   /** Undefined without an open folder (then no session can run either). */
   readonly userFiles: VscodeUserFiles | undefined;
-  private queue: EditQueue | undefined;
-  private remote: RemoteEdits | undefined;
+  /** The session's proposals: its own queue (agent in this window) or an engine's, over the channel. */
+  private queue: ReviewQueue | undefined;
   private unsubscribe: (() => void) | undefined;
   private readonly docs: ProposalDocuments;
   /** The edits' state for the status bar item. */
@@ -65,7 +52,7 @@ export class EditsController implements vscode.Disposable {
 
   constructor(
     folder: vscode.Uri | undefined,
-    queue?: EditQueue,
+    queue?: ReviewQueue,
     private readonly opts: EditsControllerOptions = {},
   ) {
     this.userFiles = folder && new VscodeUserFiles(folder);
@@ -120,72 +107,25 @@ export class EditsController implements vscode.Disposable {
     };
   }
 
-  /** Attach the session's queue (or detach with undefined when the session ends). */
-  setQueue(queue: EditQueue | undefined): void {
+  /**
+   * Attach the session's queue (or detach with undefined when the session ends): the in-host
+   * `EditQueue`, created in the mode of the settings, or a followed engine's (`RemoteQueue`), whose
+   * mode is the engine's until the user changes it.
+   */
+  setQueue(queue: ReviewQueue | undefined): void {
     this.unsubscribe?.();
     this.queue = queue;
     this.unsubscribe = queue?.onDidChange(() => this.changed());
-    queue?.setMode(modeFromSettings());
     this.changed();
   }
 
-  /** Decide through an engine (undefined: back to this window's own queue, if any). */
-  setRemote(remote: RemoteEdits | undefined): void {
-    this.remote = remote;
-    this.changed();
-  }
-
-  /** The engine's proposals changed (its events reached the progress model). */
-  remoteChanged(): void {
-    if (this.remote && !this.queue) this.changed();
-  }
-
-  private remoteOnly(): RemoteEdits | undefined {
-    return this.queue ? undefined : this.remote;
-  }
-
-  private async remoteDecide(
-    r: RemoteEdits,
-    which: 'accept' | 'reject',
-    t: Target,
-    reason?: string,
-  ): Promise<void> {
-    const list = r.pending();
-    const path =
-      typeof t === 'string'
-        ? t
-        : t && typeof t === 'object' && 'path' in t && typeof t.path === 'string'
-          ? t.path
-          : list.length === 1
-            ? list[0]!.path
-            : await vscode.window.showQuickPick(
-                list.map((p) => p.path),
-                { placeHolder: `${which} which proposed edit?` },
-              );
-    if (!path) return;
-    let why = reason;
-    if (which === 'reject' && why === undefined) {
-      why = await rejectReason(path);
-      if (why === undefined) return;
-    }
-    try {
-      const o = await r.decide(path, which, why || undefined);
-      this.opts.log?.info(`${o.status}: ${o.message}`);
-      if (o.status === 'accepted' || o.status === 'rejected')
-        vscode.window.setStatusBarMessage(`KLong: ${o.message}`, 4000);
-      else void vscode.window.showWarningMessage(`KLong: ${o.message}`);
-    } catch (err) {
-      void vscode.window.showErrorMessage(`KLong: ${(err as Error).message}`);
-    }
+  /** Detach `queue` if it is still the one attached. */
+  releaseQueue(queue: ReviewQueue): void {
+    if (this.queue === queue) this.setQueue(undefined);
   }
 
   /** Shows a proposal's diff beside nothing and without taking focus (unless asked). */
   async open(path: string, preserveFocus = true): Promise<void> {
-    if (this.remoteOnly()) {
-      // The agent's version is in the engine's container: the session's step history shows it.
-      await vscode.commands.executeCommand('klong.reviewSession');
-      return;
-    }
     const p = this.queue?.get(path);
     if (!p || !this.userFiles) {
       void vscode.window.showInformationMessage(`KLong: no pending edit for ${path}.`);
@@ -202,21 +142,6 @@ export class EditsController implements vscode.Disposable {
   }
 
   private async showProposals(): Promise<void> {
-    const r = this.remoteOnly();
-    if (r) {
-      const path = await vscode.window.showQuickPick(
-        r.pending().map((p) => p.path),
-        { placeHolder: 'KLong: proposed edits of the session its engine drives' },
-      );
-      if (!path) return;
-      const act = await vscode.window.showQuickPick(['Accept', 'Reject', 'Review changes of the session'], {
-        placeHolder: path,
-      });
-      if (act === 'Accept') return this.remoteDecide(r, 'accept', path);
-      if (act === 'Reject') return this.remoteDecide(r, 'reject', path);
-      if (act) await this.open(path);
-      return;
-    }
     const q = this.needQueue();
     if (!q) return;
     const choice = await pickProposal(q.list());
@@ -236,8 +161,6 @@ export class EditsController implements vscode.Disposable {
   }
 
   private async acceptFile(t: Target, version?: number): Promise<void> {
-    const r = this.remoteOnly();
-    if (r) return this.remoteDecide(r, 'accept', t);
     const q = this.needQueue();
     const path = q && (await this.resolve(t));
     if (!q || !path) return;
@@ -245,8 +168,6 @@ export class EditsController implements vscode.Disposable {
   }
 
   private async rejectFile(t: Target, version?: number, reason?: string): Promise<void> {
-    const r = this.remoteOnly();
-    if (r) return this.remoteDecide(r, 'reject', t, reason);
     const q = this.needQueue();
     const path = q && (await this.resolve(t));
     if (!q || !path) return;
@@ -262,12 +183,6 @@ export class EditsController implements vscode.Disposable {
     version?: number,
     reason?: string,
   ) {
-    if (this.remoteOnly()) {
-      void vscode.window.showInformationMessage(
-        'KLong: the proposals of a session its engine drives are accepted or rejected per file.',
-      );
-      return;
-    }
     const q = this.needQueue();
     const path = q && (await this.resolve(t));
     const p = path ? q?.get(path) : undefined;
@@ -287,11 +202,6 @@ export class EditsController implements vscode.Disposable {
   }
 
   private async acceptAll(): Promise<void> {
-    const r = this.remoteOnly();
-    if (r) {
-      for (const p of r.pending()) if (!p.sensitive) await this.remoteDecide(r, 'accept', p.path);
-      return;
-    }
     const q = this.needQueue();
     if (!q) return;
     const outcomes = await q.acceptAll();
@@ -308,15 +218,6 @@ export class EditsController implements vscode.Disposable {
   }
 
   private async rejectAll(reason?: string): Promise<void> {
-    const r = this.remoteOnly();
-    if (r) {
-      const list = r.pending();
-      if (!list.length) return;
-      const why = reason ?? (await rejectReason(`all ${list.length} proposed edits`));
-      if (why === undefined) return;
-      for (const p of list) await this.remoteDecide(r, 'reject', p.path, why);
-      return;
-    }
     const q = this.needQueue();
     if (!q || q.list().length === 0) return;
     const why = reason ?? (await rejectReason(`all ${q.list().length} proposed edits`));
@@ -330,6 +231,12 @@ export class EditsController implements vscode.Disposable {
     await saveMode(next);
     this.queue?.setMode(next);
     this.changed();
+  }
+
+  /** ask-each for an engine's proposal (its `ask` request): as for this window's own queue. */
+  async askAbout(path: string): Promise<Decision | undefined> {
+    const p = this.queue?.get(path);
+    return p ? this.askEach(p) : undefined;
   }
 
   /** ask-each: the diff opens without focus; a modal asks; Escape leaves it queued. */
@@ -425,7 +332,7 @@ export class EditsController implements vscode.Disposable {
     return choice?.path;
   }
 
-  private needQueue(): EditQueue | undefined {
+  private needQueue(): ReviewQueue | undefined {
     if (!this.queue)
       void vscode.window.showInformationMessage(
         'KLong: no session is running, so there are no proposed edits.',
@@ -435,13 +342,8 @@ export class EditsController implements vscode.Disposable {
 
   private changed(): void {
     this.docs.refresh(proposalTabs());
-    const remote = this.remoteOnly();
-    const pending = this.queue?.list().length ?? remote?.pending().length ?? 0;
-    this.status.update(
-      this.queue !== undefined || remote !== undefined,
-      this.queue?.mode ?? modeFromSettings(),
-      pending,
-    );
+    const pending = this.queue?.list().length ?? 0;
+    this.status.update(this.queue !== undefined, this.queue?.mode ?? modeFromSettings(), pending);
     void vscode.commands.executeCommand('setContext', 'klong.pendingEdits', pending);
     closeDecidedDiffs((path) => this.queue?.get(path) !== undefined);
     this.updateFocusKey();

@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import { describeHunk } from '../../edits/hunks';
 import type { Proposal } from '../../edits/proposal';
-import type { EditQueue } from '../../edits/queue';
+import type { ReviewQueue } from '../../edits/queue';
 
 export const PROPOSAL_SCHEME = 'klong-proposal';
 
@@ -38,7 +38,7 @@ export class ProposalDocuments implements vscode.TextDocumentContentProvider, vs
   readonly onDidChange = this.changeEmitter.event;
   readonly onDidChangeCodeLenses = this.lensEmitter.event;
 
-  constructor(private readonly queue: () => EditQueue | undefined) {}
+  constructor(private readonly queue: () => ReviewQueue | undefined) {}
 
   provideTextDocumentContent(uri: vscode.Uri): string {
     if (uri.query === 'side=empty') return '';

@@ -5,6 +5,8 @@
  * resume, stop and messages go to the engine the same way. Seq numbers drop the overlap.
  */
 
+import type { Proposal } from '../../edits/proposal';
+import type { ApprovalMode } from '../../edits/queue';
 import type {
   Answer,
   ControlClient,
@@ -12,6 +14,7 @@ import type {
   DecisionResult,
   EditDecision,
   EngineMessage,
+  ProposalList,
   Question,
 } from '../../engine/control';
 import type { AgentEvent } from '../../events/events';
@@ -31,6 +34,8 @@ export interface EngineLinkHooks {
   onWarning?(m: string): void;
   /** The engine asks the user (spend cap, ask-each edit); throw to leave it unanswered. */
   onAsk?(q: Question): Promise<Answer>;
+  /** Each event that arrives live (after the log and the current step were read). */
+  onEvent?(e: AgentEvent): void;
 }
 
 /** True when an engine (not a window driving the agent in its own host) serves the session in `dir`. */
@@ -73,8 +78,11 @@ export class EngineLink {
     const early: AgentEvent[] = [];
     let ready = false;
     client.onEvent((e) => {
-      if (ready) link.take(model, [e]);
-      else early.push(e);
+      if (!ready) early.push(e);
+      else {
+        link.take(model, [e]);
+        hooks.onEvent?.(e);
+      }
     });
     if (hooks.onMessage) client.onMessage(hooks.onMessage);
     client.onClose(() => {
@@ -144,6 +152,15 @@ export class EngineLink {
   }
   decide(d: EditDecision): Promise<DecisionResult> {
     return this.client.decide(d);
+  }
+  proposals(): Promise<ProposalList> {
+    return this.client.proposals();
+  }
+  proposal(path: string): Promise<Proposal | null> {
+    return this.client.proposal(path);
+  }
+  setApproval(mode: ApprovalMode): Promise<ControlStatus> {
+    return this.client.setApproval(mode);
   }
 
   /** Stop following (the engine goes on). */

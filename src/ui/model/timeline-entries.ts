@@ -156,6 +156,14 @@ export function entryFor(e: AgentEvent): NewEntry | undefined {
         state: e.decision === 'accepted' ? 'ok' : 'warn',
         hasDetail: false,
       };
+    case 'approval_changed':
+      return {
+        ...base,
+        kind: 'edit',
+        title: `Approval mode: ${e.mode} (the agent's next edits ${e.mode === 'auto-accept' ? 'land in your files' : e.mode === 'ask-each' ? 'wait for your answer' : 'wait for your review'})`,
+        state: 'info',
+        hasDetail: false,
+      };
     case 'checkpoint':
       return {
         ...base,
