@@ -13,9 +13,10 @@ export function defaultStateDir(): string {
   return join(homedir(), '.klong', 'sessions');
 }
 
-type Options = NonNullable<ParseArgsConfig['options']>;
+/** A command's option table, as node's parseArgs takes it. */
+export type CommandOptions = NonNullable<ParseArgsConfig['options']>;
 
-export function parseCommandArgs<O extends Options>(
+export function parseCommandArgs<O extends CommandOptions>(
   command: string,
   usage: string,
   args: string[],

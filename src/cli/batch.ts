@@ -1,21 +1,10 @@
 /** `klong batch papers.json --stages 2h,4h,12h --concurrency N`: staged runs of many papers, resumable. */
 import { resolve } from 'node:path';
-import { BATCH_FILE, runBatch } from '../engine/batch';
+import { BATCH_FILE, type BatchOptions, runBatch } from '../engine/batch';
 import { parseStages } from '../engine/batch-papers';
-import {
-  apiKeyFrom,
-  gpusOption,
-  LIMIT_OPTIONS,
-  LIMITS_USAGE,
-  labelOptions,
-  limitOptions,
-  networkOption,
-  numberOption,
-  PRICE_USAGE,
-  parseCommandArgs,
-  priceOption,
-} from './args';
+import { apiKeyFrom, LIMITS_USAGE, numberOption, PRICE_USAGE, parseCommandArgs } from './args';
 import { CliError, type CliIO } from './reproduce';
+import { RUN_OPTIONS, runOptions } from './run-options';
 
 export const BATCH_USAGE = `Usage: klong batch papers.json [--stages 2h,4h,12h] [--concurrency N] [--out DIR] [options]
 
@@ -51,54 +40,15 @@ ${LIMITS_USAGE}
 The API key is read from KLONG_API_KEY or OPENAI_API_KEY. Ctrl-C stops the running sessions
 resumably and exits (130); the same command continues the batch.`;
 
+/** What `klong batch` was asked to do, its options checked. */
+type BatchRequest = Omit<BatchOptions, 'say' | 'onWarning'>;
+
 export async function batchCommand(args: string[], io: CliIO, env: NodeJS.ProcessEnv): Promise<number> {
-  const parsed = parseCommandArgs('batch', BATCH_USAGE, args, {
-    stages: { type: 'string' },
-    concurrency: { type: 'string' },
-    out: { type: 'string' },
-    model: { type: 'string' },
-    'base-url': { type: 'string' },
-    'context-limit': { type: 'string' },
-    'spend-cap': { type: 'string' },
-    price: { type: 'string' },
-    network: { type: 'string' },
-    image: { type: 'string' },
-    gpus: { type: 'string' },
-    'docker-host': { type: 'string' },
-    'max-steps': { type: 'string' },
-    'no-final-run': { type: 'boolean' },
-    'keep-containers': { type: 'boolean' },
-    label: { type: 'string', multiple: true },
-    ...LIMIT_OPTIONS,
-    help: { type: 'boolean', short: 'h' },
-  });
-  const v = parsed.values;
-  if (v.help) {
+  const request = parseBatchArgs(args, env);
+  if (request === 'help') {
     io.out.write(`${BATCH_USAGE}\n`);
     return 0;
   }
-  if (parsed.positionals.length !== 1)
-    throw new CliError(
-      `klong batch: give one papers.json (got ${parsed.positionals.length}).\n\n${BATCH_USAGE}`,
-    );
-  const apiKey = apiKeyFrom('batch', env);
-  let stages: ReturnType<typeof parseStages>;
-  try {
-    stages = parseStages(v.stages ?? '2h,4h,12h');
-  } catch (err) {
-    throw new CliError(`klong batch: ${(err as Error).message}`);
-  }
-  const network = networkOption(v.network);
-  const gpus = gpusOption(v.gpus);
-  const labels = labelOptions(v.label);
-  const concurrency = numberOption('concurrency', v.concurrency, { integer: true }) ?? 1;
-  const maxSteps = numberOption('max-steps', v['max-steps'], { integer: true });
-  const spendCapUsd = numberOption('spend-cap', v['spend-cap']);
-  const outDir = resolve(v.out ?? 'klong-batch');
-  const dockerHost = v['docker-host'] ?? env.DOCKER_HOST;
-  const limits = limitOptions(v);
-  const prices = priceOption(v.price);
-
   const ctrl = new AbortController();
   let interrupts = 0;
   const unregister = io.onInterrupt(() => {
@@ -112,31 +62,7 @@ export async function batchCommand(args: string[], io: CliIO, env: NodeJS.Proces
   try {
     result = await runBatch(
       {
-        papersFile: resolve(parsed.positionals[0]!),
-        stages,
-        concurrency,
-        outDir,
-        settings: {
-          model: {
-            baseUrl: v['base-url'] ?? env.OPENAI_BASE_URL ?? 'https://api.openai.com/v1',
-            apiKey,
-            name: v.model ?? env.KLONG_MODEL ?? 'gpt-4.1',
-            contextLimit: numberOption('context-limit', v['context-limit'], { integer: true }) ?? 128_000,
-            ...(prices ? { prices } : {}),
-          },
-          ...(spendCapUsd !== undefined ? { spendCapUsd } : {}),
-          approval: 'auto-accept',
-          network,
-          ...(v.image ? { image: v.image } : {}),
-          ...(gpus ? { gpus } : {}),
-          ...(dockerHost ? { dockerHost } : {}),
-          finalRun: !v['no-final-run'],
-          finalTimeoutMs: 2 * 3600_000,
-          ...(maxSteps !== undefined ? { maxSteps } : {}),
-          labels,
-          limits,
-        },
-        removeContainers: !v['keep-containers'],
+        ...request,
         say: (m) => io.err.write(`${m}\n`),
         onWarning: (m) => io.err.write(`warning: ${m}\n`),
       },
@@ -148,7 +74,57 @@ export async function batchCommand(args: string[], io: CliIO, env: NodeJS.Proces
   } finally {
     unregister();
   }
-  const { state, unfinished } = result;
+  return reportBatch(result, request.outDir, ctrl.signal.aborted, io);
+}
+
+function parseBatchArgs(args: string[], env: NodeJS.ProcessEnv): BatchRequest | 'help' {
+  const parsed = parseCommandArgs('batch', BATCH_USAGE, args, {
+    stages: { type: 'string' },
+    concurrency: { type: 'string' },
+    out: { type: 'string' },
+    'docker-host': { type: 'string' },
+    'keep-containers': { type: 'boolean' },
+    ...RUN_OPTIONS,
+    help: { type: 'boolean', short: 'h' },
+  });
+  const v = parsed.values;
+  if (v.help) return 'help';
+  if (parsed.positionals.length !== 1)
+    throw new CliError(
+      `klong batch: give one papers.json (got ${parsed.positionals.length}).\n\n${BATCH_USAGE}`,
+    );
+  const apiKey = apiKeyFrom('batch', env);
+  let stages: ReturnType<typeof parseStages>;
+  try {
+    stages = parseStages(v.stages ?? '2h,4h,12h');
+  } catch (err) {
+    throw new CliError(`klong batch: ${(err as Error).message}`);
+  }
+  const concurrency = numberOption('concurrency', v.concurrency, { integer: true }) ?? 1;
+  const { model, baseUrl, contextLimit, prices, ...run } = runOptions(v, env);
+  const dockerHost = v['docker-host'] ?? env.DOCKER_HOST;
+  return {
+    papersFile: resolve(parsed.positionals[0]!),
+    stages,
+    concurrency,
+    outDir: resolve(v.out ?? 'klong-batch'),
+    settings: {
+      model: { baseUrl, apiKey, name: model, contextLimit, ...(prices ? { prices } : {}) },
+      approval: 'auto-accept',
+      ...run,
+      ...(dockerHost ? { dockerHost } : {}),
+    },
+    removeContainers: !v['keep-containers'],
+  };
+}
+
+/** The mean reward of each stage, and whether the batch is complete (0), interrupted (130) or not (1). */
+function reportBatch(
+  { state, unfinished }: Awaited<ReturnType<typeof runBatch>>,
+  outDir: string,
+  interrupted: boolean,
+  io: CliIO,
+): number {
   io.out.write(`Summary: ${resolve(outDir, 'summary.md')} and summary.csv\n`);
   for (const [i, s] of state.stages.entries()) {
     const graded = state.runs.filter((r) => r.stage === i && r.status === 'done' && r.reward !== null);
@@ -157,7 +133,7 @@ export async function batchCommand(args: string[], io: CliIO, env: NodeJS.Proces
       `  stage ${i + 1} (${s.label}): ${graded.length} graded run(s)${mean === undefined ? '' : `, mean reward ${mean.toFixed(3)}`}\n`,
     );
   }
-  if (ctrl.signal.aborted) {
+  if (interrupted) {
     io.err.write(`Batch interrupted; continue it with the same command.\n`);
     return 130;
   }

@@ -13,6 +13,7 @@ import {
 } from '../agent/live';
 import { parseArgumentsText } from '../agent/tools/args';
 import type { AgentEventBody, Stage } from '../events/events';
+import { addUsage, noTokens, type TokenTotals } from '../session';
 import { paintMessage } from './colour';
 
 /** Lines of a running command's output printed per update (the rest is counted, not shown). */
@@ -28,12 +29,9 @@ export interface ProgressOut {
 export class ProgressLine {
   private step = 0;
   private stage: Stage = 'understand';
-  private prompt = 0;
-  private cached = 0;
-  private completion = 0;
+  /** Estimated ones (the endpoint reported none) are shown with "~". */
+  private readonly tokens: TokenTotals = noTokens();
   private usd = 0;
-  /** Some usage was our estimate (the endpoint reported none): shown as "~". */
-  private estimated = false;
   private doing = 'starting';
   private lastPrinted = '';
   /** Per running command: how far its output has been printed (characters of the whole output). */
@@ -58,10 +56,10 @@ export class ProgressLine {
     },
   ) {
     if (totals) {
-      this.estimated = totals.estimated === true;
-      this.prompt = totals.promptTokens;
-      this.cached = totals.cachedTokens;
-      this.completion = totals.completionTokens;
+      this.tokens.estimated = totals.estimated === true;
+      this.tokens.prompt = totals.promptTokens;
+      this.tokens.cached = totals.cachedTokens;
+      this.tokens.completion = totals.completionTokens;
       this.usd = totals.usd;
     }
   }
@@ -88,11 +86,8 @@ export class ProgressLine {
         break;
       case 'model_response':
         this.stopRetry();
-        this.prompt += e.usage.promptTokens;
-        this.cached += e.usage.cachedTokens;
-        this.completion += e.usage.completionTokens;
+        addUsage(this.tokens, e.usage);
         this.usd += e.costUsd;
-        if (e.usage.estimated) this.estimated = true;
         break;
       case 'tool_call':
         this.doing = describeCall(e.name, e.args);
@@ -221,15 +216,16 @@ export class ProgressLine {
   }
 
   line(): string {
-    const tokens = this.prompt + this.completion;
-    const cachedPct = this.prompt ? Math.round((100 * this.cached) / this.prompt) : 0;
+    const { prompt, cached, completion, estimated } = this.tokens;
+    const tokens = prompt + completion;
+    const cachedPct = prompt ? Math.round((100 * cached) / prompt) : 0;
     const doing =
       this.retry && Date.now() < this.retry.until
         ? retryText(this.retry, Date.now())
         : this.outputLine && this.out.isTTY
           ? `${this.doing} › ${this.outputLine}`
           : this.doing;
-    return `step ${this.step} · ${this.stage} · ${formatDuration(this.activeMs())} / ${formatDuration(this.budgetMs)} · ${this.estimated ? '~' : ''}${compact(tokens)} tok (${cachedPct}% cached) · $${this.usd.toFixed(2)} · ${doing}`;
+    return `step ${this.step} · ${this.stage} · ${formatDuration(this.activeMs())} / ${formatDuration(this.budgetMs)} · ${estimated ? '~' : ''}${compact(tokens)} tok (${cachedPct}% cached) · $${this.usd.toFixed(2)} · ${doing}`;
   }
 
   /** A message on its own line, keeping the progress line below it. */

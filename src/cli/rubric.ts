@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { retryText } from '../agent/live';
 import type { RubricCheck } from '../paper/rubric/check';
 import type { RubricNode, TaskCategory } from '../paper/types';
-import { apiKeyFrom, defaultStateDir, numberOption, parseCommandArgs } from './args';
+import { apiKeyFrom, type CommandOptions, defaultStateDir, numberOption, parseCommandArgs } from './args';
 import { paint } from './colour';
 import { CliError, type CliIO } from './reproduce';
 
@@ -118,21 +118,30 @@ async function check(file: string): Promise<RubricCheck> {
   return checkRubricText(await readRubricFile('check', file));
 }
 
-function oneFile(command: string, usage: string, positionals: string[]): string {
+/** `klong rubric check|show FILE`'s options and its one file; undefined once --help printed the usage. */
+function fileArgs<O extends CommandOptions>(
+  command: 'check' | 'show',
+  usage: string,
+  args: string[],
+  options: O,
+  io: CliIO,
+) {
+  const { values, positionals } = parseCommandArgs(`rubric ${command}`, usage, args, {
+    ...options,
+    help: { type: 'boolean', short: 'h' } as const,
+  });
+  if ((values as { help?: boolean }).help) {
+    io.out.write(`${usage}\n`);
+    return undefined;
+  }
   if (positionals.length !== 1) throw new CliError(`klong rubric ${command} takes one file.\n\n${usage}`);
-  return positionals[0]!;
+  return { values, file: positionals[0]! };
 }
 
 async function checkCommand(args: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseCommandArgs('rubric check', CHECK_USAGE, args, {
-    json: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-  });
-  if (values.help) {
-    io.out.write(`${CHECK_USAGE}\n`);
-    return 0;
-  }
-  const file = oneFile('check', CHECK_USAGE, positionals);
+  const a = fileArgs('check', CHECK_USAGE, args, { json: { type: 'boolean' } }, io);
+  if (!a) return 0;
+  const { values, file } = a;
   const r = await check(file);
   const figures = r.rubric ? rubricFigures(r.rubric) : undefined;
   if (values.json) {
@@ -177,15 +186,9 @@ async function checkCommand(args: string[], io: CliIO): Promise<number> {
 }
 
 async function showCommand(args: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseCommandArgs('rubric show', SHOW_USAGE, args, {
-    depth: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  });
-  if (values.help) {
-    io.out.write(`${SHOW_USAGE}\n`);
-    return 0;
-  }
-  const file = oneFile('show', SHOW_USAGE, positionals);
+  const a = fileArgs('show', SHOW_USAGE, args, { depth: { type: 'string' } }, io);
+  if (!a) return 0;
+  const { values, file } = a;
   const maxDepth = numberOption('depth', values.depth, { integer: true }) ?? Number.POSITIVE_INFINITY;
   const r = await check(file);
   if (!r.rubric) {

@@ -2,12 +2,12 @@
  * Commands on a session that runs in its own engine process: `reproduce --detach` starts one,
  * `attach` follows it (the log first, then live), `say` / `pause` / `resume` / `stop` steer it.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ControlClient, type ControlStatus, readControlInfo } from '../engine/control';
 import type { AgentEvent } from '../events/events';
 import { spawnEngine } from '../sandbox/child-env';
-import { FILES, newSessionId, SessionStore } from '../session';
+import { FILES, newSessionId, readFrom, SessionStore } from '../session';
 import { defaultStateDir, parseCommandArgs } from './args';
 import { ProgressLine } from './progress';
 import { CliError, type CliIO } from './reproduce';
@@ -232,17 +232,10 @@ export async function reproduceDetached(
   // Echo the engine's output (reading the paper, building the container) until it serves the session.
   let shown = from;
   const echo = () => {
-    const size = statSync(logPath).size;
-    if (size <= shown) return;
-    const buf = Buffer.alloc(size - shown);
-    const f = openSync(logPath, 'r');
-    try {
-      readSync(f, buf, 0, buf.length, shown);
-    } finally {
-      closeSync(f);
-    }
+    const { text, size } = readFrom(logPath, shown);
+    if (!text) return;
     shown = size;
-    io.err.write(buf.toString('utf8'));
+    io.err.write(text);
   };
   let exited: number | null | undefined;
   child.once('exit', (code) => {

@@ -6,44 +6,28 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { systemClock, TimeBudget } from '../agent/budget';
-import { ContextManager } from '../agent/context';
-import { buildHead } from '../agent/context/head';
+import type { TimeBudget } from '../agent/budget';
 import { FINAL_CALL_ID, LiveOutput, retryText } from '../agent/live';
-import { AgentSession, type RunResult, type SessionState } from '../agent/loop';
+import type { AgentSession, RunResult } from '../agent/loop';
 import type { EarlyEndCheck } from '../agent/loop-types';
-import { defaultSystemPrompt, defaultTask } from '../agent/prompt';
-import { foldHistory } from '../agent/rewind';
-import { EditQueue } from '../edits';
+import type { EditQueue } from '../edits';
 import type { AgentEventBody } from '../events/events';
 import { OpenAIModelClient } from '../llm/openai-client';
-import { PRICE_TABLE_DATE, pricesFor } from '../llm/prices';
-import { estimateCounter } from '../llm/tokens';
 import type { ModelClient } from '../llm/types';
-import {
-  type Blacklist,
-  createPaperReader,
-  loadBlacklist,
-  loadRubric,
-  type ReproductionResult,
-  runReproduction,
-} from '../paper';
+import { loadRubric, type ReproductionResult, runReproduction } from '../paper';
 import type { Paper, RubricNode } from '../paper/types';
-import {
-  checkDocker,
-  type DockerSandbox,
-  openSandbox,
-  removeFreshContainers,
-  runFreshContainer,
-  stateLabel,
-} from '../sandbox';
+import { checkDocker, type DockerSandbox, removeFreshContainers, runFreshContainer } from '../sandbox';
 import type { LiveSession } from '../session';
-import { BlacklistWatch } from './blacklist-watch';
+import { type RunEnd, restoreBudget, wireAgent } from './agent-wiring';
+import type { BlacklistWatch } from './blacklist-watch';
 import { type EndCheckInfo, earlyEndCheck, lastReproduceRun } from './early-end';
+import { eventSink } from './event-sink';
 import { type FinishRecord, finishRecord, lineSplitter, loadFinalRun, saveFinalRunLog } from './final-steps';
 import { gradeInSandbox, reproductionReport } from './grading';
-import { HistoryKeeper, recordStep } from './rewind';
-import { ensureRubric, openSessionFiles, type SavedRun, saveRun } from './session-files';
+import { loadPaperInputs } from './paper-inputs';
+import type { HistoryKeeper } from './rewind';
+import { ensureRubric, openSessionFiles, type SavedRun } from './session-files';
+import { openSessionSandbox, restoreHistory } from './session-sandbox';
 import type { NewSession, RunHooks, RunSettings } from './settings';
 
 export type { EarlyEndSettings, ModelSettings, NewSession, RunHooks, RunSettings } from './settings';
@@ -70,6 +54,24 @@ export class SessionStartError extends Error {
   }
 }
 
+/** What a Reproduction is made of (see `assemble`); the session id is the log's. */
+interface ReproductionParts {
+  live: LiveSession;
+  paper: Paper;
+  rubric: RubricNode | undefined;
+  rubricFile: string | undefined;
+  sandbox: DockerSandbox;
+  queue: EditQueue;
+  agent: AgentSession;
+  model: ModelClient;
+  budget: TimeBudget;
+  settings: RunSettings;
+  hooks: RunHooks;
+  emit: (e: AgentEventBody) => void;
+  watch: BlacklistWatch;
+  keeper: HistoryKeeper;
+}
+
 export class Reproduction {
   private finalRun: ReproductionResult | undefined;
   private outcome: { score?: number; reportPath?: string; findings?: number } = {};
@@ -77,25 +79,41 @@ export class Reproduction {
   earlyEnd: SavedRun['earlyEnd'];
   private disposed = false;
 
-  private constructor(
-    readonly sessionId: string,
-    readonly live: LiveSession,
-    readonly paper: Paper,
-    public rubric: RubricNode | undefined,
-    /** The rubric's JSON file (the user's, or the generated one in the session folder). */
-    readonly rubricFile: string | undefined,
-    readonly sandbox: DockerSandbox,
-    readonly queue: EditQueue,
-    readonly agent: AgentSession,
-    readonly model: ModelClient,
-    readonly budget: TimeBudget,
-    private readonly settings: RunSettings,
-    private readonly hooks: RunHooks,
-    private readonly emit: (e: AgentEventBody) => void,
-    private readonly watch: BlacklistWatch,
-    /** The step history on the host (history.git in the session folder). */
-    readonly keeper: HistoryKeeper,
-  ) {}
+  readonly sessionId: string;
+  readonly live: LiveSession;
+  readonly paper: Paper;
+  rubric: RubricNode | undefined;
+  /** The rubric's JSON file (the user's, or the generated one in the session folder). */
+  readonly rubricFile: string | undefined;
+  readonly sandbox: DockerSandbox;
+  readonly queue: EditQueue;
+  readonly agent: AgentSession;
+  readonly model: ModelClient;
+  readonly budget: TimeBudget;
+  /** The step history on the host (history.git in the session folder). */
+  readonly keeper: HistoryKeeper;
+  private readonly settings: RunSettings;
+  private readonly hooks: RunHooks;
+  private readonly emit: (e: AgentEventBody) => void;
+  private readonly watch: BlacklistWatch;
+
+  private constructor(parts: ReproductionParts) {
+    this.sessionId = parts.live.sessionId;
+    this.live = parts.live;
+    this.paper = parts.paper;
+    this.rubric = parts.rubric;
+    this.rubricFile = parts.rubricFile;
+    this.sandbox = parts.sandbox;
+    this.queue = parts.queue;
+    this.agent = parts.agent;
+    this.model = parts.model;
+    this.budget = parts.budget;
+    this.keeper = parts.keeper;
+    this.settings = parts.settings;
+    this.hooks = parts.hooks;
+    this.emit = parts.emit;
+    this.watch = parts.watch;
+  }
 
   get workspace(): string {
     return this.live.summary.workspace;
@@ -164,6 +182,7 @@ export class Reproduction {
     }
   }
 
+  /** The parts of a run around its open session folder: inputs, container, history, agent. */
   private static async assemble(
     settings: RunSettings,
     hooks: RunHooks,
@@ -173,137 +192,20 @@ export class Reproduction {
     model: ModelClient,
     resumed: boolean,
   ): Promise<Reproduction> {
-    const rubric = saved.rubric ? await loadRubric(saved.rubric) : undefined;
-    const blacklist: Blacklist = await loadBlacklist({
-      paper,
-      ...(saved.blacklist ? { file: saved.blacklist } : {}),
-    });
-    const sessionId = live.sessionId;
-    // The state folder's label lets `klong sessions --prune` find this container (and only its own).
-    const labels = { ...settings.labels, ...stateLabel(settings.stateDir) };
-    let watch!: BlacklistWatch;
-    const emit = (body: AgentEventBody) => {
-      const event = live.append(body);
-      watch.see(event);
-      hooks.onEvent?.(event);
-    };
-    watch = new BlacklistWatch(blacklist, emit);
-    const sandbox = await openSandbox({
-      workspace: live.summary.workspace,
-      sessionId,
-      network: saved.network,
-      ...(saved.image ? { image: saved.image } : {}),
-      ...(settings.defaultImage ? { defaultImage: settings.defaultImage } : {}),
-      ...(settings.gpus ? { gpus: settings.gpus } : {}),
-      ...(hooks.signal ? { signal: hooks.signal } : {}),
-      ...(settings.dockerHost ? { dockerHost: settings.dockerHost } : {}),
-      ...(settings.limits ? { limits: settings.limits } : {}),
-      labels,
-      ...(watch.gitGuard ? { gitGuard: watch.gitGuard } : {}),
-      onProgress: (m) => hooks.say(m),
-      onWarning: (m) => (hooks.onWarning ? hooks.onWarning(m) : hooks.say(m)),
-      secrets: [settings.model.apiKey],
-    });
-
-    const keeper = new HistoryKeeper(live.dir, hooks.onWarning);
-    if (resumed && !sandbox.info.reattached) await Reproduction.rebuild(live, sandbox, keeper, hooks, emit);
-    // The root (step 0) and anything a crash kept from the host are sent now, not at the first change.
-    else await keeper.mirror(sandbox);
-    const snapState = live.snapshot?.state as SessionState | undefined;
-    const budgetFrom = snapState?.budget
-      ? { ...snapState.budget, activeMs: Math.max(snapState.budget.activeMs, live.summary.activeMs) }
-      : live.summary.activeMs
-        ? { activeMs: live.summary.activeMs, softWarned: false, stage: 'understand' as const }
-        : undefined;
-    const budgetMs = live.summary.budgetMs || settings.budgetMs;
-    const budget = new TimeBudget({ totalMs: budgetMs }, systemClock, budgetFrom);
-    const freshContext = () =>
-      new ContextManager(
-        buildHead(
-          {
-            systemPrompt: defaultSystemPrompt(sandbox.workdir),
-            task: defaultTask({ paperTitle: paper.title, budgetMs, rubric: !!rubric }),
-            paper,
-            ...(rubric ? { rubric } : {}),
-            blacklist: blacklist.patterns(),
-          },
-          estimateCounter,
-        ),
-        estimateCounter,
-        { contextLimit: saved.contextLimit },
-      );
-
-    let agent!: AgentSession;
-    const queue = new EditQueue({
-      sandbox,
-      user: typeof hooks.userFiles === 'function' ? hooks.userFiles(live.summary.workspace) : hooks.userFiles,
-      emit,
-      mode: saved.approval,
-      ...(hooks.decide ? { decide: hooks.decide } : {}),
-      onFeedback: (t) => agent.injectUserMessage(t),
-      onWarning: (m) => hooks.onWarning?.(m),
-    });
-    // The mode the user switches to mid-session (an `approval_changed` event) is the one a resume starts in.
-    queue.onDidChange(() => {
-      if (queue.mode === saved.approval) return;
-      saved.approval = queue.mode;
-      saveRun(live, saved);
-    });
+    const { rubric, blacklist } = await loadPaperInputs(saved, paper);
+    const { emit, watch } = eventSink(live, blacklist, hooks);
+    const sandbox = await openSessionSandbox({ settings, hooks, live, saved, watch });
+    const keeper = await restoreHistory({ live, sandbox, hooks, emit, resumed });
+    const budget = restoreBudget(live, settings);
     let run!: Reproduction;
-    const priced = pricesFor(settings.model.name, settings.model.prices);
-    if (priced.source === 'unknown')
-      hooks.onWarning?.(
-        `No price is known for the model ${settings.model.name} (KLong's table is of ${PRICE_TABLE_DATE}): its cost is counted as $0, so the spend cap cannot stop the session. Set klong.model.pricePerMillionTokens (CLI: --price in,cached,out).`,
-      );
-    agent = AgentSession.restore(
-      {
-        sandbox,
-        model,
-        sink: emit,
-        budget,
-        paper: createPaperReader(paper),
-        isBlocked: (c) => watch.refusal(c),
-        ...(priced.prices ? { prices: priced.prices } : {}),
-        ...(saved.spendCapUsd ? { spendCap: { usd: saved.spendCapUsd } } : {}),
-        onSpendCap: async (reason, totals) => hooks.onSpendCap?.(reason, totals),
-        afterTool: queue.hook(),
-        ...(hooks.onLive ? { onLive: (m) => hooks.onLive?.(m) } : {}),
-        finalReproduction: (_reason, summary, signal) => run.finish(summary, signal),
-        checkEnd: (info) => run.checkEnd(info),
-        onStepEnd: async ({ step, final }) => {
-          watch.endStep();
-          await recordStep(sandbox, step, emit, hooks.onWarning, keeper);
-          if (final) live.snapshotNow(agent.snapshot());
-          else live.endStep(() => agent.snapshot());
-        },
-        ...(settings.maxSteps !== undefined ? { maxSteps: settings.maxSteps } : {}),
-      },
-      {
-        ...(snapState ? { state: snapState } : {}),
-        tail: live.tail,
-        freshContext,
-        history: () => [...live.log.iterate(0, live.log.durableCount)],
-      },
-      estimateCounter,
-    );
+    const end: RunEnd = {
+      finish: (summary, signal) => run.finish(summary, signal),
+      checkEnd: (info) => run.checkEnd(info),
+    };
+    const parts = { settings, hooks, live, paper, rubric, model, sandbox, budget, emit, watch, keeper };
+    const { agent, queue } = wireAgent({ ...parts, saved, blacklist, end });
     if (!resumed) live.snapshotNow(agent.snapshot()); // the pinned head is in every snapshot from the start
-    run = new Reproduction(
-      sessionId,
-      live,
-      paper,
-      rubric,
-      saved.rubric,
-      sandbox,
-      queue,
-      agent,
-      model,
-      budget,
-      settings,
-      hooks,
-      emit,
-      watch,
-      keeper,
-    );
+    run = new Reproduction({ ...parts, rubricFile: saved.rubric, agent, queue });
     run.earlyEnd = saved.earlyEnd;
     // Proposals the session had before a reload come back from the container's changes; in
     // auto-accept mode the ones the crash left undecided are accepted now, as they would have been.
@@ -313,55 +215,6 @@ export class Reproduction {
       else await queue.refresh(agent.step);
     }
     return run;
-  }
-
-  /**
-   * A resumed session whose container is gone got a new one (the user's files as its baseline):
-   * the host history goes into it and its workspace is put back to the last recorded step, so the
-   * agent finds its files and the proposals are that step against the user's files.
-   */
-  private static async rebuild(
-    live: LiveSession,
-    sandbox: DockerSandbox,
-    keeper: HistoryKeeper,
-    hooks: RunHooks,
-    emit: (e: AgentEventBody) => void,
-  ): Promise<void> {
-    const h = foldHistory(live.log.iterate(0, live.log.durableCount));
-    if (h.maxStep === 0) return; // nothing was recorded yet: the new container is the session's start
-    let refs: Awaited<ReturnType<DockerSandbox['importHistory']>>;
-    try {
-      refs = await sandbox.importHistory(keeper.history);
-    } catch (err) {
-      hooks.onWarning?.(
-        `The session's container was gone and its step history could not be restored: ${(err as Error).message}`,
-      );
-      return;
-    }
-    if (!refs?.root) {
-      const m =
-        'The session’s container was gone and this session has no step history on this machine: the new container has your workspace as it is now, without the agent’s earlier files.';
-      hooks.onWarning?.(m);
-      emit({ type: 'sandbox_recreated', step: h.head, restored: false, message: m });
-      return;
-    }
-    if (!h.code) {
-      // The agent had not changed a file yet: the user's files are its workspace as they were.
-      const m =
-        'The session’s container was gone: created a new one from your workspace (the agent had not changed any file yet).';
-      hooks.say(m);
-      emit({ type: 'sandbox_recreated', step: 0, restored: true, message: m });
-      return;
-    }
-    // The agent's changes against what the old container had accepted, over the user's files now.
-    if (refs.baseline) await sandbox.restoreOnto(refs.baseline, h.code);
-    else await sandbox.restoreCommit(h.code);
-    let step = 0; // the step whose files these are (the last recorded one, or a rewind's target)
-    for (const n of h.steps.values()) if (n.code === h.code && n.step > step) step = n.step;
-    const m = `The session’s container was gone: created a new one and restored the agent’s files of step ${step} from the history in the session folder.`;
-    hooks.say(m);
-    emit({ type: 'sandbox_recreated', step, restored: true, commit: h.code, message: m });
-    await keeper.mirror(sandbox);
   }
 
   /**

@@ -1,5 +1,15 @@
 /** Small synchronous file helpers with the durability the checkpoint needs (fsync file and directory). */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /** fsync a directory so a rename or create in it survives a crash (best effort where unsupported). */
@@ -68,4 +78,26 @@ export function readJsonIfExists(path: string): unknown {
 
 export function isErrno(err: unknown, code: string): boolean {
   return typeof err === 'object' && err !== null && (err as NodeJS.ErrnoException).code === code;
+}
+
+/**
+ * What a growing file (a detached engine's engine.log) got after byte `from`, at most its last `max`
+ * bytes, and the size it was read up to.
+ */
+export function readFrom(
+  path: string,
+  from: number,
+  max = Number.POSITIVE_INFINITY,
+): { text: string; size: number } {
+  const size = statSync(path).size;
+  const start = Math.max(from, size - max);
+  if (size <= start) return { text: '', size };
+  const buf = Buffer.alloc(size - start);
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, buf, 0, buf.length, start);
+  } finally {
+    closeSync(fd);
+  }
+  return { text: buf.toString('utf8'), size };
 }

@@ -2,6 +2,7 @@
 
 export { CONTROL_FILE, type ControlInfo, readControlInfo } from './control-file';
 export { type Durability, EventLog, type EventLogOptions } from './event-log';
+export { readFrom } from './fsutil';
 export {
   createSession,
   LiveSession,
@@ -32,4 +33,11 @@ export {
   writeSnapshot,
 } from './snapshot';
 export { moveSession, type SessionListEntry, SessionStore, type SessionStoreOptions } from './store';
-export { emptySummary, foldSummary, type SessionSummary } from './summary';
+export {
+  addUsage,
+  emptySummary,
+  foldSummary,
+  noTokens,
+  type SessionSummary,
+  type TokenTotals,
+} from './summary';

@@ -1,6 +1,24 @@
 /** What the Sessions list shows, folded incrementally from events (so it never needs the whole log). */
 import type { AgentEvent, SessionStatus } from '../events/events';
 
+/** Tokens of a session; `estimated`: some were our estimate (the endpoint reported none). */
+export interface TokenTotals {
+  prompt: number;
+  cached: number;
+  completion: number;
+  estimated: boolean;
+}
+
+export const noTokens = (): TokenTotals => ({ prompt: 0, cached: 0, completion: 0, estimated: false });
+
+/** One model response's usage added to the totals (the Sessions list and the CLI's progress line). */
+export function addUsage(t: TokenTotals, u: Extract<AgentEvent, { type: 'model_response' }>['usage']): void {
+  t.prompt += u.promptTokens;
+  t.cached += u.cachedTokens;
+  t.completion += u.completionTokens;
+  if (u.estimated) t.estimated = true;
+}
+
 export interface SessionSummary {
   id: string;
   paperTitle: string;
@@ -16,7 +34,7 @@ export interface SessionSummary {
   steps: number;
   costUsd: number;
   /** Tokens over the whole session (absent in summaries written before they were counted). */
-  tokens?: { prompt: number; cached: number; completion: number; estimated: boolean };
+  tokens?: TokenTotals;
   createdAt: number;
   /** Timestamp of the last event folded in. */
   updatedAt: number;
@@ -37,7 +55,7 @@ export function emptySummary(id: string, createdAt = 0): SessionSummary {
     lastScore: null,
     steps: 0,
     costUsd: 0,
-    tokens: { prompt: 0, cached: 0, completion: 0, estimated: false },
+    tokens: noTokens(),
     createdAt,
     updatedAt: createdAt,
     seq: -1,
@@ -72,12 +90,8 @@ export function foldSummary(s: SessionSummary, e: AgentEvent): SessionSummary {
       break;
     case 'model_response': {
       s.costUsd += e.costUsd;
-      s.tokens ??= { prompt: 0, cached: 0, completion: 0, estimated: false };
-      const t = s.tokens;
-      t.prompt += e.usage.promptTokens;
-      t.cached += e.usage.cachedTokens;
-      t.completion += e.usage.completionTokens;
-      if (e.usage.estimated) t.estimated = true;
+      s.tokens ??= noTokens();
+      addUsage(s.tokens, e.usage);
       break;
     }
     case 'grade':

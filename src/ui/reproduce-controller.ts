@@ -3,7 +3,7 @@
  * Reproduction (src/engine). One session per window at a time; its events feed the progress view,
  * its proposals the edits controller.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { raiseSpendCap } from '../agent/budget';
@@ -13,7 +13,7 @@ import type { DecideFn, UserFiles } from '../edits';
 import type { Answer, Question } from '../engine/control';
 import type { NewSession, Reproduction, RunSettings } from '../engine/reproduction';
 import { spawnEngine } from '../sandbox/child-env';
-import { newSessionId, readControlInfo, type SessionListEntry, SessionStore } from '../session';
+import { newSessionId, readControlInfo, readFrom, type SessionListEntry, SessionStore } from '../session';
 import { openJobLog, refreshJobTails } from './job-logs';
 import { EngineLink } from './model/engine-link';
 import { RemoteQueue } from './model/remote-queue';
@@ -714,17 +714,7 @@ export function engineArgs(from: NewSession | string, id: string, s: RunSettings
 /** What a file got after byte `from` (the engine's output since it was started), at most 64 KB. */
 function readTail(path: string, from: number): string {
   try {
-    const size = statSync(path).size;
-    const start = Math.max(from, size - 65_536);
-    if (size <= start) return '';
-    const buf = Buffer.alloc(size - start);
-    const fd = openSync(path, 'r');
-    try {
-      readSync(fd, buf, 0, buf.length, start);
-    } finally {
-      closeSync(fd);
-    }
-    return buf.toString('utf8');
+    return readFrom(path, from, 65_536).text;
   } catch {
     return '';
   }

@@ -4,13 +4,13 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { openBatch, saveBatch } from '../../src/engine/batch';
-import { loadPapers, parseStages } from '../../src/engine/batch-papers';
-import { summaryCsv, summaryMarkdown } from '../../src/engine/batch-summary';
+import { openBatch, saveBatch } from '../../../src/engine/batch';
+import { loadPapers, parseStages } from '../../../src/engine/batch-papers';
+import { summaryCsv, summaryMarkdown } from '../../../src/engine/batch-summary';
 
 const base = mkdtempSync(join(tmpdir(), 'klong-batch-unit-'));
 after(() => rmSync(base, { recursive: true, force: true }));
-const cli = join(__dirname, '..', '..', 'dist', 'cli.js');
+const cli = join(__dirname, '..', '..', '..', 'dist', 'cli.js');
 
 test('stages: durations that grow stage by stage; anything else is refused with the reason', () => {
   assert.deepEqual(parseStages('2h,4h,12h'), [

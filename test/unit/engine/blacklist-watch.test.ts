@@ -1,10 +1,10 @@
 /** The session's blacklist watch: findings per step, the rescan before grading after a resume, the report. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BlacklistWatch } from '../../src/engine/blacklist-watch';
-import { reproductionReport } from '../../src/engine/grading';
-import type { AgentEvent, AgentEventBody } from '../../src/events/events';
-import { Blacklist, paperFromMarkdown } from '../../src/paper';
+import { BlacklistWatch } from '../../../src/engine/blacklist-watch';
+import { reproductionReport } from '../../../src/engine/grading';
+import type { AgentEvent, AgentEventBody } from '../../../src/events/events';
+import { Blacklist, paperFromMarkdown } from '../../../src/paper';
 
 const blacklist = () => new Blacklist([{ raw: 'github.com/owner/repo', source: 'paper' }]);
 

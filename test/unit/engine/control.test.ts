@@ -9,8 +9,8 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import type { LiveMessage } from '../../src/agent/live';
-import { ControlClient, ControlServer } from '../../src/engine/control';
+import type { LiveMessage } from '../../../src/agent/live';
+import { ControlClient, ControlServer } from '../../../src/engine/control';
 
 const dirs: string[] = [];
 after(() => {

@@ -4,10 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { earlyEndCheck, lastReproduceRun } from '../../src/engine/early-end';
-import type { AgentEvent, AgentEventBody } from '../../src/events/events';
-import { type GradeResult, gradeTree, parseRubric } from '../../src/paper';
-import { leafNode } from '../support/rubrics';
+import { earlyEndCheck, lastReproduceRun } from '../../../src/engine/early-end';
+import type { AgentEvent, AgentEventBody } from '../../../src/events/events';
+import { type GradeResult, gradeTree, parseRubric } from '../../../src/paper';
+import { leafNode } from '../../support/rubrics';
 
 function pagedLog(bodies: AgentEventBody[]) {
   const events = bodies.map((b, seq) => ({ ...b, seq, ts: seq }) as AgentEvent);

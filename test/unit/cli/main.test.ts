@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-const cli = join(__dirname, '..', '..', 'dist', 'cli.js');
+const cli = join(__dirname, '..', '..', '..', 'dist', 'cli.js');
 
 test('klong --help prints usage and exits 0', () => {
   const r = spawnSync(process.execPath, [cli, '--help'], { encoding: 'utf8' });
@@ -21,11 +21,11 @@ test('an unknown command says so and exits 2', () => {
 });
 
 test('klong paper: a file that is not a PDF is named with the reason; a bad option shows the usage', () => {
-  const notPdf = spawnSync(process.execPath, [cli, 'paper', join(__dirname, 'cli.test.ts')], {
+  const notPdf = spawnSync(process.execPath, [cli, 'paper', join(__dirname, 'main.test.ts')], {
     encoding: 'utf8',
   });
   assert.equal(notPdf.status, 1);
-  assert.match(notPdf.stderr, /cli\.test\.ts: not a PDF file/);
+  assert.match(notPdf.stderr, /main\.test\.ts: not a PDF file/);
   assert.equal(notPdf.stdout, '');
 
   const none = spawnSync(process.execPath, [cli, 'paper'], { encoding: 'utf8' });

@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { colourWanted } from '../../src/cli/colour';
-import { main } from '../../src/cli/main';
+import { colourWanted } from '../../../src/cli/colour';
+import { main } from '../../../src/cli/main';
 
 const ESC = /\x1b\[/;
 

@@ -1,9 +1,9 @@
 /** `klong reproduce` / `klong batch` options for container limits and model prices. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { limitOptions, priceOption } from '../../src/cli/args';
-import { parseReproduceArgs } from '../../src/cli/main';
-import { CliError, type ReproduceOptions } from '../../src/cli/reproduce';
+import { limitOptions, priceOption } from '../../../src/cli/args';
+import { CliError, type ReproduceOptions } from '../../../src/cli/reproduce';
+import { parseReproduceArgs } from '../../../src/cli/reproduce-args';
 
 const env = { KLONG_API_KEY: 'sk-test' };
 const parse = (...args: string[]) =>
