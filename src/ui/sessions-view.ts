@@ -6,15 +6,13 @@
 import { homedir, hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import * as vscode from 'vscode';
-import type { AgentEvent } from '../events/events';
 import { EventLog, type SessionListEntry, SessionLockedError, SessionStore } from '../session';
 import { engineServes } from './model/engine-link';
+import { foldLog, type LogModel } from './model/model-checkpoint';
 
 /** What open needs of the progress view's model (SessionModel fits). */
-export interface TimelineModel {
+export interface TimelineModel extends LogModel {
   readonly snapshot: { readonly status: unknown };
-  reset(): void;
-  applyAll(events: Iterable<AgentEvent>): void;
   /** Changes of the session this window drives: its row follows them at once. */
   onChange?(listener: (c: { keys: ReadonlySet<string> }) => void): () => void;
 }
@@ -286,8 +284,7 @@ class SessionCommands {
       ...(opts.log ? { onWarning: (m) => opts.log?.warn(m) } : {}),
     });
     try {
-      opts.model.reset();
-      opts.model.applyAll(log.iterate(0));
+      foldLog(opts.model, log); // from a checkpoint a window left, or the older events skimmed
       this.shownByView = true;
     } finally {
       log.close();

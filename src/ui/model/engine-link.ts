@@ -19,12 +19,19 @@ import type {
 } from '../../engine/control';
 import type { AgentEvent } from '../../events/events';
 import { EventLog, readControlInfo } from '../../session';
+import { foldLog, type LogModel, writeModelCheckpoint } from './model-checkpoint';
+import type { ModelCore } from './session-model';
 
 /** What the link feeds (SessionModel fits). */
-export interface FollowModel {
-  reset(): void;
-  applyAll(events: Iterable<AgentEvent>): void;
+export interface FollowModel extends LogModel {
+  /** The model now, to write as a checkpoint (model-checkpoint.ts). */
+  checkpoint?(): ModelCore | undefined;
 }
+
+/** Events folded since the last checkpoint after which a window writes a new one while it follows. */
+const CHECKPOINT_EVERY = 2000;
+/** Fewer new events than this are not worth a new checkpoint. */
+const CHECKPOINT_MIN = 64;
 
 export interface EngineLinkHooks {
   /** Progress messages of the engine (container build, retries, grading) that are not events. */
@@ -48,11 +55,19 @@ export class EngineLink {
   private lastSeq = -1;
   private ended = false;
   private disposed = false;
+  /** Seq of the checkpoint this window last read or wrote. */
+  private checkpointSeq = -1;
+  /**
+   * The model as it was at the end of a step (the engine writes a step's events to the log at its
+   * end, so a checkpoint of the model mid-step would be ahead of the log and of no use).
+   */
+  private boundary: ModelCore | undefined;
 
   private constructor(
     readonly sessionId: string,
     readonly dir: string,
     private readonly client: ControlClient,
+    private readonly model: FollowModel,
   ) {}
 
   /** Attach to the engine of the session in `dir`; undefined when no engine answers there. */
@@ -73,31 +88,44 @@ export class EngineLink {
       client.dispose();
       return undefined;
     }
-    const link = new EngineLink(status.sessionId, dir, client);
+    const link = new EngineLink(status.sessionId, dir, client, model);
     // Subscribe before reading the log so that nothing falls between the two.
     const early: AgentEvent[] = [];
     let ready = false;
     client.onEvent((e) => {
-      if (!ready) early.push(e);
-      else {
-        link.take(model, [e]);
-        hooks.onEvent?.(e);
+      if (!ready) {
+        early.push(e);
+        return;
       }
+      // A new step: the ones before it are in the log. A long follow keeps the checkpoint near the end.
+      if (e.type === 'model_request') {
+        link.noteBoundary();
+        if (link.lastSeq - link.checkpointSeq >= CHECKPOINT_EVERY) link.saveCheckpoint();
+      }
+      link.take(model, [e]);
+      hooks.onEvent?.(e);
     });
     if (hooks.onMessage) client.onMessage(hooks.onMessage);
     client.onClose(() => {
       if (link.disposed) return;
       link.disposed = true;
+      link.saveCheckpoint();
       hooks.onClosed?.(link, link.ended);
     });
 
-    model.reset();
     const log = EventLog.open(dir, {
       mode: 'read',
       ...(hooks.onWarning ? { onWarning: hooks.onWarning } : {}),
     });
     try {
-      link.take(model, log.iterate(0));
+      foldLog(model, log, {
+        restored: (core) => {
+          link.lastSeq = core.seq;
+          link.checkpointSeq = core.seq;
+        },
+        seen: (events) => link.seen(events),
+      });
+      link.noteBoundary(); // the end of the log is the end of a step
     } finally {
       log.close();
     }
@@ -113,22 +141,49 @@ export class EngineLink {
     }
     ready = true;
     link.take(model, early.splice(0));
+    // After the view has its state: the next window starts from here.
+    setTimeout(() => link.saveCheckpoint(), 1000).unref?.();
     return link;
+  }
+
+  /** Remember the model as it is now as one the log holds (called at the end of a step). */
+  private noteBoundary(): void {
+    if (this.lastSeq - this.checkpointSeq >= CHECKPOINT_MIN) this.boundary = this.model.checkpoint?.();
+  }
+
+  /** Write the newest checkpoint the log holds: the model now when the log has caught up, else the last step's end. */
+  private saveCheckpoint(): void {
+    if (this.lastSeq - this.checkpointSeq < CHECKPOINT_MIN) return;
+    try {
+      for (const core of [this.model.checkpoint?.(), this.boundary]) {
+        if (!core || core.seq <= this.checkpointSeq || core.seq > this.lastSeq) continue;
+        if (writeModelCheckpoint(this.dir, core)) {
+          this.checkpointSeq = core.seq;
+          this.boundary = undefined;
+          return;
+        }
+      }
+    } catch {
+      // A cache: the next window folds the log instead.
+    }
   }
 
   /** Apply the events not seen yet, in one batch. */
   private take(model: FollowModel, events: Iterable<AgentEvent>): void {
+    model.applyAll(this.seen(events));
+  }
+
+  /** The events not seen yet (seq numbers drop the overlap of the log and the engine's events). */
+  private seen(events: Iterable<AgentEvent>): Iterable<AgentEvent> {
     const self = this;
-    model.applyAll(
-      (function* () {
-        for (const e of events) {
-          if (e.seq <= self.lastSeq) continue;
-          self.lastSeq = e.seq;
-          if (e.type === 'end') self.ended = true;
-          yield e;
-        }
-      })(),
-    );
+    return (function* () {
+      for (const e of events) {
+        if (e.seq <= self.lastSeq) continue;
+        self.lastSeq = e.seq;
+        if (e.type === 'end') self.ended = true;
+        yield e;
+      }
+    })();
   }
 
   get isOpen(): boolean {
@@ -167,6 +222,7 @@ export class EngineLink {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.saveCheckpoint();
     this.client.dispose();
   }
 }

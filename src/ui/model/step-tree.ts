@@ -1,5 +1,16 @@
 /** A session's step tree (see agent/rewind.ts): the live path and the steps a rewind abandoned. */
 
+/**
+ * A StepTree as JSON (a model checkpoint keeps it), in runs so that it stays small for a long session:
+ * `parents` [first step, its parent, n]: steps first..first+n-1 each below the one before;
+ * `abandoned` [first step, n].
+ */
+export interface StepTreeData {
+  parents: [number, number, number][];
+  head: number;
+  abandoned: [number, number][];
+}
+
 /** Parent of each step, the head, and the abandoned steps (those off the path root → head). */
 export class StepTree {
   private parents = new Map<number, number>();
@@ -10,6 +21,32 @@ export class StepTree {
     this.parents.clear();
     this.head = 0;
     this.abandoned.clear();
+  }
+
+  toData(): StepTreeData {
+    const parents: [number, number, number][] = [];
+    for (const [step, parent] of this.parents) {
+      const run = parents.at(-1);
+      if (run && step === run[0] + run[2] && parent === step - 1) run[2]++;
+      else parents.push([step, parent, 1]);
+    }
+    const abandoned: [number, number][] = [];
+    for (const step of [...this.abandoned].sort((a, b) => a - b)) {
+      const run = abandoned.at(-1);
+      if (run && step === run[0] + run[1]) run[1]++;
+      else abandoned.push([step, 1]);
+    }
+    return { parents, head: this.head, abandoned };
+  }
+
+  load(d: StepTreeData): void {
+    this.parents = new Map();
+    for (const [first, parent, n] of d.parents) {
+      for (let i = 0; i < n; i++) this.parents.set(first + i, i === 0 ? parent : first + i - 1);
+    }
+    this.head = d.head;
+    this.abandoned = new Set();
+    for (const [first, n] of d.abandoned) for (let i = 0; i < n; i++) this.abandoned.add(first + i);
   }
 
   /** A model request for a step not seen yet: the step hangs below the head and becomes the head. */

@@ -48,14 +48,20 @@ export function readSection(event: AgentEventBody): string | undefined {
 }
 
 type NewEntry = Omit<TimelineEntry, 'index'>;
+/** A row without the seq and timestamp every row takes from its event. */
+type RowBody = Omit<NewEntry, 'seq' | 'ts'>;
 
 /** The row an event starts, or undefined when it starts none (requests, tool results with a call). */
 export function entryFor(e: AgentEvent): NewEntry | undefined {
-  const base = { seq: e.seq, ts: e.ts };
+  const row = lifecycleRow(e) ?? agentRow(e) ?? editRow(e) ?? jobRow(e) ?? gradingRow(e);
+  return row && { seq: e.seq, ts: e.ts, ...row };
+}
+
+/** The session's life: start, status, stages, rewinds, errors, end. */
+function lifecycleRow(e: AgentEvent): RowBody | undefined {
   switch (e.type) {
     case 'session_started':
       return {
-        ...base,
         kind: 'session',
         title: oneLine(`Session started: ${e.paperTitle} (${e.model})`),
         state: 'info',
@@ -63,16 +69,46 @@ export function entryFor(e: AgentEvent): NewEntry | undefined {
       };
     case 'status':
       return {
-        ...base,
         kind: 'status',
         title: oneLine(`Status: ${e.status}${e.reason ? ` — ${e.reason}` : ''}`),
         state: e.status === 'failed' ? 'failed' : 'info',
         hasDetail: false,
       };
     case 'stage':
-      return { ...base, kind: 'stage', title: `Stage: ${e.stage}`, state: 'info', hasDetail: false };
-    case 'model_request':
+      return { kind: 'stage', title: `Stage: ${e.stage}`, state: 'info', hasDetail: false };
+    case 'sandbox_recreated':
+      return { kind: 'status', step: e.step, title: oneLine(e.message), state: 'warn', hasDetail: false };
+    case 'rewind': {
+      const what = e.mode === 'both' ? 'code and conversation' : e.mode;
+      return {
+        kind: 'rewind',
+        title: `Rewound ${what} to step ${e.toStep} (from step ${e.fromStep})`,
+        state: 'warn',
+        hasDetail: false,
+      };
+    }
+    case 'error':
+      return {
+        kind: 'error',
+        title: oneLine(`Error: ${e.message}`),
+        state: e.fatal ? 'failed' : 'warn',
+        hasDetail: true,
+      };
+    case 'end':
+      return {
+        kind: 'end',
+        title: oneLine(`Session ended (${e.reason})${e.summary ? `: ${e.summary}` : ''}`),
+        state: e.reason === 'error' ? 'failed' : 'info',
+        hasDetail: Boolean(e.summary),
+      };
+    default:
       return undefined;
+  }
+}
+
+/** What the agent and the user say and do: responses, tool calls, messages, plan, reminders, splits. */
+function agentRow(e: AgentEvent): RowBody | undefined {
+  switch (e.type) {
     case 'model_response': {
       const m = e.message;
       const text = m.role === 'assistant' ? (m.content ?? '') : '';
@@ -82,11 +118,10 @@ export function entryFor(e: AgentEvent): NewEntry | undefined {
         : calls.length
           ? `→ ${calls.join(', ')}`
           : '(empty response)';
-      return { ...base, kind: 'model', step: e.step, title, state: 'ok', hasDetail: true };
+      return { kind: 'model', step: e.step, title, state: 'ok', hasDetail: true };
     }
     case 'tool_call':
       return {
-        ...base,
         kind: 'tool',
         step: e.step,
         title: toolTitle(e.name, e.args),
@@ -95,7 +130,6 @@ export function entryFor(e: AgentEvent): NewEntry | undefined {
       };
     case 'tool_result':
       return {
-        ...base,
         kind: 'tool',
         step: e.step,
         title: oneLine(`${e.name}: (result)`),
@@ -104,11 +138,10 @@ export function entryFor(e: AgentEvent): NewEntry | undefined {
         hasDetail: true,
       };
     case 'user_message':
-      return { ...base, kind: 'user', title: oneLine(`You: ${e.text}`), state: 'info', hasDetail: true };
+      return { kind: 'user', title: oneLine(`You: ${e.text}`), state: 'info', hasDetail: true };
     case 'plan': {
       const done = e.items.filter((i) => i.status === 'done').length;
       return {
-        ...base,
         kind: 'plan',
         title: `Plan updated (${done}/${e.items.length} done)`,
         state: 'info',
@@ -116,27 +149,62 @@ export function entryFor(e: AgentEvent): NewEntry | undefined {
       };
     }
     case 'reminder':
-      return {
-        ...base,
-        kind: 'reminder',
-        step: e.step,
-        title: oneLine(e.text),
-        state: 'info',
-        hasDetail: false,
-      };
+      return { kind: 'reminder', step: e.step, title: oneLine(e.text), state: 'info', hasDetail: false };
     case 'split':
       return {
-        ...base,
         kind: 'split',
         step: e.step,
         title: `Context split → window ${e.window} (kept ${e.keptMessages} messages)`,
         state: 'info',
         hasDetail: true,
       };
+    default:
+      return undefined;
+  }
+}
+
+/** Event types that start no row of their own (tool results with a call join their call's row). */
+const ROWLESS = new Set<string>(['model_request', 'edit_withdrawn', 'grade_leaf']);
+/** Every event type entryFor() knows. */
+const KNOWN = new Set<string>([
+  'session_started',
+  'status',
+  'stage',
+  'sandbox_recreated',
+  'rewind',
+  'error',
+  'end',
+  'model_response',
+  'tool_call',
+  'tool_result',
+  'user_message',
+  'plan',
+  'reminder',
+  'split',
+  'edit_proposed',
+  'edit_decided',
+  'approval_changed',
+  'checkpoint',
+  'job_started',
+  'job_ended',
+  'final_run_started',
+  'final_run',
+  'blacklist_finding',
+  'early_end_check',
+  'grade',
+]);
+
+/** Whether entryFor(e) makes a row, without making it (a long log's older rows are counted only). */
+export function startsRow(e: AgentEvent): boolean {
+  return KNOWN.has(e.type) && !ROWLESS.has(e.type);
+}
+
+/** Proposed edits, decisions on them, and the files recorded per step. */
+function editRow(e: AgentEvent): RowBody | undefined {
+  switch (e.type) {
     case 'edit_proposed': {
       const p = e.proposal;
       return {
-        ...base,
         kind: 'edit',
         step: e.step,
         title: oneLine(
@@ -148,7 +216,6 @@ export function entryFor(e: AgentEvent): NewEntry | undefined {
     }
     case 'edit_decided':
       return {
-        ...base,
         kind: 'edit',
         title: oneLine(
           `${e.decision === 'accepted' ? 'Accepted' : 'Rejected'}: ${e.path}${e.reason ? ` — ${e.reason}` : ''}`,
@@ -158,7 +225,6 @@ export function entryFor(e: AgentEvent): NewEntry | undefined {
       };
     case 'approval_changed':
       return {
-        ...base,
         kind: 'edit',
         title: `Approval mode: ${e.mode} (the agent's next edits ${e.mode === 'auto-accept' ? 'land in your files' : e.mode === 'ask-each' ? 'wait for your answer' : 'wait for your review'})`,
         state: 'info',
@@ -166,16 +232,22 @@ export function entryFor(e: AgentEvent): NewEntry | undefined {
       };
     case 'checkpoint':
       return {
-        ...base,
         kind: 'checkpoint',
         step: e.step,
         title: `Files of step ${e.step} recorded${e.commit ? ` (${e.commit.slice(0, 8)})` : ''}`,
         state: 'info',
         hasDetail: false,
       };
+    default:
+      return undefined;
+  }
+}
+
+/** Background jobs. */
+function jobRow(e: AgentEvent): RowBody | undefined {
+  switch (e.type) {
     case 'job_started':
       return {
-        ...base,
         kind: 'status',
         step: e.step,
         title: oneLine(`Job ${e.jobId} (${e.name}) started: ${e.command}`),
@@ -184,7 +256,6 @@ export function entryFor(e: AgentEvent): NewEntry | undefined {
       };
     case 'job_ended':
       return {
-        ...base,
         kind: 'status',
         title: oneLine(
           `Job ${e.jobId}${e.name ? ` (${e.name})` : ''} ${e.state === 'exited' ? `exited with code ${e.exitCode}` : e.state}`,
@@ -200,36 +271,16 @@ export function entryFor(e: AgentEvent): NewEntry | undefined {
         ...(e.durationMs !== undefined ? { durationMs: e.durationMs } : {}),
         hasDetail: false,
       };
-    case 'sandbox_recreated':
-      return {
-        ...base,
-        kind: 'status',
-        step: e.step,
-        title: oneLine(e.message),
-        state: 'warn',
-        hasDetail: false,
-      };
-    case 'rewind': {
-      const what = e.mode === 'both' ? 'code and conversation' : e.mode;
-      return {
-        ...base,
-        kind: 'rewind',
-        title: `Rewound ${what} to step ${e.toStep} (from step ${e.fromStep})`,
-        state: 'warn',
-        hasDetail: false,
-      };
-    }
-    case 'error':
-      return {
-        ...base,
-        kind: 'error',
-        title: oneLine(`Error: ${e.message}`),
-        state: e.fatal ? 'failed' : 'warn',
-        hasDetail: true,
-      };
+    default:
+      return undefined;
+  }
+}
+
+/** The final run, early-end checks, blacklist findings and the grade. */
+function gradingRow(e: AgentEvent): RowBody | undefined {
+  switch (e.type) {
     case 'final_run_started':
       return {
-        ...base,
         kind: 'tool',
         title: 'Final run: reproduce.sh in a fresh container…',
         state: 'info',
@@ -237,7 +288,6 @@ export function entryFor(e: AgentEvent): NewEntry | undefined {
       };
     case 'final_run':
       return {
-        ...base,
         kind: 'tool',
         title: e.ran
           ? `Final run: reproduce.sh ${e.timedOut ? 'stopped at the time limit' : `exited with code ${e.exitCode}`}`
@@ -248,7 +298,6 @@ export function entryFor(e: AgentEvent): NewEntry | undefined {
       };
     case 'blacklist_finding':
       return {
-        ...base,
         kind: 'error',
         step: e.step,
         title: oneLine(
@@ -259,7 +308,6 @@ export function entryFor(e: AgentEvent): NewEntry | undefined {
       };
     case 'early_end_check':
       return {
-        ...base,
         kind: 'check',
         step: e.step,
         title: `Early-end check ${e.check}/${e.limit}: ${(e.score * 100).toFixed(1)}% of the rubric (target ${(e.target * 100).toFixed(0)}%) — ${e.refused ? `end refused, ${e.unmet} unmet` : 'end accepted'}${e.invalid ? `, ${e.invalid} not judged` : ''}`,
@@ -269,19 +317,10 @@ export function entryFor(e: AgentEvent): NewEntry | undefined {
       };
     case 'grade':
       return {
-        ...base,
         kind: 'grade',
         title: `Grade: ${(e.score * 100).toFixed(1)}%${e.flagged ? ' — flagged for review (blacklist)' : ''}`,
         state: 'info',
         hasDetail: false,
-      };
-    case 'end':
-      return {
-        ...base,
-        kind: 'end',
-        title: oneLine(`Session ended (${e.reason})${e.summary ? `: ${e.summary}` : ''}`),
-        state: e.reason === 'error' ? 'failed' : 'info',
-        hasDetail: Boolean(e.summary),
       };
     default:
       return undefined;
