@@ -11,8 +11,8 @@
  */
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import { ContextManager, capText } from '../src/agent/context';
-import { buildHead } from '../src/agent/head';
-import { estimateCounter } from '../src/agent/tokens';
+import { buildHead } from '../src/agent/context/head';
+import { estimateCounter } from '../src/llm/tokens';
 import type { ChatMessage, ToolSpec } from '../src/llm/types';
 import type { Paper } from '../src/paper/types';
 import { type BenchRow, row } from './types';

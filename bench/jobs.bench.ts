@@ -1,5 +1,5 @@
 /**
- * Background jobs (src/agent/jobs.ts, tools-jobs.ts):
+ * Background jobs (src/agent/jobs.ts, src/agent/tools/jobs.ts):
  * - model tokens spent while a 1 h job runs: an agent that waits with job_wait against one that
  *   polls the log every 5 min, both with the same realistic context (~15 steps of command output,
  *   about 35k tokens), on the real agent loop and the scripted model server; time is scaled (1 h of

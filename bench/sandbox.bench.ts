@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tar from 'tar-stream';
 import { type DockerSandbox, openSandbox, removeSandbox } from '../src/sandbox/index';
-import { copyWorkspaceIn } from '../src/sandbox/open';
+import { copyWorkspaceIn } from '../src/sandbox/new-container';
 import { type BenchRow, median, percentile, row } from './types';
 
 const IMAGE = process.env.KLONG_TEST_IMAGE ?? 'klong/python:bookworm';
@@ -160,7 +160,9 @@ async function copyBench(rows: BenchRow[]): Promise<void> {
     for (let i = 0; i < 3; i++) {
       await sb.exec('mkdir -p /copy-ours /copy-cli && rm -rf /copy-ours/* /copy-cli/*');
       ours.push(
-        await time(() => copyWorkspaceIn(sb.container, ws, '/copy-ours', undefined, { sizeLimit: 1e9 })),
+        await time(() =>
+          copyWorkspaceIn(sb.container, { workspace: ws, workdir: '/copy-ours', sizeLimit: 1e9 }),
+        ),
       );
       const t = performance.now();
       const r = spawnSync('docker', ['cp', `${ws}/.`, `${sb.info.containerId}:/copy-cli`]);

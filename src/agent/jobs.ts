@@ -41,6 +41,17 @@ export interface JobStatus {
   tail: string;
 }
 
+/** The status of a job the container does not have (it was recreated, or the lookup failed). */
+export function missingJob(id: string, now = 0): JobStatus {
+  return { id, state: 'missing', exitCode: null, start: 0, end: null, now, size: 0, tail: '' };
+}
+
+/** "j1 (train)", or just "j1" when the job has no other name. */
+export function jobLabel(id: string, jobs: Record<string, JobRecord> | undefined): string {
+  const name = jobs?.[id]?.name;
+  return name && name !== id ? `${id} (${name})` : id;
+}
+
 /**
  * The container side. $1 = jobs dir, $2 = operation. A job's process-group leader is the wrapper
  * started by setsid; it runs the command with output to `log` and writes `exit` when it ends. A stop

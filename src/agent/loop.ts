@@ -5,10 +5,9 @@
  */
 
 import type { AgentEvent, AgentEventBody } from '../events/events';
-import { abortableSleep } from '../llm/sleep';
+import type { TokenCounter } from '../llm/tokens';
 import {
   type ChatResponse,
-  ContextLengthError,
   costUsd,
   FatalModelError,
   ModelUnavailableError,
@@ -16,22 +15,15 @@ import {
 } from '../llm/types';
 import { overSpendCap, type SpendCap, type SpendTotals } from './budget';
 import { ContextManager, ContextOverflowError, capText } from './context';
-import { describeState, endStateOf, type JobStatus, jobStatuses, stopJobs } from './jobs';
+import { summarizeWindow } from './context/window-summary';
+import { type LoopJobs, pollJobs, reconcileJobs, stopSessionJobs } from './loop-jobs';
 import { type AgentSessionDeps, NUDGE, type RunResult, type SessionState } from './loop-types';
+import { type RequestRetries, requestModel } from './model-request';
 import { buildProgressNote, emptyProgress } from './progress-note';
-import {
-  applyEvent,
-  CONTEXT_LENGTH_PREFIX,
-  danglingCalls,
-  emptyTotals,
-  FINAL_CALL_ID,
-  type LoopState,
-} from './replay';
+import { applyEvent, danglingCalls, emptyTotals, FINAL_CALL_ID, type LoopState } from './replay';
 import { needsFullReplay, replayHistory } from './rewind';
-import type { TokenCounter } from './tokens';
-import { answerUnrun, runStepCalls, type ToolDispatch } from './tool-dispatch';
 import { defaultTools, type Tool, toolSpecs } from './tools';
-import { summarizeWindow } from './window-summary';
+import { answerDanglingCalls, runStepCalls, type ToolDispatch } from './tools/dispatch';
 
 export type { AfterToolInfo, AgentSessionDeps, RunResult, SessionState } from './loop-types';
 
@@ -142,167 +134,36 @@ export class AgentSession {
   }
 
   async run(): Promise<RunResult> {
-    const { budget } = this.deps;
-    const specs = toolSpecs(this.tools);
     if (this.state.ended) return { status: 'done', reason: this.state.ended.reason as 'end_task' };
-    const emit = (e: AgentEventBody) => this.emit(e);
-    const dispatch: ToolDispatch = {
-      deps: this.deps,
-      tools: this.tools,
-      signal: this.stopCtrl.signal,
-      emit,
-      stopped: () => this.stopMode !== undefined,
-      paused: () => this.paused,
-      hasMessage: () => this.inbox.length > 0,
-      jobs: () => this.state.jobs,
-      ...(this.deps.checkEnd
-        ? {
-            checkEnd: (step: number, callId: string, summary: string) => this.checkEnd(step, callId, summary),
-          }
-        : {}),
-    };
+    const specs = toolSpecs(this.tools);
+    const dispatch = this.toolDispatch();
     this.emit({ type: 'status', status: 'running' });
-    budget.start();
+    this.deps.budget.start();
     // A crash mid-step leaves tool calls without results: answer them so the context is valid.
-    for (const c of danglingCalls(this.context)) {
-      const refused = this.state.refusedEnd;
-      if (refused?.callId === c.id) {
-        // The early-end check refused this end_task before the crash: its answer is that refusal.
-        emit({
-          type: 'tool_result',
-          step: this.state.step,
-          callId: c.id,
-          name: c.name,
-          ok: false,
-          output: refused.message,
-          durationMs: 0,
-        });
-        continue;
-      }
-      answerUnrun(
-        emit,
-        this.state.step,
-        c,
-        'Interrupted: the session stopped before this tool call finished. Check its effects and run it again if needed.',
-      );
-    }
-    let contextRetries = 0;
-    let outages = 0;
+    answerDanglingCalls(
+      (e) => this.emit(e),
+      this.state.step,
+      danglingCalls(this.context),
+      this.state.refusedEnd,
+    );
+    const retries: RequestRetries = { context: 0, outages: 0 };
     try {
-      await this.reconcileJobs();
+      await reconcileJobs(this.loopJobs(), this.state.step);
       // The agent called end_task before a crash: go on with the end, without asking the model again.
       if (this.state.ending) return await this.finish('end_task', this.state.ending.summary);
       for (;;) {
-        if (this.paused) await this.waitWhilePaused();
-        if (this.stopMode) return await this.finishStopped();
-        if (budget.hardDeadlinePassed())
-          return await this.finish('deadline', `Time budget used: ${budget.describe()}.`);
-        if (this.deps.maxSteps !== undefined && this.state.step >= this.deps.maxSteps) {
-          return await this.halt(`step limit (${this.deps.maxSteps}) reached`);
-        }
-        const capped = overSpendCap(this.state.totals, this.spendCap);
-        if (capped) {
-          budget.pause();
-          this.emit({ type: 'status', status: 'paused', reason: capped });
-          const next = await this.deps.onSpendCap?.(capped, this.totals);
-          if (!next || overSpendCap(this.state.totals, next)) return await this.halt(capped);
-          this.spendCap = next;
-          budget.start();
-          this.emit({ type: 'status', status: 'running' });
-        }
-
+        const over = await this.beforeStep();
+        if (over) return over;
         const step = this.state.step + 1;
-        const stage = budget.stageChange();
-        if (stage) this.emit({ type: 'stage', stage: stage.stage });
-        for (const m of this.inbox.splice(0)) this.emit({ type: 'user_message', ...m });
-        const reminder = budget.wrapUp() ?? budget.reminder(step);
-        if (reminder) this.emit({ type: 'reminder', step, text: reminder, activeMs: budget.activeMs() });
-
-        if (this.context.needsSplit(specs)) await this.split(step, specs, { summarize: true });
-        let promptTokens: number;
-        try {
-          promptTokens = this.context.check(specs);
-        } catch (err) {
-          if (!(err instanceof ContextOverflowError)) throw err;
-          await this.split(step, specs, { keepTurns: 0 });
-          promptTokens = this.context.check(specs); // still over: the head alone is too big → fatal below
-        }
-        this.emit({
-          type: 'model_request',
-          step,
-          window: this.context.window,
-          promptTokens,
-          messages: this.context.messages().length,
-        });
-
-        let res: ChatResponse;
-        this.requestCtrl = new AbortController();
-        try {
-          res = await this.deps.model.chat({
-            messages: this.context.messages(),
-            tools: specs,
-            headLength: this.context.head.length,
-            signal: AbortSignal.any([this.stopCtrl.signal, this.requestCtrl.signal]),
-          });
-        } catch (err) {
-          if (this.stopMode || this.paused) continue; // redo this step after resume, or stop
-          if (err instanceof ContextLengthError && contextRetries < 3) {
-            contextRetries++;
-            this.emit({
-              type: 'error',
-              message: `${CONTEXT_LENGTH_PREFIX}: ${err.message} Splitting the context.`,
-              fatal: false,
-            });
-            // Each retry must be smaller than the refused request: keep half the turns, then none.
-            const turns = this.context.body.filter((m) => m.role === 'assistant').length;
-            await this.split(step, specs, {
-              keepTurns:
-                contextRetries === 1 ? Math.min(this.context.config.keepTurns, Math.floor(turns / 2)) : 0,
-            });
-            continue;
-          }
-          if (err instanceof ContextLengthError) {
-            // The endpoint's window is smaller than the limit the context is cut to: only the user can fix that.
-            throw new FatalModelError(
-              `The model refused the request as too long for its context window even after splitting the context ${contextRetries} times (${err.message}). KLong cuts the context to ${this.context.config.contextLimit} tokens: set the model's real window lower (CLI --context-limit, VS Code setting klong.model.contextLimit), then resume.`,
-            );
-          }
-          // A provider outage outlasting the client's retries: wait (not active time) and try again.
-          if (err instanceof ModelUnavailableError && outages < (this.deps.outageRetries ?? 10)) {
-            outages++;
-            const waitMs = this.deps.outageWaitMs ?? 60_000;
-            this.emit({
-              type: 'error',
-              message: `${err.message.replace(/ The session is saved.*$/, '')} Waiting ${Math.round(waitMs / 1000)} s before trying again (${outages}/${this.deps.outageRetries ?? 10}).`,
-              fatal: false,
-            });
-            budget.pause();
-            await abortableSleep(waitMs, this.stopCtrl.signal).catch(() => undefined);
-            if (!this.paused) budget.start();
-            continue;
-          }
-          throw err;
-        } finally {
-          this.requestCtrl = undefined;
-        }
-        contextRetries = 0;
-        outages = 0;
-        const cost = this.deps.prices ? costUsd(res.usage, this.deps.prices) : 0;
-        this.emit({
-          type: 'model_response',
-          step,
-          message: res.message,
-          usage: res.usage,
-          costUsd: cost,
-          ...(res.reasoning ? { reasoning: res.reasoning } : {}),
-        });
-
+        this.openStep(step);
+        const res = await this.ask(step, specs, retries);
+        if (!res) continue; // redo the step: after a pause, a stop, or a recovery
         const calls = res.message.role === 'assistant' ? (res.message.toolCalls ?? []) : [];
         if (calls.length === 0)
-          this.emit({ type: 'reminder', step, text: NUDGE, activeMs: budget.activeMs() });
+          this.emit({ type: 'reminder', step, text: NUDGE, activeMs: this.deps.budget.activeMs() });
         const ended = await runStepCalls(step, calls, dispatch);
         if (ended !== undefined) return await this.finish('end_task', ended);
-        await this.pollJobs(step);
+        await pollJobs(this.loopJobs(), step);
         await this.deps.onStepEnd?.({ step, final: false });
       }
     } catch (err) {
@@ -313,6 +174,122 @@ export class AgentSession {
         e instanceof ContextOverflowError;
       this.emit({ type: 'error', message: e.message, fatal: true });
       return await this.halt(fatal ? e.message : `internal error: ${e.message}`, e);
+    }
+  }
+
+  /** The step's model request (logged before and after); undefined to redo the step. */
+  private async ask(
+    step: number,
+    specs: ToolSpec[],
+    retries: RequestRetries,
+  ): Promise<ChatResponse | undefined> {
+    const promptTokens = await this.fitContext(step, specs);
+    this.emit({
+      type: 'model_request',
+      step,
+      window: this.context.window,
+      promptTokens,
+      messages: this.context.messages().length,
+    });
+    this.requestCtrl = new AbortController();
+    const res = await requestModel({
+      deps: this.deps,
+      context: this.context,
+      specs,
+      retries,
+      stopSignal: this.stopCtrl.signal,
+      requestSignal: this.requestCtrl.signal,
+      interrupted: () => this.stopMode !== undefined || this.paused,
+      paused: () => this.paused,
+      emit: (e) => this.emit(e),
+      split: (keepTurns) => this.split(step, specs, { keepTurns }),
+    }).finally(() => {
+      this.requestCtrl = undefined;
+    });
+    if (!res) return undefined;
+    retries.context = 0;
+    retries.outages = 0;
+    this.emit({
+      type: 'model_response',
+      step,
+      message: res.message,
+      usage: res.usage,
+      costUsd: this.deps.prices ? costUsd(res.usage, this.deps.prices) : 0,
+      ...(res.reasoning ? { reasoning: res.reasoning } : {}),
+    });
+    return res;
+  }
+
+  /** What the tool calls of a step need from the session. */
+  private toolDispatch(): ToolDispatch {
+    return {
+      deps: this.deps,
+      tools: this.tools,
+      signal: this.stopCtrl.signal,
+      emit: (e) => this.emit(e),
+      stopped: () => this.stopMode !== undefined,
+      paused: () => this.paused,
+      hasMessage: () => this.inbox.length > 0,
+      jobs: () => this.state.jobs,
+      ...(this.deps.checkEnd
+        ? {
+            checkEnd: (step: number, callId: string, summary: string) => this.checkEnd(step, callId, summary),
+          }
+        : {}),
+    };
+  }
+
+  private loopJobs(): LoopJobs {
+    return {
+      sandbox: this.deps.sandbox,
+      jobsDir: this.deps.jobsDir,
+      jobs: () => this.state.jobs,
+      emit: (e) => this.emit(e),
+      activeMs: () => this.deps.budget.activeMs(),
+    };
+  }
+
+  /** Between steps: wait out a pause, then the reasons not to go on (stop, deadline, limits). */
+  private async beforeStep(): Promise<RunResult | undefined> {
+    const { budget } = this.deps;
+    if (this.paused) await this.waitWhilePaused();
+    if (this.stopMode) return await this.finishStopped();
+    if (budget.hardDeadlinePassed())
+      return await this.finish('deadline', `Time budget used: ${budget.describe()}.`);
+    if (this.deps.maxSteps !== undefined && this.state.step >= this.deps.maxSteps) {
+      return await this.halt(`step limit (${this.deps.maxSteps}) reached`);
+    }
+    const capped = overSpendCap(this.state.totals, this.spendCap);
+    if (!capped) return undefined;
+    budget.pause();
+    this.emit({ type: 'status', status: 'paused', reason: capped });
+    const next = await this.deps.onSpendCap?.(capped, this.totals);
+    if (!next || overSpendCap(this.state.totals, next)) return await this.halt(capped);
+    this.spendCap = next;
+    budget.start();
+    this.emit({ type: 'status', status: 'running' });
+    return undefined;
+  }
+
+  /** A step's opening events: a new stage, the user's messages, the time reminder. */
+  private openStep(step: number): void {
+    const { budget } = this.deps;
+    const stage = budget.stageChange();
+    if (stage) this.emit({ type: 'stage', stage: stage.stage });
+    for (const m of this.inbox.splice(0)) this.emit({ type: 'user_message', ...m });
+    const reminder = budget.wrapUp() ?? budget.reminder(step);
+    if (reminder) this.emit({ type: 'reminder', step, text: reminder, activeMs: budget.activeMs() });
+  }
+
+  /** Split the context when it nears the limit; its size in tokens once it fits. */
+  private async fitContext(step: number, specs: ToolSpec[]): Promise<number> {
+    if (this.context.needsSplit(specs)) await this.split(step, specs, { summarize: true });
+    try {
+      return this.context.check(specs);
+    } catch (err) {
+      if (!(err instanceof ContextOverflowError)) throw err;
+      await this.split(step, specs, { keepTurns: 0 });
+      return this.context.check(specs); // still over: the head alone is too big → fatal in run()
     }
   }
 
@@ -373,143 +350,6 @@ export class AgentSession {
     this.emit({ type: 'split', step, window: this.context.window + 1, note, keptMessages: kept });
   }
 
-  private runningJobs(): string[] {
-    return Object.values(this.state.jobs ?? {})
-      .filter((j) => !j.ended)
-      .map((j) => j.id);
-  }
-
-  private jobEnded(s: JobStatus): AgentEventBody | undefined {
-    const state = endStateOf(s);
-    if (!state) return undefined;
-    return {
-      type: 'job_ended',
-      jobId: s.id,
-      ...(this.state.jobs?.[s.id] ? { name: this.state.jobs[s.id]!.name } : {}),
-      state,
-      exitCode: s.exitCode,
-      ...(s.end !== null && s.start ? { durationMs: Math.max(0, s.end - s.start) } : {}),
-    };
-  }
-
-  private jobLabel(id: string): string {
-    const name = this.state.jobs?.[id]?.name;
-    return name && name !== id ? `${id} (${name})` : id;
-  }
-
-  /**
-   * At the start of a run (a resume): the jobs the log says are running are looked up in the
-   * container. Those still running are reported to the agent; those that ended meanwhile or were
-   * lost with the container get their job_ended event and are reported too — never silently.
-   */
-  private async reconcileJobs(): Promise<void> {
-    const ids = this.runningJobs();
-    if (ids.length === 0) return;
-    let statuses: JobStatus[];
-    try {
-      statuses = await jobStatuses(this.deps.sandbox, ids, 0, this.deps.jobsDir);
-    } catch (err) {
-      statuses = ids.map((id) => ({
-        id,
-        state: 'missing',
-        exitCode: null,
-        start: 0,
-        end: null,
-        now: 0,
-        size: 0,
-        tail: '',
-      }));
-      this.emit({
-        type: 'error',
-        message: `Could not look up the background jobs in the container: ${err instanceof Error ? err.message : String(err)}`,
-        fatal: false,
-      });
-    }
-    const lines: string[] = [];
-    for (const id of ids) {
-      const s = statuses.find((x) => x.id === id) ?? {
-        id,
-        state: 'missing' as const,
-        exitCode: null,
-        start: 0,
-        end: null,
-        now: 0,
-        size: 0,
-        tail: '',
-      };
-      const ended = this.jobEnded(s);
-      if (ended) this.emit(ended);
-      lines.push(
-        s.state === 'running'
-          ? `- ${this.jobLabel(id)} is still running (${describeState(s)}).`
-          : s.state === 'missing'
-            ? `- ${this.jobLabel(id)} was lost: the container was recreated, so the job and its log are gone. Start it again if you still need it.`
-            : s.state === 'lost'
-              ? `- ${this.jobLabel(id)} was lost: its process is gone without an exit code (the container was restarted). Its log is still there (job_output). Start it again if you still need it.`
-              : `- ${this.jobLabel(id)} ${describeState(s)} while the session was not running. Read its output with job_output.`,
-      );
-    }
-    this.emit({
-      type: 'reminder',
-      step: this.state.step,
-      text: `The session was resumed. Background jobs started before:\n${lines.join('\n')}`,
-      activeMs: this.deps.budget.activeMs(),
-    });
-  }
-
-  /** After a step: jobs that ended meanwhile get their event, and the agent a line about it. */
-  private async pollJobs(step: number): Promise<void> {
-    const ids = this.runningJobs();
-    if (ids.length === 0) return;
-    const statuses = await jobStatuses(this.deps.sandbox, ids, 0, this.deps.jobsDir).catch(
-      () => [] as JobStatus[],
-    );
-    const lines: string[] = [];
-    for (const s of statuses) {
-      const ended = this.jobEnded(s);
-      if (!ended) continue;
-      this.emit(ended);
-      lines.push(
-        `Background job ${this.jobLabel(s.id)} ${s.state === 'missing' ? 'was lost' : describeState(s)}.`,
-      );
-    }
-    if (lines.length)
-      this.emit({
-        type: 'reminder',
-        step,
-        text: `${lines.join('\n')} Read the output with job_output.`,
-        activeMs: this.deps.budget.activeMs(),
-      });
-  }
-
-  /** The session stops: so do its jobs (a crash leaves them running for a resume to find). */
-  private async stopJobs(why: string): Promise<void> {
-    const ids = this.runningJobs();
-    if (ids.length === 0) return;
-    try {
-      const stopped = await stopJobs(this.deps.sandbox, ids, this.deps.jobsDir);
-      for (const id of ids) {
-        const s = stopped.find((x) => x.id === id);
-        const e = s ? this.jobEnded(s) : undefined;
-        this.emit(
-          e ?? {
-            type: 'job_ended',
-            jobId: id,
-            name: this.state.jobs?.[id]?.name,
-            state: 'lost',
-            exitCode: null,
-          },
-        );
-      }
-    } catch (err) {
-      this.emit({
-        type: 'error',
-        message: `Could not stop the background jobs (${ids.join(', ')}) when ${why}: ${err instanceof Error ? err.message : String(err)}`,
-        fatal: false,
-      });
-    }
-  }
-
   private async waitWhilePaused(): Promise<void> {
     this.deps.budget.pause();
     this.emit({ type: 'status', status: 'paused' });
@@ -528,7 +368,10 @@ export class AgentSession {
 
   private async finish(reason: 'end_task' | 'deadline', summary: string): Promise<RunResult> {
     this.deps.budget.pause();
-    await this.stopJobs(reason === 'deadline' ? 'the time budget is used up' : 'the agent ended the task');
+    await stopSessionJobs(
+      this.loopJobs(),
+      reason === 'deadline' ? 'the time budget is used up' : 'the agent ended the task',
+    );
     const hook = this.deps.finalReproduction;
     if (hook) {
       const t0 = Date.now();
@@ -568,7 +411,7 @@ export class AgentSession {
   private async finishStopped(): Promise<RunResult> {
     if (this.stopMode === 'interrupt') return this.halt('interrupted');
     this.deps.budget.pause();
-    await this.stopJobs('the session was stopped');
+    await stopSessionJobs(this.loopJobs(), 'the session was stopped');
     this.emit({ type: 'end', reason: 'stopped' });
     this.emit({ type: 'status', status: 'stopped', reason: 'stopped by the user' });
     await this.deps.onStepEnd?.({ step: this.state.step, final: true });
@@ -578,7 +421,7 @@ export class AgentSession {
   /** Stop without ending: the session stays resumable. */
   private async halt(reason: string, error?: Error): Promise<RunResult> {
     this.deps.budget.pause();
-    await this.stopJobs(`the session stopped (${reason})`);
+    await stopSessionJobs(this.loopJobs(), `the session stopped (${reason})`);
     this.emit({ type: 'status', status: 'stopped', reason });
     await this.deps.onStepEnd?.({ step: this.state.step, final: true });
     return { status: 'stopped', reason, ...(error ? { error } : {}) };

@@ -10,7 +10,7 @@ import type { ContextManager } from './context';
 import type { JobRecord } from './jobs';
 import { FINAL_CALL_ID } from './live';
 import { noteCommand, noteFile, noteFinding, noteProblem, type ProgressState } from './progress-note';
-import { parseArgumentsText } from './tool-args';
+import { parseArgumentsText } from './tools/args';
 
 export interface LoopState {
   step: number;

@@ -11,7 +11,7 @@ import {
   lastLine,
   retryText,
 } from '../agent/live';
-import { parseArgumentsText } from '../agent/tool-args';
+import { parseArgumentsText } from '../agent/tools/args';
 import type { AgentEventBody, Stage } from '../events/events';
 import { addUsage, noTokens, type TokenTotals } from '../session';
 import { paintMessage } from './colour';

@@ -1,14 +1,14 @@
 /** The agent of a run: its time budget, pinned head, edit queue and prices, wired to the engine's hooks. */
 import { systemClock, TimeBudget } from '../agent/budget';
 import { ContextManager } from '../agent/context';
-import { buildHead } from '../agent/head';
+import { buildHead } from '../agent/context/head';
 import { AgentSession, type SessionState } from '../agent/loop';
 import type { EarlyEndCheck } from '../agent/loop-types';
 import { defaultSystemPrompt, defaultTask } from '../agent/prompt';
-import { estimateCounter } from '../agent/tokens';
 import { EditQueue } from '../edits';
 import type { AgentEventBody } from '../events/events';
 import { PRICE_TABLE_DATE, pricesFor } from '../llm/prices';
+import { estimateCounter } from '../llm/tokens';
 import type { ModelClient } from '../llm/types';
 import { type Blacklist, createPaperReader } from '../paper';
 import type { Paper, RubricNode } from '../paper/types';

@@ -1,6 +1,6 @@
 /**
  * `klong export-sft`: sessions → SFT samples in OpenAI's chat fine-tuning format, one JSON line per
- * sub-trajectory (KLong's trajectory splitting, see agent/trajectory-split.ts). The conversation is
+ * sub-trajectory (KLong's trajectory splitting, see agent/context/trajectory-split.ts). The conversation is
  * rebuilt from the event log as the agent saw it (tool results capped as in its context), but
  * without the inference-time windows: the export does its own split to the training length.
  * Assistant messages of the overlap carry `weight: 0`: each is trained on once, in the piece that
@@ -9,12 +9,12 @@
 import { closeSync, existsSync, openSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ContextConfig, ContextManager } from '../agent/context';
+import { splitTrajectory } from '../agent/context/trajectory-split';
 import { emptyProgress } from '../agent/progress-note';
 import { applyEvent, emptyTotals, type LoopState } from '../agent/replay';
-import { estimateCounter, type TokenCounter } from '../agent/tokens';
 import { defaultTools, toolSpecs } from '../agent/tools';
-import { splitTrajectory } from '../agent/trajectory-split';
 import { toWire, toWireTool } from '../llm/openai-client';
+import { estimateCounter, type TokenCounter } from '../llm/tokens';
 import type { ChatMessage, ToolSpec } from '../llm/types';
 import { EventLog } from '../session/event-log';
 import { writeAll, writeDurableTemp } from '../session/fsutil';

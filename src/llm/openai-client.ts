@@ -4,28 +4,20 @@
  * visible to the caller, Retry-After is honoured with a cap, and a stalled stream counts as a
  * transient failure.
  */
-import OpenAI, { APIConnectionError, APIError, APIUserAbortError } from 'openai';
+import OpenAI, { APIUserAbortError } from 'openai';
 import type { ChatCompletionChunk, ChatCompletionTool } from 'openai/resources/chat/completions';
-import {
-  type Dialect,
-  dialectOf,
-  estimateUsage,
-  reasoningOf,
-  splitThink,
-  usageOf,
-  wireMessages,
-} from './dialects';
+import { type RawReply, readCompletion, readStream } from './completion-reader';
+import { type Dialect, dialectOf, estimateUsage, splitThink, wireMessages } from './dialects';
+import { type Classified, classifyError } from './endpoint-errors';
 import { abortableSleep, abortError } from './sleep';
+import { StallWatch } from './stall-watch';
 import {
   type ChatMessage,
   type ChatRequest,
   type ChatResponse,
-  ContextLengthError,
-  FatalModelError,
   type ModelClient,
   ModelUnavailableError,
   type ToolCall,
-  type Usage,
 } from './types';
 
 export interface RetryInfo {
@@ -70,12 +62,6 @@ const PARAMS = [
   'response_format',
 ] as const;
 type Param = (typeof PARAMS)[number];
-
-type Classified =
-  | { kind: 'retry'; reason: string; delayMs?: number; status?: number }
-  | { kind: 'throw'; error: Error };
-
-class StallError extends Error {}
 
 export class OpenAIModelClient implements ModelClient {
   readonly model: string;
@@ -133,29 +119,29 @@ export class OpenAIModelClient implements ModelClient {
   }
 
   private async once(req: ChatRequest): Promise<ChatResponse> {
-    const ctrl = new AbortController();
-    const onAbort = () => ctrl.abort(req.signal?.reason);
     if (req.signal?.aborted) throw new APIUserAbortError();
-    req.signal?.addEventListener('abort', onAbort, { once: true });
-    let stalled = false;
-    let timer: NodeJS.Timeout | undefined;
     // Without streaming nothing arrives until the whole reply is written: allow for that.
     const stallMs =
       this.opts.stream === false
         ? Math.max(this.opts.stallTimeoutMs ?? 0, 600_000)
         : (this.opts.stallTimeoutMs ?? 120_000);
-    const arm = () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        stalled = true;
-        ctrl.abort(new StallError());
-      }, stallMs);
-    };
-    arm();
-    const d = this.dialect;
-    const body = {
+    const watch = new StallWatch(stallMs, req.signal);
+    try {
+      const raw = this.opts.stream === false ? await this.whole(req, watch) : await this.streamed(req, watch);
+      return this.response(req, raw);
+    } catch (err) {
+      if (watch.stalled) throw watch.error();
+      throw err;
+    } finally {
+      watch.dispose();
+    }
+  }
+
+  /** The request body as this endpoint takes it (without the streaming fields). */
+  private body(req: ChatRequest) {
+    return {
       model: this.model,
-      messages: wireMessages(req.messages, d, req.headLength),
+      messages: wireMessages(req.messages, this.dialect, req.headLength),
       ...(req.tools.length ? { tools: req.tools.map(toWireTool) } : {}),
       ...(req.tools.length && req.toolChoice ? { tool_choice: req.toolChoice } : {}),
       ...(req.responseFormat && !this.refused.has('response_format')
@@ -163,106 +149,37 @@ export class OpenAIModelClient implements ModelClient {
         : {}),
       ...this.limits(),
     };
-    try {
-      if (this.opts.stream === false) {
-        const r = await this.client.chat.completions.create(
-          { ...body, stream: false },
-          { signal: ctrl.signal },
-        );
-        const choice = r.choices[0];
-        const toolCalls: ToolCall[] = (choice?.message.tool_calls ?? []).flatMap((c, i) =>
-          c.type === 'function'
-            ? [
-                {
-                  id: c.id || callId(i),
-                  name: c.function.name,
-                  arguments: argumentsText(c.function.arguments),
-                },
-              ]
-            : [],
-        );
-        if (choice?.message.content) req.onDelta?.(choice.message.content);
-        return this.response(req, {
-          content: choice?.message.content ?? null,
-          reasoning: reasoningOf(choice?.message),
-          toolCalls,
-          usage: usageOf(r.usage, (r as { timings?: unknown }).timings),
-          finishReason: choice?.finish_reason ?? null,
-        });
-      }
-      const stream = await this.client.chat.completions.create(
-        {
-          ...body,
-          stream: true,
-          ...(this.refused.has('stream_options') ? {} : { stream_options: { include_usage: true } }),
-        },
-        { signal: ctrl.signal },
-      );
-      let content = '';
-      let reasoning = '';
-      let finishReason: string | null = null;
-      let usage: Usage | undefined;
-      const calls: { id: string; name: string; arguments: string }[] = [];
-      for await (const chunk of stream as AsyncIterable<ChatCompletionChunk>) {
-        arm();
-        // OpenAI sends usage in a last chunk without choices; llama.cpp with the finish_reason chunk.
-        if (chunk.usage) usage = usageOf(chunk.usage, (chunk as { timings?: unknown }).timings) ?? usage;
-        const choice = chunk.choices?.[0];
-        if (!choice?.delta) continue;
-        if (choice.delta.content) {
-          content += choice.delta.content;
-          req.onDelta?.(choice.delta.content);
-        }
-        reasoning += reasoningOf(choice.delta) ?? '';
-        for (const d of choice.delta.tool_calls ?? []) {
-          // Without an index (some servers): a new id starts a call, anything else continues the last.
-          const last = calls.length - 1;
-          const at =
-            typeof d.index === 'number'
-              ? d.index
-              : d.id && calls[last]?.id !== d.id
-                ? last + 1
-                : Math.max(0, last);
-          calls[at] ??= { id: '', name: '', arguments: '' };
-          const c = calls[at]!;
-          if (d.id) c.id = d.id;
-          // A name sent whole in every chunk is not repeated.
-          if (d.function?.name && c.name !== d.function.name) c.name += d.function.name;
-          if (d.function?.arguments) c.arguments += argumentsText(d.function.arguments);
-        }
-        if (choice.finish_reason) finishReason = choice.finish_reason;
-      }
-      // An aborted stream may just end: check why it ended before trusting what arrived.
-      if (stalled) throw new StallError(`no data from the endpoint for ${Math.round(stallMs / 1000)} s`);
-      if (req.signal?.aborted) throw abortError(req.signal);
-      const toolCalls = calls.filter(Boolean).map((c, i) => ({ ...c, id: c.id || callId(i) }));
-      return this.response(req, {
-        content: content || null,
-        reasoning: reasoning || undefined,
-        toolCalls,
-        usage,
-        finishReason,
-      });
-    } catch (err) {
-      if (stalled) throw new StallError(`no data from the endpoint for ${Math.round(stallMs / 1000)} s`);
-      throw err;
-    } finally {
-      clearTimeout(timer);
-      req.signal?.removeEventListener('abort', onAbort);
-    }
+  }
+
+  private async whole(req: ChatRequest, watch: StallWatch): Promise<RawReply> {
+    const r = await this.client.chat.completions.create(
+      { ...this.body(req), stream: false },
+      { signal: watch.signal },
+    );
+    return readCompletion(r, req.onDelta);
+  }
+
+  private async streamed(req: ChatRequest, watch: StallWatch): Promise<RawReply> {
+    const stream = await this.client.chat.completions.create(
+      {
+        ...this.body(req),
+        stream: true,
+        ...(this.refused.has('stream_options') ? {} : { stream_options: { include_usage: true } }),
+      },
+      { signal: watch.signal },
+    );
+    const raw = await readStream(stream as AsyncIterable<ChatCompletionChunk>, {
+      chunk: () => watch.arm(),
+      delta: req.onDelta,
+    });
+    // An aborted stream may just end: check why it ended before trusting what arrived.
+    if (watch.stalled) throw watch.error();
+    if (req.signal?.aborted) throw abortError(req.signal);
+    return raw;
   }
 
   /** The response as the agent keeps it: reasoning where the provider wants it, usage always. */
-  private response(
-    req: ChatRequest,
-    r: {
-      content: string | null;
-      reasoning: string | undefined;
-      toolCalls: ToolCall[];
-      usage: Usage | undefined;
-      finishReason: string | null;
-    },
-  ): ChatResponse {
+  private response(req: ChatRequest, r: RawReply): ChatResponse {
     const think = splitThink(r.content);
     const reasoning = [r.reasoning, think.reasoning].filter(Boolean).join('\n\n') || undefined;
     const message = assistant(think.content || null, r.toolCalls);
@@ -319,96 +236,13 @@ export class OpenAIModelClient implements ModelClient {
   }
 
   private classify(err: unknown, signal?: AbortSignal, req?: ChatRequest): Classified {
-    if (signal?.aborted) return { kind: 'throw', error: abortError(signal) };
-    if (err instanceof StallError) return { kind: 'retry', reason: `stalled stream: ${err.message}` };
-    const where = this.opts.baseURL;
-    if (err instanceof APIError && err.status !== undefined) {
-      const s = err.status;
-      const detail = apiMessage(err);
-      if (s === 401)
-        return {
-          kind: 'throw',
-          error: new FatalModelError(
-            `The endpoint rejected the API key (401) at ${where}. Set a valid key (OPENAI_API_KEY or KLONG_API_KEY for the CLI; "KLong: Set model API key" in VS Code) and resume the session.`,
-            s,
-          ),
-        };
-      if (s === 403)
-        return {
-          kind: 'throw',
-          error: new FatalModelError(
-            `The endpoint refused access (403) at ${where}: ${detail}. Check the key's permissions for model "${this.model}" and resume the session.`,
-            s,
-          ),
-        };
-      if (s === 404)
-        return {
-          kind: 'throw',
-          error: new FatalModelError(
-            `Model "${this.model}" not found at ${where} (404): ${detail}. Check the model name and the base URL (it usually ends in /v1).`,
-            s,
-          ),
-        };
-      if (isContextLength(err)) return { kind: 'throw', error: new ContextLengthError(detail) };
-      const adapted = s === 400 ? this.adapt(detail, req) : undefined;
-      if (adapted) return { kind: 'retry', reason: adapted, status: s, delayMs: 0 };
-      if (s === 408 || s === 409 || s === 429 || s >= 500) {
-        return { kind: 'retry', reason: `${s} ${detail}`, status: s, delayMs: retryAfterMs(err.headers) };
-      }
-      return {
-        kind: 'throw',
-        error: new FatalModelError(`The endpoint refused the request (${s}) at ${where}: ${detail}`, s),
-      };
-    }
-    if (err instanceof APIUserAbortError) return { kind: 'retry', reason: 'request aborted' };
-    if (err instanceof APIConnectionError)
-      return { kind: 'retry', reason: `cannot reach ${this.opts.baseURL}: ${networkCause(err)}` };
-    return { kind: 'throw', error: err instanceof Error ? err : new Error(String(err)) };
+    return classifyError(err, {
+      baseURL: this.opts.baseURL,
+      model: this.model,
+      signal,
+      adapt: (detail) => this.adapt(detail, req),
+    });
   }
-}
-
-/** "ECONNREFUSED 127.0.0.1:9" rather than the client's "Connection error.": the cause at the bottom of the chain. */
-function networkCause(err: Error): string {
-  let e: unknown = err;
-  for (let i = 0; i < 5 && (e as { cause?: unknown }).cause; i++) e = (e as { cause: unknown }).cause;
-  const { code, message } = e as { code?: unknown; message?: unknown };
-  const text = typeof message === 'string' ? message : err.message;
-  return typeof code === 'string' && !text.includes(code) ? `${code} ${text}` : text;
-}
-
-function apiMessage(err: APIError): string {
-  const e = err.error as { message?: unknown } | undefined;
-  return typeof e?.message === 'string' ? e.message : err.message;
-}
-
-function isContextLength(err: APIError): boolean {
-  if (err.code === 'context_length_exceeded') return true;
-  return (
-    err.status === 400 &&
-    /context length|context window|maximum context|too many tokens|prompt is too long/i.test(apiMessage(err))
-  );
-}
-
-/** Retry-After (seconds or HTTP date) or retry-after-ms, in milliseconds. */
-export function retryAfterMs(headers: Headers | undefined, now = Date.now()): number | undefined {
-  const ms = headers?.get('retry-after-ms');
-  if (ms && Number.isFinite(Number(ms))) return Math.max(0, Number(ms));
-  const ra = headers?.get('retry-after');
-  if (!ra) return undefined;
-  if (/^\d+(\.\d+)?$/.test(ra.trim())) return Number(ra) * 1000;
-  const date = Date.parse(ra);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
-let calls = 0;
-/** Some servers (llama.cpp, Ollama) send tool calls without ids; the context needs one to link results. */
-function callId(i: number): string {
-  return `call_${Date.now().toString(36)}_${++calls}_${i}`;
-}
-
-/** Arguments as text: a few servers send the object itself instead of its JSON encoding. */
-function argumentsText(a: unknown): string {
-  return typeof a === 'string' ? a : a === undefined || a === null ? '' : JSON.stringify(a);
 }
 
 function assistant(

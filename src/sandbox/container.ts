@@ -251,11 +251,14 @@ function commandArgv(cmd: string | string[]): string[] {
 /** Runs lifecycle commands in order (named commands of one entry in parallel), as the remote user. */
 export async function runLifecycle(
   c: Docker.Container,
-  stage: string,
-  commands: LifecycleCommand[],
-  meta: { workdir: string; user?: string; remoteEnv: Record<string, string> },
-  onProgress?: (line: string) => void,
+  o: {
+    stage: string;
+    commands: LifecycleCommand[];
+    meta: { workdir: string; user?: string; remoteEnv: Record<string, string> };
+    onProgress?: ((line: string) => void) | undefined;
+  },
 ): Promise<void> {
+  const { stage, commands, meta, onProgress } = o;
   const env = Object.entries(meta.remoteEnv).map(([k, v]) => `${k}=${v}`);
   for (const entry of commands) {
     const named: [string, string | string[]][] =

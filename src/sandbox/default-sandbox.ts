@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { parse } from 'jsonc-parser';
 import { runDevcontainerCli } from './devcontainer';
-import { dockerError } from './docker-client';
+import { dockerError, hasImage } from './docker-client';
 import { SandboxError } from './errors';
 
 export const DEFAULT_BASE_IMAGE = 'python:3.12-slim-bookworm';
@@ -215,15 +215,7 @@ export async function ensureDefaultSandboxImage(
   const { docker, host, signal } = ctx;
   const def = await loadDefinition(o);
   const { image, args } = def;
-  const have = async (ref: string) => {
-    try {
-      await docker.getImage(ref).inspect();
-      return true;
-    } catch (err) {
-      if ((err as { statusCode?: number }).statusCode === 404) return false;
-      throw dockerError(err, host);
-    }
-  };
+  const have = (ref: string) => hasImage(docker, host, ref);
   if (await have(image)) return image;
   if (signal?.aborted) throw cancelled("Building KLong's default sandbox image");
   const base = args.BASE_IMAGE ?? DEFAULT_BASE_IMAGE;

@@ -264,23 +264,55 @@ export async function resolveConfig(
   }
   await checkConfigSyntax(configFile, workspace);
   const text = await readFile(configFile, 'utf8');
-  const raw = obj(parse(text, [], { allowTrailingComma: true }));
+  const gpuRequest = checkSupported(obj(parse(text, [], { allowTrailingComma: true })), {
+    workspace,
+    configFile,
+    opts,
+  });
+  const out = await readConfiguration({ workspace, configFile, opts, text });
+  return {
+    configFile,
+    ...fromConfiguration(out, workspace),
+    ...(gpuRequest && gpuRequest.kind !== 'none' ? { gpuRequest } : {}),
+  };
+}
+
+/**
+ * Refuses what KLong cannot run (Docker Compose) and warns about what it leaves out (privileges,
+ * mounts, run arguments); returns runArgs' --gpus, which it applies.
+ */
+function checkSupported(
+  raw: Record<string, unknown>,
+  c: { workspace: string; configFile: string; opts: CliOptions },
+): ReturnType<typeof gpusFromRunArgs> {
+  const name = relative(c.workspace, c.configFile);
   if (raw.dockerComposeFile !== undefined)
     throw new SandboxError(
       'CONFIG_UNSUPPORTED',
-      `${relative(workspace, configFile)} uses Docker Compose (dockerComposeFile), which KLong does not run.`,
+      `${name} uses Docker Compose (dockerComposeFile), which KLong does not run.`,
       'Point the configuration at an "image" or a "build.dockerfile" instead (e.g. a second file in .devcontainer/<name>/).',
     );
   // runArgs' --gpus is applied (as a device request); any other run argument is not.
   const ignored = IGNORED_PROPERTIES.filter(
     (k) => raw[k] !== undefined && (k !== 'runArgs' || otherRunArgs(raw.runArgs).length > 0),
   );
-  const gpuRequest = gpusFromRunArgs(raw.runArgs, `runArgs in ${relative(workspace, configFile)}`);
+  const gpuRequest = gpusFromRunArgs(raw.runArgs, `runArgs in ${name}`);
   if (ignored.length)
-    (opts.onWarning ?? opts.onProgress)?.(
-      `${relative(workspace, configFile)} sets ${ignored.join(', ')}, which KLong does not apply: the agent's container gets no extra privileges, capabilities, mounts or run arguments (except --gpus), and nothing runs on the host.`,
+    (c.opts.onWarning ?? c.opts.onProgress)?.(
+      `${name} sets ${ignored.join(', ')}, which KLong does not apply: the agent's container gets no extra privileges, capabilities, mounts or run arguments (except --gpus), and nothing runs on the host.`,
     );
-  const { env, warnings } = cliEnv(opts, text);
+  return gpuRequest;
+}
+
+/** `devcontainer read-configuration` with features and image metadata merged in. */
+async function readConfiguration(c: {
+  workspace: string;
+  configFile: string;
+  opts: CliOptions;
+  text: string;
+}): Promise<Record<string, unknown>> {
+  const { workspace, configFile, opts } = c;
+  const { env, warnings } = cliEnv(opts, c.text);
   for (const w of warnings) (opts.onWarning ?? opts.onProgress)?.(w);
   const r = await runDevcontainerCli(
     [
@@ -297,17 +329,23 @@ export async function resolveConfig(
     env,
   );
   const out = r.code === 0 ? lastJson(r.stdout) : undefined;
-  if (!out) {
-    const why = cliFailure(r.stdout, r.stderr);
-    const missingImage = /pull|manifest|not found|ENOTFOUND|registry/i.test(why);
-    throw new SandboxError(
-      missingImage ? 'IMAGE_NOT_FOUND' : 'CONFIG_INVALID',
-      `Reading ${relative(workspace, configFile)} failed: ${why}`,
-      missingImage
-        ? 'The image in devcontainer.json is not available locally and could not be pulled: build or pull it, or check the network.'
-        : 'Check the devcontainer.json against https://containers.dev/implementors/json_reference/.',
-    );
-  }
+  if (out) return out;
+  const why = cliFailure(r.stdout, r.stderr);
+  const missingImage = /pull|manifest|not found|ENOTFOUND|registry/i.test(why);
+  throw new SandboxError(
+    missingImage ? 'IMAGE_NOT_FOUND' : 'CONFIG_INVALID',
+    `Reading ${relative(workspace, configFile)} failed: ${why}`,
+    missingImage
+      ? 'The image in devcontainer.json is not available locally and could not be pulled: build or pull it, or check the network.'
+      : 'Check the devcontainer.json against https://containers.dev/implementors/json_reference/.',
+  );
+}
+
+/** The CLI's answer as KLong's config (everything but the file and runArgs' GPUs). */
+function fromConfiguration(
+  out: Record<string, unknown>,
+  workspace: string,
+): Omit<SandboxConfig, 'configFile' | 'gpuRequest'> {
   const merged = obj(out.mergedConfiguration);
   const config = obj(out.configuration);
   const build = obj(config.build);
@@ -318,7 +356,6 @@ export async function resolveConfig(
   const image = typeof config.image === 'string' ? config.image : buildImageName(workspace);
   const gpu = obj(merged.hostRequirements).gpu ?? obj(config.hostRequirements).gpu;
   return {
-    configFile,
     image: needsBuild ? buildImageName(workspace) : image,
     needsBuild,
     workspaceFolder:
@@ -339,7 +376,6 @@ export async function resolveConfig(
         : gpu === 'optional'
           ? 'optional'
           : false,
-    ...(gpuRequest && gpuRequest.kind !== 'none' ? { gpuRequest } : {}),
     overrideCommand: merged.overrideCommand !== false,
   };
 }

@@ -94,6 +94,26 @@ export function dockerError(err: unknown, host: string): SandboxError {
   return classifyDockerError(err, host, dockerCliOnPath());
 }
 
+/** An engine call whose failure becomes a SandboxError that names the engine. */
+export async function engineCall<T>(host: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw dockerError(err, host);
+  }
+}
+
+/** Whether the engine has this image (a 404 is "no"; any other failure is the engine's error). */
+export async function hasImage(docker: Docker, host: string, image: string): Promise<boolean> {
+  try {
+    await docker.getImage(image).inspect();
+    return true;
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 404) return false;
+    throw dockerError(err, host);
+  }
+}
+
 export interface DockerInfo {
   host: string;
   serverVersion: string;

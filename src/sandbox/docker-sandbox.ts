@@ -2,6 +2,7 @@
 import { posix } from 'node:path';
 import type Docker from 'dockerode';
 import { ChangeJournal } from './change-journal';
+import { listChanges } from './change-scan';
 import type { ContainerMeta } from './container';
 import { SandboxError } from './errors';
 import { bashCmd, bashScript, streamToFile } from './exec';
@@ -23,7 +24,6 @@ import {
   baselineContent,
   exportPendingPatch,
   type GitTarget,
-  listChanges,
   revertPath,
   shadowGitBytes,
 } from './shadow-git';

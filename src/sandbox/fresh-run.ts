@@ -7,7 +7,7 @@ import { DockerSandbox } from './docker-sandbox';
 import { SandboxError } from './errors';
 import { type GitGuard, installGitGuard } from './git-guard';
 import type { GpuRequest } from './gpus';
-import { copyWorkspaceIn } from './open';
+import { copyWorkspaceIn } from './new-container';
 import type { ExecResult } from './sandbox';
 import { PersistentShell } from './shell';
 
@@ -72,7 +72,7 @@ export async function runFreshContainer(o: FreshRunOptions): Promise<FreshRunRes
       const archive = await fromSandbox.container.getArchive({ path: `${workdir}/.` });
       await container.putArchive(archive, { path: workdir });
     } else {
-      await copyWorkspaceIn(container, resolve(o.source as string), workdir, user);
+      await copyWorkspaceIn(container, { workspace: resolve(o.source as string), workdir, user });
     }
     const shell = new PersistentShell(container, { user, workdir });
     try {

@@ -12,6 +12,7 @@ import { closeSync, existsSync, openSync, readdirSync, rmSync, statSync, writeSy
 import { join } from 'node:path';
 import { type ChildEnv, type ChildProcess, childEnv, spawnChild } from './child-env';
 import { SandboxError } from './errors';
+import { parseNameStatus } from './name-status';
 
 export const HISTORY_DIR = 'history.git';
 export const REF_STEPS = 'refs/klong/steps';
@@ -250,16 +251,7 @@ export class HostHistory {
     to: string,
   ): Promise<{ path: string; kind: 'added' | 'modified' | 'deleted' }[]> {
     const out = await this.ok(['diff', '--name-status', '-z', '--no-renames', from, to, '--']);
-    const f = out
-      .toString('utf8')
-      .split('\0')
-      .filter((x) => x !== '');
-    const list: { path: string; kind: 'added' | 'modified' | 'deleted' }[] = [];
-    for (let i = 0; i + 1 < f.length; i += 2) {
-      const s = f[i]!;
-      list.push({ path: f[i + 1]!, kind: s === 'A' ? 'added' : s === 'D' ? 'deleted' : 'modified' });
-    }
-    return list;
+    return parseNameStatus(out.toString('utf8'));
   }
 
   /** A file's content at a commit, or null if it was not there. */

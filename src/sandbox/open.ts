@@ -1,27 +1,22 @@
-/** openSandbox: reattach the session's container by label, or build/create/copy/set it up. */
+/** openSandbox: reattach the session's container by label, or create one (new-container.ts); find, list and remove them. */
 import { resolve } from 'node:path';
 import type Docker from 'dockerode';
 import {
   type ContainerMeta,
-  createContainer,
   findContainers,
-  LABEL_META,
   LABEL_SESSION,
   type Limits,
-  prepareDirs,
   READY_MARKER,
   runLifecycle,
 } from './container';
-import { type DefaultBuildOptions, ensureDefaultSandboxImage } from './default-sandbox';
-import { buildConfigImage, DEFAULT_IMAGE, imageConfig, resolveConfig } from './devcontainer';
-import { connectDocker, dockerError } from './docker-client';
+import type { DefaultBuildOptions } from './default-sandbox';
+import { connectDocker, dockerError, engineCall } from './docker-client';
 import { DockerSandbox } from './docker-sandbox';
 import { SandboxError } from './errors';
 import { bashScript } from './exec';
 import { type GitGuard, installGitGuard } from './git-guard';
 import type { GpuRequest } from './gpus';
-import { initBaseline } from './shadow-git';
-import { listWorkspace, tarEntries, type WorkspaceEntry } from './workspace-archive';
+import { createSandbox } from './new-container';
 
 export interface OpenSandboxOptions {
   /** Host folder whose copy the container gets. */
@@ -64,72 +59,16 @@ export interface OpenSandboxOptions {
   secrets?: readonly (string | undefined)[];
 }
 
-async function engineCall<T>(host: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw dockerError(err, host);
-  }
-}
-
-async function hasImage(docker: Docker, host: string, image: string): Promise<boolean> {
-  try {
-    await docker.getImage(image).inspect();
-    return true;
-  } catch (err) {
-    if ((err as { statusCode?: number }).statusCode === 404) return false;
-    throw dockerError(err, host);
-  }
-}
-
-function cancelledOpen(): SandboxError {
-  return new SandboxError(
-    'BUILD_CANCELLED',
-    'Opening the sandbox was cancelled.',
-    'Start the session again to continue.',
-  );
-}
-
-async function ensureImage(docker: Docker, host: string, image: string, isDefault: boolean): Promise<void> {
-  try {
-    await docker.getImage(image).inspect();
-  } catch (err) {
-    if ((err as { statusCode?: number }).statusCode !== 404) throw dockerError(err, host);
-    throw new SandboxError(
-      'IMAGE_NOT_FOUND',
-      `The sandbox image ${image} is not on the Docker engine at ${host}.`,
-      isDefault
-        ? 'Pull or build it, or clear the klong.docker.defaultImage setting so that KLong builds its default sandbox, or add a .devcontainer/devcontainer.json to the workspace.'
-        : `Pull or build ${image} (e.g. \`docker pull ${image}\`), or change the image in devcontainer.json.`,
-    );
-  }
-}
-
-/** Copies the workspace into the container (a size-checked tar stream through putArchive). */
-export async function copyWorkspaceIn(
-  container: Docker.Container,
-  workspace: string,
-  workdir: string,
-  user: string | undefined,
-  opts: { sizeLimit?: number; ignore?: string[]; entries?: WorkspaceEntry[] } = {},
-): Promise<number> {
-  const entries = opts.entries ?? (await listWorkspace(workspace, opts));
-  await container.putArchive(tarEntries(entries), { path: workdir });
-  if (user && user !== 'root') {
-    const r = await bashScript(container, 'chown -R "$1" "$2"', [user, workdir], { user: 'root' });
-    if (r.exitCode !== 0) throw new Error(`chown of the workspace failed: ${r.stderr.trim()}`);
-  }
-  return entries.length;
-}
-
-async function reattach(
-  docker: Docker,
-  host: string,
-  id: string,
-  meta: ContainerMeta,
-  onProgress?: (m: string) => void,
-  gitGuard?: GitGuard,
-): Promise<DockerSandbox | undefined> {
+/** A container of the session, started if stopped; undefined when its setup never finished. */
+async function reattach(o: {
+  docker: Docker;
+  host: string;
+  id: string;
+  meta: ContainerMeta;
+  onProgress?: ((m: string) => void) | undefined;
+  gitGuard?: GitGuard | undefined;
+}): Promise<DockerSandbox | undefined> {
+  const { docker, host, id, meta, onProgress, gitGuard } = o;
   const container = docker.getContainer(id);
   const state = await engineCall(host, () => container.inspect());
   let started = false;
@@ -142,7 +81,8 @@ async function reattach(
   if (ready.exitCode !== 0) return undefined; // setup never finished: start over
   // The blacklist may have changed since the container was made (a new blacklist.txt): write it again.
   if (gitGuard) await installGitGuard(container, gitGuard);
-  if (started) await runLifecycle(container, 'postStartCommand', meta.postStart, meta, onProgress);
+  if (started)
+    await runLifecycle(container, { stage: 'postStartCommand', commands: meta.postStart, meta, onProgress });
   return new DockerSandbox(docker, container, meta, {
     containerId: id,
     image: meta.image,
@@ -164,7 +104,14 @@ export async function openSandbox(o: OpenSandboxOptions): Promise<DockerSandbox>
 
   for (const found of await engineCall(host, () => findContainers(docker, o.sessionId))) {
     if (found.meta) {
-      const sb = await reattach(docker, host, found.id, found.meta, progress, o.gitGuard);
+      const sb = await reattach({
+        docker,
+        host,
+        id: found.id,
+        meta: found.meta,
+        onProgress: progress,
+        gitGuard: o.gitGuard,
+      });
       if (sb) return sb;
     }
     progress?.('Removing an unfinished container of this session');
@@ -174,104 +121,7 @@ export async function openSandbox(o: OpenSandboxOptions): Promise<DockerSandbox>
       .catch(() => undefined);
   }
 
-  const cliOpts = {
-    cliPath: o.devcontainerCli,
-    dockerHost: host,
-    onProgress: progress,
-    onWarning: o.onWarning ?? progress,
-    secrets: o.secrets,
-    signal: o.signal,
-  };
-  let cfg = o.image
-    ? imageConfig(o.image)
-    : await resolveConfig(workspace, {
-        ...cliOpts,
-        defaultImage: o.defaultImage ?? o.offlineImage ?? DEFAULT_IMAGE,
-      });
-  // No devcontainer.json: the offline image when the engine has it (air-gapped hosts, CI), else the
-  // definition KLong ships, built once.
-  if (
-    !o.image &&
-    !cfg.configFile &&
-    cfg.image === (o.offlineImage ?? DEFAULT_IMAGE) &&
-    !(await hasImage(docker, host, cfg.image))
-  ) {
-    const built = await ensureDefaultSandboxImage(
-      {
-        docker,
-        host,
-        cliPath: o.devcontainerCli,
-        onProgress: progress,
-        secrets: o.secrets,
-        signal: o.signal,
-      },
-      o.defaultBuild,
-    );
-    cfg = imageConfig(built);
-  }
-  if (o.signal?.aborted) throw cancelledOpen();
-  if (cfg.needsBuild) {
-    progress?.(`Building the devcontainer image ${cfg.image}`);
-    await buildConfigImage(workspace, cfg, cliOpts);
-  }
-  await ensureImage(docker, host, cfg.image, !o.image && !cfg.configFile);
-  // Listing first: a workspace over the size limit fails before any container exists.
-  const entries = await listWorkspace(workspace, o);
-
-  progress?.(`Creating the container from ${cfg.image} (network ${o.network ?? 'bridge'})`);
-  const network = o.network ?? 'bridge';
-  const container = await engineCall(host, () =>
-    createContainer(docker, {
-      sessionId: o.sessionId,
-      workspace,
-      cfg,
-      network,
-      limits: o.limits,
-      labels: o.labels,
-      ...(o.gpus ? { gpus: o.gpus } : {}),
-    }),
-  );
-  try {
-    const user = cfg.remoteUser ?? cfg.containerUser;
-    // What the container got: an optional GPU may have been left out.
-    const created = await container.inspect();
-    const gpus = (JSON.parse(created.Config.Labels[LABEL_META] ?? '{}') as Partial<ContainerMeta>).gpus;
-    const meta: ContainerMeta = {
-      workdir: cfg.workspaceFolder,
-      user,
-      remoteEnv: cfg.remoteEnv,
-      postStart: cfg.postStart,
-      image: cfg.image,
-      network,
-      ...(gpus ? { gpus } : {}),
-    };
-    await prepareDirs(container, cfg.workspaceFolder, user);
-    if (o.gitGuard) await installGitGuard(container, o.gitGuard);
-    progress?.('Copying the workspace into the container');
-    const n = await copyWorkspaceIn(container, workspace, cfg.workspaceFolder, user, { entries });
-    progress?.(`Copied ${n} entries`);
-    await runLifecycle(container, 'onCreateCommand', cfg.onCreate, meta, progress);
-    await runLifecycle(container, 'updateContentCommand', cfg.updateContent, meta, progress);
-    await runLifecycle(container, 'postCreateCommand', cfg.postCreate, meta, progress);
-    await runLifecycle(container, 'postStartCommand', cfg.postStart, meta, progress);
-    // Baseline after the lifecycle commands: what they generate is not the agent's change.
-    await initBaseline({ container, workdir: cfg.workspaceFolder, user });
-    await bashScript(container, `touch ${READY_MARKER}`, [], { user: 'root' });
-    const info = await container.inspect();
-    return new DockerSandbox(docker, container, meta, {
-      containerId: info.Id,
-      image: cfg.image,
-      network,
-      workdir: cfg.workspaceFolder,
-      user,
-      reattached: false,
-      engine: host,
-      ...(gpus ? { gpus } : {}),
-    });
-  } catch (err) {
-    await container.remove({ force: true, v: true }).catch(() => undefined);
-    throw err instanceof SandboxError ? err : dockerError(err, host);
-  }
+  return createSandbox({ o, workspace, docker, host });
 }
 
 export interface SandboxSummary {
@@ -320,7 +170,7 @@ export async function attachSandbox(sessionId: string, dockerHost?: string): Pro
   await engineCall(host, () => docker.ping());
   for (const found of await engineCall(host, () => findContainers(docker, sessionId))) {
     if (!found.meta) continue;
-    const sb = await reattach(docker, host, found.id, found.meta);
+    const sb = await reattach({ docker, host, id: found.id, meta: found.meta });
     if (sb) return sb;
   }
   throw new SandboxError(

@@ -1,4 +1,5 @@
 /** Step checkpoints of the shadow git: commit, restore and compare the workspace as it was after a step. */
+import { parseNameStatus } from './name-status';
 import { decodePath } from './path-bytes';
 import { ensureExcludes, failed, type GitTarget, git, gitFast } from './shadow-git';
 
@@ -92,15 +93,7 @@ export async function changedBetween(
     names: true,
   });
   if (r.exitCode !== 0) throw failed('diff', r.stderr);
-  const f = decodePath(r.stdout)
-    .split('\0')
-    .filter((x) => x !== '');
-  const out: { path: string; kind: 'added' | 'modified' | 'deleted' }[] = [];
-  for (let i = 0; i + 1 < f.length; i += 2) {
-    const s = f[i]!;
-    out.push({ path: f[i + 1]!, kind: s === 'A' ? 'added' : s === 'D' ? 'deleted' : 'modified' });
-  }
-  return out;
+  return parseNameStatus(decodePath(r.stdout));
 }
 
 /** A file's content at a commit, or null if it was not there. */

@@ -9,9 +9,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { AgentSession } from '../../src/agent/loop';
-import { estimateCounter } from '../../src/agent/tokens';
 import { ProgressLine } from '../../src/cli/progress';
 import type { AgentEventBody } from '../../src/events/events';
+import { estimateCounter } from '../../src/llm/tokens';
 import { startHarness } from '../support/agent-harness';
 import { type ChatBody, call, lastObservation, tools } from '../support/model-server';
 

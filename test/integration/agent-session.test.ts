@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { TimeBudget } from '../../src/agent/budget';
 import { AgentSession } from '../../src/agent/loop';
-import { estimateCounter } from '../../src/agent/tokens';
 import { OpenAIModelClient } from '../../src/llm/openai-client';
+import { estimateCounter } from '../../src/llm/tokens';
 import { headOf, startHarness, typesOf } from '../support/agent-harness';
 import {
   type ChatBody,

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileTools } from '../../src/agent/tools-files';
+import { fileTools } from '../../src/agent/tools/files';
 import { DirUserFiles, EditQueue } from '../../src/edits';
 import { type DockerSandbox, removeSandbox } from '../../src/sandbox/index';
 import { openTestSandbox, removeDir, skipDocker, tempWorkspace, uniqueSession } from './sandbox-support';

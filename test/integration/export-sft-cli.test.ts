@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { groupTurns, rebuildTurns } from '../../src/agent/trajectory-split';
+import { groupTurns, rebuildTurns } from '../../src/agent/context/trajectory-split';
 import { cliCleanup, cliDockerSkip, reproduceArgs, runCli } from '../support/cli-run';
 import { call, tools } from '../support/model-server';
 

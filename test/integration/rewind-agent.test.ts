@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AgentSession } from '../../src/agent/loop';
 import { rewindNote } from '../../src/agent/rewind';
-import { estimateCounter } from '../../src/agent/tokens';
 import type { AgentEventBody } from '../../src/events/events';
+import { estimateCounter } from '../../src/llm/tokens';
 import { startHarness } from '../support/agent-harness';
 import { call, tools } from '../support/model-server';
 

@@ -6,13 +6,13 @@
 
 import { type BudgetConfig, type Clock, TimeBudget } from '../../src/agent/budget';
 import { type ContextConfig, ContextManager } from '../../src/agent/context';
-import { buildHead } from '../../src/agent/head';
+import { buildHead } from '../../src/agent/context/head';
 import { AgentSession, type AgentSessionDeps, type SessionState } from '../../src/agent/loop';
 import { defaultSystemPrompt, defaultTask } from '../../src/agent/prompt';
-import { estimateCounter } from '../../src/agent/tokens';
 import type { PaperReader } from '../../src/agent/tools';
 import type { AgentEventBody } from '../../src/events/events';
 import { type OpenAIClientOptions, OpenAIModelClient } from '../../src/llm/openai-client';
+import { estimateCounter } from '../../src/llm/tokens';
 import type { Paper } from '../../src/paper/types';
 import { DirSandbox } from './dir-sandbox';
 import { type ModelServer, type ModelServerOptions, type Script, startModelServer } from './model-server';

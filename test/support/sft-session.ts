@@ -5,11 +5,11 @@
  * the conversation the agent saw, in OpenAI wire format, for the SFT export tests and bench.
  */
 import { ContextManager, capText, defaultContextConfig } from '../../src/agent/context';
-import { buildHead } from '../../src/agent/head';
+import { buildHead } from '../../src/agent/context/head';
 import { defaultSystemPrompt, defaultTask } from '../../src/agent/prompt';
-import { estimateCounter } from '../../src/agent/tokens';
 import type { AgentEventBody } from '../../src/events/events';
 import { toWire } from '../../src/llm/openai-client';
+import { estimateCounter } from '../../src/llm/tokens';
 import type { ChatMessage } from '../../src/llm/types';
 import { createSession } from '../../src/session';
 import { tinyPaper } from './agent-harness';

@@ -3,9 +3,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { estimateTokens } from '../../../src/agent/tokens';
-import { groupTurns, rebuildTurns, splitTrajectory } from '../../../src/agent/trajectory-split';
+import { groupTurns, rebuildTurns, splitTrajectory } from '../../../src/agent/context/trajectory-split';
 import { exportSft, type SftLineMeta } from '../../../src/export/sft';
+import { estimateTokens } from '../../../src/llm/tokens';
 import { createSession } from '../../../src/session';
 import { wire, writeSyntheticSession } from '../../support/sft-session';
 
