@@ -81,23 +81,33 @@ export function isErrno(err: unknown, code: string): boolean {
 }
 
 /**
- * What a growing file (a detached engine's engine.log) got after byte `from`, at most its last `max`
- * bytes, and the size it was read up to.
+ * The bytes a growing file (a detached engine's engine.log, a session's inbox) got after byte `from`,
+ * at most its last `max` bytes, and the size it was read up to.
  */
+export function readBytesFrom(
+  path: string,
+  from: number,
+  max = Number.POSITIVE_INFINITY,
+): { bytes: Buffer; size: number } {
+  const size = statSync(path).size;
+  const start = Math.max(from, size - max);
+  if (size <= start) return { bytes: Buffer.alloc(0), size };
+  const bytes = Buffer.alloc(size - start);
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, bytes, 0, bytes.length, start);
+  } finally {
+    closeSync(fd);
+  }
+  return { bytes, size };
+}
+
+/** readBytesFrom as text. */
 export function readFrom(
   path: string,
   from: number,
   max = Number.POSITIVE_INFINITY,
 ): { text: string; size: number } {
-  const size = statSync(path).size;
-  const start = Math.max(from, size - max);
-  if (size <= start) return { text: '', size };
-  const buf = Buffer.alloc(size - start);
-  const fd = openSync(path, 'r');
-  try {
-    readSync(fd, buf, 0, buf.length, start);
-  } finally {
-    closeSync(fd);
-  }
-  return { text: buf.toString('utf8'), size };
+  const { bytes, size } = readBytesFrom(path, from, max);
+  return { text: bytes.toString('utf8'), size };
 }

@@ -5,8 +5,9 @@
  * so a message is delivered once even when the engine dies before or after logging it.
  */
 import { randomUUID } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, openSync, readSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { readBytesFrom } from './fsutil';
 
 export const INBOX_FILE = 'inbox.jsonl';
 
@@ -37,15 +38,7 @@ export function appendInbox(sessionDir: string, text: string, now = Date.now()):
 export function readInbox(sessionDir: string, from = 0): { messages: InboxMessage[]; end: number } {
   const file = join(sessionDir, INBOX_FILE);
   if (!existsSync(file)) return { messages: [], end: from };
-  const size = statSync(file).size;
-  if (size <= from) return { messages: [], end: from };
-  const buf = Buffer.alloc(size - from);
-  const fd = openSync(file, 'r');
-  try {
-    readSync(fd, buf, 0, buf.length, from);
-  } finally {
-    closeSync(fd);
-  }
+  const { bytes: buf } = readBytesFrom(file, from);
   const last = buf.lastIndexOf(0x0a);
   if (last < 0) return { messages: [], end: from };
   const messages: InboxMessage[] = [];

@@ -149,16 +149,16 @@ test('a LiveSession whose lock was taken over stops writing instead of becoming 
 test('a lock held by a zombie (a killed engine its parent has not reaped yet) is stale', {
   skip: process.platform !== 'linux' ? '/proc' : false,
 }, async () => {
-  // `sleep 0` becomes a child of the exec'd `sleep 5`, which never reaps it: a zombie for 5 s.
+  // `sleep 0` becomes a child of the exec'd `sleep 60`, which never reaps it: a zombie for a minute.
   const { spawn } = await import('node:child_process');
-  const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 5'], {
+  const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 60'], {
     stdio: ['ignore', 'pipe', 'ignore'],
   });
   try {
     const pid = Number(
       await new Promise<string>((resolve) => parent.stdout!.once('data', (b: Buffer) => resolve(String(b)))),
     );
-    for (let i = 0; i < 100 && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); i++)
+    for (let i = 0; i < 1000 && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); i++)
       await new Promise((r) => setTimeout(r, 20));
     assert.match(readFileSync(`/proc/${pid}/stat`, 'utf8'), /\) Z /, 'the child is a zombie');
     const d = dir();
