@@ -46,8 +46,6 @@ test('Rewind from the timeline in a real VS Code', { skip, timeout: 15 * 60_000 
         },
         timeoutMs: 12 * 60_000,
         name: 'the rewind suite',
-        // until detached review/rewind lands (issue 19)
-        settings: { 'klong.engine.detached': false },
       });
 
       // The agent's next request after the rewind: the conversation as after step 1, plus the note.
