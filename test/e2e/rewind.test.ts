@@ -46,6 +46,9 @@ test('Rewind from the timeline in a real VS Code', { skip, timeout: 15 * 60_000 
         },
         timeoutMs: 12 * 60_000,
         name: 'the rewind suite',
+        // The in-host path: the suite reads the Reproduction's own sandbox and queue. A running detached
+        // engine's rewind is tested through the channel in test/integration/cli-detach-rewind.test.ts.
+        settings: { 'klong.engine.detached': false },
       });
 
       // The agent's next request after the rewind: the conversation as after step 1, plus the note.
