@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as esbuild from 'esbuild';
-import { codeServerInstalled, repoRoot, startCodeServer, xdgEnv } from '../test/e2e/harness/codeServer';
+import { codeServerInstalled, repoRoot, startCodeServer, xdgEnv } from '../test/e2e/harness/code-server';
 import { runWorkbench } from '../test/e2e/harness/workbench';
 import { type BenchRow, median, row } from './types';
 

@@ -1,6 +1,6 @@
 /**
  * Progress view timeline in a real chromium: 100,000 entries against 1,000, with the built
- * dist/webview/progress.js and a real SessionModel answering its page requests (bench/webviewPage.ts).
+ * dist/webview/progress.js and a real SessionModel answering its page requests (bench/webview-page.ts).
  * Measured: time to open the view at the tail, main-thread work per scroll step (Chrome's own
  * Script + Layout + RecalcStyle durations), and row elements in the DOM. Plus webview bundle sizes.
  */
@@ -10,7 +10,7 @@ import { gzipSync } from 'node:zlib';
 import { chromium, type Page } from 'playwright-core';
 import { SessionModel } from '../src/ui/model/session-model';
 import { type BenchRow, median, row } from './types';
-import { openProgressPage, sessionEvents } from './webviewPage';
+import { openProgressPage, sessionEvents } from './webview-page';
 
 const root = join(__dirname, '..');
 const STEPS = 24;

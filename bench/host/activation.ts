@@ -3,7 +3,7 @@
  * (the baseline) and then KLong, timing each activate() from the same host, and prints the result.
  */
 import * as vscode from 'vscode';
-import { OUTPUT_PREFIX } from '../../test/e2e/harness/driverProtocol';
+import { OUTPUT_PREFIX } from '../../test/e2e/harness/driver-protocol';
 
 async function time(id: string): Promise<number> {
   const ext = vscode.extensions.getExtension(id);

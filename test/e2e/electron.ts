@@ -7,9 +7,9 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runTests } from '@vscode/test-electron';
-import { buildSuite } from './buildSuite';
-import { repoRoot } from './harness/codeServer';
-import { ENV } from './harness/driverProtocol';
+import { buildSuite } from './build-suite';
+import { repoRoot } from './harness/code-server';
+import { ENV } from './harness/driver-protocol';
 
 async function main(): Promise<void> {
   const extensionTestsPath = await buildSuite();

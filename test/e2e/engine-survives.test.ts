@@ -16,12 +16,12 @@ import { CLI, TEST_IMAGE } from '../support/cli-run';
 import { containerIds, removeContainers } from '../support/docker';
 import { call, startModelServer, tools } from '../support/model-server';
 import { RESAMPLING_RUBRIC } from '../support/resampling-agent';
-import { buildSuite } from './buildSuite';
-import { repoRoot, startCodeServer, xdgEnv } from './harness/codeServer';
-import { ENV } from './harness/driverProtocol';
+import { buildSuite } from './build-suite';
+import { repoRoot, startCodeServer, xdgEnv } from './harness/code-server';
+import { ENV } from './harness/driver-protocol';
 import { hostPreconditions, withRunDir } from './harness/host';
 import { runWorkbench } from './harness/workbench';
-import { SURVIVE_ENV } from './suite/engineEnv';
+import { SURVIVE_ENV } from './suite/engine-env';
 
 const pre = hostPreconditions(TEST_IMAGE ?? 'klong/python-min:bookworm');
 const { missing, skip } = existsSync(CLI)

@@ -14,10 +14,10 @@ import { PAPER_MD } from '../support/agent-harness';
 import { CLI, reproduceArgs, runCli, TEST_IMAGE } from '../support/cli-run';
 import { removeContainers } from '../support/docker';
 import { call, startModelServer, tools } from '../support/model-server';
-import { buildSuite } from './buildSuite';
-import { repoRoot } from './harness/codeServer';
+import { buildSuite } from './build-suite';
+import { repoRoot } from './harness/code-server';
 import { hostPreconditions, runSuiteInHost, withRunDir } from './harness/host';
-import { ENGINE_ENV } from './suite/engineEnv';
+import { ENGINE_ENV } from './suite/engine-env';
 
 const pre = hostPreconditions(TEST_IMAGE ?? 'klong/python-min:bookworm');
 const { missing, skip } = existsSync(CLI)

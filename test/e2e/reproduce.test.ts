@@ -17,10 +17,10 @@ import {
   RESAMPLING_RUBRIC,
   resamplingScript,
 } from '../support/resampling-agent';
-import { buildSuite } from './buildSuite';
-import { repoRoot } from './harness/codeServer';
+import { buildSuite } from './build-suite';
+import { repoRoot } from './harness/code-server';
 import { DEFAULT_IMAGE, hostPreconditions, runSuiteInHost, withRunDir } from './harness/host';
-import { REPRODUCE_ENV } from './suite/reproduceEnv';
+import { REPRODUCE_ENV } from './suite/reproduce-env';
 
 const alive = (pid: number) => {
   try {

@@ -15,8 +15,8 @@ import { CLI, sessionEvents, TEST_IMAGE } from '../support/cli-run';
 import { removeContainers } from '../support/docker';
 import { call, startModelServer, tools } from '../support/model-server';
 import { RESAMPLING_RUBRIC } from '../support/resampling-agent';
-import { buildSuite } from './buildSuite';
-import { repoRoot } from './harness/codeServer';
+import { buildSuite } from './build-suite';
+import { repoRoot } from './harness/code-server';
 import { hostPreconditions, runSuiteInHost, withRunDir } from './harness/host';
 import {
   REVIEW_ACCEPTED,
@@ -24,7 +24,7 @@ import {
   REVIEW_LATER,
   REVIEW_ORIGINAL,
   REVIEW_PROPOSED,
-} from './suite/reviewEnv';
+} from './suite/review-env';
 
 const pre = hostPreconditions(TEST_IMAGE ?? 'klong/python-min:bookworm');
 const { missing, skip } = existsSync(CLI)

@@ -11,10 +11,10 @@ import { PAPER_MD } from '../support/agent-harness';
 import { removeContainers } from '../support/docker';
 import { call, faults, startModelServer, tools } from '../support/model-server';
 import { RESAMPLING_RUBRIC } from '../support/resampling-agent';
-import { buildSuite } from './buildSuite';
-import { repoRoot } from './harness/codeServer';
+import { buildSuite } from './build-suite';
+import { repoRoot } from './harness/code-server';
 import { DEFAULT_IMAGE, hostPreconditions, runSuiteInHost, withRunDir } from './harness/host';
-import { REWIND_ENV } from './suite/rewindEnv';
+import { REWIND_ENV } from './suite/rewind-env';
 
 const { missing, skip } = hostPreconditions(DEFAULT_IMAGE);
 

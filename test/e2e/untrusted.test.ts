@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { buildSuite } from './buildSuite';
-import { repoRoot } from './harness/codeServer';
+import { buildSuite } from './build-suite';
+import { repoRoot } from './harness/code-server';
 import { hostPreconditions, runSuiteInHost, withRunDir } from './harness/host';
-import { UNTRUSTED_ENV } from './suite/untrustedEnv';
+import { UNTRUSTED_ENV } from './suite/untrusted-env';
 
 const { missing, skip } = hostPreconditions();
 

@@ -10,9 +10,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { buildSuite } from './buildSuite';
-import { repoRoot } from './harness/codeServer';
-import { ENV } from './harness/driverProtocol';
+import { buildSuite } from './build-suite';
+import { repoRoot } from './harness/code-server';
+import { ENV } from './harness/driver-protocol';
 import { hostPreconditions, runSuiteInHost, withRunDir } from './harness/host';
 
 const { missing, skip } = hostPreconditions();

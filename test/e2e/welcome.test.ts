@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { openSandbox } from '../../src/sandbox';
 import { removeContainers } from '../support/docker';
-import { buildSuite } from './buildSuite';
-import { repoRoot } from './harness/codeServer';
+import { buildSuite } from './build-suite';
+import { repoRoot } from './harness/code-server';
 import { hostPreconditions, runSuiteInHost, withRunDir } from './harness/host';
-import { WELCOME_ENV } from './suite/welcomeEnv';
+import { WELCOME_ENV } from './suite/welcome-env';
 
 const IMAGE = process.env.KLONG_CLI_TEST_IMAGE ?? 'klong/python-min:bookworm';
 const LABEL = 'klong.test.welcome';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { openProgressPage, type ProgressPage } from '../../bench/webviewPage';
+import { openProgressPage, type ProgressPage } from '../../bench/webview-page';
 import type { AgentEvent, AgentEventBody } from '../../src/events/events';
 import { SessionModel } from '../../src/ui/model/session-model';
 

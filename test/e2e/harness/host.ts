@@ -8,8 +8,8 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dockerProblem } from '../../support/docker';
-import { codeServerInstalled, repoRoot, startCodeServer, xdgEnv } from './codeServer';
-import { ENV } from './driverProtocol';
+import { codeServerInstalled, repoRoot, startCodeServer, xdgEnv } from './code-server';
+import { ENV } from './driver-protocol';
 import { chromiumPath, runWorkbench, type WorkbenchResult } from './workbench';
 
 /** The extension's default sandbox image: what a session started from the UI runs in. */

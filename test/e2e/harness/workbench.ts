@@ -6,7 +6,7 @@
 import { createWriteStream, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, chromium, type Frame, type Page } from 'playwright-core';
-import { type DriverReply, type DriverRequest, OUTPUT_PREFIX, REQUEST_PREFIX } from './driverProtocol';
+import { type DriverReply, type DriverRequest, OUTPUT_PREFIX, REQUEST_PREFIX } from './driver-protocol';
 
 export const chromiumPath = process.env.KLONG_CHROMIUM ?? '/usr/bin/chromium';
 

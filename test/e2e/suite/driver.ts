@@ -11,7 +11,7 @@ import {
   ENV,
   REQUEST_PREFIX,
   type ViewName,
-} from '../harness/driverProtocol';
+} from '../harness/driver-protocol';
 
 let nextId = 1;
 

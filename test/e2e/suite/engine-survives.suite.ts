@@ -10,7 +10,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { klong } from './api';
 import { hasDriver, screenshot, until, view } from './driver';
-import { SURVIVE_ENV } from './engineEnv';
+import { SURVIVE_ENV } from './engine-env';
 
 interface Phase {
   phase: number;

@@ -8,7 +8,7 @@ import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import { klong } from './api';
 import { hasDriver, screenshot, until, view } from './driver';
-import { ENGINE_ENV } from './engineEnv';
+import { ENGINE_ENV } from './engine-env';
 
 describe('engine-driven sessions', function () {
   this.timeout(5 * 60_000);

@@ -1,13 +1,13 @@
 /**
  * Entry of the mocha suite inside the VS Code extension host (code-server or Electron).
- * Built by test/e2e/buildSuite.ts to out/test/index.js; each test/e2e/suite/*.suite.ts becomes
+ * Built by test/e2e/build-suite.ts to out/test/index.js; each test/e2e/suite/*.suite.ts becomes
  * out/test/<name>.suite.js next to it and is loaded here. KLONG_E2E_GREP filters tests by title.
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { format } from 'node:util';
 import Mocha from 'mocha';
-import { ENV, OUTPUT_PREFIX } from '../harness/driverProtocol';
+import { ENV, OUTPUT_PREFIX } from '../harness/driver-protocol';
 import { hasDriver, screenshot } from './driver';
 
 export function run(): Promise<void> {

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { klong, useScriptedModel } from './api';
 import { hasDriver, screenshot, until } from './driver';
-import { REPRODUCE_ENV } from './reproduceEnv';
+import { REPRODUCE_ENV } from './reproduce-env';
 
 interface Phase {
   phase: number;

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { klong, useScriptedModel } from './api';
 import { hasDriver, screenshot, until, view } from './driver';
-import { REVIEW_ACCEPTED, REVIEW_ENV, REVIEW_LATER, REVIEW_ORIGINAL, REVIEW_PROPOSED } from './reviewEnv';
+import { REVIEW_ACCEPTED, REVIEW_ENV, REVIEW_LATER, REVIEW_ORIGINAL, REVIEW_PROPOSED } from './review-env';
 
 const RIGHT = vscode.Uri.from({ scheme: 'klong-proposal', path: '/model.py' });
 

@@ -10,7 +10,7 @@ import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import { klong, useScriptedModel } from './api';
 import { hasDriver, screenshot, until, view } from './driver';
-import { REWIND_ENV } from './rewindEnv';
+import { REWIND_ENV } from './rewind-env';
 
 describe('rewind from the timeline', function () {
   this.timeout(10 * 60_000);

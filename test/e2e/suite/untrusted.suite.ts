@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { klong } from './api';
 import { hasDriver, screenshot, until, view } from './driver';
-import { UNTRUSTED_ENV } from './untrustedEnv';
+import { UNTRUSTED_ENV } from './untrusted-env';
 
 /** Processes whose command line names `word` (an engine names its session id). */
 function processesNaming(word: string): number[] {

@@ -11,7 +11,7 @@ import * as vscode from 'vscode';
 import { startModelServer } from '../../support/model-server';
 import { EventFeed, klong } from './api';
 import { hasDriver, screenshot, until, view } from './driver';
-import { WELCOME_ENV } from './welcomeEnv';
+import { WELCOME_ENV } from './welcome-env';
 
 const wb = view('workbench');
 const user = vscode.ConfigurationTarget.Global;
