@@ -67,6 +67,20 @@ export class ProgressViewProvider implements vscode.WebviewViewProvider, vscode.
     return this.ready;
   }
 
+  private readyWaiters: (() => void)[] = [];
+
+  /** Resolves once the view's page has loaded (or after `ms`): before another webview is opened. */
+  whenReady(ms: number): Promise<void> {
+    if (this.ready) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.readyWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
   /** Shows and focuses the view. */
   async reveal(): Promise<void> {
     await vscode.commands.executeCommand(`${ProgressViewProvider.viewId}.focus`);
@@ -108,6 +122,7 @@ export class ProgressViewProvider implements vscode.WebviewViewProvider, vscode.
         this.dirty.clear();
         this.dirtyRows.clear();
         this.post({ type: 'state', full: true, state: this.model.snapshot });
+        for (const w of this.readyWaiters.splice(0)) w();
         return;
       case 'timeline/range': {
         this.range = { start: msg.start, end: msg.end };

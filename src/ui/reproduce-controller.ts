@@ -127,10 +127,15 @@ export class ReproduceController implements vscode.Disposable {
     ui.log.info(
       `Following session ${link.sessionId} (its engine runs on its own; closing VS Code does not stop it).`,
     );
-    void ui.progress.reveal();
-    void this.showFollowed(link, announceRubric).catch((err: unknown) =>
-      ui.log.warn(`The paper panel could not open the paper: ${(err as Error).message}`),
-    );
+    // The paper panel once the progress view has loaded: two webviews created at the same moment can
+    // leave one blank in a browser-hosted VS Code (code-server, Codespaces).
+    void ui.progress
+      .reveal()
+      .then(() => ui.progress.whenReady(10_000))
+      .then(() => this.showFollowed(link, announceRubric))
+      .catch((err: unknown) =>
+        ui.log.warn(`The paper panel could not open the paper: ${(err as Error).message}`),
+      );
     return true;
   }
 
