@@ -113,6 +113,7 @@ export class PaperPanel implements vscode.Disposable {
   /** Loads a PDF or a Markdown paper into the panel. */
   async load(opts: ShowPaperOptions): Promise<void> {
     this.last = opts;
+    this.pages = 0; // the previous paper's count, until this one has loaded
     const named = opts.uri?.path ?? opts.source ?? '';
     const title = opts.title ?? named.split(/[/\\]/).pop() ?? 'Paper';
     this.panel.title = title || 'Paper';
