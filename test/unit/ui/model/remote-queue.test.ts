@@ -78,6 +78,7 @@ test('two windows review an engine’s proposal by hunks and switch its approval
   // The parts of a run the channel uses besides the queue.
   control.attach({
     queue,
+    live: { dir, log: { count: 0, iterate: () => [] } },
     agent: { step: 1, isPaused: false, injectUserMessage: () => undefined },
     budget: { activeMs: () => 0 },
     stop: () => undefined,
