@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { ControlClient, readControlInfo } from '../../src/engine/control';
 import { RemoteQueue } from '../../src/ui/model/remote-queue';
 import {
@@ -25,16 +25,6 @@ import { call, tools } from '../support/model-server';
 
 const skip = cliDockerSkip();
 const cleanup = cliCleanup();
-const engines: number[] = [];
-after(() => {
-  for (const pid of engines) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already ended
-    }
-  }
-});
 
 const lines = Array.from({ length: 20 }, (_, i) => `line ${i + 1}`);
 const ORIGINAL = `${lines.join('\n')}\n`;
@@ -79,7 +69,7 @@ describe('review of a detached engine’s proposals over the control channel', {
     const dir = join(s.stateDir, s.sessionId);
     const info = readControlInfo(dir);
     assert.ok(info);
-    engines.push(info.pid);
+    cleanup.engine(info.pid);
 
     const a = await reviewer(dir);
     const b = await reviewer(dir);
@@ -170,7 +160,7 @@ describe('review of a detached engine’s proposals over the control channel', {
     assert.equal(resumed.code, 0, resumed.stderr);
     const again = readControlInfo(dir);
     assert.ok(again);
-    engines.push(again.pid);
+    cleanup.engine(again.pid);
     const c = await ControlClient.connect(dir);
     assert.ok(c);
     let resumedMode: string | undefined;

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { ControlClient, readControlInfo } from '../../src/engine/control';
 import {
   cliCleanup,
@@ -23,16 +23,6 @@ import { type ChatBody, call, lastObservation, textOf, tools } from '../support/
 
 const skip = cliDockerSkip();
 const cleanup = cliCleanup();
-const engines: number[] = [];
-after(() => {
-  for (const pid of engines) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already ended
-    }
-  }
-});
 
 const REWOUND = /rewound the session to step 1/;
 const all = (req: ChatBody) => req.messages.map((m) => textOf(m.content)).join('\n');
@@ -66,7 +56,7 @@ describe('rewind and messages of a running engine', { skip }, () => {
     const dir = join(s.stateDir, s.sessionId);
     const info = readControlInfo(dir);
     assert.ok(info);
-    engines.push(info.pid);
+    cleanup.engine(info.pid);
     await until('steps 1 and 2 recorded', () => checkpoints(s.stateDir, s.sessionId) >= 2);
 
     const rw = await runCli(['rewind', s.sessionId, '--to', '1', '--state-dir', s.stateDir], {
@@ -105,7 +95,7 @@ describe('rewind and messages of a running engine', { skip }, () => {
     const dir = join(s.stateDir, s.sessionId);
     const info = readControlInfo(dir);
     assert.ok(info);
-    engines.push(info.pid);
+    cleanup.engine(info.pid);
     await until('steps 1 and 2 recorded', () => checkpoints(s.stateDir, s.sessionId) >= 2);
     await until('a sleeping step', () => server.requests.length >= 3);
 
@@ -167,7 +157,7 @@ describe('rewind and messages of a running engine', { skip }, () => {
     const dir = join(s.stateDir, s.sessionId);
     const info = readControlInfo(dir);
     assert.ok(info);
-    engines.push(info.pid);
+    cleanup.engine(info.pid);
     await until('the sleeping step', () => server2.requests.length >= 2);
     process.kill(info.pid, 'SIGKILL');
     assert.deepEqual(

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { compact } from '../../src/cli/progress';
 import { ControlClient, type Question, readControlInfo } from '../../src/engine/control';
 import {
@@ -23,16 +23,6 @@ import { call, tools } from '../support/model-server';
 
 const skip = cliDockerSkip();
 const cleanup = cliCleanup();
-const engines: number[] = [];
-after(() => {
-  for (const pid of engines) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already ended
-    }
-  }
-});
 
 const MESSAGE = 'Use seed 7 for every run, please.';
 
@@ -58,7 +48,7 @@ describe('klong reproduce --detach, attach, say, pause, resume, stop', { skip },
     assert.match(started.stderr, /runs in the background/);
     const info = readControlInfo(`${s.stateDir}/${s.sessionId}`);
     assert.ok(info, 'control.json names the engine');
-    engines.push(info.pid);
+    cleanup.engine(info.pid);
 
     const a = attachCli(s.sessionId, s.stateDir);
     const b = attachCli(s.sessionId, s.stateDir);
@@ -144,7 +134,7 @@ describe('klong reproduce --detach, attach, say, pause, resume, stop', { skip },
     const dir = `${s.stateDir}/${s.sessionId}`;
     const info = readControlInfo(dir);
     assert.ok(info);
-    engines.push(info.pid);
+    cleanup.engine(info.pid);
 
     await until('the pause at the spend cap', () =>
       sessionEvents(s.stateDir, s.sessionId).some(
@@ -198,7 +188,7 @@ describe('klong reproduce --detach, attach, say, pause, resume, stop', { skip },
     assert.equal(started.code, 0, started.stderr);
     const info = readControlInfo(`${s.stateDir}/${s.sessionId}`);
     assert.ok(info);
-    engines.push(info.pid);
+    cleanup.engine(info.pid);
     await until(
       'a few steps',
       () => sessionEvents(s.stateDir, s.sessionId).filter((e) => e.type === 'tool_call').length >= 2,

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { LIVE_TAIL_CHARS, LIVE_TAIL_LINES, type LiveMessage } from '../../src/agent/live';
 import { ControlClient, readControlInfo } from '../../src/engine/control';
 import type { AgentEvent } from '../../src/events/events';
@@ -26,16 +26,6 @@ import { type ChatBody, call, faults, reply, tools } from '../support/model-serv
 
 const skip = cliDockerSkip();
 const cleanup = cliCleanup();
-const engines: number[] = [];
-after(() => {
-  for (const pid of engines) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already ended
-    }
-  }
-});
 
 const GO = '/tmp/klong-test-go';
 /** Prints a line every 0.5 s until the test releases it (or a minute passes). */
@@ -97,7 +87,7 @@ describe('live output, retries and grading progress', { skip }, () => {
     assert.equal(started.code, 0, started.stderr);
     const info = readControlInfo(dir);
     assert.ok(info);
-    engines.push(info.pid);
+    cleanup.engine(info.pid);
     const { arrivals, client } = await record(dir);
     const a = attachCli(s.sessionId, s.stateDir);
 
@@ -170,7 +160,7 @@ describe('live output, retries and grading progress', { skip }, () => {
     const info = readControlInfo(dir);
     assert.ok(info);
     pid = info.pid;
-    engines.push(pid);
+    cleanup.engine(pid);
     const { arrivals, client } = await record(dir);
     connected();
     await until('the engine to exit', () => !readControlInfo(dir), LONG_WAIT);

@@ -87,7 +87,16 @@ export function cliCleanup() {
   const temps: string[] = [];
   const servers: ModelServer[] = [];
   const labels: string[] = [];
+  const engines: number[] = [];
   after(async () => {
+    // Detached engines first: one still running would recreate what is removed below.
+    for (const pid of engines) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already ended
+      }
+    }
     await Promise.all(servers.map((s) => s.close()));
     for (const l of labels) removeContainers(l);
     for (const t of temps) rmSync(t, { recursive: true, force: true });
@@ -103,6 +112,10 @@ export function cliCleanup() {
   return {
     temp,
     removeLabel,
+    /** A detached engine (`--detach`) to kill at the end, whatever the test left running. */
+    engine(pid: number): void {
+      engines.push(pid);
+    },
     async modelServer(script: Script, opts?: ModelServerOptions): Promise<ModelServer> {
       const s = await startModelServer(script, opts);
       servers.push(s);
