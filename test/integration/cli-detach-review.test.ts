@@ -17,7 +17,6 @@ import {
   cliDockerSkip,
   reproduceArgs,
   resumeArgs,
-  runCli,
   sessionEvents,
   until,
 } from '../support/cli-run';
@@ -61,15 +60,12 @@ describe('review of a detached engine’s proposals over the control channel', {
     );
     const s = cleanup.session('detach-review');
     writeFileSync(join(s.workspace, 'model.py'), ORIGINAL);
-    const started = await runCli(
-      [...reproduceArgs(s, server.url), '--no-final-run', '--approval', 'review', '--detach'],
-      { killAfterMs: 180_000 },
-    );
-    assert.equal(started.code, 0, started.stderr);
-    const dir = join(s.stateDir, s.sessionId);
-    const info = readControlInfo(dir);
-    assert.ok(info);
-    cleanup.engine(info.pid);
+    const { dir } = await cleanup.detach(s, [
+      ...reproduceArgs(s, server.url),
+      '--no-final-run',
+      '--approval',
+      'review',
+    ]);
 
     const a = await reviewer(dir);
     const b = await reviewer(dir);
@@ -154,13 +150,7 @@ describe('review of a detached engine’s proposals over the control channel', {
     );
 
     // Resumed without --approval: the session goes on in the mode the user switched to.
-    const resumed = await runCli([...resumeArgs(s, server.url), '--no-final-run', '--detach'], {
-      killAfterMs: 180_000,
-    });
-    assert.equal(resumed.code, 0, resumed.stderr);
-    const again = readControlInfo(dir);
-    assert.ok(again);
-    cleanup.engine(again.pid);
+    await cleanup.detach(s, [...resumeArgs(s, server.url), '--no-final-run']);
     const c = await ControlClient.connect(dir);
     assert.ok(c);
     let resumedMode: string | undefined;

@@ -49,14 +49,7 @@ describe('rewind and messages of a running engine', { skip }, () => {
     const seen: ChatBody[] = [];
     const server = await cleanup.modelServer(rewindScript('0.3', seen), { apiKey: 'sk-test' });
     const s = cleanup.session('rw-live');
-    const started = await runCli([...reproduceArgs(s, server.url), '--no-final-run', '--detach'], {
-      killAfterMs: 180_000,
-    });
-    assert.equal(started.code, 0, started.stderr);
-    const dir = join(s.stateDir, s.sessionId);
-    const info = readControlInfo(dir);
-    assert.ok(info);
-    cleanup.engine(info.pid);
+    const { dir, pid } = await cleanup.detach(s, [...reproduceArgs(s, server.url), '--no-final-run']);
     await until('steps 1 and 2 recorded', () => checkpoints(s.stateDir, s.sessionId) >= 2);
 
     const rw = await runCli(['rewind', s.sessionId, '--to', '1', '--state-dir', s.stateDir], {
@@ -68,7 +61,7 @@ describe('rewind and messages of a running engine', { skip }, () => {
       /Code and conversation of .* rewound to step 1 \(was at step \d+\)\. 1 file\(s\)/,
     );
     assert.match(rw.stdout, /goes on/);
-    assert.equal(readControlInfo(dir)?.pid, info.pid, 'the same engine goes on');
+    assert.equal(readControlInfo(dir)?.pid, pid, 'the same engine goes on');
 
     await until('the engine to end the session', () => !readControlInfo(dir));
     assert.ok(seen.length >= 2, 'the model was asked after the rewind');
@@ -88,14 +81,7 @@ describe('rewind and messages of a running engine', { skip }, () => {
     const seen: ChatBody[] = [];
     const server = await cleanup.modelServer(rewindScript('3', seen), { apiKey: 'sk-test' });
     const s = cleanup.session('rw-kill');
-    const started = await runCli([...reproduceArgs(s, server.url), '--no-final-run', '--detach'], {
-      killAfterMs: 180_000,
-    });
-    assert.equal(started.code, 0, started.stderr);
-    const dir = join(s.stateDir, s.sessionId);
-    const info = readControlInfo(dir);
-    assert.ok(info);
-    cleanup.engine(info.pid);
+    const { dir, pid } = await cleanup.detach(s, [...reproduceArgs(s, server.url), '--no-final-run']);
     await until('steps 1 and 2 recorded', () => checkpoints(s.stateDir, s.sessionId) >= 2);
     await until('a sleeping step', () => server.requests.length >= 3);
 
@@ -103,7 +89,7 @@ describe('rewind and messages of a running engine', { skip }, () => {
     assert.ok(client);
     const asked = client.rewind({ step: 1, mode: 'both' }).catch((e: Error) => e);
     await until('the request to be written down', () => existsSync(join(dir, 'rewind.json')), 30_000);
-    process.kill(info.pid, 'SIGKILL');
+    process.kill(pid, 'SIGKILL');
     assert.ok((await asked) instanceof Error, 'the engine died before answering');
     client.dispose();
     assert.equal(sessionEvents(s.stateDir, s.sessionId).filter((e) => e.type === 'rewind').length, 0);
@@ -150,16 +136,9 @@ describe('rewind and messages of a running engine', { skip }, () => {
           : tools(call('bash', { command: count(req) ? 'echo heard' : 'echo nothing' })),
       { apiKey: 'sk-test' },
     );
-    const started = await runCli([...resumeArgs(s, server2.url), '--no-final-run', '--detach'], {
-      killAfterMs: 180_000,
-    });
-    assert.equal(started.code, 0, started.stderr);
-    const dir = join(s.stateDir, s.sessionId);
-    const info = readControlInfo(dir);
-    assert.ok(info);
-    cleanup.engine(info.pid);
+    const { pid } = await cleanup.detach(s, [...resumeArgs(s, server2.url), '--no-final-run']);
     await until('the sleeping step', () => server2.requests.length >= 2);
-    process.kill(info.pid, 'SIGKILL');
+    process.kill(pid, 'SIGKILL');
     assert.deepEqual(
       server2.requests.map(count),
       [1, 1],

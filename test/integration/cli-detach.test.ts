@@ -40,15 +40,9 @@ describe('klong reproduce --detach, attach, say, pause, resume, stop', { skip },
       { apiKey: 'sk-test' },
     );
     const s = cleanup.session('detach');
-    const started = await runCli([...reproduceArgs(s, server.url), '--no-final-run', '--detach'], {
-      killAfterMs: 180_000,
-    });
-    assert.equal(started.code, 0, started.stderr);
+    const { run: started } = await cleanup.detach(s, [...reproduceArgs(s, server.url), '--no-final-run']);
     assert.equal(started.stdout.trim(), s.sessionId, 'stdout is the session id alone');
     assert.match(started.stderr, /runs in the background/);
-    const info = readControlInfo(`${s.stateDir}/${s.sessionId}`);
-    assert.ok(info, 'control.json names the engine');
-    cleanup.engine(info.pid);
 
     const a = attachCli(s.sessionId, s.stateDir);
     const b = attachCli(s.sessionId, s.stateDir);
@@ -182,13 +176,7 @@ describe('klong reproduce --detach, attach, say, pause, resume, stop', { skip },
       },
     );
     const s = cleanup.session('detach-stop');
-    const started = await runCli([...reproduceArgs(s, server.url), '--no-final-run', '--detach'], {
-      killAfterMs: 180_000,
-    });
-    assert.equal(started.code, 0, started.stderr);
-    const info = readControlInfo(`${s.stateDir}/${s.sessionId}`);
-    assert.ok(info);
-    cleanup.engine(info.pid);
+    await cleanup.detach(s, [...reproduceArgs(s, server.url), '--no-final-run']);
     await until(
       'a few steps',
       () => sessionEvents(s.stateDir, s.sessionId).filter((e) => e.type === 'tool_call').length >= 2,

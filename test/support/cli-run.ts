@@ -1,9 +1,12 @@
 /** Running the built `klong` CLI in tests: the child process, a test image, and clean-up after a file. */
+
+import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
+import { readControlInfo } from '../../src/session/control-file';
 import { PAPER_MD } from './agent-harness';
 import { dockerProblem, removeContainers, skipUnlessRequired } from './docker';
 import { type ModelServer, type ModelServerOptions, type Script, startModelServer } from './model-server';
@@ -115,6 +118,19 @@ export function cliCleanup() {
     /** A detached engine (`--detach`) to kill at the end, whatever the test left running. */
     engine(pid: number): void {
       engines.push(pid);
+    },
+    /**
+     * `klong … --detach` for session `s`: it must return 0 with an engine serving the session (killed
+     * at the end). The CLI's run, the session folder and the engine's pid.
+     */
+    async detach(s: CliSession, args: string[]): Promise<{ run: CliRun; dir: string; pid: number }> {
+      const run = await runCli([...args, '--detach'], { killAfterMs: 180_000 });
+      assert.equal(run.code, 0, run.stderr);
+      const dir = join(s.stateDir, s.sessionId);
+      const info = readControlInfo(dir);
+      assert.ok(info, 'control.json names the engine');
+      engines.push(info.pid);
+      return { run, dir, pid: info.pid };
     },
     async modelServer(script: Script, opts?: ModelServerOptions): Promise<ModelServer> {
       const s = await startModelServer(script, opts);
