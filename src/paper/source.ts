@@ -64,7 +64,8 @@ export interface FetchedPaper {
   file?: string;
 }
 
-function isPdfBytes(bytes: Uint8Array): boolean {
+/** A PDF by its header (within the first KB, as readers allow), whatever the name or content type says. */
+export function isPdfBytes(bytes: Uint8Array): boolean {
   return new TextDecoder('latin1').decode(bytes.subarray(0, 1024)).includes('%PDF-');
 }
 

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { fetchSource, resolveSource } from '../paper/source';
+import { fetchSource, isPdfBytes, resolveSource } from '../paper/source';
 import type { Section } from '../paper/types';
 import {
   type FromPaper,
@@ -18,11 +18,6 @@ export interface PaperPanelHost {
   links: ExternalLinks;
   /** The engine's download cache of papers (`<state>/cache/papers`). */
   cacheDir: string;
-}
-
-/** What a paper's bytes are: a PDF by its header, Markdown by its name when it is not a PDF. */
-function isPdf(bytes: Uint8Array): boolean {
-  return new TextDecoder('latin1').decode(bytes.subarray(0, 1024)).includes('%PDF-');
 }
 
 export interface ShowPaperOptions {
@@ -92,7 +87,7 @@ export class PaperPanel implements vscode.Disposable {
     const fromFile = async (uri: vscode.Uri) => {
       const bytes = view(await vscode.workspace.fs.readFile(uri));
       // Anything that is not a PDF (Markdown, a .tex with no PDF beside it) is shown as text.
-      return { bytes, uri: uri.toString(), markdown: !isPdf(bytes) };
+      return { bytes, uri: uri.toString(), markdown: !isPdfBytes(bytes) };
     };
     if (opts.uri) return fromFile(opts.uri);
     if (!opts.source) throw new Error('no paper given (a file, a URL or an arXiv id)');
@@ -104,9 +99,7 @@ export class PaperPanel implements vscode.Disposable {
       bytes: view(got.bytes),
       uri: src.url,
       source: opts.source,
-      // A download is kept only when it is a PDF or Markdown; the cache's name says .pdf for Markdown
-      // served as text/markdown without a .md name, so the bytes decide.
-      markdown: !isPdf(got.bytes),
+      markdown: got.markdown, // decided by the bytes, also for a download read from the cache
     };
   }
 
