@@ -173,7 +173,8 @@ export class ControlServer {
   private readonly clients = new Set<MessageConnection>();
   private readonly pendingLive = new Map<MessageConnection, number>();
   private readonly pendingBytes = new Map<MessageConnection, number>();
-  private readonly sockets = new Map<MessageConnection, Socket>();
+  /** Forgets a client and closes its socket. */
+  private readonly drops = new Map<MessageConnection, () => void>();
 
   private constructor(
     private readonly server: Server,
@@ -263,14 +264,15 @@ export class ControlServer {
       if (!this.clients.delete(conn)) return;
       this.pendingLive.delete(conn);
       this.pendingBytes.delete(conn);
-      this.sockets.delete(conn);
+      this.drops.delete(conn);
       conn.dispose();
+      socket.destroy();
     };
     conn.onClose(drop);
     conn.onError(drop);
     socket.on('error', drop); // a client that vanished must never disturb the engine
     this.clients.add(conn);
-    this.sockets.set(conn, socket);
+    this.drops.set(conn, drop);
     conn.listen();
     for (const w of this.waiting.splice(0)) w();
   }
@@ -325,12 +327,7 @@ export class ControlServer {
     for (const c of this.clients) {
       const behind = (this.pendingBytes.get(c) ?? 0) + bytes;
       if (behind > BEHIND_MAX_BYTES) {
-        this.sockets.get(c)?.destroy();
-        this.clients.delete(c);
-        this.pendingLive.delete(c);
-        this.pendingBytes.delete(c);
-        this.sockets.delete(c);
-        c.dispose();
+        this.drops.get(c)?.();
         continue;
       }
       this.pendingBytes.set(c, behind);
@@ -365,7 +362,7 @@ export class ControlServer {
     this.clients.clear();
     this.pendingLive.clear();
     this.pendingBytes.clear();
-    this.sockets.clear();
+    this.drops.clear();
     await new Promise<void>((r) => this.server.close(() => r()));
     const file = join(this.dir, CONTROL_FILE);
     try {
